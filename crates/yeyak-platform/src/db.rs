@@ -1,0 +1,84 @@
+//! PostgreSQL: each service owns its own database and runs its own migrations.
+use std::time::Duration;
+
+use sqlx::{
+    postgres::{PgConnectOptions, PgPoolOptions},
+    ConnectOptions as _, Connection as _, Executor as _, PgPool,
+};
+
+use crate::config::{ConfigError, Env, Secret};
+
+#[derive(Clone, Debug)]
+pub struct DatabaseSettings {
+    /// `postgres://user@host:port/dbname`; may carry a password, hence secret.
+    pub url: Secret<String>,
+    pub max_connections: u32,
+    /// How long a request waits for a pooled connection before UNAVAILABLE.
+    pub acquire_timeout: Duration,
+}
+
+impl DatabaseSettings {
+    pub fn from_env(env: &Env, default_db: &str) -> Result<Self, ConfigError> {
+        Ok(Self {
+            url: env.secret("DATABASE_URL").unwrap_or_else(|| Secret::new(format!("postgres://postgres@127.0.0.1:5432/{default_db}"))),
+            max_connections: env.parse("DATABASE_MAX_CONNECTIONS", 16)?,
+            acquire_timeout: Duration::from_millis(env.parse("DATABASE_ACQUIRE_TIMEOUT_MS", 2_000)?),
+        })
+    }
+
+    pub fn with_url(url: String) -> Self {
+        Self { url: Secret::new(url), max_connections: 16, acquire_timeout: Duration::from_secs(2) }
+    }
+
+    fn options(&self) -> Result<PgConnectOptions, sqlx::Error> {
+        Ok(self.url.expose().parse::<PgConnectOptions>()?.log_statements(tracing::log::LevelFilter::Trace))
+    }
+
+    pub fn database_name(&self) -> Option<String> {
+        self.options().ok().and_then(|o| o.get_database().map(str::to_owned))
+    }
+}
+
+/// Creates the database when it does not exist (dev and tests), then connects.
+pub async fn connect(settings: &DatabaseSettings, create_if_missing: bool) -> Result<PgPool, sqlx::Error> {
+    let options = settings.options()?;
+    if create_if_missing {
+        if let Some(name) = options.get_database() {
+            create_database(&options, name).await?;
+        }
+    }
+    PgPoolOptions::new()
+        .max_connections(settings.max_connections)
+        .acquire_timeout(settings.acquire_timeout)
+        .connect_with(options)
+        .await
+}
+
+async fn create_database(options: &PgConnectOptions, name: &str) -> Result<(), sqlx::Error> {
+    let mut admin = sqlx::PgConnection::connect_with(&options.clone().database("postgres")).await?;
+    let exists: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)")
+        .bind(name)
+        .fetch_one(&mut admin)
+        .await?;
+    if !exists {
+        let quoted = name.replace('"', "\"\"");
+        // A concurrent creator wins the race; "already exists" is fine then.
+        if let Err(e) = admin.execute(format!(r#"CREATE DATABASE "{quoted}""#).as_str()).await {
+            let duplicate = e.as_database_error().and_then(|d| d.code()).is_some_and(|c| c == "42P04" || c == "23505");
+            if !duplicate {
+                return Err(e);
+            }
+        }
+    }
+    admin.close().await
+}
+
+/// Drops a database (tests clean up after themselves).
+pub async fn drop_database(settings: &DatabaseSettings) -> Result<(), sqlx::Error> {
+    let options = settings.options()?;
+    let Some(name) = options.get_database().map(str::to_owned) else { return Ok(()) };
+    let mut admin = sqlx::PgConnection::connect_with(&options.database("postgres")).await?;
+    let quoted = name.replace('"', "\"\"");
+    admin.execute(format!(r#"DROP DATABASE IF EXISTS "{quoted}" WITH (FORCE)"#).as_str()).await?;
+    admin.close().await
+}

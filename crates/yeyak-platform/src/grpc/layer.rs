@@ -1,0 +1,115 @@
+//! The tower layer in front of every gRPC server: a global concurrency limit
+//! that sheds at once (RESOURCE_EXHAUSTED with a retry hint) instead of
+//! queueing without bound, and per-RPC metrics and trace spans.
+use std::{
+    future::Future,
+    pin::Pin,
+    sync::Arc,
+    task::{Context, Poll},
+    time::{Duration, Instant},
+};
+
+use tokio::sync::Semaphore;
+use tonic::codegen::http;
+use tower::{Layer, Service};
+use tracing::Instrument as _;
+
+use crate::{grpc::status, metrics::RpcMetrics, telemetry};
+
+#[derive(Clone, Debug)]
+pub struct RpcLayer {
+    permits: Arc<Semaphore>,
+    metrics: RpcMetrics,
+}
+
+impl RpcLayer {
+    pub fn new(max_concurrent: usize, metrics: RpcMetrics) -> Self {
+        Self { permits: Arc::new(Semaphore::new(max_concurrent.max(1))), metrics }
+    }
+}
+
+impl<S> Layer<S> for RpcLayer {
+    type Service = RpcService<S>;
+    fn layer(&self, inner: S) -> Self::Service {
+        RpcService { inner, permits: self.permits.clone(), metrics: self.metrics.clone() }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct RpcService<S> {
+    inner: S,
+    permits: Arc<Semaphore>,
+    metrics: RpcMetrics,
+}
+
+type BoxFuture<T, E> = Pin<Box<dyn Future<Output = Result<T, E>> + Send>>;
+
+impl<S, B> Service<http::Request<B>> for RpcService<S>
+where
+    S: Service<http::Request<B>, Response = http::Response<tonic::body::Body>> + Clone + Send + 'static,
+    S::Future: Send + 'static,
+    S::Error: Send + 'static,
+    B: Send + 'static,
+{
+    type Response = http::Response<tonic::body::Body>;
+    type Error = S::Error;
+    type Future = BoxFuture<Self::Response, Self::Error>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: http::Request<B>) -> Self::Future {
+        let method = request.uri().path().to_owned();
+        let metrics = self.metrics.clone();
+        let Ok(permit) = self.permits.clone().try_acquire_owned() else {
+            metrics.observe(&method, "RESOURCE_EXHAUSTED", Duration::ZERO);
+            let shed = status::resource_exhausted("server is at capacity, retry shortly", Duration::from_secs(1));
+            return Box::pin(async move { Ok(shed.into_http()) });
+        };
+        let span = tracing::info_span!("rpc", rpc.method = %method, otel.kind = "server");
+        telemetry::set_parent_from_headers(&span, request.headers());
+        // The clone that was driven to readiness serves this call.
+        let clone = self.inner.clone();
+        let mut inner = std::mem::replace(&mut self.inner, clone);
+        let started = Instant::now();
+        Box::pin(
+            async move {
+                let response = inner.call(request).await;
+                drop(permit);
+                let code = match &response {
+                    Ok(r) => grpc_code_name(r.headers()),
+                    Err(_) => "INTERNAL",
+                };
+                metrics.observe(&method, code, started.elapsed());
+                response
+            }
+            .instrument(span),
+        )
+    }
+}
+
+/// Errors are sent "trailers-only", so their code is in the headers; a
+/// response without one is a success whose status follows in trailers.
+fn grpc_code_name(headers: &http::HeaderMap) -> &'static str {
+    let code = headers
+        .get("grpc-status")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<i32>().ok())
+        .unwrap_or(0);
+    match tonic::Code::from_i32(code) {
+        tonic::Code::Ok => "OK",
+        tonic::Code::Cancelled => "CANCELLED",
+        tonic::Code::InvalidArgument => "INVALID_ARGUMENT",
+        tonic::Code::DeadlineExceeded => "DEADLINE_EXCEEDED",
+        tonic::Code::NotFound => "NOT_FOUND",
+        tonic::Code::AlreadyExists => "ALREADY_EXISTS",
+        tonic::Code::PermissionDenied => "PERMISSION_DENIED",
+        tonic::Code::ResourceExhausted => "RESOURCE_EXHAUSTED",
+        tonic::Code::FailedPrecondition => "FAILED_PRECONDITION",
+        tonic::Code::Aborted => "ABORTED",
+        tonic::Code::Unavailable => "UNAVAILABLE",
+        tonic::Code::Unauthenticated => "UNAUTHENTICATED",
+        _ => "OTHER",
+    }
+}

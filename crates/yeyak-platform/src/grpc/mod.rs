@@ -1,0 +1,10 @@
+//! gRPC plumbing: the server stack every service runs behind, channels for
+//! outbound calls, the admission-pass interceptor and status helpers.
+pub mod client;
+pub mod layer;
+pub mod pass;
+pub mod server;
+pub mod status;
+
+pub use pass::{PassVerifier, VerifiedPass, CLIENT_ID_HEADER, PASS_HEADER};
+pub use server::{GrpcServer, Ready};

@@ -1,0 +1,128 @@
+//! The one admission-pass check every RPC behind the waiting room goes
+//! through. Only the signed pass and the client id it is bound to are trusted:
+//! no header such as Referer and no client-declared flag counts.
+use std::{collections::HashSet, sync::Arc};
+
+use tonic::{metadata::MetadataMap, Request, Status};
+
+use crate::tokens::{self, client_binding, AdmissionPass, KeyRing, TokenError};
+
+pub const PASS_HEADER: &str = "yeyak-admission-pass";
+pub const CLIENT_ID_HEADER: &str = "yeyak-client-id";
+
+/// The verified pass, put in the request extensions for handlers.
+#[derive(Clone, Debug)]
+pub struct VerifiedPass {
+    pub pass: AdmissionPass,
+    /// The raw token, forwarded on calls this RPC makes to other services.
+    pub token: String,
+    pub client_id: String,
+}
+
+impl VerifiedPass {
+    /// Copies the caller's pass and client id onto an outbound request.
+    pub fn forward<T>(&self, mut request: Request<T>) -> Request<T> {
+        if let (Ok(p), Ok(c)) = (self.token.parse(), self.client_id.parse()) {
+            request.metadata_mut().insert(PASS_HEADER, p);
+            request.metadata_mut().insert(CLIENT_ID_HEADER, c);
+        }
+        request
+    }
+}
+
+/// Verifies admission passes for the queues this deployment serves.
+#[derive(Clone, Debug)]
+pub struct PassVerifier {
+    ring: Arc<KeyRing>,
+    queues: Arc<HashSet<String>>,
+}
+
+impl PassVerifier {
+    pub fn new(ring: KeyRing, queues: impl IntoIterator<Item = String>) -> Self {
+        Self { ring: Arc::new(ring), queues: Arc::new(queues.into_iter().collect()) }
+    }
+
+    pub fn verify_metadata(&self, metadata: &MetadataMap, now_unix: i64) -> Result<VerifiedPass, Status> {
+        let token = header(metadata, PASS_HEADER)?;
+        let client_id = header(metadata, CLIENT_ID_HEADER)?;
+        let pass: AdmissionPass = tokens::verify(&self.ring, &token, now_unix).map_err(|e| match e {
+            TokenError::Expired => Status::unauthenticated("admission pass expired: rejoin the queue"),
+            other => Status::unauthenticated(format!("admission pass rejected: {other}")),
+        })?;
+        if !self.queues.contains(&pass.q) {
+            return Err(Status::permission_denied("admission pass is for another queue"));
+        }
+        if pass.cb != client_binding(&client_id) {
+            return Err(Status::permission_denied("admission pass belongs to another client"));
+        }
+        Ok(VerifiedPass { pass, token, client_id })
+    }
+
+    /// A tonic interceptor: rejects the call or attaches [`VerifiedPass`].
+    pub fn interceptor(&self) -> impl FnMut(Request<()>) -> Result<Request<()>, Status> + Clone + Send + Sync + 'static {
+        let verifier = self.clone();
+        move |mut request: Request<()>| {
+            let verified = verifier.verify_metadata(request.metadata(), chrono::Utc::now().timestamp())?;
+            request.extensions_mut().insert(verified);
+            Ok(request)
+        }
+    }
+}
+
+fn header(metadata: &MetadataMap, name: &str) -> Result<String, Status> {
+    let value = metadata
+        .get(name)
+        .ok_or_else(|| Status::unauthenticated(format!("missing {name} metadata: join the waiting room first")))?;
+    value
+        .to_str()
+        .map(str::to_owned)
+        .map_err(|_| Status::unauthenticated(format!("{name} metadata is not ASCII")))
+}
+
+/// The verified pass of a request that went through the interceptor.
+pub fn verified_pass<T>(request: &Request<T>) -> Result<VerifiedPass, Status> {
+    request
+        .extensions()
+        .get::<VerifiedPass>()
+        .cloned()
+        .ok_or_else(|| Status::unauthenticated("admission pass required"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tokens::{sign, Issuer, SigningKey};
+
+    fn setup() -> (SigningKey, PassVerifier) {
+        let key = SigningKey::generate(Issuer::Admission, "a1");
+        let mut ring = KeyRing::default();
+        ring.trust(&key);
+        (key, PassVerifier::new(ring, ["q1".to_string()]))
+    }
+
+    fn md(pass: &str, client: &str) -> MetadataMap {
+        let mut m = MetadataMap::new();
+        m.insert(PASS_HEADER, pass.parse().unwrap());
+        m.insert(CLIENT_ID_HEADER, client.parse().unwrap());
+        m
+    }
+
+    fn pass(q: &str, client: &str) -> AdmissionPass {
+        AdmissionPass { q: q.into(), pos: 1, cb: client_binding(client), sid: "s".into(), iat: 0, exp: 100 }
+    }
+
+    #[test]
+    fn accepts_a_good_pass_and_rejects_the_rest() {
+        let (key, v) = setup();
+        let good = sign(&key, &pass("q1", "client-a"));
+        assert!(v.verify_metadata(&md(&good, "client-a"), 10).is_ok());
+        assert_eq!(v.verify_metadata(&md(&good, "client-b"), 10).unwrap_err().code(), tonic::Code::PermissionDenied);
+        assert_eq!(v.verify_metadata(&md(&good, "client-a"), 100).unwrap_err().code(), tonic::Code::Unauthenticated);
+        let other_q = sign(&key, &pass("q2", "client-a"));
+        assert_eq!(v.verify_metadata(&md(&other_q, "client-a"), 10).unwrap_err().code(), tonic::Code::PermissionDenied);
+        assert_eq!(v.verify_metadata(&MetadataMap::new(), 10).unwrap_err().code(), tonic::Code::Unauthenticated);
+        let mut referer_only = MetadataMap::new();
+        referer_only.insert("referer", "https://ncvr.kdca.go.kr/".parse().unwrap());
+        assert!(v.verify_metadata(&referer_only, 10).is_err());
+    }
+}

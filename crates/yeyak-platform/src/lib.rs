@@ -1,0 +1,20 @@
+//! The plumbing every Yeyak service shares, so that each service crate holds
+//! only its own domain: configuration, telemetry, metrics, the gRPC server
+//! stack (health, reflection, limits, graceful drain), signed tokens and the
+//! admission-pass interceptor, PostgreSQL, Redis and RabbitMQ.
+#![forbid(unsafe_code)]
+
+pub mod config;
+pub mod db;
+pub mod grpc;
+pub mod messaging;
+pub mod metrics;
+pub mod pseudonym;
+pub mod redis_store;
+pub mod shutdown;
+pub mod telemetry;
+pub mod tokens;
+pub mod validate;
+
+pub use config::{Environment, Secret};
+pub use shutdown::Shutdown;

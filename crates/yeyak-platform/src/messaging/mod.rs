@@ -1,0 +1,56 @@
+//! RabbitMQ: integration events on one durable topic exchange, routing keys
+//! `<context>.<event>.v1`, AMQP message id = event id. Publishing waits for
+//! the broker's confirm; consumers ack only after their work committed, so
+//! delivery is at-least-once and consumers deduplicate (see [`inbox`]).
+pub mod consumer;
+pub mod inbox;
+pub mod outbox;
+pub mod publisher;
+
+use crate::config::{ConfigError, Env, Secret};
+
+pub use consumer::{consume, Delivery, HandlerError};
+pub use publisher::{PublishError, Publisher};
+
+#[derive(Clone, Debug)]
+pub struct AmqpSettings {
+    pub url: Secret<String>,
+    /// The topic exchange events are published to.
+    pub exchange: String,
+    /// Prefix of the queues this instance declares (tests use a unique one).
+    pub queue_prefix: String,
+}
+
+impl AmqpSettings {
+    pub fn from_env(env: &Env) -> Result<Self, ConfigError> {
+        Ok(Self {
+            url: env.secret("AMQP_URL").unwrap_or_else(|| Secret::new("amqp://guest:guest@127.0.0.1:5672/%2f".into())),
+            exchange: env.string("AMQP_EXCHANGE", "yeyak.events"),
+            queue_prefix: env.string("AMQP_QUEUE_PREFIX", "yeyak"),
+        })
+    }
+
+    /// A private exchange and queue names, so parallel tests never meet.
+    pub fn for_test(tag: &str) -> Self {
+        Self {
+            url: Secret::new("amqp://guest:guest@127.0.0.1:5672/%2f".into()),
+            exchange: format!("test.{tag}.events"),
+            queue_prefix: format!("test.{tag}"),
+        }
+    }
+}
+
+async fn open_channel(settings: &AmqpSettings) -> lapin::Result<(lapin::Connection, lapin::Channel)> {
+    use lapin::options::ExchangeDeclareOptions;
+    let conn = lapin::Connection::connect(settings.url.expose(), lapin::ConnectionProperties::default()).await?;
+    let channel = conn.create_channel().await?;
+    channel
+        .exchange_declare(
+            settings.exchange.as_str().into(),
+            lapin::ExchangeKind::Topic,
+            ExchangeDeclareOptions { durable: true, ..Default::default() },
+            lapin::types::FieldTable::default(),
+        )
+        .await?;
+    Ok((conn, channel))
+}

@@ -1,0 +1,93 @@
+//! The claims carried by each token type. Short field names keep tokens small:
+//! they travel on every request behind the waiting room.
+use serde::{de::DeserializeOwned, Deserialize, Serialize};
+use sha2::{Digest as _, Sha256};
+
+use super::Issuer;
+
+pub trait TokenClaims: Serialize + DeserializeOwned {
+    const TYPE: &'static str;
+    const ISSUER: Issuer;
+    fn expires_at(&self) -> i64;
+}
+
+/// Binds a token to the client installation that holds it: the token carries
+/// only this digest, so a copied token is useless without the client id.
+pub fn client_binding(client_id: &str) -> String {
+    use base64::{engine::general_purpose::URL_SAFE_NO_PAD as B64, Engine as _};
+    let digest = Sha256::new().chain_update(b"yeyak-client-binding:").chain_update(client_id.as_bytes()).finalize();
+    B64.encode(&digest[..18])
+}
+
+/// A place in line. The server keeps nothing per ticket: the place is here.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QueueTicket {
+    /// Queue (event) id.
+    pub q: String,
+    /// Place in line, assigned by the server.
+    pub pos: u64,
+    /// Client binding, see [`client_binding`].
+    pub cb: String,
+    /// Issued at (unix seconds, server clock).
+    pub iat: i64,
+    /// Expiry (unix seconds); a ticket lives as long as the event.
+    pub exp: i64,
+}
+
+impl TokenClaims for QueueTicket {
+    const TYPE: &'static str = "ticket";
+    const ISSUER: Issuer = Issuer::Admission;
+    fn expires_at(&self) -> i64 {
+        self.exp
+    }
+}
+
+/// Proof that the holder waited their turn; required behind the waiting room.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AdmissionPass {
+    /// Queue (event) id.
+    pub q: String,
+    /// The place in line that was admitted.
+    pub pos: u64,
+    /// Client binding, see [`client_binding`].
+    pub cb: String,
+    /// Session id, unique per admission.
+    pub sid: String,
+    pub iat: i64,
+    pub exp: i64,
+}
+
+impl TokenClaims for AdmissionPass {
+    const TYPE: &'static str = "pass";
+    const ISSUER: Issuer = Issuer::Admission;
+    fn expires_at(&self) -> i64 {
+        self.exp
+    }
+}
+
+/// A verified, pseudonymous identity. Carries no resident registration number.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IdentityAssertion {
+    /// Pseudonymous subject id: a keyed hash of the resident registration number.
+    pub sub: String,
+    /// Birth date, "YYYY-MM-DD".
+    pub birth: String,
+    /// Masked name, e.g. "홍*동".
+    pub name: String,
+    /// Provider that verified the person.
+    pub prov: String,
+    /// Assurance level (1 = SMS code, 2 = certificate).
+    pub aal: u8,
+    /// Session id of the admission pass the verification ran under.
+    pub sid: String,
+    pub iat: i64,
+    pub exp: i64,
+}
+
+impl TokenClaims for IdentityAssertion {
+    const TYPE: &'static str = "assertion";
+    const ISSUER: Issuer = Issuer::Identity;
+    fn expires_at(&self) -> i64 {
+        self.exp
+    }
+}

@@ -1,0 +1,81 @@
+//! Signed tokens: queue tickets and admission passes (issued by admission) and
+//! identity assertions (issued by identity), verified by every service.
+//!
+//! Format: `v1.<kid>.<base64url(json claims)>.<base64url(ed25519 signature)>`,
+//! the signature covering `v1.<kid>.<claims>`. Every key id belongs to exactly
+//! one issuer, so a key that signs assertions can never mint a pass. Several
+//! key ids may be trusted at once: rotation adds the new key, starts signing
+//! with it, and removes the old one only after its longest-lived token expired.
+mod claims;
+pub mod config;
+mod keys;
+
+pub use claims::{client_binding, AdmissionPass, IdentityAssertion, QueueTicket, TokenClaims};
+pub use keys::{generate_key_material, Issuer, KeyRing, SigningKey};
+
+use base64::{engine::general_purpose::URL_SAFE_NO_PAD as B64, Engine as _};
+use ed25519_dalek::{Signer as _, Verifier as _};
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum TokenError {
+    #[error("token is malformed")]
+    Malformed,
+    #[error("token was signed with an unknown key id")]
+    UnknownKey,
+    #[error("token signature is invalid")]
+    BadSignature,
+    #[error("token was issued by the wrong issuer for its type")]
+    WrongIssuer,
+    #[error("token is of the wrong type")]
+    WrongType,
+    #[error("token has expired")]
+    Expired,
+}
+
+/// Signs claims with the service's active key.
+pub fn sign<C: TokenClaims>(key: &SigningKey, claims: &C) -> String {
+    let mut value = serde_json::to_value(claims).unwrap_or_default();
+    if let Some(obj) = value.as_object_mut() {
+        obj.insert("typ".into(), C::TYPE.into());
+    }
+    let payload = B64.encode(serde_json::to_vec(&value).unwrap_or_default());
+    let signed = format!("v1.{}.{payload}", key.kid());
+    let sig = key.inner().sign(signed.as_bytes());
+    format!("{signed}.{}", B64.encode(sig.to_bytes()))
+}
+
+/// Verifies signature, issuer, type and expiry (against `now_unix`).
+pub fn verify<C: TokenClaims>(ring: &KeyRing, token: &str, now_unix: i64) -> Result<C, TokenError> {
+    if token.len() > 4096 {
+        return Err(TokenError::Malformed);
+    }
+    let mut parts = token.split('.');
+    let (Some("v1"), Some(kid), Some(payload), Some(sig), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return Err(TokenError::Malformed);
+    };
+    let (issuer, key) = ring.get(kid).ok_or(TokenError::UnknownKey)?;
+    let sig_bytes: [u8; 64] =
+        B64.decode(sig).ok().and_then(|b| b.try_into().ok()).ok_or(TokenError::Malformed)?;
+    let signed_len = token.len() - sig.len() - 1;
+    key.verify(token[..signed_len].as_bytes(), &ed25519_dalek::Signature::from_bytes(&sig_bytes))
+        .map_err(|_| TokenError::BadSignature)?;
+    if issuer != C::ISSUER {
+        return Err(TokenError::WrongIssuer);
+    }
+    let value: serde_json::Value =
+        serde_json::from_slice(&B64.decode(payload).map_err(|_| TokenError::Malformed)?)
+            .map_err(|_| TokenError::Malformed)?;
+    if value.get("typ").and_then(|t| t.as_str()) != Some(C::TYPE) {
+        return Err(TokenError::WrongType);
+    }
+    let claims: C = serde_json::from_value(value).map_err(|_| TokenError::Malformed)?;
+    if claims.expires_at() <= now_unix {
+        return Err(TokenError::Expired);
+    }
+    Ok(claims)
+}
+
+#[cfg(test)]
+mod tests;

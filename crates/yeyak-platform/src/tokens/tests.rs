@@ -1,0 +1,62 @@
+use super::*;
+
+fn pass(exp: i64) -> AdmissionPass {
+    AdmissionPass { q: "q1".into(), pos: 7, cb: client_binding("client-a"), sid: "s".into(), iat: 0, exp }
+}
+
+fn ring_for(keys: &[&SigningKey]) -> KeyRing {
+    let spec: Vec<String> = keys.iter().map(|k| k.trusted_entry()).collect();
+    KeyRing::parse(&spec.join(",")).unwrap()
+}
+
+#[test]
+fn round_trip_and_expiry() {
+    let key = SigningKey::generate(Issuer::Admission, "a1");
+    let ring = ring_for(&[&key]);
+    let token = sign(&key, &pass(100));
+    assert_eq!(verify::<AdmissionPass>(&ring, &token, 99).unwrap(), pass(100));
+    assert_eq!(verify::<AdmissionPass>(&ring, &token, 100), Err(TokenError::Expired));
+}
+
+#[test]
+fn forged_and_altered_tokens_are_rejected() {
+    let key = SigningKey::generate(Issuer::Admission, "a1");
+    let other = SigningKey::generate(Issuer::Admission, "a1");
+    let ring = ring_for(&[&key]);
+    assert_eq!(verify::<AdmissionPass>(&ring, &sign(&other, &pass(100)), 0), Err(TokenError::BadSignature));
+    let token = sign(&key, &pass(100));
+    let parts: Vec<&str> = token.split('.').collect();
+    let altered = sign(&key, &AdmissionPass { pos: 1, ..pass(100) });
+    let spliced = format!("v1.a1.{}.{}", altered.split('.').nth(2).unwrap(), parts[3]);
+    assert_eq!(verify::<AdmissionPass>(&ring, &spliced, 0), Err(TokenError::BadSignature));
+    let unknown = SigningKey::generate(Issuer::Admission, "zz");
+    assert_eq!(verify::<AdmissionPass>(&ring, &sign(&unknown, &pass(100)), 0), Err(TokenError::UnknownKey));
+    assert_eq!(verify::<AdmissionPass>(&ring, "garbage", 0), Err(TokenError::Malformed));
+}
+
+#[test]
+fn a_ticket_is_not_a_pass_and_identity_keys_cannot_mint_passes() {
+    let adm = SigningKey::generate(Issuer::Admission, "a1");
+    let idn = SigningKey::generate(Issuer::Identity, "i1");
+    let ring = ring_for(&[&adm, &idn]);
+    let ticket = QueueTicket { q: "q1".into(), pos: 1, cb: "x".into(), iat: 0, exp: 100 };
+    assert_eq!(verify::<AdmissionPass>(&ring, &sign(&adm, &ticket), 0), Err(TokenError::WrongType));
+    assert_eq!(verify::<AdmissionPass>(&ring, &sign(&idn, &pass(100)), 0), Err(TokenError::WrongIssuer));
+}
+
+#[test]
+fn rotation_keeps_old_tokens_valid() {
+    let old = SigningKey::generate(Issuer::Admission, "old");
+    let new = SigningKey::generate(Issuer::Admission, "new");
+    let ring = ring_for(&[&old, &new]);
+    assert!(verify::<AdmissionPass>(&ring, &sign(&old, &pass(100)), 0).is_ok());
+    assert!(verify::<AdmissionPass>(&ring, &sign(&new, &pass(100)), 0).is_ok());
+}
+
+#[test]
+fn secret_spec_round_trips() {
+    let key = SigningKey::generate(Issuer::Identity, "k-1");
+    let parsed = SigningKey::parse(Issuer::Identity, &key.secret_spec()).unwrap();
+    assert_eq!(parsed.trusted_entry(), key.trusted_entry());
+    assert!(!format!("{parsed:?}").contains(&key.secret_spec()));
+}

@@ -1,0 +1,164 @@
+#!/usr/bin/env bash
+# Idempotent local set-up for Yeyak on a Debian machine with Rust.
+#
+# For each of PostgreSQL (127.0.0.1:5432), Redis (127.0.0.1:6379) and
+# RabbitMQ (127.0.0.1:5672): if the port already accepts TCP connections,
+# nothing is done. Otherwise the package is installed when missing (as root
+# via apt-get; as a normal user the exact sudo command is printed and the
+# script exits 1) and the server is started. Finally the `buf` CLI is made
+# available at .tools/node_modules/.bin/buf (npm package @bufbuild/buf).
+#
+# Safe to run any number of times; prints one line per step.
+set -euo pipefail
+
+ROOT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT_DIR"
+
+# Server binaries live in sbin / versioned lib dirs on Debian.
+export PATH="$PATH:/usr/local/sbin:/usr/sbin:/sbin"
+
+BUF_VERSION="1.75.0"
+BUF_BIN=".tools/node_modules/.bin/buf"
+START_TIMEOUT=60
+
+IS_ROOT=0
+if [ "$(id -u)" -eq 0 ]; then IS_ROOT=1; fi
+APT_UPDATED=0
+PG_INSTALLED_FRESH=0
+
+log() { printf '[bootstrap] %s\n' "$*"; }
+die() { printf '[bootstrap] ERROR: %s\n' "$*" >&2; exit 1; }
+
+port_open() {
+    # $1 = port on 127.0.0.1
+    timeout 1 bash -c "exec 3<>/dev/tcp/127.0.0.1/$1" >/dev/null 2>&1
+}
+
+wait_port() {
+    # $1 = name, $2 = port, $3 = timeout seconds
+    local name="$1" port="$2" limit="$3" waited=0
+    until port_open "$port"; do
+        if [ "$waited" -ge "$limit" ]; then
+            die "$name did not accept connections on 127.0.0.1:$port within ${limit}s"
+        fi
+        sleep 1
+        waited=$((waited + 1))
+    done
+    log "$name is up on 127.0.0.1:$port (after ${waited}s)"
+}
+
+apt_install() {
+    # $@ = Debian packages to install
+    if [ "$IS_ROOT" -ne 1 ]; then
+        printf '[bootstrap] missing packages; run:\n  sudo apt-get update && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y %s\n' "$*" >&2
+        exit 1
+    fi
+    if [ "$APT_UPDATED" -eq 0 ]; then
+        log "apt-get update"
+        apt-get update -q >/dev/null
+        APT_UPDATED=1
+    fi
+    log "apt-get install -y $*"
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q "$@" >/dev/null
+}
+
+pg_version() {
+    # First PostgreSQL cluster version under /etc/postgresql (empty if none).
+    if [ -d /etc/postgresql ]; then
+        # shellcheck disable=SC2012 # version dirs are plain numbers
+        ls /etc/postgresql 2>/dev/null | head -1
+    fi
+}
+
+pg_have() { command -v pg_ctlcluster >/dev/null 2>&1 && [ -n "$(pg_version)" ]; }
+redis_have() { command -v redis-server >/dev/null 2>&1; }
+rabbit_have() { command -v rabbitmq-server >/dev/null 2>&1; }
+
+pg_trust_ok() {
+    PGCONNECT_TIMEOUT=3 psql -h 127.0.0.1 -U postgres -w -d postgres -tAc 'select 1' >/dev/null 2>&1
+}
+
+# --- 1. install whatever is missing (one apt-get call) ------------------------
+missing=()
+if ! port_open 5432 && ! pg_have; then missing+=(postgresql); fi
+if ! port_open 6379 && ! redis_have; then missing+=(redis-server); fi
+if ! port_open 5672 && ! rabbit_have; then missing+=(rabbitmq-server); fi
+if [ "${#missing[@]}" -gt 0 ]; then
+    apt_install "${missing[@]}"
+    for p in "${missing[@]}"; do
+        if [ "$p" = postgresql ]; then PG_INSTALLED_FRESH=1; fi
+    done
+else
+    log "no server packages need installing"
+fi
+
+# --- 2. PostgreSQL ------------------------------------------------------------
+if port_open 5432; then
+    log "postgresql already listening on 127.0.0.1:5432; nothing to do"
+else
+    pg_have || die "postgresql installed but no cluster found under /etc/postgresql"
+    PG_VER="$(pg_version)"
+    log "starting postgresql $PG_VER/main"
+    pg_ctlcluster --skip-systemctl-redirect "$PG_VER" main start \
+        || die "pg_ctlcluster $PG_VER main start failed (see /var/log/postgresql/)"
+    wait_port postgresql 5432 "$START_TIMEOUT"
+    if ! pg_trust_ok; then
+        if [ "$PG_INSTALLED_FRESH" -eq 1 ]; then
+            # Only for a cluster this script just installed: a fresh Debian
+            # cluster uses peer/scram auth, and the services connect as user
+            # postgres without a password. We never rewrite pg_hba.conf of a
+            # pre-existing server.
+            HBA="/etc/postgresql/$PG_VER/main/pg_hba.conf"
+            log "configuring trust auth in $HBA (fresh install only)"
+            cp "$HBA" "$HBA.yeyak-orig"
+            cat >"$HBA" <<'EOF'
+# Written by yeyak scripts/bootstrap.sh for a freshly installed dev cluster.
+# Original saved as pg_hba.conf.yeyak-orig.
+local   all   all                  trust
+host    all   all   127.0.0.1/32   trust
+host    all   all   ::1/128        trust
+EOF
+            chown postgres:postgres "$HBA" 2>/dev/null || true
+            log "restarting postgresql $PG_VER/main"
+            pg_ctlcluster --skip-systemctl-redirect "$PG_VER" main restart
+            wait_port postgresql 5432 "$START_TIMEOUT"
+            pg_trust_ok || die "postgresql still rejects password-less user postgres on 127.0.0.1"
+        else
+            log "WARNING: postgresql does not trust user postgres on 127.0.0.1; configure pg_hba.conf or set credentials"
+        fi
+    fi
+fi
+
+# --- 3. Redis -----------------------------------------------------------------
+if port_open 6379; then
+    log "redis already listening on 127.0.0.1:6379; nothing to do"
+else
+    log "starting redis-server"
+    redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no >/dev/null \
+        || die "redis-server failed to start"
+    wait_port redis 6379 "$START_TIMEOUT"
+fi
+
+# --- 4. RabbitMQ --------------------------------------------------------------
+if port_open 5672; then
+    log "rabbitmq already listening on 127.0.0.1:5672; nothing to do"
+else
+    log "starting rabbitmq-server (slow, up to ${START_TIMEOUT}s)"
+    rabbitmq-server -detached >/dev/null 2>&1 || die "rabbitmq-server -detached failed"
+    wait_port rabbitmq 5672 "$START_TIMEOUT"
+fi
+
+# --- 5. buf (protobuf linter) -------------------------------------------------
+if [ -x "$BUF_BIN" ] && "$BUF_BIN" --version >/dev/null 2>&1; then
+    log "buf $("$BUF_BIN" --version) present at $BUF_BIN"
+else
+    if ! command -v npm >/dev/null 2>&1; then
+        apt_install npm
+    fi
+    log "npm install --prefix .tools @bufbuild/buf@$BUF_VERSION"
+    npm install --prefix .tools --no-audit --no-fund --loglevel=error "@bufbuild/buf@$BUF_VERSION" >/dev/null
+    "$BUF_BIN" --version >/dev/null 2>&1 || die "$BUF_BIN not runnable after npm install"
+    log "buf $("$BUF_BIN" --version) installed at $BUF_BIN"
+fi
+
+log "done"

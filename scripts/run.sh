@@ -1,0 +1,361 @@
+#!/usr/bin/env bash
+# Run the whole Yeyak platform locally (used by `make run` / `make run-check`).
+#
+# Usage: scripts/run.sh [--no-demo] [--no-wait]
+#   --no-demo   start everything but skip the scripted demo (`yeyak-dev demo`)
+#   --no-wait   stop everything right after the demo instead of waiting for Ctrl-C
+#
+# Steps: scripts/bootstrap.sh, `cargo build --workspace --bins`, dev keys
+# (generated once by `target/debug/yeyak-dev keys` into .run/dev.env and
+# reused afterwards; delete the file or `make clean-run` to rotate), start the
+# three mock third parties and six services in the background (logs in
+# .run/logs/<name>.log, pids in .run/pids), wait for their ports, run the demo.
+#
+# Addresses (all overridable from the caller's environment, host:port):
+#   YEYAK_REGISTRY_ADDR           mock population registry (HTTP)  127.0.0.1:18081
+#   YEYAK_IDP_CARRIER_SMS_ADDR    mock IdP carrier-sms (HTTP)      127.0.0.1:18082
+#   YEYAK_IDP_KAKAO_CERT_ADDR     mock IdP kakao-cert (HTTP)       127.0.0.1:18083
+#   YEYAK_SMS_GATEWAY_ADDR        mock SMS gateway (HTTP)          127.0.0.1:18084
+#   YEYAK_ADMISSION_ADDR          admission gRPC                   127.0.0.1:50051
+#   YEYAK_IDENTITY_ADDR           identity gRPC                    127.0.0.1:50052
+#   YEYAK_ELIGIBILITY_ADDR        eligibility gRPC                 127.0.0.1:50053
+#   YEYAK_INVENTORY_ADDR          inventory gRPC                   127.0.0.1:50054
+#   YEYAK_RESERVATION_ADDR        reservation gRPC                 127.0.0.1:50055
+#   YEYAK_NOTIFICATION_ADDR       notification gRPC                127.0.0.1:50056
+#   YEYAK_ADMISSION_METRICS_ADDR    .. YEYAK_NOTIFICATION_METRICS_ADDR
+#                                 Prometheus /metrics     127.0.0.1:9101 .. 9106
+# Other knobs:
+#   YEYAK_SEED_COUNT=100000       people seeded by the mock registry
+#   YEYAK_QUEUE_IDS=demo          admission queues
+#   YEYAK_START_TIMEOUT=120       seconds to wait for each start-up stage
+#
+# Each child gets its own explicit YEYAK_* environment; the YEYAK_* variables
+# this script manages are removed from what children inherit, any other
+# variable (RUST_LOG, other YEYAK_* settings) is passed through unchanged.
+set -euo pipefail
+
+ROOT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT_DIR"
+
+DEMO=1
+WAIT=1
+for arg in "$@"; do
+    case "$arg" in
+        --no-demo) DEMO=0 ;;
+        --no-wait) WAIT=0 ;;
+        -h|--help) sed -n '2,35p' "$0"; exit 0 ;;
+        *) echo "[run] unknown argument: $arg (try --help)" >&2; exit 2 ;;
+    esac
+done
+
+log() { printf '[run] %s\n' "$*"; }
+die() { printf '[run] ERROR: %s\n' "$*" >&2; exit 1; }
+
+# --- configuration --------------------------------------------------------------
+REGISTRY_ADDR="${YEYAK_REGISTRY_ADDR:-127.0.0.1:18081}"
+IDP_CARRIER_SMS_ADDR="${YEYAK_IDP_CARRIER_SMS_ADDR:-127.0.0.1:18082}"
+IDP_KAKAO_CERT_ADDR="${YEYAK_IDP_KAKAO_CERT_ADDR:-127.0.0.1:18083}"
+SMS_GATEWAY_ADDR="${YEYAK_SMS_GATEWAY_ADDR:-127.0.0.1:18084}"
+ADMISSION_ADDR="${YEYAK_ADMISSION_ADDR:-127.0.0.1:50051}"
+IDENTITY_ADDR="${YEYAK_IDENTITY_ADDR:-127.0.0.1:50052}"
+ELIGIBILITY_ADDR="${YEYAK_ELIGIBILITY_ADDR:-127.0.0.1:50053}"
+INVENTORY_ADDR="${YEYAK_INVENTORY_ADDR:-127.0.0.1:50054}"
+RESERVATION_ADDR="${YEYAK_RESERVATION_ADDR:-127.0.0.1:50055}"
+NOTIFICATION_ADDR="${YEYAK_NOTIFICATION_ADDR:-127.0.0.1:50056}"
+ADMISSION_METRICS_ADDR="${YEYAK_ADMISSION_METRICS_ADDR:-127.0.0.1:9101}"
+IDENTITY_METRICS_ADDR="${YEYAK_IDENTITY_METRICS_ADDR:-127.0.0.1:9102}"
+ELIGIBILITY_METRICS_ADDR="${YEYAK_ELIGIBILITY_METRICS_ADDR:-127.0.0.1:9103}"
+INVENTORY_METRICS_ADDR="${YEYAK_INVENTORY_METRICS_ADDR:-127.0.0.1:9104}"
+RESERVATION_METRICS_ADDR="${YEYAK_RESERVATION_METRICS_ADDR:-127.0.0.1:9105}"
+NOTIFICATION_METRICS_ADDR="${YEYAK_NOTIFICATION_METRICS_ADDR:-127.0.0.1:9106}"
+SEED_COUNT="${YEYAK_SEED_COUNT:-100000}"
+QUEUE_IDS="${YEYAK_QUEUE_IDS:-demo}"
+START_TIMEOUT="${YEYAK_START_TIMEOUT:-120}"
+
+REGISTRY_URL="http://$REGISTRY_ADDR"
+SMS_GATEWAY_URL="http://$SMS_GATEWAY_ADDR"
+IDP_URLS="carrier-sms=http://$IDP_CARRIER_SMS_ADDR,kakao-cert=http://$IDP_KAKAO_CERT_ADDR"
+
+RUN_DIR="$ROOT_DIR/.run"
+LOG_DIR="$RUN_DIR/logs"
+DEV_ENV="$RUN_DIR/dev.env"
+PID_FILE="$RUN_DIR/pids"
+BIN_DIR="$ROOT_DIR/target/debug"
+STOP_GRACE=15
+
+DEV_KEYS=(YEYAK_ADMISSION_SIGNING_KEY YEYAK_IDENTITY_SIGNING_KEY YEYAK_TRUSTED_KEYS
+          YEYAK_SUBJECT_HASH_KEY YEYAK_OPERATOR_TOKEN)
+
+# YEYAK_* variables this script sets itself; stripped from inherited env.
+MANAGED_VARS=(
+    "${DEV_KEYS[@]}"
+    YEYAK_ENV YEYAK_HTTP_ADDR YEYAK_GRPC_ADDR YEYAK_METRICS_ADDR YEYAK_SIGNING_KEY
+    YEYAK_SEED_COUNT YEYAK_QUEUE_IDS YEYAK_PROVIDER_ID YEYAK_PROVIDER_KIND
+    YEYAK_PROVIDERS YEYAK_REGISTRY_URL YEYAK_SMS_GATEWAY_URL YEYAK_IDP_URLS
+    YEYAK_REGISTRY_ADDR YEYAK_IDP_CARRIER_SMS_ADDR YEYAK_IDP_KAKAO_CERT_ADDR
+    YEYAK_SMS_GATEWAY_ADDR YEYAK_ADMISSION_ADDR YEYAK_IDENTITY_ADDR
+    YEYAK_ELIGIBILITY_ADDR YEYAK_INVENTORY_ADDR YEYAK_RESERVATION_ADDR
+    YEYAK_NOTIFICATION_ADDR YEYAK_ADMISSION_METRICS_ADDR YEYAK_IDENTITY_METRICS_ADDR
+    YEYAK_ELIGIBILITY_METRICS_ADDR YEYAK_INVENTORY_METRICS_ADDR
+    YEYAK_RESERVATION_METRICS_ADDR YEYAK_NOTIFICATION_METRICS_ADDR
+    YEYAK_START_TIMEOUT
+)
+UNSET_ARGS=()
+for v in "${MANAGED_VARS[@]}"; do UNSET_ARGS+=(-u "$v"); done
+
+# --- helpers ------------------------------------------------------------------
+NAMES=()
+PIDS=()
+CLEANED=0
+
+# "host:port" -> "host port" usable with /dev/tcp (wildcards map to loopback).
+split_addr() {
+    local addr="$1" host port
+    host="${addr%:*}"
+    port="${addr##*:}"
+    host="${host#[}"
+    host="${host%]}"
+    case "$host" in ""|0.0.0.0) host=127.0.0.1 ;; "::") host=::1 ;; esac
+    printf '%s %s' "$host" "$port"
+}
+
+addr_open() {
+    local host port
+    read -r host port <<<"$(split_addr "$1")"
+    timeout 1 bash -c "exec 3<>/dev/tcp/$host/$port" >/dev/null 2>&1
+}
+
+show_log_tail() {
+    local name="$1"
+    echo "----- tail of $LOG_DIR/$name.log -----" >&2
+    tail -n 40 "$LOG_DIR/$name.log" >&2 2>/dev/null || true
+    echo "----- end of $name.log -----" >&2
+}
+
+# Fail (printing the log) if any started process has exited.
+check_alive() {
+    local i
+    for i in "${!PIDS[@]}"; do
+        if ! kill -0 "${PIDS[$i]}" 2>/dev/null; then
+            local rc=0
+            wait "${PIDS[$i]}" 2>/dev/null || rc=$?
+            printf '[run] ERROR: %s (pid %s) exited with status %s\n' "${NAMES[$i]}" "${PIDS[$i]}" "$rc" >&2
+            show_log_tail "${NAMES[$i]}"
+            exit 1
+        fi
+    done
+}
+
+cleanup() {
+    local status=$?
+    if [ "$CLEANED" -eq 1 ]; then return; fi
+    CLEANED=1
+    trap - INT TERM
+    if [ "${#PIDS[@]}" -gt 0 ]; then
+        log "stopping ${#PIDS[@]} processes"
+        local pid waited=0 alive i
+        for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+        while :; do
+            alive=0
+            for pid in "${PIDS[@]}"; do
+                if kill -0 "$pid" 2>/dev/null; then alive=1; fi
+            done
+            if [ "$alive" -eq 0 ] || [ "$waited" -ge $((STOP_GRACE * 2)) ]; then break; fi
+            sleep 0.5
+            waited=$((waited + 1))
+        done
+        for i in "${!PIDS[@]}"; do
+            if kill -0 "${PIDS[$i]}" 2>/dev/null; then
+                log "${NAMES[$i]} (pid ${PIDS[$i]}) ignored SIGTERM for ${STOP_GRACE}s; sending SIGKILL"
+                kill -KILL "${PIDS[$i]}" 2>/dev/null || true
+            fi
+        done
+        wait 2>/dev/null || true
+        rm -f "$PID_FILE"
+    fi
+    log "stopped"
+    return "$status"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# start NAME VAR=VALUE... -- BINARY [ARGS...]
+start() {
+    local name="$1"; shift
+    local vars=()
+    while [ "$1" != "--" ]; do vars+=("$1"); shift; done
+    shift
+    local bin="$1"
+    [ -x "$bin" ] || die "$bin not found after cargo build"
+    env "${UNSET_ARGS[@]}" \
+        YEYAK_ENV=dev \
+        YEYAK_TRUSTED_KEYS="$YEYAK_TRUSTED_KEYS" \
+        YEYAK_QUEUE_IDS="$QUEUE_IDS" \
+        YEYAK_SUBJECT_HASH_KEY="$YEYAK_SUBJECT_HASH_KEY" \
+        YEYAK_OPERATOR_TOKEN="$YEYAK_OPERATOR_TOKEN" \
+        "${vars[@]}" "$@" >"$LOG_DIR/$name.log" 2>&1 </dev/null &
+    local pid=$!
+    NAMES+=("$name")
+    PIDS+=("$pid")
+    printf '%s %s\n' "$name" "$pid" >>"$PID_FILE"
+    log "started $name (pid $pid, log .run/logs/$name.log)"
+}
+
+# wait_ready STAGE "name=addr"...: wait until every address accepts TCP.
+wait_ready() {
+    local stage="$1"; shift
+    local pending=("$@") deadline=$((SECONDS + START_TIMEOUT)) next entry
+    log "waiting for $stage (timeout ${START_TIMEOUT}s)"
+    while [ "${#pending[@]}" -gt 0 ]; do
+        check_alive
+        next=()
+        for entry in "${pending[@]}"; do
+            if addr_open "${entry#*=}"; then
+                log "  ${entry%%=*} ready on ${entry#*=}"
+            else
+                next+=("$entry")
+            fi
+        done
+        pending=("${next[@]+"${next[@]}"}")
+        [ "${#pending[@]}" -eq 0 ] && break
+        if [ "$SECONDS" -ge "$deadline" ]; then
+            for entry in "${pending[@]}"; do
+                printf '[run] ERROR: %s not listening on %s after %ss\n' "${entry%%=*}" "${entry#*=}" "$START_TIMEOUT" >&2
+                show_log_tail "${entry%%=*}"
+            done
+            exit 1
+        fi
+        sleep 0.5
+    done
+}
+
+# Stop processes left behind by an earlier run that was killed hard.
+reap_stale() {
+    [ -f "$PID_FILE" ] || return 0
+    local name pid
+    while read -r name pid; do
+        [ -n "${pid:-}" ] || continue
+        if kill -0 "$pid" 2>/dev/null \
+            && tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q "target/debug/yeyak-"; then
+            log "stopping stale $name (pid $pid) from a previous run"
+            kill -TERM "$pid" 2>/dev/null || true
+        fi
+    done <"$PID_FILE"
+    sleep 1
+    rm -f "$PID_FILE"
+}
+
+# --- 1. infrastructure + build --------------------------------------------------
+log "bootstrap"
+"$ROOT_DIR/scripts/bootstrap.sh"
+
+log "cargo build --workspace --bins"
+cargo build --workspace --bins
+
+mkdir -p "$LOG_DIR"
+reap_stale
+
+# --- 2. dev keys (generated once, reused) ---------------------------------------
+[ -x "$BIN_DIR/yeyak-dev" ] || die "$BIN_DIR/yeyak-dev not found after cargo build"
+if [ -s "$DEV_ENV" ]; then
+    log "reusing dev keys from .run/dev.env"
+else
+    log "generating dev keys into .run/dev.env"
+    (umask 077 && "$BIN_DIR/yeyak-dev" keys >"$DEV_ENV.tmp")
+    mv "$DEV_ENV.tmp" "$DEV_ENV"
+fi
+# shellcheck source=/dev/null
+source "$DEV_ENV"
+for k in "${DEV_KEYS[@]}"; do
+    [ -n "${!k:-}" ] || die "$k missing from .run/dev.env (delete it to regenerate)"
+done
+
+# --- 3. free ports? -------------------------------------------------------------
+for a in "$REGISTRY_ADDR" "$IDP_CARRIER_SMS_ADDR" "$IDP_KAKAO_CERT_ADDR" "$SMS_GATEWAY_ADDR" \
+         "$ADMISSION_ADDR" "$IDENTITY_ADDR" "$ELIGIBILITY_ADDR" "$INVENTORY_ADDR" \
+         "$RESERVATION_ADDR" "$NOTIFICATION_ADDR"; do
+    if addr_open "$a"; then die "$a is already in use (another run?)"; fi
+done
+
+# --- 4. mock third parties ------------------------------------------------------
+start mock-registry YEYAK_HTTP_ADDR="$REGISTRY_ADDR" YEYAK_SEED_COUNT="$SEED_COUNT" \
+    -- "$BIN_DIR/yeyak-mock-registry" serve
+start mock-idp-carrier-sms YEYAK_PROVIDER_ID=carrier-sms YEYAK_PROVIDER_KIND=sms_code \
+    YEYAK_HTTP_ADDR="$IDP_CARRIER_SMS_ADDR" -- "$BIN_DIR/yeyak-mock-idp"
+start mock-idp-kakao-cert YEYAK_PROVIDER_ID=kakao-cert YEYAK_PROVIDER_KIND=app_approval \
+    YEYAK_HTTP_ADDR="$IDP_KAKAO_CERT_ADDR" -- "$BIN_DIR/yeyak-mock-idp"
+start mock-sms YEYAK_HTTP_ADDR="$SMS_GATEWAY_ADDR" -- "$BIN_DIR/yeyak-mock-sms"
+wait_ready "mock third parties" \
+    "mock-registry=$REGISTRY_ADDR" "mock-idp-carrier-sms=$IDP_CARRIER_SMS_ADDR" \
+    "mock-idp-kakao-cert=$IDP_KAKAO_CERT_ADDR" "mock-sms=$SMS_GATEWAY_ADDR"
+
+# --- 5. services (reservation last: it calls inventory and eligibility) ---------
+start admission YEYAK_GRPC_ADDR="$ADMISSION_ADDR" YEYAK_METRICS_ADDR="$ADMISSION_METRICS_ADDR" \
+    YEYAK_SIGNING_KEY="$YEYAK_ADMISSION_SIGNING_KEY" -- "$BIN_DIR/yeyak-admission"
+start identity YEYAK_GRPC_ADDR="$IDENTITY_ADDR" YEYAK_METRICS_ADDR="$IDENTITY_METRICS_ADDR" \
+    YEYAK_SIGNING_KEY="$YEYAK_IDENTITY_SIGNING_KEY" YEYAK_PROVIDERS="$IDP_URLS" \
+    -- "$BIN_DIR/yeyak-identity"
+start eligibility YEYAK_GRPC_ADDR="$ELIGIBILITY_ADDR" YEYAK_METRICS_ADDR="$ELIGIBILITY_METRICS_ADDR" \
+    YEYAK_REGISTRY_URL="$REGISTRY_URL" -- "$BIN_DIR/yeyak-eligibility"
+start inventory YEYAK_GRPC_ADDR="$INVENTORY_ADDR" YEYAK_METRICS_ADDR="$INVENTORY_METRICS_ADDR" \
+    -- "$BIN_DIR/yeyak-inventory"
+start notification YEYAK_GRPC_ADDR="$NOTIFICATION_ADDR" YEYAK_METRICS_ADDR="$NOTIFICATION_METRICS_ADDR" \
+    YEYAK_SMS_GATEWAY_URL="$SMS_GATEWAY_URL" -- "$BIN_DIR/yeyak-notification"
+wait_ready "services" \
+    "admission=$ADMISSION_ADDR" "identity=$IDENTITY_ADDR" "eligibility=$ELIGIBILITY_ADDR" \
+    "inventory=$INVENTORY_ADDR" "notification=$NOTIFICATION_ADDR"
+
+start reservation YEYAK_GRPC_ADDR="$RESERVATION_ADDR" YEYAK_METRICS_ADDR="$RESERVATION_METRICS_ADDR" \
+    YEYAK_INVENTORY_ADDR="$INVENTORY_ADDR" YEYAK_ELIGIBILITY_ADDR="$ELIGIBILITY_ADDR" \
+    -- "$BIN_DIR/yeyak-reservation"
+wait_ready "reservation" "reservation=$RESERVATION_ADDR"
+
+# --- 6. scripted demo -------------------------------------------------------------
+if [ "$DEMO" -eq 1 ]; then
+    log "running demo: yeyak-dev demo (output also in .run/logs/demo.log)"
+    if ! env "${UNSET_ARGS[@]}" \
+        YEYAK_ADMISSION_ADDR="$ADMISSION_ADDR" \
+        YEYAK_IDENTITY_ADDR="$IDENTITY_ADDR" \
+        YEYAK_ELIGIBILITY_ADDR="$ELIGIBILITY_ADDR" \
+        YEYAK_INVENTORY_ADDR="$INVENTORY_ADDR" \
+        YEYAK_RESERVATION_ADDR="$RESERVATION_ADDR" \
+        YEYAK_NOTIFICATION_ADDR="$NOTIFICATION_ADDR" \
+        YEYAK_SMS_GATEWAY_URL="$SMS_GATEWAY_URL" \
+        YEYAK_IDP_URLS="$IDP_URLS" \
+        YEYAK_OPERATOR_TOKEN="$YEYAK_OPERATOR_TOKEN" \
+        "$BIN_DIR/yeyak-dev" demo </dev/null 2>&1 | tee "$LOG_DIR/demo.log"; then
+        die "demo failed (see .run/logs/demo.log and the service logs in .run/logs/)"
+    fi
+    check_alive
+    log "demo finished"
+else
+    log "demo skipped (--no-demo)"
+fi
+
+# --- 7. summary + wait ------------------------------------------------------------
+cat <<EOF
+[run] Yeyak is running:
+[run]   admission     grpc $ADMISSION_ADDR    metrics http://$ADMISSION_METRICS_ADDR/metrics
+[run]   identity      grpc $IDENTITY_ADDR    metrics http://$IDENTITY_METRICS_ADDR/metrics
+[run]   eligibility   grpc $ELIGIBILITY_ADDR    metrics http://$ELIGIBILITY_METRICS_ADDR/metrics
+[run]   inventory     grpc $INVENTORY_ADDR    metrics http://$INVENTORY_METRICS_ADDR/metrics
+[run]   reservation   grpc $RESERVATION_ADDR    metrics http://$RESERVATION_METRICS_ADDR/metrics
+[run]   notification  grpc $NOTIFICATION_ADDR    metrics http://$NOTIFICATION_METRICS_ADDR/metrics
+[run]   mock registry       $REGISTRY_URL
+[run]   mock IdP carrier-sms http://$IDP_CARRIER_SMS_ADDR
+[run]   mock IdP kakao-cert  http://$IDP_KAKAO_CERT_ADDR
+[run]   mock SMS gateway    $SMS_GATEWAY_URL
+[run]   logs .run/logs/   dev keys .run/dev.env
+EOF
+
+if [ "$WAIT" -eq 0 ]; then
+    log "--no-wait: stopping"
+    exit 0
+fi
+
+log "Press Ctrl-C to stop"
+while :; do
+    check_alive
+    sleep 1
+done

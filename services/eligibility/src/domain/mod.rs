@@ -1,0 +1,6 @@
+//! Eligibility rules as data, and the decision they lead to.
+pub mod decision;
+pub mod rules;
+
+pub use decision::{decide, Decision, Person, Reason};
+pub use rules::{Rules, RulesError};

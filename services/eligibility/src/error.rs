@@ -1,0 +1,27 @@
+//! Eligibility's errors and their one mapping to gRPC status. A person who
+//! may not book is not an error: that is a decision with a reason.
+use tonic::Status;
+use yeyak_platform::{grpc::status, tokens::TokenError};
+
+#[derive(Debug, thiserror::Error)]
+pub enum EligibilityError {
+    #[error("{field}: {reason}")]
+    InvalidArgument { field: &'static str, reason: String },
+    #[error("{field} rejected: {reason}")]
+    BadAssertion { field: &'static str, reason: TokenError },
+    #[error("{0} was obtained under another admission session")]
+    ForeignAssertion(&'static str),
+    #[error("registry unavailable: {0}")]
+    RegistryUnavailable(String),
+}
+
+impl From<EligibilityError> for Status {
+    fn from(e: EligibilityError) -> Self {
+        match e {
+            EligibilityError::InvalidArgument { field, reason } => status::invalid_argument(field, reason),
+            EligibilityError::BadAssertion { field, reason } => Status::unauthenticated(format!("{field} rejected: {reason}")),
+            EligibilityError::ForeignAssertion(field) => Status::permission_denied(format!("{field} was obtained under another admission session")),
+            EligibilityError::RegistryUnavailable(cause) => status::unavailable("insurance registry", &cause),
+        }
+    }
+}

@@ -1,0 +1,116 @@
+//! Keeps the availability read model in step with bookings: consumes the
+//! reservation service's events and turns each into booked-count changes.
+use std::collections::BTreeMap;
+
+use prost::Message as _;
+use uuid::Uuid;
+use yeyak_platform::messaging::{Delivery, HandlerError};
+use yeyak_proto::events::v1 as ev;
+
+use crate::store::CatalogStore;
+
+pub const QUEUE: &str = "inventory.availability";
+pub const CONFIRMED: &str = "reservation.confirmed.v1";
+pub const CANCELLED: &str = "reservation.cancelled.v1";
+pub const RESCHEDULED: &str = "reservation.rescheduled.v1";
+pub const ROUTING_KEYS: [&str; 3] = [CONFIRMED, CANCELLED, RESCHEDULED];
+
+/// One event as the read model sees it.
+#[derive(Debug, PartialEq, Eq)]
+pub struct BookingChange {
+    pub event_id: Uuid,
+    /// Booked-count change per slot, in slot-id order.
+    pub deltas: BTreeMap<Uuid, i32>,
+}
+
+/// Decodes a delivery. Anything that cannot be understood is poison: a retry
+/// would fail the same way, so it goes to the dead-letter queue.
+pub fn decode(delivery: &Delivery) -> Result<BookingChange, HandlerError> {
+    let poison = |what: &str| HandlerError::Poison(format!("{} {what}", delivery.routing_key));
+    let bad_payload = |e: prost::DecodeError| HandlerError::Poison(format!("{}: undecodable payload: {e}", delivery.routing_key));
+    let slot = |s: &str| Uuid::parse_str(s).map_err(|_| poison("has a slot id that is not a UUID"));
+    let payload = delivery.payload.as_slice();
+    let (meta, changes) = match delivery.routing_key.as_str() {
+        CONFIRMED => {
+            let e = ev::ReservationConfirmed::decode(payload).map_err(bad_payload)?;
+            (e.meta, vec![(slot(&e.slot_id)?, 1)])
+        }
+        CANCELLED => {
+            let e = ev::ReservationCancelled::decode(payload).map_err(bad_payload)?;
+            (e.meta, vec![(slot(&e.slot_id)?, -1)])
+        }
+        RESCHEDULED => {
+            let e = ev::ReservationRescheduled::decode(payload).map_err(bad_payload)?;
+            (e.meta, vec![(slot(&e.old_slot_id)?, -1), (slot(&e.new_slot_id)?, 1)])
+        }
+        _ => return Err(poison("is not an event this queue handles")),
+    };
+    let event_id = meta.and_then(|m| Uuid::parse_str(&m.event_id).ok()).or(delivery.event_id).ok_or_else(|| poison("has no event id"))?;
+    let mut deltas = BTreeMap::new();
+    for (slot_id, delta) in changes {
+        *deltas.entry(slot_id).or_insert(0) += delta;
+    }
+    Ok(BookingChange { event_id, deltas })
+}
+
+/// The consumer's handler: database trouble is transient (the message is
+/// redelivered); the inbox makes the redelivery harmless.
+pub async fn handle(store: &CatalogStore, delivery: Delivery) -> Result<(), HandlerError> {
+    let change = decode(&delivery)?;
+    let applied =
+        store.apply_booking(change.event_id, &change.deltas).await.map_err(|e| HandlerError::Transient(format!("database: {e}")))?;
+    if applied.duplicate {
+        tracing::debug!(event_id = %change.event_id, "event already applied");
+    }
+    for slot_id in applied.unknown_slots {
+        tracing::warn!(event_id = %change.event_id, %slot_id, "event names a slot the catalogue does not have; ignored");
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use prost::Message as _;
+
+    use super::*;
+
+    fn delivery(key: &str, payload: Vec<u8>) -> Delivery {
+        Delivery { routing_key: key.into(), event_id: None, payload, traceparent: None }
+    }
+
+    fn meta(id: Uuid) -> Option<ev::EventMeta> {
+        Some(ev::EventMeta { event_id: id.to_string(), ..Default::default() })
+    }
+
+    #[test]
+    fn each_event_becomes_its_deltas() {
+        let (id, a, b) = (Uuid::new_v4(), Uuid::from_u128(1), Uuid::from_u128(2));
+        let c = ev::ReservationConfirmed { meta: meta(id), slot_id: a.to_string(), ..Default::default() };
+        assert_eq!(decode(&delivery(CONFIRMED, c.encode_to_vec())).unwrap(), BookingChange { event_id: id, deltas: [(a, 1)].into() });
+        let x = ev::ReservationCancelled { meta: meta(id), slot_id: a.to_string(), ..Default::default() };
+        assert_eq!(decode(&delivery(CANCELLED, x.encode_to_vec())).unwrap().deltas, [(a, -1)].into());
+        let r = ev::ReservationRescheduled { meta: meta(id), old_slot_id: a.to_string(), new_slot_id: b.to_string(), ..Default::default() };
+        assert_eq!(decode(&delivery(RESCHEDULED, r.encode_to_vec())).unwrap().deltas, [(a, -1), (b, 1)].into());
+        let same =
+            ev::ReservationRescheduled { meta: meta(id), old_slot_id: a.to_string(), new_slot_id: a.to_string(), ..Default::default() };
+        assert_eq!(decode(&delivery(RESCHEDULED, same.encode_to_vec())).unwrap().deltas, [(a, 0)].into());
+    }
+
+    #[test]
+    fn the_amqp_message_id_stands_in_for_a_missing_meta() {
+        let id = Uuid::new_v4();
+        let c = ev::ReservationConfirmed { slot_id: Uuid::from_u128(1).to_string(), ..Default::default() };
+        let mut d = delivery(CONFIRMED, c.encode_to_vec());
+        assert!(matches!(decode(&d), Err(HandlerError::Poison(_))));
+        d.event_id = Some(id);
+        assert_eq!(decode(&d).unwrap().event_id, id);
+    }
+
+    #[test]
+    fn garbage_is_poison() {
+        assert!(matches!(decode(&delivery(CONFIRMED, vec![0xff, 0xff, 0xff])), Err(HandlerError::Poison(_))));
+        let c = ev::ReservationConfirmed { meta: meta(Uuid::new_v4()), slot_id: "slot-7".into(), ..Default::default() };
+        assert!(matches!(decode(&delivery(CONFIRMED, c.encode_to_vec())), Err(HandlerError::Poison(_))));
+        assert!(matches!(decode(&delivery("reservation.other.v1", vec![])), Err(HandlerError::Poison(_))));
+    }
+}

@@ -1,0 +1,43 @@
+//! RPC handlers: `inventory` is the public search API (behind the waiting
+//! room), `catalog` the internal slot lookup used by the reservation service.
+pub mod catalog;
+pub mod inventory;
+
+use std::sync::Arc;
+
+use yeyak_proto::inventory::v1 as pb;
+
+use crate::{
+    config::Config,
+    domain,
+    store::{CatalogStore, SlotRow},
+};
+
+/// What every handler shares.
+pub struct State {
+    pub config: Config,
+    pub store: CatalogStore,
+}
+
+impl State {
+    pub fn new(config: Config, store: CatalogStore) -> Arc<Self> {
+        Arc::new(Self { config, store })
+    }
+}
+
+fn timestamp(t: chrono::DateTime<chrono::Utc>) -> prost_types::Timestamp {
+    // Sub-second parts are below u32::MAX nanos, so the cast cannot wrap.
+    yeyak_proto::timestamp(t.timestamp(), t.timestamp_subsec_nanos() as i32)
+}
+
+pub(crate) fn slot_to_pb(row: SlotRow) -> pb::Slot {
+    pb::Slot {
+        slot_id: row.slot_id.to_string(),
+        clinic_id: row.clinic_id.to_string(),
+        vaccine_code: row.vaccine_code,
+        starts_at: Some(timestamp(row.starts_at)),
+        ends_at: Some(timestamp(row.ends_at)),
+        capacity: u32::try_from(row.capacity).unwrap_or(0),
+        remaining: domain::remaining(row.capacity, row.booked),
+    }
+}

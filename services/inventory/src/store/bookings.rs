@@ -1,0 +1,75 @@
+//! Applies booking changes from reservation events to the read model: the
+//! slot counter and its day summary change together, and the event id is
+//! recorded in the inbox in the same transaction, so a redelivery is a no-op.
+use std::collections::BTreeMap;
+
+use chrono::NaiveDate;
+use uuid::Uuid;
+use yeyak_platform::messaging::inbox;
+
+use super::CatalogStore;
+use crate::domain::clamp_booked;
+
+/// What applying one event did.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Applied {
+    /// The event had been applied before: nothing changed.
+    pub duplicate: bool,
+    /// Slots the catalogue does not know (ignored, logged by the caller).
+    pub unknown_slots: Vec<Uuid>,
+}
+
+#[derive(sqlx::FromRow)]
+struct Locked {
+    clinic_id: Uuid,
+    vaccine_code: String,
+    local_date: NaiveDate,
+    capacity: i32,
+    booked: i32,
+}
+
+impl CatalogStore {
+    /// `deltas` maps slot ids to booked-count changes (+1 booked, -1 given
+    /// back). Rows are locked slots first, then day rows, each in key order,
+    /// so concurrent consumers never deadlock.
+    pub async fn apply_booking(&self, event_id: Uuid, deltas: &BTreeMap<Uuid, i32>) -> Result<Applied, sqlx::Error> {
+        let mut tx = self.pool.begin().await?;
+        if !inbox::first_delivery(&mut tx, event_id).await? {
+            tx.rollback().await?;
+            return Ok(Applied { duplicate: true, ..Applied::default() });
+        }
+        let mut applied = Applied::default();
+        let mut days: BTreeMap<(Uuid, String, NaiveDate), i32> = BTreeMap::new();
+        for (&slot_id, &delta) in deltas.iter().filter(|(_, d)| **d != 0) {
+            let row: Option<Locked> =
+                sqlx::query_as("SELECT clinic_id, vaccine_code, local_date, capacity, booked FROM slots WHERE slot_id = $1 FOR UPDATE")
+                    .bind(slot_id)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+            let Some(row) = row else {
+                applied.unknown_slots.push(slot_id);
+                continue;
+            };
+            let booked = clamp_booked(row.booked, row.capacity, delta);
+            if booked == row.booked {
+                continue;
+            }
+            sqlx::query("UPDATE slots SET booked = $2 WHERE slot_id = $1").bind(slot_id).bind(booked).execute(&mut *tx).await?;
+            *days.entry((row.clinic_id, row.vaccine_code, row.local_date)).or_default() += booked - row.booked;
+        }
+        for ((clinic_id, vaccine_code, local_date), change) in days.into_iter().filter(|(_, c)| *c != 0) {
+            sqlx::query(
+                "UPDATE daily_availability SET booked = LEAST(GREATEST(booked + $4, 0), capacity)
+                 WHERE clinic_id = $1 AND vaccine_code = $2 AND local_date = $3",
+            )
+            .bind(clinic_id)
+            .bind(vaccine_code)
+            .bind(local_date)
+            .bind(change)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(applied)
+    }
+}

@@ -1,0 +1,119 @@
+//! One inventory instance per test: a fresh database, a private exchange and
+//! queue prefix, and a signing key whose passes it trusts.
+#![allow(dead_code)]
+
+use std::time::Duration;
+
+use inventory::{config::Config, startup::Application};
+use tonic::{transport::Channel, Request};
+use yeyak_platform::{
+    config::Env,
+    db::{self, DatabaseSettings},
+    messaging::{publisher::Outgoing, AmqpSettings, PublishError, Publisher},
+    tokens::{client_binding, sign, AdmissionPass, Issuer, SigningKey},
+    Shutdown,
+};
+use yeyak_proto::inventory::v1::{inventory_service_client::InventoryServiceClient, slot_catalog_service_client::SlotCatalogServiceClient};
+
+pub const CLIENT_ID: &str = "test-client-0123456789";
+
+pub struct TestApp {
+    pub addr: std::net::SocketAddr,
+    pub database: DatabaseSettings,
+    pub amqp: AmqpSettings,
+    pub key: SigningKey,
+    pub today: chrono::NaiveDate,
+    shutdown: Shutdown,
+    server: tokio::task::JoinHandle<anyhow::Result<()>>,
+}
+
+pub fn fresh_database() -> (String, DatabaseSettings) {
+    let url = format!("postgres://postgres@127.0.0.1:5432/yeyak_test_{}", uuid::Uuid::new_v4().simple());
+    (url.clone(), DatabaseSettings::with_url(url))
+}
+
+pub async fn spawn(clinics_per_district: u32, days: u32) -> TestApp {
+    let tag = uuid::Uuid::new_v4().simple().to_string();
+    let (url, database) = fresh_database();
+    let key = SigningKey::generate(Issuer::Admission, "test-admission");
+    let amqp = AmqpSettings::for_test(&tag);
+    let env = Env::from_pairs([
+        ("GRPC_ADDR", "127.0.0.1:0".to_string()),
+        ("METRICS_ADDR", "off".to_string()),
+        ("DATABASE_URL", url),
+        ("AMQP_EXCHANGE", amqp.exchange.clone()),
+        ("AMQP_QUEUE_PREFIX", amqp.queue_prefix.clone()),
+        ("TRUSTED_KEYS", key.trusted_entry()),
+        ("QUEUE_IDS", "demo".to_string()),
+        ("SEED_CLINICS_PER_DISTRICT", clinics_per_district.to_string()),
+        ("SEED_DAYS", days.to_string()),
+    ]);
+    let config = Config::from_env(&env).expect("config");
+    let today = inventory::domain::today_seoul(chrono::Utc::now());
+    let app = Application::build(config).await.expect("build");
+    let addr = app.grpc_addr();
+    let shutdown = Shutdown::new();
+    let server = tokio::spawn(app.run_until_stopped(shutdown.clone()));
+    TestApp { addr, database, amqp, key, today, shutdown, server }
+}
+
+impl TestApp {
+    pub async fn inventory(&self) -> InventoryServiceClient<Channel> {
+        InventoryServiceClient::connect(format!("http://{}", self.addr)).await.expect("connect")
+    }
+
+    pub async fn catalog(&self) -> SlotCatalogServiceClient<Channel> {
+        SlotCatalogServiceClient::connect(format!("http://{}", self.addr)).await.expect("connect")
+    }
+
+    /// A request carrying a valid admission pass for [`CLIENT_ID`].
+    pub fn with_pass<T>(&self, message: T) -> Request<T> {
+        let now = chrono::Utc::now().timestamp();
+        let pass = AdmissionPass { q: "demo".into(), pos: 1, cb: client_binding(CLIENT_ID), sid: "sid-1".into(), iat: now, exp: now + 600 };
+        let mut request = Request::new(message);
+        request.metadata_mut().insert("yeyak-admission-pass", sign(&self.key, &pass).parse().expect("ascii"));
+        request.metadata_mut().insert("yeyak-client-id", CLIENT_ID.parse().expect("ascii"));
+        request
+    }
+
+    pub fn day(&self, offset: u64) -> String {
+        (self.today + chrono::Days::new(offset)).to_string()
+    }
+
+    /// Publishes to the test exchange, retrying while the consumer's queue is
+    /// not bound yet (the broker reports the message as unroutable).
+    pub async fn publish(&self, publisher: &Publisher, event: Outgoing) {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
+        loop {
+            match publisher.publish_all(std::slice::from_ref(&event)).await {
+                Ok(()) => return,
+                Err(PublishError::Unroutable(_)) if tokio::time::Instant::now() < deadline => {
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+                Err(e) => panic!("publish failed: {e}"),
+            }
+        }
+    }
+
+    pub async fn stop(self) {
+        self.shutdown.trigger();
+        tokio::time::timeout(Duration::from_secs(15), self.server).await.expect("stops in time").expect("join").expect("clean stop");
+        db::drop_database(&self.database).await.expect("drop database");
+    }
+}
+
+/// Polls `probe` until it returns `Some`, or panics after `timeout`.
+pub async fn eventually<T, F, Fut>(timeout: Duration, what: &str, mut probe: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = tokio::time::Instant::now() + timeout;
+    loop {
+        if let Some(v) = probe().await {
+            return v;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}

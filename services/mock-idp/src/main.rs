@@ -1,0 +1,11 @@
+//! `yeyak-mock-idp`: the identity-provider stand-in, as a process.
+use mock_idp::{Application, Config};
+use yeyak_platform::{config::Env, telemetry, Shutdown};
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let _telemetry = telemetry::init("mock-idp");
+    let config = Config::from_env(&Env::process())?;
+    let app = Application::build(config).await?;
+    app.run_until_stopped(Shutdown::on_signals()).await
+}

@@ -1,0 +1,75 @@
+//! The registry's lookup API. It answers by pseudonymous subject id and
+//! returns what eligibility needs, never the RRN or the name: the identity
+//! service keeps those, and the registry should not hand them back out.
+use axum::{
+    extract::{Path, State},
+    http::StatusCode,
+    Json,
+};
+use chrono::NaiveDate;
+use serde::Serialize;
+use sqlx::PgPool;
+
+use crate::error::ApiError;
+
+/// The response of `GET /v1/subjects/{subject_id}`.
+#[derive(Debug, Serialize, sqlx::FromRow)]
+pub struct Subject {
+    pub subject_id: String,
+    /// Serialised "YYYY-MM-DD".
+    pub birth_date: NaiveDate,
+    /// "M" or "F".
+    pub sex: String,
+    pub region_code: String,
+    pub insured: bool,
+    pub priority_groups: Vec<String>,
+    /// `doses[i]` is the date dose i+1 was given.
+    pub doses: Vec<NaiveDate>,
+}
+
+/// Subject ids are 20-byte HMACs in lowercase hex.
+pub fn is_subject_id(value: &str) -> bool {
+    value.len() == 40 && value.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+}
+
+pub async fn find_subject(pool: &PgPool, subject_id: &str) -> Result<Option<Subject>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT subject_id, birth_date, sex::text AS sex, region_code, insured, priority_groups, doses \
+         FROM people WHERE subject_id = $1",
+    )
+    .bind(subject_id)
+    .fetch_optional(pool)
+    .await
+}
+
+/// `GET /v1/subjects/{subject_id}`
+pub async fn get_subject(
+    State(pool): State<PgPool>,
+    Path(subject_id): Path<String>,
+) -> Result<Json<Subject>, ApiError> {
+    if !is_subject_id(&subject_id) {
+        return Err(ApiError::bad_request("subject_id", "must be 40 lowercase hex characters"));
+    }
+    match find_subject(&pool, &subject_id).await {
+        Ok(Some(subject)) => Ok(Json(subject)),
+        Ok(None) => Err(ApiError::not_found("unknown subject")),
+        Err(error) => {
+            tracing::error!(%error, "registry lookup failed");
+            Err(ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "registry database unavailable"))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn subject_ids_are_40_lowercase_hex() {
+        assert!(is_subject_id(&"a1".repeat(20)));
+        assert!(!is_subject_id(&"A1".repeat(20)));
+        assert!(!is_subject_id(&"a1".repeat(19)));
+        assert!(!is_subject_id(&"g1".repeat(20)));
+        assert!(!is_subject_id(&format!("{}é", "a".repeat(38))));
+    }
+}

@@ -1,0 +1,11 @@
+//! `yeyak-mock-sms`: the SMS gateway stand-in, as a process.
+use mock_sms::{Application, Config};
+use yeyak_platform::{config::Env, telemetry, Shutdown};
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let _telemetry = telemetry::init("mock-sms");
+    let config = Config::from_env(&Env::process())?;
+    let app = Application::build(config).await?;
+    app.run_until_stopped(Shutdown::on_signals()).await
+}

@@ -1,0 +1,119 @@
+//! Turns a reservation event into the SMS it causes. Texts are short Korean
+//! notices that identify the reservation by a short number only: no name, no
+//! resident registration number, nothing a stranger reading the phone could
+//! misuse.
+use chrono_tz::Asia::Seoul;
+use prost::Message as _;
+use uuid::Uuid;
+use yeyak_proto::events::v1 as ev;
+
+pub const CONFIRMED: &str = "reservation.confirmed.v1";
+pub const CANCELLED: &str = "reservation.cancelled.v1";
+pub const RESCHEDULED: &str = "reservation.rescheduled.v1";
+pub const ROUTING_KEYS: [&str; 3] = [CONFIRMED, CANCELLED, RESCHEDULED];
+
+/// The SMS one event asks for.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Notice {
+    pub reservation_id: Uuid,
+    /// The routing key of the event.
+    pub event_type: &'static str,
+    /// Destination digits; `None` when the reservation left no phone number
+    /// (nothing to send).
+    pub phone: Option<String>,
+    pub text: String,
+}
+
+/// Hand-written so that a stray `{:?}` can never log a phone number.
+impl std::fmt::Debug for Notice {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Notice")
+            .field("reservation_id", &self.reservation_id)
+            .field("event_type", &self.event_type)
+            .field("phone", &self.phone.as_deref().map(yeyak_platform::validate::mask_phone))
+            .finish_non_exhaustive()
+    }
+}
+
+/// Why an event cannot become an SMS; never retried (dead-lettered).
+#[derive(Debug, thiserror::Error)]
+pub enum DecodeError {
+    #[error("unexpected routing key {0}")]
+    UnknownRoutingKey(String),
+    #[error("payload is not a valid event: {0}")]
+    Malformed(#[from] prost::DecodeError),
+    #[error("{field}: {reason}")]
+    Invalid { field: &'static str, reason: &'static str },
+}
+
+pub fn decode(routing_key: &str, payload: &[u8]) -> Result<Notice, DecodeError> {
+    match routing_key {
+        CONFIRMED => {
+            let e = ev::ReservationConfirmed::decode(payload)?;
+            let id = reservation_id(&e.reservation_id)?;
+            let mut parts = vec!["[예약]".to_owned()];
+            parts.extend(label(&e.clinic_name));
+            parts.push(seoul_time(e.starts_at.as_ref())?);
+            parts.extend(label(&e.vaccine_code));
+            if e.dose_number > 0 {
+                parts.push(format!("{}차", e.dose_number));
+            }
+            parts.push(format!("접종 예약이 확정되었습니다. 예약번호 {}", short(id)));
+            Ok(Notice { reservation_id: id, event_type: CONFIRMED, phone: phone(&e.contact_phone)?, text: parts.join(" ") })
+        }
+        CANCELLED => {
+            let e = ev::ReservationCancelled::decode(payload)?;
+            let id = reservation_id(&e.reservation_id)?;
+            let text = format!("[예약] 예약번호 {} 접종 예약이 취소되었습니다.", short(id));
+            Ok(Notice { reservation_id: id, event_type: CANCELLED, phone: phone(&e.contact_phone)?, text })
+        }
+        RESCHEDULED => {
+            let e = ev::ReservationRescheduled::decode(payload)?;
+            let id = reservation_id(&e.reservation_id)?;
+            let mut place = label(&e.clinic_name).into_iter().collect::<Vec<_>>();
+            place.push(seoul_time(e.starts_at.as_ref())?);
+            let text = format!("[예약] 예약번호 {} 예약이 {} 으로 변경되었습니다.", short(id), place.join(" "));
+            Ok(Notice { reservation_id: id, event_type: RESCHEDULED, phone: phone(&e.contact_phone)?, text })
+        }
+        other => Err(DecodeError::UnknownRoutingKey(other.to_owned())),
+    }
+}
+
+fn reservation_id(s: &str) -> Result<Uuid, DecodeError> {
+    Uuid::parse_str(s).map_err(|_| DecodeError::Invalid { field: "reservation_id", reason: "must be a UUID" })
+}
+
+/// The short reservation number printed in texts (first 8 hex digits).
+fn short(id: Uuid) -> String {
+    id.simple().to_string()[..8].to_owned()
+}
+
+/// A display label from an event, cleaned of control characters (an SMS is
+/// one line) and capped, or nothing when empty.
+fn label(s: &str) -> Option<String> {
+    let clean: String = s.chars().map(|c| if c.is_control() { ' ' } else { c }).take(40).collect();
+    let clean = clean.split_whitespace().collect::<Vec<_>>().join(" ");
+    (!clean.is_empty()).then_some(clean)
+}
+
+/// Slot start as printed to citizens: always Korean local time.
+fn seoul_time(ts: Option<&prost_types::Timestamp>) -> Result<String, DecodeError> {
+    const MISSING: DecodeError = DecodeError::Invalid { field: "starts_at", reason: "is required" };
+    let ts = ts.ok_or(MISSING)?;
+    let utc = chrono::DateTime::from_timestamp(ts.seconds, u32::try_from(ts.nanos).unwrap_or(0)).ok_or(MISSING)?;
+    Ok(utc.with_timezone(&Seoul).format("%Y-%m-%d %H:%M").to_string())
+}
+
+/// Normalises the destination to digits; an absent number means no SMS.
+fn phone(raw: &str) -> Result<Option<String>, DecodeError> {
+    if raw.trim().is_empty() {
+        return Ok(None);
+    }
+    yeyak_platform::validate::mobile_phone("contact_phone", raw)
+        .map(Some)
+        .map_err(|_| DecodeError::Invalid { field: "contact_phone", reason: "is not a mobile number" })
+}
+
+#[cfg(test)]
+#[path = "notice_tests.rs"]
+mod tests;

@@ -1,0 +1,136 @@
+//! Test harness: a notification service on a fresh database, a private AMQP
+//! exchange and queue, and a stub SMS gateway.
+#![allow(dead_code)]
+pub mod events;
+pub mod stub_gateway;
+
+use std::{future::Future, time::Duration};
+
+use lapin::options::{ExchangeDeleteOptions, QueueDeleteOptions};
+use notification::{config::Config, consumer::QUEUE, startup::Application};
+use sqlx::PgPool;
+use tokio::task::JoinHandle;
+use tonic::transport::Channel;
+use uuid::Uuid;
+use yeyak_platform::{
+    config::Env,
+    db::{self, DatabaseSettings},
+    messaging::{publisher::Outgoing, AmqpSettings, PublishError, Publisher},
+    Shutdown,
+};
+use yeyak_proto::notification::v1::{self as pb, notification_service_client::NotificationServiceClient};
+
+pub use stub_gateway::StubGateway;
+
+pub struct TestApp {
+    pub client: NotificationServiceClient<Channel>,
+    pub gateway: StubGateway,
+    pub publisher: Publisher,
+    /// Direct database access, to play a crashed replica.
+    pub pool: PgPool,
+    amqp: AmqpSettings,
+    database: DatabaseSettings,
+    shutdown: Shutdown,
+    handle: JoinHandle<anyhow::Result<()>>,
+}
+
+impl TestApp {
+    pub async fn spawn() -> Self {
+        Self::spawn_with(&[]).await
+    }
+
+    pub async fn spawn_with(extra: &[(&str, &str)]) -> Self {
+        let tag = Uuid::new_v4().simple().to_string();
+        let (gateway, gateway_addr) = StubGateway::start().await;
+        let mut pairs: Vec<(String, String)> = vec![
+            ("GRPC_ADDR".into(), "127.0.0.1:0".into()),
+            ("METRICS_ADDR".into(), "off".into()),
+            ("DATABASE_URL".into(), format!("postgres://postgres@127.0.0.1:5432/yeyak_test_{tag}")),
+            ("AMQP_EXCHANGE".into(), format!("test.{tag}.events")),
+            ("AMQP_QUEUE_PREFIX".into(), format!("test.{tag}")),
+            ("SMS_GATEWAY_URL".into(), format!("http://{gateway_addr}")),
+        ];
+        pairs.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+        let config = Config::from_env(&Env::from_pairs(pairs)).expect("config");
+        let (amqp, database) = (config.amqp.clone(), config.database.clone());
+        let app = Application::build(config).await.expect("build");
+        let addr = app.grpc_addr();
+        let shutdown = Shutdown::new();
+        let handle = tokio::spawn(app.run_until_stopped(shutdown.clone()));
+        let client = NotificationServiceClient::connect(format!("http://{addr}")).await.expect("connect");
+        let pool = db::connect(&database, false).await.expect("test pool");
+        Self { client, gateway, publisher: Publisher::new(amqp.clone()), pool, amqp, database, shutdown, handle }
+    }
+
+    /// Publishes an event as a producer's outbox relay would. Retries while
+    /// the broker reports it unroutable: the service's queue is bound only
+    /// once its consumer has started.
+    pub async fn publish(&self, event_id: Uuid, routing_key: &str, payload: Vec<u8>) {
+        let event = Outgoing { event_id, routing_key: routing_key.into(), payload, traceparent: String::new() };
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
+        loop {
+            match self.publisher.publish_all(std::slice::from_ref(&event)).await {
+                Ok(()) => return,
+                Err(PublishError::Unroutable(_)) if tokio::time::Instant::now() < deadline => {
+                    tokio::time::sleep(Duration::from_millis(50)).await
+                }
+                Err(e) => panic!("publish failed: {e}"),
+            }
+        }
+    }
+
+    pub async fn by_reservation(&self, reservation_id: Uuid) -> Vec<pb::Delivery> {
+        let req = pb::GetDeliveryStatusRequest { reservation_id: reservation_id.to_string(), message_id: String::new() };
+        self.client.clone().get_delivery_status(req).await.expect("GetDeliveryStatus").into_inner().deliveries
+    }
+
+    /// Polls until the reservation has `n` deliveries, all in `state`.
+    pub async fn wait_for(&self, reservation_id: Uuid, n: usize, state: pb::DeliveryState) -> Vec<pb::Delivery> {
+        eventually(&format!("{n} deliveries {state:?} for {reservation_id}"), || async {
+            let d = self.by_reservation(reservation_id).await;
+            (d.len() == n && d.iter().all(|x| x.state == state as i32)).then_some(d)
+        })
+        .await
+    }
+
+    /// Messages dead-lettered so far (consumed from the DLQ).
+    pub async fn dead_letters(&self) -> usize {
+        let conn = lapin::Connection::connect(self.amqp.url.expose(), Default::default()).await.unwrap();
+        let ch = conn.create_channel().await.unwrap();
+        let dlq = format!("{}.{QUEUE}.dlq", self.amqp.queue_prefix);
+        let mut n = 0;
+        while ch.basic_get(dlq.as_str().into(), lapin::options::BasicGetOptions { no_ack: true }).await.unwrap().is_some() {
+            n += 1;
+        }
+        n
+    }
+
+    pub async fn stop(self) {
+        self.shutdown.trigger();
+        tokio::time::timeout(Duration::from_secs(20), self.handle).await.expect("drains in time").unwrap().unwrap();
+        self.pool.close().await;
+        db::drop_database(&self.database).await.unwrap();
+        let conn = lapin::Connection::connect(self.amqp.url.expose(), Default::default()).await.unwrap();
+        let ch = conn.create_channel().await.unwrap();
+        for q in [format!("{}.{QUEUE}", self.amqp.queue_prefix), format!("{}.{QUEUE}.dlq", self.amqp.queue_prefix)] {
+            let _ = ch.queue_delete(q.as_str().into(), QueueDeleteOptions::default()).await;
+        }
+        let _ = ch.exchange_delete(self.amqp.exchange.as_str().into(), ExchangeDeleteOptions::default()).await;
+    }
+}
+
+/// Polls `check` every 50 ms for up to 20 s.
+pub async fn eventually<T, F, Fut>(what: &str, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Option<T>>,
+{
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        if let Some(v) = check().await {
+            return v;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}

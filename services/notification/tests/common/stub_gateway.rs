@@ -1,0 +1,85 @@
+//! A stand-in for the SMS gateway: records what it accepted, deduplicates by
+//! `Idempotency-Key` like the real one, and can fail the next N requests.
+use std::{
+    collections::HashMap,
+    net::SocketAddr,
+    sync::{Arc, Mutex},
+};
+
+use axum::{extract::State, http::HeaderMap, http::StatusCode, routing::post, Json, Router};
+use serde_json::{json, Value};
+use uuid::Uuid;
+
+#[derive(Clone, Debug)]
+pub struct Sms {
+    pub idempotency_key: String,
+    pub to: String,
+    pub text: String,
+}
+
+#[derive(Default)]
+struct Inner {
+    /// Every POST, including failed and duplicate ones: (key, answered status).
+    requests: Vec<(String, u16)>,
+    /// Accepted messages, once per key.
+    accepted: Vec<Sms>,
+    gateway_ids: HashMap<String, Uuid>,
+    fail_next: usize,
+}
+
+#[derive(Clone, Default)]
+pub struct StubGateway {
+    inner: Arc<Mutex<Inner>>,
+}
+
+impl StubGateway {
+    /// Serves on a free port until the test process ends.
+    pub async fn start() -> (Self, SocketAddr) {
+        let stub = Self::default();
+        let app = Router::new().route("/v1/messages", post(accept)).with_state(stub.clone());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        (stub, addr)
+    }
+
+    /// The next `n` requests answer 503.
+    pub fn fail_next(&self, n: usize) {
+        self.inner.lock().unwrap().fail_next = n;
+    }
+
+    pub fn accepted(&self) -> Vec<Sms> {
+        self.inner.lock().unwrap().accepted.clone()
+    }
+
+    pub fn accepted_to(&self, phone: &str) -> Vec<Sms> {
+        self.accepted().into_iter().filter(|m| m.to == phone).collect()
+    }
+
+    pub fn requests_with_key(&self, key: &str) -> Vec<u16> {
+        self.inner.lock().unwrap().requests.iter().filter(|(k, _)| k == key).map(|(_, s)| *s).collect()
+    }
+}
+
+async fn accept(State(stub): State<StubGateway>, headers: HeaderMap, Json(body): Json<Value>) -> (StatusCode, Json<Value>) {
+    let key = headers.get("idempotency-key").and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
+    let mut inner = stub.inner.lock().unwrap();
+    if key.is_empty() {
+        inner.requests.push((key, 400));
+        return (StatusCode::BAD_REQUEST, Json(json!({"error": "Idempotency-Key required"})));
+    }
+    if inner.fail_next > 0 {
+        inner.fail_next -= 1;
+        inner.requests.push((key, 503));
+        return (StatusCode::SERVICE_UNAVAILABLE, Json(json!({"error": "injected fault"})));
+    }
+    inner.requests.push((key.clone(), 202));
+    if let Some(id) = inner.gateway_ids.get(&key) {
+        return (StatusCode::ACCEPTED, Json(json!({"gateway_id": id, "duplicate": true})));
+    }
+    let id = Uuid::new_v4();
+    inner.gateway_ids.insert(key.clone(), id);
+    let field = |name: &str| body.get(name).and_then(Value::as_str).unwrap_or_default().to_owned();
+    inner.accepted.push(Sms { idempotency_key: key, to: field("to"), text: field("text") });
+    (StatusCode::ACCEPTED, Json(json!({"gateway_id": id, "duplicate": false})))
+}

@@ -1,0 +1,100 @@
+//! Reservation events become exactly one SMS each.
+#![allow(clippy::unwrap_used)]
+mod common;
+
+use common::{events, TestApp};
+use uuid::Uuid;
+use yeyak_proto::notification::v1::{self as pb, DeliveryState};
+
+fn short(id: Uuid) -> String {
+    id.simple().to_string()[..8].to_owned()
+}
+
+#[tokio::test]
+async fn confirmed_event_sends_one_sms_with_the_clinic_name() {
+    let app = TestApp::spawn().await;
+    let (event_id, reservation_id, phone) = (Uuid::new_v4(), Uuid::new_v4(), events::phone());
+    app.publish(event_id, events::CONFIRMED, events::confirmed(event_id, reservation_id, &phone, "서울중앙의원")).await;
+
+    let deliveries = app.wait_for(reservation_id, 1, DeliveryState::Sent).await;
+    let d = &deliveries[0];
+    assert_eq!(d.event_type, events::CONFIRMED);
+    assert_eq!(d.attempts, 1);
+    assert_eq!(d.masked_phone, format!("010-****-{}", &phone[7..]));
+    assert!(d.sent_at.is_some() && d.created_at.is_some());
+
+    let sms = app.gateway.accepted_to(&phone);
+    assert_eq!(sms.len(), 1, "{sms:?}");
+    assert_eq!(
+        sms[0].text,
+        format!("[예약] 서울중앙의원 2021-07-26 20:00 PFIZER 1차 접종 예약이 확정되었습니다. 예약번호 {}", short(reservation_id))
+    );
+    assert_eq!(sms[0].idempotency_key, d.message_id, "the message id is the idempotency key");
+    assert_eq!(app.gateway.accepted().len(), 1);
+
+    // The same delivery by message id; the raw number never leaves the service.
+    let req = pb::GetDeliveryStatusRequest { reservation_id: String::new(), message_id: d.message_id.clone() };
+    let by_id = app.client.clone().get_delivery_status(req).await.unwrap().into_inner().deliveries;
+    assert_eq!(by_id, deliveries);
+    assert!(!format!("{by_id:?}").contains(&phone));
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn the_same_event_twice_sends_one_sms() {
+    let app = TestApp::spawn().await;
+    let (event_id, reservation_id, phone) = (Uuid::new_v4(), Uuid::new_v4(), events::phone());
+    let payload = events::confirmed(event_id, reservation_id, &phone, "부산보건소");
+    app.publish(event_id, events::CONFIRMED, payload.clone()).await;
+    app.publish(event_id, events::CONFIRMED, payload).await;
+    // The consumer handles messages in order: once a later event is sent, the
+    // duplicate has been handled too.
+    let (sentinel_event, sentinel_reservation) = (Uuid::new_v4(), Uuid::new_v4());
+    app.publish(sentinel_event, events::CANCELLED, events::cancelled(sentinel_event, sentinel_reservation, &events::phone())).await;
+    app.wait_for(sentinel_reservation, 1, DeliveryState::Sent).await;
+
+    let deliveries = app.wait_for(reservation_id, 1, DeliveryState::Sent).await;
+    assert_eq!(deliveries[0].attempts, 1);
+    assert_eq!(app.gateway.accepted_to(&phone).len(), 1);
+    // Deduplicated by the inbox, not merely by the gateway: one request only.
+    assert_eq!(app.gateway.requests_with_key(&deliveries[0].message_id), vec![202]);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn cancelled_and_rescheduled_events_have_their_texts() {
+    let app = TestApp::spawn().await;
+    let (reservation_id, phone) = (Uuid::new_v4(), events::phone());
+    let (moved, gone) = (Uuid::new_v4(), Uuid::new_v4());
+    app.publish(moved, events::RESCHEDULED, events::rescheduled(moved, reservation_id, &phone, "대구의료원")).await;
+    app.publish(gone, events::CANCELLED, events::cancelled(gone, reservation_id, &phone)).await;
+
+    let deliveries = app.wait_for(reservation_id, 2, DeliveryState::Sent).await;
+    let types: Vec<&str> = deliveries.iter().map(|d| d.event_type.as_str()).collect();
+    assert_eq!(types, vec![events::RESCHEDULED, events::CANCELLED], "oldest first");
+
+    let texts: Vec<String> = app.gateway.accepted_to(&phone).into_iter().map(|m| m.text).collect();
+    let n = short(reservation_id);
+    assert_eq!(
+        texts,
+        vec![
+            format!("[예약] 예약번호 {n} 예약이 대구의료원 2021-07-26 20:00 으로 변경되었습니다."),
+            format!("[예약] 예약번호 {n} 접종 예약이 취소되었습니다."),
+        ]
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_poison_message_does_not_block_the_next_one() {
+    let app = TestApp::spawn().await;
+    let garbage = Uuid::new_v4();
+    app.publish(garbage, events::CONFIRMED, b"\xff\xff\xff not protobuf".to_vec()).await;
+    let (event_id, reservation_id, phone) = (Uuid::new_v4(), Uuid::new_v4(), events::phone());
+    app.publish(event_id, events::CONFIRMED, events::confirmed(event_id, reservation_id, &phone, "광주의원")).await;
+
+    app.wait_for(reservation_id, 1, DeliveryState::Sent).await;
+    assert_eq!(app.gateway.accepted().len(), 1);
+    common::eventually("the poison message in the dead-letter queue", || async { (app.dead_letters().await == 1).then_some(()) }).await;
+    app.stop().await;
+}

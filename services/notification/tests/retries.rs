@@ -1,0 +1,73 @@
+//! Gateway failures are retried with the same idempotency key: delivered
+#![allow(clippy::unwrap_used)]
+//! late, never twice.
+mod common;
+
+use common::{events, TestApp};
+use uuid::Uuid;
+use yeyak_proto::notification::v1::DeliveryState;
+
+#[tokio::test]
+async fn failed_attempts_are_retried_until_delivered() {
+    let app = TestApp::spawn().await;
+    app.gateway.fail_next(2);
+    let (event_id, reservation_id, phone) = (Uuid::new_v4(), Uuid::new_v4(), events::phone());
+    app.publish(event_id, events::CONFIRMED, events::confirmed(event_id, reservation_id, &phone, "인천의원")).await;
+
+    let d = app.wait_for(reservation_id, 1, DeliveryState::Sent).await.remove(0);
+    assert_eq!(d.attempts, 3);
+    assert_eq!(app.gateway.requests_with_key(&d.message_id), vec![503, 503, 202]);
+    assert_eq!(app.gateway.accepted_to(&phone).len(), 1);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_resend_after_a_crash_sends_nothing_twice() {
+    let app = TestApp::spawn().await;
+    let (event_id, reservation_id, phone) = (Uuid::new_v4(), Uuid::new_v4(), events::phone());
+    app.publish(event_id, events::CONFIRMED, events::confirmed(event_id, reservation_id, &phone, "수원의원")).await;
+    let d = app.wait_for(reservation_id, 1, DeliveryState::Sent).await.remove(0);
+
+    // A replica that died after the gateway accepted but before recording it
+    // leaves the row pending with its number.
+    let message_id: Uuid = d.message_id.parse().unwrap();
+    let changed = sqlx::query("UPDATE deliveries SET state = 'pending', sent_at = NULL, phone = $2, next_attempt_at = now() WHERE message_id = $1")
+        .bind(message_id)
+        .bind(&phone)
+        .execute(&app.pool)
+        .await
+        .unwrap()
+        .rows_affected();
+    assert_eq!(changed, 1);
+
+    let d = common::eventually("the resend to be recorded", || async {
+        let d = app.by_reservation(reservation_id).await.remove(0);
+        (d.state == DeliveryState::Sent as i32 && d.attempts == 2).then_some(d)
+    })
+    .await;
+    assert_eq!(app.gateway.requests_with_key(&d.message_id), vec![202, 202], "resent with the same key");
+    assert_eq!(app.gateway.accepted_to(&phone).len(), 1, "the gateway sent it once");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn gives_up_after_the_maximum_attempts_and_forgets_the_number() {
+    let app = TestApp::spawn_with(&[("SMS_MAX_ATTEMPTS", "2")]).await;
+    app.gateway.fail_next(100);
+    let (event_id, reservation_id, phone) = (Uuid::new_v4(), Uuid::new_v4(), events::phone());
+    app.publish(event_id, events::CANCELLED, events::cancelled(event_id, reservation_id, &phone)).await;
+
+    let d = app.wait_for(reservation_id, 1, DeliveryState::Failed).await.remove(0);
+    assert_eq!(d.attempts, 2);
+    assert!(d.sent_at.is_none());
+    assert_eq!(d.masked_phone, format!("010-****-{}", &phone[7..]));
+    assert_eq!(app.gateway.requests_with_key(&d.message_id), vec![503, 503]);
+    assert!(app.gateway.accepted().is_empty());
+    let stored: Option<String> = sqlx::query_scalar("SELECT phone FROM deliveries WHERE message_id = $1")
+        .bind(d.message_id.parse::<Uuid>().unwrap())
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(stored, None, "the number is erased once nothing more will be sent");
+    app.stop().await;
+}

@@ -1,0 +1,33 @@
+//! GetDeliveryStatus input validation names the offending field.
+#![allow(clippy::unwrap_used)]
+mod common;
+
+use common::TestApp;
+use tonic::Code;
+use uuid::Uuid;
+use yeyak_platform::grpc::status::field_violations;
+use yeyak_proto::notification::v1 as pb;
+
+#[tokio::test]
+async fn validation_errors_name_the_field() {
+    let app = TestApp::spawn().await;
+    let id = Uuid::new_v4().to_string();
+    let cases = [
+        ("", "", "reservation_id"),
+        (id.as_str(), id.as_str(), "message_id"),
+        ("not-a-uuid", "", "reservation_id"),
+        ("", "not-a-uuid", "message_id"),
+    ];
+    for (reservation_id, message_id, field) in cases {
+        let req = pb::GetDeliveryStatusRequest { reservation_id: reservation_id.into(), message_id: message_id.into() };
+        let err = app.client.clone().get_delivery_status(req).await.unwrap_err();
+        assert_eq!(err.code(), Code::InvalidArgument, "{reservation_id:?}/{message_id:?}");
+        assert_eq!(field_violations(&err), vec![field.to_string()], "{reservation_id:?}/{message_id:?}");
+    }
+
+    // Unknown ids are not errors: nothing was sent for them.
+    assert!(app.by_reservation(Uuid::new_v4()).await.is_empty());
+    let req = pb::GetDeliveryStatusRequest { reservation_id: String::new(), message_id: id };
+    assert!(app.client.clone().get_delivery_status(req).await.unwrap().into_inner().deliveries.is_empty());
+    app.stop().await;
+}

@@ -1,0 +1,83 @@
+//! CreateReservation: identity, idempotency, eligibility, the slot, then one
+//! transaction taking the place, writing the row and queueing the event.
+use uuid::Uuid;
+use yeyak_platform::grpc::VerifiedPass;
+
+use super::{now, same_request, Booking};
+use crate::{
+    domain::{self, Reservation, State},
+    error::ReservationError,
+    events,
+};
+
+/// A validated CreateReservation request.
+#[derive(Clone, Debug)]
+pub struct NewBooking {
+    pub idempotency_key: String,
+    pub slot_id: Uuid,
+    pub identity_assertion: String,
+    pub agent_assertion: String,
+    pub dose_number: u32,
+    /// Digits only.
+    pub contact_phone: String,
+}
+
+impl Booking {
+    pub async fn create(&self, pass: &VerifiedPass, b: NewBooking) -> Result<Reservation, ReservationError> {
+        let subject = self.identify(pass, "identity_assertion", &b.identity_assertion)?.sub;
+        let agent = match b.agent_assertion.as_str() {
+            "" => String::new(),
+            token => self.identify(pass, "agent_assertion", token)?.sub,
+        };
+        if agent == subject {
+            return Err(ReservationError::InvalidArgument {
+                field: "agent_assertion",
+                reason: "is the subject's own; leave it empty to book for yourself".into(),
+            });
+        }
+        let hash = domain::request_hash(b.slot_id, b.dose_number, &agent, &b.contact_phone);
+        if let Some(existing) = self.store.find_by_key(&subject, &b.idempotency_key).await? {
+            return same_request(existing, &hash);
+        }
+        if let Err(e) = self.upstream.check_eligibility(pass, &b.identity_assertion, &b.agent_assertion, b.dose_number).await {
+            // A concurrent retry may have booked meanwhile (eligibility then says "already booked").
+            return match self.store.find_by_key(&subject, &b.idempotency_key).await? {
+                Some(existing) => same_request(existing, &hash),
+                None => Err(e),
+            };
+        }
+        let catalog = self.upstream.slot(b.slot_id, "slot_id").await?;
+        let now = now();
+        if !domain::bookable(catalog.slot.starts_at, now) {
+            return Err(ReservationError::SlotStarted);
+        }
+        self.store.ensure_ledger(b.slot_id, catalog.capacity).await?;
+        let reservation = Reservation {
+            reservation_id: Uuid::now_v7(),
+            subject_id: subject,
+            agent_subject_id: agent,
+            idempotency_key: b.idempotency_key,
+            request_hash: hash,
+            slot: catalog.slot,
+            dose_number: b.dose_number,
+            contact_phone: b.contact_phone,
+            state: State::Confirmed,
+            created_at: now,
+            updated_at: now,
+        };
+        match self.store.create(&reservation, &events::confirmed(&reservation)).await {
+            Ok(created) => {
+                self.relay.notify_one();
+                Ok(created)
+            }
+            // Either a concurrent retry with the same key won, or the person holds this dose.
+            Err(ReservationError::AlreadyBooked) => {
+                match self.store.find_by_key(&reservation.subject_id, &reservation.idempotency_key).await? {
+                    Some(existing) => same_request(existing, &reservation.request_hash),
+                    None => Err(ReservationError::AlreadyBooked),
+                }
+            }
+            Err(e) => Err(e),
+        }
+    }
+}

@@ -1,0 +1,67 @@
+//! Reservation settings from `YEYAK_*` variables.
+use std::time::Duration;
+
+use yeyak_platform::{
+    config::{ConfigError, Env, ServerSettings},
+    db::DatabaseSettings,
+    messaging::AmqpSettings,
+    tokens::{self, KeyRing},
+};
+
+pub const DEFAULT_DATABASE: &str = "yeyak_reservation";
+
+#[derive(Clone, Debug)]
+pub struct Config {
+    pub server: ServerSettings,
+    pub database: DatabaseSettings,
+    pub amqp: AmqpSettings,
+    /// Verifies admission passes and identity assertions.
+    pub trusted: KeyRing,
+    pub queue_ids: Vec<String>,
+    /// SlotCatalogService (internal, no pass).
+    pub inventory_addr: String,
+    /// EligibilityService (behind the pass: the caller's pass is forwarded).
+    pub eligibility_addr: String,
+    /// Deadline of every outbound call: a slow dependency fails the booking
+    /// fast instead of holding the caller (and a server slot) indefinitely.
+    pub outbound_timeout: Duration,
+}
+
+impl Config {
+    pub fn from_env(env: &Env) -> Result<Self, ConfigError> {
+        let outbound_timeout = Duration::from_millis(env.parse("OUTBOUND_TIMEOUT_MS", 2_000)?);
+        if outbound_timeout.is_zero() {
+            return Err(ConfigError::Invalid { key: "YEYAK_OUTBOUND_TIMEOUT_MS".into(), reason: "must be positive".into() });
+        }
+        Ok(Self {
+            server: ServerSettings::from_env(env, 50055, 9105)?,
+            database: DatabaseSettings::from_env(env, DEFAULT_DATABASE)?,
+            amqp: AmqpSettings::from_env(env)?,
+            trusted: tokens::config::trusted_keys(env, None)?,
+            queue_ids: tokens::config::queue_ids(env),
+            inventory_addr: env.string("INVENTORY_ADDR", "127.0.0.1:50054"),
+            eligibility_addr: env.string("ELIGIBILITY_ADDR", "127.0.0.1:50053"),
+            outbound_timeout,
+        })
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_and_overrides() {
+        let c = Config::from_env(&Env::from_pairs([("ENV", "dev")])).unwrap();
+        assert_eq!(c.server.grpc_addr, "127.0.0.1:50055");
+        assert_eq!(c.server.metrics_addr, "127.0.0.1:9105");
+        assert_eq!(c.database.database_name().as_deref(), Some(DEFAULT_DATABASE));
+        assert_eq!((c.inventory_addr.as_str(), c.eligibility_addr.as_str()), ("127.0.0.1:50054", "127.0.0.1:50053"));
+        assert_eq!(c.outbound_timeout, Duration::from_secs(2));
+        let c = Config::from_env(&Env::from_pairs([("OUTBOUND_TIMEOUT_MS", "150"), ("INVENTORY_ADDR", "inv:1")])).unwrap();
+        assert_eq!((c.outbound_timeout, c.inventory_addr.as_str()), (Duration::from_millis(150), "inv:1"));
+        assert!(Config::from_env(&Env::from_pairs([("OUTBOUND_TIMEOUT_MS", "0")])).is_err());
+        assert!(Config::from_env(&Env::from_pairs([("ENV", "production")])).is_err(), "production needs trusted keys");
+    }
+}

@@ -1,0 +1,109 @@
+//! Pure booking rules: what a reservation is, who may see it, when a retry is
+//! the same request, and how list pages are addressed. No I/O here.
+use base64::{engine::general_purpose::URL_SAFE_NO_PAD as B64, Engine as _};
+use chrono::{DateTime, Utc};
+use sha2::{Digest as _, Sha256};
+use uuid::Uuid;
+
+/// Doses a person can book, inclusive.
+pub const DOSES: std::ops::RangeInclusive<u32> = 1..=4;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum State {
+    Confirmed,
+    Cancelled,
+}
+
+impl State {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            State::Confirmed => "confirmed",
+            State::Cancelled => "cancelled",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "confirmed" => Some(State::Confirmed),
+            "cancelled" => Some(State::Cancelled),
+            _ => None,
+        }
+    }
+}
+
+/// A reservation as stored.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Reservation {
+    pub reservation_id: Uuid,
+    pub subject_id: String,
+    /// Empty when the person booked for themselves.
+    pub agent_subject_id: String,
+    pub idempotency_key: String,
+    pub request_hash: Vec<u8>,
+    pub slot: Slot,
+    pub dose_number: u32,
+    pub contact_phone: String,
+    pub state: State,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// What a reservation copies from the catalogue's slot.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Slot {
+    pub slot_id: Uuid,
+    pub clinic_id: String,
+    pub clinic_name: String,
+    pub vaccine_code: String,
+    pub starts_at: DateTime<Utc>,
+}
+
+impl Reservation {
+    /// The subject and the agent who booked may see and change a reservation;
+    /// to anyone else it does not exist.
+    pub fn visible_to(&self, caller_subject: &str) -> bool {
+        !caller_subject.is_empty() && (self.subject_id == caller_subject || self.agent_subject_id == caller_subject)
+    }
+}
+
+/// Fingerprint of what the client asked for under one idempotency key. Each
+/// part is length-prefixed so that no two different requests collide by
+/// shifting characters between fields.
+pub fn request_hash(slot_id: Uuid, dose_number: u32, agent_subject_id: &str, contact_phone: &str) -> Vec<u8> {
+    let mut h = Sha256::new();
+    h.update(b"yeyak-reservation-request:v1");
+    h.update(slot_id.as_bytes());
+    h.update(dose_number.to_be_bytes());
+    for part in [agent_subject_id, contact_phone] {
+        h.update((part.len() as u64).to_be_bytes());
+        h.update(part.as_bytes());
+    }
+    h.finalize().to_vec()
+}
+
+/// A slot that has started can no longer be booked or moved to.
+pub fn bookable(starts_at: DateTime<Utc>, now: DateTime<Utc>) -> bool {
+    starts_at > now
+}
+
+/// Position after the last reservation of a list page (newest first).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Cursor {
+    pub created_at: DateTime<Utc>,
+    pub reservation_id: Uuid,
+}
+
+impl Cursor {
+    pub fn encode(&self) -> String {
+        B64.encode(format!("{}:{}", self.created_at.timestamp_micros(), self.reservation_id))
+    }
+
+    pub fn decode(token: &str) -> Option<Self> {
+        let raw = String::from_utf8(B64.decode(token).ok()?).ok()?;
+        let (micros, id) = raw.split_once(':')?;
+        Some(Self { created_at: DateTime::from_timestamp_micros(micros.parse().ok()?)?, reservation_id: id.parse().ok()? })
+    }
+}
+
+#[cfg(test)]
+mod tests;

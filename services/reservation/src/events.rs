@@ -1,0 +1,89 @@
+//! Integration events this service publishes (through the outbox). Each event
+//! carries everything its consumers need (the SMS text, the availability read
+//! model) so that none of them has to call back.
+use chrono::{DateTime, Utc};
+use prost::Message as _;
+use uuid::Uuid;
+use yeyak_proto::events::v1 as ev;
+
+use crate::domain::Reservation;
+
+pub const CONFIRMED: &str = "reservation.confirmed.v1";
+pub const CANCELLED: &str = "reservation.cancelled.v1";
+pub const RESCHEDULED: &str = "reservation.rescheduled.v1";
+
+/// An encoded event ready for `outbox::enqueue`.
+#[derive(Clone, Debug)]
+pub struct OutboxEvent {
+    pub event_id: Uuid,
+    pub routing_key: &'static str,
+    pub payload: Vec<u8>,
+    pub traceparent: String,
+}
+
+pub fn timestamp(at: DateTime<Utc>) -> prost_types::Timestamp {
+    yeyak_proto::timestamp(at.timestamp(), at.timestamp_subsec_nanos() as i32)
+}
+
+/// Metadata of a new event; the trace of the current request continues in
+/// whoever consumes it.
+fn meta(occurred_at: DateTime<Utc>) -> (Uuid, String, ev::EventMeta) {
+    let event_id = Uuid::now_v7();
+    let traceparent = yeyak_platform::telemetry::current_traceparent();
+    let meta =
+        ev::EventMeta { event_id: event_id.to_string(), occurred_at: Some(timestamp(occurred_at)), traceparent: traceparent.clone() };
+    (event_id, traceparent, meta)
+}
+
+pub fn confirmed(r: &Reservation) -> OutboxEvent {
+    let (event_id, traceparent, meta) = meta(r.updated_at);
+    let payload = ev::ReservationConfirmed {
+        meta: Some(meta),
+        reservation_id: r.reservation_id.to_string(),
+        subject_id: r.subject_id.clone(),
+        agent_subject_id: r.agent_subject_id.clone(),
+        slot_id: r.slot.slot_id.to_string(),
+        clinic_id: r.slot.clinic_id.clone(),
+        clinic_name: r.slot.clinic_name.clone(),
+        vaccine_code: r.slot.vaccine_code.clone(),
+        dose_number: r.dose_number,
+        starts_at: Some(timestamp(r.slot.starts_at)),
+        contact_phone: r.contact_phone.clone(),
+    };
+    OutboxEvent { event_id, routing_key: CONFIRMED, payload: payload.encode_to_vec(), traceparent }
+}
+
+/// `r` is the reservation as cancelled.
+pub fn cancelled(r: &Reservation) -> OutboxEvent {
+    let (event_id, traceparent, meta) = meta(r.updated_at);
+    let payload = ev::ReservationCancelled {
+        meta: Some(meta),
+        reservation_id: r.reservation_id.to_string(),
+        subject_id: r.subject_id.clone(),
+        slot_id: r.slot.slot_id.to_string(),
+        vaccine_code: r.slot.vaccine_code.clone(),
+        dose_number: r.dose_number,
+        contact_phone: r.contact_phone.clone(),
+        clinic_id: r.slot.clinic_id.clone(),
+    };
+    OutboxEvent { event_id, routing_key: CANCELLED, payload: payload.encode_to_vec(), traceparent }
+}
+
+/// `old` is the reservation before the move, `new` after it.
+pub fn rescheduled(old: &Reservation, new: &Reservation) -> OutboxEvent {
+    let (event_id, traceparent, meta) = meta(new.updated_at);
+    let payload = ev::ReservationRescheduled {
+        meta: Some(meta),
+        reservation_id: new.reservation_id.to_string(),
+        subject_id: new.subject_id.clone(),
+        old_slot_id: old.slot.slot_id.to_string(),
+        new_slot_id: new.slot.slot_id.to_string(),
+        clinic_id: new.slot.clinic_id.clone(),
+        clinic_name: new.slot.clinic_name.clone(),
+        starts_at: Some(timestamp(new.slot.starts_at)),
+        contact_phone: new.contact_phone.clone(),
+        old_clinic_id: old.slot.clinic_id.clone(),
+        vaccine_code: new.slot.vaccine_code.clone(),
+    };
+    OutboxEvent { event_id, routing_key: RESCHEDULED, payload: payload.encode_to_vec(), traceparent }
+}

@@ -1,0 +1,30 @@
+//! RPC handlers: request validation (INVALID_ARGUMENT naming the field) and
+//! protobuf mapping. The use cases are in [`crate::booking`].
+pub mod reservation;
+
+use yeyak_proto::reservation::v1 as pb;
+
+use crate::{
+    domain::{Reservation, State},
+    events::timestamp,
+};
+
+pub fn to_pb(r: &Reservation) -> pb::Reservation {
+    pb::Reservation {
+        reservation_id: r.reservation_id.to_string(),
+        state: match r.state {
+            State::Confirmed => pb::ReservationState::Confirmed,
+            State::Cancelled => pb::ReservationState::Cancelled,
+        } as i32,
+        subject_id: r.subject_id.clone(),
+        agent_subject_id: r.agent_subject_id.clone(),
+        slot_id: r.slot.slot_id.to_string(),
+        clinic_id: r.slot.clinic_id.clone(),
+        clinic_name: r.slot.clinic_name.clone(),
+        vaccine_code: r.slot.vaccine_code.clone(),
+        dose_number: r.dose_number,
+        starts_at: Some(timestamp(r.slot.starts_at)),
+        created_at: Some(timestamp(r.created_at)),
+        updated_at: Some(timestamp(r.updated_at)),
+    }
+}

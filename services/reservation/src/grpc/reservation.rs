@@ -1,0 +1,123 @@
+//! ReservationService. Every call arrives through the admission-pass
+//! interceptor; the handlers validate fields before anything else runs.
+use std::sync::Arc;
+
+use tonic::{Request, Response, Status};
+use yeyak_platform::{
+    grpc::{pass::verified_pass, status::invalid_argument},
+    validate,
+};
+use yeyak_proto::reservation::v1::{self as pb, reservation_service_server::ReservationService};
+
+use super::to_pb;
+use crate::{
+    booking::{Booking, NewBooking},
+    domain::{Cursor, DOSES},
+};
+
+/// Tokens are a few hundred bytes; anything far larger is not one.
+const MAX_ASSERTION_LEN: usize = 4096;
+
+pub struct ReservationApi {
+    booking: Arc<Booking>,
+}
+
+impl ReservationApi {
+    pub fn new(booking: Arc<Booking>) -> Self {
+        Self { booking }
+    }
+}
+
+fn assertion<'a>(field: &str, value: &'a str) -> Result<&'a str, Status> {
+    validate::required(field, value, MAX_ASSERTION_LEN)
+}
+
+fn optional_assertion<'a>(field: &str, value: &'a str) -> Result<&'a str, Status> {
+    if value.trim().is_empty() {
+        Ok("")
+    } else {
+        assertion(field, value)
+    }
+}
+
+fn dose(value: u32) -> Result<u32, Status> {
+    if DOSES.contains(&value) {
+        Ok(value)
+    } else {
+        Err(invalid_argument("dose_number", format!("must be between {} and {}", DOSES.start(), DOSES.end())))
+    }
+}
+
+#[tonic::async_trait]
+impl ReservationService for ReservationApi {
+    async fn create_reservation(
+        &self,
+        request: Request<pb::CreateReservationRequest>,
+    ) -> Result<Response<pb::CreateReservationResponse>, Status> {
+        let pass = verified_pass(&request)?;
+        let req = request.into_inner();
+        let booking = NewBooking {
+            idempotency_key: validate::token_chars("idempotency_key", &req.idempotency_key, 8, 64)?.to_owned(),
+            slot_id: validate::uuid("slot_id", &req.slot_id)?,
+            identity_assertion: assertion("identity_assertion", &req.identity_assertion)?.to_owned(),
+            agent_assertion: optional_assertion("agent_assertion", &req.agent_assertion)?.to_owned(),
+            dose_number: dose(req.dose_number)?,
+            contact_phone: validate::mobile_phone("contact_phone", &req.contact_phone)?,
+        };
+        let reservation = self.booking.create(&pass, booking).await?;
+        Ok(Response::new(pb::CreateReservationResponse { reservation: Some(to_pb(&reservation)) }))
+    }
+
+    async fn get_reservation(&self, request: Request<pb::GetReservationRequest>) -> Result<Response<pb::GetReservationResponse>, Status> {
+        let pass = verified_pass(&request)?;
+        let req = request.into_inner();
+        let id = validate::uuid("reservation_id", &req.reservation_id)?;
+        let identity = assertion("identity_assertion", &req.identity_assertion)?;
+        let reservation = self.booking.get(&pass, id, identity).await?;
+        Ok(Response::new(pb::GetReservationResponse { reservation: Some(to_pb(&reservation)) }))
+    }
+
+    async fn list_reservations(
+        &self,
+        request: Request<pb::ListReservationsRequest>,
+    ) -> Result<Response<pb::ListReservationsResponse>, Status> {
+        let pass = verified_pass(&request)?;
+        let req = request.into_inner();
+        let identity = assertion("identity_assertion", &req.identity_assertion)?;
+        let page_size = validate::page_size("page_size", req.page_size, 20, 100)?;
+        let after = match req.page_token.as_str() {
+            "" => None,
+            token => Some(Cursor::decode(token).ok_or_else(|| invalid_argument("page_token", "is not a token from a previous response"))?),
+        };
+        let (page, next) = self.booking.list(&pass, identity, page_size, after).await?;
+        Ok(Response::new(pb::ListReservationsResponse {
+            reservations: page.iter().map(to_pb).collect(),
+            next_page_token: next.map(|c| c.encode()).unwrap_or_default(),
+        }))
+    }
+
+    async fn cancel_reservation(
+        &self,
+        request: Request<pb::CancelReservationRequest>,
+    ) -> Result<Response<pb::CancelReservationResponse>, Status> {
+        let pass = verified_pass(&request)?;
+        let req = request.into_inner();
+        let id = validate::uuid("reservation_id", &req.reservation_id)?;
+        let identity = assertion("identity_assertion", &req.identity_assertion)?;
+        let reservation = self.booking.cancel(&pass, id, identity).await?;
+        Ok(Response::new(pb::CancelReservationResponse { reservation: Some(to_pb(&reservation)) }))
+    }
+
+    async fn reschedule_reservation(
+        &self,
+        request: Request<pb::RescheduleReservationRequest>,
+    ) -> Result<Response<pb::RescheduleReservationResponse>, Status> {
+        let pass = verified_pass(&request)?;
+        let req = request.into_inner();
+        let id = validate::uuid("reservation_id", &req.reservation_id)?;
+        let new_slot = validate::uuid("new_slot_id", &req.new_slot_id)?;
+        let identity = assertion("identity_assertion", &req.identity_assertion)?;
+        let reservation = self.booking.reschedule(&pass, id, new_slot, identity).await?;
+        Ok(Response::new(pb::RescheduleReservationResponse { reservation: Some(to_pb(&reservation)) }))
+    }
+}

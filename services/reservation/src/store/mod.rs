@@ -1,0 +1,122 @@
+//! PostgreSQL: the per-slot capacity ledger, the reservations and the outbox.
+//! Reads live here; the transactions that change state are in [`write`].
+mod write;
+
+pub use write::Change;
+
+use chrono::{DateTime, Utc};
+use sqlx::{postgres::PgRow, PgPool, Row as _};
+use uuid::Uuid;
+
+use crate::domain::{Cursor, Reservation, Slot, State};
+
+pub(crate) const COLUMNS: &str = "reservation_id, subject_id, agent_subject_id, idempotency_key, request_hash, slot_id, \
+     clinic_id, clinic_name, vaccine_code, dose_number, starts_at, contact_phone, state, created_at, updated_at";
+
+/// A slot's counters as the ledger holds them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Ledger {
+    pub capacity: i32,
+    pub booked: i32,
+}
+
+#[derive(Clone)]
+pub struct Store {
+    pool: PgPool,
+}
+
+impl Store {
+    pub fn new(pool: PgPool) -> Self {
+        Self { pool }
+    }
+
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+
+    /// Creates the slot's counter from the catalogue's size the first time the
+    /// slot is booked. Runs in its own statement, outside the booking
+    /// transaction, so that transaction holds the hot ledger row as briefly
+    /// as possible; a counter left at zero by a failed booking is harmless.
+    pub async fn ensure_ledger(&self, slot_id: Uuid, capacity: u32) -> Result<(), sqlx::Error> {
+        sqlx::query("INSERT INTO slot_ledger (slot_id, capacity) VALUES ($1, $2) ON CONFLICT (slot_id) DO NOTHING")
+            .bind(slot_id)
+            .bind(i32::try_from(capacity).unwrap_or(i32::MAX))
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    pub async fn ledger(&self, slot_id: Uuid) -> Result<Option<Ledger>, sqlx::Error> {
+        let row =
+            sqlx::query("SELECT capacity, booked FROM slot_ledger WHERE slot_id = $1").bind(slot_id).fetch_optional(&self.pool).await?;
+        row.map(|r| Ok(Ledger { capacity: r.try_get("capacity")?, booked: r.try_get("booked")? })).transpose()
+    }
+
+    pub async fn find(&self, reservation_id: Uuid) -> Result<Option<Reservation>, sqlx::Error> {
+        sqlx::query(&format!("SELECT {COLUMNS} FROM reservations WHERE reservation_id = $1"))
+            .bind(reservation_id)
+            .fetch_optional(&self.pool)
+            .await?
+            .as_ref()
+            .map(from_row)
+            .transpose()
+    }
+
+    pub async fn find_by_key(&self, subject_id: &str, idempotency_key: &str) -> Result<Option<Reservation>, sqlx::Error> {
+        sqlx::query(&format!("SELECT {COLUMNS} FROM reservations WHERE subject_id = $1 AND idempotency_key = $2"))
+            .bind(subject_id)
+            .bind(idempotency_key)
+            .fetch_optional(&self.pool)
+            .await?
+            .as_ref()
+            .map(from_row)
+            .transpose()
+    }
+
+    /// The caller's own reservations and those they booked as an agent,
+    /// newest first, strictly after `after` (keyset pagination).
+    pub async fn list(&self, caller: &str, after: Option<Cursor>, limit: i64) -> Result<Vec<Reservation>, sqlx::Error> {
+        let sql = format!(
+            "SELECT {COLUMNS} FROM reservations
+             WHERE (subject_id = $1 OR agent_subject_id = $1)
+               AND ($2::timestamptz IS NULL OR (created_at, reservation_id) < ($2::timestamptz, $3::uuid))
+             ORDER BY created_at DESC, reservation_id DESC
+             LIMIT $4"
+        );
+        sqlx::query(&sql)
+            .bind(caller)
+            .bind(after.map(|c| c.created_at))
+            .bind(after.map(|c| c.reservation_id))
+            .bind(limit)
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(from_row)
+            .collect()
+    }
+}
+
+pub(crate) fn from_row(row: &PgRow) -> Result<Reservation, sqlx::Error> {
+    let state: String = row.try_get("state")?;
+    let dose: i32 = row.try_get("dose_number")?;
+    Ok(Reservation {
+        reservation_id: row.try_get("reservation_id")?,
+        subject_id: row.try_get("subject_id")?,
+        agent_subject_id: row.try_get("agent_subject_id")?,
+        idempotency_key: row.try_get("idempotency_key")?,
+        request_hash: row.try_get("request_hash")?,
+        slot: Slot {
+            slot_id: row.try_get("slot_id")?,
+            clinic_id: row.try_get("clinic_id")?,
+            clinic_name: row.try_get("clinic_name")?,
+            vaccine_code: row.try_get("vaccine_code")?,
+            starts_at: row.try_get::<DateTime<Utc>, _>("starts_at")?,
+        },
+        dose_number: u32::try_from(dose).map_err(|e| sqlx::Error::Decode(e.into()))?,
+        contact_phone: row.try_get("contact_phone")?,
+        state: State::parse(&state).ok_or_else(|| sqlx::Error::Decode(format!("unknown state {state:?}").into()))?,
+        created_at: row.try_get("created_at")?,
+        updated_at: row.try_get("updated_at")?,
+    })
+}

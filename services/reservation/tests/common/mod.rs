@@ -1,0 +1,186 @@
+//! Test harness: a real reservation server on a fresh database and a private
+//! RabbitMQ exchange, with in-test fakes of eligibility and the slot
+//! catalogue (they stand in for our own services only in this crate's tests).
+#![allow(dead_code, clippy::unwrap_used)]
+pub mod fakes;
+pub mod tap;
+
+use std::{net::SocketAddr, time::Duration};
+
+use sqlx::PgPool;
+use tonic::{transport::Channel, Request};
+use uuid::Uuid;
+use yeyak_platform::{
+    config::Env,
+    db::{self, DatabaseSettings},
+    grpc::{CLIENT_ID_HEADER, PASS_HEADER},
+    tokens::{client_binding, sign, AdmissionPass, IdentityAssertion, Issuer, SigningKey},
+    Shutdown,
+};
+use yeyak_proto::reservation::v1::{self as pb, reservation_service_client::ReservationServiceClient};
+
+pub use fakes::{Eligibility, Inventory};
+pub use tap::Tap;
+
+/// A caller: one client installation admitted from the waiting room, with the
+/// identity assertion of the person it verified.
+#[derive(Clone, Debug)]
+pub struct Person {
+    pub subject: String,
+    pub client_id: String,
+    pub sid: String,
+    pub pass: String,
+    pub assertion: String,
+}
+
+pub struct TestApp {
+    pub client: ReservationServiceClient<Channel>,
+    pub pool: PgPool,
+    pub eligibility: Eligibility,
+    pub inventory: Inventory,
+    pub tap: Tap,
+    admission_key: SigningKey,
+    identity_key: SigningKey,
+    database: DatabaseSettings,
+    shutdown: Shutdown,
+    task: tokio::task::JoinHandle<anyhow::Result<()>>,
+}
+
+/// Which dependencies are down (their address has nothing listening).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Setup {
+    pub eligibility_down: bool,
+    pub broker_down: bool,
+}
+
+pub async fn start() -> TestApp {
+    start_with(Setup::default()).await
+}
+
+pub async fn start_with(setup: Setup) -> TestApp {
+    let tag = Uuid::new_v4().simple().to_string();
+    let admission_key = SigningKey::generate(Issuer::Admission, &format!("adm-{}", &tag[..8]));
+    let identity_key = SigningKey::generate(Issuer::Identity, &format!("idn-{}", &tag[..8]));
+    let eligibility = Eligibility::default();
+    let inventory = Inventory::default();
+    let eligibility_addr = if setup.eligibility_down { dead_address().await } else { eligibility.serve().await };
+    let amqp_url = if setup.broker_down {
+        format!("amqp://guest:guest@{}/%2f", dead_address().await)
+    } else {
+        "amqp://guest:guest@127.0.0.1:5672/%2f".to_owned()
+    };
+    let inventory_addr = inventory.serve().await;
+    let database_url = format!("postgres://postgres@127.0.0.1:5432/yeyak_test_{tag}");
+    let exchange = format!("test.{tag}.events");
+    let env = Env::from_pairs([
+        ("GRPC_ADDR", "127.0.0.1:0".to_owned()),
+        ("METRICS_ADDR", "off".to_owned()),
+        ("DATABASE_URL", database_url.clone()),
+        ("DATABASE_ACQUIRE_TIMEOUT_MS", "10000".to_owned()),
+        ("AMQP_URL", amqp_url),
+        ("AMQP_EXCHANGE", exchange.clone()),
+        ("AMQP_QUEUE_PREFIX", format!("test.{tag}")),
+        ("TRUSTED_KEYS", format!("{},{}", admission_key.trusted_entry(), identity_key.trusted_entry())),
+        ("QUEUE_IDS", "demo".to_owned()),
+        ("ELIGIBILITY_ADDR", eligibility_addr.to_string()),
+        ("INVENTORY_ADDR", inventory_addr.to_string()),
+        ("OUTBOUND_TIMEOUT_MS", "1500".to_owned()),
+    ]);
+    let config = reservation::config::Config::from_env(&env).unwrap();
+    let tap = Tap::bind(&exchange).await;
+    let app = reservation::startup::Application::build(config).await.unwrap();
+    let addr = app.grpc_addr();
+    let pool = app.pool().clone();
+    let shutdown = Shutdown::new();
+    let task = tokio::spawn(app.run_until_stopped(shutdown.clone()));
+    let client = ReservationServiceClient::connect(format!("http://{addr}")).await.unwrap();
+    TestApp {
+        client,
+        pool,
+        eligibility,
+        inventory,
+        tap,
+        admission_key,
+        identity_key,
+        database: DatabaseSettings::with_url(database_url),
+        shutdown,
+        task,
+    }
+}
+
+/// A port that refuses connections.
+async fn dead_address() -> SocketAddr {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    drop(listener);
+    addr
+}
+
+impl TestApp {
+    /// A new client admitted from the waiting room, verified as `subject`.
+    pub fn person(&self, subject: &str) -> Person {
+        let client_id = format!("client-{}", Uuid::new_v4().simple());
+        let sid = Uuid::new_v4().simple().to_string()[..24].to_owned();
+        let now = chrono::Utc::now().timestamp();
+        let pass = AdmissionPass { q: "demo".into(), pos: 1, cb: client_binding(&client_id), sid: sid.clone(), iat: now, exp: now + 600 };
+        let pass = sign(&self.admission_key, &pass);
+        let assertion = self.assertion(subject, &sid, 600);
+        Person { subject: subject.to_owned(), client_id, sid, pass, assertion }
+    }
+
+    /// An identity assertion for `subject` obtained under session `sid`.
+    pub fn assertion(&self, subject: &str, sid: &str, ttl: i64) -> String {
+        let now = chrono::Utc::now().timestamp();
+        let claims = IdentityAssertion {
+            sub: subject.into(),
+            birth: "1967-03-01".into(),
+            name: "홍*동".into(),
+            prov: "mock".into(),
+            aal: 1,
+            sid: sid.into(),
+            iat: now - 10,
+            exp: now + ttl,
+        };
+        sign(&self.identity_key, &claims)
+    }
+
+    /// A request carrying `person`'s pass, as a client behind the waiting room sends it.
+    pub fn req<T>(&self, person: &Person, message: T) -> Request<T> {
+        let mut request = Request::new(message);
+        request.metadata_mut().insert(PASS_HEADER, person.pass.parse().unwrap());
+        request.metadata_mut().insert(CLIENT_ID_HEADER, person.client_id.parse().unwrap());
+        request
+    }
+
+    pub fn create_request(&self, person: &Person, key: &str, slot: Uuid, dose: u32) -> pb::CreateReservationRequest {
+        pb::CreateReservationRequest {
+            idempotency_key: key.into(),
+            slot_id: slot.to_string(),
+            identity_assertion: person.assertion.clone(),
+            agent_assertion: String::new(),
+            dose_number: dose,
+            contact_phone: "010-1234-5678".into(),
+        }
+    }
+
+    pub async fn book(&self, person: &Person, key: &str, slot: Uuid) -> Result<pb::Reservation, tonic::Status> {
+        let request = self.req(person, self.create_request(person, key, slot, 1));
+        Ok(self.client.clone().create_reservation(request).await?.into_inner().reservation.unwrap())
+    }
+
+    /// (capacity, booked) of a slot's ledger row, if it has one.
+    pub async fn ledger(&self, slot: Uuid) -> Option<(i32, i32)> {
+        sqlx::query_as("SELECT capacity, booked FROM slot_ledger WHERE slot_id = $1").bind(slot).fetch_optional(&self.pool).await.unwrap()
+    }
+
+    pub async fn count(&self, sql: &str) -> i64 {
+        sqlx::query_scalar(sql).fetch_one(&self.pool).await.unwrap()
+    }
+
+    pub async fn stop(self) {
+        self.shutdown.trigger();
+        tokio::time::timeout(Duration::from_secs(15), self.task).await.unwrap().unwrap().unwrap();
+        self.tap.close().await;
+        db::drop_database(&self.database).await.unwrap();
+    }
+}
