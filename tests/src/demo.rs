@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use anyhow::{bail, Context as _};
 use tonic::transport::Channel;
-use yeyak_platform::grpc::{client, PASS_HEADER, CLIENT_ID_HEADER};
+use yeyak_platform::grpc::{client, CLIENT_ID_HEADER, PASS_HEADER};
 use yeyak_proto::{
     admission::v1 as adm, eligibility::v1 as elig, identity::v1 as idn, inventory::v1 as inv, notification::v1 as ntf,
     reservation::v1 as res,
@@ -84,12 +84,24 @@ pub async fn run(ep: &Endpoints, person: &Person, say: &(dyn Fn(String) + Sync))
 
     // 2. Identity, with the healthiest SMS-code provider.
     let mut identity = idn::identity_service_client::IdentityServiceClient::new(ch(&ep.identity)?);
-    let providers = identity.list_providers(with_pass(idn::ListProvidersRequest {}, &pass, &client_id)?).await.context("ListProviders")?.into_inner().providers;
+    let providers = identity
+        .list_providers(with_pass(idn::ListProvidersRequest {}, &pass, &client_id)?)
+        .await
+        .context("ListProviders")?
+        .into_inner()
+        .providers;
     let provider = providers
         .iter()
         .find(|p| p.kind == idn::ProviderKind::SmsCode as i32 && p.status != idn::ProviderStatus::Red as i32)
         .context("no SMS-code provider available")?;
-    say(format!("3. providers: {}", providers.iter().map(|p| format!("{} ({:?})", p.provider_id, idn::ProviderStatus::try_from(p.status).unwrap_or_default())).collect::<Vec<_>>().join(", ")));
+    say(format!(
+        "3. providers: {}",
+        providers
+            .iter()
+            .map(|p| format!("{} ({:?})", p.provider_id, idn::ProviderStatus::try_from(p.status).unwrap_or_default()))
+            .collect::<Vec<_>>()
+            .join(", ")
+    ));
     let started = identity
         .start_verification(with_pass(
             idn::StartVerificationRequest {
@@ -105,7 +117,8 @@ pub async fn run(ep: &Endpoints, person: &Person, say: &(dyn Fn(String) + Sync))
         .context("StartVerification")?
         .into_inner();
     let idp_url = &ep.idp_urls.iter().find(|(id, _)| *id == provider.provider_id).context("no URL for provider")?.1;
-    let inbox: serde_json::Value = http.get(format!("{idp_url}/v1/inbox/{}", person.phone)).send().await?.error_for_status()?.json().await?;
+    let inbox: serde_json::Value =
+        http.get(format!("{idp_url}/v1/inbox/{}", person.phone)).send().await?.error_for_status()?.json().await?;
     let code = inbox["code"].as_str().context("no code in the phone's inbox")?.to_owned();
     say(format!("4. {} sent a code to the phone; entering it", provider.provider_id));
     let verified = identity
@@ -119,7 +132,11 @@ pub async fn run(ep: &Endpoints, person: &Person, say: &(dyn Fn(String) + Sync))
     let mut eligibility = elig::eligibility_service_client::EligibilityServiceClient::new(ch(&ep.eligibility)?);
     let decision = eligibility
         .check_eligibility(with_pass(
-            elig::CheckEligibilityRequest { identity_assertion: verified.identity_assertion.clone(), agent_assertion: String::new(), dose_number: 1 },
+            elig::CheckEligibilityRequest {
+                identity_assertion: verified.identity_assertion.clone(),
+                agent_assertion: String::new(),
+                dose_number: 1,
+            },
             &pass,
             &client_id,
         )?)
@@ -166,20 +183,35 @@ pub async fn run(ep: &Endpoints, person: &Person, say: &(dyn Fn(String) + Sync))
         .context("GetDeliveryStatus")?
         .into_inner()
         .deliveries;
-    say(format!("11. delivery status: {:?}", deliveries.iter().map(|d| ntf::DeliveryState::try_from(d.state).unwrap_or_default()).collect::<Vec<_>>()));
+    say(format!(
+        "11. delivery status: {:?}",
+        deliveries.iter().map(|d| ntf::DeliveryState::try_from(d.state).unwrap_or_default()).collect::<Vec<_>>()
+    ));
     Ok(Outcome { reservation_id: booked.reservation_id, phone: person.phone.clone(), sms_texts })
 }
 
 async fn find_slot(ep: &Endpoints, pass: &str, client_id: &str, say: &(dyn Fn(String) + Sync)) -> anyhow::Result<inv::Slot> {
     let mut inventory = inv::inventory_service_client::InventoryServiceClient::new(ch(&ep.inventory)?);
-    let regions = inventory.list_regions(with_pass(inv::ListRegionsRequest {}, pass, client_id)?).await.context("ListRegions")?.into_inner().provinces;
+    let regions = inventory
+        .list_regions(with_pass(inv::ListRegionsRequest {}, pass, client_id)?)
+        .await
+        .context("ListRegions")?
+        .into_inner()
+        .provinces;
     let today = chrono::Utc::now().with_timezone(&chrono_tz::Asia::Seoul).date_naive();
     let (from, to) = (today.format("%Y-%m-%d").to_string(), (today + chrono::Duration::days(14)).format("%Y-%m-%d").to_string());
     for province in &regions {
         for vaccine in ["pfizer", "moderna", "az", "janssen"] {
             let found = inventory
                 .search_clinics(with_pass(
-                    inv::SearchClinicsRequest { region_code: province.code.clone(), vaccine_code: vaccine.into(), from_date: from.clone(), to_date: to.clone(), page_size: 5, page_token: String::new() },
+                    inv::SearchClinicsRequest {
+                        region_code: province.code.clone(),
+                        vaccine_code: vaccine.into(),
+                        from_date: from.clone(),
+                        to_date: to.clone(),
+                        page_size: 5,
+                        page_token: String::new(),
+                    },
                     pass,
                     client_id,
                 )?)
@@ -187,10 +219,22 @@ async fn find_slot(ep: &Endpoints, pass: &str, client_id: &str, say: &(dyn Fn(St
                 .context("SearchClinics")?
                 .into_inner();
             let Some(clinic) = found.clinics.first() else { continue };
-            say(format!("7. {} regions; {} clinics with {vaccine} in {}, first: {} ({} places left)", regions.len(), found.clinics.len(), province.name, clinic.name, clinic.remaining_total));
+            say(format!(
+                "7. {} regions; {} clinics with {vaccine} in {}, first: {} ({} places left)",
+                regions.len(),
+                found.clinics.len(),
+                province.name,
+                clinic.name,
+                clinic.remaining_total
+            ));
             let slots = inventory
                 .get_availability(with_pass(
-                    inv::GetAvailabilityRequest { clinic_id: clinic.clinic_id.clone(), vaccine_code: vaccine.into(), from_date: from.clone(), to_date: to.clone() },
+                    inv::GetAvailabilityRequest {
+                        clinic_id: clinic.clinic_id.clone(),
+                        vaccine_code: vaccine.into(),
+                        from_date: from.clone(),
+                        to_date: to.clone(),
+                    },
                     pass,
                     client_id,
                 )?)
@@ -210,8 +254,10 @@ async fn find_slot(ep: &Endpoints, pass: &str, client_id: &str, say: &(dyn Fn(St
 async fn wait_for_sms(http: &reqwest::Client, gateway: &str, phone: &str) -> anyhow::Result<Vec<String>> {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
     loop {
-        let body: serde_json::Value = http.get(format!("{gateway}/v1/messages")).query(&[("to", phone)]).send().await?.error_for_status()?.json().await?;
-        let texts: Vec<String> = body["messages"].as_array().into_iter().flatten().filter_map(|m| m["text"].as_str().map(str::to_owned)).collect();
+        let body: serde_json::Value =
+            http.get(format!("{gateway}/v1/messages")).query(&[("to", phone)]).send().await?.error_for_status()?.json().await?;
+        let texts: Vec<String> =
+            body["messages"].as_array().into_iter().flatten().filter_map(|m| m["text"].as_str().map(str::to_owned)).collect();
         if !texts.is_empty() {
             return Ok(texts);
         }

@@ -70,7 +70,11 @@ impl Stack {
         spawn(&mut tasks, registry.run_until_stopped(shutdown.clone()));
         let mut idp_urls = Vec::new();
         for (id, kind) in [("carrier-sms", "sms_code"), ("kakao-cert", "app_approval")] {
-            let idp = mock_idp::Application::build(mock_idp::Config::from_env(&common(vec![("PROVIDER_ID", id.into()), ("PROVIDER_KIND", kind.into())]))?).await?;
+            let idp = mock_idp::Application::build(mock_idp::Config::from_env(&common(vec![
+                ("PROVIDER_ID", id.into()),
+                ("PROVIDER_KIND", kind.into()),
+            ]))?)
+            .await?;
             idp_urls.push((id.to_owned(), format!("http://{}", idp.address())));
             spawn(&mut tasks, idp.run_until_stopped(shutdown.clone()));
         }

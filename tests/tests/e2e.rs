@@ -52,11 +52,16 @@ async fn every_service_is_serving_and_lists_its_services_through_reflection() {
     ] {
         let mut health = tonic_health::pb::health_client::HealthClient::new(ch(addr));
         for service in ["", expected] {
-            let status = health.check(tonic_health::pb::HealthCheckRequest { service: service.into() }).await.expect("health").into_inner().status;
+            let status =
+                health.check(tonic_health::pb::HealthCheckRequest { service: service.into() }).await.expect("health").into_inner().status;
             assert_eq!(status, tonic_health::pb::health_check_response::ServingStatus::Serving as i32, "{expected} {service:?}");
         }
         let request = ServerReflectionRequest { host: String::new(), message_request: Some(MessageRequest::ListServices(String::new())) };
-        let mut stream = ServerReflectionClient::new(ch(addr)).server_reflection_info(tokio_stream::iter(vec![request])).await.expect("reflection").into_inner();
+        let mut stream = ServerReflectionClient::new(ch(addr))
+            .server_reflection_info(tokio_stream::iter(vec![request]))
+            .await
+            .expect("reflection")
+            .into_inner();
         let Some(Ok(reply)) = stream.next().await else { panic!("no reflection reply from {expected}") };
         let Some(MessageResponse::ListServicesResponse(list)) = reply.message_response else { panic!("unexpected reply") };
         let names: Vec<String> = list.service.into_iter().map(|s| s.name).collect();
@@ -87,11 +92,26 @@ async fn malformed_requests_get_invalid_argument_naming_the_field_and_no_pass_me
     let e = &stack.endpoints;
     let client_id = format!("e2e-{}", uuid::Uuid::new_v4().simple());
     let mut queue = adm::admission_service_client::AdmissionServiceClient::new(ch(&e.admission));
-    assert_field(queue.join_queue(adm::JoinQueueRequest { queue_id: "demo".into(), client_id: "short".into(), existing_ticket: String::new() }).await, "client_id");
-    let joined = queue.join_queue(adm::JoinQueueRequest { queue_id: "demo".into(), client_id: client_id.clone(), existing_ticket: String::new() }).await.expect("join").into_inner();
+    assert_field(
+        queue
+            .join_queue(adm::JoinQueueRequest { queue_id: "demo".into(), client_id: "short".into(), existing_ticket: String::new() })
+            .await,
+        "client_id",
+    );
+    let joined = queue
+        .join_queue(adm::JoinQueueRequest { queue_id: "demo".into(), client_id: client_id.clone(), existing_ticket: String::new() })
+        .await
+        .expect("join")
+        .into_inner();
     let mut pass = String::new();
     for _ in 0..100 {
-        let status = queue.get_queue_status(adm::GetQueueStatusRequest { ticket: joined.ticket.clone(), client_id: client_id.clone() }).await.expect("status").into_inner().status.expect("status");
+        let status = queue
+            .get_queue_status(adm::GetQueueStatusRequest { ticket: joined.ticket.clone(), client_id: client_id.clone() })
+            .await
+            .expect("status")
+            .into_inner()
+            .status
+            .expect("status");
         if !status.admission_pass.is_empty() {
             pass = status.admission_pass;
             break;
@@ -101,7 +121,12 @@ async fn malformed_requests_get_invalid_argument_naming_the_field_and_no_pass_me
     assert!(!pass.is_empty(), "admitted within 10 s");
 
     let mut identity = idn::identity_service_client::IdentityServiceClient::new(ch(&e.identity));
-    let start = |rrn: &str| idn::StartVerificationRequest { provider_id: "carrier-sms".into(), name: "홍길동".into(), resident_registration_number: rrn.into(), phone_number: "010-1234-5678".into() };
+    let start = |rrn: &str| idn::StartVerificationRequest {
+        provider_id: "carrier-sms".into(),
+        name: "홍길동".into(),
+        resident_registration_number: rrn.into(),
+        phone_number: "010-1234-5678".into(),
+    };
     assert_field(identity.start_verification(with_pass(start("900101-1234567"), &pass, &client_id)).await, "resident_registration_number");
     let unauth = identity.list_providers(with_pass(idn::ListProvidersRequest {}, "", &client_id)).await.expect_err("no pass");
     assert_eq!(unauth.code(), Code::Unauthenticated);
@@ -112,18 +137,46 @@ async fn malformed_requests_get_invalid_argument_naming_the_field_and_no_pass_me
     assert_eq!(eligibility.check_eligibility(with_pass(check, "", &client_id)).await.expect_err("no pass").code(), Code::Unauthenticated);
 
     let mut inventory = inv::inventory_service_client::InventoryServiceClient::new(ch(&e.inventory));
-    let search = inv::SearchClinicsRequest { region_code: "abc".into(), vaccine_code: "pfizer".into(), from_date: "2030-01-01".into(), to_date: "2030-01-02".into(), page_size: 10, page_token: String::new() };
+    let search = inv::SearchClinicsRequest {
+        region_code: "abc".into(),
+        vaccine_code: "pfizer".into(),
+        from_date: "2030-01-01".into(),
+        to_date: "2030-01-02".into(),
+        page_size: 10,
+        page_token: String::new(),
+    };
     assert_field(inventory.search_clinics(with_pass(search, &pass, &client_id)).await, "region_code");
-    let avail = inv::GetAvailabilityRequest { clinic_id: "nope".into(), vaccine_code: "pfizer".into(), from_date: "2030-01-01".into(), to_date: "2030-01-02".into() };
+    let avail = inv::GetAvailabilityRequest {
+        clinic_id: "nope".into(),
+        vaccine_code: "pfizer".into(),
+        from_date: "2030-01-01".into(),
+        to_date: "2030-01-02".into(),
+    };
     assert_field(inventory.get_availability(with_pass(avail, &pass, &client_id)).await, "clinic_id");
-    assert_eq!(inventory.list_regions(with_pass(inv::ListRegionsRequest {}, "", &client_id)).await.expect_err("no pass").code(), Code::Unauthenticated);
+    assert_eq!(
+        inventory.list_regions(with_pass(inv::ListRegionsRequest {}, "", &client_id)).await.expect_err("no pass").code(),
+        Code::Unauthenticated
+    );
 
     let mut reservations = res::reservation_service_client::ReservationServiceClient::new(ch(&e.reservation));
-    let create = res::CreateReservationRequest { idempotency_key: "key-12345678".into(), slot_id: "nope".into(), identity_assertion: "x".into(), agent_assertion: String::new(), dose_number: 1, contact_phone: "010-1234-5678".into() };
+    let create = res::CreateReservationRequest {
+        idempotency_key: "key-12345678".into(),
+        slot_id: "nope".into(),
+        identity_assertion: "x".into(),
+        agent_assertion: String::new(),
+        dose_number: 1,
+        contact_phone: "010-1234-5678".into(),
+    };
     assert_field(reservations.create_reservation(with_pass(create.clone(), &pass, &client_id)).await, "slot_id");
-    assert_eq!(reservations.create_reservation(with_pass(create, "", &client_id)).await.expect_err("no pass").code(), Code::Unauthenticated);
+    assert_eq!(
+        reservations.create_reservation(with_pass(create, "", &client_id)).await.expect_err("no pass").code(),
+        Code::Unauthenticated
+    );
 
     let mut notifications = ntf::notification_service_client::NotificationServiceClient::new(ch(&e.notification));
-    assert_field(notifications.get_delivery_status(ntf::GetDeliveryStatusRequest { reservation_id: "nope".into(), message_id: String::new() }).await, "reservation_id");
+    assert_field(
+        notifications.get_delivery_status(ntf::GetDeliveryStatusRequest { reservation_id: "nope".into(), message_id: String::new() }).await,
+        "reservation_id",
+    );
     stack.stop().await.expect("clean stop");
 }

@@ -68,10 +68,9 @@ impl Faults {
             timeout_rate: env.parse("TIMEOUT_RATE", 0.0)?,
             capacity: env.parse("CAPACITY", 0)?,
         };
-        faults.validate().map_err(|(field, reason)| ConfigError::Invalid {
-            key: format!("YEYAK_{}", field.to_uppercase()),
-            reason: reason.into(),
-        })?;
+        faults
+            .validate()
+            .map_err(|(field, reason)| ConfigError::Invalid { key: format!("YEYAK_{}", field.to_uppercase()), reason: reason.into() })?;
         Ok(faults)
     }
 

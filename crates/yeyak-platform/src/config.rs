@@ -18,10 +18,9 @@ impl FromStr for Environment {
         match s {
             "dev" | "development" | "local" => Ok(Self::Dev),
             "prod" | "production" => Ok(Self::Production),
-            other => Err(ConfigError::Invalid {
-                key: "YEYAK_ENV".into(),
-                reason: format!("unknown environment {other:?} (dev or production)"),
-            }),
+            other => {
+                Err(ConfigError::Invalid { key: "YEYAK_ENV".into(), reason: format!("unknown environment {other:?} (dev or production)") })
+            }
         }
     }
 }
@@ -97,10 +96,7 @@ impl Env {
     {
         match self.raw(key) {
             None => Ok(default),
-            Some(v) => v.parse().map_err(|e: T::Err| ConfigError::Invalid {
-                key: format!("YEYAK_{key}"),
-                reason: e.to_string(),
-            }),
+            Some(v) => v.parse().map_err(|e: T::Err| ConfigError::Invalid { key: format!("YEYAK_{key}"), reason: e.to_string() }),
         }
     }
 

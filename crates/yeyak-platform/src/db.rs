@@ -47,19 +47,13 @@ pub async fn connect(settings: &DatabaseSettings, create_if_missing: bool) -> Re
             create_database(&options, name).await?;
         }
     }
-    PgPoolOptions::new()
-        .max_connections(settings.max_connections)
-        .acquire_timeout(settings.acquire_timeout)
-        .connect_with(options)
-        .await
+    PgPoolOptions::new().max_connections(settings.max_connections).acquire_timeout(settings.acquire_timeout).connect_with(options).await
 }
 
 async fn create_database(options: &PgConnectOptions, name: &str) -> Result<(), sqlx::Error> {
     let mut admin = sqlx::PgConnection::connect_with(&options.clone().database("postgres")).await?;
-    let exists: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)")
-        .bind(name)
-        .fetch_one(&mut admin)
-        .await?;
+    let exists: bool =
+        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)").bind(name).fetch_one(&mut admin).await?;
     if !exists {
         let quoted = name.replace('"', "\"\"");
         // A concurrent creator wins the race; "already exists" is fine then.

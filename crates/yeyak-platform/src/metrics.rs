@@ -88,9 +88,7 @@ impl Metrics {
             "/metrics",
             axum::routing::get(move || {
                 let m = metrics.clone();
-                async move {
-                    ([(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4")], m.encode())
-                }
+                async move { ([(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4")], m.encode()) }
             }),
         );
         tokio::spawn(async move {

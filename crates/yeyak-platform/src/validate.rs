@@ -18,8 +18,7 @@ pub fn required<'a>(field: &str, value: &'a str, max: usize) -> Result<&'a str, 
 
 /// An identifier of `min..=max` characters from `[A-Za-z0-9_-]`.
 pub fn token_chars<'a>(field: &str, value: &'a str, min: usize, max: usize) -> Result<&'a str, Status> {
-    let ok = (min..=max).contains(&value.len())
-        && value.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+    let ok = (min..=max).contains(&value.len()) && value.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
     if ok {
         Ok(value)
     } else {

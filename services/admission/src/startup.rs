@@ -3,7 +3,11 @@
 use std::{net::SocketAddr, sync::Arc};
 
 use tokio::task::JoinSet;
-use yeyak_platform::{grpc::{GrpcServer, Ready}, metrics::Metrics, redis_store, Shutdown};
+use yeyak_platform::{
+    grpc::{GrpcServer, Ready},
+    metrics::Metrics,
+    redis_store, Shutdown,
+};
 use yeyak_proto::admission::v1::{
     admission_operator_service_server::AdmissionOperatorServiceServer, admission_service_server::AdmissionServiceServer,
 };

@@ -20,7 +20,9 @@ impl From<EligibilityError> for Status {
         match e {
             EligibilityError::InvalidArgument { field, reason } => status::invalid_argument(field, reason),
             EligibilityError::BadAssertion { field, reason } => Status::unauthenticated(format!("{field} rejected: {reason}")),
-            EligibilityError::ForeignAssertion(field) => Status::permission_denied(format!("{field} was obtained under another admission session")),
+            EligibilityError::ForeignAssertion(field) => {
+                Status::permission_denied(format!("{field} was obtained under another admission session"))
+            }
             EligibilityError::RegistryUnavailable(cause) => status::unavailable("insurance registry", &cause),
         }
     }

@@ -40,12 +40,12 @@ impl Config {
                 tracing::warn!("dev mode: generated a subject hash key; the registry will not know anybody");
                 Secret::new(uuid::Uuid::new_v4().to_string())
             }
-            None => return Err(ConfigError::Missing { key: "YEYAK_SUBJECT_HASH_KEY".into(), reason: "needed to pseudonymise subjects".into() }),
+            None => {
+                return Err(ConfigError::Missing { key: "YEYAK_SUBJECT_HASH_KEY".into(), reason: "needed to pseudonymise subjects".into() })
+            }
         };
-        let providers = ProviderConfig::parse_list(&env.string(
-            "PROVIDERS",
-            "carrier-sms=http://127.0.0.1:18082,kakao-cert=http://127.0.0.1:18083",
-        ))?;
+        let providers =
+            ProviderConfig::parse_list(&env.string("PROVIDERS", "carrier-sms=http://127.0.0.1:18082,kakao-cert=http://127.0.0.1:18083"))?;
         Ok(Self {
             server: ServerSettings::from_env(env, 50052, 9102)?,
             redis: RedisSettings::from_env(env)?,

@@ -42,7 +42,9 @@ impl From<IdentityError> for Status {
             IdentityError::WrongCode { attempts_left } => {
                 status::invalid_argument("code", format!("wrong code, {attempts_left} attempts left"))
             }
-            IdentityError::TooManyAttempts => status::resource_exhausted("too many wrong codes; start a new verification", Duration::from_secs(60)),
+            IdentityError::TooManyAttempts => {
+                status::resource_exhausted("too many wrong codes; start a new verification", Duration::from_secs(60))
+            }
             IdentityError::Pending => Status::failed_precondition("approval still pending in the app; complete again after approving"),
             IdentityError::Rejected => Status::failed_precondition("the provider could not verify these details"),
             IdentityError::Store(e) => status::unavailable("challenge store", &e),

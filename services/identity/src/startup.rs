@@ -24,7 +24,8 @@ impl Application {
     pub async fn build(config: Config) -> anyhow::Result<Self> {
         let mut providers = Vec::new();
         for p in &config.providers {
-            providers.push(Registered { provider: Box::new(HttpProvider::new(p.clone(), config.provider_timeout)?), health: Health::default() });
+            providers
+                .push(Registered { provider: Box::new(HttpProvider::new(p.clone(), config.provider_timeout)?), health: Health::default() });
         }
         let conn = redis_store::connect(&config.redis).await?;
         let store = ChallengeStore::new(conn, &config.redis.key_prefix);

@@ -44,8 +44,7 @@ pub struct Application {
 
 impl Application {
     pub async fn build(config: Config) -> anyhow::Result<Self> {
-        let listener =
-            TcpListener::bind(&config.http_addr).await.with_context(|| format!("binding {}", config.http_addr))?;
+        let listener = TcpListener::bind(&config.http_addr).await.with_context(|| format!("binding {}", config.http_addr))?;
         let address = listener.local_addr()?;
         let state = routes::AppState {
             verifications: Verifications::new(config.provider_kind, config.transaction_ttl),
@@ -76,7 +75,6 @@ pub fn router(faults: FaultInjector, state: routes::AppState) -> Router {
         .route("/v1/verifications/{id}/approve", post(routes::approve))
         .route("/v1/inbox/{phone}", get(routes::inbox))
         .with_state(state);
-    let admin =
-        Router::new().route("/admin/faults", get(faults::get_faults).put(faults::put_faults)).with_state(faults);
+    let admin = Router::new().route("/admin/faults", get(faults::get_faults).put(faults::put_faults)).with_state(faults);
     Router::new().route("/healthz", get(error::healthz)).merge(provider).merge(admin)
 }

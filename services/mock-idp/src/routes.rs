@@ -79,8 +79,7 @@ pub async fn start(State(state): State<AppState>, body: Bytes) -> Result<Respons
 /// `GET /v1/inbox/{phone}`: what the person's phone shows (tests, demo).
 pub async fn inbox(State(state): State<AppState>, Path(number): Path<String>) -> Result<Response, ApiError> {
     let number = phone(&number)?;
-    let (transaction_id, code) =
-        state.verifications.inbox(&number).ok_or_else(|| ApiError::not_found("no message for this phone"))?;
+    let (transaction_id, code) = state.verifications.inbox(&number).ok_or_else(|| ApiError::not_found("no message for this phone"))?;
     Ok(Json(json!({ "transaction_id": transaction_id, "code": code })).into_response())
 }
 

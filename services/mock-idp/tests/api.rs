@@ -40,8 +40,7 @@ impl Running {
     }
 
     async fn begin(&self) -> String {
-        let (status, body) =
-            self.post("/v1/verifications", json!({"name": "박지은", "rrn": rrn(), "phone": PHONE})).await;
+        let (status, body) = self.post("/v1/verifications", json!({"name": "박지은", "rrn": rrn(), "phone": PHONE})).await;
         assert_eq!(status, 201, "{body}");
         assert_eq!(body["expires_in_seconds"], 180);
         body["transaction_id"].as_str().expect("transaction_id").to_owned()

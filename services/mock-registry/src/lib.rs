@@ -64,8 +64,7 @@ impl Application {
         if let Some(count) = config.seed_count {
             ensure_seeded(&pool, config.require_hash_key()?, config.seed, count).await?;
         }
-        let listener =
-            TcpListener::bind(&config.http_addr).await.with_context(|| format!("binding {}", config.http_addr))?;
+        let listener = TcpListener::bind(&config.http_addr).await.with_context(|| format!("binding {}", config.http_addr))?;
         let address = listener.local_addr()?;
         let router = router(FaultInjector::new(config.faults), pool.clone());
         tracing::info!(%address, "mock-registry listening");
@@ -92,9 +91,7 @@ impl Application {
 /// The routes, with faults on the lookup API only.
 pub fn router(faults: FaultInjector, pool: PgPool) -> Router {
     let faulty = from_fn_with_state(faults.clone(), faults::inject);
-    let lookups =
-        Router::new().route("/v1/subjects/{subject_id}", get(routes::get_subject.layer(faulty))).with_state(pool);
-    let admin =
-        Router::new().route("/admin/faults", get(faults::get_faults).put(faults::put_faults)).with_state(faults);
+    let lookups = Router::new().route("/v1/subjects/{subject_id}", get(routes::get_subject.layer(faulty))).with_state(pool);
+    let admin = Router::new().route("/admin/faults", get(faults::get_faults).put(faults::put_faults)).with_state(faults);
     Router::new().route("/healthz", get(error::healthz)).merge(lookups).merge(admin)
 }

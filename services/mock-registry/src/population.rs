@@ -108,8 +108,7 @@ pub fn person(seed: u64, index: u64) -> SyntheticPerson {
     let rrn = Rrn::synthesize(birth_date, sex == Sex::Female, serial as u32);
 
     let n = draw(seed, index, 2);
-    let name =
-        format!("{}{}{}", FAMILY[(n % 20) as usize], GIVEN[((n >> 8) % 32) as usize], GIVEN[((n >> 16) % 32) as usize]);
+    let name = format!("{}{}{}", FAMILY[(n % 20) as usize], GIVEN[((n >> 8) % 32) as usize], GIVEN[((n >> 16) % 32) as usize]);
     let phone = format!("010{:08}", (index % 100_000_000) * 7_654_321 % 100_000_000);
 
     let region_code = region(draw(seed, index, 3) % 1000);

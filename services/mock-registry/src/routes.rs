@@ -43,10 +43,7 @@ pub async fn find_subject(pool: &PgPool, subject_id: &str) -> Result<Option<Subj
 }
 
 /// `GET /v1/subjects/{subject_id}`
-pub async fn get_subject(
-    State(pool): State<PgPool>,
-    Path(subject_id): Path<String>,
-) -> Result<Json<Subject>, ApiError> {
+pub async fn get_subject(State(pool): State<PgPool>, Path(subject_id): Path<String>) -> Result<Json<Subject>, ApiError> {
     if !is_subject_id(&subject_id) {
         return Err(ApiError::bad_request("subject_id", "must be 40 lowercase hex characters"));
     }

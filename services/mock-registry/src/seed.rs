@@ -53,17 +53,11 @@ pub async fn seed(pool: &PgPool, hash_key: &Secret<String>, seed: u64, count: u6
 
 /// Seeds unless the registry already holds exactly this population
 /// (same count, seed and key fingerprint); `None` means nothing was done.
-pub async fn ensure_seeded(
-    pool: &PgPool,
-    hash_key: &Secret<String>,
-    seed: u64,
-    count: u64,
-) -> anyhow::Result<Option<SeedReport>> {
+pub async fn ensure_seeded(pool: &PgPool, hash_key: &Secret<String>, seed: u64, count: u64) -> anyhow::Result<Option<SeedReport>> {
     let started = Instant::now();
     let mut tx = pool.begin().await?;
     sqlx::query("SELECT pg_advisory_xact_lock($1)").bind(SEED_LOCK).execute(&mut *tx).await?;
-    let rows: Vec<(String, Option<String>)> =
-        sqlx::query_as("SELECT key, value FROM registry_meta").fetch_all(&mut *tx).await?;
+    let rows: Vec<(String, Option<String>)> = sqlx::query_as("SELECT key, value FROM registry_meta").fetch_all(&mut *tx).await?;
     let stored = |key: &str| rows.iter().find(|(k, _)| k == key).and_then(|(_, v)| v.clone());
     let wanted = meta(hash_key, seed, count);
     if wanted.iter().all(|(key, value)| stored(key).as_deref() == Some(value.as_str())) {
@@ -77,22 +71,12 @@ pub async fn ensure_seeded(
 }
 
 fn meta(hash_key: &Secret<String>, seed: u64, count: u64) -> [(&'static str, String); 3] {
-    [
-        ("population_size", count.to_string()),
-        ("generator_seed", seed.to_string()),
-        ("subject_key_fingerprint", key_fingerprint(hash_key)),
-    ]
+    [("population_size", count.to_string()), ("generator_seed", seed.to_string()), ("subject_key_fingerprint", key_fingerprint(hash_key))]
 }
 
 /// Truncate, bulk load, rebuild indexes, record the meta; all in the
 /// caller's transaction, so a failed load leaves the old population intact.
-async fn load(
-    conn: &mut PgConnection,
-    hash_key: &Secret<String>,
-    seed: u64,
-    count: u64,
-    started: Instant,
-) -> anyhow::Result<SeedReport> {
+async fn load(conn: &mut PgConnection, hash_key: &Secret<String>, seed: u64, count: u64, started: Instant) -> anyhow::Result<SeedReport> {
     for statement in [
         "SET LOCAL maintenance_work_mem = '256MB'",
         "TRUNCATE people",
@@ -134,11 +118,7 @@ async fn load(
     }
     let meta = meta(hash_key, seed, count);
     for (key, value) in &meta {
-        sqlx::query("INSERT INTO registry_meta (key, value) VALUES ($1, $2)")
-            .bind(key)
-            .bind(value)
-            .execute(&mut *conn)
-            .await?;
+        sqlx::query("INSERT INTO registry_meta (key, value) VALUES ($1, $2)").bind(key).bind(value).execute(&mut *conn).await?;
     }
     let [_, _, (_, key_fingerprint)] = meta;
     Ok(SeedReport { count, seed, key_fingerprint, elapsed: started.elapsed() })

@@ -42,8 +42,7 @@ pub struct Application {
 
 impl Application {
     pub async fn build(config: Config) -> anyhow::Result<Self> {
-        let listener =
-            TcpListener::bind(&config.http_addr).await.with_context(|| format!("binding {}", config.http_addr))?;
+        let listener = TcpListener::bind(&config.http_addr).await.with_context(|| format!("binding {}", config.http_addr))?;
         let address = listener.local_addr()?;
         let router = router(FaultInjector::new(config.faults), MessageStore::default());
         tracing::info!(%address, "mock-sms listening");
@@ -64,9 +63,7 @@ impl Application {
 /// The routes; faults wrap only the send endpoint, the one Yeyak calls.
 pub fn router(faults: FaultInjector, store: MessageStore) -> Router {
     let faulty = from_fn_with_state(faults.clone(), faults::inject);
-    let messages =
-        Router::new().route("/v1/messages", post(messages::send.layer(faulty)).get(messages::list)).with_state(store);
-    let admin =
-        Router::new().route("/admin/faults", get(faults::get_faults).put(faults::put_faults)).with_state(faults);
+    let messages = Router::new().route("/v1/messages", post(messages::send.layer(faulty)).get(messages::list)).with_state(store);
+    let admin = Router::new().route("/admin/faults", get(faults::get_faults).put(faults::put_faults)).with_state(faults);
     Router::new().route("/healthz", get(error::healthz)).merge(messages).merge(admin)
 }

@@ -39,10 +39,8 @@ pub async fn handle(store: &DeliveryStore, wake: &Notify, delivery: Delivery) ->
     };
     let notice = domain::decode(&delivery.routing_key, &delivery.payload)
         .map_err(|e| HandlerError::Poison(format!("event {event_id} ({}): {e}", delivery.routing_key)))?;
-    let recorded = store
-        .record(event_id, &notice)
-        .await
-        .map_err(|e| HandlerError::Transient(format!("event {event_id}: database: {e}")))?;
+    let recorded =
+        store.record(event_id, &notice).await.map_err(|e| HandlerError::Transient(format!("event {event_id}: database: {e}")))?;
     let to = notice.phone.as_deref().map(mask_phone).unwrap_or_default();
     match recorded {
         Recorded::Queued => {

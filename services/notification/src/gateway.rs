@@ -43,13 +43,8 @@ impl SmsGateway {
     }
 
     pub async fn send(&self, message_id: Uuid, to: &str, text: &str) -> SendOutcome {
-        let response = self
-            .http
-            .post(&self.endpoint)
-            .header("Idempotency-Key", message_id.to_string())
-            .json(&SendRequest { to, text })
-            .send()
-            .await;
+        let response =
+            self.http.post(&self.endpoint).header("Idempotency-Key", message_id.to_string()).json(&SendRequest { to, text }).send().await;
         let response = match response {
             Ok(r) => r,
             // reqwest errors name the URL only; the body (phone) is not in them.
@@ -70,8 +65,8 @@ impl SmsGateway {
 }
 
 fn classify(status: StatusCode) -> SendOutcome {
-    let retryable = status.is_server_error()
-        || matches!(status, StatusCode::REQUEST_TIMEOUT | StatusCode::CONFLICT | StatusCode::TOO_MANY_REQUESTS);
+    let retryable =
+        status.is_server_error() || matches!(status, StatusCode::REQUEST_TIMEOUT | StatusCode::CONFLICT | StatusCode::TOO_MANY_REQUESTS);
     let reason = format!("gateway answered {status}");
     if retryable {
         SendOutcome::Retryable(reason)

@@ -4,7 +4,12 @@
 use std::{net::SocketAddr, sync::Arc};
 
 use tokio::{sync::Notify, task::JoinSet};
-use yeyak_platform::{db, grpc::{GrpcServer, Ready}, metrics::Metrics, Shutdown};
+use yeyak_platform::{
+    db,
+    grpc::{GrpcServer, Ready},
+    metrics::Metrics,
+    Shutdown,
+};
 use yeyak_proto::notification::v1::notification_service_server::NotificationServiceServer;
 
 use crate::{

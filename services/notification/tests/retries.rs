@@ -31,13 +31,14 @@ async fn a_resend_after_a_crash_sends_nothing_twice() {
     // A replica that died after the gateway accepted but before recording it
     // leaves the row pending with its number.
     let message_id: Uuid = d.message_id.parse().unwrap();
-    let changed = sqlx::query("UPDATE deliveries SET state = 'pending', sent_at = NULL, phone = $2, next_attempt_at = now() WHERE message_id = $1")
-        .bind(message_id)
-        .bind(&phone)
-        .execute(&app.pool)
-        .await
-        .unwrap()
-        .rows_affected();
+    let changed =
+        sqlx::query("UPDATE deliveries SET state = 'pending', sent_at = NULL, phone = $2, next_attempt_at = now() WHERE message_id = $1")
+            .bind(message_id)
+            .bind(&phone)
+            .execute(&app.pool)
+            .await
+            .unwrap()
+            .rows_affected();
     assert_eq!(changed, 1);
 
     let d = common::eventually("the resend to be recorded", || async {

@@ -19,11 +19,7 @@ impl Default for ClientSettings {
 
 /// Builds a lazy channel to `addr` (`host:port` or a full `http://` URI).
 pub fn channel(addr: &str, settings: &ClientSettings) -> anyhow::Result<Channel> {
-    let uri = if addr.starts_with("http://") || addr.starts_with("https://") {
-        addr.to_owned()
-    } else {
-        format!("http://{addr}")
-    };
+    let uri = if addr.starts_with("http://") || addr.starts_with("https://") { addr.to_owned() } else { format!("http://{addr}") };
     Ok(Endpoint::from_shared(uri)?
         .connect_timeout(settings.connect_timeout)
         .timeout(settings.request_timeout)

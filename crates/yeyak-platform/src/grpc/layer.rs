@@ -92,11 +92,7 @@ where
 /// Errors are sent "trailers-only", so their code is in the headers; a
 /// response without one is a success whose status follows in trailers.
 fn grpc_code_name(headers: &http::HeaderMap) -> &'static str {
-    let code = headers
-        .get("grpc-status")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<i32>().ok())
-        .unwrap_or(0);
+    let code = headers.get("grpc-status").and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<i32>().ok()).unwrap_or(0);
     match tonic::Code::from_i32(code) {
         tonic::Code::Ok => "OK",
         tonic::Code::Cancelled => "CANCELLED",

@@ -70,22 +70,14 @@ impl PassVerifier {
 }
 
 fn header(metadata: &MetadataMap, name: &str) -> Result<String, Status> {
-    let value = metadata
-        .get(name)
-        .ok_or_else(|| Status::unauthenticated(format!("missing {name} metadata: join the waiting room first")))?;
-    value
-        .to_str()
-        .map(str::to_owned)
-        .map_err(|_| Status::unauthenticated(format!("{name} metadata is not ASCII")))
+    let value =
+        metadata.get(name).ok_or_else(|| Status::unauthenticated(format!("missing {name} metadata: join the waiting room first")))?;
+    value.to_str().map(str::to_owned).map_err(|_| Status::unauthenticated(format!("{name} metadata is not ASCII")))
 }
 
 /// The verified pass of a request that went through the interceptor.
 pub fn verified_pass<T>(request: &Request<T>) -> Result<VerifiedPass, Status> {
-    request
-        .extensions()
-        .get::<VerifiedPass>()
-        .cloned()
-        .ok_or_else(|| Status::unauthenticated("admission pass required"))
+    request.extensions().get::<VerifiedPass>().cloned().ok_or_else(|| Status::unauthenticated("admission pass required"))
 }
 
 #[cfg(test)]

@@ -28,12 +28,7 @@ impl GrpcServer {
 
     pub fn add<S>(mut self, service: S) -> Self
     where
-        S: Service<http::Request<Body>, Error = Infallible>
-            + NamedService
-            + Clone
-            + Send
-            + Sync
-            + 'static,
+        S: Service<http::Request<Body>, Error = Infallible> + NamedService + Clone + Send + Sync + 'static,
         S::Response: axum::response::IntoResponse,
         S::Future: Send + 'static,
     {

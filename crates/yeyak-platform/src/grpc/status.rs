@@ -37,10 +37,7 @@ pub fn internal(cause: &dyn std::fmt::Display) -> Status {
 
 /// Reads back the field violations of a status (tests and clients).
 pub fn field_violations(status: &Status) -> Vec<String> {
-    status
-        .get_details_bad_request()
-        .map(|br| br.field_violations.into_iter().map(|v| v.field).collect())
-        .unwrap_or_default()
+    status.get_details_bad_request().map(|br| br.field_violations.into_iter().map(|v| v.field).collect()).unwrap_or_default()
 }
 
 #[cfg(test)]

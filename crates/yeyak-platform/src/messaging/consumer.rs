@@ -79,9 +79,7 @@ where
             .await?;
     }
     channel.basic_qos(32, BasicQosOptions::default()).await?;
-    let mut consumer = channel
-        .basic_consume(queue.into(), "".into(), BasicConsumeOptions::default(), FieldTable::default())
-        .await?;
+    let mut consumer = channel.basic_consume(queue.into(), "".into(), BasicConsumeOptions::default(), FieldTable::default()).await?;
     tracing::info!(%queue, "consuming");
     loop {
         let next = tokio::select! {
@@ -91,7 +89,9 @@ where
                 return Ok(());
             }
         };
-        let Some(delivery) = next else { return Err(lapin::Error::from(lapin::ErrorKind::InvalidConnectionState(lapin::ConnectionState::Closed))) };
+        let Some(delivery) = next else {
+            return Err(lapin::Error::from(lapin::ErrorKind::InvalidConnectionState(lapin::ConnectionState::Closed)));
+        };
         let delivery = delivery?;
         let message = Delivery {
             routing_key: delivery.routing_key.as_str().to_owned(),

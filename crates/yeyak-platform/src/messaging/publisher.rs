@@ -58,9 +58,8 @@ impl Publisher {
     ) -> Result<(), PublishError> {
         let alive = state.as_ref().is_some_and(|(c, ch)| c.status().connected() && ch.status().connected());
         if !alive {
-            let (conn, channel) = tokio::time::timeout(self.confirm_timeout, open_channel(&self.settings))
-                .await
-                .map_err(|_| PublishError::Timeout)??;
+            let (conn, channel) =
+                tokio::time::timeout(self.confirm_timeout, open_channel(&self.settings)).await.map_err(|_| PublishError::Timeout)??;
             channel.confirm_select(ConfirmSelectOptions::default()).await?;
             *state = Some((conn, channel));
         }

@@ -53,11 +53,8 @@ impl SigningKey {
         let invalid = |reason: &str| ConfigError::Invalid { key: "signing key".into(), reason: reason.into() };
         let (kid, seed) = spec.split_once(':').ok_or_else(|| invalid("expected kid:base64seed"))?;
         validate_kid(kid).map_err(|e| invalid(&e))?;
-        let seed: [u8; 32] = B64
-            .decode(seed.trim())
-            .ok()
-            .and_then(|b| b.try_into().ok())
-            .ok_or_else(|| invalid("seed must be 32 bytes, base64"))?;
+        let seed: [u8; 32] =
+            B64.decode(seed.trim()).ok().and_then(|b| b.try_into().ok()).ok_or_else(|| invalid("seed must be 32 bytes, base64"))?;
         Ok(Self { kid: kid.to_owned(), issuer, key: ed25519_dalek::SigningKey::from_bytes(&seed) })
     }
 

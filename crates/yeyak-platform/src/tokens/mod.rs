@@ -50,23 +50,19 @@ pub fn verify<C: TokenClaims>(ring: &KeyRing, token: &str, now_unix: i64) -> Res
         return Err(TokenError::Malformed);
     }
     let mut parts = token.split('.');
-    let (Some("v1"), Some(kid), Some(payload), Some(sig), None) =
-        (parts.next(), parts.next(), parts.next(), parts.next(), parts.next())
+    let (Some("v1"), Some(kid), Some(payload), Some(sig), None) = (parts.next(), parts.next(), parts.next(), parts.next(), parts.next())
     else {
         return Err(TokenError::Malformed);
     };
     let (issuer, key) = ring.get(kid).ok_or(TokenError::UnknownKey)?;
-    let sig_bytes: [u8; 64] =
-        B64.decode(sig).ok().and_then(|b| b.try_into().ok()).ok_or(TokenError::Malformed)?;
+    let sig_bytes: [u8; 64] = B64.decode(sig).ok().and_then(|b| b.try_into().ok()).ok_or(TokenError::Malformed)?;
     let signed_len = token.len() - sig.len() - 1;
-    key.verify(token[..signed_len].as_bytes(), &ed25519_dalek::Signature::from_bytes(&sig_bytes))
-        .map_err(|_| TokenError::BadSignature)?;
+    key.verify(token[..signed_len].as_bytes(), &ed25519_dalek::Signature::from_bytes(&sig_bytes)).map_err(|_| TokenError::BadSignature)?;
     if issuer != C::ISSUER {
         return Err(TokenError::WrongIssuer);
     }
     let value: serde_json::Value =
-        serde_json::from_slice(&B64.decode(payload).map_err(|_| TokenError::Malformed)?)
-            .map_err(|_| TokenError::Malformed)?;
+        serde_json::from_slice(&B64.decode(payload).map_err(|_| TokenError::Malformed)?).map_err(|_| TokenError::Malformed)?;
     if value.get("typ").and_then(|t| t.as_str()) != Some(C::TYPE) {
         return Err(TokenError::WrongType);
     }

@@ -43,7 +43,11 @@ pub fn standing(position: u64, snap: &Snapshot) -> Standing {
     } else {
         let secs = (people_ahead + 1) as f64 / snap.settings.rate_per_second;
         let wait = Duration::from_secs_f64(secs.ceil());
-        if wait > MAX_ESTIMATE { Err("wait is longer than the event can estimate") } else { Ok(wait) }
+        if wait > MAX_ESTIMATE {
+            Err("wait is longer than the event can estimate")
+        } else {
+            Ok(wait)
+        }
     };
     Standing { admitted: false, people_ahead, next_poll_after: poll_interval(&estimated_wait), estimated_wait }
 }

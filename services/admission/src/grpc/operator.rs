@@ -55,20 +55,30 @@ impl OperatorApi {
 
 #[tonic::async_trait]
 impl AdmissionOperatorService for OperatorApi {
-    async fn get_admission_settings(&self, request: Request<pb::GetAdmissionSettingsRequest>) -> Result<Response<pb::GetAdmissionSettingsResponse>, Status> {
+    async fn get_admission_settings(
+        &self,
+        request: Request<pb::GetAdmissionSettingsRequest>,
+    ) -> Result<Response<pb::GetAdmissionSettingsResponse>, Status> {
         self.authenticate(&request)?;
         let queue = request.into_inner().queue_id;
         self.state.known_queue(&queue)?;
         Ok(Response::new(pb::GetAdmissionSettingsResponse { settings: Some(self.settings(&queue).await?) }))
     }
 
-    async fn set_admission_settings(&self, request: Request<pb::SetAdmissionSettingsRequest>) -> Result<Response<pb::SetAdmissionSettingsResponse>, Status> {
+    async fn set_admission_settings(
+        &self,
+        request: Request<pb::SetAdmissionSettingsRequest>,
+    ) -> Result<Response<pb::SetAdmissionSettingsResponse>, Status> {
         self.authenticate(&request)?;
         let req = request.into_inner();
         self.state.known_queue(&req.queue_id)?;
         domain::validate_settings(req.admission_rate_per_second, req.max_active_sessions)
             .map_err(|(field, reason)| AdmissionError::InvalidArgument { field, reason })?;
-        self.state.store.set_rate(&req.queue_id, req.admission_rate_per_second, req.max_active_sessions).await.map_err(AdmissionError::from)?;
+        self.state
+            .store
+            .set_rate(&req.queue_id, req.admission_rate_per_second, req.max_active_sessions)
+            .await
+            .map_err(AdmissionError::from)?;
         tracing::info!(queue = %req.queue_id, rate = req.admission_rate_per_second, max_active = req.max_active_sessions, "admission settings changed by operator");
         Ok(Response::new(pb::SetAdmissionSettingsResponse { settings: Some(self.settings(&req.queue_id).await?) }))
     }
@@ -79,7 +89,10 @@ impl AdmissionOperatorService for OperatorApi {
         Ok(Response::new(pb::PauseAdmissionResponse { settings: Some(settings) }))
     }
 
-    async fn resume_admission(&self, request: Request<pb::ResumeAdmissionRequest>) -> Result<Response<pb::ResumeAdmissionResponse>, Status> {
+    async fn resume_admission(
+        &self,
+        request: Request<pb::ResumeAdmissionRequest>,
+    ) -> Result<Response<pb::ResumeAdmissionResponse>, Status> {
         self.authenticate(&request)?;
         let settings = self.pause(&request.into_inner().queue_id, false).await?;
         Ok(Response::new(pb::ResumeAdmissionResponse { settings: Some(settings) }))

@@ -41,7 +41,8 @@ impl QueueApi {
         };
         if standing.admitted {
             let exp = now + self.state.config.pass_ttl.as_secs() as i64;
-            let pass = AdmissionPass { q: ticket.q.clone(), pos: ticket.pos, cb: ticket.cb.clone(), sid: session_id(ticket), iat: now, exp };
+            let pass =
+                AdmissionPass { q: ticket.q.clone(), pos: ticket.pos, cb: ticket.cb.clone(), sid: session_id(ticket), iat: now, exp };
             status.state = pb::QueueState::Admitted as i32;
             status.admission_pass = tokens::sign(&self.state.config.signing_key, &pass);
             status.pass_expires_at = Some(yeyak_proto::timestamp(exp, 0));

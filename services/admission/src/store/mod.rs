@@ -77,7 +77,11 @@ impl QueueStore {
         let ((joined, admitted), (rate, max_active, paused)): ((Option<u64>, Option<u64>), (Option<f64>, Option<u64>, Option<String>)) =
             redis::pipe()
                 .mget(&[&k.joined, &k.admitted])
-                .cmd("HMGET").arg(&k.settings).arg("rate").arg("max_active").arg("paused")
+                .cmd("HMGET")
+                .arg(&k.settings)
+                .arg("rate")
+                .arg("max_active")
+                .arg("paused")
                 .query_async(&mut self.conn.clone())
                 .await?;
         Ok(Snapshot {

@@ -53,7 +53,8 @@ fn to_pb(d: Decision) -> pb::CheckEligibilityResponse {
 
 impl EligibilityApi {
     fn assertion(&self, field: &'static str, token: &str, sid: &str, now: i64) -> Result<IdentityAssertion, EligibilityError> {
-        let a: IdentityAssertion = tokens::verify(&self.trusted, token, now).map_err(|reason| EligibilityError::BadAssertion { field, reason })?;
+        let a: IdentityAssertion =
+            tokens::verify(&self.trusted, token, now).map_err(|reason| EligibilityError::BadAssertion { field, reason })?;
         if a.sid != sid {
             return Err(EligibilityError::ForeignAssertion(field));
         }
@@ -63,7 +64,10 @@ impl EligibilityApi {
 
 #[tonic::async_trait]
 impl EligibilityService for EligibilityApi {
-    async fn check_eligibility(&self, request: Request<pb::CheckEligibilityRequest>) -> Result<Response<pb::CheckEligibilityResponse>, Status> {
+    async fn check_eligibility(
+        &self,
+        request: Request<pb::CheckEligibilityRequest>,
+    ) -> Result<Response<pb::CheckEligibilityResponse>, Status> {
         let pass = verified_pass(&request)?;
         let req = request.into_inner();
         let now = (self.clock)();

@@ -14,7 +14,11 @@ pub fn validate_name(name: &str) -> Result<String, &'static str> {
         return Err("must be 1 to 40 characters");
     }
     let ok = name.chars().all(|c| ('\u{AC00}'..='\u{D7A3}').contains(&c) || c.is_ascii_alphabetic() || c == ' ' || c == '-' || c == '\'');
-    if ok { Ok(name.to_owned()) } else { Err("may contain only Hangul, Latin letters and spaces") }
+    if ok {
+        Ok(name.to_owned())
+    } else {
+        Err("may contain only Hangul, Latin letters and spaces")
+    }
 }
 
 /// Builds the pseudonymous assertion; the number itself goes no further.

@@ -41,12 +41,25 @@ impl IdentityApi {
     }
 
     fn alternatives(&self, except: &str) -> String {
-        let names: Vec<_> = self.ranked().into_iter().filter(|(p, l)| *l != Light::Red && p.provider.config().id != except).map(|(p, _)| p.provider.config().id.clone()).collect();
-        if names.is_empty() { "none right now".into() } else { names.join(", ") }
+        let names: Vec<_> = self
+            .ranked()
+            .into_iter()
+            .filter(|(p, l)| *l != Light::Red && p.provider.config().id != except)
+            .map(|(p, _)| p.provider.config().id.clone())
+            .collect();
+        if names.is_empty() {
+            "none right now".into()
+        } else {
+            names.join(", ")
+        }
     }
 
     fn unavailable(&self, provider: &str, cause: impl std::fmt::Display) -> IdentityError {
-        IdentityError::ProviderUnavailable { provider: provider.to_owned(), alternatives: self.alternatives(provider), cause: cause.to_string() }
+        IdentityError::ProviderUnavailable {
+            provider: provider.to_owned(),
+            alternatives: self.alternatives(provider),
+            cause: cause.to_string(),
+        }
     }
 }
 
@@ -75,7 +88,10 @@ impl IdentityService for IdentityApi {
         Ok(Response::new(pb::ListProvidersResponse { providers }))
     }
 
-    async fn start_verification(&self, request: Request<pb::StartVerificationRequest>) -> Result<Response<pb::StartVerificationResponse>, Status> {
+    async fn start_verification(
+        &self,
+        request: Request<pb::StartVerificationRequest>,
+    ) -> Result<Response<pb::StartVerificationResponse>, Status> {
         let pass = verified_pass(&request)?;
         let req = request.into_inner();
         validate::required("provider_id", &req.provider_id, 64)?;
@@ -84,7 +100,7 @@ impl IdentityService for IdentityApi {
         let rrn = Rrn::parse(&req.resident_registration_number)
             .map_err(|e| IdentityError::InvalidArgument { field: "resident_registration_number", reason: e.to_string() })?;
         let phone = validate::mobile_phone("phone_number", &req.phone_number)?;
-        if registered.health.light() == Light::Red {
+        if !registered.health.allow_call() {
             return Err(self.unavailable(&req.provider_id, "provider is RED").into());
         }
         let started = Instant::now();
@@ -111,7 +127,10 @@ impl IdentityService for IdentityApi {
         }))
     }
 
-    async fn complete_verification(&self, request: Request<pb::CompleteVerificationRequest>) -> Result<Response<pb::CompleteVerificationResponse>, Status> {
+    async fn complete_verification(
+        &self,
+        request: Request<pb::CompleteVerificationRequest>,
+    ) -> Result<Response<pb::CompleteVerificationResponse>, Status> {
         let pass = verified_pass(&request)?;
         let req = request.into_inner();
         validate::uuid("challenge_id", &req.challenge_id)?;

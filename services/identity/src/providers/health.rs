@@ -1,6 +1,10 @@
 //! Live provider health from recent outcomes: the "traffic light" operators
 //! drew by hand in 2021, computed continuously.
-use std::{collections::VecDeque, sync::Mutex, time::Duration};
+use std::{
+    collections::VecDeque,
+    sync::Mutex,
+    time::{Duration, Instant},
+};
 
 /// Outcomes remembered per provider.
 const WINDOW: usize = 50;
@@ -12,9 +16,13 @@ pub enum Light {
     Red,
 }
 
+/// How long a RED provider rests before one trial call may probe it.
+const PROBE_AFTER: Duration = Duration::from_secs(5);
+
 #[derive(Debug, Default)]
 pub struct Health {
     outcomes: Mutex<VecDeque<(bool, Duration)>>,
+    last_probe: Mutex<Option<Instant>>,
 }
 
 impl Health {
@@ -25,6 +33,21 @@ impl Health {
             }
             o.push_back((ok, latency));
         }
+    }
+
+    /// Whether a call may go to this provider now. A RED provider gets one
+    /// trial call per [`PROBE_AFTER`] (half-open): a success starts turning
+    /// it back, a failure keeps it out, and users are never sent there in bulk.
+    pub fn allow_call(&self) -> bool {
+        if self.light() != Light::Red {
+            return true;
+        }
+        let Ok(mut last) = self.last_probe.lock() else { return false };
+        let due = last.is_none_or(|at| at.elapsed() >= PROBE_AFTER);
+        if due {
+            *last = Some(Instant::now());
+        }
+        due
     }
 
     /// GREEN below 10% failures, YELLOW below 50%, RED above. A provider
@@ -62,5 +85,7 @@ mod tests {
             h.record(false, Duration::ZERO);
         }
         assert_eq!(h.light(), Light::Red);
+        assert!(h.allow_call(), "first probe of a RED provider is allowed");
+        assert!(!h.allow_call(), "then it rests");
     }
 }

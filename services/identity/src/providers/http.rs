@@ -60,7 +60,7 @@ impl Provider for HttpProvider {
                     let rrn = Rrn::parse(&c.rrn).map_err(|_| ProviderError::Rejected)?;
                     Ok(VerifiedPerson { name: c.name, rrn })
                 }
-                401 => Err(ProviderError::WrongCode),
+                400 | 401 => Err(ProviderError::WrongCode),
                 409 => Err(ProviderError::Pending),
                 404 | 410 => Err(ProviderError::Gone),
                 code => Err(unavailable(format!("HTTP {code}"))),

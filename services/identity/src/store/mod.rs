@@ -43,7 +43,14 @@ impl ChallengeStore {
     /// Counts a wrong code; returns the attempts made so far.
     pub async fn count_attempt(&self, id: &str, ttl_secs: u64) -> redis::RedisResult<u32> {
         let key = format!("{}:{id}:attempts", self.prefix);
-        let (n,): (u32,) = redis::pipe().incr(&key, 1).ignore().expire(&key, ttl_secs as i64).ignore().get(&key).query_async(&mut self.conn.clone()).await?;
+        let (n,): (u32,) = redis::pipe()
+            .incr(&key, 1)
+            .ignore()
+            .expire(&key, ttl_secs as i64)
+            .ignore()
+            .get(&key)
+            .query_async(&mut self.conn.clone())
+            .await?;
         Ok(n)
     }
 }

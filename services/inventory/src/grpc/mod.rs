@@ -26,7 +26,7 @@ impl State {
 }
 
 fn timestamp(t: chrono::DateTime<chrono::Utc>) -> prost_types::Timestamp {
-    // Sub-second parts are below u32::MAX nanos, so the cast cannot wrap.
+    // Sub-second nanos stay below 2·10⁹ (even in a leap second): they fit an i32.
     yeyak_proto::timestamp(t.timestamp(), t.timestamp_subsec_nanos() as i32)
 }
 

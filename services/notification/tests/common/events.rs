@@ -34,8 +34,13 @@ pub fn confirmed(event_id: Uuid, reservation_id: Uuid, phone: &str, clinic: &str
 }
 
 pub fn cancelled(event_id: Uuid, reservation_id: Uuid, phone: &str) -> Vec<u8> {
-    ev::ReservationCancelled { meta: meta(event_id), reservation_id: reservation_id.to_string(), contact_phone: phone.into(), ..Default::default() }
-        .encode_to_vec()
+    ev::ReservationCancelled {
+        meta: meta(event_id),
+        reservation_id: reservation_id.to_string(),
+        contact_phone: phone.into(),
+        ..Default::default()
+    }
+    .encode_to_vec()
 }
 
 pub fn rescheduled(event_id: Uuid, reservation_id: Uuid, phone: &str, clinic: &str) -> Vec<u8> {
