@@ -1,5 +1,7 @@
 //! Admission against a real Redis: places in line, rejoining, forged
 //! tickets, the operator API, pausing and the configured rate.
+#![allow(clippy::unwrap_used)] // test set-up code: a failure here should abort the test
+
 use std::time::Duration;
 
 use admission::{config::Config, startup::Application};

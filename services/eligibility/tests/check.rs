@@ -1,5 +1,7 @@
 //! CheckEligibility against the real mock registry (its own PostgreSQL
 //! database, seeded), with the clock pinned to chosen Seoul instants.
+#![allow(clippy::unwrap_used)] // test set-up code: a failure here should abort the test
+
 use std::sync::Arc;
 
 use chrono::TimeZone as _;

@@ -1,6 +1,8 @@
 //! Identity against real mock providers (HTTP processes on port 0) and a
 //! real Redis: the SMS-code and app-approval flows, challenge rules, and
 //! routing around a failing provider.
+#![allow(clippy::unwrap_used)] // test set-up code: a failure here should abort the test
+
 use std::time::Duration;
 
 use identity::{config::Config, startup::Application};

@@ -26,6 +26,7 @@ impl GrpcServer {
         Self { settings, metrics, routes: RoutesBuilder::default(), names: Vec::new() }
     }
 
+    #[allow(clippy::should_implement_trait)]
     pub fn add<S>(mut self, service: S) -> Self
     where
         S: Service<http::Request<Body>, Error = Infallible> + NamedService + Clone + Send + Sync + 'static,

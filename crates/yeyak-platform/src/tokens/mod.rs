@@ -57,7 +57,7 @@ pub fn verify<C: TokenClaims>(ring: &KeyRing, token: &str, now_unix: i64) -> Res
     let (issuer, key) = ring.get(kid).ok_or(TokenError::UnknownKey)?;
     let sig_bytes: [u8; 64] = B64.decode(sig).ok().and_then(|b| b.try_into().ok()).ok_or(TokenError::Malformed)?;
     let signed_len = token.len() - sig.len() - 1;
-    key.verify(token[..signed_len].as_bytes(), &ed25519_dalek::Signature::from_bytes(&sig_bytes)).map_err(|_| TokenError::BadSignature)?;
+    key.verify(&token.as_bytes()[..signed_len], &ed25519_dalek::Signature::from_bytes(&sig_bytes)).map_err(|_| TokenError::BadSignature)?;
     if issuer != C::ISSUER {
         return Err(TokenError::WrongIssuer);
     }

@@ -34,6 +34,9 @@ redis.call('SET', KEYS[3], tostring(credit))
 return admitted
 ";
 
+type Counters = (Option<u64>, Option<u64>);
+type StoredSettings = (Option<f64>, Option<u64>, Option<String>);
+
 #[derive(Clone)]
 pub struct QueueStore {
     conn: ConnectionManager,
@@ -74,16 +77,15 @@ impl QueueStore {
     /// One round trip, no write: what a poll costs.
     pub async fn snapshot(&self, queue: &str, defaults: &Settings) -> redis::RedisResult<Snapshot> {
         let k = self.keys(queue);
-        let ((joined, admitted), (rate, max_active, paused)): ((Option<u64>, Option<u64>), (Option<f64>, Option<u64>, Option<String>)) =
-            redis::pipe()
-                .mget(&[&k.joined, &k.admitted])
-                .cmd("HMGET")
-                .arg(&k.settings)
-                .arg("rate")
-                .arg("max_active")
-                .arg("paused")
-                .query_async(&mut self.conn.clone())
-                .await?;
+        let ((joined, admitted), (rate, max_active, paused)): (Counters, StoredSettings) = redis::pipe()
+            .mget(&[&k.joined, &k.admitted])
+            .cmd("HMGET")
+            .arg(&k.settings)
+            .arg("rate")
+            .arg("max_active")
+            .arg("paused")
+            .query_async(&mut self.conn.clone())
+            .await?;
         Ok(Snapshot {
             joined: joined.unwrap_or(0),
             admitted: admitted.unwrap_or(0),

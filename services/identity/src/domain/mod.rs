@@ -21,24 +21,22 @@ pub fn validate_name(name: &str) -> Result<String, &'static str> {
     }
 }
 
+/// Who vouched for the person, and under which admission session.
+pub struct Vouched<'a> {
+    pub provider: &'a str,
+    pub assurance: u8,
+    pub sid: &'a str,
+}
+
 /// Builds the pseudonymous assertion; the number itself goes no further.
-pub fn assertion(
-    key: &Secret<String>,
-    rrn: &Rrn,
-    name: &str,
-    provider: &str,
-    assurance: u8,
-    sid: &str,
-    now: i64,
-    ttl_secs: i64,
-) -> IdentityAssertion {
+pub fn assertion(key: &Secret<String>, rrn: &Rrn, name: &str, by: &Vouched<'_>, now: i64, ttl_secs: i64) -> IdentityAssertion {
     IdentityAssertion {
         sub: subject_id(key, rrn),
         birth: rrn.birth_date().format("%Y-%m-%d").to_string(),
         name: mask_name(name),
-        prov: provider.to_owned(),
-        aal: assurance,
-        sid: sid.to_owned(),
+        prov: by.provider.to_owned(),
+        aal: by.assurance,
+        sid: by.sid.to_owned(),
         iat: now,
         exp: now + ttl_secs,
     }
@@ -60,7 +58,8 @@ mod tests {
     #[test]
     fn assertion_carries_no_number() {
         let rrn = Rrn::synthesize(chrono::NaiveDate::from_ymd_opt(1966, 7, 1).unwrap(), false, 42);
-        let a = assertion(&Secret::new("k".into()), &rrn, "홍길동", "carrier-sms", 1, "sid", 100, 60);
+        let by = Vouched { provider: "carrier-sms", assurance: 1, sid: "sid" };
+        let a = assertion(&Secret::new("k".into()), &rrn, "홍길동", &by, 100, 60);
         let json = serde_json::to_string(&a).unwrap();
         assert!(!json.contains(rrn.expose()));
         assert_eq!(a.birth, "1966-07-01");

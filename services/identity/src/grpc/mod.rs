@@ -168,13 +168,12 @@ impl IdentityService for IdentityApi {
         }
         let now = chrono::Utc::now().timestamp();
         let assurance = if registered.provider.config().kind == pb::ProviderKind::SmsCode { 1 } else { 2 };
+        let by = domain::Vouched { provider: &challenge.provider_id, assurance, sid: &challenge.sid };
         let claims = domain::assertion(
             &self.config.subject_hash_key,
             &person.rrn,
             &person.name,
-            &challenge.provider_id,
-            assurance,
-            &challenge.sid,
+            &by,
             now,
             self.config.assertion_ttl.as_secs() as i64,
         );
