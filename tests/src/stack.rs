@@ -4,7 +4,7 @@
 use std::future::Future;
 
 use tokio::task::JoinSet;
-use yeyak_platform::{config::Env, db, Shutdown};
+use yeyak_platform::{config::Env, db, messaging, Shutdown};
 
 use crate::{demo, keys::DevKeys};
 
@@ -169,25 +169,8 @@ impl Stack {
             let settings = db::DatabaseSettings::with_url(format!("postgres://postgres@127.0.0.1:5432/{name}"));
             db::drop_database(&settings).await?;
         }
-        crate::stack::cleanup_amqp(&self.tag).await?;
+        let amqp = messaging::AmqpSettings::for_test(&self.tag);
+        messaging::delete_namespace(&amqp, &["inventory.availability", "notification.sms"]).await?;
         first_error.map_or(Ok(()), Err)
     }
-}
-
-/// Removes the test exchange and every queue a stack declares.
-pub async fn cleanup_amqp(tag: &str) -> anyhow::Result<()> {
-    let conn = lapin_connect().await?;
-    let channel = conn.create_channel().await?;
-    for queue in ["inventory.availability", "notification.sms"] {
-        for suffix in ["", ".dlq"] {
-            let name = format!("test.{tag}.{queue}{suffix}");
-            channel.queue_delete(name.as_str().into(), Default::default()).await?;
-        }
-    }
-    channel.exchange_delete(format!("test.{tag}.events").as_str().into(), Default::default()).await?;
-    Ok(())
-}
-
-async fn lapin_connect() -> anyhow::Result<lapin::Connection> {
-    Ok(lapin::Connection::connect("amqp://guest:guest@127.0.0.1:5672/%2f", lapin::ConnectionProperties::default()).await?)
 }

@@ -54,3 +54,17 @@ async fn open_channel(settings: &AmqpSettings) -> lapin::Result<(lapin::Connecti
         .await?;
     Ok((conn, channel))
 }
+
+/// Deletes the exchange and the named queues (with their dead-letter queues)
+/// of a test namespace: durable queues would otherwise outlive every test run.
+pub async fn delete_namespace(settings: &AmqpSettings, queues: &[&str]) -> lapin::Result<()> {
+    let (conn, channel) = open_channel(settings).await?;
+    for queue in queues {
+        for suffix in ["", ".dlq"] {
+            let name = format!("{}.{queue}{suffix}", settings.queue_prefix);
+            channel.queue_delete(name.as_str().into(), Default::default()).await?;
+        }
+    }
+    channel.exchange_delete(settings.exchange.as_str().into(), Default::default()).await?;
+    conn.close(200, "namespace deleted".into()).await
+}

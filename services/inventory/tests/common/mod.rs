@@ -99,6 +99,7 @@ impl TestApp {
         self.shutdown.trigger();
         tokio::time::timeout(Duration::from_secs(15), self.server).await.expect("stops in time").expect("join").expect("clean stop");
         db::drop_database(&self.database).await.expect("drop database");
+        yeyak_platform::messaging::delete_namespace(&self.amqp, &["inventory.availability"]).await.expect("delete test queues");
     }
 }
 

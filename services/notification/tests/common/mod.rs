@@ -6,7 +6,6 @@ pub mod stub_gateway;
 
 use std::{future::Future, time::Duration};
 
-use lapin::options::{ExchangeDeleteOptions, QueueDeleteOptions};
 use notification::{config::Config, consumer::QUEUE, startup::Application};
 use sqlx::PgPool;
 use tokio::task::JoinHandle;
@@ -110,12 +109,7 @@ impl TestApp {
         tokio::time::timeout(Duration::from_secs(20), self.handle).await.expect("drains in time").unwrap().unwrap();
         self.pool.close().await;
         db::drop_database(&self.database).await.unwrap();
-        let conn = lapin::Connection::connect(self.amqp.url.expose(), Default::default()).await.unwrap();
-        let ch = conn.create_channel().await.unwrap();
-        for q in [format!("{}.{QUEUE}", self.amqp.queue_prefix), format!("{}.{QUEUE}.dlq", self.amqp.queue_prefix)] {
-            let _ = ch.queue_delete(q.as_str().into(), QueueDeleteOptions::default()).await;
-        }
-        let _ = ch.exchange_delete(self.amqp.exchange.as_str().into(), ExchangeDeleteOptions::default()).await;
+        yeyak_platform::messaging::delete_namespace(&self.amqp, &[QUEUE]).await.unwrap();
     }
 }
 
