@@ -1,5 +1,5 @@
 //! Admission settings from `YEYAK_*` variables.
-use std::time::Duration;
+use std::{collections::HashMap, time::Duration};
 
 use yeyak_platform::{
     config::{ConfigError, Env, Environment, ServerSettings},
@@ -7,6 +7,8 @@ use yeyak_platform::{
     tokens::{self, Issuer, KeyRing, SigningKey},
     Secret,
 };
+
+use crate::store::QueueDefaults;
 
 #[derive(Clone, Debug)]
 pub struct Config {
@@ -17,15 +19,20 @@ pub struct Config {
     /// Verifies tickets (the own key plus keys still valid after rotation).
     pub trusted: KeyRing,
     pub queue_ids: Vec<String>,
+    /// Opening instant (unix ms) per queue; arrivals before it join the lottery.
+    pub opens_at_ms: HashMap<String, i64>,
     /// Bearer token of the operator API; `None` disables it (dev only).
     pub operator_token: Option<Secret<String>>,
     /// Rate a queue starts with until an operator changes it.
     pub default_rate_per_second: f64,
     pub default_max_active: u64,
+    /// Lifetime of a pass, and of the seat it holds.
     pub pass_ttl: Duration,
     pub ticket_ttl: Duration,
     /// How often each replica advances the admission frontier.
     pub tick: Duration,
+    /// Unused admission credit kept, as time at the configured rate.
+    pub burst: Duration,
 }
 
 impl Config {
@@ -42,12 +49,51 @@ impl Config {
             signing_key,
             trusted,
             queue_ids: tokens::config::queue_ids(env),
+            opens_at_ms: parse_openings(&env.string("QUEUE_OPENS_AT", ""))?,
             operator_token,
             default_rate_per_second: env.parse("ADMISSION_RATE", 50.0)?,
             default_max_active: env.parse("MAX_ACTIVE_SESSIONS", 10_000)?,
             pass_ttl: Duration::from_secs(env.parse("PASS_TTL_SECONDS", 1_200)?),
             ticket_ttl: Duration::from_secs(env.parse("TICKET_TTL_SECONDS", 86_400)?),
             tick: Duration::from_millis(env.parse("ADMISSION_TICK_MS", 100)?),
+            burst: Duration::from_millis(env.parse("ADMISSION_BURST_MS", 250)?),
         })
+    }
+
+    pub fn defaults(&self, queue: &str) -> QueueDefaults {
+        QueueDefaults {
+            rate: self.default_rate_per_second,
+            max_active: self.default_max_active,
+            opens_at_ms: self.opens_at_ms.get(queue).copied().unwrap_or(0),
+            session_ttl: self.pass_ttl,
+            burst: self.burst,
+        }
+    }
+}
+
+/// `queue=RFC 3339 instant` pairs, comma-separated, e.g.
+/// `round3=2021-07-12T20:00:00+09:00`.
+fn parse_openings(spec: &str) -> Result<HashMap<String, i64>, ConfigError> {
+    let invalid = |reason: String| ConfigError::Invalid { key: "YEYAK_QUEUE_OPENS_AT".into(), reason };
+    spec.split(',')
+        .map(str::trim)
+        .filter(|e| !e.is_empty())
+        .map(|entry| {
+            let (queue, at) = entry.split_once('=').ok_or_else(|| invalid(format!("{entry:?} is not queue=instant")))?;
+            let at = chrono::DateTime::parse_from_rfc3339(at).map_err(|e| invalid(format!("{at:?}: {e}")))?;
+            Ok((queue.to_owned(), at.timestamp_millis()))
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn openings_parse_with_their_offset() {
+        let m = parse_openings("r3=2021-07-12T20:00:00+09:00, demo=2021-07-12T11:00:00Z").unwrap();
+        assert_eq!(m["r3"], m["demo"]);
+        assert!(parse_openings("r3=tonight").unwrap_err().to_string().contains("YEYAK_QUEUE_OPENS_AT"));
     }
 }

@@ -12,6 +12,10 @@ pub enum AdmissionError {
     WrongClient,
     #[error("unknown queue {0}")]
     UnknownQueue(String),
+    #[error("the line is closed to new arrivals")]
+    Closed,
+    #[error("this ticket has not been admitted")]
+    NotAdmitted,
     #[error("operator authentication required")]
     Unauthenticated,
     /// Redis unreachable: fail closed, nobody is admitted.
@@ -27,6 +31,8 @@ impl From<AdmissionError> for Status {
             AdmissionError::BadTicket(t) => Status::unauthenticated(format!("ticket rejected: {t}")),
             AdmissionError::WrongClient => Status::permission_denied("ticket belongs to another client"),
             AdmissionError::UnknownQueue(q) => Status::not_found(format!("unknown queue {q}")),
+            AdmissionError::Closed => Status::failed_precondition("the line is closed to new arrivals"),
+            AdmissionError::NotAdmitted => Status::failed_precondition("this ticket has not been admitted yet"),
             AdmissionError::Unauthenticated => Status::unauthenticated("operator bearer token required"),
             AdmissionError::Store(e) => status::unavailable("queue store", &e),
         }

@@ -64,7 +64,7 @@ async fn ticker(state: Arc<State>, queue: String, shutdown: Shutdown) {
     loop {
         tokio::select! {
             _ = interval.tick() => {
-                if let Err(e) = state.store.advance(&queue, state.config.default_rate_per_second).await {
+                if let Err(e) = state.store.advance(&queue, &state.config.defaults(&queue)).await {
                     tracing::debug!(%queue, error = %e, "admission tick failed; nobody admitted");
                 }
             }

@@ -24,8 +24,12 @@ pub fn client_binding(client_id: &str) -> String {
 pub struct QueueTicket {
     /// Queue (event) id.
     pub q: String,
-    /// Place in line, assigned by the server.
+    /// Place in line, assigned by the server; 0 for a pre-opening arrival,
+    /// whose place is drawn at the opening.
     pub pos: u64,
+    /// Arrival index in the pre-opening lottery pool, if joined before the opening.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pre: Option<u64>,
     /// Client binding, see [`client_binding`].
     pub cb: String,
     /// Issued at (unix seconds, server clock).

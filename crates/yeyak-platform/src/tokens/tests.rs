@@ -39,7 +39,7 @@ fn a_ticket_is_not_a_pass_and_identity_keys_cannot_mint_passes() {
     let adm = SigningKey::generate(Issuer::Admission, "a1");
     let idn = SigningKey::generate(Issuer::Identity, "i1");
     let ring = ring_for(&[&adm, &idn]);
-    let ticket = QueueTicket { q: "q1".into(), pos: 1, cb: "x".into(), iat: 0, exp: 100 };
+    let ticket = QueueTicket { q: "q1".into(), pos: 1, pre: None, cb: "x".into(), iat: 0, exp: 100 };
     assert_eq!(verify::<AdmissionPass>(&ring, &sign(&adm, &ticket), 0), Err(TokenError::WrongType));
     assert_eq!(verify::<AdmissionPass>(&ring, &sign(&idn, &pass(100)), 0), Err(TokenError::WrongIssuer));
 }

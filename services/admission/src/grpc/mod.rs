@@ -1,10 +1,12 @@
-//! RPC handlers. `queue` serves citizens, `operator` serves operators.
+//! RPC handlers. `queue` serves citizens, `operator` serves operators,
+//! `status` turns a ticket and a queue snapshot into what a citizen sees.
 pub mod operator;
 pub mod queue;
+pub mod status;
 
 use std::sync::Arc;
 
-use crate::{config::Config, domain::Settings, store::QueueStore};
+use crate::{config::Config, error::AdmissionError, store::QueueStore};
 
 /// What every handler shares.
 pub struct State {
@@ -17,18 +19,14 @@ impl State {
         Arc::new(Self { config, store })
     }
 
-    pub fn defaults(&self) -> Settings {
-        Settings { rate_per_second: self.config.default_rate_per_second, max_active: self.config.default_max_active, paused: false }
-    }
-
-    pub fn known_queue(&self, queue: &str) -> Result<(), crate::error::AdmissionError> {
+    pub fn known_queue(&self, queue: &str) -> Result<(), AdmissionError> {
         if queue.is_empty() {
-            return Err(crate::error::AdmissionError::InvalidArgument { field: "queue_id", reason: "is required".into() });
+            return Err(AdmissionError::InvalidArgument { field: "queue_id", reason: "is required".into() });
         }
         if self.config.queue_ids.iter().any(|q| q == queue) {
             Ok(())
         } else {
-            Err(crate::error::AdmissionError::UnknownQueue(queue.to_owned()))
+            Err(AdmissionError::UnknownQueue(queue.to_owned()))
         }
     }
 }

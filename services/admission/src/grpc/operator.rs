@@ -34,21 +34,30 @@ impl OperatorApi {
     }
 
     async fn settings(&self, queue: &str) -> Result<pb::AdmissionSettings, AdmissionError> {
-        let snap = self.state.store.snapshot(queue, &self.state.defaults()).await?;
+        self.state.store.invalidate(queue);
+        let defaults = self.state.config.defaults(queue);
+        let snap = self.state.store.snapshot(queue, &defaults).await?;
         Ok(pb::AdmissionSettings {
             queue_id: queue.to_owned(),
             admission_rate_per_second: snap.settings.rate_per_second,
             max_active_sessions: snap.settings.max_active,
             paused: snap.settings.paused,
-            joined: snap.joined,
+            joined: snap.joined(),
             admitted: snap.admitted,
+            closed: snap.settings.closed,
+            active_sessions: snap.active,
+            measured_rate_per_second: snap.measured_rate,
+            opens_at: Some(yeyak_proto::timestamp(defaults.opens_at_ms.div_euclid(1000), 0)),
+            pre_opening_joined: snap.pool.unwrap_or(snap.pre_joined),
+            // Published only once the draw is final, so nobody can predict it.
+            lottery_seed: if snap.pool.is_some() { String::from_utf8_lossy(&snap.seed).into_owned() } else { String::new() },
         })
     }
 
-    async fn pause(&self, queue: &str, paused: bool) -> Result<pb::AdmissionSettings, AdmissionError> {
+    async fn flag(&self, queue: &str, flag: &str, on: bool) -> Result<pb::AdmissionSettings, AdmissionError> {
         self.state.known_queue(queue)?;
-        self.state.store.set_paused(queue, paused).await?;
-        tracing::info!(queue, paused, "admission pause changed by operator");
+        self.state.store.set_flag(queue, flag, on).await?;
+        tracing::info!(queue, flag, on, "admission flag changed by operator");
         self.settings(queue).await
     }
 }
@@ -85,7 +94,7 @@ impl AdmissionOperatorService for OperatorApi {
 
     async fn pause_admission(&self, request: Request<pb::PauseAdmissionRequest>) -> Result<Response<pb::PauseAdmissionResponse>, Status> {
         self.authenticate(&request)?;
-        let settings = self.pause(&request.into_inner().queue_id, true).await?;
+        let settings = self.flag(&request.into_inner().queue_id, "paused", true).await?;
         Ok(Response::new(pb::PauseAdmissionResponse { settings: Some(settings) }))
     }
 
@@ -94,7 +103,13 @@ impl AdmissionOperatorService for OperatorApi {
         request: Request<pb::ResumeAdmissionRequest>,
     ) -> Result<Response<pb::ResumeAdmissionResponse>, Status> {
         self.authenticate(&request)?;
-        let settings = self.pause(&request.into_inner().queue_id, false).await?;
+        let settings = self.flag(&request.into_inner().queue_id, "paused", false).await?;
         Ok(Response::new(pb::ResumeAdmissionResponse { settings: Some(settings) }))
+    }
+
+    async fn drain_queue(&self, request: Request<pb::DrainQueueRequest>) -> Result<Response<pb::DrainQueueResponse>, Status> {
+        self.authenticate(&request)?;
+        let settings = self.flag(&request.into_inner().queue_id, "closed", true).await?;
+        Ok(Response::new(pb::DrainQueueResponse { settings: Some(settings) }))
     }
 }

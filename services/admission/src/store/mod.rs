@@ -1,122 +1,194 @@
 //! The queue state every admission replica shares, in Redis. Per queue the
-//! server keeps a handful of counters — nothing per waiting person: the place
-//! in line lives in the signed ticket.
+//! server keeps a few counters, a sample ring, and one seat entry per
+//! *admitted* active session (bounded by the max-active setting) — nothing
+//! per waiting person: the place in line lives in the signed ticket.
+//! Reads go through a snapshot cached for [`SNAPSHOT_TTL`], so a poll costs no
+//! Redis round trip at all most of the time, and never a write.
+mod scripts;
+
+use std::{
+    collections::HashMap,
+    sync::{Arc, Mutex},
+    time::{Duration, Instant},
+};
+
 use redis::{aio::ConnectionManager, AsyncCommands as _, Script};
 
 use crate::domain::{Settings, Snapshot};
 
-/// Advances the admission frontier by `rate × elapsed` using Redis' clock, so
-/// any number of replicas ticking at any cadence admit at the configured
-/// rate in total. Unused credit is capped at one second's worth: after an
-/// outage or a pause admission resumes at the rate, never in a burst.
-const ADVANCE: &str = r"
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local rate = tonumber(redis.call('HGET', KEYS[1], 'rate') or ARGV[1])
-local paused = redis.call('HGET', KEYS[1], 'paused') == '1'
-local last = tonumber(redis.call('GET', KEYS[2]) or now)
-local credit = tonumber(redis.call('GET', KEYS[3]) or '0')
-local joined = tonumber(redis.call('GET', KEYS[4]) or '0')
-local admitted = tonumber(redis.call('GET', KEYS[5]) or '0')
-redis.call('SET', KEYS[2], now)
-if paused then
-  redis.call('SET', KEYS[3], 0)
-  return admitted
-end
-local elapsed = math.max(0, now - last)
-credit = math.min(credit + elapsed * rate / 1000, math.max(1, rate))
-local n = math.min(math.floor(credit), joined - admitted)
-if n > 0 then
-  admitted = redis.call('INCRBY', KEYS[5], n)
-  credit = credit - n
-end
-redis.call('SET', KEYS[3], tostring(credit))
-return admitted
-";
+/// How stale a poll's view of the queue may be. Admission only moves the
+/// frontier forward, so a slightly old view can only understate progress.
+pub const SNAPSHOT_TTL: Duration = Duration::from_millis(100);
 
-type Counters = (Option<u64>, Option<u64>);
-type StoredSettings = (Option<f64>, Option<u64>, Option<String>);
+/// Outcome of a join.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Joined {
+    Closed,
+    PreOpening(u64),
+    InLine(u64),
+}
+
+/// Settings that do not live in Redis.
+#[derive(Clone, Debug)]
+pub struct QueueDefaults {
+    pub rate: f64,
+    pub max_active: u64,
+    pub opens_at_ms: i64,
+    pub session_ttl: Duration,
+    pub burst: Duration,
+}
+
+type Cached = (Instant, Arc<Snapshot>);
 
 #[derive(Clone)]
 pub struct QueueStore {
     conn: ConnectionManager,
     prefix: String,
-    advance: Script,
+    join: Arc<Script>,
+    advance: Arc<Script>,
+    cache: Arc<Mutex<HashMap<String, Cached>>>,
 }
 
-struct Keys {
-    settings: String,
-    tick: String,
-    credit: String,
-    joined: String,
-    admitted: String,
+struct Keys([String; 10]);
+
+const NAMES: [&str; 10] = ["settings", "tick", "credit", "preopen", "pool", "post", "admitted", "active", "samples", "measured"];
+
+impl Keys {
+    fn get(&self, name: &str) -> &str {
+        NAMES.iter().position(|n| *n == name).map_or("", |i| self.0[i].as_str())
+    }
 }
+
+type Counters = (Option<u64>, Option<u64>, Option<u64>, Option<u64>, Option<f64>, Option<String>);
+type StoredSettings = (Option<f64>, Option<u64>, Option<String>, Option<String>);
 
 impl QueueStore {
     pub fn new(conn: ConnectionManager, prefix: &str) -> Self {
-        Self { conn, prefix: prefix.to_owned(), advance: Script::new(ADVANCE) }
+        Self {
+            conn,
+            prefix: prefix.to_owned(),
+            join: Arc::new(Script::new(scripts::JOIN)),
+            advance: Arc::new(Script::new(scripts::ADVANCE)),
+            cache: Arc::new(Mutex::new(HashMap::new())),
+        }
     }
 
     fn keys(&self, queue: &str) -> Keys {
         // The hash tag keeps one queue's keys on one Redis Cluster slot.
         let base = format!("{}:admission:{{{queue}}}", self.prefix);
-        Keys {
-            settings: format!("{base}:settings"),
-            tick: format!("{base}:tick"),
-            credit: format!("{base}:credit"),
-            joined: format!("{base}:joined"),
-            admitted: format!("{base}:admitted"),
-        }
+        Keys(NAMES.map(|n| format!("{base}:{n}")))
     }
 
-    /// Assigns the next place in line.
-    pub async fn join(&self, queue: &str) -> redis::RedisResult<u64> {
-        self.conn.clone().incr(self.keys(queue).joined, 1u64).await
+    fn seed_key(&self, queue: &str) -> String {
+        format!("{}:admission:{{{queue}}}:seed", self.prefix)
     }
 
-    /// One round trip, no write: what a poll costs.
-    pub async fn snapshot(&self, queue: &str, defaults: &Settings) -> redis::RedisResult<Snapshot> {
+    pub async fn join(&self, queue: &str, opens_at_ms: i64) -> redis::RedisResult<Joined> {
         let k = self.keys(queue);
-        let ((joined, admitted), (rate, max_active, paused)): (Counters, StoredSettings) = redis::pipe()
-            .mget(&[&k.joined, &k.admitted])
-            .cmd("HMGET")
-            .arg(&k.settings)
-            .arg("rate")
-            .arg("max_active")
-            .arg("paused")
-            .query_async(&mut self.conn.clone())
+        let seed: [u8; 16] = rand::random();
+        let seed_hex: String = seed.iter().map(|b| format!("{b:02x}")).collect();
+        let (kind, value): (i64, u64) = self
+            .join
+            .key(k.get("settings"))
+            .key(k.get("preopen"))
+            .key(k.get("pool"))
+            .key(k.get("post"))
+            .key(self.seed_key(queue))
+            .arg(opens_at_ms)
+            .arg(seed_hex)
+            .invoke_async(&mut self.conn.clone())
             .await?;
+        Ok(match kind {
+            -1 => Joined::Closed,
+            0 => Joined::PreOpening(value),
+            _ => Joined::InLine(value),
+        })
+    }
+
+    /// The queue as every replica sees it, at most [`SNAPSHOT_TTL`] old.
+    pub async fn snapshot(&self, queue: &str, defaults: &QueueDefaults) -> redis::RedisResult<Arc<Snapshot>> {
+        if let Ok(cache) = self.cache.lock() {
+            if let Some((at, snap)) = cache.get(queue) {
+                if at.elapsed() < SNAPSHOT_TTL {
+                    return Ok(snap.clone());
+                }
+            }
+        }
+        let snap = Arc::new(self.read(queue, defaults).await?);
+        if let Ok(mut cache) = self.cache.lock() {
+            cache.insert(queue.to_owned(), (Instant::now(), snap.clone()));
+        }
+        Ok(snap)
+    }
+
+    async fn read(&self, queue: &str, defaults: &QueueDefaults) -> redis::RedisResult<Snapshot> {
+        let k = self.keys(queue);
+        let ((pre, pool, post, admitted, measured, seed), (rate, max_active, paused, closed), active): (Counters, StoredSettings, u64) =
+            redis::pipe()
+                .mget(&[k.get("preopen"), k.get("pool"), k.get("post"), k.get("admitted"), k.get("measured"), &self.seed_key(queue)])
+                .cmd("HMGET")
+                .arg(k.get("settings"))
+                .arg("rate")
+                .arg("max_active")
+                .arg("paused")
+                .arg("closed")
+                .zcard(k.get("active"))
+                .query_async(&mut self.conn.clone())
+                .await?;
         Ok(Snapshot {
-            joined: joined.unwrap_or(0),
+            pre_joined: pre.unwrap_or(0),
+            pool,
+            post_joined: post.unwrap_or(0),
             admitted: admitted.unwrap_or(0),
+            active,
+            measured_rate: measured.unwrap_or(0.0),
+            seed: seed.unwrap_or_default().into_bytes(),
             settings: Settings {
-                rate_per_second: rate.unwrap_or(defaults.rate_per_second),
+                rate_per_second: rate.unwrap_or(defaults.rate),
                 max_active: max_active.unwrap_or(defaults.max_active),
                 paused: paused.as_deref() == Some("1"),
+                closed: closed.as_deref() == Some("1"),
             },
         })
     }
 
-    pub async fn advance(&self, queue: &str, default_rate: f64) -> redis::RedisResult<u64> {
+    /// The admitted session's seat expiry (ms), `None` once ended or expired.
+    pub async fn seat(&self, queue: &str, position: u64) -> redis::RedisResult<Option<i64>> {
+        let score: Option<f64> = self.conn.clone().zscore(self.keys(queue).get("active"), position).await?;
+        Ok(score.map(|s| s as i64).filter(|s| *s > chrono::Utc::now().timestamp_millis()))
+    }
+
+    /// Frees the seat of an admitted place.
+    pub async fn end_session(&self, queue: &str, position: u64) -> redis::RedisResult<bool> {
+        let removed: u64 = self.conn.clone().zrem(self.keys(queue).get("active"), position).await?;
+        Ok(removed == 1)
+    }
+
+    pub async fn advance(&self, queue: &str, d: &QueueDefaults) -> redis::RedisResult<u64> {
         let k = self.keys(queue);
-        self.advance
-            .key(&k.settings)
-            .key(&k.tick)
-            .key(&k.credit)
-            .key(&k.joined)
-            .key(&k.admitted)
-            .arg(default_rate)
-            .invoke_async(&mut self.conn.clone())
-            .await
+        let mut call = self.advance.prepare_invoke();
+        for key in &k.0 {
+            call.key(key);
+        }
+        call.arg(d.rate).arg(d.max_active).arg(d.opens_at_ms).arg(d.session_ttl.as_millis() as u64).arg(d.burst.as_millis() as u64);
+        call.invoke_async(&mut self.conn.clone()).await
     }
 
     pub async fn set_rate(&self, queue: &str, rate: f64, max_active: u64) -> redis::RedisResult<()> {
-        let k = self.keys(queue);
-        self.conn.clone().hset_multiple(&k.settings, &[("rate", rate.to_string()), ("max_active", max_active.to_string())]).await
+        self.conn
+            .clone()
+            .hset_multiple(self.keys(queue).get("settings"), &[("rate", rate.to_string()), ("max_active", max_active.to_string())])
+            .await
     }
 
-    pub async fn set_paused(&self, queue: &str, paused: bool) -> redis::RedisResult<()> {
-        let k = self.keys(queue);
-        self.conn.clone().hset(&k.settings, "paused", if paused { "1" } else { "0" }).await
+    pub async fn set_flag(&self, queue: &str, flag: &str, on: bool) -> redis::RedisResult<()> {
+        self.conn.clone().hset(self.keys(queue).get("settings"), flag, if on { "1" } else { "0" }).await
+    }
+
+    /// Forgets the cached view, so an operator sees their change at once.
+    pub fn invalidate(&self, queue: &str) {
+        if let Ok(mut cache) = self.cache.lock() {
+            cache.remove(queue);
+        }
     }
 }

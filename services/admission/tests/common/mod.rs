@@ -1,0 +1,142 @@
+//! One admission deployment per test: a private Redis key prefix, keys made
+//! for the test, optionally a proxy in front of Redis, and clients.
+#![allow(dead_code, clippy::unwrap_used)] // shared by several test files
+
+use std::time::Duration;
+
+use admission::{config::Config, startup::Application};
+use tonic::{transport::Channel, Request};
+use yeyak_platform::{
+    config::Env,
+    grpc::client,
+    tokens::{Issuer, SigningKey},
+    Shutdown,
+};
+use yeyak_proto::admission::v1::{
+    admission_operator_service_client::AdmissionOperatorServiceClient, admission_service_client::AdmissionServiceClient, *,
+};
+
+pub const TOKEN: &str = "operator-secret-for-tests";
+
+pub struct Deployment {
+    pub prefix: String,
+    pub key: SigningKey,
+    pub extra: Vec<(String, String)>,
+}
+
+pub struct Replica {
+    pub channel: Channel,
+    pub shutdown: Shutdown,
+    pub task: tokio::task::JoinHandle<anyhow::Result<()>>,
+}
+
+impl Deployment {
+    pub fn new(extra: &[(&str, &str)]) -> Self {
+        Self {
+            prefix: format!("test:{}", uuid::Uuid::new_v4().simple()),
+            key: SigningKey::generate(Issuer::Admission, "k1"),
+            extra: extra.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+        }
+    }
+
+    pub fn env(&self) -> Vec<(String, String)> {
+        let mut pairs = vec![
+            ("GRPC_ADDR".to_string(), "127.0.0.1:0".to_string()),
+            ("METRICS_ADDR".into(), "off".into()),
+            ("SIGNING_KEY".into(), self.key.secret_spec()),
+            ("OPERATOR_TOKEN".into(), TOKEN.into()),
+            ("QUEUE_IDS".into(), "q1".into()),
+            ("REDIS_KEY_PREFIX".into(), self.prefix.clone()),
+            ("ADMISSION_TICK_MS".into(), "20".into()),
+        ];
+        pairs.extend(self.extra.iter().cloned());
+        pairs
+    }
+
+    /// A replica in this process.
+    pub async fn start(&self) -> Replica {
+        self.start_with(&[]).await
+    }
+
+    pub async fn start_with(&self, overrides: &[(&str, String)]) -> Replica {
+        let mut pairs = self.env();
+        pairs.extend(overrides.iter().map(|(k, v)| (k.to_string(), v.clone())));
+        let app = Application::build(Config::from_env(&Env::from_pairs(pairs)).unwrap()).await.unwrap();
+        let channel = client::channel(&app.grpc_addr().to_string(), &client::ClientSettings::default()).unwrap();
+        let shutdown = Shutdown::new();
+        let task = tokio::spawn(app.run_until_stopped(shutdown.clone()));
+        Replica { channel, shutdown, task }
+    }
+}
+
+impl Replica {
+    pub fn queue(&self) -> AdmissionServiceClient<Channel> {
+        AdmissionServiceClient::new(self.channel.clone())
+    }
+
+    pub fn operator(&self) -> AdmissionOperatorServiceClient<Channel> {
+        AdmissionOperatorServiceClient::new(self.channel.clone())
+    }
+
+    pub async fn join(&self, client: &str) -> Result<JoinQueueResponse, tonic::Status> {
+        let req = JoinQueueRequest { queue_id: "q1".into(), client_id: client.into(), existing_ticket: String::new() };
+        self.queue().join_queue(req).await.map(|r| r.into_inner())
+    }
+
+    /// Like [`Replica::join`], owning its arguments (for concurrent joins).
+    pub fn join_owned(&self, client: String) -> impl std::future::Future<Output = Result<JoinQueueResponse, tonic::Status>> {
+        let mut queue = self.queue();
+        async move {
+            let req = JoinQueueRequest { queue_id: "q1".into(), client_id: client, existing_ticket: String::new() };
+            queue.join_queue(req).await.map(|r| r.into_inner())
+        }
+    }
+
+    pub async fn status(&self, ticket: &str, client: &str) -> Result<QueueStatus, tonic::Status> {
+        let req = GetQueueStatusRequest { ticket: ticket.into(), client_id: client.into() };
+        self.queue().get_queue_status(req).await.map(|r| r.into_inner().status.unwrap())
+    }
+
+    pub async fn stop(self) {
+        self.shutdown.trigger();
+        self.task.await.unwrap().unwrap();
+    }
+}
+
+impl Drop for Deployment {
+    /// Deletes the deployment's Redis keys (best effort, off the test's path).
+    fn drop(&mut self) {
+        let pattern = format!("{}:*", self.prefix);
+        std::thread::spawn(move || {
+            let Ok(client) = redis::Client::open("redis://127.0.0.1:6379/0") else { return };
+            let Ok(mut conn) = client.get_connection() else { return };
+            let keys: Vec<String> = redis::cmd("KEYS").arg(&pattern).query(&mut conn).unwrap_or_default();
+            if !keys.is_empty() {
+                let _: redis::RedisResult<()> = redis::cmd("DEL").arg(keys).query(&mut conn);
+            }
+        });
+    }
+}
+
+pub fn op<T>(msg: T) -> Request<T> {
+    let mut r = Request::new(msg);
+    r.metadata_mut().insert("authorization", format!("Bearer {TOKEN}").parse().unwrap());
+    r
+}
+
+pub fn client(i: usize) -> String {
+    format!("client-{i:016}")
+}
+
+/// Polls until `check` holds or panics after `timeout`.
+pub async fn eventually<F, Fut>(timeout: Duration, what: &str, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = tokio::time::Instant::now() + timeout;
+    while !check().await {
+        assert!(tokio::time::Instant::now() < deadline, "timed out waiting for: {what}");
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+}
