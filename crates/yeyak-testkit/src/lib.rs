@@ -74,6 +74,9 @@ async fn accept_loop(listener: TcpListener, upstream: String, up: Arc<AtomicBool
         let mut cut = generation.subscribe();
         tokio::spawn(async move {
             let Ok(server) = TcpStream::connect(&upstream).await else { return };
+            // Small request/response protocols stall on delayed ACKs otherwise.
+            let _ = client.set_nodelay(true);
+            let _ = server.set_nodelay(true);
             let (mut client, mut server) = (client, server);
             tokio::select! {
                 _ = tokio::io::copy_bidirectional(&mut client, &mut server) => {},

@@ -113,6 +113,13 @@ mod tests {
         let other_q = sign(&key, &pass("q2", "client-a"));
         assert_eq!(v.verify_metadata(&md(&other_q, "client-a"), 10).unwrap_err().code(), tonic::Code::PermissionDenied);
         assert_eq!(v.verify_metadata(&MetadataMap::new(), 10).unwrap_err().code(), tonic::Code::Unauthenticated);
+        let forged = sign(&SigningKey::generate(Issuer::Admission, "a1"), &pass("q1", "client-a"));
+        let unknown_kid = sign(&SigningKey::generate(Issuer::Admission, "zz"), &pass("q1", "client-a"));
+        let promoted = sign(&key, &AdmissionPass { pos: 0, ..pass("q1", "client-a") });
+        let altered = format!("{}.{}", promoted.rsplit_once('.').unwrap().0, good.rsplit_once('.').unwrap().1);
+        for bad in [forged, unknown_kid, altered, "not-a-pass".to_string()] {
+            assert_eq!(v.verify_metadata(&md(&bad, "client-a"), 10).unwrap_err().code(), tonic::Code::Unauthenticated, "{bad}");
+        }
         let mut referer_only = MetadataMap::new();
         referer_only.insert("referer", "https://ncvr.kdca.go.kr/".parse().unwrap());
         assert!(v.verify_metadata(&referer_only, 10).is_err());
