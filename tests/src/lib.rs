@@ -7,6 +7,7 @@
 //! - [`keys`]: fresh development key material.
 #![forbid(unsafe_code)]
 
+pub mod bench;
 pub mod demo;
 pub mod keys;
 pub mod stack;
