@@ -4,7 +4,7 @@ use std::{collections::HashMap, time::Duration};
 use yeyak_platform::{
     config::{ConfigError, Env, Environment, ServerSettings},
     redis_store::RedisSettings,
-    tokens::{self, Issuer, KeyRing, SigningKey},
+    tokens::{self, HmacKey, HmacKeys, Issuer, SigningKey},
     Secret,
 };
 
@@ -16,8 +16,8 @@ pub struct Config {
     pub redis: RedisSettings,
     /// Signs tickets and passes.
     pub signing_key: SigningKey,
-    /// Verifies tickets (the own key plus keys still valid after rotation).
-    pub trusted: KeyRing,
+    /// Sign and verify queue tickets, which only admission ever reads.
+    pub ticket_keys: HmacKeys,
     pub queue_ids: Vec<String>,
     /// Opening instant (unix ms) per queue; arrivals before it join the lottery.
     pub opens_at_ms: HashMap<String, i64>,
@@ -38,7 +38,16 @@ pub struct Config {
 impl Config {
     pub fn from_env(env: &Env) -> Result<Self, ConfigError> {
         let signing_key = tokens::config::signing_key(env, Issuer::Admission)?;
-        let trusted = tokens::config::trusted_keys(env, Some(&signing_key))?;
+        let ticket_keys = match env.secret("TICKET_KEYS") {
+            Some(spec) => HmacKeys::parse("YEYAK_TICKET_KEYS", spec.expose())?,
+            None if env.environment()? == Environment::Dev => derived_ticket_keys(&signing_key),
+            None => {
+                return Err(ConfigError::Missing {
+                    key: "YEYAK_TICKET_KEYS".into(),
+                    reason: "tickets need their own secret key outside dev mode".into(),
+                })
+            }
+        };
         let operator_token = env.secret("OPERATOR_TOKEN");
         if operator_token.is_none() && env.environment()? == Environment::Production {
             return Err(ConfigError::Missing { key: "YEYAK_OPERATOR_TOKEN".into(), reason: "the operator API needs a token".into() });
@@ -47,7 +56,7 @@ impl Config {
             server: ServerSettings::from_env(env, 50051, 9101)?,
             redis: RedisSettings::from_env(env)?,
             signing_key,
-            trusted,
+            ticket_keys,
             queue_ids: tokens::config::queue_ids(env),
             opens_at_ms: parse_openings(&env.string("QUEUE_OPENS_AT", ""))?,
             operator_token,
@@ -69,6 +78,14 @@ impl Config {
             burst: self.burst,
         }
     }
+}
+
+/// Dev mode only: a ticket key derived from the signing key, so that dev
+/// replicas sharing a signing key also share their ticket key.
+pub fn derived_ticket_keys(signing: &SigningKey) -> HmacKeys {
+    use sha2::{Digest as _, Sha256};
+    let secret = Sha256::new().chain_update(b"yeyak-ticket-key-v1:").chain_update(signing.secret_spec().as_bytes()).finalize();
+    HmacKeys::new(HmacKey::new(&format!("t-{}", signing.kid()), &secret), [])
 }
 
 /// `queue=RFC 3339 instant` pairs, comma-separated, e.g.

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use common::{client, op, Deployment};
 use tonic::{Code, Request};
-use yeyak_platform::tokens::{self, client_binding, AdmissionPass, Issuer, KeyRing, QueueTicket, SigningKey};
+use yeyak_platform::tokens::{self, client_binding, AdmissionPass, HmacKey, HmacKeys, Issuer, KeyRing, QueueTicket, SigningKey};
 use yeyak_proto::admission::v1::*;
 
 #[tokio::test]
@@ -32,16 +32,20 @@ async fn forged_altered_and_foreign_tickets_are_rejected() {
     let r = d.start().await;
     let c = client(4);
     let claims = QueueTicket { q: "q1".into(), pos: 1, pre: None, cb: client_binding(&c), iat: 0, exp: i64::MAX };
-    let genuine = tokens::sign(&d.key, &claims);
-    let altered = tokens::sign(&d.key, &QueueTicket { pos: 2, ..claims.clone() });
+    let genuine = tokens::sign_hmac(&d.ticket_keys, &claims);
+    let altered = tokens::sign_hmac(&d.ticket_keys, &QueueTicket { pos: 2, ..claims.clone() });
     let spliced = format!("{}.{}", altered.rsplit_once('.').unwrap().0, genuine.rsplit_once('.').unwrap().1);
     for ticket in [
-        tokens::sign(&SigningKey::generate(Issuer::Admission, "k1"), &claims),
-        tokens::sign(&SigningKey::generate(Issuer::Admission, "unknown"), &claims),
-        tokens::sign(&d.key, &QueueTicket { q: "other".into(), ..claims.clone() }),
-        tokens::sign(&d.key, &AdmissionPass { q: "q1".into(), pos: 1, cb: client_binding(&c), sid: "s".into(), iat: 0, exp: i64::MAX }),
+        tokens::sign_hmac(&HmacKeys::new(HmacKey::new("t1", &[7; 32]), []), &claims),
+        tokens::sign_hmac(&HmacKeys::new(HmacKey::new("unknown", &[7; 32]), []), &claims),
+        tokens::sign(&SigningKey::generate(Issuer::Admission, "t1"), &claims),
+        tokens::sign_hmac(&d.ticket_keys, &QueueTicket { q: "other".into(), ..claims.clone() }),
+        tokens::sign_hmac(
+            &d.ticket_keys,
+            &AdmissionPass { q: "q1".into(), pos: 1, cb: client_binding(&c), sid: "s".into(), iat: 0, exp: i64::MAX },
+        ),
         spliced,
-        "v1.k1.e30.AAAA".to_string(),
+        "v1.t1.e30.AAAA".to_string(),
     ] {
         let status = r.status(&ticket, &c).await.unwrap_err();
         assert!(matches!(status.code(), Code::Unauthenticated | Code::NotFound), "{status:?}");

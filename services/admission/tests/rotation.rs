@@ -11,7 +11,7 @@ use common::{client, eventually, Deployment};
 use tonic::metadata::MetadataMap;
 use yeyak_platform::{
     grpc::{PassVerifier, CLIENT_ID_HEADER, PASS_HEADER},
-    tokens::{Issuer, KeyRing, SigningKey},
+    tokens::{HmacKey, Issuer, KeyRing, SigningKey},
 };
 use yeyak_proto::admission::v1::*;
 
@@ -34,9 +34,12 @@ async fn a_deploy_with_a_new_key_keeps_old_tickets_and_passes_valid_until_they_e
     let old_pass = old.status(&joined.ticket, &client(1)).await.unwrap();
     old.stop().await;
 
-    // The new deployment signs with k2 and still trusts k1.
+    // The new deployment signs passes with k2 and tickets with t2, and still
+    // accepts tickets signed with t1.
     let k2 = SigningKey::generate(Issuer::Admission, "k2");
-    let new = d.start_with(&[("SIGNING_KEY", k2.secret_spec()), ("TRUSTED_KEYS", d.key.trusted_entry())]).await;
+    let t2 = HmacKey::new("t2", &[42; 32]);
+    let tickets = format!("{},{}", t2.secret_spec(), d.ticket_keys.active().secret_spec());
+    let new = d.start_with(&[("SIGNING_KEY", k2.secret_spec()), ("TICKET_KEYS", tickets)]).await;
     let rejoin = JoinQueueRequest { queue_id: "q1".into(), client_id: client(1), existing_ticket: joined.ticket.clone() };
     let status = new.queue().join_queue(rejoin).await.unwrap().into_inner().status.unwrap();
     assert_eq!(status.position, joined.status.unwrap().position, "the old ticket keeps its place");

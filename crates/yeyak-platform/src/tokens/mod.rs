@@ -8,9 +8,11 @@
 //! with it, and removes the old one only after its longest-lived token expired.
 mod claims;
 pub mod config;
+mod hmac_keys;
 mod keys;
 
 pub use claims::{client_binding, AdmissionPass, IdentityAssertion, QueueTicket, TokenClaims};
+pub use hmac_keys::{sign_hmac, verify_hmac, HmacKey, HmacKeys};
 pub use keys::{generate_key_material, Issuer, KeyRing, SigningKey};
 
 use base64::{engine::general_purpose::URL_SAFE_NO_PAD as B64, Engine as _};
@@ -34,18 +36,40 @@ pub enum TokenError {
 
 /// Signs claims with the service's active key.
 pub fn sign<C: TokenClaims>(key: &SigningKey, claims: &C) -> String {
-    let mut value = serde_json::to_value(claims).unwrap_or_default();
-    if let Some(obj) = value.as_object_mut() {
-        obj.insert("typ".into(), C::TYPE.into());
-    }
-    let payload = B64.encode(serde_json::to_vec(&value).unwrap_or_default());
-    let signed = format!("v1.{}.{payload}", key.kid());
+    let signed = signed_part(key.kid(), claims);
     let sig = key.inner().sign(signed.as_bytes());
     format!("{signed}.{}", B64.encode(sig.to_bytes()))
 }
 
 /// Verifies signature, issuer, type and expiry (against `now_unix`).
 pub fn verify<C: TokenClaims>(ring: &KeyRing, token: &str, now_unix: i64) -> Result<C, TokenError> {
+    verify_with(token, now_unix, |kid, signed, sig| {
+        let (issuer, key) = ring.get(kid).ok_or(TokenError::UnknownKey)?;
+        let sig: [u8; 64] = sig.try_into().map_err(|_| TokenError::Malformed)?;
+        key.verify(signed, &ed25519_dalek::Signature::from_bytes(&sig)).map_err(|_| TokenError::BadSignature)?;
+        if issuer != C::ISSUER {
+            return Err(TokenError::WrongIssuer);
+        }
+        Ok(())
+    })
+}
+
+/// Encodes claims (with their type) as the signed part `v1.<kid>.<claims>`.
+pub(crate) fn signed_part<C: TokenClaims>(kid: &str, claims: &C) -> String {
+    let mut value = serde_json::to_value(claims).unwrap_or_default();
+    if let Some(obj) = value.as_object_mut() {
+        obj.insert("typ".into(), C::TYPE.into());
+    }
+    format!("v1.{kid}.{}", B64.encode(serde_json::to_vec(&value).unwrap_or_default()))
+}
+
+/// The checks every token gets; `check_signature(kid, signed part, signature)`
+/// is the only part that depends on the kind of key.
+pub(crate) fn verify_with<C: TokenClaims>(
+    token: &str,
+    now_unix: i64,
+    check_signature: impl FnOnce(&str, &[u8], &[u8]) -> Result<(), TokenError>,
+) -> Result<C, TokenError> {
     if token.len() > 4096 {
         return Err(TokenError::Malformed);
     }
@@ -54,13 +78,9 @@ pub fn verify<C: TokenClaims>(ring: &KeyRing, token: &str, now_unix: i64) -> Res
     else {
         return Err(TokenError::Malformed);
     };
-    let (issuer, key) = ring.get(kid).ok_or(TokenError::UnknownKey)?;
-    let sig_bytes: [u8; 64] = B64.decode(sig).ok().and_then(|b| b.try_into().ok()).ok_or(TokenError::Malformed)?;
-    let signed_len = token.len() - sig.len() - 1;
-    key.verify(&token.as_bytes()[..signed_len], &ed25519_dalek::Signature::from_bytes(&sig_bytes)).map_err(|_| TokenError::BadSignature)?;
-    if issuer != C::ISSUER {
-        return Err(TokenError::WrongIssuer);
-    }
+    let sig = B64.decode(sig).map_err(|_| TokenError::Malformed)?;
+    let signed_len = token.len() - token.rsplit_once('.').map_or(0, |(_, s)| s.len()) - 1;
+    check_signature(kid, &token.as_bytes()[..signed_len], &sig)?;
     let value: serde_json::Value =
         serde_json::from_slice(&B64.decode(payload).map_err(|_| TokenError::Malformed)?).map_err(|_| TokenError::Malformed)?;
     if value.get("typ").and_then(|t| t.as_str()) != Some(C::TYPE) {

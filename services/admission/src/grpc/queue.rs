@@ -21,7 +21,7 @@ impl QueueApi {
         if ticket.is_empty() {
             return Err(AdmissionError::InvalidArgument { field: "ticket", reason: "is required".into() });
         }
-        let t: QueueTicket = tokens::verify(&self.state.config.trusted, ticket, now).map_err(AdmissionError::BadTicket)?;
+        let t: QueueTicket = tokens::verify_hmac(&self.state.config.ticket_keys, ticket, now).map_err(AdmissionError::BadTicket)?;
         if t.cb != client_binding(client_id) {
             return Err(AdmissionError::WrongClient);
         }
@@ -65,7 +65,10 @@ impl AdmissionService for QueueApi {
         let exp = now / 1000 + self.state.config.ticket_ttl.as_secs() as i64;
         let ticket = QueueTicket { q: req.queue_id, pos, pre, cb: client_binding(&req.client_id), iat: now / 1000, exp };
         let status = status::status(&self.state, &ticket, now).await?;
-        Ok(Response::new(pb::JoinQueueResponse { ticket: tokens::sign(&self.state.config.signing_key, &ticket), status: Some(status) }))
+        Ok(Response::new(pb::JoinQueueResponse {
+            ticket: tokens::sign_hmac(&self.state.config.ticket_keys, &ticket),
+            status: Some(status),
+        }))
     }
 
     async fn get_queue_status(&self, request: Request<pb::GetQueueStatusRequest>) -> Result<Response<pb::GetQueueStatusResponse>, Status> {

@@ -9,7 +9,7 @@ use tonic::{transport::Channel, Request};
 use yeyak_platform::{
     config::Env,
     grpc::client,
-    tokens::{Issuer, SigningKey},
+    tokens::{HmacKey, HmacKeys, Issuer, SigningKey},
     Shutdown,
 };
 use yeyak_proto::admission::v1::{
@@ -21,6 +21,7 @@ pub const TOKEN: &str = "operator-secret-for-tests";
 pub struct Deployment {
     pub prefix: String,
     pub key: SigningKey,
+    pub ticket_keys: HmacKeys,
     pub extra: Vec<(String, String)>,
 }
 
@@ -35,6 +36,7 @@ impl Deployment {
         Self {
             prefix: format!("test:{}", uuid::Uuid::new_v4().simple()),
             key: SigningKey::generate(Issuer::Admission, "k1"),
+            ticket_keys: HmacKeys::new(HmacKey::new("t1", &rand_secret()), []),
             extra: extra.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
         }
     }
@@ -44,6 +46,7 @@ impl Deployment {
             ("GRPC_ADDR".to_string(), "127.0.0.1:0".to_string()),
             ("METRICS_ADDR".into(), "off".into()),
             ("SIGNING_KEY".into(), self.key.secret_spec()),
+            ("TICKET_KEYS".into(), self.ticket_keys.active().secret_spec()),
             ("OPERATOR_TOKEN".into(), TOKEN.into()),
             ("QUEUE_IDS".into(), "q1".into()),
             ("REDIS_KEY_PREFIX".into(), self.prefix.clone()),
@@ -122,6 +125,15 @@ pub fn op<T>(msg: T) -> Request<T> {
     let mut r = Request::new(msg);
     r.metadata_mut().insert("authorization", format!("Bearer {TOKEN}").parse().unwrap());
     r
+}
+
+fn rand_secret() -> [u8; 32] {
+    let a = uuid::Uuid::new_v4().into_bytes();
+    let b = uuid::Uuid::new_v4().into_bytes();
+    let mut out = [0u8; 32];
+    out[..16].copy_from_slice(&a);
+    out[16..].copy_from_slice(&b);
+    out
 }
 
 pub fn client(i: usize) -> String {
