@@ -3,6 +3,7 @@ use std::{collections::HashMap, time::Duration};
 
 use yeyak_platform::{
     config::{ConfigError, Env, Environment, ServerSettings},
+    messaging::AmqpSettings,
     redis_store::RedisSettings,
     tokens::{self, HmacKey, HmacKeys, Issuer, SigningKey},
     Secret,
@@ -14,6 +15,8 @@ use crate::store::QueueDefaults;
 pub struct Config {
     pub server: ServerSettings,
     pub redis: RedisSettings,
+    /// Reservation events free the seat of whoever just booked.
+    pub amqp: AmqpSettings,
     /// Signs tickets and passes.
     pub signing_key: SigningKey,
     /// Sign and verify queue tickets, which only admission ever reads.
@@ -55,6 +58,7 @@ impl Config {
         Ok(Self {
             server: ServerSettings::from_env(env, 50051, 9101)?,
             redis: RedisSettings::from_env(env)?,
+            amqp: AmqpSettings::from_env(env)?,
             signing_key,
             ticket_keys,
             queue_ids: tokens::config::queue_ids(env),

@@ -48,6 +48,7 @@ impl Application {
         for queue in self.state.config.queue_ids.clone() {
             tasks.spawn(ticker(self.state.clone(), queue, shutdown.clone()));
         }
+        tasks.spawn(crate::sessions::run(self.state.clone(), shutdown.clone()));
         self.ready.set_serving().await;
         let result = self.ready.run(shutdown.clone()).await;
         shutdown.trigger();

@@ -82,3 +82,41 @@ async fn draining_closes_the_line_but_admits_everyone_waiting() {
     eventually(Duration::from_secs(3), "all five admitted", || async { admitted(&r, &tickets).await == 5 }).await;
     r.stop().await;
 }
+
+#[tokio::test]
+async fn a_booking_event_frees_the_seat_of_the_place_that_booked() {
+    use prost::Message as _;
+    use yeyak_platform::messaging::publisher::{Outgoing, Publisher};
+    let d = Deployment::new(&[("ADMISSION_RATE", "100"), ("MAX_ACTIVE_SESSIONS", "1")]);
+    let r = d.start().await;
+    let a = r.join(&client(0)).await.unwrap().ticket;
+    let b = r.join(&client(1)).await.unwrap().ticket;
+    eventually(Duration::from_secs(3), "first admitted", || async {
+        r.status(&a, &client(0)).await.unwrap().state == QueueState::Admitted as i32
+    })
+    .await;
+    let position = r.status(&a, &client(0)).await.unwrap().position;
+    let event = yeyak_proto::events::v1::ReservationConfirmed {
+        admission_queue_id: "q1".into(),
+        admission_position: position,
+        ..Default::default()
+    };
+    let publisher = Publisher::new(d.amqp());
+    let out = Outgoing {
+        event_id: uuid::Uuid::new_v4(),
+        routing_key: "reservation.confirmed.v1".into(),
+        payload: event.encode_to_vec(),
+        traceparent: String::new(),
+    };
+    // The consumer's queue appears once the replica runs; publish until routed.
+    eventually(Duration::from_secs(10), "the event is routed", || async {
+        publisher.publish_all(std::slice::from_ref(&out)).await.is_ok()
+    })
+    .await;
+    eventually(Duration::from_secs(5), "the freed seat goes to the next in line", || async {
+        r.status(&b, &client(1)).await.unwrap().state == QueueState::Admitted as i32
+    })
+    .await;
+    assert_eq!(r.status(&a, &client(0)).await.unwrap().state, QueueState::SessionEnded as i32);
+    r.stop().await;
+}

@@ -87,7 +87,9 @@ async fn generate() -> anyhow::Result<()> {
     .await;
     drop(noop);
 
-    let prefix = format!("bench:{}", uuid::Uuid::new_v4().simple());
+    let tag = uuid::Uuid::new_v4().simple().to_string();
+    let prefix = format!("bench:{tag}");
+    let amqp = yeyak_platform::messaging::AmqpSettings::for_test(&format!("bench-{tag}"));
     let env: Vec<(String, String)> = [
         ("ENV", "dev"),
         ("GRPC_ADDR", "127.0.0.1:0"),
@@ -100,7 +102,12 @@ async fn generate() -> anyhow::Result<()> {
     ]
     .iter()
     .map(|(k, v)| (format!("YEYAK_{k}"), v.to_string()))
-    .chain([("YEYAK_REDIS_KEY_PREFIX".to_string(), prefix.clone()), ("YEYAK_ADMISSION_RATE".to_string(), rate.to_string())])
+    .chain([
+        ("YEYAK_REDIS_KEY_PREFIX".to_string(), prefix.clone()),
+        ("YEYAK_ADMISSION_RATE".to_string(), rate.to_string()),
+        ("YEYAK_AMQP_EXCHANGE".to_string(), amqp.exchange.clone()),
+        ("YEYAK_AMQP_QUEUE_PREFIX".to_string(), amqp.queue_prefix.clone()),
+    ])
     .collect();
     let server = ServerProcess::spawn("--serve-admission", &env)?;
     let chans = Arc::new(channels(&server.addr, nchan)?);
@@ -163,6 +170,7 @@ async fn generate() -> anyhow::Result<()> {
     let need = 10_000_000.0 / 300.0 / join_per_core + 6_000_000.0 / 30.0 / poll_per_core;
     println!("2021 opening (10 M joins in 5 min + 6 M waiting polling every 30 s): ~{need:.0} cores at {join_per_core:.0} joins/s and {poll_per_core:.0} polls/s per core");
     drop(server);
+    let _ = yeyak_platform::messaging::delete_namespace(&amqp, &[admission::sessions::QUEUE]).await;
     let _ = std::process::Command::new("redis-cli").args(["--scan", "--pattern", &format!("{prefix}:*")]).output().map(|o| {
         let keys: Vec<String> = String::from_utf8_lossy(&o.stdout).lines().map(str::to_owned).collect();
         if !keys.is_empty() {

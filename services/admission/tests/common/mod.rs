@@ -51,9 +51,16 @@ impl Deployment {
             ("QUEUE_IDS".into(), "q1".into()),
             ("REDIS_KEY_PREFIX".into(), self.prefix.clone()),
             ("ADMISSION_TICK_MS".into(), "20".into()),
+            ("AMQP_EXCHANGE".into(), self.amqp().exchange),
+            ("AMQP_QUEUE_PREFIX".into(), self.amqp().queue_prefix),
         ];
         pairs.extend(self.extra.iter().cloned());
         pairs
+    }
+
+    /// The deployment's private RabbitMQ namespace.
+    pub fn amqp(&self) -> yeyak_platform::messaging::AmqpSettings {
+        yeyak_platform::messaging::AmqpSettings::for_test(&self.prefix.replace(':', "-"))
     }
 
     /// A replica in this process.
@@ -107,10 +114,15 @@ impl Replica {
 }
 
 impl Drop for Deployment {
-    /// Deletes the deployment's Redis keys (best effort, off the test's path).
+    /// Deletes the deployment's Redis keys and RabbitMQ namespace (best
+    /// effort, off the test's path).
     fn drop(&mut self) {
         let pattern = format!("{}:*", self.prefix);
+        let amqp = self.amqp();
         std::thread::spawn(move || {
+            if let Ok(rt) = tokio::runtime::Builder::new_current_thread().enable_all().build() {
+                let _ = rt.block_on(yeyak_platform::messaging::delete_namespace(&amqp, &[admission::sessions::QUEUE]));
+            }
             let Ok(client) = redis::Client::open("redis://127.0.0.1:6379/0") else { return };
             let Ok(mut conn) = client.get_connection() else { return };
             let keys: Vec<String> = redis::cmd("KEYS").arg(&pattern).query(&mut conn).unwrap_or_default();
