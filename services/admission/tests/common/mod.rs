@@ -115,11 +115,12 @@ impl Replica {
 
 impl Drop for Deployment {
     /// Deletes the deployment's Redis keys and RabbitMQ namespace (best
-    /// effort, off the test's path).
+    /// effort). Runs on its own thread and runtime, and is waited for, so the
+    /// test process cannot exit before the clean-up is done.
     fn drop(&mut self) {
         let pattern = format!("{}:*", self.prefix);
         let amqp = self.amqp();
-        std::thread::spawn(move || {
+        let cleanup = std::thread::spawn(move || {
             if let Ok(rt) = tokio::runtime::Builder::new_current_thread().enable_all().build() {
                 let _ = rt.block_on(yeyak_platform::messaging::delete_namespace(&amqp, &[admission::sessions::QUEUE]));
             }
@@ -130,6 +131,7 @@ impl Drop for Deployment {
                 let _: redis::RedisResult<()> = redis::cmd("DEL").arg(keys).query(&mut conn);
             }
         });
+        let _ = cleanup.join();
     }
 }
 
