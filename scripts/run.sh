@@ -15,6 +15,8 @@
 #   YEYAK_REGISTRY_ADDR           mock population registry (HTTP)  127.0.0.1:18081
 #   YEYAK_IDP_CARRIER_SMS_ADDR    mock IdP carrier-sms (HTTP)      127.0.0.1:18082
 #   YEYAK_IDP_KAKAO_CERT_ADDR     mock IdP kakao-cert (HTTP)       127.0.0.1:18083
+#   YEYAK_IDP_NAVER_CERT_ADDR     mock IdP naver-cert (HTTP)       127.0.0.1:18085
+#   YEYAK_IDP_FIN_CERT_ADDR       mock IdP fin-cert (HTTP)         127.0.0.1:18086
 #   YEYAK_SMS_GATEWAY_ADDR        mock SMS gateway (HTTP)          127.0.0.1:18084
 #   YEYAK_ADMISSION_ADDR          admission gRPC                   127.0.0.1:50051
 #   YEYAK_IDENTITY_ADDR           identity gRPC                    127.0.0.1:50052
@@ -55,6 +57,8 @@ die() { printf '[run] ERROR: %s\n' "$*" >&2; exit 1; }
 REGISTRY_ADDR="${YEYAK_REGISTRY_ADDR:-127.0.0.1:18081}"
 IDP_CARRIER_SMS_ADDR="${YEYAK_IDP_CARRIER_SMS_ADDR:-127.0.0.1:18082}"
 IDP_KAKAO_CERT_ADDR="${YEYAK_IDP_KAKAO_CERT_ADDR:-127.0.0.1:18083}"
+IDP_NAVER_CERT_ADDR="${YEYAK_IDP_NAVER_CERT_ADDR:-127.0.0.1:18085}"
+IDP_FIN_CERT_ADDR="${YEYAK_IDP_FIN_CERT_ADDR:-127.0.0.1:18086}"
 SMS_GATEWAY_ADDR="${YEYAK_SMS_GATEWAY_ADDR:-127.0.0.1:18084}"
 ADMISSION_ADDR="${YEYAK_ADMISSION_ADDR:-127.0.0.1:50051}"
 IDENTITY_ADDR="${YEYAK_IDENTITY_ADDR:-127.0.0.1:50052}"
@@ -74,7 +78,7 @@ START_TIMEOUT="${YEYAK_START_TIMEOUT:-120}"
 
 REGISTRY_URL="http://$REGISTRY_ADDR"
 SMS_GATEWAY_URL="http://$SMS_GATEWAY_ADDR"
-IDP_URLS="carrier-sms=http://$IDP_CARRIER_SMS_ADDR,kakao-cert=http://$IDP_KAKAO_CERT_ADDR"
+IDP_URLS="carrier-sms=http://$IDP_CARRIER_SMS_ADDR,kakao-cert=http://$IDP_KAKAO_CERT_ADDR,naver-cert=http://$IDP_NAVER_CERT_ADDR,fin-cert=http://$IDP_FIN_CERT_ADDR"
 
 RUN_DIR="$ROOT_DIR/.run"
 LOG_DIR="$RUN_DIR/logs"
@@ -93,6 +97,7 @@ MANAGED_VARS=(
     YEYAK_SEED_COUNT YEYAK_QUEUE_IDS YEYAK_PROVIDER_ID YEYAK_PROVIDER_KIND
     YEYAK_PROVIDERS YEYAK_REGISTRY_URL YEYAK_SMS_GATEWAY_URL YEYAK_IDP_URLS
     YEYAK_REGISTRY_ADDR YEYAK_IDP_CARRIER_SMS_ADDR YEYAK_IDP_KAKAO_CERT_ADDR
+    YEYAK_IDP_NAVER_CERT_ADDR YEYAK_IDP_FIN_CERT_ADDR
     YEYAK_SMS_GATEWAY_ADDR YEYAK_ADMISSION_ADDR YEYAK_IDENTITY_ADDR
     YEYAK_ELIGIBILITY_ADDR YEYAK_INVENTORY_ADDR YEYAK_RESERVATION_ADDR
     YEYAK_NOTIFICATION_ADDR YEYAK_ADMISSION_METRICS_ADDR YEYAK_IDENTITY_METRICS_ADDR
@@ -272,7 +277,7 @@ for k in "${DEV_KEYS[@]}"; do
 done
 
 # --- 3. free ports? -------------------------------------------------------------
-for a in "$REGISTRY_ADDR" "$IDP_CARRIER_SMS_ADDR" "$IDP_KAKAO_CERT_ADDR" "$SMS_GATEWAY_ADDR" \
+for a in "$REGISTRY_ADDR" "$IDP_CARRIER_SMS_ADDR" "$IDP_KAKAO_CERT_ADDR" "$IDP_NAVER_CERT_ADDR" "$IDP_FIN_CERT_ADDR" "$SMS_GATEWAY_ADDR" \
          "$ADMISSION_ADDR" "$IDENTITY_ADDR" "$ELIGIBILITY_ADDR" "$INVENTORY_ADDR" \
          "$RESERVATION_ADDR" "$NOTIFICATION_ADDR"; do
     if addr_open "$a"; then die "$a is already in use (another run?)"; fi
@@ -285,10 +290,15 @@ start mock-idp-carrier-sms YEYAK_PROVIDER_ID=carrier-sms YEYAK_PROVIDER_KIND=sms
     YEYAK_HTTP_ADDR="$IDP_CARRIER_SMS_ADDR" -- "$BIN_DIR/yeyak-mock-idp"
 start mock-idp-kakao-cert YEYAK_PROVIDER_ID=kakao-cert YEYAK_PROVIDER_KIND=app_approval \
     YEYAK_HTTP_ADDR="$IDP_KAKAO_CERT_ADDR" -- "$BIN_DIR/yeyak-mock-idp"
+start mock-idp-naver-cert YEYAK_PROVIDER_ID=naver-cert YEYAK_PROVIDER_KIND=app_approval \
+    YEYAK_HTTP_ADDR="$IDP_NAVER_CERT_ADDR" -- "$BIN_DIR/yeyak-mock-idp"
+start mock-idp-fin-cert YEYAK_PROVIDER_ID=fin-cert YEYAK_PROVIDER_KIND=app_approval \
+    YEYAK_HTTP_ADDR="$IDP_FIN_CERT_ADDR" -- "$BIN_DIR/yeyak-mock-idp"
 start mock-sms YEYAK_HTTP_ADDR="$SMS_GATEWAY_ADDR" -- "$BIN_DIR/yeyak-mock-sms"
 wait_ready "mock third parties" \
     "mock-registry=$REGISTRY_ADDR" "mock-idp-carrier-sms=$IDP_CARRIER_SMS_ADDR" \
-    "mock-idp-kakao-cert=$IDP_KAKAO_CERT_ADDR" "mock-sms=$SMS_GATEWAY_ADDR"
+    "mock-idp-kakao-cert=$IDP_KAKAO_CERT_ADDR" "mock-idp-naver-cert=$IDP_NAVER_CERT_ADDR" \
+    "mock-idp-fin-cert=$IDP_FIN_CERT_ADDR" "mock-sms=$SMS_GATEWAY_ADDR"
 
 # --- 5. services (reservation last: it calls inventory and eligibility) ---------
 start admission YEYAK_GRPC_ADDR="$ADMISSION_ADDR" YEYAK_METRICS_ADDR="$ADMISSION_METRICS_ADDR" \
@@ -345,6 +355,8 @@ cat <<EOF
 [run]   mock registry       $REGISTRY_URL
 [run]   mock IdP carrier-sms http://$IDP_CARRIER_SMS_ADDR
 [run]   mock IdP kakao-cert  http://$IDP_KAKAO_CERT_ADDR
+[run]   mock IdP naver-cert  http://$IDP_NAVER_CERT_ADDR
+[run]   mock IdP fin-cert    http://$IDP_FIN_CERT_ADDR
 [run]   mock SMS gateway    $SMS_GATEWAY_URL
 [run]   logs .run/logs/   dev keys .run/dev.env
 EOF

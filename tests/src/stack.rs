@@ -69,7 +69,9 @@ impl Stack {
         let registry_url = format!("http://{}", registry.address());
         spawn(&mut tasks, registry.run_until_stopped(shutdown.clone()));
         let mut idp_urls = Vec::new();
-        for (id, kind) in [("carrier-sms", "sms_code"), ("kakao-cert", "app_approval")] {
+        for (id, kind) in
+            [("carrier-sms", "sms_code"), ("kakao-cert", "app_approval"), ("naver-cert", "app_approval"), ("fin-cert", "app_approval")]
+        {
             let idp = mock_idp::Application::build(mock_idp::Config::from_env(&common(vec![
                 ("PROVIDER_ID", id.into()),
                 ("PROVIDER_KIND", kind.into()),

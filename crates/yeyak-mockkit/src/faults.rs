@@ -1,11 +1,14 @@
-//! Fault injection for a mock third-party service: latency, jitter, random
-//! errors, hangs and a concurrency cap, adjustable at run time through
-//! `GET/PUT /admin/faults`, so load tests and chaos drills can show how Yeyak
-//! behaves when a partner system degrades.
+//! Fault injection for a mock third-party service: a latency distribution
+//! (fixed + jitter, or lognormal from a p50 and a p99), random errors, hangs
+//! and a concurrency cap whose overflow is either refused (503) or queued
+//! (answers slowly), adjustable at run time through `GET/PUT /admin/faults`,
+//! so load tests and chaos drills can show how Yeyak behaves when a partner
+//! system degrades.
 //!
 //! Shared by every mock crate through `yeyak-mockkit`; the mocks still share
 //! no business code with each other, only this plumbing and the platform crate.
 use std::{
+    str::FromStr,
     sync::{
         atomic::{AtomicU32, Ordering},
         Arc, RwLock,
@@ -21,29 +24,86 @@ use axum::{
     response::{IntoResponse as _, Response},
     Json,
 };
-use rand::Rng as _;
 use serde::{Deserialize, Serialize};
+use tokio::sync::Notify;
 use yeyak_platform::config::{ConfigError, Env};
 
 use crate::error::{parse_json, ApiError};
 
-/// How long a "timeout" fault holds a request: longer than any sane client
-/// deadline, so callers see a hang rather than a slow answer.
+/// Default of [`Faults::hang_ms`]: longer than any sane client deadline, so
+/// callers see a hang rather than a slow answer.
 pub const HANG: Duration = Duration::from_secs(30);
 
+/// z-score of the 99th percentile of the standard normal distribution.
+const Z99: f64 = 2.326_347_874;
+
+/// What happens to a request that arrives while `capacity` requests are in flight.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OverCapacity {
+    /// Answered 503 "over capacity" at once (a provider that sheds).
+    #[default]
+    Error,
+    /// Waits for a free slot, first come first served, for at most `hang_ms`
+    /// (a provider that queues: latency grows with the queue).
+    Slow,
+}
+
+impl FromStr for OverCapacity {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "error" => Ok(Self::Error),
+            "slow" => Ok(Self::Slow),
+            other => Err(format!("unknown over-capacity behaviour {other:?} (error or slow)")),
+        }
+    }
+}
+
+fn default_hang_ms() -> u64 {
+    HANG.as_millis() as u64
+}
+
 /// The fault settings; the JSON shape of `GET /admin/faults`.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct Faults {
     /// Fixed delay added to every business request.
     pub latency_ms: u64,
     /// Extra random delay, uniform in `0..=jitter_ms`.
     pub jitter_ms: u64,
+    /// Median of an extra lognormal delay; 0 = none.
+    pub latency_p50_ms: u64,
+    /// 99th percentile of that lognormal delay (>= `latency_p50_ms`; equal
+    /// or 0 means the delay is always the median).
+    pub latency_p99_ms: u64,
     /// Share of requests answered with 503 (0..=1).
     pub error_rate: f64,
-    /// Share of requests held for 30 s before being answered (0..=1).
+    /// Share of requests held for `hang_ms` before being answered (0..=1).
     pub timeout_rate: f64,
-    /// Concurrent requests allowed; more are answered 503 at once. 0 = unlimited.
+    /// How long a "timeout" holds a request, and the longest a queued request
+    /// waits for a slot.
+    pub hang_ms: u64,
+    /// Concurrent requests allowed; 0 = unlimited.
     pub capacity: u32,
+    /// What requests beyond `capacity` get.
+    pub over_capacity: OverCapacity,
+}
+
+impl Default for Faults {
+    fn default() -> Self {
+        Self {
+            latency_ms: 0,
+            jitter_ms: 0,
+            latency_p50_ms: 0,
+            latency_p99_ms: 0,
+            error_rate: 0.0,
+            timeout_rate: 0.0,
+            hang_ms: default_hang_ms(),
+            capacity: 0,
+            over_capacity: OverCapacity::Error,
+        }
+    }
 }
 
 /// `PUT /admin/faults` body: every field is optional.
@@ -52,21 +112,31 @@ pub struct Faults {
 pub struct FaultsUpdate {
     pub latency_ms: Option<u64>,
     pub jitter_ms: Option<u64>,
+    pub latency_p50_ms: Option<u64>,
+    pub latency_p99_ms: Option<u64>,
     pub error_rate: Option<f64>,
     pub timeout_rate: Option<f64>,
+    pub hang_ms: Option<u64>,
     pub capacity: Option<u32>,
+    pub over_capacity: Option<OverCapacity>,
 }
 
 impl Faults {
-    /// Reads `YEYAK_LATENCY_MS`, `YEYAK_JITTER_MS`, `YEYAK_ERROR_RATE`,
-    /// `YEYAK_TIMEOUT_RATE` and `YEYAK_CAPACITY`; all default to "no faults".
+    /// Reads `YEYAK_LATENCY_MS`, `YEYAK_JITTER_MS`, `YEYAK_LATENCY_P50_MS`,
+    /// `YEYAK_LATENCY_P99_MS`, `YEYAK_ERROR_RATE`, `YEYAK_TIMEOUT_RATE`,
+    /// `YEYAK_HANG_MS`, `YEYAK_CAPACITY` and `YEYAK_OVER_CAPACITY`; all
+    /// default to "no faults".
     pub fn from_env(env: &Env) -> Result<Self, ConfigError> {
         let faults = Self {
             latency_ms: env.parse("LATENCY_MS", 0)?,
             jitter_ms: env.parse("JITTER_MS", 0)?,
+            latency_p50_ms: env.parse("LATENCY_P50_MS", 0)?,
+            latency_p99_ms: env.parse("LATENCY_P99_MS", 0)?,
             error_rate: env.parse("ERROR_RATE", 0.0)?,
             timeout_rate: env.parse("TIMEOUT_RATE", 0.0)?,
+            hang_ms: env.parse("HANG_MS", default_hang_ms())?,
             capacity: env.parse("CAPACITY", 0)?,
+            over_capacity: env.parse("OVER_CAPACITY", OverCapacity::Error)?,
         };
         faults
             .validate()
@@ -74,12 +144,19 @@ impl Faults {
         Ok(faults)
     }
 
-    /// Rates are probabilities; anything else is a typo worth rejecting.
+    /// Rates are probabilities and the distribution must be well formed;
+    /// anything else is a typo worth rejecting.
     fn validate(&self) -> Result<(), (&'static str, &'static str)> {
         for (field, rate) in [("error_rate", self.error_rate), ("timeout_rate", self.timeout_rate)] {
             if !(0.0..=1.0).contains(&rate) {
                 return Err((field, "must be between 0 and 1"));
             }
+        }
+        if self.latency_p99_ms > 0 && self.latency_p99_ms < self.latency_p50_ms {
+            return Err(("latency_p99_ms", "must be at least latency_p50_ms (or 0)"));
+        }
+        if self.latency_p99_ms > 0 && self.latency_p50_ms == 0 {
+            return Err(("latency_p50_ms", "must be set when latency_p99_ms is"));
         }
         Ok(())
     }
@@ -87,10 +164,36 @@ impl Faults {
     fn apply(&mut self, update: FaultsUpdate) {
         self.latency_ms = update.latency_ms.unwrap_or(self.latency_ms);
         self.jitter_ms = update.jitter_ms.unwrap_or(self.jitter_ms);
+        self.latency_p50_ms = update.latency_p50_ms.unwrap_or(self.latency_p50_ms);
+        self.latency_p99_ms = update.latency_p99_ms.unwrap_or(self.latency_p99_ms);
         self.error_rate = update.error_rate.unwrap_or(self.error_rate);
         self.timeout_rate = update.timeout_rate.unwrap_or(self.timeout_rate);
+        self.hang_ms = update.hang_ms.unwrap_or(self.hang_ms);
         self.capacity = update.capacity.unwrap_or(self.capacity);
+        self.over_capacity = update.over_capacity.unwrap_or(self.over_capacity);
     }
+
+    /// One draw of the added delay: fixed + uniform jitter + lognormal.
+    pub fn sample_delay(&self, rng: &mut impl rand::Rng) -> Duration {
+        let jitter = if self.jitter_ms > 0 { rng.gen_range(0..=self.jitter_ms) } else { 0 };
+        let fixed = Duration::from_millis(self.latency_ms.saturating_add(jitter));
+        fixed + lognormal(self.latency_p50_ms, self.latency_p99_ms, self.hang_ms, rng)
+    }
+}
+
+/// A lognormal draw with median `p50` and 99th percentile `p99` (ms), capped
+/// at `cap` ms so one unlucky draw cannot outlive a hang.
+fn lognormal(p50: u64, p99: u64, cap: u64, rng: &mut impl rand::Rng) -> Duration {
+    if p50 == 0 {
+        return Duration::ZERO;
+    }
+    let sigma = if p99 > p50 { (p99 as f64 / p50 as f64).ln() / Z99 } else { 0.0 };
+    // Box–Muller: two uniforms in (0, 1] give one standard normal.
+    let u1: f64 = 1.0 - rng.gen::<f64>();
+    let u2: f64 = rng.gen::<f64>();
+    let z = (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos();
+    let ms = (p50 as f64 * (sigma * z).exp()).min(cap.max(p99) as f64);
+    Duration::from_secs_f64(ms / 1000.0)
 }
 
 /// Shared, run-time adjustable faults plus the in-flight counter that
@@ -99,26 +202,36 @@ impl Faults {
 pub struct FaultInjector {
     faults: Arc<RwLock<Faults>>,
     in_flight: Arc<AtomicU32>,
+    freed: Arc<Notify>,
 }
 
-/// Decrements the in-flight counter even when the client disconnects and the
-/// request future is dropped mid-way.
-struct InFlight(Arc<AtomicU32>);
+/// Holds one capacity slot; frees it (and wakes one queued request) on drop,
+/// even when the client disconnects and the request future is dropped mid-way.
+pub struct Slot {
+    in_flight: Arc<AtomicU32>,
+    freed: Arc<Notify>,
+}
 
-impl Drop for InFlight {
+impl Drop for Slot {
     fn drop(&mut self) {
-        self.0.fetch_sub(1, Ordering::SeqCst);
+        self.in_flight.fetch_sub(1, Ordering::SeqCst);
+        self.freed.notify_one();
     }
 }
 
 impl FaultInjector {
     pub fn new(faults: Faults) -> Self {
-        Self { faults: Arc::new(RwLock::new(faults)), in_flight: Arc::default() }
+        Self { faults: Arc::new(RwLock::new(faults)), in_flight: Arc::default(), freed: Arc::default() }
     }
 
     pub fn current(&self) -> Faults {
         // A poisoned lock still holds valid plain data; keep serving.
         self.faults.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// Requests being served right now (queued ones not included).
+    pub fn in_flight(&self) -> u32 {
+        self.in_flight.load(Ordering::SeqCst)
     }
 
     fn update(&self, update: FaultsUpdate) -> Result<Faults, ApiError> {
@@ -127,25 +240,61 @@ impl FaultInjector {
         next.apply(update);
         next.validate().map_err(|(field, reason)| ApiError::bad_request(field, reason))?;
         *faults = next.clone();
+        drop(faults);
+        // A raised capacity may let queued requests in.
+        self.freed.notify_waiters();
         Ok(next)
+    }
+
+    fn try_take(&self) -> Option<Slot> {
+        let slot = || Slot { in_flight: self.in_flight.clone(), freed: self.freed.clone() };
+        loop {
+            let capacity = self.current().capacity;
+            let now = self.in_flight.load(Ordering::SeqCst);
+            if capacity > 0 && now >= capacity {
+                return None;
+            }
+            if self.in_flight.compare_exchange(now, now + 1, Ordering::SeqCst, Ordering::SeqCst).is_ok() {
+                return Some(slot());
+            }
+        }
+    }
+
+    /// A capacity slot: at once, after queueing (`slow`), or `None` when the
+    /// request is to be refused (`error`, or queued for longer than `hang_ms`).
+    pub async fn admit(&self) -> Option<Slot> {
+        let faults = self.current();
+        let give_up = tokio::time::Instant::now() + Duration::from_millis(faults.hang_ms);
+        loop {
+            // Register interest before looking, so a slot freed in between is not missed.
+            let freed = self.freed.notified();
+            tokio::pin!(freed);
+            freed.as_mut().enable();
+            if let Some(slot) = self.try_take() {
+                return Some(slot);
+            }
+            if self.current().over_capacity == OverCapacity::Error {
+                return None;
+            }
+            if tokio::time::timeout_at(give_up, freed).await.is_err() {
+                return None;
+            }
+        }
     }
 }
 
-/// Middleware for business routes: capacity check, delay, then maybe a fault.
+/// Middleware for business routes: capacity, delay, then maybe a fault.
 pub async fn inject(State(injector): State<FaultInjector>, request: Request, next: Next) -> Response {
-    let faults = injector.current();
-    let previous = injector.in_flight.fetch_add(1, Ordering::SeqCst);
-    let _guard = InFlight(injector.in_flight.clone());
-    if faults.capacity > 0 && previous >= faults.capacity {
+    let Some(_slot) = injector.admit().await else {
         return ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "over capacity").into_response();
-    }
-    let jitter = if faults.jitter_ms > 0 { rand::thread_rng().gen_range(0..=faults.jitter_ms) } else { 0 };
-    let delay = faults.latency_ms.saturating_add(jitter);
-    if delay > 0 {
-        tokio::time::sleep(Duration::from_millis(delay)).await;
+    };
+    let faults = injector.current();
+    let delay = faults.sample_delay(&mut rand::thread_rng());
+    if !delay.is_zero() {
+        tokio::time::sleep(delay).await;
     }
     if rand::random::<f64>() < faults.timeout_rate {
-        tokio::time::sleep(HANG).await;
+        tokio::time::sleep(Duration::from_millis(faults.hang_ms)).await;
     }
     if rand::random::<f64>() < faults.error_rate {
         return ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "injected fault").into_response();
@@ -188,5 +337,54 @@ mod tests {
         let bad = injector.update(FaultsUpdate { timeout_rate: Some(-0.1), latency_ms: Some(9), ..Default::default() });
         assert_eq!(bad.unwrap_err().message, "timeout_rate: must be between 0 and 1");
         assert_eq!(injector.current().latency_ms, 5, "a rejected update changes nothing");
+    }
+
+    #[test]
+    fn lognormal_delays_have_the_configured_percentiles() {
+        use rand::SeedableRng as _;
+        let faults = Faults { latency_p50_ms: 40, latency_p99_ms: 400, ..Faults::default() };
+        let mut rng = rand::rngs::StdRng::seed_from_u64(7);
+        let mut draws: Vec<f64> = (0..20_000).map(|_| faults.sample_delay(&mut rng).as_secs_f64() * 1000.0).collect();
+        draws.sort_by(f64::total_cmp);
+        let (p50, p99) = (draws[10_000], draws[19_800]);
+        assert!((36.0..44.0).contains(&p50), "p50 {p50}");
+        assert!((340.0..470.0).contains(&p99), "p99 {p99}");
+        let fixed = Faults { latency_ms: 5, latency_p50_ms: 10, ..Faults::default() };
+        assert_eq!(fixed.sample_delay(&mut rng), Duration::from_millis(15), "p99 0 means always the median");
+    }
+
+    #[test]
+    fn distribution_and_over_capacity_are_validated() {
+        let err = Faults::from_env(&Env::from_pairs([("LATENCY_P50_MS", "50"), ("LATENCY_P99_MS", "10")])).map(|_| ()).unwrap_err();
+        assert!(err.to_string().contains("YEYAK_LATENCY_P99_MS"), "{err}");
+        let err = Faults::from_env(&Env::from_pairs([("OVER_CAPACITY", "explode")])).map(|_| ()).unwrap_err();
+        assert!(err.to_string().contains("YEYAK_OVER_CAPACITY"), "{err}");
+        let faults = Faults::from_env(&Env::from_pairs([("OVER_CAPACITY", "slow"), ("HANG_MS", "250")])).unwrap();
+        assert_eq!((faults.over_capacity, faults.hang_ms), (OverCapacity::Slow, 250));
+        let json: Faults = serde_json::from_str(r#"{"error_rate": 0.5}"#).unwrap();
+        assert_eq!((json.error_rate, json.hang_ms), (0.5, 30_000), "missing fields take their defaults");
+    }
+
+    #[tokio::test]
+    async fn over_capacity_is_refused_or_queued() {
+        let injector = FaultInjector::new(Faults { capacity: 1, ..Faults::default() });
+        let first = injector.admit().await.unwrap();
+        assert!(injector.admit().await.is_none(), "error mode refuses at once");
+        assert_eq!(injector.in_flight(), 1);
+        injector.update(FaultsUpdate { over_capacity: Some(OverCapacity::Slow), ..Default::default() }).unwrap();
+        let queued = tokio::spawn({
+            let injector = injector.clone();
+            async move { injector.admit().await.is_some() }
+        });
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        assert!(!queued.is_finished(), "slow mode waits for a slot");
+        drop(first);
+        assert!(tokio::time::timeout(Duration::from_secs(1), queued).await.unwrap().unwrap(), "admitted once the slot is freed");
+        assert_eq!(injector.in_flight(), 0);
+        injector.update(FaultsUpdate { hang_ms: Some(30), ..Default::default() }).unwrap();
+        let _held = injector.admit().await.unwrap();
+        let started = std::time::Instant::now();
+        assert!(injector.admit().await.is_none(), "a queued request gives up after hang_ms");
+        assert!(started.elapsed() >= Duration::from_millis(30));
     }
 }

@@ -1,5 +1,6 @@
-//! Builds the identity server: providers, the Redis challenge store and the
-//! pass-verifying gRPC server.
+//! Builds the identity server: provider adapters on the routing board, the
+//! Redis store and the pass-verifying gRPC server; runs the board's
+//! supervisor (half-open probes, health gauges) beside it.
 use std::{net::SocketAddr, sync::Arc};
 
 use yeyak_platform::{
@@ -11,39 +12,80 @@ use yeyak_proto::identity::v1::identity_service_server::IdentityServiceServer;
 
 use crate::{
     config::Config,
-    grpc::{IdentityApi, Registered},
-    providers::{Health, HttpProvider},
-    store::ChallengeStore,
+    grpc::{passes::CachedPassVerifier, IdentityApi},
+    metrics::IdentityMetrics,
+    providers,
+    routing::Board,
+    store::Store,
 };
 
 pub struct Application {
     ready: Ready,
+    board: Arc<Board>,
+    metrics: Metrics,
+}
+
+/// The service without its server: the handlers, the pass check, the
+/// routing board (whose supervisor must run) and the metrics registry.
+/// [`Application`] serves them behind the platform's `GrpcServer`;
+/// benchmarks may serve them behind another server to compare.
+pub struct Parts {
+    pub api: IdentityApi,
+    pub verifier: CachedPassVerifier,
+    pub board: Arc<Board>,
+    pub metrics: Metrics,
+}
+
+impl Parts {
+    pub async fn build(config: Config) -> anyhow::Result<Self> {
+        let metrics = Metrics::new("identity");
+        let identity_metrics = IdentityMetrics::register(&metrics);
+        let adapters = config.providers.iter().map(|p| providers::build(p, config.provider_retries)).collect::<anyhow::Result<Vec<_>>>()?;
+        let board = Arc::new(Board::new(
+            adapters,
+            config.health.clone(),
+            config.breaker.clone(),
+            config.provider_timeout,
+            identity_metrics.clone(),
+        ));
+        let conn = redis_store::connect(&config.redis).await?;
+        let store = Store::new(conn, &config.redis.key_prefix);
+        let verifier = CachedPassVerifier::new(PassVerifier::new(config.trusted.clone(), config.queue_ids.clone()));
+        let api = IdentityApi::new(Arc::new(config), board.clone(), store, identity_metrics);
+        Ok(Self { api, verifier, board, metrics })
+    }
 }
 
 impl Application {
     pub async fn build(config: Config) -> anyhow::Result<Self> {
-        let mut providers = Vec::new();
-        for p in &config.providers {
-            providers
-                .push(Registered { provider: Box::new(HttpProvider::new(p.clone(), config.provider_timeout)?), health: Health::default() });
-        }
-        let conn = redis_store::connect(&config.redis).await?;
-        let store = ChallengeStore::new(conn, &config.redis.key_prefix);
-        let verifier = PassVerifier::new(config.trusted.clone(), config.queue_ids.clone());
-        let api = IdentityApi::new(config.clone(), Arc::new(providers), store);
-        let ready = GrpcServer::new(config.server.clone(), Metrics::new("identity"))
+        let server = config.server.clone();
+        let Parts { api, verifier, board, metrics } = Parts::build(config).await?;
+        let ready = GrpcServer::new(server, metrics.clone())
             .add(IdentityServiceServer::with_interceptor(api, verifier.interceptor()))
             .bind()
             .await?;
-        Ok(Self { ready })
+        Ok(Self { ready, board, metrics })
     }
 
     pub fn grpc_addr(&self) -> SocketAddr {
         self.ready.local_addr()
     }
 
+    /// The providers' live health (tests, operators' tooling).
+    pub fn board(&self) -> Arc<Board> {
+        self.board.clone()
+    }
+
+    /// This instance's metrics registry.
+    pub fn metrics(&self) -> Metrics {
+        self.metrics.clone()
+    }
+
     pub async fn run_until_stopped(self, shutdown: Shutdown) -> anyhow::Result<()> {
+        let supervisor = tokio::spawn(self.board.clone().supervise(shutdown.clone()));
         self.ready.set_serving().await;
-        self.ready.run(shutdown).await
+        let served = self.ready.run(shutdown).await;
+        supervisor.abort();
+        served
     }
 }

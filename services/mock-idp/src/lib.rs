@@ -5,8 +5,13 @@
 //! or flaky at run time to exercise the identity service's timeouts and
 //! circuit breaking.
 //!
-//! Faults apply to the calls Yeyak makes (start and confirm), not to the
-//! endpoints that simulate the person (inbox, approve).
+//! Faults (a latency distribution, errors, hangs, a capacity that refuses or
+//! queues) apply to the calls Yeyak makes (start, confirm and the `ping`
+//! status probe), not to the endpoints that simulate the person (inbox,
+//! approve). Run one process per provider: the carrier SMS check
+//! (`sms_code`), the simple-certificate apps and the financial certificate
+//! (`app_approval`: the person approves the push, or signs in the
+//! certificate window, which `approve` stands for).
 #![forbid(unsafe_code)]
 // Unit tests may unwrap: a panic there is the failure report.
 #![cfg_attr(test, allow(clippy::unwrap_used))]
@@ -71,7 +76,8 @@ pub fn router(faults: FaultInjector, state: routes::AppState) -> Router {
     let faulty = from_fn_with_state(faults.clone(), faults::inject);
     let provider = Router::new()
         .route("/v1/verifications", post(routes::start.layer(faulty.clone())))
-        .route("/v1/verifications/{id}/confirm", post(routes::confirm.layer(faulty)))
+        .route("/v1/verifications/{id}/confirm", post(routes::confirm.layer(faulty.clone())))
+        .route("/v1/ping", get(routes::ping.layer(faulty)))
         .route("/v1/verifications/{id}/approve", post(routes::approve))
         .route("/v1/inbox/{phone}", get(routes::inbox))
         .with_state(state);

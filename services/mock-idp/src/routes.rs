@@ -5,7 +5,7 @@ use std::sync::Arc;
 use axum::{
     body::Bytes,
     extract::{Path, State},
-    http::StatusCode,
+    http::{HeaderMap, StatusCode},
     response::{IntoResponse, Response},
     Json,
 };
@@ -60,8 +60,25 @@ fn unknown() -> ApiError {
     ApiError::not_found("unknown or expired transaction")
 }
 
+/// Longest `Idempotency-Key` accepted.
+pub const MAX_IDEMPOTENCY_KEY: usize = 128;
+
 /// `POST /v1/verifications`: opens a transaction and sends the code or push.
-pub async fn start(State(state): State<AppState>, body: Bytes) -> Result<Response, ApiError> {
+/// With an `Idempotency-Key` header, a retry of the same start answers the
+/// same transaction and sends nothing again.
+pub async fn start(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Result<Response, ApiError> {
+    let key = match headers.get("idempotency-key") {
+        None => None,
+        Some(v) => match v.to_str() {
+            Ok(k) if !k.is_empty() && k.len() <= MAX_IDEMPOTENCY_KEY => Some(k.to_owned()),
+            _ => {
+                return Err(ApiError::bad_request(
+                    "Idempotency-Key",
+                    format!("must be 1 to {MAX_IDEMPOTENCY_KEY} visible ASCII characters"),
+                ))
+            }
+        },
+    };
     let request: StartRequest = parse_json(&body)?;
     let name = request.name.trim();
     if name.is_empty() || name.chars().count() > MAX_NAME_CHARS {
@@ -70,10 +87,16 @@ pub async fn start(State(state): State<AppState>, body: Bytes) -> Result<Respons
     let rrn = Rrn::parse(&request.rrn).map_err(|e| ApiError::bad_request("rrn", e))?;
     let phone = phone(&request.phone)?;
     let verifications = &state.verifications;
-    let transaction_id = verifications.start(Identity { name: name.to_owned(), rrn, phone });
-    tracing::info!(%transaction_id, "verification started");
+    let (transaction_id, replay) = verifications.start_once(Identity { name: name.to_owned(), rrn, phone }, key.as_deref());
+    tracing::info!(%transaction_id, replay, "verification started");
     let body = json!({ "transaction_id": transaction_id, "expires_in_seconds": verifications.ttl().as_secs() });
     Ok((StatusCode::CREATED, Json(body)).into_response())
+}
+
+/// `GET /v1/ping`: the provider's status endpoint. Faults apply to it like to
+/// any relying-party call, so a caller's health probe sees what users would.
+pub async fn ping(State(state): State<AppState>) -> Response {
+    Json(json!({ "status": "ok", "provider_id": &*state.provider_id })).into_response()
 }
 
 /// `GET /v1/inbox/{phone}`: what the person's phone shows (tests, demo).

@@ -56,6 +56,8 @@ struct InboxEntry {
 struct Inner {
     transactions: HashMap<Uuid, Transaction>,
     inbox: HashMap<String, InboxEntry>,
+    /// `Idempotency-Key` of a start → the transaction it opened.
+    started_by_key: HashMap<String, (Uuid, Instant)>,
     next_sweep: Instant,
 }
 
@@ -88,7 +90,8 @@ pub struct Verifications {
 
 impl Verifications {
     pub fn new(kind: ProviderKind, ttl: Duration) -> Self {
-        let inner = Inner { transactions: HashMap::new(), inbox: HashMap::new(), next_sweep: Instant::now() };
+        let inner =
+            Inner { transactions: HashMap::new(), inbox: HashMap::new(), started_by_key: HashMap::new(), next_sweep: Instant::now() };
         Self { kind, ttl, inner: Arc::new(Mutex::new(inner)) }
     }
 
@@ -107,6 +110,14 @@ impl Verifications {
 
     /// Opens a transaction and "delivers" the code or push to the phone.
     pub fn start(&self, identity: Identity) -> Uuid {
+        self.start_once(identity, None).0
+    }
+
+    /// Like [`start`](Self::start), but a repeated `idempotency_key` returns
+    /// the transaction the first call opened (and sends nothing again) while
+    /// that transaction lives, so callers may retry a start safely.
+    /// Returns the transaction id and whether it is a replay.
+    pub fn start_once(&self, identity: Identity, idempotency_key: Option<&str>) -> (Uuid, bool) {
         let now = Instant::now();
         let expires_at = now + self.ttl;
         let code = match self.kind {
@@ -118,13 +129,22 @@ impl Verifications {
         if now >= inner.next_sweep {
             inner.transactions.retain(|_, t| t.expires_at > now);
             inner.inbox.retain(|_, m| m.expires_at > now);
+            inner.started_by_key.retain(|_, (_, e)| *e > now);
             inner.next_sweep = now + SWEEP_EVERY;
+        }
+        if let Some(key) = idempotency_key {
+            if let Some((id, e)) = inner.started_by_key.get(key) {
+                if *e > now {
+                    return (*id, true);
+                }
+            }
+            inner.started_by_key.insert(key.to_owned(), (id, expires_at));
         }
         let message = InboxEntry { transaction_id: id, code: code.clone().unwrap_or_default(), expires_at };
         inner.inbox.insert(identity.phone.clone(), message);
         let transaction = Transaction { identity, code, approved: false, wrong_attempts: 0, expires_at };
         inner.transactions.insert(id, transaction);
-        id
+        (id, false)
     }
 
     /// The latest unexpired message on `phone`: (transaction id, code).
@@ -207,6 +227,21 @@ mod tests {
         app.approve(id).unwrap();
         assert_eq!(app.confirm(id, "").unwrap().name, "김민준");
         assert_eq!(app.approve(id), Err(ApproveError::Unknown), "consumed");
+    }
+
+    #[test]
+    fn a_repeated_idempotency_key_replays_the_first_start() {
+        let v = Verifications::new(ProviderKind::SmsCode, DEFAULT_TTL_FOR_TESTS);
+        let (first, replay) = v.start_once(someone(), Some("k1"));
+        assert!(!replay);
+        let code = v.inbox("01012345678").unwrap().1;
+        assert_eq!(v.start_once(someone(), Some("k1")), (first, true));
+        assert_eq!(v.inbox("01012345678").unwrap(), (first, code), "nothing sent twice");
+        let (other, replay) = v.start_once(someone(), Some("k2"));
+        assert!(!replay && other != first);
+        let expired = Verifications::new(ProviderKind::SmsCode, Duration::ZERO);
+        let (a, _) = expired.start_once(someone(), Some("k"));
+        assert_ne!(expired.start_once(someone(), Some("k")).0, a, "a key outlives nothing");
     }
 
     const DEFAULT_TTL_FOR_TESTS: Duration = Duration::from_secs(60);

@@ -181,3 +181,44 @@ async fn faults_apply_to_provider_calls_and_change_at_run_time() {
     app.shutdown.trigger();
     drop(app.task);
 }
+
+#[tokio::test]
+async fn a_retried_start_with_the_same_idempotency_key_opens_one_transaction() {
+    let app = start(Config::ephemeral(ProviderKind::SmsCode)).await;
+    let body = json!({"name": "박지은", "rrn": rrn(), "phone": PHONE});
+    let send =
+        |key: &'static str| app.http.post(format!("{}/v1/verifications", app.base)).header("Idempotency-Key", key).json(&body).send();
+    let first: Value = send("start-1").await.expect("post").json().await.expect("json");
+    let code = app.inbox_code(first["transaction_id"].as_str().expect("id")).await;
+    let again: Value = send("start-1").await.expect("post").json().await.expect("json");
+    assert_eq!(first["transaction_id"], again["transaction_id"]);
+    assert_eq!(app.inbox_code(first["transaction_id"].as_str().expect("id")).await, code, "no second SMS");
+    let other: Value = send("start-2").await.expect("post").json().await.expect("json");
+    assert_ne!(first["transaction_id"], other["transaction_id"]);
+    let long = "k".repeat(200);
+    let status = app.http.post(format!("{}/v1/verifications", app.base)).header("Idempotency-Key", long).json(&body).send().await;
+    assert_eq!(status.expect("post").status().as_u16(), 400);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn ping_is_faulted_and_over_capacity_can_queue_instead_of_refusing() {
+    let app = start(Config::ephemeral(ProviderKind::AppApproval)).await;
+    let (status, body) = app.get("/v1/ping").await;
+    assert_eq!((status, body["status"].as_str()), (200, Some("ok")));
+    let url = format!("{}/admin/faults", app.base);
+    app.http.put(&url).json(&json!({"error_rate": 1.0})).send().await.expect("put").error_for_status().expect("200");
+    assert_eq!(app.get("/v1/ping").await.0, 503, "a probe sees the same faults as users");
+
+    let slow = json!({"error_rate": 0, "capacity": 1, "over_capacity": "slow", "latency_p50_ms": 100, "latency_p99_ms": 100});
+    let faults: Value = app.http.put(&url).json(&slow).send().await.expect("put").json().await.expect("json");
+    assert_eq!((faults["over_capacity"].as_str(), faults["latency_p50_ms"].as_u64()), (Some("slow"), Some(100)));
+    let started = std::time::Instant::now();
+    let calls = (0..3).map(|_| app.get("/v1/ping"));
+    let statuses: Vec<u16> = futures_util::future::join_all(calls).await.into_iter().map(|(s, _)| s).collect();
+    assert_eq!(statuses, vec![200, 200, 200], "queued, not refused");
+    assert!(started.elapsed() >= Duration::from_millis(290), "one at a time: {:?}", started.elapsed());
+    let bad = app.http.put(&url).json(&json!({"latency_p50_ms": 500})).send().await.expect("put");
+    assert_eq!(bad.status().as_u16(), 400, "p99 below p50 is rejected");
+    app.stop().await;
+}

@@ -88,10 +88,13 @@ impl Application {
     }
 }
 
-/// The routes, with faults on the lookup API only.
+/// The routes, with faults on the lookup API only (not on the statistics).
 pub fn router(faults: FaultInjector, pool: PgPool) -> Router {
     let faulty = from_fn_with_state(faults.clone(), faults::inject);
-    let lookups = Router::new().route("/v1/subjects/{subject_id}", get(routes::get_subject.layer(faulty))).with_state(pool);
+    let lookups = Router::new()
+        .route("/v1/subjects/{subject_id}", get(routes::get_subject.layer(faulty)))
+        .route("/v1/stats/birth-dates", get(routes::birth_date_stats))
+        .with_state(pool);
     let admin = Router::new().route("/admin/faults", get(faults::get_faults).put(faults::put_faults)).with_state(faults);
     Router::new().route("/healthz", get(error::healthz)).merge(lookups).merge(admin)
 }

@@ -16,7 +16,7 @@ async fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Some("demo") => {
-            let idp_urls = addr("YEYAK_IDP_URLS", "carrier-sms=http://127.0.0.1:18082,kakao-cert=http://127.0.0.1:18083")
+            let idp_urls = addr("YEYAK_IDP_URLS", "carrier-sms=http://127.0.0.1:18082,kakao-cert=http://127.0.0.1:18083,naver-cert=http://127.0.0.1:18085,fin-cert=http://127.0.0.1:18086")
                 .split(',')
                 .filter_map(|e| e.split_once('=').map(|(a, b)| (a.to_owned(), b.to_owned())))
                 .collect();

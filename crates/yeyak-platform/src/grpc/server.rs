@@ -110,7 +110,8 @@ impl Ready {
             .timeout(settings.request_timeout)
             .layer(RpcLayer::new(settings.max_concurrent_rpcs, metrics.rpc()))
             .add_routes(routes.routes())
-            .serve_with_incoming_shutdown(tokio_stream::wrappers::TcpListenerStream::new(listener), signal);
+            // Small gRPC frames must not wait for delayed ACKs (Nagle).
+            .serve_with_incoming_shutdown(tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true)), signal);
         tokio::pin!(serve);
         tokio::select! {
             result = &mut serve => result?,

@@ -1,4 +1,7 @@
-//! Rules of identity: what a valid name is, and what an assertion says.
+//! Rules of identity: what a valid name is, what an assertion says, and the
+//! keyed hashes that stand for a person or a phone wherever we keep state.
+use hmac::{Hmac, Mac as _};
+use sha2::Sha256;
 use yeyak_platform::{
     pseudonym::{mask_name, subject_id, Rrn},
     tokens::IdentityAssertion,
@@ -19,6 +22,19 @@ pub fn validate_name(name: &str) -> Result<String, &'static str> {
     } else {
         Err("may contain only Hangul, Latin letters and spaces")
     }
+}
+
+/// A keyed hash of a phone number, for attempt counting: the number itself
+/// is never stored. Domain-separated from the subject id, which uses the
+/// same key.
+pub fn phone_key(key: &Secret<String>, phone_digits: &str) -> String {
+    let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(key.expose().as_bytes()) else {
+        // HMAC takes keys of any length; this cannot happen.
+        return String::new();
+    };
+    mac.update(b"yeyak-identity-phone:");
+    mac.update(phone_digits.as_bytes());
+    mac.finalize().into_bytes().iter().take(16).map(|b| format!("{b:02x}")).collect()
 }
 
 /// Who vouched for the person, and under which admission session.
@@ -53,6 +69,44 @@ mod tests {
         assert!(validate_name("").is_err());
         assert!(validate_name("Robert'); DROP TABLE--").is_err());
         assert!(validate_name(&"가".repeat(41)).is_err());
+    }
+
+    #[test]
+    fn phone_keys_are_keyed_and_do_not_contain_the_number() {
+        let k = Secret::new("k".to_string());
+        let a = phone_key(&k, "01012345678");
+        assert_eq!(a.len(), 32);
+        assert_eq!(a, phone_key(&k, "01012345678"));
+        assert_ne!(a, phone_key(&k, "01012345679"));
+        assert_ne!(a, phone_key(&Secret::new("other".to_string()), "01012345678"));
+        assert!(!a.contains("12345678"));
+    }
+
+    /// Check digit cases on the input the API takes: with and without the
+    /// hyphen, each wrong check digit, wrong lengths, impossible dates and
+    /// the century digits.
+    #[test]
+    fn resident_registration_numbers() {
+        use yeyak_platform::pseudonym::RrnError;
+        // 900101-1234568: weights 2..9,2..5 over 900101123456 sum to 124; (11 - 124 % 11) % 10 = 8.
+        assert!(Rrn::parse("9001011234568").is_ok());
+        assert_eq!(Rrn::parse("900101-1234568").unwrap().expose(), "9001011234568");
+        for wrong in (0..10).filter(|d| *d != 8) {
+            assert_eq!(Rrn::parse(&format!("900101-123456{wrong}")), Err(RrnError::CheckDigit), "{wrong}");
+        }
+        // A remainder of 0 or 1 wraps: (11 - 0) % 10 = 1 and (11 - 1) % 10 = 0.
+        assert!(Rrn::parse("900101-1000171").is_ok(), "remainder 0");
+        assert_eq!(Rrn::parse("900101-1000170"), Err(RrnError::CheckDigit));
+        assert!(Rrn::parse("900101-1000080").is_ok(), "remainder 1");
+        assert_eq!(Rrn::parse("900101-1000081"), Err(RrnError::CheckDigit));
+        let rrn = Rrn::synthesize(chrono::NaiveDate::from_ymd_opt(2001, 12, 31).unwrap(), true, 99_999);
+        assert_eq!(rrn.birth_date().to_string(), "2001-12-31");
+        assert!(rrn.expose().starts_with("0112314"), "2000s women have sex digit 4");
+        for bad in ["900101-123456", "900101-12345689", "90010I-1234568", "900101--1234568", "9001-01-1234568", ""] {
+            assert_eq!(Rrn::parse(bad), Err(RrnError::Format), "{bad:?}");
+        }
+        assert_eq!(Rrn::parse("900230-1234568"), Err(RrnError::BirthDate), "30 February");
+        assert_eq!(Rrn::parse("901301-1234568"), Err(RrnError::BirthDate), "month 13");
     }
 
     #[test]

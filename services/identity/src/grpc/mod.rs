@@ -1,66 +1,44 @@
-//! IdentityService handlers.
-use std::{sync::Arc, time::Instant};
+//! IdentityService handlers: validation, load shedding, abuse limits, and the
+//! provider calls through the routing board (breaker, bulkhead, deadline).
+pub mod passes;
 
-use tonic::{Request, Response, Status};
-use yeyak_platform::{grpc::pass::verified_pass, pseudonym::Rrn, tokens, validate};
+use std::{
+    sync::Arc,
+    time::{Duration, Instant},
+};
+
+use tokio::sync::Semaphore;
+use tonic::{metadata::MetadataMap, Request, Response, Status};
+use tracing::Instrument as _;
+use yeyak_platform::{
+    grpc::pass::verified_pass,
+    pseudonym::{subject_id, Rrn},
+    tokens, validate,
+};
 use yeyak_proto::identity::v1::{self as pb, identity_service_server::IdentityService};
 
 use crate::{
     config::Config,
     domain,
     error::IdentityError,
-    providers::{Health, Light, PersonDetails, Provider, ProviderError},
-    store::{Challenge, ChallengeStore},
+    metrics::{IdentityMetrics, ProviderLabel},
+    providers::{CallOptions, PersonDetails, ProviderError},
+    routing::{Board, Light, Refusal, Slot},
+    store::{Challenge, Counter, Finish, Gate, Limit, Store},
 };
 
-pub struct Registered {
-    pub provider: Box<dyn Provider>,
-    pub health: Health,
-}
+/// Retry hint when the whole service sheds load.
+const SHED_RETRY_AFTER: Duration = Duration::from_secs(1);
+/// Kept back from the caller's deadline to answer in time.
+const DEADLINE_MARGIN: Duration = Duration::from_millis(50);
 
 pub struct IdentityApi {
-    config: Config,
-    providers: Arc<Vec<Registered>>,
-    store: ChallengeStore,
-}
-
-impl IdentityApi {
-    pub fn new(config: Config, providers: Arc<Vec<Registered>>, store: ChallengeStore) -> Self {
-        Self { config, providers, store }
-    }
-
-    fn find(&self, id: &str) -> Result<&Registered, IdentityError> {
-        self.providers.iter().find(|p| p.provider.config().id == id).ok_or_else(|| IdentityError::UnknownProvider(id.to_owned()))
-    }
-
-    /// Healthiest first; RED providers are left out of what users are shown.
-    fn ranked(&self) -> Vec<(&Registered, Light)> {
-        let mut list: Vec<_> = self.providers.iter().map(|p| (p, p.health.light())).collect();
-        list.sort_by_key(|(_, light)| *light);
-        list
-    }
-
-    fn alternatives(&self, except: &str) -> String {
-        let names: Vec<_> = self
-            .ranked()
-            .into_iter()
-            .filter(|(p, l)| *l != Light::Red && p.provider.config().id != except)
-            .map(|(p, _)| p.provider.config().id.clone())
-            .collect();
-        if names.is_empty() {
-            "none right now".into()
-        } else {
-            names.join(", ")
-        }
-    }
-
-    fn unavailable(&self, provider: &str, cause: impl std::fmt::Display) -> IdentityError {
-        IdentityError::ProviderUnavailable {
-            provider: provider.to_owned(),
-            alternatives: self.alternatives(provider),
-            cause: cause.to_string(),
-        }
-    }
+    config: Arc<Config>,
+    board: Arc<Board>,
+    store: Store,
+    /// Start/Complete calls in progress on this replica (load shedding).
+    busy: Arc<Semaphore>,
+    metrics: IdentityMetrics,
 }
 
 fn light_to_pb(light: Light) -> pb::ProviderStatus {
@@ -71,18 +49,107 @@ fn light_to_pb(light: Light) -> pb::ProviderStatus {
     }
 }
 
+/// The caller's `grpc-timeout` (e.g. `"500m"`), if any.
+fn grpc_timeout(metadata: &MetadataMap) -> Option<Duration> {
+    let raw = metadata.get("grpc-timeout")?.to_str().ok()?;
+    let (digits, unit) = raw.split_at(raw.len().checked_sub(1)?);
+    let n: u64 = digits.parse().ok()?;
+    Some(match unit {
+        "H" => Duration::from_secs(n.saturating_mul(3600)),
+        "M" => Duration::from_secs(n.saturating_mul(60)),
+        "S" => Duration::from_secs(n),
+        "m" => Duration::from_millis(n),
+        "u" => Duration::from_micros(n),
+        "n" => Duration::from_nanos(n),
+        _ => return None,
+    })
+}
+
+impl IdentityApi {
+    pub fn new(config: Arc<Config>, board: Arc<Board>, store: Store, metrics: IdentityMetrics) -> Self {
+        let busy = Arc::new(Semaphore::new(config.max_in_flight_verifications.max(1)));
+        Self { config, board, store, busy, metrics }
+    }
+
+    /// When this call must be answered by: the caller's deadline or the
+    /// server's, whichever is sooner, less a margin.
+    fn answer_by(&self, metadata: &MetadataMap) -> Instant {
+        let budget = grpc_timeout(metadata).map_or(self.config.server.request_timeout, |t| t.min(self.config.server.request_timeout));
+        Instant::now() + budget.saturating_sub(DEADLINE_MARGIN)
+    }
+
+    /// Sheds at once when this replica is saturated, instead of queueing.
+    fn admit(&self) -> Result<tokio::sync::OwnedSemaphorePermit, IdentityError> {
+        self.busy.clone().try_acquire_owned().map_err(|_| {
+            self.metrics.refused("overload");
+            IdentityError::Overloaded { retry_after: SHED_RETRY_AFTER }
+        })
+    }
+
+    fn slot(&self, id: &str) -> Result<&Slot, IdentityError> {
+        self.board.find(id).ok_or_else(|| IdentityError::UnknownProvider(id.to_owned()))
+    }
+
+    fn refused(&self, slot: &Slot, refusal: Refusal) -> IdentityError {
+        let (why, retry_after) = match refusal {
+            Refusal::CircuitOpen { retry_in } => ("circuit_open", retry_in.max(Duration::from_secs(1))),
+            Refusal::Saturated => ("saturated", Duration::from_secs(1)),
+        };
+        tracing::debug!(provider = slot.id(), why, "provider call refused");
+        IdentityError::ProviderUnavailable {
+            provider: slot.id().to_owned(),
+            why,
+            alternatives: self.board.alternatives(slot.id()),
+            retry_after,
+            cause: why.to_owned(),
+        }
+    }
+
+    fn failed(&self, slot: &Slot, cause: String) -> IdentityError {
+        IdentityError::ProviderUnavailable {
+            provider: slot.id().to_owned(),
+            why: "failed",
+            alternatives: self.board.alternatives(slot.id()),
+            retry_after: Duration::from_secs(1),
+            cause,
+        }
+    }
+
+    fn limit(&self, counter: Counter, id: &str, max: u32, window: Duration) -> Limit {
+        Limit { counter, key: self.store.counter_key(counter, id), max, window }
+    }
+
+    /// The per-subject, per-phone and per-pass counters.
+    fn person_limits(&self, subject: &str, phone_key: &str, sid: &str) -> Vec<Limit> {
+        let (c, w) = (&self.config, self.config.attempt_window);
+        vec![
+            self.limit(Counter::Subject, subject, c.max_attempts_per_subject, w),
+            self.limit(Counter::Phone, phone_key, c.max_attempts_per_phone, w),
+            self.limit(Counter::Pass, sid, c.max_attempts_per_pass, w),
+        ]
+    }
+
+    fn provider_deadline(&self, answer_by: Instant) -> Duration {
+        self.config.provider_timeout.min(answer_by.saturating_duration_since(Instant::now()))
+    }
+}
+
 #[tonic::async_trait]
 impl IdentityService for IdentityApi {
     async fn list_providers(&self, request: Request<pb::ListProvidersRequest>) -> Result<Response<pb::ListProvidersResponse>, Status> {
         verified_pass(&request)?;
         let providers = self
-            .ranked()
+            .board
+            .offered()
             .into_iter()
-            .map(|(p, light)| pb::Provider {
-                provider_id: p.provider.config().id.clone(),
-                display_name: p.provider.config().display_name.clone(),
-                kind: p.provider.config().kind as i32,
-                status: light_to_pb(light) as i32,
+            .filter_map(|s| {
+                let p = self.board.find(&s.provider_id)?.provider.config();
+                Some(pb::Provider {
+                    provider_id: p.id.clone(),
+                    display_name: p.display_name.clone(),
+                    kind: p.method.proto_kind() as i32,
+                    status: light_to_pb(s.light) as i32,
+                })
             })
             .collect();
         Ok(Response::new(pb::ListProvidersResponse { providers }))
@@ -92,38 +159,59 @@ impl IdentityService for IdentityApi {
         &self,
         request: Request<pb::StartVerificationRequest>,
     ) -> Result<Response<pb::StartVerificationResponse>, Status> {
+        let _busy = self.admit()?;
         let pass = verified_pass(&request)?;
+        let answer_by = self.answer_by(request.metadata());
         let req = request.into_inner();
         validate::required("provider_id", &req.provider_id, 64)?;
-        let registered = self.find(&req.provider_id)?;
+        let slot = self.slot(&req.provider_id)?;
         let name = domain::validate_name(&req.name).map_err(|r| IdentityError::InvalidArgument { field: "name", reason: r.into() })?;
         let rrn = Rrn::parse(&req.resident_registration_number)
             .map_err(|e| IdentityError::InvalidArgument { field: "resident_registration_number", reason: e.to_string() })?;
         let phone = validate::mobile_phone("phone_number", &req.phone_number)?;
-        if !registered.health.allow_call() {
-            return Err(self.unavailable(&req.provider_id, "provider is RED").into());
+        drop(req);
+
+        let permit = self.board.acquire(slot).map_err(|r| self.refused(slot, r))?;
+        let key = &self.config.subject_hash_key;
+        let subject = subject_id(key, &rrn);
+        let phone_key = domain::phone_key(key, &phone);
+        let limits = self.person_limits(&subject, &phone_key, &pass.pass.sid);
+        match self.store.gate(&limits, &pass.pass.sid, &subject, self.config.proxy_limit).await.map_err(IdentityError::from)? {
+            Gate::Open => {}
+            Gate::Exhausted(x) => {
+                self.metrics.refused(x.counter.name());
+                return Err(IdentityError::AttemptsExhausted(x).into());
+            }
+            Gate::ProxyLimit => {
+                self.metrics.refused("proxy_limit");
+                return Err(IdentityError::ProxyLimit { limit: self.config.proxy_limit }.into());
+            }
         }
-        let started = Instant::now();
+
+        let challenge_id = uuid::Uuid::new_v4().to_string();
+        let call = CallOptions { deadline: self.provider_deadline(answer_by), idempotency_key: challenge_id.clone() };
         let person = PersonDetails { name, rrn, phone };
-        let outcome = registered.provider.start(&person).await;
-        registered.health.record(!matches!(outcome, Err(ProviderError::Unavailable(_))), started.elapsed());
+        let outcome = slot.provider.start(&person, &call).instrument(tracing::info_span!("provider.start", provider = slot.id())).await;
+        permit.finish(!outcome.as_ref().is_err_and(ProviderError::is_failure));
         let transaction_id = match outcome {
             Ok(t) => t,
-            Err(ProviderError::Unavailable(cause)) => return Err(self.unavailable(&req.provider_id, cause).into()),
+            Err(ProviderError::Unavailable(cause)) => {
+                // The provider failed, not the person: the attempt is given back.
+                if let Err(e) = self.store.refund(&limits).await {
+                    tracing::warn!(error = %e, "could not refund an attempt");
+                }
+                return Err(self.failed(slot, cause).into());
+            }
             Err(_) => return Err(IdentityError::Rejected.into()),
         };
-        let challenge_id = uuid::Uuid::new_v4().to_string();
-        let ttl = self.config.challenge_ttl.as_secs();
-        let challenge = Challenge { provider_id: req.provider_id, transaction_id, sid: pass.pass.sid };
+        let ttl = self.config.challenge_ttl;
+        let challenge = Challenge { provider_id: slot.id().to_owned(), transaction_id, sid: pass.pass.sid, subject, phone_key };
         self.store.put(&challenge_id, &challenge, ttl).await.map_err(IdentityError::from)?;
-        let instructions = match registered.provider.config().kind {
-            pb::ProviderKind::SmsCode => "enter the 6-digit code sent by SMS",
-            _ => "approve the request in the certificate app, then continue",
-        };
+        let expires = chrono::Utc::now() + chrono::Duration::from_std(ttl).unwrap_or_default();
         Ok(Response::new(pb::StartVerificationResponse {
             challenge_id,
-            expires_at: Some(yeyak_proto::timestamp(chrono::Utc::now().timestamp() + ttl as i64, 0)),
-            instructions: instructions.into(),
+            expires_at: Some(yeyak_proto::timestamp(expires.timestamp(), expires.timestamp_subsec_nanos() as i32)),
+            instructions: slot.provider.instructions().into(),
         }))
     }
 
@@ -131,52 +219,82 @@ impl IdentityService for IdentityApi {
         &self,
         request: Request<pb::CompleteVerificationRequest>,
     ) -> Result<Response<pb::CompleteVerificationResponse>, Status> {
+        let _busy = self.admit()?;
         let pass = verified_pass(&request)?;
+        let answer_by = self.answer_by(request.metadata());
         let req = request.into_inner();
         validate::uuid("challenge_id", &req.challenge_id)?;
-        if req.code.len() > 16 {
-            return Err(IdentityError::InvalidArgument { field: "code", reason: "must be at most 16 characters".into() }.into());
+        let code = req.code.trim();
+        if code.len() > 16 || !code.chars().all(|c| c.is_ascii_alphanumeric()) {
+            return Err(IdentityError::InvalidArgument { field: "code", reason: "must be at most 16 letters or digits".into() }.into());
         }
-        let challenge = self.store.get(&req.challenge_id).await.map_err(IdentityError::from)?.ok_or(IdentityError::ChallengeNotFound)?;
+        let id = req.challenge_id.as_str();
+        let challenge = self.store.get(id).await.map_err(IdentityError::from)?.ok_or(IdentityError::ChallengeNotFound)?;
         if challenge.sid != pass.pass.sid {
             return Err(IdentityError::ChallengeForeign.into());
         }
-        let registered = self.find(&challenge.provider_id)?;
-        let started = Instant::now();
-        let outcome = registered.provider.confirm(&challenge.transaction_id, &req.code).await;
-        registered.health.record(!matches!(outcome, Err(ProviderError::Unavailable(_))), started.elapsed());
-        let person = match outcome {
-            Ok(p) => p,
-            Err(ProviderError::WrongCode) => {
-                let ttl = self.config.challenge_ttl.as_secs();
-                let attempts = self.store.count_attempt(&req.challenge_id, ttl).await.map_err(IdentityError::from)?;
-                if attempts >= self.config.max_attempts {
-                    self.store.take(&req.challenge_id).await.map_err(IdentityError::from)?;
-                    return Err(IdentityError::TooManyAttempts.into());
+        // A provider removed from the configuration leaves its challenges dead.
+        let slot = self.board.find(&challenge.provider_id).ok_or(IdentityError::ChallengeNotFound)?;
+        let method = slot.provider.config().method;
+        let wait_until = Instant::now() + self.config.approval_wait;
+        let person = loop {
+            let permit = self.board.acquire(slot).map_err(|r| self.refused(slot, r))?;
+            let outcome = slot
+                .provider
+                .confirm(&challenge.transaction_id, code, self.provider_deadline(answer_by))
+                .instrument(tracing::info_span!("provider.confirm", provider = slot.id()))
+                .await;
+            permit.finish(!outcome.as_ref().is_err_and(ProviderError::is_failure));
+            match outcome {
+                Ok(person) => break person,
+                Err(ProviderError::Pending) => {
+                    let next = Instant::now() + self.config.approval_poll;
+                    // Another poll only if it and its answer still fit.
+                    if !method.polls() || next > wait_until || next + self.config.provider_timeout.min(Duration::from_secs(1)) > answer_by {
+                        return Err(IdentityError::Pending.into());
+                    }
+                    tokio::time::sleep(self.config.approval_poll).await;
                 }
-                return Err(IdentityError::WrongCode { attempts_left: self.config.max_attempts - attempts }.into());
+                Err(ProviderError::WrongCode) => {
+                    let mut limits = vec![self.limit(Counter::Challenge, id, self.config.max_code_attempts, self.config.challenge_ttl)];
+                    limits.extend(self.person_limits(&challenge.subject, &challenge.phone_key, &challenge.sid));
+                    let (exhausted, used) = self.store.fail(&limits).await.map_err(IdentityError::from)?;
+                    if let Some(x) = exhausted {
+                        self.metrics.refused(x.counter.name());
+                        self.store.burn(id).await.map_err(IdentityError::from)?;
+                        return Err(IdentityError::AttemptsExhausted(x).into());
+                    }
+                    return Err(IdentityError::WrongCode { attempts_left: self.config.max_code_attempts.saturating_sub(used) }.into());
+                }
+                Err(ProviderError::Gone) => {
+                    self.store.burn(id).await.map_err(IdentityError::from)?;
+                    return Err(IdentityError::ChallengeNotFound.into());
+                }
+                Err(ProviderError::Rejected) => {
+                    self.store.burn(id).await.map_err(IdentityError::from)?;
+                    return Err(IdentityError::Rejected.into());
+                }
+                Err(ProviderError::Unavailable(cause)) => return Err(self.failed(slot, cause).into()),
             }
-            Err(ProviderError::Pending) => return Err(IdentityError::Pending.into()),
-            Err(ProviderError::Gone) | Err(ProviderError::Rejected) => {
-                self.store.take(&req.challenge_id).await.map_err(IdentityError::from)?;
-                return Err(IdentityError::ChallengeNotFound.into());
-            }
-            Err(ProviderError::Unavailable(cause)) => return Err(self.unavailable(&challenge.provider_id, cause).into()),
         };
-        if !self.store.take(&req.challenge_id).await.map_err(IdentityError::from)? {
-            return Err(IdentityError::ChallengeNotFound.into());
+        let key = &self.config.subject_hash_key;
+        if subject_id(key, &person.rrn) != challenge.subject {
+            self.store.burn(id).await.map_err(IdentityError::from)?;
+            return Err(IdentityError::SubjectMismatch.into());
         }
         let now = chrono::Utc::now().timestamp();
-        let assurance = if registered.provider.config().kind == pb::ProviderKind::SmsCode { 1 } else { 2 };
-        let by = domain::Vouched { provider: &challenge.provider_id, assurance, sid: &challenge.sid };
-        let claims = domain::assertion(
-            &self.config.subject_hash_key,
-            &person.rrn,
-            &person.name,
-            &by,
-            now,
-            self.config.assertion_ttl.as_secs() as i64,
-        );
+        let pass_left = Duration::from_secs(u64::try_from(pass.pass.exp - now).unwrap_or(0));
+        match self.store.finish(id, &challenge, self.config.proxy_limit, pass_left).await.map_err(IdentityError::from)? {
+            Finish::Done => {}
+            Finish::Gone => return Err(IdentityError::ChallengeNotFound.into()),
+            Finish::ProxyLimit => {
+                self.metrics.refused("proxy_limit");
+                return Err(IdentityError::ProxyLimit { limit: self.config.proxy_limit }.into());
+            }
+        }
+        let by = domain::Vouched { provider: &challenge.provider_id, assurance: slot.provider.assurance(), sid: &challenge.sid };
+        let claims = domain::assertion(key, &person.rrn, &person.name, &by, now, self.config.assertion_ttl.as_secs() as i64);
+        self.metrics.verified.get_or_create(&ProviderLabel { provider: challenge.provider_id.clone() }).inc();
         tracing::info!(provider = %challenge.provider_id, "identity verified");
         Ok(Response::new(pb::CompleteVerificationResponse {
             identity_assertion: tokens::sign(&self.config.signing_key, &claims),
@@ -184,5 +302,22 @@ impl IdentityService for IdentityApi {
             masked_name: claims.name,
             expires_at: Some(yeyak_proto::timestamp(claims.exp, 0)),
         }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn grpc_timeouts_parse() {
+        let mut m = MetadataMap::new();
+        assert_eq!(grpc_timeout(&m), None);
+        for (raw, expect) in [("250m", Duration::from_millis(250)), ("3S", Duration::from_secs(3)), ("1M", Duration::from_secs(60))] {
+            m.insert("grpc-timeout", raw.parse().unwrap());
+            assert_eq!(grpc_timeout(&m), Some(expect), "{raw}");
+        }
+        m.insert("grpc-timeout", "12x".parse().unwrap());
+        assert_eq!(grpc_timeout(&m), None);
     }
 }

@@ -1,42 +1,127 @@
-//! Identity providers. Each is one adapter behind [`Provider`]; adding a
-//! provider is one module plus a `YEYAK_PROVIDERS` entry.
-mod health;
-mod http;
+//! Identity providers. Each channel is one adapter module behind
+//! [`Provider`]; adding a provider is one module (or a reuse of one of these)
+//! plus a `YEYAK_PROVIDERS` entry.
+//!
+//! - [`carrier`]: the mobile carriers' check, a 6-digit code sent by SMS;
+//! - [`cert_app`]: the "simple certificate" apps (Kakao, Naver, PASS), a push
+//!   approval in the app, polled until approved or expired;
+//! - [`fin_cert`]: the financial certificate, signed with the certificate PIN
+//!   in the provider's window, polled like an approval.
+//!
+//! They share the HTTP/JSON plumbing in [`http`]: one deadline per call and
+//! bounded retries for idempotent requests only.
+mod carrier;
+mod cert_app;
+mod fin_cert;
+pub mod http;
 
-use std::{future::Future, pin::Pin};
+use std::{collections::HashMap, fmt, future::Future, pin::Pin, str::FromStr, time::Duration};
 
-pub use health::{Health, Light};
-pub use http::HttpProvider;
 use yeyak_platform::{config::ConfigError, pseudonym::Rrn};
 use yeyak_proto::identity::v1::ProviderKind;
 
-/// `id=url` entries; the kind follows from the id (`*-sms*` are SMS-code
-/// providers, the rest app approvals) unless given as `id=url#kind`.
+/// How the person proves who they are with a provider.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Method {
+    /// A code sent by SMS, typed back (`sms_code`).
+    SmsCode,
+    /// A push approval in a simple-certificate app (`app_approval`).
+    AppApproval,
+    /// A signature with the financial certificate (`fin_cert`).
+    FinancialCertificate,
+}
+
+impl Method {
+    /// What the front end sees: a certificate signature is completed outside
+    /// our page, like an app approval, so it is offered as one.
+    pub fn proto_kind(self) -> ProviderKind {
+        match self {
+            Self::SmsCode => ProviderKind::SmsCode,
+            Self::AppApproval | Self::FinancialCertificate => ProviderKind::AppApproval,
+        }
+    }
+
+    /// Whether CompleteVerification waits for the person (approval, signature).
+    pub fn polls(self) -> bool {
+        self != Self::SmsCode
+    }
+}
+
+impl FromStr for Method {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "sms_code" => Ok(Self::SmsCode),
+            "app_approval" => Ok(Self::AppApproval),
+            "fin_cert" => Ok(Self::FinancialCertificate),
+            other => Err(format!("unknown kind {other:?} (sms_code, app_approval or fin_cert)")),
+        }
+    }
+}
+
+/// One configured provider.
 #[derive(Clone, Debug)]
 pub struct ProviderConfig {
     pub id: String,
     pub url: String,
-    pub kind: ProviderKind,
+    pub method: Method,
     pub display_name: String,
+    /// Bulkhead: calls to this provider allowed in flight at once (per replica).
+    pub max_in_flight: usize,
 }
 
 impl ProviderConfig {
-    pub fn parse_list(spec: &str) -> Result<Vec<Self>, ConfigError> {
-        let invalid = |reason: String| ConfigError::Invalid { key: "YEYAK_PROVIDERS".into(), reason };
-        let mut out = Vec::new();
-        for entry in spec.split(',').map(str::trim).filter(|e| !e.is_empty()) {
-            let (id, rest) = entry.split_once('=').ok_or_else(|| invalid(format!("{entry:?} is not id=url")))?;
-            let (url, kind) = match rest.split_once('#') {
-                Some((u, "sms_code")) => (u, ProviderKind::SmsCode),
-                Some((u, "app_approval")) => (u, ProviderKind::AppApproval),
-                Some((_, k)) => return Err(invalid(format!("unknown kind {k:?}"))),
-                None if id.contains("sms") => (rest, ProviderKind::SmsCode),
-                None => (rest, ProviderKind::AppApproval),
+    /// Parses `YEYAK_PROVIDERS`: comma-separated `id=url` entries, each with
+    /// an optional `#kind` (`sms_code`, `app_approval`, `fin_cert`). Without a
+    /// kind, ids containing `sms` are SMS-code providers, ids containing `fin`
+    /// financial certificates, the rest app approvals. The order is the
+    /// operators' preference among equally healthy providers.
+    ///
+    /// `limits` is `YEYAK_PROVIDER_LIMITS` (`id=n,...`), overriding
+    /// `default_limit` per provider.
+    pub fn parse_list(spec: &str, default_limit: usize, limits: &str) -> Result<Vec<Self>, ConfigError> {
+        let invalid = |key: &str, reason: String| ConfigError::Invalid { key: key.into(), reason };
+        let mut overrides = HashMap::new();
+        for entry in limits.split(',').map(str::trim).filter(|e| !e.is_empty()) {
+            let parsed = entry.split_once('=').and_then(|(id, n)| Some((id.trim().to_owned(), n.trim().parse::<usize>().ok()?)));
+            match parsed {
+                Some((id, n)) if n > 0 => overrides.insert(id, n),
+                _ => return Err(invalid("YEYAK_PROVIDER_LIMITS", format!("{entry:?} is not id=positive number"))),
             };
-            out.push(Self { id: id.to_owned(), url: url.trim_end_matches('/').to_owned(), kind, display_name: display_name(id) });
+        }
+        let mut out: Vec<Self> = Vec::new();
+        for entry in spec.split(',').map(str::trim).filter(|e| !e.is_empty()) {
+            let (id, rest) = entry.split_once('=').ok_or_else(|| invalid("YEYAK_PROVIDERS", format!("{entry:?} is not id=url")))?;
+            let id = id.trim();
+            let valid_id = !id.is_empty() && id.len() <= 64 && id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+            if !valid_id {
+                return Err(invalid("YEYAK_PROVIDERS", format!("provider id {id:?} must be 1-64 characters of [A-Za-z0-9_-]")));
+            }
+            let (url, method) = match rest.split_once('#') {
+                Some((u, k)) => (u, k.parse().map_err(|e| invalid("YEYAK_PROVIDERS", e))?),
+                None if id.contains("sms") => (rest, Method::SmsCode),
+                None if id.contains("fin") => (rest, Method::FinancialCertificate),
+                None => (rest, Method::AppApproval),
+            };
+            if !(url.starts_with("http://") || url.starts_with("https://")) {
+                return Err(invalid("YEYAK_PROVIDERS", format!("{id}: {url:?} is not an http(s) URL")));
+            }
+            if out.iter().any(|p| p.id == id) {
+                return Err(invalid("YEYAK_PROVIDERS", format!("provider {id} is listed twice")));
+            }
+            out.push(Self {
+                id: id.to_owned(),
+                url: url.trim_end_matches('/').to_owned(),
+                method,
+                display_name: display_name(id),
+                max_in_flight: overrides.remove(id).unwrap_or(default_limit).max(1),
+            });
         }
         if out.is_empty() {
-            return Err(invalid("at least one provider is required".into()));
+            return Err(invalid("YEYAK_PROVIDERS", "at least one provider is required".into()));
+        }
+        if let Some(id) = overrides.keys().next() {
+            return Err(invalid("YEYAK_PROVIDER_LIMITS", format!("{id} is not a configured provider")));
         }
         Ok(out)
     }
@@ -53,23 +138,36 @@ fn display_name(id: &str) -> String {
     }
 }
 
-/// What a person hands over to start a verification.
-#[derive(Debug)]
+/// What a person hands over to start a verification. `Debug` is redacted.
 pub struct PersonDetails {
     pub name: String,
     pub rrn: Rrn,
     pub phone: String,
 }
 
+impl fmt::Debug for PersonDetails {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("PersonDetails([redacted])")
+    }
+}
+
 /// What a provider vouches for once the person proved who they are.
-#[derive(Debug)]
 pub struct VerifiedPerson {
     pub name: String,
     pub rrn: Rrn,
 }
 
+impl fmt::Debug for VerifiedPerson {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("VerifiedPerson([redacted])")
+    }
+}
+
+/// Errors of a provider call. Causes never carry personal data: they are
+/// built from status codes and transport errors only.
 #[derive(Debug, thiserror::Error)]
 pub enum ProviderError {
+    /// Unreachable, timed out, 5xx or a malformed answer: counts against health.
     #[error("provider unreachable or failing: {0}")]
     Unavailable(String),
     #[error("wrong code")]
@@ -82,13 +180,97 @@ pub enum ProviderError {
     Rejected,
 }
 
+impl ProviderError {
+    /// Whether the outcome says the provider is unhealthy (business answers
+    /// such as a wrong code are healthy answers).
+    pub fn is_failure(&self) -> bool {
+        matches!(self, Self::Unavailable(_))
+    }
+}
+
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// Per-call options: the deadline, and the key that makes a start idempotent.
+#[derive(Clone, Debug)]
+pub struct CallOptions {
+    pub deadline: Duration,
+    pub idempotency_key: String,
+}
 
 /// One verification channel (carrier, certificate app...).
 pub trait Provider: Send + Sync {
     fn config(&self) -> &ProviderConfig;
-    /// Starts a verification; returns the provider's transaction id.
-    fn start<'a>(&'a self, person: &'a PersonDetails) -> BoxFuture<'a, Result<String, ProviderError>>;
-    /// Completes it with the code (empty for app approvals).
-    fn confirm<'a>(&'a self, transaction: &'a str, code: &'a str) -> BoxFuture<'a, Result<VerifiedPerson, ProviderError>>;
+    /// Assurance level written into assertions (1 = SMS code, 2 = certificate).
+    fn assurance(&self) -> u8;
+    /// What the person must do next, shown by the front end.
+    fn instructions(&self) -> &'static str;
+    /// Starts a verification; returns the provider's transaction id. Must be
+    /// idempotent per `call.idempotency_key` if it retries.
+    fn start<'a>(&'a self, person: &'a PersonDetails, call: &'a CallOptions) -> BoxFuture<'a, Result<String, ProviderError>>;
+    /// Completes it with the code (empty for approvals). Never retried: a
+    /// confirmation consumes the transaction.
+    fn confirm<'a>(
+        &'a self,
+        transaction: &'a str,
+        code: &'a str,
+        deadline: Duration,
+    ) -> BoxFuture<'a, Result<VerifiedPerson, ProviderError>>;
+    /// A cheap health probe (half-open breaker); sees the same faults as users.
+    fn probe(&self, deadline: Duration) -> BoxFuture<'_, Result<(), ProviderError>>;
+}
+
+/// The adapter for one configured provider.
+pub fn build(config: &ProviderConfig, retries: u32) -> anyhow::Result<Box<dyn Provider>> {
+    Ok(match config.method {
+        Method::SmsCode => Box::new(carrier::CarrierSms::new(config.clone(), retries)?),
+        Method::AppApproval => Box::new(cert_app::CertificateApp::new(config.clone(), retries)?),
+        Method::FinancialCertificate => Box::new(fin_cert::FinancialCertificate::new(config.clone(), retries)?),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn provider_lists() {
+        let list = ProviderConfig::parse_list(
+            "carrier-sms=http://a:1/, kakao-cert=http://b:2,fin-cert=http://c:3,odd=http://d:4#sms_code",
+            64,
+            "fin-cert=8",
+        )
+        .unwrap();
+        let got: Vec<_> = list.iter().map(|p| (p.id.as_str(), p.method, p.max_in_flight)).collect();
+        assert_eq!(
+            got,
+            [
+                ("carrier-sms", Method::SmsCode, 64),
+                ("kakao-cert", Method::AppApproval, 64),
+                ("fin-cert", Method::FinancialCertificate, 8),
+                ("odd", Method::SmsCode, 64)
+            ]
+        );
+        assert_eq!(list[0].url, "http://a:1");
+        for (spec, limits, key) in [
+            ("", "", "YEYAK_PROVIDERS"),
+            ("x", "", "YEYAK_PROVIDERS"),
+            ("a=http://x#fax", "", "YEYAK_PROVIDERS"),
+            ("a=ftp://x", "", "YEYAK_PROVIDERS"),
+            ("a b=http://x", "", "YEYAK_PROVIDERS"),
+            ("a=http://x,a=http://y", "", "YEYAK_PROVIDERS"),
+            ("a=http://x", "b=3", "YEYAK_PROVIDER_LIMITS"),
+            ("a=http://x", "a=0", "YEYAK_PROVIDER_LIMITS"),
+        ] {
+            let err = ProviderConfig::parse_list(spec, 64, limits).map(|_| ()).unwrap_err().to_string();
+            assert!(err.contains(key), "{spec:?} {limits:?}: {err}");
+        }
+    }
+
+    #[test]
+    fn personal_data_is_redacted_in_debug() {
+        let rrn = Rrn::synthesize(chrono::NaiveDate::from_ymd_opt(1970, 1, 2).unwrap(), false, 5);
+        let p = PersonDetails { name: "홍길동".into(), rrn: rrn.clone(), phone: "01012345678".into() };
+        assert_eq!(format!("{p:?}"), "PersonDetails([redacted])");
+        assert_eq!(format!("{:?}", VerifiedPerson { name: "홍길동".into(), rrn }), "VerifiedPerson([redacted])");
+    }
 }

@@ -1,56 +1,286 @@
-//! Challenges in Redis with a TTL, so a verification started on one replica
-//! completes on another. A challenge holds no personal data: only the
-//! provider, its transaction id, the admission session and an attempt count.
-use redis::{aio::ConnectionManager, AsyncCommands as _};
+//! Everything identity keeps, all in Redis with a TTL, so that replicas are
+//! stateless: a verification started on one completes on any other.
+//!
+//! Keys (under `{prefix}:identity:`), none holding a resident registration
+//! number, a name or a phone number:
+//! - `challenge:{id}`: provider, its transaction id, admission session (sid),
+//!   the pseudonymous subject id and the keyed hash of the phone; TTL = the
+//!   challenge lifetime;
+//! - `challenge:{id}:attempts`: wrong codes on that challenge;
+//! - `attempts:subject:{subject id}`, `attempts:phone:{phone hash}`,
+//!   `attempts:pass:{sid}`: starts and wrong codes per fixed window;
+//! - `proxy:{sid}`: the set of subject ids a pass has verified (proxy limit),
+//!   until the pass expires.
+use std::time::Duration;
+
+use redis::{aio::ConnectionManager, AsyncCommands as _, Script};
 use serde::{Deserialize, Serialize};
 
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Challenge {
     pub provider_id: String,
     pub transaction_id: String,
     /// Admission session the verification runs under.
     pub sid: String,
+    /// Pseudonymous subject id (keyed hash of the number) the person claimed.
+    pub subject: String,
+    /// Keyed hash of the phone number (attempt counting only).
+    pub phone_key: String,
 }
+
+/// Which attempt counter a limit applies to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Counter {
+    Subject,
+    Phone,
+    Pass,
+    Challenge,
+}
+
+impl Counter {
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Subject => "attempts_subject",
+            Self::Phone => "attempts_phone",
+            Self::Pass => "attempts_pass",
+            Self::Challenge => "attempts_challenge",
+        }
+    }
+}
+
+/// One counter to check or bump: its key, limit and window.
+#[derive(Clone, Debug)]
+pub struct Limit {
+    pub counter: Counter,
+    pub key: String,
+    pub max: u32,
+    pub window: Duration,
+}
+
+/// The first limit a request ran into, and when its window ends.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Exhausted {
+    pub counter: Counter,
+    pub retry_after: Duration,
+}
+
+/// Outcome of the gate in front of a start.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Gate {
+    Open,
+    Exhausted(Exhausted),
+    /// The pass already verified as many other people as allowed.
+    ProxyLimit,
+}
+
+/// Outcome of finishing a verification.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Finish {
+    Done,
+    /// Already completed, expired or burnt.
+    Gone,
+    ProxyLimit,
+}
+
+/// Checks every counter; if none is at its limit, counts one attempt on each
+/// (a refused attempt is not counted) and checks the proxy limit.
+/// KEYS: counters..., proxy set. ARGV: subject, proxy max, then max and window (ms) per counter.
+const GATE: &str = r"
+local n = #KEYS - 1
+for i = 1, n do
+  local c = tonumber(redis.call('GET', KEYS[i]) or '0')
+  if c >= tonumber(ARGV[1 + 2 * i]) then
+    return {i, redis.call('PTTL', KEYS[i])}
+  end
+end
+local proxy = KEYS[n + 1]
+if redis.call('SISMEMBER', proxy, ARGV[1]) == 0 and redis.call('SCARD', proxy) >= tonumber(ARGV[2]) then
+  return {-1, 0}
+end
+for i = 1, n do
+  if redis.call('INCR', KEYS[i]) == 1 then
+    redis.call('PEXPIRE', KEYS[i], ARGV[2 + 2 * i])
+  end
+end
+return {0, 0}
+";
+
+/// Counts one failed attempt on every counter; reports the first now at its
+/// limit, its remaining window, and the count of the first counter.
+/// KEYS: counters. ARGV: max and window (ms) per counter.
+const FAIL: &str = r"
+local over = 0
+local ttl = 0
+local first = 0
+for i = 1, #KEYS do
+  local c = redis.call('INCR', KEYS[i])
+  if i == 1 then first = c end
+  if c == 1 or redis.call('PTTL', KEYS[i]) < 0 then
+    redis.call('PEXPIRE', KEYS[i], ARGV[2 * i])
+  end
+  if over == 0 and c >= tonumber(ARGV[2 * i - 1]) then
+    over = i
+    ttl = redis.call('PTTL', KEYS[i])
+  end
+end
+return {over, ttl, first}
+";
+
+/// Gives back one attempt on every counter (the provider failed, not the person).
+const REFUND: &str = r"
+for i = 1, #KEYS do
+  if tonumber(redis.call('GET', KEYS[i]) or '0') > 0 then
+    redis.call('DECR', KEYS[i])
+  end
+end
+return 0
+";
+
+/// Consumes the challenge and records its subject against the pass, atomically.
+/// KEYS: challenge, its attempt counter, proxy set. ARGV: subject, proxy max, proxy ttl (ms).
+const FINISH: &str = r"
+if redis.call('DEL', KEYS[1]) == 0 then
+  return 1
+end
+redis.call('DEL', KEYS[2])
+if redis.call('SISMEMBER', KEYS[3], ARGV[1]) == 1 then
+  return 0
+end
+if redis.call('SCARD', KEYS[3]) >= tonumber(ARGV[2]) then
+  return 2
+end
+redis.call('SADD', KEYS[3], ARGV[1])
+if redis.call('PTTL', KEYS[3]) < tonumber(ARGV[3]) then
+  redis.call('PEXPIRE', KEYS[3], ARGV[3])
+end
+return 0
+";
 
 #[derive(Clone)]
-pub struct ChallengeStore {
+pub struct Store {
     conn: ConnectionManager,
     prefix: String,
+    gate: Script,
+    fail: Script,
+    refund: Script,
+    finish: Script,
 }
 
-impl ChallengeStore {
+fn millis(d: Duration) -> u64 {
+    (d.as_millis() as u64).max(1)
+}
+
+fn exhausted(limits: &[Limit], index: i64, pttl: i64) -> Option<Exhausted> {
+    let limit = limits.get(usize::try_from(index).ok()?.checked_sub(1)?)?;
+    let retry_after = if pttl > 0 { Duration::from_millis(pttl as u64) } else { limit.window };
+    Some(Exhausted { counter: limit.counter, retry_after })
+}
+
+impl Store {
     pub fn new(conn: ConnectionManager, prefix: &str) -> Self {
-        Self { conn, prefix: format!("{prefix}:identity:challenge") }
+        Self {
+            conn,
+            prefix: format!("{prefix}:identity"),
+            gate: Script::new(GATE),
+            fail: Script::new(FAIL),
+            refund: Script::new(REFUND),
+            finish: Script::new(FINISH),
+        }
     }
 
-    pub async fn put(&self, id: &str, challenge: &Challenge, ttl_secs: u64) -> redis::RedisResult<()> {
+    fn challenge_key(&self, id: &str) -> String {
+        format!("{}:challenge:{id}", self.prefix)
+    }
+
+    pub fn challenge_attempts_key(&self, id: &str) -> String {
+        format!("{}:challenge:{id}:attempts", self.prefix)
+    }
+
+    pub fn counter_key(&self, counter: Counter, id: &str) -> String {
+        let kind = match counter {
+            Counter::Subject => "subject",
+            Counter::Phone => "phone",
+            Counter::Pass => "pass",
+            Counter::Challenge => return self.challenge_attempts_key(id),
+        };
+        format!("{}:attempts:{kind}:{id}", self.prefix)
+    }
+
+    fn proxy_key(&self, sid: &str) -> String {
+        format!("{}:proxy:{sid}", self.prefix)
+    }
+
+    /// The gate in front of a start: attempt limits, then the proxy limit.
+    pub async fn gate(&self, limits: &[Limit], sid: &str, subject: &str, proxy_max: u32) -> redis::RedisResult<Gate> {
+        let mut invocation = self.gate.prepare_invoke();
+        for l in limits {
+            invocation.key(&l.key);
+        }
+        invocation.key(self.proxy_key(sid)).arg(subject).arg(proxy_max);
+        for l in limits {
+            invocation.arg(l.max).arg(millis(l.window));
+        }
+        let (index, pttl): (i64, i64) = invocation.invoke_async(&mut self.conn.clone()).await?;
+        Ok(match index {
+            0 => Gate::Open,
+            -1 => Gate::ProxyLimit,
+            i => exhausted(limits, i, pttl).map_or(Gate::Open, Gate::Exhausted),
+        })
+    }
+
+    /// Counts a failed attempt (a wrong code) on every counter given.
+    /// Returns the first limit now reached, if any, and the new count of the
+    /// first counter.
+    pub async fn fail(&self, limits: &[Limit]) -> redis::RedisResult<(Option<Exhausted>, u32)> {
+        let mut invocation = self.fail.prepare_invoke();
+        for l in limits {
+            invocation.key(&l.key).arg(l.max).arg(millis(l.window));
+        }
+        let (index, pttl, first): (i64, i64, i64) = invocation.invoke_async(&mut self.conn.clone()).await?;
+        Ok((exhausted(limits, index, pttl), u32::try_from(first).unwrap_or(u32::MAX)))
+    }
+
+    /// Gives back the attempt a start counted when the provider, not the person, failed.
+    pub async fn refund(&self, limits: &[Limit]) -> redis::RedisResult<()> {
+        let mut invocation = self.refund.prepare_invoke();
+        for l in limits {
+            invocation.key(&l.key);
+        }
+        invocation.invoke_async(&mut self.conn.clone()).await
+    }
+
+    pub async fn put(&self, id: &str, challenge: &Challenge, ttl: Duration) -> redis::RedisResult<()> {
         let json = serde_json::to_string(challenge).unwrap_or_default();
-        self.conn.clone().set_ex(format!("{}:{id}", self.prefix), json, ttl_secs).await
+        self.conn.clone().pset_ex(self.challenge_key(id), json, millis(ttl)).await
     }
 
     pub async fn get(&self, id: &str) -> redis::RedisResult<Option<Challenge>> {
-        let raw: Option<String> = self.conn.clone().get(format!("{}:{id}", self.prefix)).await?;
+        let raw: Option<String> = self.conn.clone().get(self.challenge_key(id)).await?;
         Ok(raw.and_then(|r| serde_json::from_str(&r).ok()))
     }
 
-    /// Removes the challenge; true only for the caller that removed it, so a
-    /// challenge completes at most once even with concurrent calls.
-    pub async fn take(&self, id: &str) -> redis::RedisResult<bool> {
-        let removed: u64 = self.conn.clone().del(format!("{}:{id}", self.prefix)).await?;
-        Ok(removed == 1)
+    /// Burns a challenge (too many wrong codes, provider said it is gone).
+    pub async fn burn(&self, id: &str) -> redis::RedisResult<()> {
+        self.conn.clone().del(&[self.challenge_key(id), self.challenge_attempts_key(id)]).await
     }
 
-    /// Counts a wrong code; returns the attempts made so far.
-    pub async fn count_attempt(&self, id: &str, ttl_secs: u64) -> redis::RedisResult<u32> {
-        let key = format!("{}:{id}:attempts", self.prefix);
-        let (n,): (u32,) = redis::pipe()
-            .incr(&key, 1)
-            .ignore()
-            .expire(&key, ttl_secs as i64)
-            .ignore()
-            .get(&key)
-            .query_async(&mut self.conn.clone())
+    /// Consumes the challenge (exactly one caller gets `Done` or
+    /// `ProxyLimit`) and counts its subject against the pass's proxy limit.
+    pub async fn finish(&self, id: &str, challenge: &Challenge, proxy_max: u32, pass_ttl: Duration) -> redis::RedisResult<Finish> {
+        let code: i64 = self
+            .finish
+            .key(self.challenge_key(id))
+            .key(self.challenge_attempts_key(id))
+            .key(self.proxy_key(&challenge.sid))
+            .arg(&challenge.subject)
+            .arg(proxy_max)
+            .arg(millis(pass_ttl))
+            .invoke_async(&mut self.conn.clone())
             .await?;
-        Ok(n)
+        Ok(match code {
+            0 => Finish::Done,
+            2 => Finish::ProxyLimit,
+            _ => Finish::Gone,
+        })
     }
 }

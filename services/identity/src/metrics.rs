@@ -1,0 +1,73 @@
+//! Identity's own metrics, beside the per-RPC ones every server has. Labels
+//! are provider ids and fixed words only: never anything about a person.
+use std::sync::atomic::AtomicU64;
+
+use prometheus_client::{
+    encoding::EncodeLabelSet,
+    metrics::{counter::Counter, family::Family, gauge::Gauge},
+};
+use yeyak_platform::metrics::Metrics;
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ProviderLabel {
+    pub provider: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct OutcomeLabels {
+    pub provider: String,
+    pub outcome: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ReasonLabel {
+    pub reason: &'static str,
+}
+
+type FloatGauge = Gauge<f64, AtomicU64>;
+
+#[derive(Clone, Debug, Default)]
+pub struct IdentityMetrics {
+    /// 0 GREEN, 1 YELLOW, 2 RED.
+    pub status: Family<ProviderLabel, Gauge>,
+    /// 0 closed, 1 half-open, 2 open.
+    pub breaker: Family<ProviderLabel, Gauge>,
+    pub in_flight: Family<ProviderLabel, Gauge>,
+    pub success_ratio: Family<ProviderLabel, FloatGauge>,
+    pub latency_p50: Family<ProviderLabel, FloatGauge>,
+    pub latency_p99: Family<ProviderLabel, FloatGauge>,
+    /// Calls to providers by outcome: ok, failure, refused_open, refused_saturated, probe_ok, probe_failure.
+    pub calls: Family<OutcomeLabels, Counter>,
+    /// Breaker transitions by provider and new state.
+    pub transitions: Family<OutcomeLabels, Counter>,
+    /// Requests refused before any provider call: overload, attempts_subject,
+    /// attempts_phone, attempts_pass, attempts_challenge, proxy_limit.
+    pub refused: Family<ReasonLabel, Counter>,
+    /// Assertions issued, by provider.
+    pub verified: Family<ProviderLabel, Counter>,
+}
+
+impl IdentityMetrics {
+    pub fn register(metrics: &Metrics) -> Self {
+        let m = Self::default();
+        metrics.register("identity_provider_status", "Traffic light per provider: 0 GREEN, 1 YELLOW, 2 RED", m.status.clone());
+        metrics.register("identity_provider_breaker", "Circuit breaker per provider: 0 closed, 1 half-open, 2 open", m.breaker.clone());
+        metrics.register("identity_provider_in_flight", "Calls in flight per provider (bulkhead use)", m.in_flight.clone());
+        metrics.register("identity_provider_success_ratio", "Success ratio over the health window", m.success_ratio.clone());
+        metrics.register("identity_provider_latency_p50_seconds", "p50 latency over the health window", m.latency_p50.clone());
+        metrics.register("identity_provider_latency_p99_seconds", "p99 latency over the health window", m.latency_p99.clone());
+        metrics.register("identity_provider_calls", "Provider calls by outcome", m.calls.clone());
+        metrics.register("identity_provider_breaker_transitions", "Breaker transitions by new state", m.transitions.clone());
+        metrics.register("identity_refused", "Verification requests refused before reaching a provider", m.refused.clone());
+        metrics.register("identity_verified", "Identity assertions issued by provider", m.verified.clone());
+        m
+    }
+
+    pub fn call(&self, provider: &str, outcome: &'static str) {
+        self.calls.get_or_create(&OutcomeLabels { provider: provider.to_owned(), outcome }).inc();
+    }
+
+    pub fn refused(&self, reason: &'static str) {
+        self.refused.get_or_create(&ReasonLabel { reason }).inc();
+    }
+}
