@@ -5,7 +5,7 @@ SHELL := /bin/bash
 
 CARGO ?= cargo
 
-.PHONY: help run run-check test build lint lint-protos bootstrap bench bench-admission bench-identity clean-run
+.PHONY: help run run-check test build lint lint-protos bootstrap bench bench-admission bench-identity bench-eligibility clean-run
 
 help: ## List the targets
 	@echo "Yeyak make targets:"
@@ -39,13 +39,16 @@ test: bootstrap lint-protos ## bootstrap, buf lint, rustfmt check, cargo test
 	fi
 	env -u RUST_TEST_THREADS $(CARGO) test --workspace --all-targets
 
-bench: bench-admission bench-identity ## Every benchmark (release builds; see docs/benchmarks.md)
+bench: bench-admission bench-identity bench-eligibility ## Every benchmark (release builds; see docs/benchmarks.md)
 
 bench-admission: ## Waiting-room surge: 1,000,000 joins and polls beside a no-op RPC floor
 	$(CARGO) run --release -p yeyak-e2e --bin bench_admission
 
 bench-identity: ## Identity verifications/s beside direct provider calls; one provider failing 50%
 	$(CARGO) run --release -p yeyak-e2e --bin bench_identity
+
+bench-eligibility: ## CheckEligibility/s on a 1M registry beside a PK lookup; time to load 20M people
+	$(CARGO) run --release -p yeyak-e2e --bin bench_eligibility
 
 clean-run: ## Remove .run/ (logs, pids, dev keys)
 	rm -rf .run

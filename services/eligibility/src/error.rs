@@ -13,6 +13,8 @@ pub enum EligibilityError {
     ForeignAssertion(&'static str),
     #[error("registry unavailable: {0}")]
     RegistryUnavailable(String),
+    #[error("redis unavailable: {0}")]
+    StoreUnavailable(String),
 }
 
 impl From<EligibilityError> for Status {
@@ -24,6 +26,7 @@ impl From<EligibilityError> for Status {
                 Status::permission_denied(format!("{field} was obtained under another admission session"))
             }
             EligibilityError::RegistryUnavailable(cause) => status::unavailable("insurance registry", &cause),
+            EligibilityError::StoreUnavailable(cause) => status::unavailable("eligibility store", &cause),
         }
     }
 }

@@ -1,23 +1,37 @@
 //! Builds the eligibility server: loads the rules file (refusing to start on
-//! an invalid one) and serves CheckEligibility behind the pass interceptor.
+//! an invalid one), connects Redis, and serves CheckEligibility behind the
+//! pass interceptor; alongside it, the rules watcher (file changes, SIGHUP)
+//! and the consumer of reservation events that keeps the booked set.
 use std::{net::SocketAddr, sync::Arc};
 
+use tokio::task::JoinSet;
 use yeyak_platform::{
     grpc::{GrpcServer, PassVerifier, Ready},
+    messaging,
     metrics::Metrics,
-    Shutdown,
+    redis_store, Shutdown,
 };
 use yeyak_proto::eligibility::v1::eligibility_service_server::EligibilityServiceServer;
 
 use crate::{
     config::Config,
-    domain::Rules,
-    grpc::{Clock, EligibilityApi},
+    events,
+    grpc::{
+        verified::{pass_interceptor, VerifiedCache},
+        ApiMetrics, Clock, EligibilityApi,
+    },
     registry::RegistryClient,
+    reload::{self, Hangups, RulesHandle},
+    store::{Store, Ttls},
 };
 
 pub struct Application {
     ready: Ready,
+    config: Config,
+    rules: Arc<RulesHandle>,
+    store: Store,
+    metrics: Metrics,
+    hangups: Hangups,
 }
 
 impl Application {
@@ -27,28 +41,66 @@ impl Application {
 
     /// Tests stand the service at any instant with their own clock.
     pub async fn build_with_clock(config: Config, clock: Clock) -> anyhow::Result<Self> {
-        let rules = Rules::load(&config.rules_file)?;
-        tracing::info!(version = %rules.version, cohorts = rules.cohorts.len(), windows = rules.windows.len(), "rules loaded");
+        let metrics = Metrics::new("eligibility");
+        let hangups = Hangups::register();
+        let rules = RulesHandle::load(&config.rules_file, &metrics)?;
+        {
+            let r = rules.current();
+            tracing::info!(file = %config.rules_file.display(), version = %r.version, cohorts = r.cohorts.len(), windows = r.windows.len(), "rules loaded");
+        }
+        let conn = redis_store::connect(&config.redis).await?;
+        let ttls = Ttls { cache: config.cache_ttl, booked: config.booked_ttl, proxy: config.proxy_ttl };
+        let store = Store::new(conn, &config.redis.key_prefix, ttls);
         let api = EligibilityApi {
-            rules: Arc::new(rules),
+            rules: rules.clone(),
             registry: RegistryClient::new(&config.registry_url, config.registry_timeout)?,
+            store: store.clone(),
             trusted: config.trusted.clone(),
             clock,
+            proxy_max_subjects: config.proxy_max_subjects,
+            metrics: ApiMetrics::register(&metrics),
+            assertions: Arc::new(VerifiedCache::new(config.verified_tokens)),
         };
         let verifier = PassVerifier::new(config.trusted.clone(), config.queue_ids.clone());
-        let ready = GrpcServer::new(config.server.clone(), Metrics::new("eligibility"))
-            .add(EligibilityServiceServer::with_interceptor(api, verifier.interceptor()))
+        let passes = Arc::new(VerifiedCache::new(config.verified_tokens));
+        let ready = GrpcServer::new(config.server.clone(), metrics.clone())
+            .add(EligibilityServiceServer::with_interceptor(api, pass_interceptor(verifier, passes)))
             .bind()
             .await?;
-        Ok(Self { ready })
+        Ok(Self { ready, config, rules, store, metrics, hangups })
     }
 
     pub fn grpc_addr(&self) -> SocketAddr {
         self.ready.local_addr()
     }
 
+    /// The rules in force and the outcome of the last reload.
+    pub fn rules(&self) -> Arc<RulesHandle> {
+        self.rules.clone()
+    }
+
+    /// The Redis store (tests look at the booked set through it).
+    pub fn store(&self) -> Store {
+        self.store.clone()
+    }
+
+    /// This instance's metrics, as `/metrics` serves them.
+    pub fn metrics(&self) -> Metrics {
+        self.metrics.clone()
+    }
+
     pub async fn run_until_stopped(self, shutdown: Shutdown) -> anyhow::Result<()> {
+        let mut tasks = JoinSet::new();
+        tasks.spawn(reload::watch(self.rules.clone(), self.config.rules_reload_interval, self.hangups, shutdown.clone()));
+        let store = self.store.clone();
+        tasks.spawn(messaging::consume(self.config.amqp.clone(), events::QUEUE, &events::ROUTING_KEYS, shutdown.clone(), move |d| {
+            let store = store.clone();
+            async move { events::handle(&store, d).await }
+        }));
         self.ready.set_serving().await;
-        self.ready.run(shutdown).await
+        let result = self.ready.run(shutdown.clone()).await;
+        shutdown.trigger();
+        while tasks.join_next().await.is_some() {}
+        result
     }
 }

@@ -57,6 +57,42 @@ pub async fn get_subject(State(pool): State<PgPool>, Path(subject_id): Path<Stri
     }
 }
 
+/// One row of `GET /v1/stats/birth-dates`.
+#[derive(Debug, Serialize, sqlx::FromRow)]
+pub struct BirthDateCount {
+    pub birth_date: NaiveDate,
+    pub priority_groups: Vec<String>,
+    /// Doses already given.
+    pub doses: i32,
+    pub count: i64,
+}
+
+/// The response of `GET /v1/stats/birth-dates`.
+#[derive(Debug, Serialize)]
+pub struct BirthDateStats {
+    /// Insured people counted (the uninsured are never eligible).
+    pub population: i64,
+    pub rows: Vec<BirthDateCount>,
+}
+
+/// `GET /v1/stats/birth-dates`: how many insured people share a birth date,
+/// set of priority groups and number of doses. An aggregate, with no
+/// identifier in it: what an agency could publish for another one to plan
+/// with (eligibility's dry run of new rules reads it).
+pub async fn birth_date_stats(State(pool): State<PgPool>) -> Result<Json<BirthDateStats>, ApiError> {
+    let rows: Vec<BirthDateCount> = sqlx::query_as(
+        "SELECT birth_date, priority_groups, cardinality(doses) AS doses, count(*) AS count \
+         FROM people WHERE insured GROUP BY 1, 2, 3 ORDER BY 1, 2, 3",
+    )
+    .fetch_all(&pool)
+    .await
+    .map_err(|error| {
+        tracing::error!(%error, "registry statistics failed");
+        ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "registry database unavailable")
+    })?;
+    Ok(Json(BirthDateStats { population: rows.iter().map(|r| r.count).sum(), rows }))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

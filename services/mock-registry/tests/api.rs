@@ -144,3 +144,28 @@ async fn faults_apply_to_lookups_and_change_at_run_time() {
     assert!(statuses.contains(&200) && statuses.contains(&503), "{statuses:?}");
     app.stop().await;
 }
+
+#[tokio::test]
+async fn birth_date_statistics_aggregate_the_insured_population_without_identifiers() {
+    let app = start().await;
+    let response = app.http.get(format!("{}/v1/stats/birth-dates", app.base)).send().await.expect("get");
+    assert_eq!(response.status().as_u16(), 200);
+    let body: Value = response.json().await.expect("json");
+    let mut expected: std::collections::BTreeMap<(String, Vec<String>, u64), u64> = std::collections::BTreeMap::new();
+    for p in (0..COUNT).map(|i| person(SEED, i)).filter(|p| p.insured) {
+        let groups = p.priority_groups.iter().map(|g| (*g).to_owned()).collect();
+        *expected.entry((p.birth_date.to_string(), groups, p.doses.len() as u64)).or_default() += 1;
+    }
+    let mut got = std::collections::BTreeMap::new();
+    for row in body["rows"].as_array().expect("rows") {
+        let groups = row["priority_groups"].as_array().expect("groups").iter().map(|g| g.as_str().unwrap_or("").to_owned()).collect();
+        let key = (row["birth_date"].as_str().expect("date").to_owned(), groups, row["doses"].as_u64().expect("doses"));
+        assert!(got.insert(key, row["count"].as_u64().expect("count")).is_none(), "one row per group");
+    }
+    assert_eq!(got, expected);
+    assert_eq!(body["population"].as_u64(), Some(expected.values().sum()));
+    let text = body.to_string();
+    let p = person(SEED, 5);
+    assert!(!text.contains(p.rrn.expose()) && !text.contains(&subject_id(&hash_key(), &p.rrn)), "an aggregate has no identifiers");
+    app.stop().await;
+}

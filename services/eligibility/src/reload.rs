@@ -1,0 +1,310 @@
+//! The rules in force, reloadable at run time without a restart.
+//!
+//! The file is re-read when its modification time or size changes (checked
+//! every `YEYAK_RULES_RELOAD_INTERVAL_MS`) and on SIGHUP. A new file that
+//! fails validation is refused: the rules in force stay, the reason is logged
+//! (with the line and the rule) and exposed as `last_error()` and as metrics
+//! (`yeyak_eligibility_rules_reloads_total{outcome="invalid"}`,
+//! `yeyak_eligibility_rules_valid` = 0) until a valid file replaces it.
+use std::{
+    collections::hash_map::DefaultHasher,
+    hash::{Hash as _, Hasher as _},
+    path::{Path, PathBuf},
+    sync::{Arc, Mutex, RwLock},
+    time::{Duration, SystemTime},
+};
+
+use prometheus_client::{
+    encoding::EncodeLabelSet,
+    metrics::{counter::Counter, family::Family, gauge::Gauge},
+};
+use yeyak_platform::{metrics::Metrics, Shutdown};
+
+use crate::domain::{Rules, RulesError};
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct OutcomeLabel {
+    outcome: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct VersionLabel {
+    version: String,
+}
+
+#[derive(Clone, Debug, Default)]
+struct RulesMetrics {
+    reloads: Family<OutcomeLabel, Counter>,
+    valid: Gauge,
+    info: Family<VersionLabel, Gauge>,
+}
+
+impl RulesMetrics {
+    fn register(&self, metrics: &Metrics) {
+        metrics.register("eligibility_rules_reloads", "Rules file reloads at run time, by outcome (ok, invalid)", self.reloads.clone());
+        metrics.register(
+            "eligibility_rules_valid",
+            "1 when the rules file on disk is the one in force, 0 after a refused reload",
+            self.valid.clone(),
+        );
+        metrics.register("eligibility_rules_info", "The version of the rules in force (value 1)", self.info.clone());
+    }
+
+    fn in_force(&self, version: &str) {
+        self.info.clear();
+        self.info.get_or_create(&VersionLabel { version: version.to_owned() }).set(1);
+        self.valid.set(1);
+    }
+}
+
+/// What the file looked like when last read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Fingerprint {
+    modified: Option<SystemTime>,
+    len: u64,
+}
+
+fn fingerprint(path: &Path) -> Option<Fingerprint> {
+    std::fs::metadata(path).ok().map(|m| Fingerprint { modified: m.modified().ok(), len: m.len() })
+}
+
+fn content_hash(text: &str) -> u64 {
+    let mut h = DefaultHasher::new();
+    text.hash(&mut h);
+    h.finish()
+}
+
+#[derive(Debug)]
+struct WatchState {
+    seen: Option<Fingerprint>,
+    content: u64,
+    last_error: Option<String>,
+}
+
+/// The outcome of one reload attempt.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Reload {
+    /// The file did not change (or changed back to what is in force).
+    Unchanged,
+    Reloaded {
+        from: String,
+        to: String,
+    },
+    /// Refused; the rules in force stay.
+    Invalid(String),
+}
+
+/// The rules in force. Readers take a cheap `Arc` snapshot per request, so a
+/// reload never changes the rules under a decision being made.
+pub struct RulesHandle {
+    path: PathBuf,
+    current: RwLock<Arc<Rules>>,
+    state: Mutex<WatchState>,
+    metrics: RulesMetrics,
+}
+
+impl RulesHandle {
+    /// Loads the file at start: an invalid file stops the service here.
+    pub fn load(path: &Path, metrics: &Metrics) -> Result<Arc<Self>, RulesError> {
+        let seen = fingerprint(path);
+        let text = std::fs::read_to_string(path).map_err(|e| RulesError::Io(format!("{}: {e}", path.display())))?;
+        let rules = Rules::parse(&text)?;
+        let m = RulesMetrics::default();
+        m.register(metrics);
+        m.in_force(&rules.version);
+        Ok(Arc::new(Self {
+            path: path.to_owned(),
+            current: RwLock::new(Arc::new(rules)),
+            state: Mutex::new(WatchState { seen, content: content_hash(&text), last_error: None }),
+            metrics: m,
+        }))
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The rules in force.
+    pub fn current(&self) -> Arc<Rules> {
+        match self.current.read() {
+            Ok(r) => r.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+
+    /// Why the last reload was refused, while the file on disk is still that
+    /// refused one.
+    pub fn last_error(&self) -> Option<String> {
+        self.state.lock().ok().and_then(|s| s.last_error.clone())
+    }
+
+    /// Reloads if the file's modification time or size changed.
+    pub fn check(&self) -> Reload {
+        let now = fingerprint(&self.path);
+        let changed = self.state.lock().map(|s| s.seen != now).unwrap_or(true);
+        if changed {
+            self.reload()
+        } else {
+            Reload::Unchanged
+        }
+    }
+
+    /// Re-reads the file whatever its modification time says (SIGHUP).
+    pub fn reload(&self) -> Reload {
+        let seen = fingerprint(&self.path);
+        let text = match std::fs::read_to_string(&self.path) {
+            Ok(text) => text,
+            Err(e) => return self.refuse(seen, None, RulesError::Io(format!("{}: {e}", self.path.display()))),
+        };
+        let hash = content_hash(&text);
+        if let Ok(mut state) = self.state.lock() {
+            if state.content == hash {
+                state.seen = seen;
+                if state.last_error.take().is_some() {
+                    self.metrics.valid.set(1);
+                    tracing::info!(file = %self.path.display(), "rules file is back to the rules in force");
+                }
+                return Reload::Unchanged;
+            }
+        }
+        match Rules::parse(&text) {
+            Err(e) => self.refuse(seen, Some(hash), e),
+            Ok(rules) => {
+                let to = rules.version.clone();
+                let from = {
+                    let mut current = match self.current.write() {
+                        Ok(c) => c,
+                        Err(poisoned) => poisoned.into_inner(),
+                    };
+                    let from = current.version.clone();
+                    *current = Arc::new(rules);
+                    from
+                };
+                if let Ok(mut state) = self.state.lock() {
+                    *state = WatchState { seen, content: hash, last_error: None };
+                }
+                self.metrics.reloads.get_or_create(&OutcomeLabel { outcome: "ok" }).inc();
+                self.metrics.in_force(&to);
+                tracing::info!(file = %self.path.display(), %from, %to, "rules reloaded");
+                Reload::Reloaded { from, to }
+            }
+        }
+    }
+
+    fn refuse(&self, seen: Option<Fingerprint>, hash: Option<u64>, error: RulesError) -> Reload {
+        let message = error.to_string();
+        let in_force = self.current().version.clone();
+        if let Ok(mut state) = self.state.lock() {
+            state.seen = seen;
+            if let Some(hash) = hash {
+                // Remember the refused content so it is not re-parsed every tick.
+                state.content = hash;
+            }
+            state.last_error = Some(message.clone());
+        }
+        self.metrics.reloads.get_or_create(&OutcomeLabel { outcome: "invalid" }).inc();
+        self.metrics.valid.set(0);
+        tracing::warn!(file = %self.path.display(), %in_force, error = %message, "rules reload refused; the rules in force stay");
+        Reload::Invalid(message)
+    }
+}
+
+/// SIGHUP, registered as early as possible (at build): once registered, the
+/// signal no longer terminates the process.
+pub struct Hangups(#[cfg(unix)] Option<tokio::signal::unix::Signal>);
+
+impl Hangups {
+    /// Must be called inside the Tokio runtime.
+    pub fn register() -> Self {
+        #[cfg(unix)]
+        {
+            Self(tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()).ok())
+        }
+        #[cfg(not(unix))]
+        {
+            Self()
+        }
+    }
+
+    async fn recv(&mut self) {
+        #[cfg(unix)]
+        if let Some(signal) = self.0.as_mut() {
+            signal.recv().await;
+            return;
+        }
+        std::future::pending::<()>().await;
+    }
+}
+
+/// Watches the file until shutdown: every `interval` (0: never) and on SIGHUP.
+pub async fn watch(handle: Arc<RulesHandle>, interval: Duration, mut hangups: Hangups, shutdown: Shutdown) {
+    let mut ticker = (!interval.is_zero()).then(|| {
+        let mut t = tokio::time::interval(interval);
+        t.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        t
+    });
+    loop {
+        let forced = tokio::select! {
+            _ = shutdown.wait() => return,
+            _ = async { match ticker.as_mut() { Some(t) => { t.tick().await; } None => std::future::pending().await } } => false,
+            _ = hangups.recv() => true,
+        };
+        if forced {
+            tracing::info!(file = %handle.path().display(), "SIGHUP: re-reading the rules file");
+        }
+        let h = handle.clone();
+        // File I/O off the async workers.
+        let _ = tokio::task::spawn_blocking(move || if forced { h.reload() } else { h.check() }).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const V1: &str = include_str!("../rules/2021-07-55-59.toml");
+
+    struct TempFile(PathBuf);
+    impl Drop for TempFile {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_file(&self.0);
+        }
+    }
+
+    fn temp(text: &str) -> TempFile {
+        let path = std::env::temp_dir().join(format!("eligibility-rules-{}.toml", uuid::Uuid::new_v4().simple()));
+        std::fs::write(&path, text).unwrap();
+        TempFile(path)
+    }
+
+    #[test]
+    fn an_invalid_reload_keeps_the_rules_in_force_and_says_why() {
+        let file = temp(V1);
+        let metrics = Metrics::new("eligibility");
+        let handle = RulesHandle::load(&file.0, &metrics).unwrap();
+        assert_eq!(handle.check(), Reload::Unchanged);
+
+        std::fs::write(&file.0, V1.replace("cohort = \"age-55-59\"", "cohort = \"age-55-95\"")).unwrap();
+        let refused = handle.reload();
+        assert!(matches!(&refused, Reload::Invalid(m) if m.contains("line 17: window round-55-59: unknown cohort")), "{refused:?}");
+        assert_eq!(handle.current().version, "2021-07-round-55-59", "the old rules stay");
+        assert!(handle.last_error().unwrap().contains("line 17"));
+        let text = metrics.encode();
+        assert!(text.contains("yeyak_eligibility_rules_reloads_total{service=\"eligibility\",outcome=\"invalid\"} 1"), "{text}");
+        assert!(text.contains("yeyak_eligibility_rules_valid{service=\"eligibility\"} 0"), "{text}");
+        assert_eq!(handle.check(), Reload::Unchanged, "the same refused file is not re-parsed");
+
+        std::fs::write(&file.0, V1.replace("version = \"2021-07-round-55-59\"", "version = \"v2\"")).unwrap();
+        assert_eq!(handle.reload(), Reload::Reloaded { from: "2021-07-round-55-59".into(), to: "v2".into() });
+        assert_eq!(handle.current().version, "v2");
+        assert_eq!(handle.last_error(), None);
+        let text = metrics.encode();
+        assert!(text.contains("yeyak_eligibility_rules_valid{service=\"eligibility\"} 1"), "{text}");
+        assert!(text.contains("yeyak_eligibility_rules_info{service=\"eligibility\",version=\"v2\"} 1"), "{text}");
+        assert!(!text.contains("version=\"2021-07-round-55-59\""), "{text}");
+
+        std::fs::remove_file(&file.0).unwrap();
+        assert!(matches!(handle.check(), Reload::Invalid(m) if m.contains("unreadable")));
+        assert_eq!(handle.current().version, "v2");
+    }
+}

@@ -1,0 +1,140 @@
+//! "Already booked" is right within a second: reservation events published
+//! on real RabbitMQ reach the booked set (and drop the cached registry
+//! answer), once each, in any order.
+#![allow(clippy::unwrap_used)] // test set-up code: a failure here should abort the test
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::{born_in, seoul, Harness, Options};
+use prost::Message as _;
+use uuid::Uuid;
+use yeyak_platform::messaging::{publisher::Outgoing, PublishError, Publisher};
+use yeyak_proto::{eligibility::v1::EligibilityReason as R, events::v1 as ev};
+
+const REGISTRY: &str = "yeyak_eligibility_registry_lookups_total{service=\"eligibility\",outcome=\"registry\"}";
+const CACHE: &str = "yeyak_eligibility_registry_lookups_total{service=\"eligibility\",outcome=\"cache\"}";
+
+fn meta(id: Uuid) -> Option<ev::EventMeta> {
+    Some(ev::EventMeta { event_id: id.to_string(), ..Default::default() })
+}
+
+fn confirmed(id: Uuid, reservation: Uuid, subject: &str, dose: u32) -> Outgoing {
+    let e = ev::ReservationConfirmed {
+        meta: meta(id),
+        reservation_id: reservation.to_string(),
+        subject_id: subject.into(),
+        dose_number: dose,
+        slot_id: Uuid::new_v4().to_string(),
+        ..Default::default()
+    };
+    Outgoing { event_id: id, routing_key: "reservation.confirmed.v1".into(), payload: e.encode_to_vec(), traceparent: String::new() }
+}
+
+fn cancelled(id: Uuid, reservation: Uuid, subject: &str, dose: u32) -> Outgoing {
+    let e = ev::ReservationCancelled {
+        meta: meta(id),
+        reservation_id: reservation.to_string(),
+        subject_id: subject.into(),
+        dose_number: dose,
+        ..Default::default()
+    };
+    Outgoing { event_id: id, routing_key: "reservation.cancelled.v1".into(), payload: e.encode_to_vec(), traceparent: String::new() }
+}
+
+fn rescheduled(id: Uuid, reservation: Uuid, subject: &str) -> Outgoing {
+    let e = ev::ReservationRescheduled {
+        meta: meta(id),
+        reservation_id: reservation.to_string(),
+        subject_id: subject.into(),
+        ..Default::default()
+    };
+    Outgoing { event_id: id, routing_key: "reservation.rescheduled.v1".into(), payload: e.encode_to_vec(), traceparent: String::new() }
+}
+
+/// Publishes once the consumer has bound its queue (before that the broker
+/// returns the message as unroutable).
+async fn publish(publisher: &Publisher, event: Outgoing) {
+    common::eventually(Duration::from_secs(10), "the eligibility queue to be bound", || async {
+        match publisher.publish_all(std::slice::from_ref(&event)).await {
+            Ok(()) => Some(()),
+            Err(PublishError::Unroutable(_)) => None,
+            Err(e) => panic!("publish: {e}"),
+        }
+    })
+    .await;
+}
+
+/// The time until the person's answer for dose 1 has `reason`.
+async fn until(h: &Harness, p: &mock_registry::SyntheticPerson, reason: R) -> Duration {
+    let started = Instant::now();
+    common::eventually(Duration::from_secs(5), &format!("{reason:?}"), || async {
+        let r = h.check(p, 1).await;
+        (R::try_from(r.reason).unwrap() == reason).then_some(())
+    })
+    .await;
+    started.elapsed()
+}
+
+#[tokio::test]
+async fn booking_and_cancellation_events_update_already_booked_within_a_second() {
+    let h = Harness::start(Options::new(common::rules_file("2021-07-55-59.toml"), seoul(2021, 7, 13, 10, 0, 0))).await;
+    let publisher = Publisher::new(h.amqp.clone());
+    let bookable = |p: &mock_registry::SyntheticPerson| born_in(p, 1962..=1966) && p.insured && p.doses.is_empty();
+    let (p, other) = (h.find(bookable), h.find_nth(1, bookable));
+    let subject = Harness::subject_of(&p);
+    assert!(h.check(&p, 1).await.eligible);
+    assert!(h.check(&p, 1).await.eligible);
+    assert_eq!((h.metric(REGISTRY), h.metric(CACHE)), (1.0, 1.0), "asked once, then answered from the cache");
+    assert_eq!(h.redis_keys(&format!("eligibility:{{{subject}}}:person")).await.len(), 1, "the registry answer is cached");
+
+    let reservation = Uuid::new_v4();
+    let booked_event = confirmed(Uuid::new_v4(), reservation, &subject, 1);
+    publish(&publisher, booked_event.clone()).await;
+    let took = until(&h, &p, R::AlreadyBooked).await;
+    assert!(took < Duration::from_secs(1), "already booked after {took:?}");
+    // The event dropped the cached registry answer: the registry was asked again, once.
+    assert_eq!(h.metric(REGISTRY), 2.0);
+    assert_eq!(h.store.booked(&subject, 1).await.unwrap(), Some(reservation.to_string()));
+    assert!(h.check(&other, 1).await.eligible, "nobody else is affected");
+
+    // Moving the booking to another slot keeps it booked.
+    publish(&publisher, rescheduled(Uuid::new_v4(), reservation, &subject)).await;
+    publish(&publisher, cancelled(Uuid::new_v4(), Uuid::new_v4(), &subject, 1)).await; // another reservation's cancellation
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(
+        h.store.booked(&subject, 1).await.unwrap(),
+        Some(reservation.to_string()),
+        "a cancellation of something else changes nothing"
+    );
+
+    publish(&publisher, cancelled(Uuid::new_v4(), reservation, &subject, 1)).await;
+    let took = until(&h, &p, R::Unspecified).await;
+    assert!(took < Duration::from_secs(1), "bookable again after {took:?}");
+
+    // A redelivered "confirmed" (same event id) has no effect: processed once.
+    publish(&publisher, booked_event).await;
+    // A late "confirmed" of the cancelled reservation (new id, reordered) cannot resurrect it.
+    publish(&publisher, confirmed(Uuid::new_v4(), reservation, &subject, 1)).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(h.check(&p, 1).await.eligible);
+    assert_eq!(h.store.booked(&subject, 1).await.unwrap(), None);
+
+    // A new booking after the cancellation.
+    publish(&publisher, confirmed(Uuid::new_v4(), Uuid::new_v4(), &subject, 1)).await;
+    until(&h, &p, R::AlreadyBooked).await;
+
+    // A message nobody can read goes to the dead-letter queue, not in a loop.
+    let poison = Outgoing {
+        event_id: Uuid::new_v4(),
+        routing_key: "reservation.confirmed.v1".into(),
+        payload: vec![0xff; 3],
+        traceparent: String::new(),
+    };
+    publish(&publisher, poison).await;
+    let after_poison = h.find_nth(2, bookable);
+    publish(&publisher, confirmed(Uuid::new_v4(), Uuid::new_v4(), &Harness::subject_of(&after_poison), 1)).await;
+    until(&h, &after_poison, R::AlreadyBooked).await;
+    h.stop().await;
+}

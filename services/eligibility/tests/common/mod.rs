@@ -1,0 +1,261 @@
+//! One eligibility server in this process against a real mock registry (its
+//! own fresh PostgreSQL database, seeded), real Redis and RabbitMQ under a
+//! private prefix, with the registry and Redis each behind a cuttable proxy
+//! and the clock pinned wherever the test wants it.
+#![allow(clippy::unwrap_used, dead_code)] // test set-up code: a failure here should abort the test
+
+use std::{
+    path::PathBuf,
+    sync::{
+        atomic::{AtomicI64, Ordering},
+        Arc,
+    },
+    time::Duration,
+};
+
+use chrono::{DateTime, TimeZone as _, Utc};
+use eligibility::{config::Config, reload::RulesHandle, startup::Application, store::Store};
+use mock_registry::SyntheticPerson;
+use tonic::{transport::Channel, Request};
+use yeyak_platform::{
+    config::Env,
+    db::{drop_database, DatabaseSettings},
+    grpc::{client, CLIENT_ID_HEADER, PASS_HEADER},
+    messaging::{self, AmqpSettings},
+    metrics::Metrics,
+    pseudonym::subject_id,
+    tokens::{self, client_binding, AdmissionPass, IdentityAssertion, Issuer, SigningKey},
+    Secret, Shutdown,
+};
+use yeyak_proto::eligibility::v1::{eligibility_service_client::EligibilityServiceClient, *};
+use yeyak_testkit::Proxy;
+
+pub const CLIENT: &str = "client-eligibility-01";
+pub const SEED: u64 = 11;
+pub const COUNT: u64 = 20_000;
+pub const HASH_KEY: &str = "eligibility-test-key";
+pub const REDIS: &str = "127.0.0.1:6379";
+
+pub fn seoul(y: i32, m: u32, d: u32, h: u32, mi: u32, s: u32) -> DateTime<Utc> {
+    chrono_tz::Asia::Seoul.with_ymd_and_hms(y, m, d, h, mi, s).unwrap().with_timezone(&Utc)
+}
+
+pub fn rules_file(name: &str) -> String {
+    std::fs::read_to_string(format!("{}/rules/{name}", env!("CARGO_MANIFEST_DIR"))).unwrap()
+}
+
+pub struct Options {
+    pub rules: String,
+    pub now: DateTime<Utc>,
+    pub proxy_max_subjects: u32,
+    pub reload_ms: u64,
+}
+
+impl Options {
+    pub fn new(rules: String, now: DateTime<Utc>) -> Self {
+        Self { rules, now, proxy_max_subjects: 2, reload_ms: 100 }
+    }
+}
+
+pub struct Harness {
+    pub channel: Channel,
+    pub admission: SigningKey,
+    pub identity: SigningKey,
+    clock: Arc<AtomicI64>,
+    pub rules: Arc<RulesHandle>,
+    pub metrics: Metrics,
+    pub store: Store,
+    pub registry: Proxy,
+    pub redis: Proxy,
+    pub rules_path: PathBuf,
+    pub amqp: AmqpSettings,
+    pub redis_prefix: String,
+    pub people: Vec<SyntheticPerson>,
+    db: DatabaseSettings,
+    shutdown: Shutdown,
+    tasks: Vec<tokio::task::JoinHandle<anyhow::Result<()>>>,
+}
+
+impl Harness {
+    pub async fn start(options: Options) -> Self {
+        let shutdown = Shutdown::new();
+        let tag = uuid::Uuid::new_v4().simple().to_string()[..12].to_owned();
+        let db = DatabaseSettings::with_url(format!("postgres://postgres@127.0.0.1:5432/yeyak_test_{tag}"));
+        let mut registry_config = mock_registry::Config::ephemeral(db.clone());
+        registry_config.subject_hash_key = Some(Secret::new(HASH_KEY.into()));
+        registry_config.seed_count = Some(COUNT);
+        registry_config.seed = SEED;
+        let registry_app = mock_registry::Application::build(registry_config).await.unwrap();
+        let registry = Proxy::start(&registry_app.address().to_string()).await.unwrap();
+        let mut tasks = vec![tokio::spawn(registry_app.run_until_stopped(shutdown.clone()))];
+        let redis = Proxy::start(REDIS).await.unwrap();
+        let rules_path = std::env::temp_dir().join(format!("eligibility-test-{tag}.toml"));
+        std::fs::write(&rules_path, &options.rules).unwrap();
+        let admission = SigningKey::generate(Issuer::Admission, "a1");
+        let identity = SigningKey::generate(Issuer::Identity, "i1");
+        let amqp = AmqpSettings::for_test(&tag);
+        let redis_prefix = format!("test:{tag}");
+        let env = Env::from_pairs([
+            ("GRPC_ADDR".to_string(), "127.0.0.1:0".to_string()),
+            ("METRICS_ADDR".into(), "off".into()),
+            ("TRUSTED_KEYS".into(), format!("{},{}", admission.trusted_entry(), identity.trusted_entry())),
+            ("QUEUE_IDS".into(), "q1,q2".into()),
+            ("REGISTRY_URL".into(), format!("http://{}", registry.addr())),
+            ("REGISTRY_TIMEOUT_MS".into(), "1000".into()),
+            ("RULES_FILE".into(), rules_path.display().to_string()),
+            ("RULES_RELOAD_INTERVAL_MS".into(), options.reload_ms.to_string()),
+            ("REDIS_URL".into(), format!("redis://{}/0", redis.addr())),
+            ("REDIS_KEY_PREFIX".into(), redis_prefix.clone()),
+            ("REDIS_TIMEOUT_MS".into(), "300".into()),
+            ("AMQP_EXCHANGE".into(), amqp.exchange.clone()),
+            ("AMQP_QUEUE_PREFIX".into(), amqp.queue_prefix.clone()),
+            ("PROXY_MAX_SUBJECTS".into(), options.proxy_max_subjects.to_string()),
+        ]);
+        let clock = Arc::new(AtomicI64::new(options.now.timestamp()));
+        let reading = clock.clone();
+        let app = Application::build_with_clock(
+            Config::from_env(&env).unwrap(),
+            Arc::new(move || DateTime::from_timestamp(reading.load(Ordering::SeqCst), 0).unwrap()),
+        )
+        .await
+        .unwrap();
+        let channel = client::channel(&app.grpc_addr().to_string(), &client::ClientSettings::default()).unwrap();
+        let (rules, metrics, store) = (app.rules(), app.metrics(), app.store());
+        tasks.push(tokio::spawn(app.run_until_stopped(shutdown.clone())));
+        let people = (0..COUNT).map(|i| mock_registry::person(SEED, i)).collect();
+        Self {
+            channel,
+            admission,
+            identity,
+            clock,
+            rules,
+            metrics,
+            store,
+            registry,
+            redis,
+            rules_path,
+            amqp,
+            redis_prefix,
+            people,
+            db,
+            shutdown,
+            tasks,
+        }
+    }
+
+    pub fn set_now(&self, now: DateTime<Utc>) {
+        self.clock.store(now.timestamp(), Ordering::SeqCst);
+    }
+
+    pub fn pass(&self, queue: &str, sid: &str) -> String {
+        let t = Utc::now().timestamp();
+        tokens::sign(
+            &self.admission,
+            &AdmissionPass { q: queue.into(), pos: 1, cb: client_binding(CLIENT), sid: sid.into(), iat: t, exp: t + 600 },
+        )
+    }
+
+    pub fn subject_of(p: &SyntheticPerson) -> String {
+        subject_id(&Secret::new(HASH_KEY.into()), &p.rrn)
+    }
+
+    pub fn assertion(&self, p: &SyntheticPerson, sid: &str) -> String {
+        let t = Utc::now().timestamp();
+        let claims = IdentityAssertion {
+            sub: Self::subject_of(p),
+            birth: p.birth_date.format("%Y-%m-%d").to_string(),
+            name: "김*수".into(),
+            prov: "carrier-sms".into(),
+            aal: 1,
+            sid: sid.into(),
+            iat: t,
+            exp: t + 600,
+        };
+        tokens::sign(&self.identity, &claims)
+    }
+
+    /// CheckEligibility with explicit tokens.
+    pub async fn call(&self, pass: &str, subject: String, agent: String, dose: u32) -> Result<CheckEligibilityResponse, tonic::Status> {
+        let mut r = Request::new(CheckEligibilityRequest { identity_assertion: subject, agent_assertion: agent, dose_number: dose });
+        r.metadata_mut().insert(PASS_HEADER, pass.parse().unwrap());
+        r.metadata_mut().insert(CLIENT_ID_HEADER, CLIENT.parse().unwrap());
+        EligibilityServiceClient::new(self.channel.clone()).check_eligibility(r).await.map(|r| r.into_inner())
+    }
+
+    /// The person books for themselves in queue q1.
+    pub async fn check(&self, p: &SyntheticPerson, dose: u32) -> CheckEligibilityResponse {
+        self.call(&self.pass("q1", "sid-1"), self.assertion(p, "sid-1"), String::new(), dose).await.unwrap()
+    }
+
+    /// `agent` books for `subject` under the pass of `queue`.
+    pub async fn check_for(
+        &self,
+        queue: &str,
+        agent: &SyntheticPerson,
+        subject: &SyntheticPerson,
+    ) -> Result<CheckEligibilityResponse, tonic::Status> {
+        self.call(&self.pass(queue, "sid-a"), self.assertion(subject, "sid-a"), self.assertion(agent, "sid-a"), 1).await
+    }
+
+    /// The `n`-th registered person (in generator order) matching `pred`.
+    pub fn find_nth(&self, n: usize, pred: impl Fn(&SyntheticPerson) -> bool) -> SyntheticPerson {
+        self.people.iter().filter(|p| pred(p)).nth(n).cloned().expect("such a person in the registry")
+    }
+
+    pub fn find(&self, pred: impl Fn(&SyntheticPerson) -> bool) -> SyntheticPerson {
+        self.find_nth(0, pred)
+    }
+
+    /// Metric value of the line that starts with `prefix` (0 if absent).
+    pub fn metric(&self, prefix: &str) -> f64 {
+        self.metrics
+            .encode()
+            .lines()
+            .find(|l| l.starts_with(prefix))
+            .and_then(|l| l.rsplit(' ').next())
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0.0)
+    }
+
+    pub async fn redis_keys(&self, pattern: &str) -> Vec<String> {
+        let client = redis::Client::open(format!("redis://{REDIS}/0")).unwrap();
+        let mut conn = client.get_multiplexed_async_connection().await.unwrap();
+        redis::cmd("KEYS").arg(format!("{}:{pattern}", self.redis_prefix)).query_async(&mut conn).await.unwrap()
+    }
+
+    pub async fn stop(self) {
+        self.shutdown.trigger();
+        for task in self.tasks {
+            task.await.unwrap().unwrap();
+        }
+        drop_database(&self.db).await.unwrap();
+        messaging::delete_namespace(&self.amqp, &["eligibility.bookings"]).await.unwrap();
+        let client = redis::Client::open(format!("redis://{REDIS}/0")).unwrap();
+        let mut conn = client.get_multiplexed_async_connection().await.unwrap();
+        let keys: Vec<String> = redis::cmd("KEYS").arg(format!("{}:*", self.redis_prefix)).query_async(&mut conn).await.unwrap();
+        if !keys.is_empty() {
+            let _: () = redis::cmd("DEL").arg(&keys).query_async(&mut conn).await.unwrap();
+        }
+        let _ = std::fs::remove_file(&self.rules_path);
+    }
+}
+
+/// Polls `f` until it returns `Some`, for at most `limit`.
+pub async fn eventually<T, F, Fut>(limit: Duration, what: &str, mut f: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let started = std::time::Instant::now();
+    loop {
+        if let Some(v) = f().await {
+            return v;
+        }
+        assert!(started.elapsed() < limit, "timed out after {limit:?} waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+pub fn born_in(p: &SyntheticPerson, years: std::ops::RangeInclusive<i32>) -> bool {
+    years.contains(&chrono::Datelike::year(&p.birth_date))
+}
