@@ -5,7 +5,7 @@ SHELL := /bin/bash
 
 CARGO ?= cargo
 
-.PHONY: help run run-check test build lint lint-protos bootstrap bench bench-admission bench-identity bench-eligibility clean-run
+.PHONY: help run run-check test build lint lint-protos bootstrap bench bench-admission bench-identity bench-eligibility bench-booking bench-search clean-run
 
 help: ## List the targets
 	@echo "Yeyak make targets:"
@@ -39,7 +39,7 @@ test: bootstrap lint-protos ## bootstrap, buf lint, rustfmt check, cargo test
 	fi
 	env -u RUST_TEST_THREADS $(CARGO) test --workspace --all-targets
 
-bench: bench-admission bench-identity bench-eligibility ## Every benchmark (release builds; see docs/benchmarks.md)
+bench: bench-admission bench-identity bench-eligibility bench-booking bench-search ## Every benchmark (release builds; see docs/benchmarks.md)
 
 bench-admission: ## Waiting-room surge: 1,000,000 joins and polls beside a no-op RPC floor
 	$(CARGO) run --release -p yeyak-e2e --bin bench_admission
@@ -49,6 +49,12 @@ bench-identity: ## Identity verifications/s beside direct provider calls; one pr
 
 bench-eligibility: ## CheckEligibility/s on a 1M registry beside a PK lookup; time to load 20M people
 	$(CARGO) run --release -p yeyak-e2e --bin bench_eligibility
+
+bench-booking: ## Bookings/s end to end beside pgbench tpcb-like, then oversell/double-booking checks
+	RUST_LOG=warn $(CARGO) run --release -p yeyak-e2e --bin bench_booking
+
+bench-search: ## Inventory reads on the full catalogue beside a primary-key SELECT (seeds yeyak_bench_inventory once)
+	RUST_LOG=warn $(CARGO) run --release -p yeyak-e2e --bin bench_search
 
 clean-run: ## Remove .run/ (logs, pids, dev keys)
 	rm -rf .run

@@ -1,10 +1,20 @@
 //! Inventory settings from `YEYAK_*` variables.
+use std::time::Duration;
+
 use yeyak_platform::{
     config::{ConfigError, Env, Environment, ServerSettings},
     db::DatabaseSettings,
     messaging::AmqpSettings,
+    redis_store::RedisSettings,
     tokens::{self, KeyRing},
 };
+
+use crate::store::cache::CacheSettings;
+
+/// The national catalogue: 250 districts × 64 clinics = 16,000 clinics.
+pub const FULL_SCALE_CLINICS_PER_DISTRICT: u32 = 64;
+/// The booking horizon: 8 weeks.
+pub const FULL_SCALE_DAYS: u32 = 56;
 
 #[derive(Clone, Debug)]
 pub struct Config {
@@ -20,6 +30,8 @@ pub struct Config {
     pub seed_clinics_per_district: u32,
     /// Days of demo slots, starting tomorrow (Asia/Seoul).
     pub seed_days: u32,
+    /// Redis cache of hot read answers.
+    pub cache: CacheSettings,
 }
 
 impl Config {
@@ -30,6 +42,23 @@ impl Config {
         if seed_days > 366 {
             return Err(ConfigError::Invalid { key: "YEYAK_SEED_DAYS".into(), reason: "at most 366 days".into() });
         }
+        let redis = RedisSettings::from_env(env)?;
+        let millis = |key: &str, default: u64| -> Result<Duration, ConfigError> {
+            let value: u64 = env.parse(key, default)?;
+            if value == 0 {
+                return Err(ConfigError::Invalid { key: format!("YEYAK_{key}"), reason: "must be positive".into() });
+            }
+            Ok(Duration::from_millis(value))
+        };
+        let cache = CacheSettings {
+            url: redis.url,
+            key_prefix: redis.key_prefix,
+            enabled: env.parse("CACHE_ENABLED", true)?,
+            timeout: millis("CACHE_TIMEOUT_MS", 100)?,
+            ttl: millis("CACHE_TTL_MS", 30_000)?,
+            regions_ttl: millis("CACHE_REGIONS_TTL_MS", 600_000)?,
+            invalidation_interval: millis("CACHE_INVALIDATION_MS", 200)?,
+        };
         Ok(Self {
             server: ServerSettings::from_env(env, 50054, 9104)?,
             database: DatabaseSettings::from_env(env, "yeyak_inventory")?,
@@ -39,6 +68,7 @@ impl Config {
             environment,
             seed_clinics_per_district: env.parse("SEED_CLINICS_PER_DISTRICT", default_seed)?,
             seed_days,
+            cache,
         })
     }
 }
@@ -57,6 +87,23 @@ mod tests {
         let key = tokens::SigningKey::generate(tokens::Issuer::Admission, "k1");
         let prod = Config::from_env(&Env::from_pairs([("ENV", "production"), ("TRUSTED_KEYS", key.trusted_entry().as_str())])).unwrap();
         assert_eq!(prod.seed_clinics_per_district, 0);
+        assert!(dev.cache.enabled);
+        assert_eq!(
+            (dev.cache.key_prefix.as_str(), dev.cache.ttl, dev.cache.timeout),
+            ("yeyak", Duration::from_secs(30), Duration::from_millis(100))
+        );
+    }
+
+    #[test]
+    fn cache_settings_are_checked() {
+        let c =
+            Config::from_env(&Env::from_pairs([("CACHE_ENABLED", "false"), ("REDIS_KEY_PREFIX", "t1"), ("CACHE_TTL_MS", "500")])).unwrap();
+        assert!(!c.cache.enabled);
+        assert_eq!((c.cache.key_prefix.as_str(), c.cache.ttl), ("t1", Duration::from_millis(500)));
+        let err = Config::from_env(&Env::from_pairs([("CACHE_TTL_MS", "0")])).unwrap_err().to_string();
+        assert!(err.contains("YEYAK_CACHE_TTL_MS"), "{err}");
+        let err = Config::from_env(&Env::from_pairs([("CACHE_ENABLED", "maybe")])).unwrap_err().to_string();
+        assert!(err.contains("YEYAK_CACHE_ENABLED"), "{err}");
     }
 
     #[test]

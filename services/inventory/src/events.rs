@@ -7,7 +7,7 @@ use uuid::Uuid;
 use yeyak_platform::messaging::{Delivery, HandlerError};
 use yeyak_proto::events::v1 as ev;
 
-use crate::store::CatalogStore;
+use crate::store::{cache::Invalidator, CatalogStore};
 
 pub const QUEUE: &str = "inventory.availability";
 pub const CONFIRMED: &str = "reservation.confirmed.v1";
@@ -54,11 +54,13 @@ pub fn decode(delivery: &Delivery) -> Result<BookingChange, HandlerError> {
 }
 
 /// The consumer's handler: database trouble is transient (the message is
-/// redelivered); the inbox makes the redelivery harmless.
-pub async fn handle(store: &CatalogStore, delivery: Delivery) -> Result<(), HandlerError> {
+/// redelivered); the inbox makes the redelivery harmless. Cached answers the
+/// change affects are queued for invalidation once it committed.
+pub async fn handle(store: &CatalogStore, invalidator: &Invalidator, delivery: Delivery) -> Result<(), HandlerError> {
     let change = decode(&delivery)?;
     let applied =
         store.apply_booking(change.event_id, &change.deltas).await.map_err(|e| HandlerError::Transient(format!("database: {e}")))?;
+    invalidator.touch(applied.scopes);
     if applied.duplicate {
         tracing::debug!(event_id = %change.event_id, "event already applied");
     }

@@ -18,7 +18,12 @@ async fn concurrent_seeds_write_the_catalogue_once() {
     let report = if a.seeded { a } else { b };
     let plan = catalogue::clinics(3);
     let slot_count: usize = plan.iter().map(|c| catalogue::slots(c, today + chrono::Days::new(1), 2).len()).sum();
-    assert_eq!((report.provinces, report.clinics, report.slots), (17, plan.len() as u64, slot_count as u64));
+    assert_eq!((report.provinces, report.districts, report.clinics, report.slots), (17, 250, plan.len() as u64, slot_count as u64));
+    let offers: usize = plan.iter().map(|c| c.vaccines.len()).sum();
+    assert_eq!(report.days, offers as u64 * 2, "one summary per clinic, vaccine and day");
+    let (frozen, counted): (bool, i64) =
+        sqlx::query_as("SELECT bool_and(booked = 0), count(*) FROM daily_availability").fetch_one(&pool).await.expect("summaries");
+    assert!(frozen && counted as u64 == report.days);
 
     let (slots, first, last): (i64, chrono::NaiveDate, chrono::NaiveDate) =
         sqlx::query_as("SELECT count(*), min(local_date), max(local_date) FROM slots").fetch_one(&pool).await.expect("count");

@@ -4,6 +4,7 @@
 use chrono::{DateTime, Utc};
 use prost::Message as _;
 use uuid::Uuid;
+use yeyak_platform::tokens::AdmissionPass;
 use yeyak_proto::events::v1 as ev;
 
 use crate::domain::Reservation;
@@ -35,7 +36,9 @@ fn meta(occurred_at: DateTime<Utc>) -> (Uuid, String, ev::EventMeta) {
     (event_id, traceparent, meta)
 }
 
-pub fn confirmed(r: &Reservation) -> OutboxEvent {
+/// `admitted_by` is the pass the booking was made with: admission frees its
+/// seat in the waiting room when it sees this event.
+pub fn confirmed(r: &Reservation, admitted_by: &AdmissionPass) -> OutboxEvent {
     let (event_id, traceparent, meta) = meta(r.updated_at);
     let payload = ev::ReservationConfirmed {
         meta: Some(meta),
@@ -49,6 +52,8 @@ pub fn confirmed(r: &Reservation) -> OutboxEvent {
         dose_number: r.dose_number,
         starts_at: Some(timestamp(r.slot.starts_at)),
         contact_phone: r.contact_phone.clone(),
+        admission_queue_id: admitted_by.q.clone(),
+        admission_position: admitted_by.pos,
     };
     OutboxEvent { event_id, routing_key: CONFIRMED, payload: payload.encode_to_vec(), traceparent }
 }

@@ -8,13 +8,13 @@ use tokio::{sync::Notify, task::JoinSet};
 use yeyak_platform::{
     db,
     grpc::{GrpcServer, PassVerifier, Ready},
-    messaging::{outbox, Publisher},
+    messaging::{self, outbox, AmqpSettings, Publisher},
     metrics::Metrics,
     Shutdown,
 };
 use yeyak_proto::reservation::v1::reservation_service_server::ReservationServiceServer;
 
-use crate::{booking::Booking, config::Config, grpc::reservation::ReservationApi, store::Store, upstream::Upstream};
+use crate::{booking::Booking, catalog_events, config::Config, grpc::reservation::ReservationApi, store::Store, upstream::Upstream};
 
 /// Bound on the last outbox pass at shutdown (RabbitMQ may be down).
 const FINAL_RELAY: Duration = Duration::from_secs(2);
@@ -24,6 +24,8 @@ pub struct Application {
     pool: PgPool,
     publisher: Arc<Publisher>,
     relay: Arc<Notify>,
+    amqp: AmqpSettings,
+    upstream: Upstream,
 }
 
 impl Application {
@@ -32,14 +34,14 @@ impl Application {
         sqlx::migrate!("./migrations").run(&pool).await?;
         let upstream = Upstream::connect(&config.eligibility_addr, &config.inventory_addr, config.outbound_timeout)?;
         let relay = Arc::new(Notify::new());
-        let booking = Arc::new(Booking::new(Store::new(pool.clone()), upstream, config.trusted.clone(), relay.clone()));
+        let booking = Arc::new(Booking::new(Store::new(pool.clone()), upstream.clone(), config.trusted.clone(), relay.clone()));
         let verifier = PassVerifier::new(config.trusted.clone(), config.queue_ids.clone());
         let ready = GrpcServer::new(config.server.clone(), Metrics::new("reservation"))
             .add(ReservationServiceServer::with_interceptor(ReservationApi::new(booking), verifier.interceptor()))
             .bind()
             .await?;
         let publisher = Arc::new(Publisher::new(config.amqp.clone()));
-        Ok(Self { ready, pool, publisher, relay })
+        Ok(Self { ready, pool, publisher, relay, amqp: config.amqp.clone(), upstream })
     }
 
     pub fn grpc_addr(&self) -> SocketAddr {
@@ -51,7 +53,8 @@ impl Application {
         &self.pool
     }
 
-    /// Serves until `shutdown`. The outbox relay runs alongside: bookings
+    /// Serves until `shutdown`. The outbox relay and the consumer of slot size
+    /// changes run alongside: bookings
     /// commit even while RabbitMQ is down, and their events go out when it
     /// is back. The relay outlives the drain of in-flight RPCs and makes one
     /// last bounded pass, so events of the last bookings are not held back
@@ -60,6 +63,17 @@ impl Application {
         let relay_stop = Shutdown::new();
         let mut tasks = JoinSet::new();
         tasks.spawn(outbox::run_relay(self.pool.clone(), self.publisher.clone(), self.relay.clone(), relay_stop.clone()));
+        let (store, upstream) = (Store::new(self.pool.clone()), self.upstream.clone());
+        tasks.spawn(messaging::consume(
+            self.amqp.clone(),
+            catalog_events::QUEUE,
+            &catalog_events::ROUTING_KEYS,
+            shutdown.clone(),
+            move |d| {
+                let (store, upstream) = (store.clone(), upstream.clone());
+                async move { catalog_events::handle(&store, &upstream, d).await.map(|_| ()) }
+            },
+        ));
         self.ready.set_serving().await;
         let result = self.ready.run(shutdown.clone()).await;
         shutdown.trigger();

@@ -21,12 +21,19 @@ async fn booking_writes_the_row_counts_the_place_and_publishes_the_event() {
     assert_eq!(app.ledger(slot).await, Some((10, 1)));
     assert_eq!(app.count("SELECT count(*) FROM reservations WHERE state = 'confirmed'").await, 1);
     assert_eq!(app.eligibility.calls(), 1);
+    // The slot's next booking reads its details from the ledger: no second catalogue call.
+    assert_eq!(app.inventory.calls(), 1);
+    let second = app.book(&app.person("subj-happy-2"), "key-happy-2", slot).await.unwrap();
+    assert_eq!((second.clinic_name.as_str(), second.starts_at), ("c-1 의원", r.starts_at));
+    assert_eq!((app.inventory.calls(), app.eligibility.calls()), (1, 2));
+    assert_eq!(app.ledger(slot).await, Some((10, 2)));
 
     let event: ev::ReservationConfirmed = app.tap.expect("reservation.confirmed.v1").await;
     assert_eq!(event.reservation_id, r.reservation_id);
     assert_eq!((event.subject_id.as_str(), event.slot_id.clone()), ("subj-happy", slot.to_string()));
     assert_eq!((event.contact_phone.as_str(), event.dose_number, event.clinic_name.as_str()), ("01012345678", 1, "c-1 의원"));
     assert_eq!(event.starts_at, r.starts_at);
+    assert_eq!((event.admission_queue_id.as_str(), event.admission_position), ("demo", 1), "the pass the booking was made with");
     let meta = event.meta.unwrap();
     assert!(uuid::Uuid::parse_str(&meta.event_id).is_ok() && meta.occurred_at.is_some());
     // The relay marked it published.
@@ -87,6 +94,22 @@ async fn eligibility_down_is_unavailable_fast_and_writes_nothing() {
     assert_eq!(app.count("SELECT count(*) FROM reservations").await, 0);
     assert_eq!(app.count("SELECT count(*) FROM outbox").await, 0);
     assert_eq!(app.ledger(slot).await, None);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn inventory_down_is_unavailable_fast_and_writes_nothing() {
+    let app = common::start_with(common::Setup { inventory_down: true, ..Default::default() }).await;
+    let slot = uuid::Uuid::new_v4();
+    let started = Instant::now();
+    let err = app.book(&app.person("subj-noinv"), "key-noinv-1", slot).await.unwrap_err();
+    assert_eq!(err.code(), Code::Unavailable, "{err:?}");
+    assert!(err.message().contains("inventory"), "{err:?}");
+    assert!(started.elapsed() < Duration::from_secs(3), "took {:?}", started.elapsed());
+    assert_eq!(app.eligibility.calls(), 1, "eligibility said yes; the catalogue could not be asked");
+    assert_eq!(app.count("SELECT count(*) FROM reservations").await, 0);
+    assert_eq!(app.count("SELECT count(*) FROM outbox").await, 0);
+    assert_eq!(app.count("SELECT count(*) FROM slot_ledger").await, 0);
     app.stop().await;
 }
 

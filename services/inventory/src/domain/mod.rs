@@ -111,15 +111,17 @@ pub fn decode_page_token(token: &str) -> Result<Option<Uuid>, InventoryError> {
     Uuid::from_slice(&bytes).map(Some).map_err(|_| InventoryError::invalid("page_token", "is not a token from a previous response"))
 }
 
-/// The read model may see a cancel before its confirm, or replay history
-/// onto a smaller slot: counts stay in `[0, capacity]` whatever arrives.
-pub fn clamp_booked(booked: i32, capacity: i32, delta: i32) -> i32 {
-    booked.saturating_add(delta).clamp(0, capacity.max(0))
+/// A slot's booked count is the exact sum of the booking events; it may
+/// exceed the capacity after a size cut, or dip below zero while a cancel is
+/// applied before its confirm. The places it takes are within `[0, capacity]`:
+/// this is what the day summaries add up.
+pub fn taken(booked: i32, capacity: i32) -> i32 {
+    booked.clamp(0, capacity.max(0))
 }
 
-/// Places left as a protobuf count, never negative.
+/// Places left as a protobuf count, within `[0, capacity]`.
 pub fn remaining(capacity: i32, booked: i32) -> u32 {
-    u32::try_from(capacity.saturating_sub(booked)).unwrap_or(0)
+    u32::try_from(capacity.max(0) - taken(booked, capacity)).unwrap_or(0)
 }
 
 #[cfg(test)]

@@ -62,12 +62,15 @@ fn page_tokens_round_trip_and_reject_garbage() {
 }
 
 #[test]
-fn booked_counts_are_clamped() {
-    assert_eq!(clamp_booked(0, 5, 1), 1);
-    assert_eq!(clamp_booked(5, 5, 1), 5);
-    assert_eq!(clamp_booked(0, 5, -1), 0);
-    assert_eq!(clamp_booked(3, 5, -1), 2);
-    assert_eq!(clamp_booked(i32::MAX, 5, 1), 5);
+fn shown_counts_are_clamped_but_booked_counts_are_exact() {
+    assert_eq!(taken(0, 5), 0);
+    assert_eq!(taken(3, 5), 3);
+    assert_eq!(taken(7, 5), 5, "overbooked after a size cut");
+    assert_eq!(taken(-1, 5), 0, "a cancel applied before its confirm");
+    assert_eq!(taken(3, -1), 0);
     assert_eq!(remaining(5, 2), 3);
     assert_eq!(remaining(5, 7), 0);
+    assert_eq!(remaining(5, -1), 5);
+    assert_eq!(remaining(5, i32::MAX), 0);
+    assert_eq!(remaining(5, i32::MIN), 5);
 }

@@ -10,24 +10,26 @@ use yeyak_proto::inventory::v1 as pb;
 use crate::{
     config::Config,
     domain,
-    store::{CatalogStore, SlotRow},
+    store::{cache::Invalidator, CatalogStore, SlotRow},
 };
 
 /// What every handler shares.
 pub struct State {
     pub config: Config,
     pub store: CatalogStore,
+    /// The read cache and the queue of its pending invalidations.
+    pub invalidator: Invalidator,
 }
 
 impl State {
-    pub fn new(config: Config, store: CatalogStore) -> Arc<Self> {
-        Arc::new(Self { config, store })
+    pub fn new(config: Config, store: CatalogStore, invalidator: Invalidator) -> Arc<Self> {
+        Arc::new(Self { config, store, invalidator })
     }
 }
 
 fn timestamp(t: chrono::DateTime<chrono::Utc>) -> prost_types::Timestamp {
     // Sub-second nanos stay below 2·10⁹ (even in a leap second): they fit an i32.
-    yeyak_proto::timestamp(t.timestamp(), t.timestamp_subsec_nanos() as i32)
+    yeyak_proto::timestamp(t.timestamp(), i32::try_from(t.timestamp_subsec_nanos()).unwrap_or(0))
 }
 
 pub(crate) fn slot_to_pb(row: SlotRow) -> pb::Slot {

@@ -1,14 +1,14 @@
 //! Applies booking changes from reservation events to the read model: the
 //! slot counter and its day summary change together, and the event id is
 //! recorded in the inbox in the same transaction, so a redelivery is a no-op.
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::NaiveDate;
 use uuid::Uuid;
 use yeyak_platform::messaging::inbox;
 
-use super::CatalogStore;
-use crate::domain::clamp_booked;
+use super::{cache::Scope, CatalogStore};
+use crate::domain::taken;
 
 /// What applying one event did.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -17,6 +17,9 @@ pub struct Applied {
     pub duplicate: bool,
     /// Slots the catalogue does not know (ignored, logged by the caller).
     pub unknown_slots: Vec<Uuid>,
+    /// Cached answers that may have changed: each changed clinic and vaccine,
+    /// and its district and province for that vaccine.
+    pub scopes: BTreeSet<Scope>,
 }
 
 #[derive(sqlx::FromRow)]
@@ -26,6 +29,17 @@ struct Locked {
     local_date: NaiveDate,
     capacity: i32,
     booked: i32,
+    district_code: String,
+    province_code: String,
+}
+
+/// The cache scopes a change to this clinic's places for `vaccine` touches.
+pub fn scopes_of(clinic_id: Uuid, vaccine: &str, district: &str, province: &str) -> [Scope; 3] {
+    [
+        Scope::Clinic { clinic_id, vaccine: vaccine.to_owned() },
+        Scope::Region { code: district.to_owned(), vaccine: vaccine.to_owned() },
+        Scope::Region { code: province.to_owned(), vaccine: vaccine.to_owned() },
+    ]
 }
 
 impl CatalogStore {
@@ -41,25 +55,29 @@ impl CatalogStore {
         let mut applied = Applied::default();
         let mut days: BTreeMap<(Uuid, String, NaiveDate), i32> = BTreeMap::new();
         for (&slot_id, &delta) in deltas.iter().filter(|(_, d)| **d != 0) {
-            let row: Option<Locked> =
-                sqlx::query_as("SELECT clinic_id, vaccine_code, local_date, capacity, booked FROM slots WHERE slot_id = $1 FOR UPDATE")
-                    .bind(slot_id)
-                    .fetch_optional(&mut *tx)
-                    .await?;
+            let row: Option<Locked> = sqlx::query_as(
+                "SELECT s.clinic_id, s.vaccine_code, s.local_date, s.capacity, s.booked, c.district_code, c.province_code
+                     FROM slots s JOIN clinics c ON c.clinic_id = s.clinic_id
+                     WHERE s.slot_id = $1 FOR UPDATE OF s",
+            )
+            .bind(slot_id)
+            .fetch_optional(&mut *tx)
+            .await?;
             let Some(row) = row else {
                 applied.unknown_slots.push(slot_id);
                 continue;
             };
-            let booked = clamp_booked(row.booked, row.capacity, delta);
-            if booked == row.booked {
-                continue;
-            }
+            let booked = row.booked.saturating_add(delta);
             sqlx::query("UPDATE slots SET booked = $2 WHERE slot_id = $1").bind(slot_id).bind(booked).execute(&mut *tx).await?;
-            *days.entry((row.clinic_id, row.vaccine_code, row.local_date)).or_default() += booked - row.booked;
+            let change = taken(booked, row.capacity) - taken(row.booked, row.capacity);
+            if change != 0 {
+                applied.scopes.extend(scopes_of(row.clinic_id, &row.vaccine_code, &row.district_code, &row.province_code));
+                *days.entry((row.clinic_id, row.vaccine_code, row.local_date)).or_default() += change;
+            }
         }
         for ((clinic_id, vaccine_code, local_date), change) in days.into_iter().filter(|(_, c)| *c != 0) {
             sqlx::query(
-                "UPDATE daily_availability SET booked = LEAST(GREATEST(booked + $4, 0), capacity)
+                "UPDATE daily_availability SET booked = booked + $4
                  WHERE clinic_id = $1 AND vaccine_code = $2 AND local_date = $3",
             )
             .bind(clinic_id)

@@ -1,6 +1,8 @@
 //! PostgreSQL: the catalogue and the availability read model. Reads touch
 //! only the precomputed tables and their indexes (see the migration).
 pub mod bookings;
+pub mod cache;
+pub mod resize;
 pub mod seed;
 
 use chrono::{DateTime, NaiveDate, Utc};

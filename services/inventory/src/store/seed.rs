@@ -1,20 +1,26 @@
 //! Loads the deterministic demo catalogue (see `domain::catalogue`) into an
-//! empty database with a few multi-row statements (`UNNEST` of arrays), so
-//! hundreds of thousands of slots load in seconds.
-use std::{ops::Range, sync::Arc};
+//! empty database. The full national catalogue is about ten million slots, so
+//! rows go in with `COPY ... FREEZE` (text format) inside one transaction:
+//! clinics in id order (their slots' ids follow the clinic's, so both slot
+//! indexes fill page by page), the next chunk's rows rendered on a blocking
+//! thread while PostgreSQL stores the current one, the day summaries computed
+//! here rather than by a ten-million-row `GROUP BY`. Frozen rows need no
+//! vacuum pass before index-only scans can skip the heap.
+use std::{collections::BTreeMap, fmt::Write as _, ops::Range, sync::Arc, time::Instant};
 
-use chrono::{DateTime, Days, NaiveDate, Utc};
-use sqlx::{PgPool, Postgres, Transaction};
+use chrono::{DateTime, Datelike as _, Days, NaiveDate, Timelike as _, Utc};
+use sqlx::{PgConnection, PgPool, Postgres, Transaction};
 use uuid::Uuid;
 
 use crate::domain::{
-    catalogue::{self, DemoClinic, DemoSlot},
+    catalogue::{self, DemoClinic},
     regions::PROVINCES,
 };
 
 /// Serialises seeding between replicas that start at once.
 const SEED_LOCK: i64 = 0x7965_7961_6b5f_696e;
-/// Clinics whose rows go in one statement: about 40,000 slots at 14 days.
+/// Clinics whose rows go in one `COPY`: about 170,000 slots (25 MB of text)
+/// at 56 days.
 const CHUNK: usize = 256;
 
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -25,13 +31,17 @@ pub struct SeedReport {
     pub districts: u64,
     pub clinics: u64,
     pub slots: u64,
+    /// Rows of `daily_availability`.
+    pub days: u64,
+    pub elapsed_ms: u64,
 }
 
-/// Seeds all 17 provinces, their demo districts, `clinics_per_district`
+/// Seeds all 17 provinces, their 250 districts, `clinics_per_district`
 /// clinics per district and `days` days of slots from the day after
 /// `today_seoul`, unless the catalogue already has clinics. Safe to call from
 /// several replicas at once: one seeds, the others find it done.
 pub async fn seed_demo(pool: &PgPool, clinics_per_district: u32, days: u32, today_seoul: NaiveDate) -> anyhow::Result<SeedReport> {
+    let started = Instant::now();
     let first_day = today_seoul.checked_add_days(Days::new(1)).ok_or_else(|| anyhow::anyhow!("date out of range"))?;
     let mut tx = pool.begin().await?;
     sqlx::query("SELECT pg_advisory_xact_lock($1)").bind(SEED_LOCK).execute(&mut *tx).await?;
@@ -41,33 +51,61 @@ pub async fn seed_demo(pool: &PgPool, clinics_per_district: u32, days: u32, toda
     }
     let mut report = SeedReport { seeded: true, ..SeedReport::default() };
     (report.provinces, report.districts) = insert_regions(&mut tx).await?;
-    let clinics = Arc::new(catalogue::clinics(clinics_per_district));
+    // Empty (checked above); truncating in this transaction is what allows COPY FREEZE.
+    sqlx::query("TRUNCATE daily_availability, slots, clinic_vaccines, clinics").execute(&mut *tx).await?;
+    let mut clinics = catalogue::clinics(clinics_per_district);
+    clinics.sort_unstable_by_key(|c| c.clinic_id);
+    let clinics = Arc::new(clinics);
+    copy(&mut tx, "COPY clinics (clinic_id, district_code, province_code, name, address) FROM STDIN WITH (FREEZE)", clinic_rows(&clinics))
+        .await?;
+    copy(&mut tx, "COPY clinic_vaccines (clinic_id, vaccine_code) FROM STDIN WITH (FREEZE)", offer_rows(&clinics)).await?;
+    report.clinics = clinics.len() as u64;
+
     let chunks: Vec<Range<usize>> = (0..clinics.len()).step_by(CHUNK).map(|s| s..(s + CHUNK).min(clinics.len())).collect();
-    // The next chunk's slots are computed on a blocking thread while the
-    // database stores the current one.
     let plan = |range: Range<usize>| {
         let clinics = clinics.clone();
-        tokio::task::spawn_blocking(move || slot_columns(&clinics[range], first_day, days))
+        tokio::task::spawn_blocking(move || render_slots(&clinics[range], first_day, days))
     };
+    // Day summaries are appended after all slots, in clinic order as well.
+    let mut day_rows = String::new();
     let mut next = chunks.first().cloned().map(plan);
-    for (i, range) in chunks.iter().enumerate() {
+    for i in 0..chunks.len() {
         let Some(planned) = next.take() else { break };
-        let columns = planned.await?;
+        let rendered = planned.await?;
         next = chunks.get(i + 1).cloned().map(plan);
-        insert_clinics(&mut tx, &clinics[range.clone()]).await?;
-        report.clinics += range.len() as u64;
-        report.slots += insert_slots(&mut tx, columns).await?;
+        copy(
+            &mut tx,
+            "COPY slots (slot_id, clinic_id, vaccine_code, starts_at, ends_at, local_date, capacity) FROM STDIN WITH (FREEZE)",
+            rendered.slots,
+        )
+        .await?;
+        report.slots += rendered.slot_count;
+        report.days += rendered.day_count;
+        day_rows.push_str(&rendered.days);
     }
-    sqlx::query(
-        "INSERT INTO daily_availability (clinic_id, vaccine_code, local_date, province_code, district_code, capacity, booked)
-         SELECT s.clinic_id, s.vaccine_code, s.local_date, c.province_code, c.district_code, sum(s.capacity), sum(s.booked)
-         FROM slots s JOIN clinics c ON c.clinic_id = s.clinic_id
-         GROUP BY s.clinic_id, s.vaccine_code, s.local_date, c.province_code, c.district_code",
+    copy(
+        &mut tx,
+        "COPY daily_availability (clinic_id, vaccine_code, local_date, province_code, district_code, capacity) FROM STDIN WITH (FREEZE)",
+        day_rows,
     )
-    .execute(&mut *tx)
     .await?;
     tx.commit().await?;
+    // Planner statistics for the new rows (the plans in docs/inventory.md rely on them).
+    for table in ["clinics", "clinic_vaccines", "slots", "daily_availability", "districts", "provinces"] {
+        sqlx::query(&format!("ANALYZE {table}")).execute(pool).await?;
+    }
+    report.elapsed_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
     Ok(report)
+}
+
+async fn copy(tx: &mut Transaction<'_, Postgres>, statement: &str, rows: String) -> Result<u64, sqlx::Error> {
+    let conn: &mut PgConnection = tx;
+    let mut copy = conn.copy_in_raw(statement).await?;
+    if let Err(e) = copy.send(rows.into_bytes()).await {
+        let _ = copy.abort("seed failed").await;
+        return Err(e);
+    }
+    copy.finish().await
 }
 
 async fn insert_regions(tx: &mut Transaction<'_, Postgres>) -> Result<(u64, u64), sqlx::Error> {
@@ -93,70 +131,130 @@ async fn insert_regions(tx: &mut Transaction<'_, Postgres>) -> Result<(u64, u64)
     Ok((provinces, districts))
 }
 
-async fn insert_clinics(tx: &mut Transaction<'_, Postgres>, clinics: &[DemoClinic]) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "INSERT INTO clinics (clinic_id, district_code, province_code, name, address)
-         SELECT * FROM UNNEST($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[])",
-    )
-    .bind(clinics.iter().map(|c| c.clinic_id).collect::<Vec<_>>())
-    .bind(clinics.iter().map(|c| c.district_code).collect::<Vec<_>>())
-    .bind(clinics.iter().map(|c| c.province_code).collect::<Vec<_>>())
-    .bind(clinics.iter().map(|c| c.name.as_str()).collect::<Vec<_>>())
-    .bind(clinics.iter().map(|c| c.address.as_str()).collect::<Vec<_>>())
-    .execute(&mut **tx)
-    .await?;
-    let offers: Vec<(Uuid, &str)> = clinics.iter().flat_map(|c| c.vaccines.iter().map(move |v| (c.clinic_id, *v))).collect();
-    sqlx::query("INSERT INTO clinic_vaccines (clinic_id, vaccine_code) SELECT * FROM UNNEST($1::uuid[], $2::text[])")
-        .bind(offers.iter().map(|o| o.0).collect::<Vec<_>>())
-        .bind(offers.iter().map(|o| o.1).collect::<Vec<_>>())
-        .execute(&mut **tx)
-        .await?;
-    Ok(())
-}
-
-#[derive(Default)]
-struct SlotColumns {
-    slot_id: Vec<Uuid>,
-    clinic_id: Vec<Uuid>,
-    vaccine_code: Vec<&'static str>,
-    starts_at: Vec<DateTime<Utc>>,
-    ends_at: Vec<DateTime<Utc>>,
-    local_date: Vec<NaiveDate>,
-    capacity: Vec<i32>,
-}
-
-/// Columns for `UNNEST`, in slot-id order so the primary-key index fills
-/// page by page rather than at random.
-fn slot_columns(clinics: &[DemoClinic], first_day: NaiveDate, days: u32) -> SlotColumns {
-    let mut slots: Vec<(Uuid, DemoSlot)> =
-        clinics.iter().flat_map(|c| catalogue::slots(c, first_day, days).into_iter().map(move |s| (c.clinic_id, s))).collect();
-    slots.sort_unstable_by_key(|(_, s)| s.slot_id);
-    let mut cols = SlotColumns::default();
-    for (clinic_id, slot) in slots {
-        cols.slot_id.push(slot.slot_id);
-        cols.clinic_id.push(clinic_id);
-        cols.vaccine_code.push(slot.vaccine_code);
-        cols.starts_at.push(slot.starts_at);
-        cols.ends_at.push(slot.ends_at);
-        cols.local_date.push(slot.local_date);
-        cols.capacity.push(slot.capacity);
+/// COPY text format: tab-separated, `\N` for NULL, backslash escapes.
+fn push_text(buf: &mut String, value: &str) {
+    for ch in value.chars() {
+        match ch {
+            '\\' => buf.push_str("\\\\"),
+            '\t' => buf.push_str("\\t"),
+            '\n' => buf.push_str("\\n"),
+            '\r' => buf.push_str("\\r"),
+            c => buf.push(c),
+        }
     }
-    cols
 }
 
-async fn insert_slots(tx: &mut Transaction<'_, Postgres>, cols: SlotColumns) -> Result<u64, sqlx::Error> {
-    Ok(sqlx::query(
-        "INSERT INTO slots (slot_id, clinic_id, vaccine_code, starts_at, ends_at, local_date, capacity)
-         SELECT * FROM UNNEST($1::uuid[], $2::uuid[], $3::text[], $4::timestamptz[], $5::timestamptz[], $6::date[], $7::int4[])",
-    )
-    .bind(cols.slot_id)
-    .bind(cols.clinic_id)
-    .bind(cols.vaccine_code)
-    .bind(cols.starts_at)
-    .bind(cols.ends_at)
-    .bind(cols.local_date)
-    .bind(cols.capacity)
-    .execute(&mut **tx)
-    .await?
-    .rows_affected())
+fn push_uuid(buf: &mut String, id: Uuid) {
+    let mut tmp = [0u8; uuid::fmt::Hyphenated::LENGTH];
+    buf.push_str(id.hyphenated().encode_lower(&mut tmp));
+}
+
+fn push_date(buf: &mut String, d: NaiveDate) {
+    let _ = write!(buf, "{:04}-{:02}-{:02}", d.year(), d.month(), d.day());
+}
+
+/// `YYYY-MM-DD HH:MM:SS+00`: the demo's slots start on whole hours.
+fn push_instant(buf: &mut String, t: DateTime<Utc>) {
+    push_date(buf, t.date_naive());
+    let _ = write!(buf, " {:02}:{:02}:{:02}+00", t.hour(), t.minute(), t.second());
+}
+
+fn clinic_rows(clinics: &[DemoClinic]) -> String {
+    let mut buf = String::with_capacity(clinics.len() * 160);
+    for c in clinics {
+        push_uuid(&mut buf, c.clinic_id);
+        for field in [c.district_code, c.province_code, c.name.as_str(), c.address.as_str()] {
+            buf.push('\t');
+            push_text(&mut buf, field);
+        }
+        buf.push('\n');
+    }
+    buf
+}
+
+fn offer_rows(clinics: &[DemoClinic]) -> String {
+    let mut buf = String::with_capacity(clinics.len() * 60);
+    for c in clinics {
+        for v in &c.vaccines {
+            push_uuid(&mut buf, c.clinic_id);
+            buf.push('\t');
+            push_text(&mut buf, v);
+            buf.push('\n');
+        }
+    }
+    buf
+}
+
+struct Rendered {
+    slots: String,
+    slot_count: u64,
+    days: String,
+    day_count: u64,
+}
+
+/// COPY rows of the slots of `clinics` and of their day summaries.
+fn render_slots(clinics: &[DemoClinic], first_day: NaiveDate, days: u32) -> Rendered {
+    let mut out = Rendered { slots: String::new(), slot_count: 0, days: String::new(), day_count: 0 };
+    for clinic in clinics {
+        let slots = catalogue::slots(clinic, first_day, days);
+        out.slots.reserve(slots.len() * 150);
+        // (vaccine, day) → summed capacity, in key order for the COPY.
+        let mut summary: BTreeMap<(&str, NaiveDate), i32> = BTreeMap::new();
+        for s in &slots {
+            push_uuid(&mut out.slots, s.slot_id);
+            out.slots.push('\t');
+            push_uuid(&mut out.slots, clinic.clinic_id);
+            out.slots.push('\t');
+            push_text(&mut out.slots, s.vaccine_code);
+            out.slots.push('\t');
+            push_instant(&mut out.slots, s.starts_at);
+            out.slots.push('\t');
+            push_instant(&mut out.slots, s.ends_at);
+            out.slots.push('\t');
+            push_date(&mut out.slots, s.local_date);
+            let _ = writeln!(out.slots, "\t{}", s.capacity);
+            *summary.entry((s.vaccine_code, s.local_date)).or_default() += s.capacity;
+        }
+        out.slot_count += slots.len() as u64;
+        for ((vaccine, day), capacity) in summary {
+            push_uuid(&mut out.days, clinic.clinic_id);
+            out.days.push('\t');
+            push_text(&mut out.days, vaccine);
+            out.days.push('\t');
+            push_date(&mut out.days, day);
+            let _ = writeln!(out.days, "\t{}\t{}\t{capacity}", clinic.province_code, clinic.district_code);
+            out.day_count += 1;
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn copy_text_escapes_and_formats() {
+        let mut buf = String::new();
+        push_text(&mut buf, "a\tb\\c\nd");
+        assert_eq!(buf, "a\\tb\\\\c\\nd");
+        let mut buf = String::new();
+        push_instant(&mut buf, "2021-07-26T00:00:00Z".parse().unwrap());
+        assert_eq!(buf, "2021-07-26 00:00:00+00");
+    }
+
+    #[test]
+    fn rendered_rows_match_the_plan() {
+        let clinics = catalogue::clinics(1);
+        let day = NaiveDate::from_ymd_opt(2021, 7, 26).unwrap();
+        let r = render_slots(&clinics[..3], day, 2);
+        let planned: usize = clinics[..3].iter().map(|c| catalogue::slots(c, day, 2).len()).sum();
+        assert_eq!(r.slot_count as usize, planned);
+        assert_eq!(r.slots.lines().count(), planned);
+        assert!(r.slots.lines().all(|l| l.split('\t').count() == 7));
+        let offers: usize = clinics[..3].iter().map(|c| c.vaccines.len()).sum();
+        assert_eq!(r.day_count as usize, offers * 2);
+        let first = r.days.lines().next().unwrap();
+        assert_eq!(first.split('\t').count(), 6);
+    }
 }

@@ -4,7 +4,11 @@
 
 use std::time::Duration;
 
-use inventory::{config::Config, startup::Application};
+use inventory::{
+    config::Config,
+    startup::Application,
+    store::{cache::Cache, CatalogStore},
+};
 use tonic::{transport::Channel, Request};
 use yeyak_platform::{
     config::Env,
@@ -23,8 +27,20 @@ pub struct TestApp {
     pub amqp: AmqpSettings,
     pub key: SigningKey,
     pub today: chrono::NaiveDate,
+    pub store: CatalogStore,
+    pub cache: Cache,
+    /// Prefix of every Redis key this instance writes.
+    pub redis_prefix: String,
     shutdown: Shutdown,
     server: tokio::task::JoinHandle<anyhow::Result<()>>,
+}
+
+/// How to start the instance.
+#[derive(Clone, Debug, Default)]
+pub struct Options {
+    /// Redis as the service sees it (a proxy in outage tests); the real one by default.
+    pub redis_url: Option<String>,
+    pub cache_disabled: bool,
 }
 
 pub fn fresh_database() -> (String, DatabaseSettings) {
@@ -33,16 +49,25 @@ pub fn fresh_database() -> (String, DatabaseSettings) {
 }
 
 pub async fn spawn(clinics_per_district: u32, days: u32) -> TestApp {
+    spawn_with(clinics_per_district, days, Options::default()).await
+}
+
+pub async fn spawn_with(clinics_per_district: u32, days: u32, options: Options) -> TestApp {
     let tag = uuid::Uuid::new_v4().simple().to_string();
     let (url, database) = fresh_database();
     let key = SigningKey::generate(Issuer::Admission, "test-admission");
     let amqp = AmqpSettings::for_test(&tag);
+    let redis_prefix = format!("test:{tag}");
     let env = Env::from_pairs([
         ("GRPC_ADDR", "127.0.0.1:0".to_string()),
         ("METRICS_ADDR", "off".to_string()),
         ("DATABASE_URL", url),
         ("AMQP_EXCHANGE", amqp.exchange.clone()),
         ("AMQP_QUEUE_PREFIX", amqp.queue_prefix.clone()),
+        ("REDIS_URL", options.redis_url.unwrap_or_else(|| REDIS_URL.to_string())),
+        ("REDIS_KEY_PREFIX", redis_prefix.clone()),
+        ("CACHE_ENABLED", (!options.cache_disabled).to_string()),
+        ("CACHE_INVALIDATION_MS", "20".to_string()),
         ("TRUSTED_KEYS", key.trusted_entry()),
         ("QUEUE_IDS", "demo".to_string()),
         ("SEED_CLINICS_PER_DISTRICT", clinics_per_district.to_string()),
@@ -52,9 +77,29 @@ pub async fn spawn(clinics_per_district: u32, days: u32) -> TestApp {
     let today = inventory::domain::today_seoul(chrono::Utc::now());
     let app = Application::build(config).await.expect("build");
     let addr = app.grpc_addr();
+    let (store, cache) = (app.store(), app.cache());
     let shutdown = Shutdown::new();
     let server = tokio::spawn(app.run_until_stopped(shutdown.clone()));
-    TestApp { addr, database, amqp, key, today, shutdown, server }
+    TestApp { addr, database, amqp, key, today, store, cache, redis_prefix, shutdown, server }
+}
+
+pub const REDIS_URL: &str = "redis://127.0.0.1:6379/0";
+
+/// Deletes every key under `prefix` (tests clean up after themselves).
+pub async fn delete_redis_keys(prefix: &str) {
+    let client = redis::Client::open(REDIS_URL).expect("redis url");
+    let mut conn = client.get_multiplexed_async_connection().await.expect("redis");
+    let keys: Vec<String> = redis::cmd("KEYS").arg(format!("{prefix}:*")).query_async(&mut conn).await.expect("keys");
+    if !keys.is_empty() {
+        let _: () = redis::cmd("DEL").arg(&keys).query_async(&mut conn).await.expect("del");
+    }
+}
+
+/// Keys under `prefix` matching `pattern` (after the prefix).
+pub async fn redis_keys(prefix: &str, pattern: &str) -> Vec<String> {
+    let client = redis::Client::open(REDIS_URL).expect("redis url");
+    let mut conn = client.get_multiplexed_async_connection().await.expect("redis");
+    redis::cmd("KEYS").arg(format!("{prefix}:{pattern}")).query_async(&mut conn).await.expect("keys")
 }
 
 impl TestApp {
@@ -100,6 +145,7 @@ impl TestApp {
         tokio::time::timeout(Duration::from_secs(15), self.server).await.expect("stops in time").expect("join").expect("clean stop");
         db::drop_database(&self.database).await.expect("drop database");
         yeyak_platform::messaging::delete_namespace(&self.amqp, &["inventory.availability"]).await.expect("delete test queues");
+        delete_redis_keys(&self.redis_prefix).await;
     }
 }
 

@@ -63,13 +63,13 @@ impl Booking {
         if current.slot.slot_id == new_slot {
             return Ok(current);
         }
-        let catalog = self.upstream.slot(new_slot, "new_slot_id").await?;
+        let known = self.find_slot(new_slot, "new_slot_id").await?;
         let now = now();
-        if !domain::bookable(catalog.slot.starts_at, now) {
+        if !domain::bookable(known.starts_at(), now) {
             return Err(ReservationError::SlotStarted);
         }
-        self.store.ensure_ledger(new_slot, catalog.capacity).await?;
-        let change = self.store.reschedule(id, &caller, &catalog.slot, now, events::rescheduled).await?;
+        let (slot, _) = self.ledger_for(known).await?;
+        let change = self.store.reschedule(id, &caller, &slot, now, events::rescheduled).await?;
         Ok(self.settle(change))
     }
 }

@@ -1,9 +1,9 @@
-//! CreateReservation: identity, idempotency, eligibility, the slot, then one
-//! transaction taking the place, writing the row and queueing the event.
+//! CreateReservation: identity, idempotency, eligibility and the slot, then
+//! one transaction taking the place, writing the row and queueing the event.
 use uuid::Uuid;
 use yeyak_platform::grpc::VerifiedPass;
 
-use super::{now, same_request, Booking};
+use super::{now, same_request, Booking, KnownSlot};
 use crate::{
     domain::{self, Reservation, State},
     error::ReservationError,
@@ -39,33 +39,46 @@ impl Booking {
         if let Some(existing) = self.store.find_by_key(&subject, &b.idempotency_key).await? {
             return same_request(existing, &hash);
         }
-        if let Err(e) = self.upstream.check_eligibility(pass, &b.identity_assertion, &b.agent_assertion, b.dose_number).await {
+        // Eligibility and the slot are independent reads: asked at once.
+        let (eligibility, slot) = tokio::join!(
+            self.upstream.check_eligibility(pass, &b.identity_assertion, &b.agent_assertion, b.dose_number),
+            self.find_slot(b.slot_id, "slot_id"),
+        );
+        if let Err(e) = eligibility {
             // A concurrent retry may have booked meanwhile (eligibility then says "already booked").
             return match self.store.find_by_key(&subject, &b.idempotency_key).await? {
                 Some(existing) => same_request(existing, &hash),
                 None => Err(e),
             };
         }
-        let catalog = self.upstream.slot(b.slot_id, "slot_id").await?;
+        let known = slot?;
         let now = now();
-        if !domain::bookable(catalog.slot.starts_at, now) {
+        if !domain::bookable(known.starts_at(), now) {
             return Err(ReservationError::SlotStarted);
         }
-        self.store.ensure_ledger(b.slot_id, catalog.capacity).await?;
+        let (slot, new_ledger) = match known {
+            // A slot seen full is refused without a transaction: during a
+            // rush on one slot, everyone after the last place costs one read,
+            // not a wait on the slot's row lock.
+            KnownSlot::Ledger(_, ledger) if ledger.booked >= ledger.capacity => return Err(ReservationError::SlotFull),
+            KnownSlot::Ledger(slot, _) => (slot, None),
+            // First booking of the slot: its counter is created in the booking's transaction.
+            KnownSlot::Catalog(c) => (c.slot, Some(c.capacity)),
+        };
         let reservation = Reservation {
             reservation_id: Uuid::now_v7(),
             subject_id: subject,
             agent_subject_id: agent,
             idempotency_key: b.idempotency_key,
             request_hash: hash,
-            slot: catalog.slot,
+            slot,
             dose_number: b.dose_number,
             contact_phone: b.contact_phone,
             state: State::Confirmed,
             created_at: now,
             updated_at: now,
         };
-        match self.store.create(&reservation, &events::confirmed(&reservation)).await {
+        match self.store.create(&reservation, &events::confirmed(&reservation, &pass.pass), new_ledger).await {
             Ok(created) => {
                 self.relay.notify_one();
                 Ok(created)

@@ -1,6 +1,8 @@
 //! The booking use cases: who the caller is, what eligibility and the
-//! catalogue say, then one transaction in the store. Everything that can
-//! refuse a booking is asked before anything is written.
+//! catalogue say (asked at once), then one transaction in the store.
+//! Everything that can refuse a booking is asked before anything is written.
+//! A slot booked before is read from the ledger, which keeps the slot's
+//! details: only a slot's first booking asks the catalogue.
 //!
 //! `create` books; `change` reads, cancels and reschedules.
 mod change;
@@ -15,12 +17,31 @@ use yeyak_platform::{
     tokens::{self, IdentityAssertion, KeyRing, TokenError},
 };
 
+use uuid::Uuid;
+
 use crate::{
-    domain::Reservation,
+    domain::{Reservation, Slot},
     error::ReservationError,
-    store::{Change, Store},
-    upstream::Upstream,
+    store::{Change, Ledger, Store},
+    upstream::{CatalogSlot, Upstream},
 };
+
+/// Where the details of a slot to book come from.
+enum KnownSlot {
+    /// Booked before: the ledger has its details and counters, no call needed.
+    Ledger(Slot, Ledger),
+    /// Never booked here: the catalogue's answer.
+    Catalog(CatalogSlot),
+}
+
+impl KnownSlot {
+    fn starts_at(&self) -> DateTime<Utc> {
+        match self {
+            KnownSlot::Ledger(slot, _) => slot.starts_at,
+            KnownSlot::Catalog(c) => c.slot.starts_at,
+        }
+    }
+}
 
 pub use create::NewBooking;
 
@@ -50,6 +71,27 @@ impl Booking {
             return Err(ReservationError::ForeignAssertion { field });
         }
         Ok(assertion)
+    }
+
+    /// The slot from the ledger if it was booked before, else from the
+    /// catalogue (an unknown slot is the caller's mistake, reported on
+    /// `field`). Reads only: nothing is written before every check passed.
+    async fn find_slot(&self, slot_id: Uuid, field: &'static str) -> Result<KnownSlot, ReservationError> {
+        if let Some((ledger, Some(slot))) = self.store.ledger_slot(slot_id).await? {
+            return Ok(KnownSlot::Ledger(slot, ledger));
+        }
+        Ok(KnownSlot::Catalog(self.upstream.slot(slot_id, field).await?))
+    }
+
+    /// The slot and its counters, creating the counter on a first booking.
+    async fn ledger_for(&self, known: KnownSlot) -> Result<(Slot, Ledger), ReservationError> {
+        match known {
+            KnownSlot::Ledger(slot, ledger) => Ok((slot, ledger)),
+            KnownSlot::Catalog(c) => {
+                let ledger = self.store.ensure_ledger(&c.slot, c.capacity).await?;
+                Ok((c.slot, ledger))
+            }
+        }
     }
 
     fn settle(&self, change: Change) -> Reservation {

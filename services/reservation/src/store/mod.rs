@@ -2,7 +2,7 @@
 //! Reads live here; the transactions that change state are in [`write`].
 mod write;
 
-pub use write::Change;
+pub use write::{Change, SizeChange};
 
 use chrono::{DateTime, Utc};
 use sqlx::{postgres::PgRow, PgPool, Row as _};
@@ -34,17 +34,37 @@ impl Store {
         &self.pool
     }
 
-    /// Creates the slot's counter from the catalogue's size the first time the
-    /// slot is booked. Runs in its own statement, outside the booking
-    /// transaction, so that transaction holds the hot ledger row as briefly
-    /// as possible; a counter left at zero by a failed booking is harmless.
-    pub async fn ensure_ledger(&self, slot_id: Uuid, capacity: u32) -> Result<(), sqlx::Error> {
-        sqlx::query("INSERT INTO slot_ledger (slot_id, capacity) VALUES ($1, $2) ON CONFLICT (slot_id) DO NOTHING")
-            .bind(slot_id)
-            .bind(i32::try_from(capacity).unwrap_or(i32::MAX))
-            .execute(&self.pool)
-            .await?;
-        Ok(())
+    /// The slot as the ledger knows it: its counters and, once it has been
+    /// booked, what a reservation copies from the catalogue. `None` when the
+    /// slot has never been booked (ask the catalogue).
+    pub async fn ledger_slot(&self, slot_id: Uuid) -> Result<Option<(Ledger, Option<Slot>)>, sqlx::Error> {
+        let row =
+            sqlx::query("SELECT capacity, booked, clinic_id, clinic_name, vaccine_code, starts_at FROM slot_ledger WHERE slot_id = $1")
+                .bind(slot_id)
+                .fetch_optional(&self.pool)
+                .await?;
+        let Some(row) = row else { return Ok(None) };
+        let ledger = Ledger { capacity: row.try_get("capacity")?, booked: row.try_get("booked")? };
+        let clinic_id: Option<String> = row.try_get("clinic_id")?;
+        let clinic_name: Option<String> = row.try_get("clinic_name")?;
+        let vaccine_code: Option<String> = row.try_get("vaccine_code")?;
+        let starts_at: Option<DateTime<Utc>> = row.try_get("starts_at")?;
+        let slot = match (clinic_id, clinic_name, vaccine_code, starts_at) {
+            (Some(clinic_id), Some(clinic_name), Some(vaccine_code), Some(starts_at)) => {
+                Some(Slot { slot_id, clinic_id, clinic_name, vaccine_code, starts_at })
+            }
+            _ => None,
+        };
+        Ok(Some((ledger, slot)))
+    }
+
+    /// The slot's counter, created from the catalogue's size (and with the
+    /// slot's details) if the slot was never booked: for a reschedule to it
+    /// (a new booking creates the counter in its own transaction). A counter
+    /// a size event created first keeps its size and gets the details.
+    pub async fn ensure_ledger(&self, slot: &Slot, capacity: u32) -> Result<Ledger, sqlx::Error> {
+        write::upsert_ledger(&self.pool, slot, capacity).await?;
+        Ok(self.ledger(slot.slot_id).await?.unwrap_or(Ledger { capacity: i32::try_from(capacity).unwrap_or(i32::MAX), booked: 0 }))
     }
 
     pub async fn ledger(&self, slot_id: Uuid) -> Result<Option<Ledger>, sqlx::Error> {

@@ -26,11 +26,13 @@ pub enum Change {
 }
 
 impl Store {
-    /// Books one place of `r.slot` for `r`. The ledger row must exist
-    /// ([`Store::ensure_ledger`]). A unique violation, on either the
-    /// idempotency key or the one-active-per-dose index, is reported as
+    /// Books one place of `r.slot` for `r`. On a slot's first booking
+    /// `new_ledger` is the catalogue's size: the ledger row is created in the
+    /// same transaction (one commit, not two); otherwise the row exists. A
+    /// unique violation, on either the idempotency key or the
+    /// one-active-per-dose index, is reported as
     /// [`ReservationError::AlreadyBooked`]; the caller tells the two apart.
-    pub async fn create(&self, r: &Reservation, event: &OutboxEvent) -> Result<Reservation, ReservationError> {
+    pub async fn create(&self, r: &Reservation, event: &OutboxEvent, new_ledger: Option<u32>) -> Result<Reservation, ReservationError> {
         let mut tx = self.pool.begin().await?;
         let row = sqlx::query(&format!(
             "INSERT INTO reservations ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
@@ -54,6 +56,9 @@ impl Store {
         .fetch_one(&mut *tx)
         .await
         .map_err(|e| if is_unique_violation(&e) { ReservationError::AlreadyBooked } else { e.into() })?;
+        if let Some(capacity) = new_ledger {
+            upsert_ledger(&mut *tx, &r.slot, capacity).await?;
+        }
         take_place(&mut tx, r.slot.slot_id).await?;
         enqueue(&mut tx, event).await?;
         tx.commit().await?;
@@ -136,6 +141,98 @@ impl Store {
     }
 }
 
+/// What a catalogue size change did to a slot's ledger.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SizeChange {
+    /// The ledger already had this size (or the slot has no ledger yet and
+    /// got one of this size).
+    Unchanged,
+    Applied {
+        from: i32,
+        to: i32,
+    },
+    /// The cut went below what is booked: every booking is kept, no new one
+    /// is taken, and the slot is flagged until cancellations bring it down.
+    Refused {
+        booked: i32,
+        requested: i32,
+    },
+}
+
+impl Store {
+    /// Applies the catalogue's current size of a slot to its ledger.
+    pub async fn apply_size(&self, slot_id: Uuid, size: u32) -> Result<SizeChange, sqlx::Error> {
+        let size = i32::try_from(size).unwrap_or(i32::MAX);
+        let mut tx = self.pool.begin().await?;
+        // A ledger created now already has the size: nothing more to do.
+        let created = sqlx::query("INSERT INTO slot_ledger (slot_id, capacity) VALUES ($1, $2) ON CONFLICT (slot_id) DO NOTHING")
+            .bind(slot_id)
+            .bind(size)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        if created == 1 {
+            tx.commit().await?;
+            return Ok(SizeChange::Unchanged);
+        }
+        let (capacity, booked, target): (i32, i32, Option<i32>) =
+            sqlx::query_as("SELECT capacity, booked, target_capacity FROM slot_ledger WHERE slot_id = $1 FOR UPDATE")
+                .bind(slot_id)
+                .fetch_one(&mut *tx)
+                .await?;
+        let change = if size >= booked {
+            if capacity == size && target.is_none() {
+                SizeChange::Unchanged
+            } else {
+                sqlx::query("UPDATE slot_ledger SET capacity = $2, target_capacity = NULL, overbooked_since = NULL WHERE slot_id = $1")
+                    .bind(slot_id)
+                    .bind(size)
+                    .execute(&mut *tx)
+                    .await?;
+                SizeChange::Applied { from: capacity, to: size }
+            }
+        } else {
+            sqlx::query(
+                "UPDATE slot_ledger SET capacity = booked, target_capacity = $2,
+                        overbooked_since = COALESCE(overbooked_since, now())
+                 WHERE slot_id = $1",
+            )
+            .bind(slot_id)
+            .bind(size)
+            .execute(&mut *tx)
+            .await?;
+            SizeChange::Refused { booked, requested: size }
+        };
+        tx.commit().await?;
+        Ok(change)
+    }
+}
+
+/// Creates a slot's counter with the catalogue's size and the slot's details;
+/// a counter a size event created first keeps its size and gets the details.
+pub(super) async fn upsert_ledger<'e, E>(executor: E, slot: &Slot, capacity: u32) -> Result<(), sqlx::Error>
+where
+    E: sqlx::Executor<'e, Database = Postgres>,
+{
+    sqlx::query(
+        "INSERT INTO slot_ledger (slot_id, capacity, clinic_id, clinic_name, vaccine_code, starts_at)
+         VALUES ($1, $2, $3, $4, $5, $6)
+         ON CONFLICT (slot_id) DO UPDATE
+             SET clinic_id = EXCLUDED.clinic_id, clinic_name = EXCLUDED.clinic_name,
+                 vaccine_code = EXCLUDED.vaccine_code, starts_at = EXCLUDED.starts_at
+             WHERE slot_ledger.clinic_id IS NULL",
+    )
+    .bind(slot.slot_id)
+    .bind(i32::try_from(capacity).unwrap_or(i32::MAX))
+    .bind(&slot.clinic_id)
+    .bind(&slot.clinic_name)
+    .bind(&slot.vaccine_code)
+    .bind(slot.starts_at)
+    .execute(executor)
+    .await?;
+    Ok(())
+}
+
 /// The reservation, locked, if the caller may see it.
 async fn lock_visible(tx: &mut Transaction<'_, Postgres>, id: Uuid, caller: &str) -> Result<Reservation, ReservationError> {
     let row = sqlx::query(&format!("SELECT {COLUMNS} FROM reservations WHERE reservation_id = $1 FOR UPDATE"))
@@ -163,12 +260,22 @@ async fn take_place(tx: &mut Transaction<'_, Postgres>, slot_id: Uuid) -> Result
     }
 }
 
+/// Gives a place back. On a slot flagged as overbooked (its catalogue size was
+/// cut below what was booked) the freed place is not offered again: capacity
+/// follows bookings down to the catalogue's size, where the flag clears.
 async fn give_back(tx: &mut Transaction<'_, Postgres>, slot_id: Uuid) -> Result<(), ReservationError> {
-    let given = sqlx::query("UPDATE slot_ledger SET booked = booked - 1 WHERE slot_id = $1 AND booked > 0")
-        .bind(slot_id)
-        .execute(&mut **tx)
-        .await?
-        .rows_affected();
+    let given = sqlx::query(
+        "UPDATE slot_ledger SET
+             booked = booked - 1,
+             capacity = CASE WHEN target_capacity IS NULL THEN capacity ELSE GREATEST(target_capacity, booked - 1) END,
+             target_capacity = CASE WHEN booked - 1 > target_capacity THEN target_capacity END,
+             overbooked_since = CASE WHEN booked - 1 > target_capacity THEN overbooked_since END
+         WHERE slot_id = $1 AND booked > 0",
+    )
+    .bind(slot_id)
+    .execute(&mut **tx)
+    .await?
+    .rows_affected();
     if given == 1 {
         Ok(())
     } else {

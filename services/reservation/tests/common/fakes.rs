@@ -90,10 +90,11 @@ impl EligibilityService for Eligibility {
     }
 }
 
-/// A slot catalogue held in memory.
+/// A slot catalogue held in memory; counts GetSlot calls.
 #[derive(Clone, Default)]
 pub struct Inventory {
     slots: Arc<Mutex<HashMap<String, inv::GetSlotResponse>>>,
+    calls: Arc<AtomicUsize>,
 }
 
 impl Inventory {
@@ -123,11 +124,25 @@ impl Inventory {
     pub fn slot(&self, capacity: u32) -> Uuid {
         self.add("c-1", "pfizer", capacity, Utc::now() + chrono::Duration::days(1))
     }
+
+    pub fn calls(&self) -> usize {
+        self.calls.load(Ordering::SeqCst)
+    }
+
+    /// Changes a slot's size, as an operator does in the real catalogue.
+    pub fn set_capacity(&self, slot: Uuid, capacity: u32) {
+        let mut slots = self.slots.lock().unwrap();
+        let entry = slots.get_mut(&slot.to_string()).expect("known slot");
+        if let Some(s) = entry.slot.as_mut() {
+            s.capacity = capacity;
+        }
+    }
 }
 
 #[tonic::async_trait]
 impl SlotCatalogService for Inventory {
     async fn get_slot(&self, request: Request<inv::GetSlotRequest>) -> Result<Response<inv::GetSlotResponse>, Status> {
+        self.calls.fetch_add(1, Ordering::SeqCst);
         let id = request.into_inner().slot_id;
         match self.slots.lock().unwrap().get(&id) {
             Some(slot) => Ok(Response::new(slot.clone())),

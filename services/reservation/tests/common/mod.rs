@@ -14,6 +14,7 @@ use yeyak_platform::{
     config::Env,
     db::{self, DatabaseSettings},
     grpc::{CLIENT_ID_HEADER, PASS_HEADER},
+    messaging::{self, publisher::Outgoing, AmqpSettings, PublishError, Publisher},
     tokens::{client_binding, sign, AdmissionPass, IdentityAssertion, Issuer, SigningKey},
     Shutdown,
 };
@@ -33,97 +34,32 @@ pub struct Person {
     pub assertion: String,
 }
 
-pub struct TestApp {
-    pub client: ReservationServiceClient<Channel>,
-    pub pool: PgPool,
-    pub eligibility: Eligibility,
-    pub inventory: Inventory,
-    pub tap: Tap,
-    admission_key: SigningKey,
-    identity_key: SigningKey,
-    database: DatabaseSettings,
-    shutdown: Shutdown,
-    task: tokio::task::JoinHandle<anyhow::Result<()>>,
+/// The admission and identity signing keys of a test: the service trusts them.
+pub struct Keys {
+    pub admission: SigningKey,
+    pub identity: SigningKey,
 }
 
-/// Which dependencies are down (their address has nothing listening).
-#[derive(Clone, Copy, Debug, Default)]
-pub struct Setup {
-    pub eligibility_down: bool,
-    pub broker_down: bool,
-}
-
-pub async fn start() -> TestApp {
-    start_with(Setup::default()).await
-}
-
-pub async fn start_with(setup: Setup) -> TestApp {
-    let tag = Uuid::new_v4().simple().to_string();
-    let admission_key = SigningKey::generate(Issuer::Admission, &format!("adm-{}", &tag[..8]));
-    let identity_key = SigningKey::generate(Issuer::Identity, &format!("idn-{}", &tag[..8]));
-    let eligibility = Eligibility::default();
-    let inventory = Inventory::default();
-    let eligibility_addr = if setup.eligibility_down { dead_address().await } else { eligibility.serve().await };
-    let amqp_url = if setup.broker_down {
-        format!("amqp://guest:guest@{}/%2f", dead_address().await)
-    } else {
-        "amqp://guest:guest@127.0.0.1:5672/%2f".to_owned()
-    };
-    let inventory_addr = inventory.serve().await;
-    let database_url = format!("postgres://postgres@127.0.0.1:5432/yeyak_test_{tag}");
-    let exchange = format!("test.{tag}.events");
-    let env = Env::from_pairs([
-        ("GRPC_ADDR", "127.0.0.1:0".to_owned()),
-        ("METRICS_ADDR", "off".to_owned()),
-        ("DATABASE_URL", database_url.clone()),
-        ("DATABASE_ACQUIRE_TIMEOUT_MS", "10000".to_owned()),
-        ("AMQP_URL", amqp_url),
-        ("AMQP_EXCHANGE", exchange.clone()),
-        ("AMQP_QUEUE_PREFIX", format!("test.{tag}")),
-        ("TRUSTED_KEYS", format!("{},{}", admission_key.trusted_entry(), identity_key.trusted_entry())),
-        ("QUEUE_IDS", "demo".to_owned()),
-        ("ELIGIBILITY_ADDR", eligibility_addr.to_string()),
-        ("INVENTORY_ADDR", inventory_addr.to_string()),
-        ("OUTBOUND_TIMEOUT_MS", "1500".to_owned()),
-    ]);
-    let config = reservation::config::Config::from_env(&env).unwrap();
-    let tap = Tap::bind(&exchange).await;
-    let app = reservation::startup::Application::build(config).await.unwrap();
-    let addr = app.grpc_addr();
-    let pool = app.pool().clone();
-    let shutdown = Shutdown::new();
-    let task = tokio::spawn(app.run_until_stopped(shutdown.clone()));
-    let client = ReservationServiceClient::connect(format!("http://{addr}")).await.unwrap();
-    TestApp {
-        client,
-        pool,
-        eligibility,
-        inventory,
-        tap,
-        admission_key,
-        identity_key,
-        database: DatabaseSettings::with_url(database_url),
-        shutdown,
-        task,
+impl Keys {
+    pub fn generate(tag: &str) -> Self {
+        Self {
+            admission: SigningKey::generate(Issuer::Admission, &format!("adm-{}", &tag[..8])),
+            identity: SigningKey::generate(Issuer::Identity, &format!("idn-{}", &tag[..8])),
+        }
     }
-}
 
-/// A port that refuses connections.
-async fn dead_address() -> SocketAddr {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    drop(listener);
-    addr
-}
+    /// `YEYAK_TRUSTED_KEYS` for the service.
+    pub fn trusted(&self) -> String {
+        format!("{},{}", self.admission.trusted_entry(), self.identity.trusted_entry())
+    }
 
-impl TestApp {
     /// A new client admitted from the waiting room, verified as `subject`.
     pub fn person(&self, subject: &str) -> Person {
         let client_id = format!("client-{}", Uuid::new_v4().simple());
         let sid = Uuid::new_v4().simple().to_string()[..24].to_owned();
         let now = chrono::Utc::now().timestamp();
         let pass = AdmissionPass { q: "demo".into(), pos: 1, cb: client_binding(&client_id), sid: sid.clone(), iat: now, exp: now + 600 };
-        let pass = sign(&self.admission_key, &pass);
+        let pass = sign(&self.admission, &pass);
         let assertion = self.assertion(subject, &sid, 600);
         Person { subject: subject.to_owned(), client_id, sid, pass, assertion }
     }
@@ -141,26 +77,145 @@ impl TestApp {
             iat: now - 10,
             exp: now + ttl,
         };
-        sign(&self.identity_key, &claims)
+        sign(&self.identity, &claims)
+    }
+}
+
+/// A request carrying `person`'s pass, as a client behind the waiting room sends it.
+pub fn req<T>(person: &Person, message: T) -> Request<T> {
+    let mut request = Request::new(message);
+    request.metadata_mut().insert(PASS_HEADER, person.pass.parse().unwrap());
+    request.metadata_mut().insert(CLIENT_ID_HEADER, person.client_id.parse().unwrap());
+    request
+}
+
+/// Booking `dose` of `slot` for `person` under idempotency key `key`.
+pub fn create_request(person: &Person, key: &str, slot: Uuid, dose: u32) -> pb::CreateReservationRequest {
+    pb::CreateReservationRequest {
+        idempotency_key: key.into(),
+        slot_id: slot.to_string(),
+        identity_assertion: person.assertion.clone(),
+        agent_assertion: String::new(),
+        dose_number: dose,
+        contact_phone: "010-1234-5678".into(),
+    }
+}
+
+pub struct TestApp {
+    pub client: ReservationServiceClient<Channel>,
+    /// Several connections, for tests that send hundreds of calls at once.
+    pub clients: Vec<ReservationServiceClient<Channel>>,
+    pub pool: PgPool,
+    pub tag: String,
+    pub eligibility: Eligibility,
+    pub inventory: Inventory,
+    pub tap: Tap,
+    pub keys: Keys,
+    database: DatabaseSettings,
+    shutdown: Shutdown,
+    task: tokio::task::JoinHandle<anyhow::Result<()>>,
+}
+
+/// Which dependencies are down (their address has nothing listening), and
+/// where RabbitMQ is (a proxy in outage tests).
+#[derive(Clone, Debug, Default)]
+pub struct Setup {
+    pub eligibility_down: bool,
+    pub inventory_down: bool,
+    pub broker_down: bool,
+    pub amqp_url: Option<String>,
+}
+
+pub const AMQP_URL: &str = "amqp://guest:guest@127.0.0.1:5672/%2f";
+
+pub async fn start() -> TestApp {
+    start_with(Setup::default()).await
+}
+
+pub async fn start_with(setup: Setup) -> TestApp {
+    let tag = Uuid::new_v4().simple().to_string();
+    let keys = Keys::generate(&tag);
+    let eligibility = Eligibility::default();
+    let inventory = Inventory::default();
+    let eligibility_addr = if setup.eligibility_down { dead_address().await } else { eligibility.serve().await };
+    let amqp_url = match (setup.broker_down, setup.amqp_url) {
+        (true, _) => format!("amqp://guest:guest@{}/%2f", dead_address().await),
+        (false, Some(url)) => url,
+        (false, None) => AMQP_URL.to_owned(),
+    };
+    let inventory_addr = if setup.inventory_down { dead_address().await } else { inventory.serve().await };
+    let database_url = format!("postgres://postgres@127.0.0.1:5432/yeyak_test_{tag}");
+    let exchange = format!("test.{tag}.events");
+    let env = Env::from_pairs([
+        ("GRPC_ADDR", "127.0.0.1:0".to_owned()),
+        ("METRICS_ADDR", "off".to_owned()),
+        ("DATABASE_URL", database_url.clone()),
+        ("DATABASE_ACQUIRE_TIMEOUT_MS", "10000".to_owned()),
+        ("AMQP_URL", amqp_url),
+        ("AMQP_EXCHANGE", exchange.clone()),
+        ("AMQP_QUEUE_PREFIX", format!("test.{tag}")),
+        ("TRUSTED_KEYS", keys.trusted()),
+        ("QUEUE_IDS", "demo".to_owned()),
+        ("ELIGIBILITY_ADDR", eligibility_addr.to_string()),
+        ("INVENTORY_ADDR", inventory_addr.to_string()),
+        ("OUTBOUND_TIMEOUT_MS", "1500".to_owned()),
+        // Hundreds of concurrent bookings on a loaded 2-core machine must not hit the server deadline.
+        ("REQUEST_TIMEOUT_MS", "30000".to_owned()),
+        ("DATABASE_MAX_CONNECTIONS", "8".to_owned()),
+    ]);
+    let config = reservation::config::Config::from_env(&env).unwrap();
+    let tap = Tap::bind(&exchange).await;
+    let app = reservation::startup::Application::build(config).await.unwrap();
+    let addr = app.grpc_addr();
+    let pool = app.pool().clone();
+    let shutdown = Shutdown::new();
+    let task = tokio::spawn(app.run_until_stopped(shutdown.clone()));
+    let client = ReservationServiceClient::connect(format!("http://{addr}")).await.unwrap();
+    let mut clients = Vec::new();
+    for _ in 0..4 {
+        clients.push(ReservationServiceClient::connect(format!("http://{addr}")).await.unwrap());
+    }
+    TestApp {
+        client,
+        clients,
+        pool,
+        tag,
+        eligibility,
+        inventory,
+        tap,
+        keys,
+        database: DatabaseSettings::with_url(database_url),
+        shutdown,
+        task,
+    }
+}
+
+/// A port that refuses connections.
+async fn dead_address() -> SocketAddr {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    drop(listener);
+    addr
+}
+
+impl TestApp {
+    /// A new client admitted from the waiting room, verified as `subject`.
+    pub fn person(&self, subject: &str) -> Person {
+        self.keys.person(subject)
+    }
+
+    /// An identity assertion for `subject` obtained under session `sid`.
+    pub fn assertion(&self, subject: &str, sid: &str, ttl: i64) -> String {
+        self.keys.assertion(subject, sid, ttl)
     }
 
     /// A request carrying `person`'s pass, as a client behind the waiting room sends it.
     pub fn req<T>(&self, person: &Person, message: T) -> Request<T> {
-        let mut request = Request::new(message);
-        request.metadata_mut().insert(PASS_HEADER, person.pass.parse().unwrap());
-        request.metadata_mut().insert(CLIENT_ID_HEADER, person.client_id.parse().unwrap());
-        request
+        req(person, message)
     }
 
     pub fn create_request(&self, person: &Person, key: &str, slot: Uuid, dose: u32) -> pb::CreateReservationRequest {
-        pb::CreateReservationRequest {
-            idempotency_key: key.into(),
-            slot_id: slot.to_string(),
-            identity_assertion: person.assertion.clone(),
-            agent_assertion: String::new(),
-            dose_number: dose,
-            contact_phone: "010-1234-5678".into(),
-        }
+        create_request(person, key, slot, dose)
     }
 
     pub async fn book(&self, person: &Person, key: &str, slot: Uuid) -> Result<pb::Reservation, tonic::Status> {
@@ -177,10 +232,66 @@ impl TestApp {
         sqlx::query_scalar(sql).fetch_one(&self.pool).await.unwrap()
     }
 
+    /// Books on connection `i` of [`TestApp::clients`].
+    pub async fn book_on(&self, i: usize, person: &Person, key: &str, slot: Uuid) -> Result<pb::Reservation, tonic::Status> {
+        let request = self.req(person, self.create_request(person, key, slot, 1));
+        let mut client = self.clients[i % self.clients.len()].clone();
+        Ok(client.create_reservation(request).await?.into_inner().reservation.unwrap())
+    }
+
+    /// The AMQP namespace of this test (its exchange and queue prefix).
+    pub fn amqp(&self) -> AmqpSettings {
+        AmqpSettings::for_test(&self.tag)
+    }
+
+    /// Publishes to the test exchange, retrying while the consuming queue is
+    /// not bound yet (the broker reports the message as unroutable).
+    pub async fn publish(&self, event: Outgoing) {
+        publish(&self.amqp(), event).await;
+    }
+
     pub async fn stop(self) {
         self.shutdown.trigger();
         tokio::time::timeout(Duration::from_secs(15), self.task).await.unwrap().unwrap().unwrap();
+        delete_queues(&self.tag).await;
         self.tap.close().await;
         db::drop_database(&self.database).await.unwrap();
+    }
+}
+
+/// Publishes to a test exchange, retrying while the consuming queue is not
+/// bound yet (the broker reports the message as unroutable).
+pub async fn publish(amqp: &AmqpSettings, event: Outgoing) {
+    let publisher = Publisher::new(amqp.clone());
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
+    loop {
+        match publisher.publish_all(std::slice::from_ref(&event)).await {
+            Ok(()) => return,
+            Err(PublishError::Unroutable(_)) if tokio::time::Instant::now() < deadline => {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            Err(e) => panic!("publish failed: {e}"),
+        }
+    }
+}
+
+/// Deletes the durable queues the service declares in a test namespace (and the exchange).
+pub async fn delete_queues(tag: &str) {
+    messaging::delete_namespace(&AmqpSettings::for_test(tag), &[reservation::catalog_events::QUEUE]).await.unwrap();
+}
+
+/// Polls `probe` until it returns `Some`, or panics after `timeout`.
+pub async fn eventually<T, F, Fut>(timeout: Duration, what: &str, mut probe: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = tokio::time::Instant::now() + timeout;
+    loop {
+        if let Some(v) = probe().await {
+            return v;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }

@@ -1,0 +1,325 @@
+//! Redis cache of the hot read answers (ListRegions, SearchClinics pages,
+//! GetAvailability per clinic, vaccine and range), stored as the encoded
+//! protobuf responses.
+//!
+//! Invalidation by version keys: every entry's key ends with the version of
+//! its scope (a clinic and vaccine for availability, a district or province
+//! and vaccine for searches). When bookings change a clinic's places, the
+//! event consumer bumps the versions of the clinic's scopes; later reads look
+//! for keys under the new version, and the old entries expire unread. A read
+//! takes the version before it queries PostgreSQL, so an answer computed from
+//! data older than a bump is stored under the old version and never served.
+//! Reading the version and the entry is one script call (one round trip).
+//!
+//! Bumps are coalesced ([`Invalidator`]): during a surge a province sees many
+//! bookings a second, and one bump per scope per interval keeps its search
+//! pages cacheable at the cost of that interval of extra staleness (on top of
+//! the read model's own event lag; the reservation ledger decides bookings).
+//! A TTL bounds what a lost bump could leave behind.
+//!
+//! The cache is an optimisation, never a dependency: any Redis error or a
+//! slow answer is counted and the read goes to PostgreSQL; after an error the
+//! cache is skipped for a moment (a breaker) so that an outage costs one
+//! timeout, not one per request.
+use std::{
+    collections::BTreeSet,
+    sync::{
+        atomic::{AtomicI64, Ordering},
+        Arc, Mutex,
+    },
+    time::{Duration, Instant},
+};
+
+use prometheus_client::metrics::{counter::Counter, family::Family};
+use redis::{aio::ConnectionManager, AsyncCommands as _, Script};
+use yeyak_platform::{config::Secret, metrics::Metrics, Shutdown};
+
+/// Returns the scope's version and the entry stored under it.
+const LOOKUP: &str = r"
+local v = redis.call('GET', KEYS[1]) or '0'
+return {v, redis.call('GET', ARGV[1] .. ':v' .. v)}
+";
+
+/// Version keys outlive every entry by far, so a version that expired (and
+/// restarts at 0) cannot resurrect an entry stored under an old number.
+const VERSION_TTL_SECS: i64 = 86_400;
+/// How long the cache is bypassed after a Redis error.
+const BREAKER_OPEN: Duration = Duration::from_secs(2);
+
+#[derive(Clone, Debug)]
+pub struct CacheSettings {
+    pub url: Secret<String>,
+    pub key_prefix: String,
+    /// Off: every read goes to PostgreSQL.
+    pub enabled: bool,
+    /// Bound on each Redis call (connect and response).
+    pub timeout: Duration,
+    /// Lifetime of search and availability entries.
+    pub ttl: Duration,
+    /// Lifetime of the region list (it changes only with the catalogue).
+    pub regions_ttl: Duration,
+    /// How often coalesced version bumps are flushed.
+    pub invalidation_interval: Duration,
+}
+
+/// What a cached answer depends on.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Scope {
+    /// GetAvailability answers of one clinic and vaccine.
+    Clinic { clinic_id: uuid::Uuid, vaccine: String },
+    /// SearchClinics answers of one district or province (2 or 5 digit code) and vaccine.
+    Region { code: String, vaccine: String },
+}
+
+/// A cache lookup's outcome.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Lookup {
+    Hit(Vec<u8>),
+    /// Not cached: store the answer under this version.
+    Miss(String),
+    /// The cache cannot be used now.
+    Bypass,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, prometheus_client::encoding::EncodeLabelSet)]
+struct Labels {
+    kind: &'static str,
+    outcome: &'static str,
+}
+
+#[derive(Clone)]
+pub struct Cache {
+    conn: Option<ConnectionManager>,
+    prefix: String,
+    settings: CacheSettings,
+    lookup: Arc<Script>,
+    /// Milliseconds since `epoch` until which the breaker stays open.
+    open_until: Arc<AtomicI64>,
+    epoch: Instant,
+    lookups: Family<Labels, Counter>,
+}
+
+impl Cache {
+    /// Connects lazily: Redis being down at start-up does not stop the service.
+    pub fn new(settings: CacheSettings, metrics: &Metrics) -> anyhow::Result<Self> {
+        let conn = if settings.enabled {
+            let client = redis::Client::open(settings.url.expose().as_str())?;
+            let config = redis::aio::ConnectionManagerConfig::new()
+                .set_connection_timeout(Some(settings.timeout))
+                .set_response_timeout(Some(settings.timeout))
+                .set_number_of_retries(1);
+            Some(ConnectionManager::new_lazy_with_config(client, config)?)
+        } else {
+            None
+        };
+        let lookups = Family::<Labels, Counter>::default();
+        metrics.register("inventory_cache_lookups", "Cache lookups by kind and outcome (hit, miss, bypass)", lookups.clone());
+        Ok(Self {
+            conn,
+            prefix: format!("{}:inv", settings.key_prefix),
+            settings,
+            lookup: Arc::new(Script::new(LOOKUP)),
+            open_until: Arc::new(AtomicI64::new(0)),
+            epoch: Instant::now(),
+            lookups,
+        })
+    }
+
+    pub fn settings(&self) -> &CacheSettings {
+        &self.settings
+    }
+
+    fn now_ms(&self) -> i64 {
+        i64::try_from(self.epoch.elapsed().as_millis()).unwrap_or(i64::MAX)
+    }
+
+    /// The connection, unless the cache is off or the breaker is open.
+    fn usable(&self) -> Option<ConnectionManager> {
+        let conn = self.conn.as_ref()?;
+        (self.now_ms() >= self.open_until.load(Ordering::Relaxed)).then(|| conn.clone())
+    }
+
+    fn trip(&self, what: &str, e: &dyn std::fmt::Display) {
+        let until = self.now_ms() + i64::try_from(BREAKER_OPEN.as_millis()).unwrap_or(2_000);
+        let previous = self.open_until.swap(until, Ordering::Relaxed);
+        // One warning per outage, not one per request.
+        if previous <= self.now_ms() {
+            tracing::warn!(error = %e, %what, "redis cache unavailable; reading from PostgreSQL for a while");
+        }
+    }
+
+    fn count(&self, kind: &'static str, outcome: &'static str) {
+        self.lookups.get_or_create(&Labels { kind, outcome }).inc();
+    }
+
+    pub fn version_key(&self, scope: &Scope) -> String {
+        match scope {
+            Scope::Clinic { clinic_id, vaccine } => format!("{}:ver:clinic:{clinic_id}:{vaccine}", self.prefix),
+            Scope::Region { code, vaccine } => format!("{}:ver:region:{code}:{vaccine}", self.prefix),
+        }
+    }
+
+    /// The entry key, without its version suffix.
+    fn entry_key(&self, kind: &str, parts: &str) -> String {
+        format!("{}:{kind}:{parts}", self.prefix)
+    }
+
+    /// Looks up `kind`/`parts` under the current version of `scope`.
+    pub async fn get(&self, kind: &'static str, scope: &Scope, parts: &str) -> Lookup {
+        let Some(mut conn) = self.usable() else {
+            self.count(kind, "bypass");
+            return Lookup::Bypass;
+        };
+        let result: redis::RedisResult<(String, Option<Vec<u8>>)> =
+            self.lookup.key(self.version_key(scope)).arg(self.entry_key(kind, parts)).invoke_async(&mut conn).await;
+        match result {
+            Ok((_, Some(bytes))) => {
+                self.count(kind, "hit");
+                Lookup::Hit(bytes)
+            }
+            Ok((version, None)) => {
+                self.count(kind, "miss");
+                Lookup::Miss(version)
+            }
+            Err(e) => {
+                self.trip("lookup", &e);
+                self.count(kind, "bypass");
+                Lookup::Bypass
+            }
+        }
+    }
+
+    /// Stores an answer computed after [`Cache::get`] returned `Miss(version)`.
+    pub async fn put(&self, kind: &str, parts: &str, version: &str, bytes: &[u8]) {
+        let Some(mut conn) = self.usable() else { return };
+        let key = format!("{}:v{version}", self.entry_key(kind, parts));
+        let ttl = self.settings.ttl.as_secs().max(1);
+        if let Err(e) = conn.set_ex::<_, _, ()>(key, bytes, ttl).await {
+            self.trip("store", &e);
+        }
+    }
+
+    /// The region list has no scope: it changes only when the catalogue is loaded.
+    pub async fn get_regions(&self) -> Option<Vec<u8>> {
+        let Some(mut conn) = self.usable() else {
+            self.count("regions", "bypass");
+            return None;
+        };
+        match conn.get::<_, Option<Vec<u8>>>(self.entry_key("regions", "all")).await {
+            Ok(Some(bytes)) => {
+                self.count("regions", "hit");
+                Some(bytes)
+            }
+            Ok(None) => {
+                self.count("regions", "miss");
+                None
+            }
+            Err(e) => {
+                self.trip("lookup", &e);
+                self.count("regions", "bypass");
+                None
+            }
+        }
+    }
+
+    pub async fn put_regions(&self, bytes: &[u8]) {
+        let Some(mut conn) = self.usable() else { return };
+        let ttl = self.settings.regions_ttl.as_secs().max(1);
+        if let Err(e) = conn.set_ex::<_, _, ()>(self.entry_key("regions", "all"), bytes, ttl).await {
+            self.trip("store", &e);
+        }
+    }
+
+    /// Bumps the versions of `scopes` at once (one pipelined round trip).
+    pub async fn bump(&self, scopes: &BTreeSet<Scope>) -> redis::RedisResult<()> {
+        let Some(mut conn) = self.conn.clone() else { return Ok(()) };
+        if scopes.is_empty() {
+            return Ok(());
+        }
+        let mut pipe = redis::pipe();
+        for scope in scopes {
+            let key = self.version_key(scope);
+            pipe.incr(&key, 1).ignore().expire(&key, VERSION_TTL_SECS).ignore();
+        }
+        pipe.query_async::<()>(&mut conn).await
+    }
+}
+
+/// Collects the scopes touched by applied events and bumps them together,
+/// at most once per interval.
+#[derive(Clone)]
+pub struct Invalidator {
+    cache: Cache,
+    pending: Arc<Mutex<BTreeSet<Scope>>>,
+    wake: Arc<tokio::sync::Notify>,
+}
+
+impl Invalidator {
+    pub fn new(cache: Cache) -> Self {
+        Self { cache, pending: Arc::default(), wake: Arc::default() }
+    }
+
+    pub fn cache(&self) -> &Cache {
+        &self.cache
+    }
+
+    /// Queues `scopes` for the next flush.
+    pub fn touch(&self, scopes: impl IntoIterator<Item = Scope>) {
+        if self.cache.conn.is_none() {
+            return;
+        }
+        if let Ok(mut pending) = self.pending.lock() {
+            pending.extend(scopes);
+        }
+        self.wake.notify_one();
+    }
+
+    /// Bumps everything queued so far. A failure keeps the scopes queued for
+    /// the next flush (bumping twice is harmless).
+    pub async fn flush(&self) -> redis::RedisResult<usize> {
+        let batch = match self.pending.lock() {
+            Ok(mut pending) => std::mem::take(&mut *pending),
+            Err(_) => return Ok(0),
+        };
+        if batch.is_empty() {
+            return Ok(0);
+        }
+        match self.cache.bump(&batch).await {
+            Ok(()) => Ok(batch.len()),
+            Err(e) => {
+                if let Ok(mut pending) = self.pending.lock() {
+                    pending.extend(batch);
+                }
+                Err(e)
+            }
+        }
+    }
+
+    /// Flushes every interval while there is something to flush, and once
+    /// more at shutdown.
+    pub async fn run(self, shutdown: Shutdown) {
+        let interval = self.cache.settings.invalidation_interval;
+        loop {
+            tokio::select! {
+                _ = self.wake.notified() => {},
+                _ = shutdown.wait() => break,
+            }
+            // Let the interval's other changes gather first.
+            tokio::select! {
+                _ = tokio::time::sleep(interval) => {},
+                _ = shutdown.wait() => break,
+            }
+            if let Err(e) = self.flush().await {
+                tracing::warn!(error = %e, "cache invalidation failed; retrying (entries expire by TTL regardless)");
+                self.wake.notify_one();
+                tokio::select! {
+                    _ = tokio::time::sleep(BREAKER_OPEN) => {},
+                    _ = shutdown.wait() => break,
+                }
+            }
+        }
+        if let Err(e) = tokio::time::timeout(Duration::from_secs(1), self.flush()).await.unwrap_or(Ok(0)) {
+            tracing::warn!(error = %e, "last cache invalidation failed; entries expire by TTL");
+        }
+    }
+}
