@@ -172,7 +172,17 @@ impl Stack {
             db::drop_database(&settings).await?;
         }
         let amqp = messaging::AmqpSettings::for_test(&self.tag);
-        messaging::delete_namespace(&amqp, &[admission::sessions::QUEUE, "eligibility.bookings", "inventory.availability", "notification.sms", reservation::catalog_events::QUEUE]).await?;
+        messaging::delete_namespace(
+            &amqp,
+            &[
+                admission::sessions::QUEUE,
+                "eligibility.bookings",
+                "inventory.availability",
+                "notification.sms",
+                reservation::catalog_events::QUEUE,
+            ],
+        )
+        .await?;
         first_error.map_or(Ok(()), Err)
     }
 }
