@@ -1,18 +1,14 @@
-//! Identity providers. Each channel is one adapter module behind
-//! [`Provider`]; adding a provider is one module (or a reuse of one of these)
-//! plus a `YEYAK_PROVIDERS` entry.
+//! Identity providers, each behind [`Provider`]. The channels that speak the
+//! providers' HTTP/JSON API are one adapter ([`channel::Channel`]) with a
+//! profile each — [`channel::CARRIER_SMS`] (a 6-digit code by SMS),
+//! [`channel::CERTIFICATE_APP`] (Kakao, Naver, PASS: a push approval, polled)
+//! and [`channel::FINANCIAL_CERTIFICATE`] (signed with the certificate PIN,
+//! polled like an approval). A provider with another protocol is one new
+//! `Provider` implementation plus a `YEYAK_PROVIDERS` entry.
 //!
-//! - [`carrier`]: the mobile carriers' check, a 6-digit code sent by SMS;
-//! - [`cert_app`]: the "simple certificate" apps (Kakao, Naver, PASS), a push
-//!   approval in the app, polled until approved or expired;
-//! - [`fin_cert`]: the financial certificate, signed with the certificate PIN
-//!   in the provider's window, polled like an approval.
-//!
-//! They share the HTTP/JSON plumbing in [`http`]: one deadline per call and
-//! bounded retries for idempotent requests only.
-mod carrier;
-mod cert_app;
-mod fin_cert;
+//! The HTTP/JSON plumbing is in [`http`]: one deadline per call and bounded
+//! retries for idempotent requests only.
+mod channel;
 pub mod http;
 
 use std::{collections::HashMap, fmt, future::Future, pin::Pin, str::FromStr, time::Duration};
@@ -222,9 +218,9 @@ pub trait Provider: Send + Sync {
 /// The adapter for one configured provider.
 pub fn build(config: &ProviderConfig, retries: u32) -> anyhow::Result<Box<dyn Provider>> {
     Ok(match config.method {
-        Method::SmsCode => Box::new(carrier::CarrierSms::new(config.clone(), retries)?),
-        Method::AppApproval => Box::new(cert_app::CertificateApp::new(config.clone(), retries)?),
-        Method::FinancialCertificate => Box::new(fin_cert::FinancialCertificate::new(config.clone(), retries)?),
+        Method::SmsCode => Box::new(channel::Channel::new(config.clone(), &channel::CARRIER_SMS, retries)?),
+        Method::AppApproval => Box::new(channel::Channel::new(config.clone(), &channel::CERTIFICATE_APP, retries)?),
+        Method::FinancialCertificate => Box::new(channel::Channel::new(config.clone(), &channel::FINANCIAL_CERTIFICATE, retries)?),
     })
 }
 
