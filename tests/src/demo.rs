@@ -67,6 +67,9 @@ pub async fn run(ep: &Endpoints, person: &Person, say: &(dyn Fn(String) + Sync))
     say(format!("1. joined queue {:?}: position {}, {} people ahead", ep.queue_id, status.position, status.people_ahead));
     let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
     while status.state != adm::QueueState::Admitted as i32 {
+        if status.state == adm::QueueState::SessionEnded as i32 {
+            bail!("the admitted session of this ticket has already ended");
+        }
         if tokio::time::Instant::now() > deadline {
             bail!("not admitted within 60 s");
         }

@@ -74,13 +74,14 @@ impl QueueStore {
     }
 
     fn keys(&self, queue: &str) -> Keys {
-        // The hash tag keeps one queue's keys on one Redis Cluster slot.
-        let base = format!("{}:admission:{{{queue}}}", self.prefix);
+        // The hash tag keeps one queue's keys on one Redis Cluster slot; the
+        // version keeps a changed layout from misreading an older one's keys.
+        let base = format!("{}:admission:v2:{{{queue}}}", self.prefix);
         Keys(NAMES.map(|n| format!("{base}:{n}")))
     }
 
     fn seed_key(&self, queue: &str) -> String {
-        format!("{}:admission:{{{queue}}}:seed", self.prefix)
+        format!("{}:admission:v2:{{{queue}}}:seed", self.prefix)
     }
 
     pub async fn join(&self, queue: &str, opens_at_ms: i64) -> redis::RedisResult<Joined> {
