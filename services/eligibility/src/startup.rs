@@ -16,10 +16,7 @@ use yeyak_proto::eligibility::v1::eligibility_service_server::EligibilityService
 use crate::{
     config::Config,
     events,
-    grpc::{
-        verified::{pass_interceptor, VerifiedCache},
-        ApiMetrics, Clock, EligibilityApi,
-    },
+    grpc::{verified::VerifiedCache, ApiMetrics, Clock, EligibilityApi},
     registry::RegistryClient,
     reload::{self, Hangups, RulesHandle},
     store::{Store, Ttls},
@@ -62,9 +59,8 @@ impl Application {
             assertions: Arc::new(VerifiedCache::new(config.verified_tokens)),
         };
         let verifier = PassVerifier::new(config.trusted.clone(), config.queue_ids.clone());
-        let passes = Arc::new(VerifiedCache::new(config.verified_tokens));
         let ready = GrpcServer::new(config.server.clone(), metrics.clone())
-            .add(EligibilityServiceServer::with_interceptor(api, pass_interceptor(verifier, passes)))
+            .add(EligibilityServiceServer::with_interceptor(api, verifier.interceptor()))
             .bind()
             .await?;
         Ok(Self { ready, config, rules, store, metrics, hangups })

@@ -10,14 +10,7 @@ use yeyak_platform::{
 };
 use yeyak_proto::identity::v1::identity_service_server::IdentityServiceServer;
 
-use crate::{
-    config::Config,
-    grpc::{passes::CachedPassVerifier, IdentityApi},
-    metrics::IdentityMetrics,
-    providers,
-    routing::Board,
-    store::Store,
-};
+use crate::{config::Config, grpc::IdentityApi, metrics::IdentityMetrics, providers, routing::Board, store::Store};
 
 pub struct Application {
     ready: Ready,
@@ -31,7 +24,7 @@ pub struct Application {
 /// benchmarks may serve them behind another server to compare.
 pub struct Parts {
     pub api: IdentityApi,
-    pub verifier: CachedPassVerifier,
+    pub verifier: PassVerifier,
     pub board: Arc<Board>,
     pub metrics: Metrics,
 }
@@ -50,7 +43,7 @@ impl Parts {
         ));
         let conn = redis_store::connect(&config.redis).await?;
         let store = Store::new(conn, &config.redis.key_prefix);
-        let verifier = CachedPassVerifier::new(PassVerifier::new(config.trusted.clone(), config.queue_ids.clone()));
+        let verifier = PassVerifier::new(config.trusted.clone(), config.queue_ids.clone());
         let api = IdentityApi::new(Arc::new(config), board.clone(), store, identity_metrics);
         Ok(Self { api, verifier, board, metrics })
     }

@@ -1,22 +1,16 @@
 //! Signature checks done once per token, not once per call.
 //!
-//! Every CheckEligibility carries an admission pass and an identity assertion
-//! (two Ed25519 signatures), and the same tokens come back: the client checks,
-//! then the reservation service checks again with the very same tokens before
-//! booking. Verifying a signature costs far more than the rest of a cached
+//! Every CheckEligibility carries an identity assertion (an Ed25519
+//! signature; the pass is remembered by the platform's `PassVerifier`), and
+//! the same tokens come back: the client checks, then the reservation service
+//! checks again with the very same tokens before booking. Verifying a signature costs far more than the rest of a cached
 //! check, so the outcome of a successful verification is remembered, keyed by
 //! the exact token bytes (and, for a pass, the client id it is bound to).
 //! Expiry is still checked on every call; failures are never remembered.
 //!
 //! Memory is bounded: two generations of at most `capacity` entries each;
 //! when the young one fills up, the old one is dropped.
-use std::{
-    collections::HashMap,
-    sync::{Arc, Mutex},
-};
-
-use tonic::{Request, Status};
-use yeyak_platform::grpc::{PassVerifier, VerifiedPass, CLIENT_ID_HEADER, PASS_HEADER};
+use std::{collections::HashMap, sync::Mutex};
 
 /// Verified tokens and what they said, in two generations.
 #[derive(Debug)]
@@ -70,73 +64,9 @@ impl<T: Clone> VerifiedCache<T> {
     }
 }
 
-/// The platform's pass check, run once per (pass, client id): later calls
-/// with the same pass only check its expiry. Same errors as the platform's
-/// interceptor, which does the actual verification.
-pub fn pass_interceptor(
-    verifier: PassVerifier,
-    cache: Arc<VerifiedCache<VerifiedPass>>,
-) -> impl FnMut(Request<()>) -> Result<Request<()>, Status> + Clone + Send + Sync + 'static {
-    move |mut request: Request<()>| {
-        let now = chrono::Utc::now().timestamp();
-        let key = match (request.metadata().get(PASS_HEADER), request.metadata().get(CLIENT_ID_HEADER)) {
-            (Some(pass), Some(client)) => match (pass.to_str(), client.to_str()) {
-                (Ok(pass), Ok(client)) => Some(format!("{client}\n{pass}")),
-                _ => None,
-            },
-            _ => None,
-        };
-        let cached = key.as_deref().and_then(|k| cache.get(k)).filter(|v| v.pass.exp > now);
-        let verified = match cached {
-            Some(v) => v,
-            None => {
-                let v = verifier.verify_metadata(request.metadata(), now)?;
-                if let Some(k) = key {
-                    cache.insert(k, v.clone());
-                }
-                v
-            }
-        };
-        request.extensions_mut().insert(verified);
-        Ok(request)
-    }
-}
-
 #[cfg(test)]
 mod tests {
-    use yeyak_platform::tokens::{client_binding, sign, AdmissionPass, Issuer, KeyRing, SigningKey};
-
     use super::*;
-
-    fn request(pass: &str, client: &str) -> Request<()> {
-        let mut r = Request::new(());
-        r.metadata_mut().insert(PASS_HEADER, pass.parse().unwrap());
-        r.metadata_mut().insert(CLIENT_ID_HEADER, client.parse().unwrap());
-        r
-    }
-
-    #[test]
-    fn a_cached_pass_still_expires_and_stays_bound_to_its_client() {
-        let key = SigningKey::generate(Issuer::Admission, "a1");
-        let mut ring = KeyRing::default();
-        ring.trust(&key);
-        let cache = Arc::new(VerifiedCache::new(16));
-        let mut check = pass_interceptor(PassVerifier::new(ring, ["q1".to_owned()]), cache.clone());
-        let now = chrono::Utc::now().timestamp();
-        let pass =
-            sign(&key, &AdmissionPass { q: "q1".into(), pos: 1, cb: client_binding("c-1"), sid: "s".into(), iat: now, exp: now + 2 });
-        let ok = check(request(&pass, "c-1")).unwrap();
-        assert_eq!(ok.extensions().get::<VerifiedPass>().unwrap().pass.sid, "s");
-        assert_eq!(cache.len(), 1);
-        assert!(check(request(&pass, "c-1")).is_ok(), "from the cache");
-        // Another client presenting the same pass: not a cache hit, refused.
-        assert_eq!(check(request(&pass, "c-2")).unwrap_err().code(), tonic::Code::PermissionDenied);
-        // A tampered pass is verified (and refused), never matched loosely.
-        assert_eq!(check(request(&format!("{pass}A"), "c-1")).unwrap_err().code(), tonic::Code::Unauthenticated);
-        std::thread::sleep(std::time::Duration::from_millis(2_100));
-        let expired = check(request(&pass, "c-1")).unwrap_err();
-        assert!(expired.message().contains("expired"), "{expired:?}");
-    }
 
     #[test]
     fn bounded_by_two_generations_and_used_entries_survive() {

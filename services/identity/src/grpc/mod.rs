@@ -1,6 +1,5 @@
 //! IdentityService handlers: validation, load shedding, abuse limits, and the
 //! provider calls through the routing board (breaker, bulkhead, deadline).
-pub mod passes;
 
 use std::{
     sync::Arc,
