@@ -51,10 +51,10 @@ bench-eligibility: ## CheckEligibility/s on a 1M registry beside a PK lookup; ti
 	$(CARGO) run --release -p yeyak-e2e --bin bench_eligibility
 
 bench-booking: ## Bookings/s end to end beside pgbench tpcb-like, then oversell/double-booking checks
-	RUST_LOG=warn $(CARGO) run --release -p yeyak-e2e --bin bench_booking
+	YEYAK_LOG=warn $(CARGO) run --release -p yeyak-e2e --bin bench_booking
 
 bench-search: ## Inventory reads on the full catalogue beside a primary-key SELECT (seeds yeyak_bench_inventory once)
-	RUST_LOG=warn $(CARGO) run --release -p yeyak-e2e --bin bench_search
+	YEYAK_LOG=warn $(CARGO) run --release -p yeyak-e2e --bin bench_search
 
 clean-run: ## Remove .run/ (logs, pids, dev keys)
 	rm -rf .run

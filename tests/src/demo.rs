@@ -52,94 +52,31 @@ fn with_pass<T>(msg: T, pass: &str, client_id: &str) -> anyhow::Result<tonic::Re
     Ok(r)
 }
 
-pub async fn run(ep: &Endpoints, person: &Person, say: &(dyn Fn(String) + Sync)) -> anyhow::Result<Outcome> {
-    let client_id = format!("demo-{}", uuid::Uuid::new_v4().simple());
-    let http = reqwest::Client::builder().timeout(Duration::from_secs(5)).build()?;
+/// An admitted client: its id and the pass the waiting room gave it.
+#[derive(Clone, Debug)]
+pub struct Session {
+    pub client_id: String,
+    pub pass: String,
+}
 
-    // 1. The waiting room.
-    let mut queue = adm::admission_service_client::AdmissionServiceClient::new(ch(&ep.admission)?);
-    let joined = queue
-        .join_queue(adm::JoinQueueRequest { queue_id: ep.queue_id.clone(), client_id: client_id.clone(), existing_ticket: String::new() })
-        .await
-        .context("JoinQueue")?
-        .into_inner();
-    let mut status = joined.status.context("JoinQueue returned no status")?;
-    say(format!("1. joined queue {:?}: position {}, {} people ahead", ep.queue_id, status.position, status.people_ahead));
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
-    while status.state != adm::QueueState::Admitted as i32 {
-        if status.state == adm::QueueState::SessionEnded as i32 {
-            bail!("the admitted session of this ticket has already ended");
-        }
-        if tokio::time::Instant::now() > deadline {
-            bail!("not admitted within 60 s");
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-        status = queue
-            .get_queue_status(adm::GetQueueStatusRequest { ticket: joined.ticket.clone(), client_id: client_id.clone() })
-            .await
-            .context("GetQueueStatus")?
-            .into_inner()
-            .status
-            .context("no status")?;
+impl Session {
+    /// `msg` with this session's pass and client id attached.
+    pub fn request<T>(&self, msg: T) -> anyhow::Result<tonic::Request<T>> {
+        with_pass(msg, &self.pass, &self.client_id)
     }
-    let pass = status.admission_pass.clone();
-    say(format!("2. admitted: signed pass received ({} bytes)", pass.len()));
+}
 
-    // 2. Identity, with the healthiest SMS-code provider.
-    let mut identity = idn::identity_service_client::IdentityServiceClient::new(ch(&ep.identity)?);
-    let providers = identity
-        .list_providers(with_pass(idn::ListProvidersRequest {}, &pass, &client_id)?)
-        .await
-        .context("ListProviders")?
-        .into_inner()
-        .providers;
-    let provider = providers
-        .iter()
-        .find(|p| p.kind == idn::ProviderKind::SmsCode as i32 && p.status != idn::ProviderStatus::Red as i32)
-        .context("no SMS-code provider available")?;
-    say(format!(
-        "3. providers: {}",
-        providers
-            .iter()
-            .map(|p| format!("{} ({:?})", p.provider_id, idn::ProviderStatus::try_from(p.status).unwrap_or_default()))
-            .collect::<Vec<_>>()
-            .join(", ")
-    ));
-    let started = identity
-        .start_verification(with_pass(
-            idn::StartVerificationRequest {
-                provider_id: provider.provider_id.clone(),
-                name: person.name.clone(),
-                resident_registration_number: person.rrn.clone(),
-                phone_number: person.phone.clone(),
-            },
-            &pass,
-            &client_id,
-        )?)
-        .await
-        .context("StartVerification")?
-        .into_inner();
-    let idp_url = &ep.idp_urls.iter().find(|(id, _)| *id == provider.provider_id).context("no URL for provider")?.1;
-    let inbox: serde_json::Value =
-        http.get(format!("{idp_url}/v1/inbox/{}", person.phone)).send().await?.error_for_status()?.json().await?;
-    let code = inbox["code"].as_str().context("no code in the phone's inbox")?.to_owned();
-    say(format!("4. {} sent a code to the phone; entering it", provider.provider_id));
-    let verified = identity
-        .complete_verification(with_pass(idn::CompleteVerificationRequest { challenge_id: started.challenge_id, code }, &pass, &client_id)?)
-        .await
-        .context("CompleteVerification")?
-        .into_inner();
-    say(format!("5. verified {} as subject {}…", verified.masked_name, &verified.subject_id[..12]));
+pub async fn run(ep: &Endpoints, person: &Person, say: &(dyn Fn(String) + Sync)) -> anyhow::Result<Outcome> {
+    let http = reqwest::Client::builder().timeout(Duration::from_secs(5)).build()?;
+    let session = admit(ep, say).await?;
+    let verified = verify(ep, person, &session, say).await?;
+    let (client_id, pass) = (session.client_id, session.pass);
 
     // 3. Eligibility.
     let mut eligibility = elig::eligibility_service_client::EligibilityServiceClient::new(ch(&ep.eligibility)?);
     let decision = eligibility
         .check_eligibility(with_pass(
-            elig::CheckEligibilityRequest {
-                identity_assertion: verified.identity_assertion.clone(),
-                agent_assertion: String::new(),
-                dose_number: 1,
-            },
+            elig::CheckEligibilityRequest { identity_assertion: verified.identity_assertion.clone(), dose_number: 1, ..Default::default() },
             &pass,
             &client_id,
         )?)
@@ -162,9 +99,9 @@ pub async fn run(ep: &Endpoints, person: &Person, say: &(dyn Fn(String) + Sync))
                 idempotency_key: format!("demo-{}", uuid::Uuid::new_v4().simple()),
                 slot_id: slot.slot_id.clone(),
                 identity_assertion: verified.identity_assertion.clone(),
-                agent_assertion: String::new(),
                 dose_number: 1,
                 contact_phone: person.phone.clone(),
+                ..Default::default()
             },
             &pass,
             &client_id,
@@ -193,7 +130,98 @@ pub async fn run(ep: &Endpoints, person: &Person, say: &(dyn Fn(String) + Sync))
     Ok(Outcome { reservation_id: booked.reservation_id, phone: person.phone.clone(), sms_texts })
 }
 
-async fn find_slot(ep: &Endpoints, pass: &str, client_id: &str, say: &(dyn Fn(String) + Sync)) -> anyhow::Result<inv::Slot> {
+/// Joins the queue as a new client and polls until admitted.
+pub async fn admit(ep: &Endpoints, say: &(dyn Fn(String) + Sync)) -> anyhow::Result<Session> {
+    let client_id = format!("demo-{}", uuid::Uuid::new_v4().simple());
+    // 1. The waiting room.
+    let mut queue = adm::admission_service_client::AdmissionServiceClient::new(ch(&ep.admission)?);
+    let joined = queue
+        .join_queue(adm::JoinQueueRequest { queue_id: ep.queue_id.clone(), client_id: client_id.clone(), existing_ticket: String::new() })
+        .await
+        .context("JoinQueue")?
+        .into_inner();
+    let mut status = joined.status.context("JoinQueue returned no status")?;
+    say(format!("1. joined queue {:?}: position {}, {} people ahead", ep.queue_id, status.position, status.people_ahead));
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    while status.state != adm::QueueState::Admitted as i32 {
+        if status.state == adm::QueueState::SessionEnded as i32 {
+            bail!("the admitted session of this ticket has already ended");
+        }
+        if tokio::time::Instant::now() > deadline {
+            bail!("not admitted within 60 s");
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        status = queue
+            .get_queue_status(adm::GetQueueStatusRequest { ticket: joined.ticket.clone(), client_id: client_id.clone() })
+            .await
+            .context("GetQueueStatus")?
+            .into_inner()
+            .status
+            .context("no status")?;
+    }
+    let pass = status.admission_pass.clone();
+    say(format!("2. admitted: signed pass received ({} bytes)", pass.len()));
+    Ok(Session { client_id, pass })
+}
+
+/// Verifies `person` with the healthiest SMS-code provider under `session`.
+pub async fn verify(
+    ep: &Endpoints,
+    person: &Person,
+    session: &Session,
+    say: &(dyn Fn(String) + Sync),
+) -> anyhow::Result<idn::CompleteVerificationResponse> {
+    let http = reqwest::Client::builder().timeout(Duration::from_secs(5)).build()?;
+    let (pass, client_id) = (&session.pass, &session.client_id);
+    // 2. Identity, with the healthiest SMS-code provider.
+    let mut identity = idn::identity_service_client::IdentityServiceClient::new(ch(&ep.identity)?);
+    let providers = identity
+        .list_providers(with_pass(idn::ListProvidersRequest {}, pass, client_id)?)
+        .await
+        .context("ListProviders")?
+        .into_inner()
+        .providers;
+    let provider = providers
+        .iter()
+        .find(|p| p.kind == idn::ProviderKind::SmsCode as i32 && p.status != idn::ProviderStatus::Red as i32)
+        .context("no SMS-code provider available")?;
+    say(format!(
+        "3. providers: {}",
+        providers
+            .iter()
+            .map(|p| format!("{} ({:?})", p.provider_id, idn::ProviderStatus::try_from(p.status).unwrap_or_default()))
+            .collect::<Vec<_>>()
+            .join(", ")
+    ));
+    let started = identity
+        .start_verification(with_pass(
+            idn::StartVerificationRequest {
+                provider_id: provider.provider_id.clone(),
+                name: person.name.clone(),
+                resident_registration_number: person.rrn.clone(),
+                phone_number: person.phone.clone(),
+            },
+            pass,
+            client_id,
+        )?)
+        .await
+        .context("StartVerification")?
+        .into_inner();
+    let idp_url = &ep.idp_urls.iter().find(|(id, _)| *id == provider.provider_id).context("no URL for provider")?.1;
+    let inbox: serde_json::Value =
+        http.get(format!("{idp_url}/v1/inbox/{}", person.phone)).send().await?.error_for_status()?.json().await?;
+    let code = inbox["code"].as_str().context("no code in the phone's inbox")?.to_owned();
+    say(format!("4. {} sent a code to the phone; entering it", provider.provider_id));
+    let verified = identity
+        .complete_verification(with_pass(idn::CompleteVerificationRequest { challenge_id: started.challenge_id, code }, pass, client_id)?)
+        .await
+        .context("CompleteVerification")?
+        .into_inner();
+    say(format!("5. verified {} as subject {}…", verified.masked_name, &verified.subject_id[..12]));
+    Ok(verified)
+}
+
+pub async fn find_slot(ep: &Endpoints, pass: &str, client_id: &str, say: &(dyn Fn(String) + Sync)) -> anyhow::Result<inv::Slot> {
     let mut inventory = inv::inventory_service_client::InventoryServiceClient::new(ch(&ep.inventory)?);
     let regions = inventory
         .list_regions(with_pass(inv::ListRegionsRequest {}, pass, client_id)?)

@@ -132,7 +132,7 @@ async fn malformed_requests_get_invalid_argument_naming_the_field_and_no_pass_me
     assert_eq!(unauth.code(), Code::Unauthenticated);
 
     let mut eligibility = elig::eligibility_service_client::EligibilityServiceClient::new(ch(&e.eligibility));
-    let check = elig::CheckEligibilityRequest { identity_assertion: "x".into(), agent_assertion: String::new(), dose_number: 0 };
+    let check = elig::CheckEligibilityRequest { identity_assertion: "x".into(), dose_number: 0, ..Default::default() };
     assert_field(eligibility.check_eligibility(with_pass(check.clone(), &pass, &client_id)).await, "dose_number");
     assert_eq!(eligibility.check_eligibility(with_pass(check, "", &client_id)).await.expect_err("no pass").code(), Code::Unauthenticated);
 
@@ -166,6 +166,7 @@ async fn malformed_requests_get_invalid_argument_naming_the_field_and_no_pass_me
         agent_assertion: String::new(),
         dose_number: 1,
         contact_phone: "010-1234-5678".into(),
+        consent_token: String::new(),
     };
     assert_field(reservations.create_reservation(with_pass(create.clone(), &pass, &client_id)).await, "slot_id");
     assert_eq!(
@@ -178,5 +179,67 @@ async fn malformed_requests_get_invalid_argument_naming_the_field_and_no_pass_me
         notifications.get_delivery_status(ntf::GetDeliveryStatusRequest { reservation_id: "nope".into(), message_id: String::new() }).await,
         "reservation_id",
     );
+    stack.stop().await.expect("clean stop");
+}
+
+/// An elderly parent verifies on their own phone, in their own session, and
+/// consents; the child, in another session, checks and books for them with
+/// the consent token. Real identity signs it; eligibility and reservation
+/// each verify it; the reservation is the parent's, booked by the child.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_child_books_for_a_parent_who_consented_from_their_own_session() {
+    let stack = Stack::start(2_000).await.expect("stack starts");
+    let e = &stack.endpoints;
+    let quiet = |_: String| {};
+    let (parent, child) = (stack.bookable_person(0), stack.bookable_person(1));
+    let parent_session = yeyak_e2e::demo::admit(e, &quiet).await.expect("parent admitted");
+    let parent_id = yeyak_e2e::demo::verify(e, &parent, &parent_session, &quiet).await.expect("parent verified");
+    let child_session = yeyak_e2e::demo::admit(e, &quiet).await.expect("child admitted");
+    let child_id = yeyak_e2e::demo::verify(e, &child, &child_session, &quiet).await.expect("child verified");
+
+    let mut identity = idn::identity_service_client::IdentityServiceClient::new(ch(&e.identity));
+    let grant = idn::GrantConsentRequest {
+        identity_assertion: parent_id.identity_assertion.clone(),
+        agent_subject_id: child_id.subject_id.clone(),
+    };
+    let consent = identity.grant_consent(parent_session.request(grant).unwrap()).await.expect("consent").into_inner().consent_token;
+
+    let check = elig::CheckEligibilityRequest {
+        consent_token: consent.clone(),
+        agent_assertion: child_id.identity_assertion.clone(),
+        dose_number: 1,
+        ..Default::default()
+    };
+    let mut eligibility = elig::eligibility_service_client::EligibilityServiceClient::new(ch(&e.eligibility));
+    let decision = eligibility.check_eligibility(child_session.request(check.clone()).unwrap()).await.expect("check").into_inner();
+    assert!(decision.eligible, "{decision:?}");
+    // The parent's own session cannot use it: the parent is not the agent it names.
+    let mut as_parent = check.clone();
+    as_parent.agent_assertion = parent_id.identity_assertion.clone();
+    let refused = eligibility.check_eligibility(parent_session.request(as_parent).unwrap()).await.expect_err("not the agent");
+    assert_eq!(refused.code(), Code::PermissionDenied, "{refused:?}");
+    assert!(refused.message().contains("another agent"), "{refused:?}");
+
+    let slot = yeyak_e2e::demo::find_slot(e, &child_session.pass, &child_session.client_id, &quiet).await.expect("a slot");
+    let create = res::CreateReservationRequest {
+        idempotency_key: "consent-12345678".into(),
+        slot_id: slot.slot_id,
+        agent_assertion: child_id.identity_assertion.clone(),
+        consent_token: consent,
+        dose_number: 1,
+        contact_phone: child.phone.clone(),
+        ..Default::default()
+    };
+    let mut reservations = res::reservation_service_client::ReservationServiceClient::new(ch(&e.reservation));
+    let booked = reservations.create_reservation(child_session.request(create).unwrap()).await.expect("booked").into_inner();
+    let booked = booked.reservation.expect("reservation");
+    assert_eq!(
+        (booked.subject_id.as_str(), booked.agent_subject_id.as_str()),
+        (parent_id.subject_id.as_str(), child_id.subject_id.as_str())
+    );
+    // The parent, in their own session, sees the booking as theirs.
+    let list = res::ListReservationsRequest { identity_assertion: parent_id.identity_assertion.clone(), ..Default::default() };
+    let mine = reservations.list_reservations(parent_session.request(list).unwrap()).await.expect("list").into_inner();
+    assert_eq!(mine.reservations, vec![booked]);
     stack.stop().await.expect("clean stop");
 }

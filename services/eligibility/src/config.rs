@@ -2,6 +2,8 @@
 //! that works on a developer machine.
 use std::{path::PathBuf, time::Duration};
 
+use crate::registry::BatchSettings;
+
 use yeyak_platform::{
     config::{ConfigError, Env, ServerSettings},
     messaging::AmqpSettings,
@@ -19,6 +21,9 @@ pub struct Config {
     pub registry_url: String,
     /// `YEYAK_REGISTRY_TIMEOUT_MS`: deadline of every registry call.
     pub registry_timeout: Duration,
+    /// `YEYAK_REGISTRY_MAX_BATCH` / `YEYAK_REGISTRY_MAX_IN_FLIGHT` /
+    /// `YEYAK_REGISTRY_QUEUE`: how concurrent lookups are coalesced.
+    pub registry_batch: BatchSettings,
     /// `YEYAK_RULES_FILE`: the cohort rules file (TOML).
     pub rules_file: PathBuf,
     /// `YEYAK_RULES_RELOAD_INTERVAL_MS`: how often the rules file's
@@ -53,6 +58,11 @@ impl Config {
             queue_ids: tokens::config::queue_ids(env),
             registry_url: env.string("REGISTRY_URL", "http://127.0.0.1:18081").trim_end_matches('/').to_owned(),
             registry_timeout: Duration::from_millis(env.parse("REGISTRY_TIMEOUT_MS", 1_500)?),
+            registry_batch: BatchSettings {
+                max_batch: env.parse::<usize>("REGISTRY_MAX_BATCH", 128)?.clamp(1, 256),
+                max_in_flight: env.parse::<usize>("REGISTRY_MAX_IN_FLIGHT", 8)?.max(1),
+                queue: env.parse::<usize>("REGISTRY_QUEUE", 8192)?.max(1),
+            },
             rules_file: PathBuf::from(env.string("RULES_FILE", "services/eligibility/rules/demo.toml")),
             rules_reload_interval: Duration::from_millis(env.parse("RULES_RELOAD_INTERVAL_MS", 2_000)?),
             redis: RedisSettings::from_env(env)?,

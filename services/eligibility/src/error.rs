@@ -11,6 +11,9 @@ pub enum EligibilityError {
     BadAssertion { field: &'static str, reason: TokenError },
     #[error("{0} was obtained under another admission session")]
     ForeignAssertion(&'static str),
+    /// A valid consent token that does not cover this request.
+    #[error("consent_token {0}")]
+    ConsentMismatch(&'static str),
     #[error("registry unavailable: {0}")]
     RegistryUnavailable(String),
     #[error("redis unavailable: {0}")]
@@ -25,6 +28,7 @@ impl From<EligibilityError> for Status {
             EligibilityError::ForeignAssertion(field) => {
                 Status::permission_denied(format!("{field} was obtained under another admission session"))
             }
+            EligibilityError::ConsentMismatch(why) => Status::permission_denied(format!("consent_token {why}")),
             EligibilityError::RegistryUnavailable(cause) => status::unavailable("insurance registry", &cause),
             EligibilityError::StoreUnavailable(cause) => status::unavailable("eligibility store", &cause),
         }

@@ -50,7 +50,7 @@ impl Application {
         let store = Store::new(conn, &config.redis.key_prefix, ttls);
         let api = EligibilityApi {
             rules: rules.clone(),
-            registry: RegistryClient::new(&config.registry_url, config.registry_timeout)?,
+            registry: RegistryClient::new(&config.registry_url, config.registry_timeout)?.batching(config.registry_batch),
             store: store.clone(),
             trusted: config.trusted.clone(),
             clock,

@@ -27,6 +27,9 @@ pub struct Config {
     pub signing_key: SigningKey,
     /// Verifies admission passes.
     pub trusted: KeyRing,
+    /// Verifies identity's own assertions (GrantConsent): the trusted keys
+    /// plus the signing key, so a rotation's old key keeps working.
+    pub assertions: KeyRing,
     pub queue_ids: Vec<String>,
     /// Key of the pseudonymous subject id, shared with the registry only.
     pub subject_hash_key: Secret<String>,
@@ -43,6 +46,8 @@ pub struct Config {
     pub max_in_flight_verifications: usize,
     pub challenge_ttl: Duration,
     pub assertion_ttl: Duration,
+    /// `YEYAK_CONSENT_TTL_SECONDS`: how long a consent token for proxy booking lasts.
+    pub consent_ttl: Duration,
     /// `YEYAK_MAX_CODE_ATTEMPTS`: wrong codes per challenge before it is burnt.
     pub max_code_attempts: u32,
     /// `YEYAK_ATTEMPT_WINDOW_SECONDS`: window of the per-subject, per-phone and per-pass counters.
@@ -122,11 +127,14 @@ impl Config {
         if approval_wait + provider_timeout > server.request_timeout {
             tracing::warn!("APPROVAL_WAIT_MS + PROVIDER_TIMEOUT_MS exceed REQUEST_TIMEOUT_MS; waits are cut to the caller's deadline");
         }
+        let mut assertions = trusted.clone();
+        assertions.trust(&signing_key);
         Ok(Self {
             server,
             redis: RedisSettings::from_env(env)?,
             signing_key,
             trusted,
+            assertions,
             queue_ids: tokens::config::queue_ids(env),
             subject_hash_key,
             providers,
@@ -137,6 +145,7 @@ impl Config {
             max_in_flight_verifications: env.parse("MAX_IN_FLIGHT_VERIFICATIONS", 512)?,
             challenge_ttl: Duration::from_secs(env.parse("CHALLENGE_TTL_SECONDS", 180)?),
             assertion_ttl: Duration::from_secs(env.parse("ASSERTION_TTL_SECONDS", 1_800)?),
+            consent_ttl: Duration::from_secs(env.parse("CONSENT_TTL_SECONDS", 86_400)?),
             max_code_attempts: env.parse("MAX_CODE_ATTEMPTS", 5)?,
             attempt_window: Duration::from_secs(env.parse("ATTEMPT_WINDOW_SECONDS", 900)?.max(1)),
             max_attempts_per_subject: env.parse("MAX_ATTEMPTS_PER_SUBJECT", 10)?,

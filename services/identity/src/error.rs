@@ -42,6 +42,10 @@ pub enum IdentityError {
     Rejected,
     #[error("provider vouched for a different person than the one who started")]
     SubjectMismatch,
+    #[error("identity_assertion rejected: {reason}")]
+    BadAssertion { reason: yeyak_platform::tokens::TokenError },
+    #[error("identity_assertion was obtained under another admission session")]
+    ForeignAssertion,
     #[error("challenge store unavailable: {0}")]
     Store(#[from] redis::RedisError),
 }
@@ -97,6 +101,8 @@ impl From<IdentityError> for Status {
                 tracing::error!("provider confirmed a different subject than the challenge was started for");
                 Status::failed_precondition("the provider could not verify these details")
             }
+            IdentityError::BadAssertion { reason } => Status::unauthenticated(format!("identity_assertion rejected: {reason}")),
+            IdentityError::ForeignAssertion => Status::permission_denied("identity_assertion was obtained under another admission session"),
             IdentityError::Store(e) => status::unavailable("challenge store", &e),
         }
     }

@@ -45,6 +45,8 @@ pub struct IdentityMetrics {
     pub refused: Family<ReasonLabel, Counter>,
     /// Assertions issued, by provider.
     pub verified: Family<ProviderLabel, Counter>,
+    /// Consent tokens issued (GrantConsent).
+    pub consents: Counter,
 }
 
 impl IdentityMetrics {
@@ -56,6 +58,7 @@ impl IdentityMetrics {
         metrics.register("identity_provider_success_ratio", "Success ratio over the health window", m.success_ratio.clone());
         metrics.register("identity_provider_latency_p50_seconds", "p50 latency over the health window", m.latency_p50.clone());
         metrics.register("identity_provider_latency_p99_seconds", "p99 latency over the health window", m.latency_p99.clone());
+        metrics.register("identity_consents", "Consent tokens issued for proxy booking", m.consents.clone());
         metrics.register("identity_provider_calls", "Provider calls by outcome", m.calls.clone());
         metrics.register("identity_provider_breaker_transitions", "Breaker transitions by new state", m.transitions.clone());
         metrics.register("identity_refused", "Verification requests refused before reaching a provider", m.refused.clone());

@@ -22,7 +22,12 @@ pub use yeyak_mockkit::{error, faults};
 use std::net::SocketAddr;
 
 use anyhow::Context as _;
-use axum::{handler::Handler as _, middleware::from_fn_with_state, routing::get, Router};
+use axum::{
+    handler::Handler as _,
+    middleware::from_fn_with_state,
+    routing::{get, post},
+    Router,
+};
 use sqlx::PgPool;
 use tokio::net::TcpListener;
 use yeyak_platform::{
@@ -92,7 +97,8 @@ impl Application {
 pub fn router(faults: FaultInjector, pool: PgPool) -> Router {
     let faulty = from_fn_with_state(faults.clone(), faults::inject);
     let lookups = Router::new()
-        .route("/v1/subjects/{subject_id}", get(routes::get_subject.layer(faulty)))
+        .route("/v1/subjects/{subject_id}", get(routes::get_subject.layer(faulty.clone())))
+        .route("/v1/subjects/batch-get", post(routes::batch_get.layer(faulty)))
         .route("/v1/stats/birth-dates", get(routes::birth_date_stats))
         .with_state(pool);
     let admin = Router::new().route("/admin/faults", get(faults::get_faults).put(faults::put_faults)).with_state(faults);

@@ -7,7 +7,7 @@ use axum::{
     Json,
 };
 use chrono::NaiveDate;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use sqlx::PgPool;
 
 use crate::error::ApiError;
@@ -55,6 +55,46 @@ pub async fn get_subject(State(pool): State<PgPool>, Path(subject_id): Path<Stri
             Err(ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "registry database unavailable"))
         }
     }
+}
+
+/// Most subject ids one batch may ask for.
+pub const MAX_BATCH: usize = 256;
+
+/// The body of `POST /v1/subjects/batch-get`.
+#[derive(Debug, Deserialize)]
+pub struct BatchGet {
+    pub subject_ids: Vec<String>,
+}
+
+/// The response of `POST /v1/subjects/batch-get`: the subjects found, in no
+/// particular order; an id the registry does not hold is simply absent.
+#[derive(Debug, Serialize)]
+pub struct BatchFound {
+    pub subjects: Vec<Subject>,
+}
+
+/// `POST /v1/subjects/batch-get`: many lookups in one request and one
+/// index scan (`= ANY`). A caller under load coalesces its concurrent
+/// lookups into one call instead of one call each.
+pub async fn batch_get(State(pool): State<PgPool>, Json(body): Json<BatchGet>) -> Result<Json<BatchFound>, ApiError> {
+    if body.subject_ids.len() > MAX_BATCH {
+        return Err(ApiError::bad_request("subject_ids", "at most 256 per batch"));
+    }
+    if !body.subject_ids.iter().all(|s| is_subject_id(s)) {
+        return Err(ApiError::bad_request("subject_ids", "each must be 40 lowercase hex characters"));
+    }
+    sqlx::query_as(
+        "SELECT subject_id, birth_date, sex::text AS sex, region_code, insured, priority_groups, doses \
+         FROM people WHERE subject_id = ANY($1)",
+    )
+    .bind(&body.subject_ids)
+    .fetch_all(&pool)
+    .await
+    .map(|subjects| Json(BatchFound { subjects }))
+    .map_err(|error| {
+        tracing::error!(%error, "registry batch lookup failed");
+        ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "registry database unavailable")
+    })
 }
 
 /// One row of `GET /v1/stats/birth-dates`.

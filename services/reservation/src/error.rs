@@ -17,6 +17,9 @@ pub enum ReservationError {
     /// An assertion obtained under another admission pass.
     #[error("{field} is bound to another admission pass")]
     ForeignAssertion { field: &'static str },
+    /// A valid consent token that does not cover this booking.
+    #[error("consent_token {0}")]
+    ConsentMismatch(&'static str),
     /// Also what a caller who is neither subject nor agent sees: existence is not leaked.
     #[error("reservation not found")]
     NotFound,
@@ -57,7 +60,7 @@ impl From<ReservationError> for Status {
                 Status::unauthenticated(format!("{field} expired: verify your identity again"))
             }
             E::BadAssertion { field, error } => Status::unauthenticated(format!("{field} rejected: {error}")),
-            e @ E::ForeignAssertion { .. } => Status::permission_denied(e.to_string()),
+            e @ (E::ForeignAssertion { .. } | E::ConsentMismatch(_)) => Status::permission_denied(e.to_string()),
             e @ E::NotFound => Status::not_found(e.to_string()),
             e @ (E::IdempotencyKeyReused | E::AlreadyBooked) => Status::already_exists(e.to_string()),
             E::NotEligible { reason, detail } => {

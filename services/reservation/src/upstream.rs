@@ -16,7 +16,7 @@ use yeyak_proto::{
     inventory::v1::{self as inv, slot_catalog_service_client::SlotCatalogServiceClient},
 };
 
-use crate::{domain::Slot, error::ReservationError};
+use crate::{booking::NewBooking, domain::Slot, error::ReservationError};
 
 const ELIGIBILITY: &str = "eligibility service";
 const INVENTORY: &str = "inventory service";
@@ -46,18 +46,14 @@ impl Upstream {
         })
     }
 
-    /// Ok when the subject may book `dose_number` now.
-    pub async fn check_eligibility(
-        &self,
-        pass: &VerifiedPass,
-        identity_assertion: &str,
-        agent_assertion: &str,
-        dose_number: u32,
-    ) -> Result<(), ReservationError> {
+    /// Ok when the subject may book the dose now; the booking's tokens are
+    /// forwarded as they came, so eligibility verifies them itself.
+    pub async fn check_eligibility(&self, pass: &VerifiedPass, booking: &NewBooking) -> Result<(), ReservationError> {
         let message = elig::CheckEligibilityRequest {
-            identity_assertion: identity_assertion.to_owned(),
-            agent_assertion: agent_assertion.to_owned(),
-            dose_number,
+            identity_assertion: booking.identity_assertion.clone(),
+            agent_assertion: booking.agent_assertion.clone(),
+            consent_token: booking.consent_token.clone(),
+            dose_number: booking.dose_number,
         };
         let mut client = self.eligibility.clone();
         let request = pass.forward(self.request(message));

@@ -90,3 +90,50 @@ async fn list_pages_newest_first_over_own_and_proxy_bookings() {
     assert_eq!(yeyak_platform::grpc::status::field_violations(&err), vec!["page_size".to_string()]);
     app.stop().await;
 }
+
+#[tokio::test]
+async fn a_consent_token_lets_an_agent_book_for_someone_not_in_their_session() {
+    let app = common::start().await;
+    let slot = app.inventory.slot(10);
+    let child = app.person("subj-child");
+    let consent = app.keys.consent("subj-parent", "subj-child", "demo");
+    let with_consent = |key: &str, consent: &str| pb::CreateReservationRequest {
+        identity_assertion: String::new(),
+        agent_assertion: child.assertion.clone(),
+        consent_token: consent.to_owned(),
+        ..app.create_request(&child, key, slot, 1)
+    };
+    let booked = app.client.clone().create_reservation(app.req(&child, with_consent("key-consent-1", &consent))).await.unwrap();
+    let booked = booked.into_inner().reservation.unwrap();
+    assert_eq!((booked.subject_id.as_str(), booked.agent_subject_id.as_str()), ("subj-parent", "subj-child"));
+    assert_eq!(app.eligibility.consents(), vec![consent.clone()], "eligibility judged the same consent");
+    // The parent sees it with their own assertion, later, in their own session.
+    let parent = app.person("subj-parent");
+    let get = pb::GetReservationRequest { reservation_id: booked.reservation_id.clone(), identity_assertion: parent.assertion.clone() };
+    assert_eq!(app.client.clone().get_reservation(app.req(&parent, get)).await.unwrap().into_inner().reservation, Some(booked));
+
+    // Only the named agent, only in the event it was given for.
+    let stranger = app.person("subj-stranger");
+    let mut theirs = with_consent("key-consent-2", &consent);
+    theirs.agent_assertion = stranger.assertion.clone();
+    let err = app.client.clone().create_reservation(app.req(&stranger, theirs)).await.unwrap_err();
+    assert_eq!(err.code(), Code::PermissionDenied, "{err:?}");
+    let other_event = app.keys.consent("subj-aunt", "subj-child", "another-event");
+    let err = app.client.clone().create_reservation(app.req(&child, with_consent("key-consent-3", &other_event))).await.unwrap_err();
+    assert_eq!(err.code(), Code::PermissionDenied, "{err:?}");
+    // An assertion is not a consent.
+    let err = app.client.clone().create_reservation(app.req(&child, with_consent("key-consent-4", &parent.assertion))).await.unwrap_err();
+    assert_eq!(err.code(), Code::Unauthenticated, "{err:?}");
+    // Shape: a consent needs the agent's assertion and replaces the subject's.
+    let mut no_agent = with_consent("key-consent-5", &consent);
+    no_agent.agent_assertion.clear();
+    let err = app.client.clone().create_reservation(app.req(&child, no_agent)).await.unwrap_err();
+    assert_eq!(yeyak_platform::grpc::status::field_violations(&err), vec!["agent_assertion".to_string()]);
+    let mut both = with_consent("key-consent-6", &consent);
+    both.identity_assertion = child.assertion.clone();
+    let err = app.client.clone().create_reservation(app.req(&child, both)).await.unwrap_err();
+    assert_eq!(yeyak_platform::grpc::status::field_violations(&err), vec!["consent_token".to_string()]);
+    assert_eq!(app.ledger(slot).await, Some((10, 1)), "only the first booking took a place");
+    assert_eq!(app.eligibility.consents().len(), 1, "refused before eligibility was asked");
+    app.stop().await;
+}

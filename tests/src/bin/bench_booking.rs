@@ -108,6 +108,7 @@ fn prepare(stack: &Stack, people: u64, slots: &[Uuid], hot: Option<Uuid>, salt: 
                     agent_assertion: String::new(),
                     dose_number: 1,
                     contact_phone: p.phone.clone(),
+                    consent_token: String::new(),
                 },
             }
         })

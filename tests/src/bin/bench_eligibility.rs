@@ -246,8 +246,7 @@ fn people(admission: &SigningKey, identity: &SigningKey, population: u64, n: usi
 }
 
 async fn check(client: &mut EligibilityServiceClient<Channel>, pass: &str, assertion: &str) -> bool {
-    let mut r =
-        Request::new(CheckEligibilityRequest { identity_assertion: assertion.to_owned(), agent_assertion: String::new(), dose_number: 1 });
+    let mut r = Request::new(CheckEligibilityRequest { identity_assertion: assertion.to_owned(), dose_number: 1, ..Default::default() });
     let (Ok(p), Ok(c)) = (pass.parse(), CLIENT_ID.parse()) else { return false };
     r.metadata_mut().insert(PASS_HEADER, p);
     r.metadata_mut().insert(CLIENT_ID_HEADER, c);

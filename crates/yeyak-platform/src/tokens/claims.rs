@@ -95,3 +95,32 @@ impl TokenClaims for IdentityAssertion {
         self.exp
     }
 }
+
+/// A person's consent that one named agent may book for them in one event,
+/// for when the person cannot verify their identity in the agent's session
+/// (a parent booked for by a child who lives elsewhere). Issued by identity
+/// to the verified person; it names the agent by their pseudonymous subject
+/// id, so it is useless to anyone else.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConsentToken {
+    /// The consenting person (the subject to be vaccinated).
+    pub sub: String,
+    /// The subject's birth date, "YYYY-MM-DD", as their assertion stated it.
+    pub birth: String,
+    /// The subject's masked name, for the agent's screen.
+    pub name: String,
+    /// The agent's pseudonymous subject id.
+    pub agent: String,
+    /// The event (queue) the consent is for.
+    pub q: String,
+    pub iat: i64,
+    pub exp: i64,
+}
+
+impl TokenClaims for ConsentToken {
+    const TYPE: &'static str = "consent";
+    const ISSUER: Issuer = Issuer::Identity;
+    fn expires_at(&self) -> i64 {
+        self.exp
+    }
+}

@@ -11,7 +11,7 @@ pub mod config;
 mod hmac_keys;
 mod keys;
 
-pub use claims::{client_binding, AdmissionPass, IdentityAssertion, QueueTicket, TokenClaims};
+pub use claims::{client_binding, AdmissionPass, ConsentToken, IdentityAssertion, QueueTicket, TokenClaims};
 pub use hmac_keys::{sign_hmac, verify_hmac, HmacKey, HmacKeys};
 pub use keys::{generate_key_material, Issuer, KeyRing, SigningKey};
 

@@ -45,6 +45,26 @@ fn a_ticket_is_not_a_pass_and_identity_keys_cannot_mint_passes() {
 }
 
 #[test]
+fn a_consent_is_not_an_assertion_and_only_identity_issues_it() {
+    let adm = SigningKey::generate(Issuer::Admission, "a1");
+    let idn = SigningKey::generate(Issuer::Identity, "i1");
+    let ring = ring_for(&[&adm, &idn]);
+    let consent = ConsentToken {
+        sub: "s".into(),
+        birth: "1960-01-01".into(),
+        name: "홍*동".into(),
+        agent: "a".into(),
+        q: "q1".into(),
+        iat: 0,
+        exp: 100,
+    };
+    let token = sign(&idn, &consent);
+    assert_eq!(verify::<ConsentToken>(&ring, &token, 0).unwrap(), consent);
+    assert_eq!(verify::<IdentityAssertion>(&ring, &token, 0), Err(TokenError::WrongType));
+    assert_eq!(verify::<ConsentToken>(&ring, &sign(&adm, &consent), 0), Err(TokenError::WrongIssuer));
+}
+
+#[test]
 fn rotation_keeps_old_tokens_valid() {
     let old = SigningKey::generate(Issuer::Admission, "old");
     let new = SigningKey::generate(Issuer::Admission, "new");

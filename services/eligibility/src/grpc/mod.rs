@@ -1,7 +1,9 @@
 //! CheckEligibility: verify who asks (the pass, the subject's identity
-//! assertion and, for proxy booking, the agent's), reject cheaply on the
+//! assertion or consent token and, for proxy booking, the agent's assertion:
+//! see [`parties`]), reject cheaply on the
 //! birth date alone when possible, then the registry (through the Redis
 //! cache) and the booked set, the decision, and the agent's quota.
+mod parties;
 pub mod verified;
 
 use std::sync::Arc;
@@ -14,10 +16,11 @@ use tonic::{Request, Response, Status};
 use yeyak_platform::{
     grpc::pass::verified_pass,
     metrics::Metrics,
-    tokens::{self, IdentityAssertion, KeyRing},
+    tokens::{IdentityAssertion, KeyRing},
 };
 use yeyak_proto::eligibility::v1::{self as pb, eligibility_service_server::EligibilityService};
 
+use self::parties::Parties;
 use crate::{
     domain::{decide, precheck, rules::MAX_DOSE, Decision, Facts, Reason},
     error::EligibilityError,
@@ -117,22 +120,6 @@ fn outcome(d: &Decision, precheck: bool) -> &'static str {
 }
 
 impl EligibilityApi {
-    fn assertion(&self, field: &'static str, token: &str, sid: &str, now: i64) -> Result<IdentityAssertion, EligibilityError> {
-        let a = match self.assertions.get(token).filter(|a| a.exp > now) {
-            Some(a) => a,
-            None => {
-                let a: IdentityAssertion =
-                    tokens::verify(&self.trusted, token, now).map_err(|reason| EligibilityError::BadAssertion { field, reason })?;
-                self.assertions.insert(token.to_owned(), a.clone());
-                a
-            }
-        };
-        if a.sid != sid {
-            return Err(EligibilityError::ForeignAssertion(field));
-        }
-        Ok(a)
-    }
-
     /// The registry's answer, from the cache when fresh; and the booked state.
     async fn facts_for(&self, subject: &str, dose: u32) -> Result<(Option<crate::domain::Person>, Option<String>), EligibilityError> {
         let (cached, booked) = match self.store.lookup(subject, dose).await {
@@ -181,24 +168,13 @@ impl EligibilityService for EligibilityApi {
         // wall clock, as the pass interceptor checks them.
         let now = (self.clock)();
         let wall = chrono::Utc::now().timestamp();
-        if req.identity_assertion.is_empty() {
-            return Err(EligibilityError::InvalidArgument { field: "identity_assertion", reason: "is required".into() }.into());
-        }
         if !(1..=MAX_DOSE).contains(&req.dose_number) {
             let reason = format!("must be between 1 and {MAX_DOSE}");
             return Err(EligibilityError::InvalidArgument { field: "dose_number", reason }.into());
         }
-        let subject = self.assertion("identity_assertion", &req.identity_assertion, &pass.pass.sid, wall)?;
-        let agent = match req.agent_assertion.as_str() {
-            "" => None,
-            token => Some(self.assertion("agent_assertion", token, &pass.pass.sid, wall)?),
-        };
-        if agent.as_ref().is_some_and(|a| a.sub == subject.sub) {
-            let reason = "is the subject's own; leave it empty to book for yourself".into();
-            return Err(EligibilityError::InvalidArgument { field: "agent_assertion", reason }.into());
-        }
+        let Parties { subject, agent } = self.parties(&pass.pass, &req, wall)?;
         let birth = chrono::NaiveDate::parse_from_str(&subject.birth, "%Y-%m-%d")
-            .map_err(|_| EligibilityError::InvalidArgument { field: "identity_assertion", reason: "birth date unreadable".into() })?;
+            .map_err(|_| EligibilityError::InvalidArgument { field: subject.field, reason: "birth date unreadable".into() })?;
         let rules = self.rules.current();
         if let Some(rejected) = precheck(&rules, birth, req.dose_number, now) {
             self.metrics.decided(outcome(&rejected, true));

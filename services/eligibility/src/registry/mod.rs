@@ -1,7 +1,13 @@
 //! Client of the national insurance registry. It is another agency's system:
 //! we reach it only through its API, with a deadline on every call, and we
-//! only ever send it the pseudonymous subject id.
+//! only ever send it the pseudonymous subject id. Under load, concurrent
+//! lookups are coalesced into batch calls (see [`batch`]).
+mod batch;
+
 use std::time::Duration;
+
+pub use batch::BatchSettings;
+use tokio::sync::{mpsc, oneshot};
 
 use chrono::NaiveDate;
 use serde::Deserialize;
@@ -12,16 +18,25 @@ use crate::domain::Person;
 pub struct RegistryClient {
     base: String,
     http: reqwest::Client,
+    timeout: Duration,
+    /// Set by [`RegistryClient::batching`]: lookups go through the batcher.
+    batcher: Option<mpsc::Sender<batch::Pending>>,
 }
 
 #[derive(Deserialize)]
-struct Record {
+pub(crate) struct Record {
     birth_date: NaiveDate,
     insured: bool,
     #[serde(default)]
     priority_groups: Vec<String>,
     #[serde(default)]
     doses: Vec<NaiveDate>,
+}
+
+impl From<Record> for Person {
+    fn from(r: Record) -> Self {
+        Person { birth_date: r.birth_date, insured: r.insured, priority_groups: r.priority_groups, doses: r.doses }
+    }
 }
 
 /// One row of the registry's aggregate `GET /v1/stats/birth-dates`: how many
@@ -48,17 +63,38 @@ impl RegistryClient {
             .connect_timeout(timeout.min(Duration::from_millis(500)))
             .pool_max_idle_per_host(256)
             .build()?;
-        Ok(Self { base: base.trim_end_matches('/').to_owned(), http })
+        Ok(Self { base: base.trim_end_matches('/').to_owned(), http, timeout, batcher: None })
+    }
+
+    /// Coalesces concurrent lookups into batch calls from now on. Needs a
+    /// Tokio runtime (the batcher is a task).
+    pub fn batching(mut self, settings: BatchSettings) -> Self {
+        let url = format!("{}/v1/subjects/batch-get", self.base);
+        self.batcher = Some(batch::spawn(self.http.clone(), url, self.timeout, settings));
+        self
     }
 
     /// `Ok(None)` when the registry does not know the subject.
     pub async fn lookup(&self, subject_id: &str) -> Result<Option<Person>, String> {
+        if let Some(batcher) = &self.batcher {
+            // The registry would answer 400 to anything else; the single
+            // lookup's "unknown" answer is kept for it.
+            if subject_id.len() != 40 || !subject_id.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) {
+                return Ok(None);
+            }
+            let (reply, answer) = oneshot::channel();
+            batcher
+                .try_send(batch::Pending { subject_id: subject_id.to_owned(), reply })
+                .map_err(|_| "registry lookups are queued beyond the limit".to_owned())?;
+            return match tokio::time::timeout(self.timeout, answer).await {
+                Ok(Ok(answer)) => answer,
+                Ok(Err(_)) => Err("registry batcher stopped".to_owned()),
+                Err(_) => Err(format!("no registry answer within {:?}", self.timeout)),
+            };
+        }
         let resp = self.http.get(format!("{}/v1/subjects/{subject_id}", self.base)).send().await.map_err(|e| e.to_string())?;
         match resp.status().as_u16() {
-            200 => {
-                let r: Record = resp.json().await.map_err(|e| e.to_string())?;
-                Ok(Some(Person { birth_date: r.birth_date, insured: r.insured, priority_groups: r.priority_groups, doses: r.doses }))
-            }
+            200 => Ok(Some(resp.json::<Record>().await.map_err(|e| e.to_string())?.into())),
             // 400: not a subject id the registry could ever hold.
             404 | 400 => Ok(None),
             code => Err(format!("registry answered HTTP {code}")),

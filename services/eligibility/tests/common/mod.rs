@@ -24,7 +24,7 @@ use yeyak_platform::{
     messaging::{self, AmqpSettings},
     metrics::Metrics,
     pseudonym::subject_id,
-    tokens::{self, client_binding, AdmissionPass, IdentityAssertion, Issuer, SigningKey},
+    tokens::{self, client_binding, AdmissionPass, ConsentToken, IdentityAssertion, Issuer, SigningKey},
     Secret, Shutdown,
 };
 use yeyak_proto::eligibility::v1::{eligibility_service_client::EligibilityServiceClient, *};
@@ -174,9 +174,38 @@ impl Harness {
         tokens::sign(&self.identity, &claims)
     }
 
+    /// A consent token `subject` gave `agent` for `queue`, signed with `key`
+    /// (identity's, unless a test forges one), valid for `ttl` seconds.
+    pub fn consent_signed(&self, key: &SigningKey, subject: &SyntheticPerson, agent: &SyntheticPerson, queue: &str, ttl: i64) -> String {
+        let t = Utc::now().timestamp();
+        let claims = ConsentToken {
+            sub: Self::subject_of(subject),
+            birth: subject.birth_date.format("%Y-%m-%d").to_string(),
+            name: "김*수".into(),
+            agent: Self::subject_of(agent),
+            q: queue.into(),
+            iat: t - 10,
+            exp: t + ttl,
+        };
+        tokens::sign(key, &claims)
+    }
+
+    pub fn consent(&self, subject: &SyntheticPerson, agent: &SyntheticPerson, queue: &str) -> String {
+        self.consent_signed(&self.identity, subject, agent, queue, 600)
+    }
+
     /// CheckEligibility with explicit tokens.
     pub async fn call(&self, pass: &str, subject: String, agent: String, dose: u32) -> Result<CheckEligibilityResponse, tonic::Status> {
-        let mut r = Request::new(CheckEligibilityRequest { identity_assertion: subject, agent_assertion: agent, dose_number: dose });
+        self.request(
+            pass,
+            CheckEligibilityRequest { identity_assertion: subject, agent_assertion: agent, dose_number: dose, ..Default::default() },
+        )
+        .await
+    }
+
+    /// CheckEligibility with any request.
+    pub async fn request(&self, pass: &str, req: CheckEligibilityRequest) -> Result<CheckEligibilityResponse, tonic::Status> {
+        let mut r = Request::new(req);
         r.metadata_mut().insert(PASS_HEADER, pass.parse().unwrap());
         r.metadata_mut().insert(CLIENT_ID_HEADER, CLIENT.parse().unwrap());
         EligibilityServiceClient::new(self.channel.clone()).check_eligibility(r).await.map(|r| r.into_inner())

@@ -1,5 +1,7 @@
 //! IdentityService handlers: validation, load shedding, abuse limits, and the
 //! provider calls through the routing board (breaker, bulkhead, deadline).
+//! GrantConsent is in [`consent`].
+mod consent;
 
 use std::{
     sync::Arc,
@@ -301,6 +303,10 @@ impl IdentityService for IdentityApi {
             masked_name: claims.name,
             expires_at: Some(yeyak_proto::timestamp(claims.exp, 0)),
         }))
+    }
+
+    async fn grant_consent(&self, request: Request<pb::GrantConsentRequest>) -> Result<Response<pb::GrantConsentResponse>, Status> {
+        self.grant(request).await
     }
 }
 

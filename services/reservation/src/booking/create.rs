@@ -17,6 +17,8 @@ pub struct NewBooking {
     pub slot_id: Uuid,
     pub identity_assertion: String,
     pub agent_assertion: String,
+    /// Stands for `identity_assertion` when an agent books with the subject's consent.
+    pub consent_token: String,
     pub dose_number: u32,
     /// Digits only.
     pub contact_phone: String,
@@ -24,10 +26,13 @@ pub struct NewBooking {
 
 impl Booking {
     pub async fn create(&self, pass: &VerifiedPass, b: NewBooking) -> Result<Reservation, ReservationError> {
-        let subject = self.identify(pass, "identity_assertion", &b.identity_assertion)?.sub;
         let agent = match b.agent_assertion.as_str() {
             "" => String::new(),
             token => self.identify(pass, "agent_assertion", token)?.sub,
+        };
+        let subject = match b.consent_token.as_str() {
+            "" => self.identify(pass, "identity_assertion", &b.identity_assertion)?.sub,
+            token => self.consented(pass, token, &agent)?.sub,
         };
         if agent == subject {
             return Err(ReservationError::InvalidArgument {
@@ -40,10 +45,7 @@ impl Booking {
             return same_request(existing, &hash);
         }
         // Eligibility and the slot are independent reads: asked at once.
-        let (eligibility, slot) = tokio::join!(
-            self.upstream.check_eligibility(pass, &b.identity_assertion, &b.agent_assertion, b.dose_number),
-            self.find_slot(b.slot_id, "slot_id"),
-        );
+        let (eligibility, slot) = tokio::join!(self.upstream.check_eligibility(pass, &b), self.find_slot(b.slot_id, "slot_id"),);
         if let Err(e) = eligibility {
             // A concurrent retry may have booked meanwhile (eligibility then says "already booked").
             return match self.store.find_by_key(&subject, &b.idempotency_key).await? {

@@ -14,7 +14,7 @@ use chrono::{DateTime, SubsecRound as _, Utc};
 use tokio::sync::Notify;
 use yeyak_platform::{
     grpc::VerifiedPass,
-    tokens::{self, IdentityAssertion, KeyRing, TokenError},
+    tokens::{self, ConsentToken, IdentityAssertion, KeyRing, TokenError},
 };
 
 use uuid::Uuid;
@@ -71,6 +71,24 @@ impl Booking {
             return Err(ReservationError::ForeignAssertion { field });
         }
         Ok(assertion)
+    }
+
+    /// Verifies a consent token and that it covers this booking: given to
+    /// this agent (the verified `agent` subject id) for this event.
+    pub fn consented(&self, pass: &VerifiedPass, token: &str, agent: &str) -> Result<ConsentToken, ReservationError> {
+        let field = "consent_token";
+        let consent: ConsentToken = tokens::verify(&self.trusted, token, Utc::now().timestamp())
+            .map_err(|error| ReservationError::BadAssertion { field, error })?;
+        if consent.sub.is_empty() {
+            return Err(ReservationError::BadAssertion { field, error: TokenError::Malformed });
+        }
+        if agent.is_empty() || consent.agent != agent {
+            return Err(ReservationError::ConsentMismatch("names another agent"));
+        }
+        if consent.q != pass.pass.q {
+            return Err(ReservationError::ConsentMismatch("was given for another event"));
+        }
+        Ok(consent)
     }
 
     /// The slot from the ledger if it was booked before, else from the

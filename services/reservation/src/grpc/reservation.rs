@@ -40,6 +40,22 @@ fn optional_assertion<'a>(field: &str, value: &'a str) -> Result<&'a str, Status
     }
 }
 
+/// The subject is named by their own assertion or, for an agent booking for
+/// someone not in their session, by that person's consent token: one of the two.
+fn subject_tokens(req: &pb::CreateReservationRequest) -> Result<(String, String), Status> {
+    let consent = optional_assertion("consent_token", &req.consent_token)?;
+    if consent.is_empty() {
+        return Ok((assertion("identity_assertion", &req.identity_assertion)?.to_owned(), String::new()));
+    }
+    if !req.identity_assertion.trim().is_empty() {
+        return Err(invalid_argument("consent_token", "give identity_assertion or consent_token, not both"));
+    }
+    if req.agent_assertion.trim().is_empty() {
+        return Err(invalid_argument("agent_assertion", "is required with consent_token: the agent's own identity assertion"));
+    }
+    Ok((String::new(), consent.to_owned()))
+}
+
 fn dose(value: u32) -> Result<u32, Status> {
     if DOSES.contains(&value) {
         Ok(value)
@@ -56,11 +72,13 @@ impl ReservationService for ReservationApi {
     ) -> Result<Response<pb::CreateReservationResponse>, Status> {
         let pass = verified_pass(&request)?;
         let req = request.into_inner();
+        let (identity_assertion, consent_token) = subject_tokens(&req)?;
         let booking = NewBooking {
             idempotency_key: validate::token_chars("idempotency_key", &req.idempotency_key, 8, 64)?.to_owned(),
             slot_id: validate::uuid("slot_id", &req.slot_id)?,
-            identity_assertion: assertion("identity_assertion", &req.identity_assertion)?.to_owned(),
+            identity_assertion,
             agent_assertion: optional_assertion("agent_assertion", &req.agent_assertion)?.to_owned(),
+            consent_token,
             dose_number: dose(req.dose_number)?,
             contact_phone: validate::mobile_phone("contact_phone", &req.contact_phone)?,
         };

@@ -50,6 +50,8 @@ where
 pub struct Eligibility {
     refusal: Arc<Mutex<Option<(elig::EligibilityReason, String)>>>,
     calls: Arc<AtomicUsize>,
+    /// Consent tokens received, in order.
+    consents: Arc<Mutex<Vec<String>>>,
 }
 
 impl Eligibility {
@@ -64,6 +66,10 @@ impl Eligibility {
     pub fn calls(&self) -> usize {
         self.calls.load(Ordering::SeqCst)
     }
+
+    pub fn consents(&self) -> Vec<String> {
+        self.consents.lock().unwrap().clone()
+    }
 }
 
 #[tonic::async_trait]
@@ -77,8 +83,11 @@ impl EligibilityService for Eligibility {
             return Err(Status::unauthenticated("admission pass not forwarded"));
         }
         let req = request.into_inner();
-        if req.identity_assertion.is_empty() || req.dose_number == 0 {
-            return Err(Status::invalid_argument("identity_assertion and dose_number are required"));
+        if req.identity_assertion.is_empty() == req.consent_token.is_empty() || req.dose_number == 0 {
+            return Err(Status::invalid_argument("identity_assertion or consent_token, and dose_number are required"));
+        }
+        if !req.consent_token.is_empty() {
+            self.consents.lock().unwrap().push(req.consent_token);
         }
         let response = match self.refusal.lock().unwrap().clone() {
             None => elig::CheckEligibilityResponse { eligible: true, cohort_id: "age-55-59".into(), ..Default::default() },

@@ -15,7 +15,7 @@ use yeyak_platform::{
     db::{self, DatabaseSettings},
     grpc::{CLIENT_ID_HEADER, PASS_HEADER},
     messaging::{self, publisher::Outgoing, AmqpSettings, PublishError, Publisher},
-    tokens::{client_binding, sign, AdmissionPass, IdentityAssertion, Issuer, SigningKey},
+    tokens::{client_binding, sign, AdmissionPass, ConsentToken, IdentityAssertion, Issuer, SigningKey},
     Shutdown,
 };
 use yeyak_proto::reservation::v1::{self as pb, reservation_service_client::ReservationServiceClient};
@@ -79,6 +79,21 @@ impl Keys {
         };
         sign(&self.identity, &claims)
     }
+
+    /// `subject`'s consent that `agent` books for them in event `q`.
+    pub fn consent(&self, subject: &str, agent: &str, q: &str) -> String {
+        let now = chrono::Utc::now().timestamp();
+        let claims = ConsentToken {
+            sub: subject.into(),
+            birth: "1960-05-05".into(),
+            name: "홍*동".into(),
+            agent: agent.into(),
+            q: q.into(),
+            iat: now - 10,
+            exp: now + 600,
+        };
+        sign(&self.identity, &claims)
+    }
 }
 
 /// A request carrying `person`'s pass, as a client behind the waiting room sends it.
@@ -98,6 +113,7 @@ pub fn create_request(person: &Person, key: &str, slot: Uuid, dose: u32) -> pb::
         agent_assertion: String::new(),
         dose_number: dose,
         contact_phone: "010-1234-5678".into(),
+        consent_token: String::new(),
     }
 }
 
