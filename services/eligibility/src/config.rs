@@ -44,8 +44,9 @@ pub struct Config {
     pub proxy_max_subjects: u32,
     /// `YEYAK_PROXY_TTL_SECONDS`: how long an agent's count per event lives.
     pub proxy_ttl: Duration,
-    /// `YEYAK_VERIFIED_TOKEN_CACHE`: passes and identity assertions whose
-    /// signature was verified, remembered (per kind, per generation; 0: off).
+    /// `YEYAK_VERIFIED_TOKEN_CACHE`: identity assertions whose signature was
+    /// verified, remembered (per generation; 0: off). Passes are remembered
+    /// by the platform's pass check.
     pub verified_tokens: usize,
 }
 
@@ -60,7 +61,7 @@ impl Config {
             registry_timeout: Duration::from_millis(env.parse("REGISTRY_TIMEOUT_MS", 1_500)?),
             registry_batch: BatchSettings {
                 max_batch: env.parse::<usize>("REGISTRY_MAX_BATCH", 128)?.clamp(1, 256),
-                max_in_flight: env.parse::<usize>("REGISTRY_MAX_IN_FLIGHT", 8)?.max(1),
+                max_in_flight: env.parse::<usize>("REGISTRY_MAX_IN_FLIGHT", 2)?.max(1),
                 queue: env.parse::<usize>("REGISTRY_QUEUE", 8192)?.max(1),
             },
             rules_file: PathBuf::from(env.string("RULES_FILE", "services/eligibility/rules/demo.toml")),
@@ -71,7 +72,7 @@ impl Config {
             booked_ttl: seconds("BOOKED_TTL_SECONDS", 180 * 86_400)?,
             proxy_max_subjects: env.parse("PROXY_MAX_SUBJECTS", 4)?,
             proxy_ttl: seconds("PROXY_TTL_SECONDS", 30 * 86_400)?,
-            verified_tokens: env.parse("VERIFIED_TOKEN_CACHE", 50_000)?,
+            verified_tokens: env.parse("VERIFIED_TOKEN_CACHE", tokens::remembered::DEFAULT_REMEMBERED)?,
         };
         for (key, value) in
             [("CACHE_TTL_SECONDS", config.cache_ttl), ("BOOKED_TTL_SECONDS", config.booked_ttl), ("PROXY_TTL_SECONDS", config.proxy_ttl)]

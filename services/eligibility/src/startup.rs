@@ -9,14 +9,16 @@ use yeyak_platform::{
     grpc::{GrpcServer, PassVerifier, Ready},
     messaging,
     metrics::Metrics,
-    redis_store, Shutdown,
+    redis_store,
+    tokens::AssertionVerifier,
+    Shutdown,
 };
 use yeyak_proto::eligibility::v1::eligibility_service_server::EligibilityServiceServer;
 
 use crate::{
     config::Config,
     events,
-    grpc::{verified::VerifiedCache, ApiMetrics, Clock, EligibilityApi},
+    grpc::{ApiMetrics, Clock, EligibilityApi},
     registry::RegistryClient,
     reload::{self, Hangups, RulesHandle},
     store::{Store, Ttls},
@@ -56,7 +58,7 @@ impl Application {
             clock,
             proxy_max_subjects: config.proxy_max_subjects,
             metrics: ApiMetrics::register(&metrics),
-            assertions: Arc::new(VerifiedCache::new(config.verified_tokens)),
+            assertions: Arc::new(AssertionVerifier::new(config.trusted.clone(), config.verified_tokens)),
         };
         let verifier = PassVerifier::new(config.trusted.clone(), config.queue_ids.clone());
         let ready = GrpcServer::new(config.server.clone(), metrics.clone())

@@ -1,16 +1,15 @@
 //! The one admission-pass check every RPC behind the waiting room goes
 //! through. Only the signed pass and the client id it is bound to are trusted:
 //! no header such as Referer and no client-declared flag counts.
-use std::{
-    collections::{HashMap, HashSet},
-    sync::{Arc, Mutex},
-};
-
-use sha2::{Digest as _, Sha256};
+use std::{collections::HashSet, sync::Arc};
 
 use tonic::{metadata::MetadataMap, Request, Status};
 
-use crate::tokens::{self, client_binding, AdmissionPass, KeyRing, TokenError};
+use crate::tokens::{
+    self, client_binding,
+    remembered::{digest, DEFAULT_REMEMBERED},
+    AdmissionPass, KeyRing, Remembered, TokenError,
+};
 
 pub const PASS_HEADER: &str = "yeyak-admission-pass";
 pub const CLIENT_ID_HEADER: &str = "yeyak-client-id";
@@ -35,55 +34,50 @@ impl VerifiedPass {
     }
 }
 
-/// Passes remembered per process; the memory starts over when full.
-const REMEMBERED: usize = 16_384;
-
 /// Verifies admission passes for the queues this deployment serves.
 ///
 /// A front end calls several times with the same pass, and one Ed25519
 /// verification costs more than the rest of a typical call, so a pass that
-/// verified is remembered, keyed by a digest of the exact token and client
-/// id: nothing that was not verified can match, another client is verified
-/// in full (and refused), and expiry is checked on every call.
+/// verified is remembered (see [`Remembered`]), keyed by a digest of the
+/// exact token and client id: nothing that was not verified can match,
+/// another client is verified in full (and refused), and expiry is checked
+/// on every call.
 #[derive(Clone, Debug)]
 pub struct PassVerifier {
     ring: Arc<KeyRing>,
     queues: Arc<HashSet<String>>,
-    remembered: Arc<Mutex<HashMap<[u8; 32], VerifiedPass>>>,
+    remembered: Arc<Remembered<VerifiedPass>>,
 }
 
 impl PassVerifier {
     pub fn new(ring: KeyRing, queues: impl IntoIterator<Item = String>) -> Self {
-        Self { ring: Arc::new(ring), queues: Arc::new(queues.into_iter().collect()), remembered: Arc::default() }
+        Self {
+            ring: Arc::new(ring),
+            queues: Arc::new(queues.into_iter().collect()),
+            remembered: Arc::new(Remembered::new(DEFAULT_REMEMBERED)),
+        }
     }
 
     pub fn verify_metadata(&self, metadata: &MetadataMap, now_unix: i64) -> Result<VerifiedPass, Status> {
         let key = match (metadata.get(PASS_HEADER), metadata.get(CLIENT_ID_HEADER)) {
-            (Some(pass), Some(client)) => Some(<[u8; 32]>::from(
-                Sha256::new().chain_update(pass.as_bytes()).chain_update([0]).chain_update(client.as_bytes()).finalize(),
-            )),
+            (Some(pass), Some(client)) => Some(digest(&[b"pass", pass.as_bytes(), client.as_bytes()])),
             _ => None,
         };
-        let remembered = |k: &[u8; 32]| self.remembered.lock().unwrap_or_else(|e| e.into_inner()).get(k).cloned();
-        if let Some(hit) = key.as_ref().and_then(remembered) {
+        if let Some(hit) = key.as_ref().and_then(|k| self.remembered.get(k)) {
             if hit.pass.exp > now_unix {
                 return Ok(hit);
             }
         }
         let verified = self.verify_uncached(metadata, now_unix)?;
         if let Some(key) = key {
-            let mut seen = self.remembered.lock().unwrap_or_else(|e| e.into_inner());
-            if seen.len() >= REMEMBERED {
-                seen.clear();
-            }
-            seen.insert(key, verified.clone());
+            self.remembered.insert(key, verified.clone());
         }
         Ok(verified)
     }
 
     #[cfg(test)]
     fn remembered_len(&self) -> usize {
-        self.remembered.lock().map(|m| m.len()).unwrap_or(0)
+        self.remembered.len()
     }
 
     fn verify_uncached(&self, metadata: &MetadataMap, now_unix: i64) -> Result<VerifiedPass, Status> {

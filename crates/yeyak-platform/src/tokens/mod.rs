@@ -10,10 +10,12 @@ mod claims;
 pub mod config;
 mod hmac_keys;
 mod keys;
+pub mod remembered;
 
 pub use claims::{client_binding, AdmissionPass, ConsentToken, IdentityAssertion, QueueTicket, TokenClaims};
 pub use hmac_keys::{sign_hmac, verify_hmac, HmacKey, HmacKeys};
 pub use keys::{generate_key_material, Issuer, KeyRing, SigningKey};
+pub use remembered::{AssertionVerifier, Remembered};
 
 use base64::{engine::general_purpose::URL_SAFE_NO_PAD as B64, Engine as _};
 use ed25519_dalek::{Signer as _, Verifier as _};

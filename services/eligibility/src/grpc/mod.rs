@@ -4,7 +4,6 @@
 //! birth date alone when possible, then the registry (through the Redis
 //! cache) and the booked set, the decision, and the agent's quota.
 mod parties;
-pub mod verified;
 
 use std::sync::Arc;
 
@@ -16,7 +15,7 @@ use tonic::{Request, Response, Status};
 use yeyak_platform::{
     grpc::pass::verified_pass,
     metrics::Metrics,
-    tokens::{IdentityAssertion, KeyRing},
+    tokens::{AssertionVerifier, KeyRing},
 };
 use yeyak_proto::eligibility::v1::{self as pb, eligibility_service_server::EligibilityService};
 
@@ -76,8 +75,8 @@ pub struct EligibilityApi {
     /// People one agent may act for per event (queue).
     pub proxy_max_subjects: u32,
     pub metrics: ApiMetrics,
-    /// Identity assertions already verified (see [`verified`]).
-    pub assertions: Arc<verified::VerifiedCache<IdentityAssertion>>,
+    /// Verifies identity assertions once per token (the platform's memory).
+    pub assertions: Arc<AssertionVerifier>,
 }
 
 fn reason_to_pb(reason: Reason) -> pb::EligibilityReason {

@@ -60,15 +60,7 @@ impl EligibilityApi {
     }
 
     fn assertion(&self, field: &'static str, token: &str, sid: &str, now: i64) -> Result<IdentityAssertion, EligibilityError> {
-        let a = match self.assertions.get(token).filter(|a| a.exp > now) {
-            Some(a) => a,
-            None => {
-                let a: IdentityAssertion =
-                    tokens::verify(&self.trusted, token, now).map_err(|reason| EligibilityError::BadAssertion { field, reason })?;
-                self.assertions.insert(token.to_owned(), a.clone());
-                a
-            }
-        };
+        let a = self.assertions.verify(token, now).map_err(|reason| EligibilityError::BadAssertion { field, reason })?;
         if a.sid != sid {
             return Err(EligibilityError::ForeignAssertion(field));
         }

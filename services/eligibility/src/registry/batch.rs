@@ -38,7 +38,7 @@ pub struct BatchSettings {
 
 impl Default for BatchSettings {
     fn default() -> Self {
-        Self { max_batch: 128, max_in_flight: 8, queue: 8192 }
+        Self { max_batch: 128, max_in_flight: 2, queue: 8192 }
     }
 }
 

@@ -14,7 +14,7 @@ use chrono::{DateTime, SubsecRound as _, Utc};
 use tokio::sync::Notify;
 use yeyak_platform::{
     grpc::VerifiedPass,
-    tokens::{self, ConsentToken, IdentityAssertion, KeyRing, TokenError},
+    tokens::{self, remembered::DEFAULT_REMEMBERED, AssertionVerifier, ConsentToken, IdentityAssertion, KeyRing, TokenError},
 };
 
 use uuid::Uuid;
@@ -49,21 +49,23 @@ pub struct Booking {
     pub store: Store,
     upstream: Upstream,
     trusted: KeyRing,
+    /// Verifies identity assertions once per token.
+    assertions: AssertionVerifier,
     /// Wakes the outbox relay after a commit so events go out at once.
     relay: Arc<Notify>,
 }
 
 impl Booking {
     pub fn new(store: Store, upstream: Upstream, trusted: KeyRing, relay: Arc<Notify>) -> Self {
-        Self { store, upstream, trusted, relay }
+        Self { store, upstream, assertions: AssertionVerifier::new(trusted.clone(), DEFAULT_REMEMBERED), trusted, relay }
     }
 
     /// Verifies an identity assertion and that it was obtained under the
     /// caller's own admission pass: an assertion copied from another session
     /// is useless.
     pub fn identify(&self, pass: &VerifiedPass, field: &'static str, token: &str) -> Result<IdentityAssertion, ReservationError> {
-        let assertion: IdentityAssertion = tokens::verify(&self.trusted, token, Utc::now().timestamp())
-            .map_err(|error| ReservationError::BadAssertion { field, error })?;
+        let assertion =
+            self.assertions.verify(token, Utc::now().timestamp()).map_err(|error| ReservationError::BadAssertion { field, error })?;
         if assertion.sub.is_empty() {
             return Err(ReservationError::BadAssertion { field, error: TokenError::Malformed });
         }

@@ -1,0 +1,139 @@
+//! Signature checks done once per token, not once per call.
+//!
+//! The same tokens come back again and again: a front end calls several
+//! services with one pass, a person checks eligibility and then reservation
+//! re-checks with the very same pass and assertion. One Ed25519 verification
+//! costs more than the rest of a typical call, so the outcome of a
+//! successful verification is remembered, keyed by a SHA-256 digest of the
+//! exact token bytes (and whatever else the verification depended on): a
+//! token that was not verified cannot match. Expiry is still checked on
+//! every call by the caller; failures are never remembered.
+//!
+//! Memory is bounded: two generations of at most `capacity` entries each;
+//! when the young one fills up, the old one is dropped. An entry still in
+//! use is promoted, so a surge of new tokens cannot evict the active ones
+//! all at once.
+use std::{collections::HashMap, sync::Mutex};
+
+use sha2::{Digest as _, Sha256};
+
+use super::{verify, IdentityAssertion, KeyRing, TokenError};
+
+/// Default entries per generation: tens of thousands of sessions active
+/// within a few minutes per replica, a few hundred bytes each.
+pub const DEFAULT_REMEMBERED: usize = 65_536;
+
+pub type Key = [u8; 32];
+
+/// The digest of `parts`, length-prefixed so no two splits collide.
+pub fn digest(parts: &[&[u8]]) -> Key {
+    let mut h = Sha256::new();
+    for part in parts {
+        h.update((part.len() as u64).to_be_bytes());
+        h.update(part);
+    }
+    h.finalize().into()
+}
+
+/// Verified tokens and what they said, in two generations.
+#[derive(Debug)]
+pub struct Remembered<T> {
+    capacity: usize,
+    generations: Mutex<(HashMap<Key, T>, HashMap<Key, T>)>,
+}
+
+impl<T: Clone> Remembered<T> {
+    /// `capacity` 0 remembers nothing.
+    pub fn new(capacity: usize) -> Self {
+        Self { capacity, generations: Mutex::new((HashMap::new(), HashMap::new())) }
+    }
+
+    pub fn get(&self, key: &Key) -> Option<T> {
+        if self.capacity == 0 {
+            return None;
+        }
+        let mut g = self.generations.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(v) = g.0.get(key) {
+            return Some(v.clone());
+        }
+        let v = g.1.remove(key)?;
+        Self::insert_locked(&mut g, self.capacity, *key, v.clone());
+        Some(v)
+    }
+
+    pub fn insert(&self, key: Key, value: T) {
+        if self.capacity == 0 {
+            return;
+        }
+        let mut g = self.generations.lock().unwrap_or_else(|e| e.into_inner());
+        Self::insert_locked(&mut g, self.capacity, key, value);
+    }
+
+    fn insert_locked(g: &mut (HashMap<Key, T>, HashMap<Key, T>), capacity: usize, key: Key, value: T) {
+        if g.0.len() >= capacity {
+            g.1 = std::mem::take(&mut g.0);
+        }
+        g.0.insert(key, value);
+    }
+
+    pub fn len(&self) -> usize {
+        let g = self.generations.lock().unwrap_or_else(|e| e.into_inner());
+        g.0.len() + g.1.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// Verifies identity assertions, remembering the ones that verified.
+#[derive(Debug)]
+pub struct AssertionVerifier {
+    ring: KeyRing,
+    remembered: Remembered<IdentityAssertion>,
+}
+
+impl AssertionVerifier {
+    pub fn new(ring: KeyRing, capacity: usize) -> Self {
+        Self { ring, remembered: Remembered::new(capacity) }
+    }
+
+    /// Signature, issuer, type and expiry, as [`verify`] checks them.
+    pub fn verify(&self, token: &str, now_unix: i64) -> Result<IdentityAssertion, TokenError> {
+        let key = digest(&[b"assertion", token.as_bytes()]);
+        if let Some(hit) = self.remembered.get(&key) {
+            return if hit.exp > now_unix { Ok(hit) } else { Err(TokenError::Expired) };
+        }
+        let assertion: IdentityAssertion = verify(&self.ring, token, now_unix)?;
+        self.remembered.insert(key, assertion.clone());
+        Ok(assertion)
+    }
+
+    /// Every key this verifier trusts (for other token types).
+    pub fn ring(&self) -> &KeyRing {
+        &self.ring
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bounded_by_two_generations_and_used_entries_survive() {
+        let k = |n: u8| [n; 32];
+        let c = Remembered::new(2);
+        c.insert(k(1), 1);
+        c.insert(k(2), 2);
+        c.insert(k(3), 3); // 1, 2 become the old generation
+        assert_eq!((c.get(&k(1)), c.len()), (Some(1), 3), "promoted");
+        c.insert(k(4), 4); // 3, 1 become old; 2 is dropped
+        assert_eq!(c.get(&k(2)), None);
+        assert_eq!((c.get(&k(3)), c.get(&k(4))), (Some(3), Some(4)));
+        assert!(c.len() <= 4);
+        let off = Remembered::new(0);
+        off.insert(k(1), 1);
+        assert_eq!((off.get(&k(1)), off.is_empty()), (None, true));
+        assert_ne!(digest(&[b"ab", b"c"]), digest(&[b"a", b"bc"]), "length-prefixed");
+    }
+}
