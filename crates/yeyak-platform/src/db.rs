@@ -40,6 +40,12 @@ impl DatabaseSettings {
 }
 
 /// Creates the database when it does not exist (dev and tests), then connects.
+///
+/// Connections are not pinged before each use (sqlx does by default): that
+/// is one more round trip to PostgreSQL per acquire, on every statement of
+/// the hot paths. A connection that died (PostgreSQL restarted) fails its
+/// next statement instead, which is answered `UNAVAILABLE` like any other
+/// database error, and sqlx then drops it from the pool.
 pub async fn connect(settings: &DatabaseSettings, create_if_missing: bool) -> Result<PgPool, sqlx::Error> {
     let options = settings.options()?;
     if create_if_missing {
@@ -47,7 +53,12 @@ pub async fn connect(settings: &DatabaseSettings, create_if_missing: bool) -> Re
             create_database(&options, name).await?;
         }
     }
-    PgPoolOptions::new().max_connections(settings.max_connections).acquire_timeout(settings.acquire_timeout).connect_with(options).await
+    PgPoolOptions::new()
+        .max_connections(settings.max_connections)
+        .acquire_timeout(settings.acquire_timeout)
+        .test_before_acquire(false)
+        .connect_with(options)
+        .await
 }
 
 async fn create_database(options: &PgConnectOptions, name: &str) -> Result<(), sqlx::Error> {

@@ -56,6 +56,12 @@ pub fn decode(delivery: &Delivery) -> Result<BookingChange, HandlerError> {
 /// The consumer's handler: database trouble is transient (the message is
 /// redelivered); the inbox makes the redelivery harmless. Cached answers the
 /// change affects are queued for invalidation once it committed.
+/// Events applied at once. Their effects are counter deltas, which commute;
+/// slot rows are locked in slot-id order, so concurrent events cannot
+/// deadlock, and a cancellation applied before its booking fails the row's
+/// CHECK and is retried (requeued) until the booking has been applied.
+pub const CONCURRENCY: usize = 16;
+
 pub async fn handle(store: &CatalogStore, invalidator: &Invalidator, delivery: Delivery) -> Result<(), HandlerError> {
     let change = decode(&delivery)?;
     let applied =

@@ -75,10 +75,18 @@ impl Application {
     pub async fn run_until_stopped(self, shutdown: Shutdown) -> anyhow::Result<()> {
         let mut tasks = JoinSet::new();
         let (store, invalidator) = (self.state.store.clone(), self.state.invalidator.clone());
-        tasks.spawn(messaging::consume(self.state.config.amqp.clone(), events::QUEUE, &events::ROUTING_KEYS, shutdown.clone(), move |d| {
-            let (store, invalidator) = (store.clone(), invalidator.clone());
-            async move { events::handle(&store, &invalidator, d).await }
-        }));
+        let amqp = self.state.config.amqp.clone();
+        tasks.spawn(messaging::consume_concurrently(
+            amqp,
+            events::QUEUE,
+            &events::ROUTING_KEYS,
+            shutdown.clone(),
+            events::CONCURRENCY,
+            move |d| {
+                let (store, invalidator) = (store.clone(), invalidator.clone());
+                async move { events::handle(&store, &invalidator, d).await }
+            },
+        ));
         // The relay and the invalidator outlive the drain of in-flight work.
         let background = Shutdown::new();
         tasks.spawn(self.state.invalidator.clone().run(background.clone()));

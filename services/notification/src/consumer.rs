@@ -20,10 +20,16 @@ use crate::{
 /// Queue name (prefixed by `AMQP_QUEUE_PREFIX`) shared by every replica.
 pub const QUEUE: &str = "notification.sms";
 
+/// Events handled at once per replica. Each event is its own SMS, so order
+/// does not matter; one at a time, the consumer would be bounded by one
+/// commit's latency per event (a few hundred per second), below a surge's
+/// booking rate.
+pub const CONCURRENCY: usize = 16;
+
 /// Consumes reservation events until shutdown, waking the sender after each
 /// newly queued delivery.
 pub async fn run(amqp: AmqpSettings, store: DeliveryStore, wake: Arc<Notify>, shutdown: Shutdown) {
-    messaging::consume(amqp, QUEUE, &domain::ROUTING_KEYS, shutdown, move |delivery| {
+    messaging::consume_concurrently(amqp, QUEUE, &domain::ROUTING_KEYS, shutdown, CONCURRENCY, move |delivery| {
         let store = store.clone();
         let wake = wake.clone();
         async move { handle(&store, &wake, delivery).await }

@@ -1,9 +1,10 @@
 //! A consumer loop that survives broker restarts: it (re)declares its durable
-//! queue and dead-letter queue, handles one delivery at a time up to the
-//! prefetch, and acks only after the handler succeeded.
+//! queue and dead-letter queue, handles deliveries one at a time (or, for
+//! handlers whose effects commute, up to `concurrency` at once), and acks
+//! each only after its handler succeeded.
 use std::{future::Future, time::Duration};
 
-use futures_util::StreamExt as _;
+use futures_util::{stream::FuturesUnordered, StreamExt as _};
 use lapin::{
     options::{BasicAckOptions, BasicConsumeOptions, BasicNackOptions, BasicQosOptions, QueueBindOptions, QueueDeclareOptions},
     types::{AMQPValue, FieldTable},
@@ -31,16 +32,37 @@ pub enum HandlerError {
     Poison(String),
 }
 
-/// Consumes `queue` (prefixed) bound to `routing_keys` until shutdown.
+/// Consumes `queue` (prefixed) bound to `routing_keys` until shutdown, one
+/// delivery at a time, in queue order.
 pub async fn consume<H, F>(settings: AmqpSettings, queue: &str, routing_keys: &[&str], shutdown: Shutdown, handler: H)
 where
     H: Fn(Delivery) -> F,
     F: Future<Output = Result<(), HandlerError>>,
 {
+    consume_concurrently(settings, queue, routing_keys, shutdown, 1, handler).await;
+}
+
+/// As [`consume`], with up to `concurrency` deliveries handled at once. Only
+/// for handlers whose effects do not depend on the order of deliveries
+/// (counter deltas, independent messages): a handler that commits to a
+/// database with synchronous commit is otherwise bounded by one commit
+/// latency per message. On shutdown the deliveries in hand finish first.
+pub async fn consume_concurrently<H, F>(
+    settings: AmqpSettings,
+    queue: &str,
+    routing_keys: &[&str],
+    shutdown: Shutdown,
+    concurrency: usize,
+    handler: H,
+) where
+    H: Fn(Delivery) -> F,
+    F: Future<Output = Result<(), HandlerError>>,
+{
+    let concurrency = concurrency.max(1);
     let queue = format!("{}.{queue}", settings.queue_prefix);
     let mut backoff = Duration::from_millis(200);
     while !shutdown.is_triggered() {
-        let run = consume_once(&settings, &queue, routing_keys, &shutdown, &handler);
+        let run = consume_once(&settings, &queue, routing_keys, &shutdown, concurrency, &handler);
         match run.await {
             Ok(()) => return,
             Err(e) => {
@@ -60,6 +82,7 @@ async fn consume_once<H, F>(
     queue: &str,
     routing_keys: &[&str],
     shutdown: &Shutdown,
+    concurrency: usize,
     handler: &H,
 ) -> lapin::Result<()>
 where
@@ -78,13 +101,22 @@ where
             .queue_bind(queue.into(), settings.exchange.as_str().into(), (*key).into(), QueueBindOptions::default(), FieldTable::default())
             .await?;
     }
-    channel.basic_qos(32, BasicQosOptions::default()).await?;
+    let prefetch = u16::try_from(concurrency.saturating_mul(2).max(32)).unwrap_or(u16::MAX);
+    channel.basic_qos(prefetch, BasicQosOptions::default()).await?;
     let mut consumer = channel.basic_consume(queue.into(), "".into(), BasicConsumeOptions::default(), FieldTable::default()).await?;
     tracing::info!(%queue, "consuming");
+    let mut in_hand = FuturesUnordered::new();
     loop {
         let next = tokio::select! {
-            next = consumer.next() => next,
+            Some(done) = in_hand.next(), if !in_hand.is_empty() => {
+                done?;
+                continue;
+            }
+            next = consumer.next(), if in_hand.len() < concurrency => next,
             _ = shutdown.wait() => {
+                while let Some(done) = in_hand.next().await {
+                    done?;
+                }
                 let _ = conn.close(200, "shutdown".into()).await;
                 return Ok(());
             }
@@ -92,29 +124,36 @@ where
         let Some(delivery) = next else {
             return Err(lapin::Error::from(lapin::ErrorKind::InvalidConnectionState(lapin::ConnectionState::Closed)));
         };
-        let delivery = delivery?;
-        let message = Delivery {
-            routing_key: delivery.routing_key.as_str().to_owned(),
-            event_id: delivery.properties.message_id().as_ref().and_then(|s| s.as_str().parse().ok()),
-            payload: delivery.data.clone(),
-            traceparent: delivery.properties.headers().as_ref().and_then(|h| match h.inner().get("traceparent") {
-                Some(AMQPValue::LongString(s)) => Some(s.to_string()),
-                _ => None,
-            }),
-        };
-        match handler(message).await {
-            Ok(()) => {
-                delivery.ack(BasicAckOptions::default()).await?;
-            }
-            Err(HandlerError::Transient(reason)) => {
-                tracing::warn!(%queue, %reason, "handler failed, message requeued");
-                tokio::time::sleep(Duration::from_millis(200)).await;
-                delivery.nack(BasicNackOptions { requeue: true, ..Default::default() }).await?;
-            }
-            Err(HandlerError::Poison(reason)) => {
-                tracing::error!(%queue, %reason, "poison message sent to the dead-letter queue");
-                delivery.nack(BasicNackOptions { requeue: false, ..Default::default() }).await?;
-            }
-        }
+        in_hand.push(handle(queue, delivery?, handler));
     }
+}
+
+/// Runs the handler on one delivery and settles it: ack, requeue or dead-letter.
+async fn handle<H, F>(queue: &str, delivery: lapin::message::Delivery, handler: &H) -> lapin::Result<()>
+where
+    H: Fn(Delivery) -> F,
+    F: Future<Output = Result<(), HandlerError>>,
+{
+    let message = Delivery {
+        routing_key: delivery.routing_key.as_str().to_owned(),
+        event_id: delivery.properties.message_id().as_ref().and_then(|s| s.as_str().parse().ok()),
+        payload: delivery.data.clone(),
+        traceparent: delivery.properties.headers().as_ref().and_then(|h| match h.inner().get("traceparent") {
+            Some(AMQPValue::LongString(s)) => Some(s.to_string()),
+            _ => None,
+        }),
+    };
+    let settled = match handler(message).await {
+        Ok(()) => delivery.ack(BasicAckOptions::default()).await,
+        Err(HandlerError::Transient(reason)) => {
+            tracing::warn!(%queue, %reason, "handler failed, message requeued");
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            delivery.nack(BasicNackOptions { requeue: true, ..Default::default() }).await
+        }
+        Err(HandlerError::Poison(reason)) => {
+            tracing::error!(%queue, %reason, "poison message sent to the dead-letter queue");
+            delivery.nack(BasicNackOptions { requeue: false, ..Default::default() }).await
+        }
+    };
+    settled.map(drop)
 }
