@@ -48,7 +48,7 @@ bench-identity: ## Identity verifications/s beside direct provider calls; one pr
 	$(CARGO) run --release -p yeyak-e2e --bin bench_identity
 
 bench-eligibility: ## CheckEligibility/s on a 1M registry beside a PK lookup; time to load 20M people
-	$(CARGO) run --release -p yeyak-e2e --bin bench_eligibility
+	YEYAK_LOG=warn $(CARGO) run --release -p yeyak-e2e --bin bench_eligibility
 
 bench-booking: ## Bookings/s end to end beside pgbench tpcb-like, then oversell/double-booking checks
 	YEYAK_LOG=warn $(CARGO) run --release -p yeyak-e2e --bin bench_booking
