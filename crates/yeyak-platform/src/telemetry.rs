@@ -76,6 +76,18 @@ impl Injector for MapInject<'_> {
     }
 }
 
+/// Adds the current span's `traceparent` to an outbound gRPC request, so the
+/// callee continues this trace (the server layer extracts it). Nothing is
+/// added when tracing is off.
+pub fn inject_traceparent<T>(request: &mut tonic::Request<T>) {
+    let traceparent = current_traceparent();
+    if let Ok(value) = traceparent.parse() {
+        if !traceparent.is_empty() {
+            request.metadata_mut().insert("traceparent", value);
+        }
+    }
+}
+
 /// The current span's W3C `traceparent`, empty when tracing is off. Stored in
 /// outbox rows and events so consumers continue the trace.
 pub fn current_traceparent() -> String {
@@ -83,4 +95,34 @@ pub fn current_traceparent() -> String {
     let mut map = std::collections::HashMap::new();
     opentelemetry::global::get_text_map_propagator(|p| p.inject_context(&cx, &mut MapInject(&mut map)));
     map.remove("traceparent").unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use opentelemetry::trace::TracerProvider as _;
+    use tracing_subscriber::layer::SubscriberExt as _;
+
+    use super::*;
+
+    #[test]
+    fn outbound_requests_carry_the_callers_trace() {
+        opentelemetry::global::set_text_map_propagator(TraceContextPropagator::new());
+        let provider = SdkTracerProvider::builder().build();
+        let subscriber = tracing_subscriber::registry().with(tracing_opentelemetry::layer().with_tracer(provider.tracer("test")));
+        tracing::subscriber::with_default(subscriber, || {
+            let mut incoming = HeaderMap::new();
+            incoming.insert("traceparent", "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01".parse().unwrap());
+            let span = tracing::info_span!("rpc");
+            set_parent_from_headers(&span, &incoming);
+            let _entered = span.enter();
+            let mut outbound = tonic::Request::new(());
+            inject_traceparent(&mut outbound);
+            let sent = outbound.metadata().get("traceparent").unwrap().to_str().unwrap().to_owned();
+            assert!(sent.starts_with("00-4bf92f3577b34da6a3ce929d0e0e4736-"), "same trace: {sent}");
+            assert!(!sent.contains("00f067aa0ba902b7"), "a child span of the caller's: {sent}");
+        });
+        let mut untraced = tonic::Request::new(());
+        inject_traceparent(&mut untraced);
+        assert!(untraced.metadata().get("traceparent").is_none(), "no trace, no header");
+    }
 }

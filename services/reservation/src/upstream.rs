@@ -102,6 +102,7 @@ impl Upstream {
     fn request<T>(&self, message: T) -> Request<T> {
         let mut request = Request::new(message);
         request.set_timeout(self.timeout);
+        yeyak_platform::telemetry::inject_traceparent(&mut request);
         request
     }
 

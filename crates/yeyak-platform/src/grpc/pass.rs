@@ -24,12 +24,14 @@ pub struct VerifiedPass {
 }
 
 impl VerifiedPass {
-    /// Copies the caller's pass and client id onto an outbound request.
+    /// Copies the caller's pass and client id onto an outbound request, with
+    /// the current trace context.
     pub fn forward<T>(&self, mut request: Request<T>) -> Request<T> {
         if let (Ok(p), Ok(c)) = (self.token.parse(), self.client_id.parse()) {
             request.metadata_mut().insert(PASS_HEADER, p);
             request.metadata_mut().insert(CLIENT_ID_HEADER, c);
         }
+        crate::telemetry::inject_traceparent(&mut request);
         request
     }
 }
