@@ -145,7 +145,8 @@ impl Config {
             max_in_flight_verifications: env.parse("MAX_IN_FLIGHT_VERIFICATIONS", 512)?,
             challenge_ttl: Duration::from_secs(env.parse("CHALLENGE_TTL_SECONDS", 180)?),
             assertion_ttl: Duration::from_secs(env.parse("ASSERTION_TTL_SECONDS", 1_800)?),
-            consent_ttl: Duration::from_secs(env.parse("CONSENT_TTL_SECONDS", 86_400)?),
+            // At most a week: a consent cannot be withdrawn before it expires.
+            consent_ttl: Duration::from_secs(env.parse::<u64>("CONSENT_TTL_SECONDS", 86_400)?.clamp(60, 7 * 86_400)),
             max_code_attempts: env.parse("MAX_CODE_ATTEMPTS", 5)?,
             attempt_window: Duration::from_secs(env.parse("ATTEMPT_WINDOW_SECONDS", 900)?.max(1)),
             max_attempts_per_subject: env.parse("MAX_ATTEMPTS_PER_SUBJECT", 10)?,

@@ -53,15 +53,18 @@ pub fn decode(delivery: &Delivery) -> Result<BookingChange, HandlerError> {
     Ok(BookingChange { event_id, deltas })
 }
 
+/// Events applied at once (half the default connection pool, so searches
+/// and `GetSlot` still find connections while a hot slot's events queue on
+/// its row lock). Their effects are counter deltas, which commute: slot rows
+/// are locked in slot-id order, so concurrent events cannot deadlock, and a
+/// cancellation applied before its booking leaves the slot's counter one
+/// below zero for that moment (shown clamped, see `taken`) until the booking
+/// is applied.
+pub const CONCURRENCY: usize = 8;
+
 /// The consumer's handler: database trouble is transient (the message is
 /// redelivered); the inbox makes the redelivery harmless. Cached answers the
 /// change affects are queued for invalidation once it committed.
-/// Events applied at once. Their effects are counter deltas, which commute;
-/// slot rows are locked in slot-id order, so concurrent events cannot
-/// deadlock, and a cancellation applied before its booking fails the row's
-/// CHECK and is retried (requeued) until the booking has been applied.
-pub const CONCURRENCY: usize = 16;
-
 pub async fn handle(store: &CatalogStore, invalidator: &Invalidator, delivery: Delivery) -> Result<(), HandlerError> {
     let change = decode(&delivery)?;
     let applied =

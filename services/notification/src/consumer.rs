@@ -23,8 +23,9 @@ pub const QUEUE: &str = "notification.sms";
 /// Events handled at once per replica. Each event is its own SMS, so order
 /// does not matter; one at a time, the consumer would be bounded by one
 /// commit's latency per event (a few hundred per second), below a surge's
-/// booking rate.
-pub const CONCURRENCY: usize = 16;
+/// booking rate. Half the default connection pool: the sender needs
+/// connections too.
+pub const CONCURRENCY: usize = 8;
 
 /// Consumes reservation events until shutdown, waking the sender after each
 /// newly queued delivery.

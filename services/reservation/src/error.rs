@@ -56,6 +56,9 @@ impl From<ReservationError> for Status {
         use ReservationError as E;
         match e {
             E::InvalidArgument { field, reason } => status::invalid_argument(field, reason),
+            E::BadAssertion { field: "consent_token", error: TokenError::Expired } => {
+                Status::unauthenticated("consent_token expired: ask the person for a new consent")
+            }
             E::BadAssertion { field, error: TokenError::Expired } => {
                 Status::unauthenticated(format!("{field} expired: verify your identity again"))
             }

@@ -62,12 +62,17 @@ pub(super) fn spawn(http: reqwest::Client, url: String, timeout: Duration, setti
         while let Some(first) = rx.recv().await {
             // Wait for a call slot first: lookups arriving meanwhile join this batch.
             let Ok(permit) = slots.clone().acquire_owned().await else { break };
-            let mut batch = vec![first];
+            // Callers that gave up while queued (their deadline) are not asked for.
+            let mut batch: Vec<Pending> = std::iter::once(first).filter(|p| !p.reply.is_closed()).collect();
             while batch.len() < settings.max_batch.max(1) {
                 match rx.try_recv() {
+                    Ok(p) if p.reply.is_closed() => {}
                     Ok(p) => batch.push(p),
                     Err(_) => break,
                 }
+            }
+            if batch.is_empty() {
+                continue;
             }
             let (http, url) = (http.clone(), url.clone());
             tokio::spawn(async move {
@@ -96,5 +101,10 @@ async fn call(http: &reqwest::Client, url: &str, timeout: Duration, ids: &[&str]
         return Err(format!("registry answered HTTP {}", resp.status().as_u16()));
     }
     let found: Found = resp.json().await.map_err(|e| e.to_string())?;
+    // An answer about someone not asked for means the reply is not what we
+    // think it is: no caller gets an answer from it.
+    if found.subjects.iter().any(|f| !ids.contains(&f.subject_id.as_str())) {
+        return Err("registry answered about subjects it was not asked for".to_owned());
+    }
     Ok(found.subjects.into_iter().map(|f| (f.subject_id, f.record.into())).collect())
 }

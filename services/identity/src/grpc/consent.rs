@@ -32,6 +32,7 @@ fn agent_subject_id(value: &str) -> Result<&str, IdentityError> {
 
 impl IdentityApi {
     pub(super) async fn grant(&self, request: Request<pb::GrantConsentRequest>) -> Result<Response<pb::GrantConsentResponse>, Status> {
+        let _busy = self.admit()?;
         let pass = verified_pass(&request)?;
         let req = request.into_inner();
         validate::required("identity_assertion", &req.identity_assertion, 4096)?;
