@@ -14,20 +14,8 @@ use tonic::Code;
 use yeyak_platform::grpc::status::field_violations;
 use yeyak_proto::eligibility::v1::EligibilityReason as R;
 
-const RULES: &str = r#"
-version = "api-test"
-[dose_interval]
-min_days = 21
-[[cohort]]
-id = "age-55-59"
-birth_year_from = 1962
-birth_year_to = 1966
-[[window]]
-id = "round"
-cohort = "age-55-59"
-opens_at = "2021-07-12T20:00:00"
-closes_at = "2021-12-31T18:00:00"
-"#;
+/// The 2021 55-59 round, open since the evening of 12 July.
+const RULES: &str = common::RULES_55_59;
 
 const LOOKUPS: &str = "yeyak_eligibility_registry_lookups_total{service=\"eligibility\",outcome=\"registry\"}";
 const CACHED: &str = "yeyak_eligibility_registry_lookups_total{service=\"eligibility\",outcome=\"cache\"}";

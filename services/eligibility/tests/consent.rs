@@ -15,20 +15,7 @@ use yeyak_platform::{
 };
 use yeyak_proto::eligibility::v1::{CheckEligibilityRequest, EligibilityReason as R};
 
-const RULES: &str = r#"
-version = "consent-test"
-[dose_interval]
-min_days = 21
-[[cohort]]
-id = "age-55-59"
-birth_year_from = 1962
-birth_year_to = 1966
-[[window]]
-id = "round"
-cohort = "age-55-59"
-opens_at = "2021-07-12T20:00:00"
-closes_at = "2021-12-31T18:00:00"
-"#;
+const RULES: &str = common::RULES_55_59;
 
 fn bookable(p: &SyntheticPerson) -> bool {
     born_in(p, 1962..=1966) && p.insured && p.doses.is_empty()

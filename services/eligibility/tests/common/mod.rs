@@ -36,6 +36,23 @@ pub const COUNT: u64 = 20_000;
 pub const HASH_KEY: &str = "eligibility-test-key";
 pub const REDIS: &str = "127.0.0.1:6379";
 
+/// One cohort (born 1962-1966) in one window open from 2021-07-12 20:00 to
+/// 2021-12-31 18:00 Seoul time, 21 days between doses.
+pub const RULES_55_59: &str = r#"
+version = "api-test"
+[dose_interval]
+min_days = 21
+[[cohort]]
+id = "age-55-59"
+birth_year_from = 1962
+birth_year_to = 1966
+[[window]]
+id = "round"
+cohort = "age-55-59"
+opens_at = "2021-07-12T20:00:00"
+closes_at = "2021-12-31T18:00:00"
+"#;
+
 pub fn seoul(y: i32, m: u32, d: u32, h: u32, mi: u32, s: u32) -> DateTime<Utc> {
     chrono_tz::Asia::Seoul.with_ymd_and_hms(y, m, d, h, mi, s).unwrap().with_timezone(&Utc)
 }
