@@ -43,8 +43,14 @@ impl SmsGateway {
     }
 
     pub async fn send(&self, message_id: Uuid, to: &str, text: &str) -> SendOutcome {
-        let response =
-            self.http.post(&self.endpoint).header("Idempotency-Key", message_id.to_string()).json(&SendRequest { to, text }).send().await;
+        let response = self
+            .http
+            .post(&self.endpoint)
+            .header("Idempotency-Key", message_id.to_string())
+            .headers(trace_headers())
+            .json(&SendRequest { to, text })
+            .send()
+            .await;
         let response = match response {
             Ok(r) => r,
             // reqwest errors name the URL only; the body (phone) is not in them.
@@ -73,6 +79,16 @@ fn classify(status: StatusCode) -> SendOutcome {
     } else {
         SendOutcome::Rejected(reason)
     }
+}
+
+/// The current trace context for an outbound HTTP call (none when tracing is off).
+fn trace_headers() -> reqwest::header::HeaderMap {
+    let mut headers = reqwest::header::HeaderMap::new();
+    let traceparent = yeyak_platform::telemetry::current_traceparent();
+    if let (false, Ok(value)) = (traceparent.is_empty(), traceparent.parse()) {
+        headers.insert("traceparent", value);
+    }
+    headers
 }
 
 #[cfg(test)]

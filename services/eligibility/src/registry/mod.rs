@@ -92,7 +92,12 @@ impl RegistryClient {
                 Err(_) => Err(format!("no registry answer within {:?}", self.timeout)),
             };
         }
-        let resp = self.http.get(format!("{}/v1/subjects/{subject_id}", self.base)).send().await.map_err(|e| e.to_string())?;
+        let mut request = self.http.get(format!("{}/v1/subjects/{subject_id}", self.base));
+        let traceparent = yeyak_platform::telemetry::current_traceparent();
+        if !traceparent.is_empty() {
+            request = request.header("traceparent", traceparent);
+        }
+        let resp = request.send().await.map_err(|e| e.to_string())?;
         match resp.status().as_u16() {
             200 => Ok(Some(resp.json::<Record>().await.map_err(|e| e.to_string())?.into())),
             // 400: not a subject id the registry could ever hold.

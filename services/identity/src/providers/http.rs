@@ -121,6 +121,10 @@ impl HttpApi {
             if let Some(key) = idempotency_key {
                 request = request.header("Idempotency-Key", key);
             }
+            let traceparent = yeyak_platform::telemetry::current_traceparent();
+            if !traceparent.is_empty() {
+                request = request.header("traceparent", traceparent);
+            }
             if let Some(body) = &body {
                 request = request.header("content-type", "application/json").body(body.clone());
             }
