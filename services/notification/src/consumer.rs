@@ -20,17 +20,19 @@ use crate::{
 /// Queue name (prefixed by `AMQP_QUEUE_PREFIX`) shared by every replica.
 pub const QUEUE: &str = "notification.sms";
 
-/// Events handled at once per replica. Each event is its own SMS, so order
-/// does not matter; one at a time, the consumer would be bounded by one
-/// commit's latency per event (a few hundred per second), below a surge's
-/// booking rate. Half the default connection pool: the sender needs
-/// connections too.
+/// Events handled at once per replica: one at a time, the consumer would be
+/// bounded by one commit's latency per event (a few hundred per second),
+/// below a surge's booking rate. Events about the same reservation are
+/// still recorded in queue order (and the sender sends them in event
+/// order), so nobody is told "cancelled" before "moved". Half the default
+/// connection pool: the sender needs connections too.
 pub const CONCURRENCY: usize = 8;
 
 /// Consumes reservation events until shutdown, waking the sender after each
 /// newly queued delivery.
 pub async fn run(amqp: AmqpSettings, store: DeliveryStore, wake: Arc<Notify>, shutdown: Shutdown) {
-    messaging::consume_concurrently(amqp, QUEUE, &domain::ROUTING_KEYS, shutdown, CONCURRENCY, move |delivery| {
+    let by_reservation = |d: &Delivery| domain::decode(&d.routing_key, &d.payload).ok().map(|n| n.reservation_id.as_bytes().to_vec());
+    messaging::consume_ordered_by(amqp, QUEUE, &domain::ROUTING_KEYS, shutdown, CONCURRENCY, by_reservation, move |delivery| {
         let store = store.clone();
         let wake = wake.clone();
         async move { handle(&store, &wake, delivery).await }

@@ -65,7 +65,8 @@ async fn the_same_event_twice_sends_one_sms() {
 async fn cancelled_and_rescheduled_events_have_their_texts() {
     let app = TestApp::spawn().await;
     let (reservation_id, phone) = (Uuid::new_v4(), events::phone());
-    let (moved, gone) = (Uuid::new_v4(), Uuid::new_v4());
+    // Event ids are UUIDv7, in the order the events happened.
+    let (moved, gone) = (Uuid::now_v7(), Uuid::now_v7());
     app.publish(moved, events::RESCHEDULED, events::rescheduled(moved, reservation_id, &phone, "대구의료원")).await;
     app.publish(gone, events::CANCELLED, events::cancelled(gone, reservation_id, &phone)).await;
 

@@ -2,7 +2,11 @@
 //! queue and dead-letter queue, handles deliveries one at a time (or, for
 //! handlers whose effects commute, up to `concurrency` at once), and acks
 //! each only after its handler succeeded.
-use std::{future::Future, time::Duration};
+use std::{
+    collections::{HashMap, VecDeque},
+    future::Future,
+    time::Duration,
+};
 
 use futures_util::{stream::FuturesUnordered, StreamExt as _};
 use lapin::{
@@ -58,11 +62,31 @@ pub async fn consume_concurrently<H, F>(
     H: Fn(Delivery) -> F,
     F: Future<Output = Result<(), HandlerError>>,
 {
+    consume_ordered_by(settings, queue, routing_keys, shutdown, concurrency, |_: &Delivery| None, handler).await;
+}
+
+/// As [`consume_concurrently`], but deliveries with the same `key` (say,
+/// the reservation they are about) are handled one after the other, in
+/// queue order; deliveries without a key, or with different keys, run side
+/// by side.
+pub async fn consume_ordered_by<K, H, F>(
+    settings: AmqpSettings,
+    queue: &str,
+    routing_keys: &[&str],
+    shutdown: Shutdown,
+    concurrency: usize,
+    key: K,
+    handler: H,
+) where
+    K: Fn(&Delivery) -> Option<Vec<u8>>,
+    H: Fn(Delivery) -> F,
+    F: Future<Output = Result<(), HandlerError>>,
+{
     let concurrency = concurrency.max(1);
     let queue = format!("{}.{queue}", settings.queue_prefix);
     let mut backoff = Duration::from_millis(200);
     while !shutdown.is_triggered() {
-        let run = consume_once(&settings, &queue, routing_keys, &shutdown, concurrency, &handler);
+        let run = consume_once(&settings, &queue, routing_keys, &shutdown, concurrency, &key, &handler);
         match run.await {
             Ok(()) => return,
             Err(e) => {
@@ -77,15 +101,18 @@ pub async fn consume_concurrently<H, F>(
     }
 }
 
-async fn consume_once<H, F>(
+#[allow(clippy::too_many_arguments)]
+async fn consume_once<K, H, F>(
     settings: &AmqpSettings,
     queue: &str,
     routing_keys: &[&str],
     shutdown: &Shutdown,
     concurrency: usize,
+    key: &K,
     handler: &H,
 ) -> lapin::Result<()>
 where
+    K: Fn(&Delivery) -> Option<Vec<u8>>,
     H: Fn(Delivery) -> F,
     F: Future<Output = Result<(), HandlerError>>,
 {
@@ -106,35 +133,61 @@ where
     let mut consumer = channel.basic_consume(queue.into(), "".into(), BasicConsumeOptions::default(), FieldTable::default()).await?;
     tracing::info!(%queue, "consuming");
     let mut in_hand = FuturesUnordered::new();
+    // Keys with a delivery in hand, and the deliveries waiting behind it.
+    let mut lanes: HashMap<Vec<u8>, VecDeque<(lapin::message::Delivery, Delivery)>> = HashMap::new();
+    let mut waiting = 0usize;
     loop {
         let next = tokio::select! {
-            Some(done) = in_hand.next(), if !in_hand.is_empty() => {
+            Some((lane, done)) = in_hand.next(), if !in_hand.is_empty() => {
                 done?;
+                if let Some(lane) = lane {
+                    match lanes.get_mut(&lane).and_then(VecDeque::pop_front) {
+                        Some((raw, message)) => {
+                            waiting -= 1;
+                            in_hand.push(handle(queue, raw, message, Some(lane), handler));
+                        }
+                        None => {
+                            lanes.remove(&lane);
+                        }
+                    }
+                }
                 continue;
             }
-            next = consumer.next(), if in_hand.len() < concurrency => next,
+            next = consumer.next(), if in_hand.len() < concurrency && waiting <= concurrency => next,
             _ = shutdown.wait() => {
-                while let Some(done) = in_hand.next().await {
+                while let Some((lane, done)) = in_hand.next().await {
                     done?;
+                    if let Some((raw, message)) = lane.as_ref().and_then(|l| lanes.get_mut(l)).and_then(VecDeque::pop_front) {
+                        in_hand.push(handle(queue, raw, message, lane, handler));
+                    }
                 }
                 let _ = conn.close(200, "shutdown".into()).await;
                 return Ok(());
             }
         };
-        let Some(delivery) = next else {
+        let Some(raw) = next else {
             return Err(lapin::Error::from(lapin::ErrorKind::InvalidConnectionState(lapin::ConnectionState::Closed)));
         };
-        in_hand.push(handle(queue, delivery?, handler));
+        let raw = raw?;
+        let message = message_of(&raw);
+        match key(&message) {
+            Some(lane) => match lanes.get_mut(&lane) {
+                Some(behind) => {
+                    behind.push_back((raw, message));
+                    waiting += 1;
+                }
+                None => {
+                    lanes.insert(lane.clone(), VecDeque::new());
+                    in_hand.push(handle(queue, raw, message, Some(lane), handler));
+                }
+            },
+            None => in_hand.push(handle(queue, raw, message, None, handler)),
+        }
     }
 }
 
-/// Runs the handler on one delivery and settles it: ack, requeue or dead-letter.
-async fn handle<H, F>(queue: &str, delivery: lapin::message::Delivery, handler: &H) -> lapin::Result<()>
-where
-    H: Fn(Delivery) -> F,
-    F: Future<Output = Result<(), HandlerError>>,
-{
-    let message = Delivery {
+fn message_of(delivery: &lapin::message::Delivery) -> Delivery {
+    Delivery {
         routing_key: delivery.routing_key.as_str().to_owned(),
         event_id: delivery.properties.message_id().as_ref().and_then(|s| s.as_str().parse().ok()),
         payload: delivery.data.clone(),
@@ -142,7 +195,21 @@ where
             Some(AMQPValue::LongString(s)) => Some(s.to_string()),
             _ => None,
         }),
-    };
+    }
+}
+
+/// Runs the handler on one delivery and settles it: ack, requeue or dead-letter.
+async fn handle<H, F>(
+    queue: &str,
+    delivery: lapin::message::Delivery,
+    message: Delivery,
+    lane: Option<Vec<u8>>,
+    handler: &H,
+) -> (Option<Vec<u8>>, lapin::Result<()>)
+where
+    H: Fn(Delivery) -> F,
+    F: Future<Output = Result<(), HandlerError>>,
+{
     let settled = match handler(message).await {
         Ok(()) => delivery.ack(BasicAckOptions::default()).await,
         Err(HandlerError::Transient(reason)) => {
@@ -155,5 +222,5 @@ where
             delivery.nack(BasicNackOptions { requeue: false, ..Default::default() }).await
         }
     };
-    settled.map(drop)
+    (lane, settled.map(drop))
 }

@@ -9,7 +9,7 @@ pub mod publisher;
 
 use crate::config::{ConfigError, Env, Secret};
 
-pub use consumer::{consume, consume_concurrently, Delivery, HandlerError};
+pub use consumer::{consume, consume_concurrently, consume_ordered_by, Delivery, HandlerError};
 pub use publisher::{PublishError, Publisher};
 
 #[derive(Clone, Debug)]

@@ -91,11 +91,20 @@ impl DeliveryStore {
     /// and a replica that dies mid-send leaves them due again afterwards
     /// (the resend carries the same idempotency key). SKIP LOCKED lets
     /// replicas claim side by side without waiting for each other.
+    ///
+    /// A person gets a reservation's messages in the order its events
+    /// happened: a delivery waits while an older one for the same
+    /// reservation is still pending (being sent, or retrying). Event ids are
+    /// UUIDv7, so their order is the order the events were written, whatever
+    /// order the consumer recorded them in.
     pub async fn claim_due(&self, limit: i64, lease: Duration) -> Result<Vec<Claimed>, sqlx::Error> {
         let mut rows: Vec<Claimed> = sqlx::query_as(
             "UPDATE deliveries d SET next_attempt_at = now() + make_interval(secs => $2)
-             FROM (SELECT message_id FROM deliveries
+             FROM (SELECT message_id FROM deliveries p
                    WHERE state = 'pending' AND next_attempt_at <= now()
+                     AND NOT EXISTS (SELECT 1 FROM deliveries older
+                                     WHERE older.reservation_id = p.reservation_id AND older.state = 'pending'
+                                       AND older.event_id < p.event_id)
                    ORDER BY created_at LIMIT $1 FOR UPDATE SKIP LOCKED) due
              WHERE d.message_id = due.message_id
              RETURNING d.message_id, d.phone, d.masked_phone, d.text, d.attempts, d.created_at",
@@ -141,7 +150,7 @@ impl DeliveryStore {
 
     /// Deliveries of one reservation, oldest first.
     pub async fn by_reservation(&self, reservation_id: Uuid) -> Result<Vec<DeliveryRecord>, sqlx::Error> {
-        sqlx::query_as(&format!("SELECT {RECORD_COLUMNS} FROM deliveries WHERE reservation_id = $1 ORDER BY created_at, message_id"))
+        sqlx::query_as(&format!("SELECT {RECORD_COLUMNS} FROM deliveries WHERE reservation_id = $1 ORDER BY event_id"))
             .bind(reservation_id)
             .fetch_all(&self.pool)
             .await
