@@ -6,6 +6,10 @@
 //! same real server; `restore()` brings it back.
 #![forbid(unsafe_code)]
 
+mod wait;
+
+pub use wait::eventually;
+
 use std::{
     net::SocketAddr,
     sync::{

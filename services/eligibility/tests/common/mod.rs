@@ -10,7 +10,6 @@ use std::{
         atomic::{AtomicI64, Ordering},
         Arc,
     },
-    time::Duration,
 };
 
 use chrono::{DateTime, TimeZone as _, Utc};
@@ -286,21 +285,8 @@ impl Harness {
     }
 }
 
-/// Polls `f` until it returns `Some`, for at most `limit`.
-pub async fn eventually<T, F, Fut>(limit: Duration, what: &str, mut f: F) -> T
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Option<T>>,
-{
-    let started = std::time::Instant::now();
-    loop {
-        if let Some(v) = f().await {
-            return v;
-        }
-        assert!(started.elapsed() < limit, "timed out after {limit:?} waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-}
+#[allow(unused_imports)] // not every test binary waits for something
+pub use yeyak_testkit::eventually;
 
 pub fn born_in(p: &SyntheticPerson, years: std::ops::RangeInclusive<i32>) -> bool {
     years.contains(&chrono::Datelike::year(&p.birth_date))

@@ -296,18 +296,5 @@ pub async fn delete_queues(tag: &str) {
     messaging::delete_namespace(&AmqpSettings::for_test(tag), &[reservation::catalog_events::QUEUE]).await.unwrap();
 }
 
-/// Polls `probe` until it returns `Some`, or panics after `timeout`.
-pub async fn eventually<T, F, Fut>(timeout: Duration, what: &str, mut probe: F) -> T
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Option<T>>,
-{
-    let deadline = tokio::time::Instant::now() + timeout;
-    loop {
-        if let Some(v) = probe().await {
-            return v;
-        }
-        assert!(tokio::time::Instant::now() < deadline, "timed out waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
+#[allow(unused_imports)] // not every test binary waits for something
+pub use yeyak_testkit::eventually;
