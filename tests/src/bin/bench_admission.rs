@@ -16,6 +16,7 @@ use std::{
     sync::{Arc, OnceLock},
     time::{Duration, Instant},
 };
+use yeyak_e2e::bench::arg;
 
 use tonic::{transport::Channel, Request, Response, Status};
 use yeyak_e2e::bench::{load, process::ServerProcess};
@@ -40,11 +41,6 @@ impl NotificationService for NoOp {
     async fn get_delivery_status(&self, _: Request<GetDeliveryStatusRequest>) -> Result<Response<GetDeliveryStatusResponse>, Status> {
         Ok(Response::new(GetDeliveryStatusResponse::default()))
     }
-}
-
-fn arg(name: &str, default: u64) -> u64 {
-    let args: Vec<String> = std::env::args().collect();
-    args.iter().position(|a| a == name).and_then(|i| args.get(i + 1)).and_then(|v| v.parse().ok()).unwrap_or(default)
 }
 
 #[tokio::main]

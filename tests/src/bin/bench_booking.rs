@@ -26,6 +26,7 @@ use std::{
     },
     time::{Duration, Instant},
 };
+use yeyak_e2e::bench::{arg, mix};
 
 use anyhow::{bail, Context as _};
 use chrono::Days;
@@ -41,18 +42,6 @@ use yeyak_platform::{
 use yeyak_proto::reservation::v1::{reservation_service_client::ReservationServiceClient, CreateReservationRequest};
 
 const CHANNELS: usize = 8;
-
-fn arg(name: &str, default: u64) -> u64 {
-    let args: Vec<String> = std::env::args().collect();
-    args.iter().position(|a| a == name).and_then(|i| args.get(i + 1)).and_then(|v| v.parse().ok()).unwrap_or(default)
-}
-
-fn mix(i: u64, salt: u64) -> u64 {
-    let mut z = i.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ salt.wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^ (z >> 31)
-}
 
 /// One ready-to-send booking: the pass, the client id and the request.
 struct Booking {

@@ -36,6 +36,7 @@ use std::{
     },
     time::{Duration, Instant},
 };
+use yeyak_e2e::bench::arg;
 
 use tonic::{transport::Channel, Request};
 use yeyak_platform::{
@@ -53,11 +54,6 @@ const CLIENT_ID: &str = "bench-eligibility-client-01";
 const SEED: u64 = 20_210_809;
 const HASH_KEY: &str = "bench-eligibility-subject-key";
 const CHANNELS: usize = 4;
-
-fn arg(name: &str, default: u64) -> u64 {
-    let args: Vec<String> = std::env::args().collect();
-    args.iter().position(|a| a == name).and_then(|i| args.get(i + 1)).and_then(|v| v.parse().ok()).unwrap_or(default)
-}
 
 struct Series {
     /// Latency of each item (one call, or a pair of calls).

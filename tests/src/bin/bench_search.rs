@@ -25,6 +25,7 @@ use std::{
     sync::Arc,
     time::{Duration, Instant},
 };
+use yeyak_e2e::bench::{arg, mix};
 
 use anyhow::Context as _;
 use chrono::{Days, NaiveDate};
@@ -42,19 +43,6 @@ use yeyak_proto::inventory::v1::{self as pb, inventory_service_client::Inventory
 const DATABASE: &str = "postgres://postgres@127.0.0.1:5432/yeyak_bench_inventory";
 const CLIENT_ID: &str = "bench-search-client-0001";
 const CHANNELS: usize = 4;
-
-fn arg(name: &str, default: u64) -> u64 {
-    let args: Vec<String> = std::env::args().collect();
-    args.iter().position(|a| a == name).and_then(|i| args.get(i + 1)).and_then(|v| v.parse().ok()).unwrap_or(default)
-}
-
-/// A deterministic pseudo-random number per (index, salt).
-fn mix(i: u64, salt: u64) -> u64 {
-    let mut z = i.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ salt.wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^ (z >> 31)
-}
 
 fn pick<T>(items: &[T], r: u64) -> &T {
     &items[usize::try_from(r % items.len() as u64).unwrap_or(0)]
