@@ -16,7 +16,7 @@ pub const RESCHEDULED: &str = "reservation.rescheduled.v1";
 pub const ROUTING_KEYS: [&str; 3] = [CONFIRMED, CANCELLED, RESCHEDULED];
 
 /// One event as the read model sees it.
-#[derive(Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct BookingChange {
     pub event_id: Uuid,
     /// Booked-count change per slot, in slot-id order.
@@ -53,30 +53,43 @@ pub fn decode(delivery: &Delivery) -> Result<BookingChange, HandlerError> {
     Ok(BookingChange { event_id, deltas })
 }
 
-/// Events applied at once (half the default connection pool, so searches
-/// and `GetSlot` still find connections while a hot slot's events queue on
-/// its row lock). Their effects are counter deltas, which commute: slot rows
-/// are locked in slot-id order, so concurrent events cannot deadlock, and a
-/// cancellation applied before its booking leaves the slot's counter one
-/// below zero for that moment (shown clamped, see `taken`) until the booking
-/// is applied.
-pub const CONCURRENCY: usize = 8;
+/// Events applied per transaction at most: the batch is one commit, and its
+/// statements take arrays, so a bigger batch costs little more than a small one.
+pub const MAX_BATCH: usize = 128;
 
-/// The consumer's handler: database trouble is transient (the message is
-/// redelivered); the inbox makes the redelivery harmless. Cached answers the
-/// change affects are queued for invalidation once it committed.
-pub async fn handle(store: &CatalogStore, invalidator: &Invalidator, delivery: Delivery) -> Result<(), HandlerError> {
-    let change = decode(&delivery)?;
-    let applied =
-        store.apply_booking(change.event_id, &change.deltas).await.map_err(|e| HandlerError::Transient(format!("database: {e}")))?;
-    invalidator.touch(applied.scopes);
-    if applied.duplicate {
-        tracing::debug!(event_id = %change.event_id, "event already applied");
-    }
-    for slot_id in applied.unknown_slots {
-        tracing::warn!(event_id = %change.event_id, %slot_id, "event names a slot the catalogue does not have; ignored");
-    }
-    Ok(())
+/// The consumer's handler: every ready delivery in one transaction. Poison
+/// is dead-lettered on its own; database trouble is transient for the batch
+/// (redelivered, and the inbox makes the redelivery harmless). Cached
+/// answers the changes affect are queued for invalidation once they committed.
+pub async fn handle(store: &CatalogStore, invalidator: &Invalidator, deliveries: Vec<Delivery>) -> Vec<Result<(), HandlerError>> {
+    let decoded: Vec<Result<BookingChange, HandlerError>> = deliveries.iter().map(decode).collect();
+    let changes: Vec<&BookingChange> = decoded.iter().filter_map(|d| d.as_ref().ok()).collect();
+    let outcome = if changes.is_empty() {
+        Ok(())
+    } else {
+        let owned: Vec<BookingChange> = changes.into_iter().cloned().collect();
+        match store.apply_bookings(&owned).await {
+            Ok(applied) => {
+                invalidator.touch(applied.scopes);
+                for event_id in applied.duplicates {
+                    tracing::debug!(%event_id, "event already applied");
+                }
+                for slot_id in applied.unknown_slots {
+                    tracing::warn!(%slot_id, "an event names a slot the catalogue does not have; ignored");
+                }
+                Ok(())
+            }
+            Err(e) => Err(format!("database: {e}")),
+        }
+    };
+    decoded
+        .into_iter()
+        .map(|d| match (d, &outcome) {
+            (Err(poison), _) => Err(poison),
+            (Ok(_), Ok(())) => Ok(()),
+            (Ok(_), Err(e)) => Err(HandlerError::Transient(e.clone())),
+        })
+        .collect()
 }
 
 #[cfg(test)]

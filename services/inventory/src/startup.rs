@@ -76,12 +76,12 @@ impl Application {
         let mut tasks = JoinSet::new();
         let (store, invalidator) = (self.state.store.clone(), self.state.invalidator.clone());
         let amqp = self.state.config.amqp.clone();
-        tasks.spawn(messaging::consume_concurrently(
+        tasks.spawn(messaging::consume_batches(
             amqp,
             events::QUEUE,
             &events::ROUTING_KEYS,
             shutdown.clone(),
-            events::CONCURRENCY,
+            events::MAX_BATCH,
             move |d| {
                 let (store, invalidator) = (store.clone(), invalidator.clone());
                 async move { events::handle(&store, &invalidator, d).await }

@@ -138,3 +138,44 @@ async fn a_full_slot_stays_full_and_poison_does_not_block_the_queue() {
     assert_eq!(remaining(&app, slot.slot_id).await, 0);
     app.stop().await;
 }
+
+#[tokio::test]
+async fn a_burst_is_applied_once_per_event_with_duplicates_and_poison_inside() {
+    let app = common::spawn(1, 1).await;
+    let publisher = Publisher::new(app.amqp.clone());
+    let clinic = &catalogue::clinics(1)[0];
+    let slots = catalogue::slots(clinic, app.today + chrono::Days::new(1), 1);
+    let (a, b, sentinel) = (&slots[0], &slots[1], &slots[2]);
+    let vaccine = a.vaccine_code;
+    let day_total: u32 = slots.iter().filter(|s| s.vaccine_code == vaccine).map(|s| s.capacity as u32).sum();
+    // The queue is bound before the burst, so the burst queues up and is
+    // taken in batches.
+    app.publish(&publisher, confirmed(Uuid::new_v4(), sentinel.slot_id)).await;
+    wait_for(&app, sentinel.slot_id, sentinel.capacity as u32 - 1).await;
+
+    let booked = (a.capacity as u32).min(5);
+    let mut burst = Vec::new();
+    for i in 0..booked {
+        let event = confirmed(Uuid::new_v4(), a.slot_id);
+        burst.push(event.clone());
+        if i % 2 == 0 {
+            burst.push(event); // a redelivery right behind the original
+        }
+    }
+    burst.push(Outgoing {
+        event_id: Uuid::new_v4(),
+        routing_key: "reservation.confirmed.v1".into(),
+        payload: vec![0xff; 8],
+        traceparent: String::new(),
+    });
+    let moved = rescheduled(Uuid::new_v4(), a.slot_id, b.slot_id);
+    burst.extend([moved.clone(), moved]);
+    burst.push(cancelled(Uuid::new_v4(), sentinel.slot_id));
+    publisher.publish_all(&burst).await.unwrap();
+
+    wait_for(&app, sentinel.slot_id, sentinel.capacity as u32).await;
+    assert_eq!(remaining(&app, a.slot_id).await, a.capacity as u32 - (booked - 1));
+    assert_eq!(remaining(&app, b.slot_id).await, b.capacity as u32 - 1);
+    wait_search_total(&app, clinic, vaccine, day_total - booked).await;
+    app.stop().await;
+}

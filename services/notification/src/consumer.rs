@@ -1,8 +1,8 @@
 //! The event consumer: each reservation event becomes at most one pending
-//! delivery. The inbox row and the delivery row commit together, and the
-//! message is acked only after that commit, so an event is never lost (a
-//! crash before the commit means redelivery) and never queued twice (a
-//! redelivery finds its inbox row).
+//! delivery. Inbox rows and delivery rows commit together (a batch of events
+//! at a time), and messages are acked only after that commit, so an event is
+//! never lost (a crash before the commit means redelivery) and never queued
+//! twice (a redelivery finds its inbox row).
 use std::sync::Arc;
 
 use tokio::sync::Notify;
@@ -12,49 +12,76 @@ use yeyak_platform::{
     Shutdown,
 };
 
+use uuid::Uuid;
+
 use crate::{
-    domain,
+    domain::{self, Notice},
     store::{DeliveryStore, Recorded},
 };
 
 /// Queue name (prefixed by `AMQP_QUEUE_PREFIX`) shared by every replica.
 pub const QUEUE: &str = "notification.sms";
 
-/// Events handled at once per replica: one at a time, the consumer would be
-/// bounded by one commit's latency per event (a few hundred per second),
-/// below a surge's booking rate. Events about the same reservation are
-/// still recorded in queue order (and the sender sends them in event
-/// order), so nobody is told "cancelled" before "moved". Half the default
-/// connection pool: the sender needs connections too.
-pub const CONCURRENCY: usize = 8;
+/// Events recorded per transaction at most. A surge's events arrive faster
+/// than one commit each could keep up with; a batch is one commit. Batches
+/// are handled one at a time, in queue order, so a reservation's events are
+/// recorded in the order they were published (and the sender sends them in
+/// event order whatever the order they were recorded in).
+pub const MAX_BATCH: usize = 128;
 
 /// Consumes reservation events until shutdown, waking the sender after each
-/// newly queued delivery.
+/// batch that queued a delivery.
 pub async fn run(amqp: AmqpSettings, store: DeliveryStore, wake: Arc<Notify>, shutdown: Shutdown) {
-    let by_reservation = |d: &Delivery| domain::decode(&d.routing_key, &d.payload).ok().map(|n| n.reservation_id.as_bytes().to_vec());
-    messaging::consume_ordered_by(amqp, QUEUE, &domain::ROUTING_KEYS, shutdown, CONCURRENCY, by_reservation, move |delivery| {
+    messaging::consume_batches(amqp, QUEUE, &domain::ROUTING_KEYS, shutdown, MAX_BATCH, move |deliveries| {
         let store = store.clone();
         let wake = wake.clone();
-        async move { handle(&store, &wake, delivery).await }
+        async move { handle(&store, &wake, deliveries).await }
     })
     .await;
 }
 
-/// Handles one delivery. Malformed events are poison (dead-lettered, never
-/// retried, so they cannot block the queue); database trouble is transient.
-pub async fn handle(store: &DeliveryStore, wake: &Notify, delivery: Delivery) -> Result<(), HandlerError> {
+/// Handles a batch of deliveries. Malformed events are poison (dead-lettered,
+/// never retried, so they cannot block the queue); database trouble is
+/// transient for the whole batch (redelivered; the inbox makes that harmless).
+pub async fn handle(store: &DeliveryStore, wake: &Notify, deliveries: Vec<Delivery>) -> Vec<Result<(), HandlerError>> {
+    let decoded: Vec<Result<(Uuid, Notice), HandlerError>> = deliveries.iter().map(decode).collect();
+    let events: Vec<(Uuid, Notice)> = decoded.iter().filter_map(|d| d.as_ref().ok().cloned()).collect();
+    let outcome = match events.is_empty() {
+        true => Ok(Vec::new()),
+        false => store.record(&events).await.map_err(|e| format!("database: {e}")),
+    };
+    if let Ok(recorded) = &outcome {
+        for ((event_id, notice), recorded) in events.iter().zip(recorded) {
+            log(*event_id, notice, *recorded);
+        }
+        if recorded.contains(&Recorded::Queued) {
+            wake.notify_one();
+        }
+    }
+    decoded
+        .into_iter()
+        .map(|d| match (d, &outcome) {
+            (Err(poison), _) => Err(poison),
+            (Ok(_), Ok(_)) => Ok(()),
+            (Ok((event_id, _)), Err(e)) => Err(HandlerError::Transient(format!("event {event_id}: {e}"))),
+        })
+        .collect()
+}
+
+fn decode(delivery: &Delivery) -> Result<(Uuid, Notice), HandlerError> {
     let Some(event_id) = delivery.event_id else {
         return Err(HandlerError::Poison(format!("{}: missing or invalid event id (AMQP message id)", delivery.routing_key)));
     };
     let notice = domain::decode(&delivery.routing_key, &delivery.payload)
         .map_err(|e| HandlerError::Poison(format!("event {event_id} ({}): {e}", delivery.routing_key)))?;
-    let recorded =
-        store.record(event_id, &notice).await.map_err(|e| HandlerError::Transient(format!("event {event_id}: database: {e}")))?;
-    let to = notice.phone.as_deref().map(mask_phone).unwrap_or_default();
+    Ok((event_id, notice))
+}
+
+fn log(event_id: Uuid, notice: &Notice, recorded: Recorded) {
     match recorded {
         Recorded::Queued => {
+            let to = notice.phone.as_deref().map(mask_phone).unwrap_or_default();
             tracing::info!(%event_id, reservation_id = %notice.reservation_id, event_type = notice.event_type, %to, "sms queued");
-            wake.notify_one();
         }
         Recorded::NothingToSend => {
             tracing::info!(%event_id, reservation_id = %notice.reservation_id, event_type = notice.event_type, "event has no phone number; no sms");
@@ -63,5 +90,4 @@ pub async fn handle(store: &DeliveryStore, wake: &Notify, delivery: Delivery) ->
             tracing::debug!(%event_id, event_type = notice.event_type, "event already processed; ignored");
         }
     }
-    Ok(())
 }

@@ -7,6 +7,7 @@ use std::{sync::Arc, time::Duration};
 use futures_util::StreamExt as _;
 use prometheus_client::metrics::counter::Counter;
 use tokio::sync::Notify;
+use uuid::Uuid;
 use yeyak_platform::{metrics::Metrics, Shutdown};
 
 use crate::{
@@ -17,6 +18,13 @@ use crate::{
 
 /// Deliveries claimed per round.
 const BATCH: usize = 50;
+
+/// Sender loops per replica. With a backlog, one loop's next claim waits for
+/// its whole round (the slowest send, then the record); a second loop claims
+/// and sends meanwhile. Claims skip each other's rows, and the rule that a
+/// reservation's older message goes first holds across loops as it does
+/// across replicas.
+pub const LOOPS: usize = 2;
 
 /// Per-stage counters, so a gateway outage shows on dashboards before it
 /// shows on social media.
@@ -54,15 +62,29 @@ impl Sender {
         (call_timeout * rounds + Duration::from_secs(5)).max(Duration::from_secs(30))
     }
 
-    /// Sends one batch of due deliveries; returns how many were claimed.
+    /// Sends one batch of due deliveries; returns how many were claimed. The
+    /// accepted ones are recorded together, in one statement.
     pub async fn send_due(&self) -> Result<usize, sqlx::Error> {
         let claimed = self.store.claim_due(BATCH as i64, self.lease).await?;
         let n = claimed.len();
-        futures_util::stream::iter(claimed).map(|c| self.send_one(c)).buffer_unordered(self.concurrency.max(1)).count().await;
+        let accepted: Vec<Uuid> = futures_util::stream::iter(claimed)
+            .map(|c| self.send_one(c))
+            .buffer_unordered(self.concurrency.max(1))
+            .filter_map(|sent| async move { sent })
+            .collect()
+            .await;
+        if !accepted.is_empty() {
+            if let Err(e) = self.store.mark_sent(&accepted).await {
+                // The lease expires and the resends are deduplicated by the gateway.
+                tracing::warn!(messages = accepted.len(), error = %e, "sms sent but not recorded; will be confirmed again");
+            }
+        }
         Ok(n)
     }
 
-    async fn send_one(&self, c: Claimed) {
+    /// Sends one delivery; its message id if the gateway accepted it
+    /// (recorded by the caller), else the failure is recorded here.
+    async fn send_one(&self, c: Claimed) -> Option<Uuid> {
         let attempt = u32::try_from(c.attempts).unwrap_or(0) + 1;
         let outcome = match c.phone.as_deref() {
             Some(phone) => self.gateway.send(c.message_id, phone, &c.text).await,
@@ -72,11 +94,7 @@ impl Sender {
             SendOutcome::Accepted { gateway_id, duplicate } => {
                 tracing::info!(message_id = %c.message_id, to = %c.masked_phone, attempt, ?gateway_id, duplicate, "sms accepted by the gateway");
                 self.metrics.sent.inc();
-                if let Err(e) = self.store.mark_sent(c.message_id).await {
-                    // The lease expires and the resend is deduplicated by the gateway.
-                    tracing::warn!(message_id = %c.message_id, error = %e, "sms sent but not recorded; will be confirmed again");
-                }
-                return;
+                return Some(c.message_id);
             }
             SendOutcome::Retryable(reason) => (domain::after_failure(attempt, self.max_attempts, false), reason),
             SendOutcome::Rejected(reason) => (domain::after_failure(attempt, self.max_attempts, true), reason),
@@ -96,6 +114,7 @@ impl Sender {
         if let Err(e) = self.store.mark_attempt_failed(c.message_id, next, &reason).await {
             tracing::warn!(message_id = %c.message_id, error = %e, "could not record the failed attempt; retried after the lease");
         }
+        None
     }
 }
 

@@ -59,7 +59,9 @@ impl Application {
         let wake = Arc::new(Notify::new());
         let mut tasks = JoinSet::new();
         tasks.spawn(consumer::run(self.config.amqp.clone(), self.store.clone(), wake.clone(), shutdown.clone()));
-        tasks.spawn(sender::run(self.sender.clone(), wake, self.config.sweep_interval, shutdown.clone()));
+        for _ in 0..sender::LOOPS {
+            tasks.spawn(sender::run(self.sender.clone(), wake.clone(), self.config.sweep_interval, shutdown.clone()));
+        }
         self.ready.set_serving().await;
         let result = self.ready.run(shutdown.clone()).await;
         shutdown.trigger();

@@ -4,6 +4,7 @@ mod common;
 
 use common::{events, TestApp};
 use uuid::Uuid;
+use yeyak_platform::messaging::publisher::Outgoing;
 use yeyak_proto::notification::v1::{self as pb, DeliveryState};
 
 fn short(id: Uuid) -> String {
@@ -96,6 +97,49 @@ async fn a_poison_message_does_not_block_the_next_one() {
 
     app.wait_for(reservation_id, 1, DeliveryState::Sent).await;
     assert_eq!(app.gateway.accepted().len(), 1);
+    common::eventually("the poison message in the dead-letter queue", || async { (app.dead_letters().await == 1).then_some(()) }).await;
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_burst_with_duplicates_and_poison_inside_sends_each_sms_once() {
+    let app = TestApp::spawn().await;
+    // Make sure the queue is bound before the burst, so the burst queues up
+    // and reaches the consumer in batches.
+    let (first_event, first_reservation) = (Uuid::new_v4(), Uuid::new_v4());
+    app.publish(first_event, events::CONFIRMED, events::confirmed(first_event, first_reservation, &events::phone(), "대구의원")).await;
+    app.wait_for(first_reservation, 1, DeliveryState::Sent).await;
+
+    let people: Vec<(Uuid, Uuid, String)> = (0..150).map(|_| (Uuid::new_v4(), Uuid::new_v4(), events::phone())).collect();
+    let mut burst = Vec::new();
+    for (i, (event_id, reservation_id, phone)) in people.iter().enumerate() {
+        let event = events::confirmed(*event_id, *reservation_id, phone, "대전의원");
+        burst.push(Outgoing {
+            event_id: *event_id,
+            routing_key: events::CONFIRMED.into(),
+            payload: event.clone(),
+            traceparent: String::new(),
+        });
+        if i % 10 == 0 {
+            // A redelivery right behind the original, often in the same batch.
+            burst.push(Outgoing { event_id: *event_id, routing_key: events::CONFIRMED.into(), payload: event, traceparent: String::new() });
+        }
+        if i == 75 {
+            let garbage = b"\xff\xff not protobuf".to_vec();
+            burst.push(Outgoing {
+                event_id: Uuid::new_v4(),
+                routing_key: events::CONFIRMED.into(),
+                payload: garbage,
+                traceparent: String::new(),
+            });
+        }
+    }
+    app.publisher.publish_all(&burst).await.unwrap();
+    for (_, reservation_id, phone) in &people {
+        let d = app.wait_for(*reservation_id, 1, DeliveryState::Sent).await;
+        assert_eq!((d[0].attempts, app.gateway.accepted_to(phone).len()), (1, 1), "one SMS to {phone}");
+    }
+    assert_eq!(app.gateway.accepted().len(), 151, "one SMS per event, none for the duplicates or the poison");
     common::eventually("the poison message in the dead-letter queue", || async { (app.dead_letters().await == 1).then_some(()) }).await;
     app.stop().await;
 }

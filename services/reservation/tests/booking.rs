@@ -21,7 +21,7 @@ async fn booking_writes_the_row_counts_the_place_and_publishes_the_event() {
     assert_eq!(app.ledger(slot).await, Some((10, 1)));
     assert_eq!(app.count("SELECT count(*) FROM reservations WHERE state = 'confirmed'").await, 1);
     assert_eq!(app.eligibility.calls(), 1);
-    // The slot's next booking reads its details from the ledger: no second catalogue call.
+    // The replica remembers the slot it booked: no second catalogue call.
     assert_eq!(app.inventory.calls(), 1);
     let second = app.book(&app.person("subj-happy-2"), "key-happy-2", slot).await.unwrap();
     assert_eq!((second.clinic_name.as_str(), second.starts_at), ("c-1 의원", r.starts_at));
@@ -64,6 +64,29 @@ async fn a_retry_gets_the_same_answer_and_a_reused_key_is_refused() {
     assert_eq!(app.ledger(slot).await, Some((10, 1)));
     assert_eq!(app.ledger(other_slot).await.map(|l| l.1).unwrap_or(0), 0);
     assert_eq!(app.count("SELECT count(*) FROM outbox").await, 1);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_retry_after_the_last_place_went_still_gets_the_original_answer() {
+    let app = common::start().await;
+    let slot = app.inventory.slot(1);
+    let person = app.person("subj-last-place");
+    let first = app.book(&person, "key-last-1", slot).await.unwrap();
+    // The slot is full now: that refusal must not reach the person retrying
+    // the booking that worked.
+    let err = app.book(&app.person("subj-too-late"), "key-late-1", slot).await.unwrap_err();
+    assert_eq!((err.code(), err.message()), (Code::FailedPrecondition, "slot is full"), "{err:?}");
+    assert_eq!(app.book(&person, "key-last-1", slot).await.unwrap(), first);
+    // Another replica, which never saw the slot, answers the same.
+    let (mut other, stop_other) = app.replica().await;
+    let retry = app.req(&person, app.create_request(&person, "key-last-1", slot, 1));
+    assert_eq!(other.create_reservation(retry).await.unwrap().into_inner().reservation.unwrap(), first);
+    let late = app.person("subj-too-late-2");
+    let err = other.create_reservation(app.req(&late, app.create_request(&late, "key-late-2", slot, 1))).await.unwrap_err();
+    assert_eq!((err.code(), err.message()), (Code::FailedPrecondition, "slot is full"), "{err:?}");
+    stop_other.trigger();
+    assert_eq!((app.ledger(slot).await, app.count("SELECT count(*) FROM reservations").await), (Some((1, 1)), 1));
     app.stop().await;
 }
 

@@ -17,6 +17,10 @@ use lapin::{
 use super::{open_channel, AmqpSettings};
 use crate::shutdown::Shutdown;
 
+/// How long a consumer waits before requeueing a message its handler could
+/// not handle for now.
+pub(super) const REQUEUE_PAUSE: Duration = Duration::from_millis(200);
+
 /// What a handler sees of a message.
 #[derive(Clone, Debug)]
 pub struct Delivery {
@@ -84,10 +88,19 @@ pub async fn consume_ordered_by<K, H, F>(
 {
     let concurrency = concurrency.max(1);
     let queue = format!("{}.{queue}", settings.queue_prefix);
+    reconnecting(&queue, &shutdown, || consume_once(&settings, &queue, routing_keys, &shutdown, concurrency, &key, &handler)).await;
+}
+
+/// Runs `run` (one connection's consumer) until it returns cleanly at
+/// shutdown, reconnecting with backoff whenever it loses the broker.
+pub(super) async fn reconnecting<R, F>(queue: &str, shutdown: &Shutdown, mut run: R)
+where
+    R: FnMut() -> F,
+    F: Future<Output = lapin::Result<()>>,
+{
     let mut backoff = Duration::from_millis(200);
     while !shutdown.is_triggered() {
-        let run = consume_once(&settings, &queue, routing_keys, &shutdown, concurrency, &key, &handler);
-        match run.await {
+        match run().await {
             Ok(()) => return,
             Err(e) => {
                 tracing::warn!(%queue, error = %e, retry_in = ?backoff, "consumer lost the broker, reconnecting");
@@ -99,6 +112,22 @@ pub async fn consume_ordered_by<K, H, F>(
             }
         }
     }
+}
+
+/// Declares the durable queue, its dead-letter queue and the bindings.
+pub(super) async fn declare(channel: &lapin::Channel, settings: &AmqpSettings, queue: &str, routing_keys: &[&str]) -> lapin::Result<()> {
+    let dlq = format!("{queue}.dlq");
+    channel.queue_declare(dlq.as_str().into(), QueueDeclareOptions::durable(), FieldTable::default()).await?;
+    let mut args = FieldTable::default();
+    args.insert("x-dead-letter-exchange".into(), AMQPValue::LongString("".into()));
+    args.insert("x-dead-letter-routing-key".into(), AMQPValue::LongString(dlq.as_str().into()));
+    channel.queue_declare(queue.into(), QueueDeclareOptions::durable(), args).await?;
+    for key in routing_keys {
+        channel
+            .queue_bind(queue.into(), settings.exchange.as_str().into(), (*key).into(), QueueBindOptions::default(), FieldTable::default())
+            .await?;
+    }
+    Ok(())
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -117,17 +146,7 @@ where
     F: Future<Output = Result<(), HandlerError>>,
 {
     let (conn, channel) = open_channel(settings).await?;
-    let dlq = format!("{queue}.dlq");
-    channel.queue_declare(dlq.as_str().into(), QueueDeclareOptions::durable(), FieldTable::default()).await?;
-    let mut args = FieldTable::default();
-    args.insert("x-dead-letter-exchange".into(), AMQPValue::LongString("".into()));
-    args.insert("x-dead-letter-routing-key".into(), AMQPValue::LongString(dlq.as_str().into()));
-    channel.queue_declare(queue.into(), QueueDeclareOptions::durable(), args).await?;
-    for key in routing_keys {
-        channel
-            .queue_bind(queue.into(), settings.exchange.as_str().into(), (*key).into(), QueueBindOptions::default(), FieldTable::default())
-            .await?;
-    }
+    declare(&channel, settings, queue, routing_keys).await?;
     let prefetch = u16::try_from(concurrency.saturating_mul(2).max(32)).unwrap_or(u16::MAX);
     channel.basic_qos(prefetch, BasicQosOptions::default()).await?;
     let mut consumer = channel.basic_consume(queue.into(), "".into(), BasicConsumeOptions::default(), FieldTable::default()).await?;
@@ -186,7 +205,7 @@ where
     }
 }
 
-fn message_of(delivery: &lapin::message::Delivery) -> Delivery {
+pub(super) fn message_of(delivery: &lapin::message::Delivery) -> Delivery {
     Delivery {
         routing_key: delivery.routing_key.as_str().to_owned(),
         event_id: delivery.properties.message_id().as_ref().and_then(|s| s.as_str().parse().ok()),
@@ -210,17 +229,29 @@ where
     H: Fn(Delivery) -> F,
     F: Future<Output = Result<(), HandlerError>>,
 {
-    let settled = match handler(message).await {
+    let settled = settle(queue, delivery, handler(message).await, REQUEUE_PAUSE).await;
+    (lane, settled.map(drop))
+}
+
+/// Acks, requeues (after `pause`, so a failing database is not spun on) or
+/// dead-letters one delivery according to its handler's result.
+pub(super) async fn settle(
+    queue: &str,
+    delivery: lapin::message::Delivery,
+    result: Result<(), HandlerError>,
+    pause: Duration,
+) -> lapin::Result<()> {
+    match result {
         Ok(()) => delivery.ack(BasicAckOptions::default()).await,
         Err(HandlerError::Transient(reason)) => {
             tracing::warn!(%queue, %reason, "handler failed, message requeued");
-            tokio::time::sleep(Duration::from_millis(200)).await;
+            tokio::time::sleep(pause).await;
             delivery.nack(BasicNackOptions { requeue: true, ..Default::default() }).await
         }
         Err(HandlerError::Poison(reason)) => {
             tracing::error!(%queue, %reason, "poison message sent to the dead-letter queue");
             delivery.nack(BasicNackOptions { requeue: false, ..Default::default() }).await
         }
-    };
-    (lane, settled.map(drop))
+    }
+    .map(drop)
 }

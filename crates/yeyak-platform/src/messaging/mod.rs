@@ -2,6 +2,7 @@
 //! `<context>.<event>.v1`, AMQP message id = event id. Publishing waits for
 //! the broker's confirm; consumers ack only after their work committed, so
 //! delivery is at-least-once and consumers deduplicate (see [`inbox`]).
+pub mod batches;
 pub mod consumer;
 pub mod inbox;
 pub mod outbox;
@@ -9,6 +10,7 @@ pub mod publisher;
 
 use crate::config::{ConfigError, Env, Secret};
 
+pub use batches::consume_batches;
 pub use consumer::{consume, consume_concurrently, consume_ordered_by, Delivery, HandlerError};
 pub use publisher::{PublishError, Publisher};
 

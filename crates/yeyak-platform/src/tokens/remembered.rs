@@ -13,7 +13,7 @@
 //! when the young one fills up, the old one is dropped. An entry still in
 //! use is promoted, so a surge of new tokens cannot evict the active ones
 //! all at once.
-use std::{collections::HashMap, sync::Mutex};
+use std::{collections::HashMap, hash::Hash, sync::Mutex};
 
 use sha2::{Digest as _, Sha256};
 
@@ -35,20 +35,21 @@ pub fn digest(parts: &[&[u8]]) -> Key {
     h.finalize().into()
 }
 
-/// Verified tokens and what they said, in two generations.
+/// Verified tokens and what they said, in two generations. Keyed by a
+/// digest by default; any small key works (reservation remembers slots by id).
 #[derive(Debug)]
-pub struct Remembered<T> {
+pub struct Remembered<T, K = Key> {
     capacity: usize,
-    generations: Mutex<(HashMap<Key, T>, HashMap<Key, T>)>,
+    generations: Mutex<(HashMap<K, T>, HashMap<K, T>)>,
 }
 
-impl<T: Clone> Remembered<T> {
+impl<T: Clone, K: Hash + Eq + Copy> Remembered<T, K> {
     /// `capacity` 0 remembers nothing.
     pub fn new(capacity: usize) -> Self {
         Self { capacity, generations: Mutex::new((HashMap::new(), HashMap::new())) }
     }
 
-    pub fn get(&self, key: &Key) -> Option<T> {
+    pub fn get(&self, key: &K) -> Option<T> {
         if self.capacity == 0 {
             return None;
         }
@@ -61,7 +62,7 @@ impl<T: Clone> Remembered<T> {
         Some(v)
     }
 
-    pub fn insert(&self, key: Key, value: T) {
+    pub fn insert(&self, key: K, value: T) {
         if self.capacity == 0 {
             return;
         }
@@ -69,7 +70,7 @@ impl<T: Clone> Remembered<T> {
         Self::insert_locked(&mut g, self.capacity, key, value);
     }
 
-    fn insert_locked(g: &mut (HashMap<Key, T>, HashMap<Key, T>), capacity: usize, key: Key, value: T) {
+    fn insert_locked(g: &mut (HashMap<K, T>, HashMap<K, T>), capacity: usize, key: K, value: T) {
         if g.0.len() >= capacity {
             g.1 = std::mem::take(&mut g.0);
         }

@@ -1,6 +1,9 @@
 //! Applies booking changes from reservation events to the read model: the
-//! slot counter and its day summary change together, and the event id is
-//! recorded in the inbox in the same transaction, so a redelivery is a no-op.
+//! slot counters and their day summaries change together, and the event ids
+//! are recorded in the inbox in the same transaction, so a redelivery is a
+//! no-op. A batch of events is one transaction of a fixed number of
+//! statements, whatever its size: under a surge the read model keeps up with
+//! bookings at one commit per batch.
 use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::NaiveDate;
@@ -8,13 +11,13 @@ use uuid::Uuid;
 use yeyak_platform::messaging::inbox;
 
 use super::{cache::Scope, CatalogStore};
-use crate::domain::taken;
+use crate::{domain::taken, events::BookingChange};
 
-/// What applying one event did.
+/// What applying a batch of events did.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Applied {
-    /// The event had been applied before: nothing changed.
-    pub duplicate: bool,
+    /// Events applied before (redeliveries): nothing changed for them.
+    pub duplicates: Vec<Uuid>,
     /// Slots the catalogue does not know (ignored, logged by the caller).
     pub unknown_slots: Vec<Uuid>,
     /// Cached answers that may have changed: each changed clinic and vaccine,
@@ -24,6 +27,7 @@ pub struct Applied {
 
 #[derive(sqlx::FromRow)]
 struct Locked {
+    slot_id: Uuid,
     clinic_id: Uuid,
     vaccine_code: String,
     local_date: NaiveDate,
@@ -43,51 +47,102 @@ pub fn scopes_of(clinic_id: Uuid, vaccine: &str, district: &str, province: &str)
 }
 
 impl CatalogStore {
-    /// `deltas` maps slot ids to booked-count changes (+1 booked, -1 given
-    /// back). Rows are locked slots first, then day rows, each in key order,
-    /// so concurrent consumers never deadlock.
-    pub async fn apply_booking(&self, event_id: Uuid, deltas: &BTreeMap<Uuid, i32>) -> Result<Applied, sqlx::Error> {
+    /// Applies each change once. Slot rows are locked in slot-id order, then
+    /// day rows in key order, so concurrent batches (other replicas) never
+    /// deadlock.
+    pub async fn apply_bookings(&self, changes: &[BookingChange]) -> Result<Applied, sqlx::Error> {
         let mut tx = self.pool.begin().await?;
-        if !inbox::first_delivery(&mut tx, event_id).await? {
-            tx.rollback().await?;
-            return Ok(Applied { duplicate: true, ..Applied::default() });
-        }
+        let ids: Vec<Uuid> = changes.iter().map(|c| c.event_id).collect();
+        let mut fresh = inbox::first_deliveries(&mut tx, &ids).await?;
         let mut applied = Applied::default();
-        let mut days: BTreeMap<(Uuid, String, NaiveDate), i32> = BTreeMap::new();
-        for (&slot_id, &delta) in deltas.iter().filter(|(_, d)| **d != 0) {
-            let row: Option<Locked> = sqlx::query_as(
-                "SELECT s.clinic_id, s.vaccine_code, s.local_date, s.capacity, s.booked, c.district_code, c.province_code
-                     FROM slots s JOIN clinics c ON c.clinic_id = s.clinic_id
-                     WHERE s.slot_id = $1 FOR UPDATE OF s",
-            )
-            .bind(slot_id)
-            .fetch_optional(&mut *tx)
-            .await?;
-            let Some(row) = row else {
-                applied.unknown_slots.push(slot_id);
+        let mut deltas: BTreeMap<Uuid, i32> = BTreeMap::new();
+        for change in changes {
+            if !fresh.remove(&change.event_id) {
+                applied.duplicates.push(change.event_id);
                 continue;
-            };
-            let booked = row.booked.saturating_add(delta);
-            sqlx::query("UPDATE slots SET booked = $2 WHERE slot_id = $1").bind(slot_id).bind(booked).execute(&mut *tx).await?;
-            let change = taken(booked, row.capacity) - taken(row.booked, row.capacity);
+            }
+            for (&slot_id, &delta) in &change.deltas {
+                *deltas.entry(slot_id).or_default() += delta;
+            }
+        }
+        deltas.retain(|_, d| *d != 0);
+        if deltas.is_empty() {
+            tx.commit().await?;
+            return Ok(applied);
+        }
+        let slot_ids: Vec<Uuid> = deltas.keys().copied().collect();
+        let rows: Vec<Locked> = sqlx::query_as(
+            "SELECT s.slot_id, s.clinic_id, s.vaccine_code, s.local_date, s.capacity, s.booked, c.district_code, c.province_code
+                 FROM slots s JOIN clinics c ON c.clinic_id = s.clinic_id
+                 WHERE s.slot_id = ANY($1) ORDER BY s.slot_id FOR UPDATE OF s",
+        )
+        .bind(&slot_ids)
+        .fetch_all(&mut *tx)
+        .await?;
+        let (mut updated, mut booked) = (Vec::with_capacity(rows.len()), Vec::with_capacity(rows.len()));
+        let mut days: BTreeMap<(Uuid, String, NaiveDate), i32> = BTreeMap::new();
+        for row in rows {
+            let Some(delta) = deltas.remove(&row.slot_id) else { continue };
+            let now = row.booked.saturating_add(delta);
+            updated.push(row.slot_id);
+            booked.push(now);
+            let change = taken(now, row.capacity) - taken(row.booked, row.capacity);
             if change != 0 {
                 applied.scopes.extend(scopes_of(row.clinic_id, &row.vaccine_code, &row.district_code, &row.province_code));
                 *days.entry((row.clinic_id, row.vaccine_code, row.local_date)).or_default() += change;
             }
         }
-        for ((clinic_id, vaccine_code, local_date), change) in days.into_iter().filter(|(_, c)| *c != 0) {
-            sqlx::query(
-                "UPDATE daily_availability SET booked = booked + $4
-                 WHERE clinic_id = $1 AND vaccine_code = $2 AND local_date = $3",
-            )
-            .bind(clinic_id)
-            .bind(vaccine_code)
-            .bind(local_date)
-            .bind(change)
-            .execute(&mut *tx)
-            .await?;
+        // What is left names slots the catalogue does not have.
+        applied.unknown_slots = deltas.into_keys().collect();
+        sqlx::query(
+            "UPDATE slots s SET booked = v.booked FROM unnest($1::uuid[], $2::int[]) AS v(slot_id, booked) WHERE s.slot_id = v.slot_id",
+        )
+        .bind(&updated)
+        .bind(&booked)
+        .execute(&mut *tx)
+        .await?;
+        days.retain(|_, c| *c != 0);
+        if !days.is_empty() {
+            update_days(&mut tx, days).await?;
         }
         tx.commit().await?;
         Ok(applied)
     }
+}
+
+/// Adds `days`' changes to their day summaries, locking the rows in key order.
+async fn update_days(
+    tx: &mut sqlx::Transaction<'_, sqlx::Postgres>,
+    days: BTreeMap<(Uuid, String, NaiveDate), i32>,
+) -> Result<(), sqlx::Error> {
+    let (mut clinics, mut vaccines, mut dates, mut changes) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    for ((clinic_id, vaccine_code, local_date), change) in days {
+        clinics.push(clinic_id);
+        vaccines.push(vaccine_code);
+        dates.push(local_date);
+        changes.push(change);
+    }
+    sqlx::query(
+        "SELECT 1 FROM daily_availability d
+             JOIN unnest($1::uuid[], $2::text[], $3::date[]) AS v(clinic_id, vaccine_code, local_date)
+               ON (d.clinic_id, d.vaccine_code, d.local_date) = (v.clinic_id, v.vaccine_code, v.local_date)
+             ORDER BY d.clinic_id, d.vaccine_code, d.local_date FOR UPDATE OF d",
+    )
+    .bind(&clinics)
+    .bind(&vaccines)
+    .bind(&dates)
+    .execute(&mut **tx)
+    .await?;
+    sqlx::query(
+        "UPDATE daily_availability d SET booked = d.booked + v.change
+             FROM unnest($1::uuid[], $2::text[], $3::date[], $4::int[]) AS v(clinic_id, vaccine_code, local_date, change)
+             WHERE (d.clinic_id, d.vaccine_code, d.local_date) = (v.clinic_id, v.vaccine_code, v.local_date)",
+    )
+    .bind(&clinics)
+    .bind(&vaccines)
+    .bind(&dates)
+    .bind(&changes)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
 }

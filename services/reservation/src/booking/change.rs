@@ -4,7 +4,7 @@
 use uuid::Uuid;
 use yeyak_platform::grpc::VerifiedPass;
 
-use super::{now, Booking};
+use super::{now, Booking, KnownSlot};
 use crate::{
     domain::{self, Cursor, Reservation, State},
     error::ReservationError,
@@ -63,12 +63,15 @@ impl Booking {
         if current.slot.slot_id == new_slot {
             return Ok(current);
         }
-        let known = self.find_slot(new_slot, "new_slot_id").await?;
+        let KnownSlot { slot, first } = self.find_slot(new_slot, "new_slot_id").await?;
         let now = now();
-        if !domain::bookable(known.starts_at(), now) {
+        if !domain::bookable(slot.starts_at, now) {
             return Err(ReservationError::SlotStarted);
         }
-        let (slot, _) = self.ledger_for(known).await?;
+        if let Some(capacity) = first {
+            self.store.ensure_ledger(&slot, capacity).await?;
+            self.remember(&slot);
+        }
         let change = self.store.reschedule(id, &caller, &slot, now, events::rescheduled).await?;
         Ok(self.settle(change))
     }

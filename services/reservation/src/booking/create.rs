@@ -1,9 +1,10 @@
-//! CreateReservation: identity, idempotency, eligibility and the slot, then
-//! one transaction taking the place, writing the row and queueing the event.
+//! CreateReservation: identity, eligibility and the slot, then one statement
+//! taking the place, writing the row and queueing the event; the
+//! idempotency key is looked up only when something refuses the booking.
 use uuid::Uuid;
 use yeyak_platform::grpc::VerifiedPass;
 
-use super::{now, same_request, Booking, KnownSlot};
+use super::{now, Booking, KnownSlot};
 use crate::{
     domain::{self, Reservation, State},
     error::ReservationError,
@@ -41,32 +42,24 @@ impl Booking {
             });
         }
         let hash = domain::request_hash(b.slot_id, b.dose_number, &agent, &b.contact_phone);
-        if let Some(existing) = self.store.find_by_key(&subject, &b.idempotency_key).await? {
-            return same_request(existing, &hash);
-        }
+        // No read of the idempotency key first: a retry is rare, and the
+        // statement's unique index finds it anyway. Every refusal below asks
+        // for the key before answering, so a retry of a booking that
+        // succeeded gets the original answer even if the slot has filled
+        // (or eligibility now says "already booked") since.
         // Eligibility and the slot are independent reads: asked at once.
         let (eligibility, slot) = tokio::join!(self.upstream.check_eligibility(pass, &b), self.find_slot(b.slot_id, "slot_id"),);
         if let Err(e) = eligibility {
-            // A concurrent retry may have booked meanwhile (eligibility then says "already booked").
-            return match self.store.find_by_key(&subject, &b.idempotency_key).await? {
-                Some(existing) => same_request(existing, &hash),
-                None => Err(e),
-            };
+            return self.original_or(&subject, &b.idempotency_key, &hash, e).await;
         }
-        let known = slot?;
+        let KnownSlot { slot, first } = slot?;
         let now = now();
-        if !domain::bookable(known.starts_at(), now) {
-            return Err(ReservationError::SlotStarted);
+        if !domain::bookable(slot.starts_at, now) {
+            return self.original_or(&subject, &b.idempotency_key, &hash, ReservationError::SlotStarted).await;
         }
-        let (slot, new_ledger) = match known {
-            // A slot seen full is refused without a transaction: during a
-            // rush on one slot, everyone after the last place costs one read,
-            // not a wait on the slot's row lock.
-            KnownSlot::Ledger(_, ledger) if ledger.booked >= ledger.capacity => return Err(ReservationError::SlotFull),
-            KnownSlot::Ledger(slot, _) => (slot, None),
-            // First booking of the slot: its counter is created in the booking's transaction.
-            KnownSlot::Catalog(c) => (c.slot, Some(c.capacity)),
-        };
+        if first == Some(0) {
+            return self.original_or(&subject, &b.idempotency_key, &hash, ReservationError::SlotFull).await;
+        }
         let reservation = Reservation {
             reservation_id: Uuid::now_v7(),
             subject_id: subject,
@@ -80,17 +73,22 @@ impl Booking {
             created_at: now,
             updated_at: now,
         };
-        match self.store.create(&reservation, &events::confirmed(&reservation, &pass.pass), new_ledger).await {
+        let event = events::confirmed(&reservation, &pass.pass);
+        let booked = self.store.book(&reservation, &event, first).await;
+        // A place taken or refused as full: either way the counter now exists.
+        if first.is_some() && matches!(booked, Ok(_) | Err(ReservationError::SlotFull)) {
+            self.remember(&reservation.slot);
+        }
+        match booked {
             Ok(created) => {
                 self.relay.notify_one();
                 Ok(created)
             }
-            // Either a concurrent retry with the same key won, or the person holds this dose.
-            Err(ReservationError::AlreadyBooked) => {
-                match self.store.find_by_key(&reservation.subject_id, &reservation.idempotency_key).await? {
-                    Some(existing) => same_request(existing, &reservation.request_hash),
-                    None => Err(ReservationError::AlreadyBooked),
-                }
+            // A concurrent retry with the same key won, the person holds this
+            // dose, or (full) this is a retry of a booking that took the last place.
+            Err(e @ (ReservationError::AlreadyBooked | ReservationError::SlotFull)) => {
+                let r = &reservation;
+                self.original_or(&r.subject_id, &r.idempotency_key, &r.request_hash, e).await
             }
             Err(e) => Err(e),
         }

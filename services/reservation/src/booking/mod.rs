@@ -1,8 +1,9 @@
 //! The booking use cases: who the caller is, what eligibility and the
-//! catalogue say (asked at once), then one transaction in the store.
+//! catalogue say (asked at once), then one statement in the store.
 //! Everything that can refuse a booking is asked before anything is written.
-//! A slot booked before is read from the ledger, which keeps the slot's
-//! details: only a slot's first booking asks the catalogue.
+//! A slot's details never change once published (only its size does, through
+//! the ledger), so each replica remembers the slots it has booked: only its
+//! first booking of a slot asks the catalogue.
 //!
 //! `create` books; `change` reads, cancels and reschedules.
 mod change;
@@ -14,7 +15,7 @@ use chrono::{DateTime, SubsecRound as _, Utc};
 use tokio::sync::Notify;
 use yeyak_platform::{
     grpc::VerifiedPass,
-    tokens::{self, remembered::DEFAULT_REMEMBERED, AssertionVerifier, ConsentToken, IdentityAssertion, KeyRing, TokenError},
+    tokens::{self, remembered::DEFAULT_REMEMBERED, AssertionVerifier, ConsentToken, IdentityAssertion, KeyRing, Remembered, TokenError},
 };
 
 use uuid::Uuid;
@@ -22,26 +23,20 @@ use uuid::Uuid;
 use crate::{
     domain::{Reservation, Slot},
     error::ReservationError,
-    store::{Change, Ledger, Store},
-    upstream::{CatalogSlot, Upstream},
+    store::{Change, Store},
+    upstream::Upstream,
 };
 
-/// Where the details of a slot to book come from.
-enum KnownSlot {
-    /// Booked before: the ledger has its details and counters, no call needed.
-    Ledger(Slot, Ledger),
-    /// Never booked here: the catalogue's answer.
-    Catalog(CatalogSlot),
+/// A slot to book: its details, and the catalogue's size when this replica
+/// does not know the slot's counter to exist yet (`first`).
+struct KnownSlot {
+    slot: Slot,
+    first: Option<u32>,
 }
 
-impl KnownSlot {
-    fn starts_at(&self) -> DateTime<Utc> {
-        match self {
-            KnownSlot::Ledger(slot, _) => slot.starts_at,
-            KnownSlot::Catalog(c) => c.slot.starts_at,
-        }
-    }
-}
+/// Slots per generation this replica remembers: a national catalogue's
+/// bookable slots of the coming weeks, ~150 bytes each.
+const REMEMBERED_SLOTS: usize = 262_144;
 
 pub use create::NewBooking;
 
@@ -51,13 +46,16 @@ pub struct Booking {
     trusted: KeyRing,
     /// Verifies identity assertions once per token.
     assertions: AssertionVerifier,
+    /// Slots whose counter exists, with their details.
+    slots: Remembered<Slot, Uuid>,
     /// Wakes the outbox relay after a commit so events go out at once.
     relay: Arc<Notify>,
 }
 
 impl Booking {
     pub fn new(store: Store, upstream: Upstream, trusted: KeyRing, relay: Arc<Notify>) -> Self {
-        Self { store, upstream, assertions: AssertionVerifier::new(trusted.clone(), DEFAULT_REMEMBERED), trusted, relay }
+        let assertions = AssertionVerifier::new(trusted.clone(), DEFAULT_REMEMBERED);
+        Self { store, upstream, assertions, trusted, slots: Remembered::new(REMEMBERED_SLOTS), relay }
     }
 
     /// Verifies an identity assertion and that it was obtained under the
@@ -93,25 +91,20 @@ impl Booking {
         Ok(consent)
     }
 
-    /// The slot from the ledger if it was booked before, else from the
+    /// The slot from memory if its counter is known to exist, else from the
     /// catalogue (an unknown slot is the caller's mistake, reported on
-    /// `field`). Reads only: nothing is written before every check passed.
+    /// `field`). Nothing is written before every check passed.
     async fn find_slot(&self, slot_id: Uuid, field: &'static str) -> Result<KnownSlot, ReservationError> {
-        if let Some((ledger, Some(slot))) = self.store.ledger_slot(slot_id).await? {
-            return Ok(KnownSlot::Ledger(slot, ledger));
+        if let Some(slot) = self.slots.get(&slot_id) {
+            return Ok(KnownSlot { slot, first: None });
         }
-        Ok(KnownSlot::Catalog(self.upstream.slot(slot_id, field).await?))
+        let c = self.upstream.slot(slot_id, field).await?;
+        Ok(KnownSlot { slot: c.slot, first: Some(c.capacity) })
     }
 
-    /// The slot and its counters, creating the counter on a first booking.
-    async fn ledger_for(&self, known: KnownSlot) -> Result<(Slot, Ledger), ReservationError> {
-        match known {
-            KnownSlot::Ledger(slot, ledger) => Ok((slot, ledger)),
-            KnownSlot::Catalog(c) => {
-                let ledger = self.store.ensure_ledger(&c.slot, c.capacity).await?;
-                Ok((c.slot, ledger))
-            }
-        }
+    /// The slot's counter exists (this replica booked it, or created it).
+    fn remember(&self, slot: &Slot) {
+        self.slots.insert(slot.slot_id, slot.clone());
     }
 
     fn settle(&self, change: Change) -> Reservation {
@@ -125,12 +118,16 @@ impl Booking {
     }
 }
 
-/// A retry gets the original answer; another request under the same key is refused.
-fn same_request(existing: Reservation, hash: &[u8]) -> Result<Reservation, ReservationError> {
-    if existing.request_hash == hash {
-        Ok(existing)
-    } else {
-        Err(ReservationError::IdempotencyKeyReused)
+impl Booking {
+    /// Answers a refused booking: a retry of one that succeeded gets the
+    /// original answer, another request under the same key is refused as
+    /// such, and anything else gets `refusal`.
+    async fn original_or(&self, subject: &str, key: &str, hash: &[u8], refusal: ReservationError) -> Result<Reservation, ReservationError> {
+        match self.store.find_by_key(subject, key).await? {
+            Some(existing) if existing.request_hash == hash => Ok(existing),
+            Some(_) => Err(ReservationError::IdempotencyKeyReused),
+            None => Err(refusal),
+        }
     }
 }
 

@@ -1,5 +1,6 @@
 //! PostgreSQL: the per-slot capacity ledger, the reservations and the outbox.
-//! Reads live here; the transactions that change state are in [`write`].
+//! Reads live here; a booking is in [`book`], the other changes in [`write`].
+mod book;
 mod write;
 
 pub use write::{Change, SizeChange};
@@ -12,13 +13,6 @@ use crate::domain::{Cursor, Reservation, Slot, State};
 
 pub(crate) const COLUMNS: &str = "reservation_id, subject_id, agent_subject_id, idempotency_key, request_hash, slot_id, \
      clinic_id, clinic_name, vaccine_code, dose_number, starts_at, contact_phone, state, created_at, updated_at";
-
-/// A slot's counters as the ledger holds them.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Ledger {
-    pub capacity: i32,
-    pub booked: i32,
-}
 
 #[derive(Clone)]
 pub struct Store {
@@ -34,43 +28,12 @@ impl Store {
         &self.pool
     }
 
-    /// The slot as the ledger knows it: its counters and, once it has been
-    /// booked, what a reservation copies from the catalogue. `None` when the
-    /// slot has never been booked (ask the catalogue).
-    pub async fn ledger_slot(&self, slot_id: Uuid) -> Result<Option<(Ledger, Option<Slot>)>, sqlx::Error> {
-        let row =
-            sqlx::query("SELECT capacity, booked, clinic_id, clinic_name, vaccine_code, starts_at FROM slot_ledger WHERE slot_id = $1")
-                .bind(slot_id)
-                .fetch_optional(&self.pool)
-                .await?;
-        let Some(row) = row else { return Ok(None) };
-        let ledger = Ledger { capacity: row.try_get("capacity")?, booked: row.try_get("booked")? };
-        let clinic_id: Option<String> = row.try_get("clinic_id")?;
-        let clinic_name: Option<String> = row.try_get("clinic_name")?;
-        let vaccine_code: Option<String> = row.try_get("vaccine_code")?;
-        let starts_at: Option<DateTime<Utc>> = row.try_get("starts_at")?;
-        let slot = match (clinic_id, clinic_name, vaccine_code, starts_at) {
-            (Some(clinic_id), Some(clinic_name), Some(vaccine_code), Some(starts_at)) => {
-                Some(Slot { slot_id, clinic_id, clinic_name, vaccine_code, starts_at })
-            }
-            _ => None,
-        };
-        Ok(Some((ledger, slot)))
-    }
-
-    /// The slot's counter, created from the catalogue's size (and with the
-    /// slot's details) if the slot was never booked: for a reschedule to it
-    /// (a new booking creates the counter in its own transaction). A counter
-    /// a size event created first keeps its size and gets the details.
-    pub async fn ensure_ledger(&self, slot: &Slot, capacity: u32) -> Result<Ledger, sqlx::Error> {
-        write::upsert_ledger(&self.pool, slot, capacity).await?;
-        Ok(self.ledger(slot.slot_id).await?.unwrap_or(Ledger { capacity: i32::try_from(capacity).unwrap_or(i32::MAX), booked: 0 }))
-    }
-
-    pub async fn ledger(&self, slot_id: Uuid) -> Result<Option<Ledger>, sqlx::Error> {
-        let row =
-            sqlx::query("SELECT capacity, booked FROM slot_ledger WHERE slot_id = $1").bind(slot_id).fetch_optional(&self.pool).await?;
-        row.map(|r| Ok(Ledger { capacity: r.try_get("capacity")?, booked: r.try_get("booked")? })).transpose()
+    /// Creates the slot's counter from the catalogue's size, with the slot's
+    /// details, if it does not exist: for a reschedule to a slot this replica
+    /// has not seen (a booking creates it in its own statement). A counter a
+    /// size event created first keeps its size and gets the details.
+    pub async fn ensure_ledger(&self, slot: &Slot, capacity: u32) -> Result<(), sqlx::Error> {
+        write::upsert_ledger(&self.pool, slot, capacity).await
     }
 
     pub async fn find(&self, reservation_id: Uuid) -> Result<Option<Reservation>, sqlx::Error> {

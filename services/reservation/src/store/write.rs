@@ -1,10 +1,14 @@
-//! The transactions that change state. Each commits the capacity change, the
-//! reservation row and the outbox row together, so a crash at any point
-//! leaves either all of them or none.
+//! The transactions that change existing reservations and slot sizes (a new
+//! booking is one statement: [`super::book`]). Each commits the capacity
+//! change, the reservation row and the outbox row together, so a crash at
+//! any point leaves either all of them or none.
 //!
-//! Lock order, the same everywhere so that concurrent bookings never
-//! deadlock: the reservation row (or its unique-index entries) first, then
-//! ledger rows in slot-id order.
+//! Lock order, so that concurrent changes never deadlock: a reservation row
+//! may be locked first (`FOR UPDATE`), then ledger rows in slot-id order, and
+//! only then is any reservation row written. A booking takes its ledger row
+//! and then inserts; a unique check on that insert can wait for a cancel or
+//! a reschedule of the same person's reservation, which by then holds every
+//! ledger row it needs and waits for nothing the booking holds.
 use chrono::{DateTime, Utc};
 use sqlx::{Postgres, Transaction};
 use uuid::Uuid;
@@ -26,45 +30,6 @@ pub enum Change {
 }
 
 impl Store {
-    /// Books one place of `r.slot` for `r`. On a slot's first booking
-    /// `new_ledger` is the catalogue's size: the ledger row is created in the
-    /// same transaction (one commit, not two); otherwise the row exists. A
-    /// unique violation, on either the idempotency key or the
-    /// one-active-per-dose index, is reported as
-    /// [`ReservationError::AlreadyBooked`]; the caller tells the two apart.
-    pub async fn create(&self, r: &Reservation, event: &OutboxEvent, new_ledger: Option<u32>) -> Result<Reservation, ReservationError> {
-        let mut tx = self.pool.begin().await?;
-        let row = sqlx::query(&format!(
-            "INSERT INTO reservations ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
-             RETURNING {COLUMNS}"
-        ))
-        .bind(r.reservation_id)
-        .bind(&r.subject_id)
-        .bind(&r.agent_subject_id)
-        .bind(&r.idempotency_key)
-        .bind(&r.request_hash)
-        .bind(r.slot.slot_id)
-        .bind(&r.slot.clinic_id)
-        .bind(&r.slot.clinic_name)
-        .bind(&r.slot.vaccine_code)
-        .bind(r.dose_number as i32)
-        .bind(r.slot.starts_at)
-        .bind(&r.contact_phone)
-        .bind(r.state.as_str())
-        .bind(r.created_at)
-        .bind(r.updated_at)
-        .fetch_one(&mut *tx)
-        .await
-        .map_err(|e| if is_unique_violation(&e) { ReservationError::AlreadyBooked } else { e.into() })?;
-        if let Some(capacity) = new_ledger {
-            upsert_ledger(&mut *tx, &r.slot, capacity).await?;
-        }
-        take_place(&mut tx, r.slot.slot_id).await?;
-        enqueue(&mut tx, event).await?;
-        tx.commit().await?;
-        Ok(from_row(&row)?)
-    }
-
     /// Cancels and gives the place back; cancelling twice is a no-op.
     pub async fn cancel(
         &self,
@@ -78,6 +43,7 @@ impl Store {
         if current.state == State::Cancelled {
             return Ok(Change::Unchanged(current));
         }
+        give_back(&mut tx, current.slot.slot_id).await?;
         let row =
             sqlx::query(&format!("UPDATE reservations SET state = $2, updated_at = $3 WHERE reservation_id = $1 RETURNING {COLUMNS}"))
                 .bind(reservation_id)
@@ -86,7 +52,6 @@ impl Store {
                 .fetch_one(&mut *tx)
                 .await?;
         let cancelled = from_row(&row)?;
-        give_back(&mut tx, current.slot.slot_id).await?;
         enqueue(&mut tx, &event(&cancelled)).await?;
         tx.commit().await?;
         Ok(Change::Changed(cancelled))
@@ -245,8 +210,8 @@ async fn lock_visible(tx: &mut Transaction<'_, Postgres>, id: Uuid, caller: &str
     }
 }
 
-/// The one statement that can oversell, made unable to: it only counts up
-/// while there is room, and the row lock serialises concurrent bookers.
+/// Takes a place for a reschedule. It only counts up while there is room
+/// (as a booking's statement does), and the row lock serialises takers.
 async fn take_place(tx: &mut Transaction<'_, Postgres>, slot_id: Uuid) -> Result<(), ReservationError> {
     let taken = sqlx::query("UPDATE slot_ledger SET booked = booked + 1 WHERE slot_id = $1 AND booked < capacity")
         .bind(slot_id)
@@ -285,8 +250,4 @@ async fn give_back(tx: &mut Transaction<'_, Postgres>, slot_id: Uuid) -> Result<
 
 async fn enqueue(tx: &mut Transaction<'_, Postgres>, e: &OutboxEvent) -> Result<(), sqlx::Error> {
     outbox::enqueue(tx, e.event_id, e.routing_key, &e.payload, &e.traceparent).await
-}
-
-fn is_unique_violation(e: &sqlx::Error) -> bool {
-    e.as_database_error().is_some_and(|d| d.is_unique_violation())
 }

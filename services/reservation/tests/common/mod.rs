@@ -127,6 +127,7 @@ pub struct TestApp {
     pub inventory: Inventory,
     pub tap: Tap,
     pub keys: Keys,
+    config: reservation::config::Config,
     database: DatabaseSettings,
     shutdown: Shutdown,
     task: tokio::task::JoinHandle<anyhow::Result<()>>,
@@ -181,7 +182,7 @@ pub async fn start_with(setup: Setup) -> TestApp {
     ]);
     let config = reservation::config::Config::from_env(&env).unwrap();
     let tap = Tap::bind(&exchange).await;
-    let app = reservation::startup::Application::build(config).await.unwrap();
+    let app = reservation::startup::Application::build(config.clone()).await.unwrap();
     let addr = app.grpc_addr();
     let pool = app.pool().clone();
     let shutdown = Shutdown::new();
@@ -200,6 +201,7 @@ pub async fn start_with(setup: Setup) -> TestApp {
         inventory,
         tap,
         keys,
+        config,
         database: DatabaseSettings::with_url(database_url),
         shutdown,
         task,
@@ -253,6 +255,16 @@ impl TestApp {
         let request = self.req(person, self.create_request(person, key, slot, 1));
         let mut client = self.clients[i % self.clients.len()].clone();
         Ok(client.create_reservation(request).await?.into_inner().reservation.unwrap())
+    }
+
+    /// A second replica on the same database and dependencies, with nothing
+    /// in memory: a client to it, and what stops it.
+    pub async fn replica(&self) -> (ReservationServiceClient<Channel>, Shutdown) {
+        let app = reservation::startup::Application::build(self.config.clone()).await.unwrap();
+        let addr = app.grpc_addr();
+        let shutdown = Shutdown::new();
+        tokio::spawn(app.run_until_stopped(shutdown.clone()));
+        (ReservationServiceClient::connect(format!("http://{addr}")).await.unwrap(), shutdown)
     }
 
     /// The AMQP namespace of this test (its exchange and queue prefix).
