@@ -45,14 +45,14 @@ impl Booking {
         // No read of the idempotency key first: a retry is rare, and the
         // statement's unique index finds it anyway. Every refusal below asks
         // for the key before answering, so a retry of a booking that
-        // succeeded gets the original answer even if the slot has filled
-        // (or eligibility now says "already booked") since.
+        // succeeded gets the original answer even if the slot has filled, a
+        // dependency is down, or eligibility now says "already booked".
         // Eligibility and the slot are independent reads: asked at once.
         let (eligibility, slot) = tokio::join!(self.upstream.check_eligibility(pass, &b), self.find_slot(b.slot_id, "slot_id"),);
-        if let Err(e) = eligibility {
-            return self.original_or(&subject, &b.idempotency_key, &hash, e).await;
-        }
-        let KnownSlot { slot, first } = slot?;
+        let KnownSlot { slot, first } = match (eligibility, slot) {
+            (Ok(_), Ok(known)) => known,
+            (Err(e), _) | (_, Err(e)) => return self.original_or(&subject, &b.idempotency_key, &hash, e).await,
+        };
         let now = now();
         if !domain::bookable(slot.starts_at, now) {
             return self.original_or(&subject, &b.idempotency_key, &hash, ReservationError::SlotStarted).await;
