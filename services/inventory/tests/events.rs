@@ -72,21 +72,35 @@ async fn wait_search_total(app: &common::TestApp, clinic: &catalogue::DemoClinic
     .await;
 }
 
+/// The first clinic's slots tomorrow, and that day's places for the first
+/// slot's vaccine as search counts them.
+struct Tomorrow {
+    clinic: catalogue::DemoClinic,
+    slots: Vec<catalogue::DemoSlot>,
+    vaccine: &'static str,
+    day_total: u32,
+}
+
+fn tomorrow(app: &common::TestApp) -> Tomorrow {
+    let clinic = catalogue::clinics(1).swap_remove(0);
+    let slots = catalogue::slots(&clinic, app.today + chrono::Days::new(1), 1);
+    let vaccine = slots[0].vaccine_code;
+    let day_total = slots.iter().filter(|s| s.vaccine_code == vaccine).map(|s| s.capacity as u32).sum();
+    Tomorrow { clinic, slots, vaccine, day_total }
+}
+
 #[tokio::test]
 async fn bookings_move_remaining_once_per_event() {
     let app = common::spawn(1, 2).await;
     let publisher = Publisher::new(app.amqp.clone());
-    let clinic = &catalogue::clinics(1)[0];
-    let slots = catalogue::slots(clinic, app.today + chrono::Days::new(1), 1);
+    let Tomorrow { clinic, slots, vaccine, day_total } = tomorrow(&app);
     let (a, b, sentinel) = (&slots[0], &slots[1], &slots[2]);
-    let vaccine = a.vaccine_code;
-    let day_total: u32 = slots.iter().filter(|s| s.vaccine_code == vaccine).map(|s| s.capacity as u32).sum();
-    assert_eq!(search_total(&app, clinic, vaccine).await, day_total);
+    assert_eq!(search_total(&app, &clinic, vaccine).await, day_total);
 
     let booking = Uuid::new_v4();
     app.publish(&publisher, confirmed(booking, a.slot_id)).await;
     wait_for(&app, a.slot_id, a.capacity as u32 - 1).await;
-    wait_search_total(&app, clinic, vaccine, day_total - 1).await;
+    wait_search_total(&app, &clinic, vaccine, day_total - 1).await;
 
     // A redelivery (same event id) changes nothing. The sentinel event after
     // it proves the duplicate was consumed before we look.
@@ -107,7 +121,7 @@ async fn bookings_move_remaining_once_per_event() {
     wait_for(&app, sentinel.slot_id, sentinel.capacity as u32).await;
     assert_eq!(remaining(&app, b.slot_id).await, b.capacity as u32);
     assert_eq!(remaining(&app, a.slot_id).await, a.capacity as u32);
-    wait_search_total(&app, clinic, vaccine, day_total).await;
+    wait_search_total(&app, &clinic, vaccine, day_total).await;
     app.stop().await;
 }
 
@@ -143,11 +157,8 @@ async fn a_full_slot_stays_full_and_poison_does_not_block_the_queue() {
 async fn a_burst_is_applied_once_per_event_with_duplicates_and_poison_inside() {
     let app = common::spawn(1, 1).await;
     let publisher = Publisher::new(app.amqp.clone());
-    let clinic = &catalogue::clinics(1)[0];
-    let slots = catalogue::slots(clinic, app.today + chrono::Days::new(1), 1);
+    let Tomorrow { clinic, slots, vaccine, day_total } = tomorrow(&app);
     let (a, b, sentinel) = (&slots[0], &slots[1], &slots[2]);
-    let vaccine = a.vaccine_code;
-    let day_total: u32 = slots.iter().filter(|s| s.vaccine_code == vaccine).map(|s| s.capacity as u32).sum();
     // The queue is bound before the burst, so the burst queues up and is
     // taken in batches.
     app.publish(&publisher, confirmed(Uuid::new_v4(), sentinel.slot_id)).await;
@@ -176,6 +187,6 @@ async fn a_burst_is_applied_once_per_event_with_duplicates_and_poison_inside() {
     wait_for(&app, sentinel.slot_id, sentinel.capacity as u32).await;
     assert_eq!(remaining(&app, a.slot_id).await, a.capacity as u32 - (booked - 1));
     assert_eq!(remaining(&app, b.slot_id).await, b.capacity as u32 - 1);
-    wait_search_total(&app, clinic, vaccine, day_total - booked).await;
+    wait_search_total(&app, &clinic, vaccine, day_total - booked).await;
     app.stop().await;
 }
