@@ -72,8 +72,12 @@ impl CatalogStore {
         }
         let slot_ids: Vec<Uuid> = deltas.keys().copied().collect();
         let rows: Vec<Locked> = sqlx::query_as(
+            // The clinic is looked up per slot by primary key (a lateral
+            // subquery kept apart by OFFSET 0), never by hashing the whole
+            // clinics table for a batch of a few slots.
             "SELECT s.slot_id, s.clinic_id, s.vaccine_code, s.local_date, s.capacity, s.booked, c.district_code, c.province_code
-                 FROM slots s JOIN clinics c ON c.clinic_id = s.clinic_id
+                 FROM slots s
+                 CROSS JOIN LATERAL (SELECT district_code, province_code FROM clinics WHERE clinics.clinic_id = s.clinic_id OFFSET 0) c
                  WHERE s.slot_id = ANY($1) ORDER BY s.slot_id FOR UPDATE OF s",
         )
         .bind(&slot_ids)
