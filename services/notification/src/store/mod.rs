@@ -68,6 +68,24 @@ impl Rows {
     }
 }
 
+/// The sender's claim (`$1` how many, `$2` the lease in seconds); see
+/// [`DeliveryStore::claim_due`]. Public so a test can check its plan.
+pub const CLAIM_DUE: &str = "UPDATE deliveries SET leased_until = now() + make_interval(secs => $2)
+             WHERE ctid = ANY(ARRAY(
+                 SELECT ctid FROM deliveries p
+                 WHERE next_attempt_at <= now() AND (leased_until IS NULL OR leased_until <= now())
+                   AND (SELECT 1 FROM deliveries older
+                        WHERE older.reservation_id = p.reservation_id AND older.state = 'pending'
+                          AND older.event_id < p.event_id
+                        LIMIT 1) IS NULL
+                 ORDER BY next_attempt_at LIMIT $1 FOR UPDATE SKIP LOCKED))
+             RETURNING message_id, phone, masked_phone, text, attempts, created_at";
+
+/// Run before [`CLAIM_DUE`] in its transaction: estimates from a small early
+/// table would make a sort of the whole due range look cheaper than reading
+/// the index head in order.
+pub const CLAIM_PLANNER: &str = "SELECT set_config('enable_sort', 'off', true), set_config('enable_bitmapscan', 'off', true)";
+
 #[derive(Clone)]
 pub struct DeliveryStore {
     pool: PgPool,
@@ -142,27 +160,8 @@ impl DeliveryStore {
     /// to the table). Its cost is the batch's, not the backlog's.
     pub async fn claim_due(&self, limit: i64, lease: Duration) -> Result<Vec<Claimed>, sqlx::Error> {
         let mut tx = self.pool.begin().await?;
-        // Estimates from a small early table would make a sort of the whole
-        // due range look cheaper than reading the index head in order.
-        sqlx::query("SELECT set_config('enable_sort', 'off', true), set_config('enable_bitmapscan', 'off', true)")
-            .execute(&mut *tx)
-            .await?;
-        let mut rows: Vec<Claimed> = sqlx::query_as(
-            "UPDATE deliveries SET leased_until = now() + make_interval(secs => $2)
-             WHERE ctid = ANY(ARRAY(
-                 SELECT ctid FROM deliveries p
-                 WHERE next_attempt_at <= now() AND (leased_until IS NULL OR leased_until <= now())
-                   AND (SELECT 1 FROM deliveries older
-                        WHERE older.reservation_id = p.reservation_id AND older.state = 'pending'
-                          AND older.event_id < p.event_id
-                        LIMIT 1) IS NULL
-                 ORDER BY next_attempt_at LIMIT $1 FOR UPDATE SKIP LOCKED))
-             RETURNING message_id, phone, masked_phone, text, attempts, created_at",
-        )
-        .bind(limit)
-        .bind(lease.as_secs_f64())
-        .fetch_all(&mut *tx)
-        .await?;
+        sqlx::query(CLAIM_PLANNER).execute(&mut *tx).await?;
+        let mut rows: Vec<Claimed> = sqlx::query_as(CLAIM_DUE).bind(limit).bind(lease.as_secs_f64()).fetch_all(&mut *tx).await?;
         tx.commit().await?;
         rows.sort_by_key(|r| r.created_at);
         Ok(rows)
