@@ -1,9 +1,12 @@
 //! PostgreSQL: the per-slot capacity ledger, the reservations and the outbox.
-//! Reads live here; a booking is in [`book`], the other changes in [`write`].
+//! Reads live here; a booking is in `book`, slot sizes in `sizes`, the other
+//! changes in `write`.
 mod book;
+mod sizes;
 mod write;
 
-pub use write::{Change, SizeChange};
+pub use sizes::SizeChange;
+pub use write::Change;
 
 use chrono::{DateTime, Utc};
 use sqlx::{postgres::PgRow, PgPool, Row as _};

@@ -1,5 +1,5 @@
-//! The transactions that change existing reservations and slot sizes (a new
-//! booking is one statement: [`super::book`]). Each commits the capacity
+//! The transactions that change existing reservations (a new booking is one
+//! statement: [`super::book`]; slot sizes: [`super::sizes`]). Each commits the capacity
 //! change, the reservation row and the outbox row together, so a crash at
 //! any point leaves either all of them or none.
 //!
@@ -103,73 +103,6 @@ impl Store {
         enqueue(&mut tx, &event(&current, &moved)).await?;
         tx.commit().await?;
         Ok(Change::Changed(moved))
-    }
-}
-
-/// What a catalogue size change did to a slot's ledger.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum SizeChange {
-    /// The ledger already had this size (or the slot has no ledger yet and
-    /// got one of this size).
-    Unchanged,
-    Applied {
-        from: i32,
-        to: i32,
-    },
-    /// The cut went below what is booked: every booking is kept, no new one
-    /// is taken, and the slot is flagged until cancellations bring it down.
-    Refused {
-        booked: i32,
-        requested: i32,
-    },
-}
-
-impl Store {
-    /// Applies the catalogue's current size of a slot to its ledger.
-    pub async fn apply_size(&self, slot_id: Uuid, size: u32) -> Result<SizeChange, sqlx::Error> {
-        let size = i32::try_from(size).unwrap_or(i32::MAX);
-        let mut tx = self.pool.begin().await?;
-        // A ledger created now already has the size: nothing more to do.
-        let created = sqlx::query("INSERT INTO slot_ledger (slot_id, capacity) VALUES ($1, $2) ON CONFLICT (slot_id) DO NOTHING")
-            .bind(slot_id)
-            .bind(size)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
-        if created == 1 {
-            tx.commit().await?;
-            return Ok(SizeChange::Unchanged);
-        }
-        let (capacity, booked, target): (i32, i32, Option<i32>) =
-            sqlx::query_as("SELECT capacity, booked, target_capacity FROM slot_ledger WHERE slot_id = $1 FOR UPDATE")
-                .bind(slot_id)
-                .fetch_one(&mut *tx)
-                .await?;
-        let change = if size >= booked {
-            if capacity == size && target.is_none() {
-                SizeChange::Unchanged
-            } else {
-                sqlx::query("UPDATE slot_ledger SET capacity = $2, target_capacity = NULL, overbooked_since = NULL WHERE slot_id = $1")
-                    .bind(slot_id)
-                    .bind(size)
-                    .execute(&mut *tx)
-                    .await?;
-                SizeChange::Applied { from: capacity, to: size }
-            }
-        } else {
-            sqlx::query(
-                "UPDATE slot_ledger SET capacity = booked, target_capacity = $2,
-                        overbooked_since = COALESCE(overbooked_since, now())
-                 WHERE slot_id = $1",
-            )
-            .bind(slot_id)
-            .bind(size)
-            .execute(&mut *tx)
-            .await?;
-            SizeChange::Refused { booked, requested: size }
-        };
-        tx.commit().await?;
-        Ok(change)
     }
 }
 
