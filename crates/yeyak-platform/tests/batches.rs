@@ -98,3 +98,34 @@ async fn ready_deliveries_come_in_batches_and_each_is_settled_on_its_own_result(
     assert_eq!(depth(&amqp, &format!("{prefixed}.dlq")).await, 1, "only the poison was dead-lettered");
     delete_namespace(&amqp, &[QUEUE]).await.unwrap();
 }
+
+#[tokio::test]
+async fn one_by_one_keeps_order_and_sends_back_everything_after_a_transient_failure() {
+    use yeyak_platform::messaging::{one_by_one, Delivery};
+    let batch = |payloads: &[u8]| -> Vec<Delivery> {
+        payloads.iter().map(|p| Delivery { routing_key: "test".into(), event_id: None, payload: vec![*p], traceparent: None }).collect()
+    };
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let handler = |d: Delivery| {
+        let seen = seen.clone();
+        async move {
+            seen.lock().unwrap().push(d.payload[0]);
+            match d.payload[0] {
+                2 => Err(HandlerError::Poison("unreadable".into())),
+                4 => Err(HandlerError::Transient("database away".into())),
+                _ => Ok(()),
+            }
+        }
+    };
+    let results = one_by_one(batch(&[1, 2, 3, 4, 5, 6]), handler).await;
+    let kinds: Vec<&str> = results
+        .iter()
+        .map(|r| match r {
+            Ok(()) => "ok",
+            Err(HandlerError::Poison(_)) => "poison",
+            Err(HandlerError::Transient(_)) => "again",
+        })
+        .collect();
+    assert_eq!(kinds, ["ok", "poison", "ok", "again", "again", "again"]);
+    assert_eq!(*seen.lock().unwrap(), vec![1, 2, 3, 4], "nothing after the transient failure was tried");
+}

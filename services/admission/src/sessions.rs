@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use prost::Message as _;
 use yeyak_platform::{
-    messaging::{consume, Delivery, HandlerError},
+    messaging::{consume_batches, one_by_one, Delivery, HandlerError},
     Shutdown,
 };
 use yeyak_proto::events::v1::ReservationConfirmed;
@@ -15,16 +15,20 @@ use crate::grpc::State;
 
 pub const QUEUE: &str = "admission.sessions";
 
+/// Deliveries taken at once.
+const MAX_BATCH: usize = 128;
+
 pub async fn run(state: Arc<State>, shutdown: Shutdown) {
     let settings = state.config.amqp.clone();
-    consume(settings, QUEUE, &["reservation.confirmed.v1"], shutdown, |delivery: Delivery| {
+    // Batches save acknowledgements; each seat is still freed on its own.
+    consume_batches(settings, QUEUE, &["reservation.confirmed.v1"], shutdown, MAX_BATCH, |deliveries| {
         let state = state.clone();
-        async move { handle(&state, &delivery).await }
+        async move { one_by_one(deliveries, |d| handle(&state, d)).await }
     })
     .await;
 }
 
-async fn handle(state: &State, delivery: &Delivery) -> Result<(), HandlerError> {
+async fn handle(state: &State, delivery: Delivery) -> Result<(), HandlerError> {
     let event = ReservationConfirmed::decode(delivery.payload.as_slice()).map_err(|e| HandlerError::Poison(e.to_string()))?;
     let (queue, position) = (event.admission_queue_id, event.admission_position);
     if position == 0 || state.known_queue(&queue).is_err() {

@@ -15,6 +15,9 @@ pub const CANCELLED: &str = "reservation.cancelled.v1";
 pub const RESCHEDULED: &str = "reservation.rescheduled.v1";
 pub const ROUTING_KEYS: [&str; 3] = [CONFIRMED, CANCELLED, RESCHEDULED];
 
+/// Deliveries taken at once (acknowledged together when all succeeded).
+pub const MAX_BATCH: usize = 128;
+
 /// Subject ids go into Redis keys: only what identity issues is accepted.
 fn subject(value: &str) -> Option<String> {
     let ok = !value.is_empty() && value.len() <= 128 && value.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');

@@ -91,10 +91,20 @@ impl Application {
         let mut tasks = JoinSet::new();
         tasks.spawn(reload::watch(self.rules.clone(), self.config.rules_reload_interval, self.hangups, shutdown.clone()));
         let store = self.store.clone();
-        tasks.spawn(messaging::consume(self.config.amqp.clone(), events::QUEUE, &events::ROUTING_KEYS, shutdown.clone(), move |d| {
-            let store = store.clone();
-            async move { events::handle(&store, d).await }
-        }));
+        // In queue order, one event at a time (a booking and its cancellation
+        // must apply in that order); batches only save acknowledgements.
+        let amqp = self.config.amqp.clone();
+        tasks.spawn(messaging::consume_batches(
+            amqp,
+            events::QUEUE,
+            &events::ROUTING_KEYS,
+            shutdown.clone(),
+            events::MAX_BATCH,
+            move |ds| {
+                let store = store.clone();
+                async move { messaging::one_by_one(ds, |d| events::handle(&store, d)).await }
+            },
+        ));
         self.ready.set_serving().await;
         let result = self.ready.run(shutdown.clone()).await;
         shutdown.trigger();

@@ -102,3 +102,23 @@ where
         }
     }
 }
+
+/// A batch handler for work done one delivery at a time (a Redis update per
+/// event, say), in queue order: batching then only saves acknowledgements.
+/// After the first transient failure the rest of the batch is not tried and
+/// comes back with it, so the order in which effects apply is kept.
+pub async fn one_by_one<H, F>(deliveries: Vec<Delivery>, handler: H) -> Vec<Result<(), HandlerError>>
+where
+    H: Fn(Delivery) -> F,
+    F: Future<Output = Result<(), HandlerError>>,
+{
+    let mut results = Vec::with_capacity(deliveries.len());
+    let mut failed = false;
+    for delivery in deliveries {
+        let result =
+            if failed { Err(HandlerError::Transient("an earlier message of its batch failed".into())) } else { handler(delivery).await };
+        failed |= matches!(result, Err(HandlerError::Transient(_)));
+        results.push(result);
+    }
+    results
+}

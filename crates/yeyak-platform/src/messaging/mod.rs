@@ -10,7 +10,7 @@ pub mod publisher;
 
 use crate::config::{ConfigError, Env, Secret};
 
-pub use batches::consume_batches;
+pub use batches::{consume_batches, one_by_one};
 pub use consumer::{consume, consume_concurrently, consume_ordered_by, Delivery, HandlerError};
 pub use publisher::{PublishError, Publisher};
 
