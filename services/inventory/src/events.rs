@@ -67,8 +67,7 @@ pub async fn handle(store: &CatalogStore, invalidator: &Invalidator, deliveries:
     let outcome = if changes.is_empty() {
         Ok(())
     } else {
-        let owned: Vec<BookingChange> = changes.into_iter().cloned().collect();
-        match store.apply_bookings(&owned).await {
+        match store.apply_bookings(&changes).await {
             Ok(applied) => {
                 invalidator.touch(applied.scopes);
                 for event_id in applied.duplicates {

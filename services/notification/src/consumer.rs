@@ -45,7 +45,7 @@ pub async fn run(amqp: AmqpSettings, store: DeliveryStore, wake: Arc<Notify>, sh
 /// transient for the whole batch (redelivered; the inbox makes that harmless).
 pub async fn handle(store: &DeliveryStore, wake: &Notify, deliveries: Vec<Delivery>) -> Vec<Result<(), HandlerError>> {
     let decoded: Vec<Result<(Uuid, Notice), HandlerError>> = deliveries.iter().map(decode).collect();
-    let events: Vec<(Uuid, Notice)> = decoded.iter().filter_map(|d| d.as_ref().ok().cloned()).collect();
+    let events: Vec<(Uuid, &Notice)> = decoded.iter().filter_map(|d| d.as_ref().ok().map(|(id, n)| (*id, n))).collect();
     let outcome = match events.is_empty() {
         true => Ok(Vec::new()),
         false => store.record(&events).await.map_err(|e| format!("database: {e}")),

@@ -50,7 +50,7 @@ impl CatalogStore {
     /// Applies each change once. Slot rows are locked in slot-id order, then
     /// day rows in key order, so concurrent batches (other replicas) never
     /// deadlock.
-    pub async fn apply_bookings(&self, changes: &[BookingChange]) -> Result<Applied, sqlx::Error> {
+    pub async fn apply_bookings(&self, changes: &[&BookingChange]) -> Result<Applied, sqlx::Error> {
         let mut tx = self.pool.begin().await?;
         let ids: Vec<Uuid> = changes.iter().map(|c| c.event_id).collect();
         let mut fresh = inbox::first_deliveries(&mut tx, &ids).await?;

@@ -102,7 +102,7 @@ impl DeliveryStore {
     /// either all of it happens or none (and the broker redelivers). One
     /// answer per event, in the order given; an event given twice is
     /// recorded once.
-    pub async fn record(&self, events: &[(Uuid, Notice)]) -> Result<Vec<Recorded>, sqlx::Error> {
+    pub async fn record(&self, events: &[(Uuid, &Notice)]) -> Result<Vec<Recorded>, sqlx::Error> {
         let mut tx = self.pool.begin().await?;
         let ids: Vec<Uuid> = events.iter().map(|(id, _)| *id).collect();
         let mut fresh = inbox::first_deliveries(&mut tx, &ids).await?;
