@@ -69,7 +69,7 @@ async fn a_retry_gets_the_same_answer_and_a_reused_key_is_refused() {
 
 #[tokio::test]
 async fn a_retry_after_the_last_place_went_still_gets_the_original_answer() {
-    let app = common::start().await;
+    let mut app = common::start().await;
     let slot = app.inventory.slot(1);
     let person = app.person("subj-last-place");
     let first = app.book(&person, "key-last-1", slot).await.unwrap();
@@ -79,13 +79,12 @@ async fn a_retry_after_the_last_place_went_still_gets_the_original_answer() {
     assert_eq!((err.code(), err.message()), (Code::FailedPrecondition, "slot is full"), "{err:?}");
     assert_eq!(app.book(&person, "key-last-1", slot).await.unwrap(), first);
     // Another replica, which never saw the slot, answers the same.
-    let (mut other, stop_other) = app.replica().await;
+    let mut other = app.replica().await;
     let retry = app.req(&person, app.create_request(&person, "key-last-1", slot, 1));
     assert_eq!(other.create_reservation(retry).await.unwrap().into_inner().reservation.unwrap(), first);
     let late = app.person("subj-too-late-2");
     let err = other.create_reservation(app.req(&late, app.create_request(&late, "key-late-2", slot, 1))).await.unwrap_err();
     assert_eq!((err.code(), err.message()), (Code::FailedPrecondition, "slot is full"), "{err:?}");
-    stop_other.trigger();
     assert_eq!((app.ledger(slot).await, app.count("SELECT count(*) FROM reservations").await), (Some((1, 1)), 1));
     app.stop().await;
 }

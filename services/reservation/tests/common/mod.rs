@@ -128,6 +128,8 @@ pub struct TestApp {
     pub tap: Tap,
     pub keys: Keys,
     config: reservation::config::Config,
+    /// Replicas started by [`TestApp::replica`], stopped with this one.
+    replicas: Vec<tokio::task::JoinHandle<anyhow::Result<()>>>,
     database: DatabaseSettings,
     shutdown: Shutdown,
     task: tokio::task::JoinHandle<anyhow::Result<()>>,
@@ -202,6 +204,7 @@ pub async fn start_with(setup: Setup) -> TestApp {
         tap,
         keys,
         config,
+        replicas: Vec::new(),
         database: DatabaseSettings::with_url(database_url),
         shutdown,
         task,
@@ -258,13 +261,12 @@ impl TestApp {
     }
 
     /// A second replica on the same database and dependencies, with nothing
-    /// in memory: a client to it, and what stops it.
-    pub async fn replica(&self) -> (ReservationServiceClient<Channel>, Shutdown) {
+    /// in memory, and a client to it. It stops with [`TestApp::stop`].
+    pub async fn replica(&mut self) -> ReservationServiceClient<Channel> {
         let app = reservation::startup::Application::build(self.config.clone()).await.unwrap();
         let addr = app.grpc_addr();
-        let shutdown = Shutdown::new();
-        tokio::spawn(app.run_until_stopped(shutdown.clone()));
-        (ReservationServiceClient::connect(format!("http://{addr}")).await.unwrap(), shutdown)
+        self.replicas.push(tokio::spawn(app.run_until_stopped(self.shutdown.clone())));
+        ReservationServiceClient::connect(format!("http://{addr}")).await.unwrap()
     }
 
     /// The AMQP namespace of this test (its exchange and queue prefix).
@@ -281,6 +283,9 @@ impl TestApp {
     pub async fn stop(self) {
         self.shutdown.trigger();
         tokio::time::timeout(Duration::from_secs(15), self.task).await.unwrap().unwrap().unwrap();
+        for replica in self.replicas {
+            tokio::time::timeout(Duration::from_secs(15), replica).await.unwrap().unwrap().unwrap();
+        }
         delete_queues(&self.tag).await;
         self.tap.close().await;
         db::drop_database(&self.database).await.unwrap();
