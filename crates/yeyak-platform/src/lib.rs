@@ -17,4 +17,9 @@ pub mod tokens;
 pub mod validate;
 
 pub use config::{Environment, Secret};
+/// The allocator every Yeyak binary installs (`#[global_allocator]`): under a
+/// surge a booking allocates and frees across worker threads all the time,
+/// and glibc's malloc cost the in-process stack a sixth of its CPU
+/// (docs/benchmarks.md).
+pub use mimalloc::MiMalloc as Allocator;
 pub use shutdown::Shutdown;

@@ -1,6 +1,9 @@
 use admission::{config::Config, startup::Application};
 use yeyak_platform::{config::Env, Shutdown};
 
+#[global_allocator]
+static ALLOCATOR: yeyak_platform::Allocator = yeyak_platform::Allocator;
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let _telemetry = yeyak_platform::telemetry::init("admission");

@@ -20,6 +20,9 @@ const USAGE: &str = "usage: yeyak-inventory [serve]
        yeyak-inventory seed [--clinics-per-district N] [--days D]
        yeyak-inventory resize-slot --slot SLOT_ID --capacity N";
 
+#[global_allocator]
+static ALLOCATOR: yeyak_platform::Allocator = yeyak_platform::Allocator;
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let _telemetry = yeyak_platform::telemetry::init("inventory");

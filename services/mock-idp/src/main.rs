@@ -2,6 +2,9 @@
 use mock_idp::{Application, Config};
 use yeyak_platform::{config::Env, telemetry, Shutdown};
 
+#[global_allocator]
+static ALLOCATOR: yeyak_platform::Allocator = yeyak_platform::Allocator;
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let _telemetry = telemetry::init("mock-idp");

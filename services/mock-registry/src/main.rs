@@ -2,6 +2,9 @@
 use mock_registry::{cli, Application, Command, Config};
 use yeyak_platform::{config::Env, telemetry, Shutdown};
 
+#[global_allocator]
+static ALLOCATOR: yeyak_platform::Allocator = yeyak_platform::Allocator;
+
 #[tokio::main]
 async fn main() {
     let _telemetry = telemetry::init("mock-registry");

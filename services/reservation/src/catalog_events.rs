@@ -10,6 +10,7 @@ use yeyak_platform::messaging::{Delivery, HandlerError};
 use yeyak_proto::events::v1 as ev;
 
 use crate::{
+    booking::FullSlots,
     error::ReservationError,
     store::{SizeChange, Store},
     upstream::Upstream,
@@ -29,7 +30,9 @@ pub fn decode(delivery: &Delivery) -> Result<Uuid, HandlerError> {
     Uuid::parse_str(&event.slot_id).map_err(|_| HandlerError::Poison(format!("{SLOT_RESIZED} has a slot id that is not a UUID")))
 }
 
-pub async fn handle(store: &Store, upstream: &Upstream, delivery: Delivery) -> Result<SizeChange, HandlerError> {
+/// A slot that grew is forgotten by `full`, this replica's memory of full
+/// slots (other replicas' memories expire within their window).
+pub async fn handle(store: &Store, upstream: &Upstream, full: &FullSlots, delivery: Delivery) -> Result<SizeChange, HandlerError> {
     let slot_id = decode(&delivery)?;
     let size = match upstream.slot(slot_id, "slot_id").await {
         Ok(slot) => slot.capacity,
@@ -42,7 +45,12 @@ pub async fn handle(store: &Store, upstream: &Upstream, delivery: Delivery) -> R
     };
     let change = store.apply_size(slot_id, size).await.map_err(|e| HandlerError::Transient(format!("database: {e}")))?;
     match change {
-        SizeChange::Applied { from, to } => tracing::info!(%slot_id, from, to, "slot size changed"),
+        SizeChange::Applied { from, to } => {
+            if to > from {
+                full.forget(&slot_id);
+            }
+            tracing::info!(%slot_id, from, to, "slot size changed")
+        }
         SizeChange::Refused { booked, requested } => tracing::warn!(
             %slot_id, booked, requested,
             "slot size cut below what is booked: bookings kept, no new ones, slot flagged as overbooked for operators"

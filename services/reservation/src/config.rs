@@ -25,6 +25,10 @@ pub struct Config {
     /// Deadline of every outbound call: a slow dependency fails the booking
     /// fast instead of holding the caller (and a server slot) indefinitely.
     pub outbound_timeout: Duration,
+    /// How long a replica refuses a slot it found full without asking
+    /// eligibility or the database again (`booking::FullSlots`); 0 turns
+    /// the memory off.
+    pub full_slot_window: Duration,
 }
 
 impl Config {
@@ -42,6 +46,7 @@ impl Config {
             inventory_addr: env.string("INVENTORY_ADDR", "127.0.0.1:50054"),
             eligibility_addr: env.string("ELIGIBILITY_ADDR", "127.0.0.1:50053"),
             outbound_timeout,
+            full_slot_window: Duration::from_millis(env.parse("FULL_SLOT_WINDOW_MS", 250)?),
         })
     }
 }
@@ -59,6 +64,7 @@ mod tests {
         assert_eq!(c.database.database_name().as_deref(), Some(DEFAULT_DATABASE));
         assert_eq!((c.inventory_addr.as_str(), c.eligibility_addr.as_str()), ("127.0.0.1:50054", "127.0.0.1:50053"));
         assert_eq!(c.outbound_timeout, Duration::from_secs(2));
+        assert_eq!(c.full_slot_window, Duration::from_millis(250));
         let c = Config::from_env(&Env::from_pairs([("OUTBOUND_TIMEOUT_MS", "150"), ("INVENTORY_ADDR", "inv:1")])).unwrap();
         assert_eq!((c.outbound_timeout, c.inventory_addr.as_str()), (Duration::from_millis(150), "inv:1"));
         assert!(Config::from_env(&Env::from_pairs([("OUTBOUND_TIMEOUT_MS", "0")])).is_err());

@@ -14,7 +14,14 @@ use yeyak_platform::{
 };
 use yeyak_proto::reservation::v1::reservation_service_server::ReservationServiceServer;
 
-use crate::{booking::Booking, catalog_events, config::Config, grpc::reservation::ReservationApi, store::Store, upstream::Upstream};
+use crate::{
+    booking::{Booking, FullSlots},
+    catalog_events,
+    config::Config,
+    grpc::reservation::ReservationApi,
+    store::Store,
+    upstream::Upstream,
+};
 
 /// Bound on the last outbox pass at shutdown (RabbitMQ may be down).
 const FINAL_RELAY: Duration = Duration::from_secs(2);
@@ -26,6 +33,7 @@ pub struct Application {
     relay: Arc<Notify>,
     amqp: AmqpSettings,
     upstream: Upstream,
+    full: Arc<FullSlots>,
 }
 
 impl Application {
@@ -34,14 +42,16 @@ impl Application {
         sqlx::migrate!("./migrations").run(&pool).await?;
         let upstream = Upstream::connect(&config.eligibility_addr, &config.inventory_addr, config.outbound_timeout)?;
         let relay = Arc::new(Notify::new());
-        let booking = Arc::new(Booking::new(Store::new(pool.clone()), upstream.clone(), config.trusted.clone(), relay.clone()));
+        let full = Arc::new(FullSlots::new(config.full_slot_window));
+        let booking =
+            Arc::new(Booking::new(Store::new(pool.clone()), upstream.clone(), config.trusted.clone(), relay.clone(), full.clone()));
         let verifier = PassVerifier::new(config.trusted.clone(), config.queue_ids.clone());
         let ready = GrpcServer::new(config.server.clone(), Metrics::new("reservation"))
             .add(ReservationServiceServer::with_interceptor(ReservationApi::new(booking), verifier.interceptor()))
             .bind()
             .await?;
         let publisher = Arc::new(Publisher::new(config.amqp.clone()));
-        Ok(Self { ready, pool, publisher, relay, amqp: config.amqp.clone(), upstream })
+        Ok(Self { ready, pool, publisher, relay, amqp: config.amqp.clone(), upstream, full })
     }
 
     pub fn grpc_addr(&self) -> SocketAddr {
@@ -63,15 +73,15 @@ impl Application {
         let relay_stop = Shutdown::new();
         let mut tasks = JoinSet::new();
         tasks.spawn(outbox::run_relay(self.pool.clone(), self.publisher.clone(), self.relay.clone(), relay_stop.clone()));
-        let (store, upstream) = (Store::new(self.pool.clone()), self.upstream.clone());
+        let (store, upstream, full) = (Store::new(self.pool.clone()), self.upstream.clone(), self.full.clone());
         tasks.spawn(messaging::consume(
             self.amqp.clone(),
             catalog_events::QUEUE,
             &catalog_events::ROUTING_KEYS,
             shutdown.clone(),
             move |d| {
-                let (store, upstream) = (store.clone(), upstream.clone());
-                async move { catalog_events::handle(&store, &upstream, d).await.map(|_| ()) }
+                let (store, upstream, full) = (store.clone(), upstream.clone(), full.clone());
+                async move { catalog_events::handle(&store, &upstream, &full, d).await.map(|_| ()) }
             },
         ));
         self.ready.set_serving().await;

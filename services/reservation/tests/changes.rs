@@ -78,3 +78,31 @@ async fn reschedule_moves_exactly_one_place() {
     assert_eq!(app.count("SELECT count(*) FROM outbox WHERE routing_key = 'reservation.rescheduled.v1'").await, 1);
     app.stop().await;
 }
+
+#[tokio::test]
+async fn a_slot_just_found_full_is_refused_without_asking_eligibility_until_a_place_comes_back() {
+    let app = common::start().await;
+    let (slot, other) = (app.inventory.slot(1), app.inventory.slot(5));
+    let person = app.person("subj-full-1");
+    let r = app.book(&person, "key-full-1", slot).await.unwrap();
+    let is_full = |err: tonic::Status| assert_eq!((err.code(), err.message()), (Code::FailedPrecondition, "slot is full"), "{err:?}");
+    is_full(app.book(&app.person("subj-full-2"), "key-full-2", slot).await.unwrap_err());
+    let asked = app.eligibility.calls();
+    // Found full a moment ago: refused before eligibility is asked; a retry
+    // of the booking that took the place still gets its original answer.
+    is_full(app.book(&app.person("subj-full-3"), "key-full-3", slot).await.unwrap_err());
+    assert_eq!(app.book(&person, "key-full-1", slot).await.unwrap(), r);
+    assert_eq!(app.eligibility.calls(), asked, "eligibility was asked about a slot known to be full");
+    assert_eq!(app.ledger(slot).await, Some((1, 1)));
+
+    // Moving the booking away gives the place back, and this replica offers it at once.
+    let reschedule = pb::RescheduleReservationRequest {
+        reservation_id: r.reservation_id.clone(),
+        new_slot_id: other.to_string(),
+        identity_assertion: person.assertion.clone(),
+    };
+    app.client.clone().reschedule_reservation(app.req(&person, reschedule)).await.unwrap();
+    app.book(&app.person("subj-full-4"), "key-full-4", slot).await.unwrap();
+    assert_eq!((app.ledger(slot).await, app.ledger(other).await), (Some((1, 1)), Some((5, 1))));
+    app.stop().await;
+}

@@ -2,6 +2,7 @@
 //! with latency percentiles, and helpers to run a server as a child process
 //! (so its memory can be measured and it is served exactly as in production).
 pub mod backlog;
+pub mod cpu;
 pub mod load;
 pub mod process;
 

@@ -261,6 +261,9 @@ fn millions(n: u64) -> String {
     }
 }
 
+#[global_allocator]
+static ALLOCATOR: yeyak_platform::Allocator = yeyak_platform::Allocator;
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let population = arg("--people", 1_000_000);

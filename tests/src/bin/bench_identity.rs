@@ -387,6 +387,9 @@ async fn cleanup(prefix: &str) -> anyhow::Result<u64> {
     }
 }
 
+#[global_allocator]
+static ALLOCATOR: yeyak_platform::Allocator = yeyak_platform::Allocator;
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = args()?;

@@ -311,6 +311,9 @@ async fn delete_redis_prefix(prefix: &str) -> anyhow::Result<u64> {
     }
 }
 
+#[global_allocator]
+static ALLOCATOR: yeyak_platform::Allocator = yeyak_platform::Allocator;
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let rate = arg("--rate", 2000);

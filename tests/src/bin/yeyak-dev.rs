@@ -8,6 +8,9 @@ fn addr(var: &str, default: &str) -> String {
     std::env::var(var).ok().filter(|v| !v.is_empty()).unwrap_or_else(|| default.to_owned())
 }
 
+#[global_allocator]
+static ALLOCATOR: yeyak_platform::Allocator = yeyak_platform::Allocator;
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     match std::env::args().nth(1).as_deref() {

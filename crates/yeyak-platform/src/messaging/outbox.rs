@@ -8,6 +8,10 @@
 //!  routing_key text NOT NULL, payload bytea NOT NULL, traceparent text NOT NULL DEFAULT '',
 //!  created_at timestamptz NOT NULL DEFAULT now(), published_at timestamptz)` and a partial
 //! index on `id WHERE published_at IS NULL`, so the relay's scan stays cheap.
+//!
+//! Published rows are kept for [`RETENTION`] (what went out, for operators
+//! and tests) and then pruned by the relay, so the table holds a week of
+//! events, not every event since the first evening.
 use std::{sync::Arc, time::Duration};
 
 use sqlx::{PgPool, Postgres, Row as _, Transaction};
@@ -36,8 +40,10 @@ pub async fn enqueue(
 
 /// Runs the relay until shutdown. `wake` is notified after commits so events
 /// go out at once; a periodic sweep catches anything else (other replicas,
-/// restarts, broker outages).
+/// restarts, broker outages). Pruning runs beside it, so deleting old rows
+/// never delays an event.
 pub async fn run_relay(pool: PgPool, publisher: Arc<Publisher>, wake: Arc<Notify>, shutdown: Shutdown) {
+    let pruner = tokio::spawn(run_pruner(pool.clone(), shutdown.clone()));
     let mut backoff = Duration::from_millis(100);
     while !shutdown.is_triggered() {
         match relay_batch(&pool, &publisher, 200).await {
@@ -57,6 +63,61 @@ pub async fn run_relay(pool: PgPool, publisher: Arc<Publisher>, wake: Arc<Notify
             _ = shutdown.wait() => {},
         }
     }
+    let _ = pruner.await;
+}
+
+/// How long published rows are kept.
+pub const RETENTION: Duration = Duration::from_secs(7 * 24 * 3600);
+/// How often the relay prunes, and how many rows one prune statement reads.
+const PRUNE_EVERY: Duration = Duration::from_secs(60);
+const PRUNE_BATCH: i64 = 5_000;
+/// Bound on one round's statements: a backlog of old rows goes over a few
+/// rounds instead of holding the database busy.
+const PRUNE_ROUNDS: usize = 20;
+
+async fn run_pruner(pool: PgPool, shutdown: Shutdown) {
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(PRUNE_EVERY) => prune_round(&pool).await,
+            _ = shutdown.wait() => return,
+        }
+    }
+}
+
+/// One round of pruning; failures are logged and retried next round.
+async fn prune_round(pool: &PgPool) {
+    for _ in 0..PRUNE_ROUNDS {
+        match prune(pool, RETENTION, PRUNE_BATCH).await {
+            Ok(n) if n > 0 => tracing::debug!(rows = n, "pruned published outbox rows"),
+            Ok(_) => return,
+            Err(e) => {
+                tracing::warn!(error = %e, "outbox prune failed; retrying next round");
+                return;
+            }
+        }
+    }
+}
+
+/// Deletes rows published more than `older_than` ago among the `batch`
+/// oldest rows (by id), and returns how many went. Reading only the head of
+/// the primary key bounds the statement's cost whatever the table's size,
+/// and the head is where old rows are: ids grow with time. A row stuck
+/// unpublished stays (the relay keeps trying it) without stopping the
+/// pruning of the published rows after it in the same batch. Replicas may
+/// prune at the same moment: one waits for the other's rows and finds them
+/// gone. The relay never locks these rows (it locks unpublished ones).
+pub async fn prune(pool: &PgPool, older_than: Duration, batch: i64) -> Result<u64, sqlx::Error> {
+    let age = older_than.as_secs_f64();
+    let done = sqlx::query(
+        "DELETE FROM outbox WHERE id IN (
+             SELECT id FROM (SELECT id, published_at FROM outbox ORDER BY id LIMIT $1) head
+             WHERE published_at < now() - make_interval(secs => $2))",
+    )
+    .bind(batch)
+    .bind(age)
+    .execute(pool)
+    .await?;
+    Ok(done.rows_affected())
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -4,6 +4,9 @@
 use eligibility::cli::{run, Command, Defaults};
 use yeyak_platform::Secret;
 
+#[global_allocator]
+static ALLOCATOR: yeyak_platform::Allocator = yeyak_platform::Allocator;
+
 #[tokio::main(flavor = "current_thread")]
 async fn main() {
     let command = match Command::parse(std::env::args().skip(1), &Defaults::from_process(), chrono::Utc::now()) {

@@ -9,6 +9,7 @@ use crate::{
     domain::{self, Cursor, Reservation, State},
     error::ReservationError,
     events,
+    store::Change,
 };
 
 impl Booking {
@@ -42,7 +43,10 @@ impl Booking {
     pub async fn cancel(&self, pass: &VerifiedPass, id: Uuid, assertion: &str) -> Result<Reservation, ReservationError> {
         let caller = self.identify(pass, "identity_assertion", assertion)?.sub;
         let change = self.store.cancel(id, &caller, now(), events::cancelled).await?;
-        Ok(self.settle(change))
+        let freed = match &change {
+            Change::Changed(r) | Change::Unchanged(r) => r.slot.slot_id,
+        };
+        Ok(self.settle(change, freed))
     }
 
     pub async fn reschedule(
@@ -73,6 +77,6 @@ impl Booking {
             self.remember(&slot);
         }
         let change = self.store.reschedule(id, &caller, &slot, now, events::rescheduled).await?;
-        Ok(self.settle(change))
+        Ok(self.settle(change, current.slot.slot_id))
     }
 }

@@ -42,6 +42,11 @@ impl Booking {
             });
         }
         let hash = domain::request_hash(b.slot_id, b.dose_number, &agent, &b.contact_phone);
+        // Found full a moment ago: refused before eligibility and the
+        // statement (see `full`), so a rush on a full slot costs one lookup.
+        if self.full.is_full(&b.slot_id) {
+            return self.original_or(&subject, &b.idempotency_key, &hash, ReservationError::SlotFull).await;
+        }
         // No read of the idempotency key first: a retry is rare, and the
         // statement's unique index finds it anyway. Every refusal below asks
         // for the key before answering, so a retry of a booking that
@@ -58,6 +63,7 @@ impl Booking {
             return self.original_or(&subject, &b.idempotency_key, &hash, ReservationError::SlotStarted).await;
         }
         if first == Some(0) {
+            self.full.note(slot.slot_id);
             return self.original_or(&subject, &b.idempotency_key, &hash, ReservationError::SlotFull).await;
         }
         let reservation = Reservation {
@@ -78,6 +84,9 @@ impl Booking {
         // A place taken or refused as full: either way the counter now exists.
         if first.is_some() && matches!(booked, Ok(_) | Err(ReservationError::SlotFull)) {
             self.remember(&reservation.slot);
+        }
+        if matches!(booked, Err(ReservationError::SlotFull)) {
+            self.full.note(reservation.slot.slot_id);
         }
         match booked {
             Ok(created) => {

@@ -8,6 +8,7 @@
 //! `create` books; `change` reads, cancels and reschedules.
 mod change;
 mod create;
+mod full;
 
 use std::sync::Arc;
 
@@ -39,6 +40,7 @@ struct KnownSlot {
 const REMEMBERED_SLOTS: usize = 262_144;
 
 pub use create::NewBooking;
+pub use full::FullSlots;
 
 pub struct Booking {
     pub store: Store,
@@ -48,14 +50,17 @@ pub struct Booking {
     assertions: AssertionVerifier,
     /// Slots whose counter exists, with their details.
     slots: Remembered<Slot, Uuid>,
+    /// Slots just found full: refused early for a moment (shared with the
+    /// consumer of size changes, which forgets a slot that grew).
+    full: Arc<FullSlots>,
     /// Wakes the outbox relay after a commit so events go out at once.
     relay: Arc<Notify>,
 }
 
 impl Booking {
-    pub fn new(store: Store, upstream: Upstream, trusted: KeyRing, relay: Arc<Notify>) -> Self {
+    pub fn new(store: Store, upstream: Upstream, trusted: KeyRing, relay: Arc<Notify>, full: Arc<FullSlots>) -> Self {
         let assertions = AssertionVerifier::new(trusted.clone(), DEFAULT_REMEMBERED);
-        Self { store, upstream, assertions, trusted, slots: Remembered::new(REMEMBERED_SLOTS), relay }
+        Self { store, upstream, assertions, trusted, slots: Remembered::new(REMEMBERED_SLOTS), full, relay }
     }
 
     /// Verifies an identity assertion and that it was obtained under the
@@ -107,9 +112,11 @@ impl Booking {
         self.slots.insert(slot.slot_id, slot.clone());
     }
 
-    fn settle(&self, change: Change) -> Reservation {
+    /// `freed` is the slot whose place the change gave back.
+    fn settle(&self, change: Change, freed: Uuid) -> Reservation {
         match change {
             Change::Changed(r) => {
+                self.full.forget(&freed);
                 self.relay.notify_one();
                 r
             }

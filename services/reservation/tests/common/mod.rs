@@ -181,6 +181,10 @@ pub async fn start_with(setup: Setup) -> TestApp {
         // Hundreds of concurrent bookings on a loaded 2-core machine must not hit the server deadline.
         ("REQUEST_TIMEOUT_MS", "30000".to_owned()),
         ("DATABASE_MAX_CONNECTIONS", "8".to_owned()),
+        // A slot found full stays refused for a minute unless this replica
+        // sees a place come back: a test that books a freed place at once
+        // passes only if the path that freed it forgets the slot.
+        ("FULL_SLOT_WINDOW_MS", "60000".to_owned()),
     ]);
     let config = reservation::config::Config::from_env(&env).unwrap();
     let tap = Tap::bind(&exchange).await;
