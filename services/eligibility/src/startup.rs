@@ -61,10 +61,8 @@ impl Application {
             assertions: Arc::new(AssertionVerifier::new(config.trusted.clone(), config.verified_tokens)),
         };
         let verifier = PassVerifier::new(config.trusted.clone(), config.queue_ids.clone());
-        let ready = GrpcServer::new(config.server.clone(), metrics.clone())
-            .add(EligibilityServiceServer::with_interceptor(api, verifier.interceptor()))
-            .bind()
-            .await?;
+        let ready =
+            GrpcServer::new(config.server.clone(), metrics.clone()).add(verifier.guard(EligibilityServiceServer::new(api))).bind().await?;
         Ok(Self { ready, config, rules, store, metrics, hangups })
     }
 

@@ -53,10 +53,7 @@ impl Application {
     pub async fn build(config: Config) -> anyhow::Result<Self> {
         let server = config.server.clone();
         let Parts { api, verifier, board, metrics } = Parts::build(config).await?;
-        let ready = GrpcServer::new(server, metrics.clone())
-            .add(IdentityServiceServer::with_interceptor(api, verifier.interceptor()))
-            .bind()
-            .await?;
+        let ready = GrpcServer::new(server, metrics.clone()).add(verifier.guard(IdentityServiceServer::new(api))).bind().await?;
         Ok(Self { ready, board, metrics })
     }
 

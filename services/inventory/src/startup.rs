@@ -50,7 +50,7 @@ impl Application {
         let state = State::new(config.clone(), CatalogStore::new(pool), Invalidator::new(cache));
         let verifier = PassVerifier::new(config.trusted.clone(), config.queue_ids.clone());
         let ready = GrpcServer::new(config.server.clone(), metrics)
-            .add(InventoryServiceServer::with_interceptor(InventoryApi::new(state.clone()), verifier.interceptor()))
+            .add(verifier.guard(InventoryServiceServer::new(InventoryApi::new(state.clone()))))
             .add(SlotCatalogServiceServer::new(CatalogApi::new(state.clone())))
             .bind()
             .await?;

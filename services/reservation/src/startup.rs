@@ -47,7 +47,7 @@ impl Application {
             Arc::new(Booking::new(Store::new(pool.clone()), upstream.clone(), config.trusted.clone(), relay.clone(), full.clone()));
         let verifier = PassVerifier::new(config.trusted.clone(), config.queue_ids.clone());
         let ready = GrpcServer::new(config.server.clone(), Metrics::new("reservation"))
-            .add(ReservationServiceServer::with_interceptor(ReservationApi::new(booking), verifier.interceptor()))
+            .add(verifier.guard(ReservationServiceServer::new(ReservationApi::new(booking))))
             .bind()
             .await?;
         let publisher = Arc::new(Publisher::new(config.amqp.clone()));

@@ -321,7 +321,7 @@ async fn main() -> anyhow::Result<()> {
     let addr = app.grpc_addr().to_string();
     let app_task = tokio::spawn(app.run_until_stopped(shutdown.clone()));
     // Enough distinct people that no cold phase repeats one.
-    let n = 300_000usize.min(population as usize);
+    let n = 600_000usize.min(population as usize);
     let signing = Instant::now();
     let people = Arc::new(people(&admission, &identity, population, n));
     println!("signed {n} passes and {n} identity assertions in {:.1} s", signing.elapsed().as_secs_f64());
@@ -371,9 +371,14 @@ async fn main() -> anyhow::Result<()> {
         let _ = closed_loop(concurrency, Duration::from_secs(2), call(0, warm_set, 1)).await;
         let fresh = n as u64 - warm_set;
         // Cold: people never seen (a registry call each).
+        let batcher = tokens::SignatureBatcher::shared();
+        let before = (batcher.checks(), batcher.signatures());
         let meter = CpuMeter::start(&pool, &registry_name).await;
         let (mut cold, e) = closed_loop(concurrency, seconds, call(warm_set + next_new, fresh - next_new, 1)).await;
         let cpu = meter.stop(&pool).await;
+        let (checks, signatures) = (batcher.checks() - before.0, batcher.signatures() - before.1);
+        let per_batch = signatures as f64 / checks.max(1) as f64;
+        println!("cold phase: {signatures} signatures checked in {checks} batches ({per_batch:.1} per batch)");
         next_new += cold.latencies_us.len() as u64 + cold.errors;
         anyhow::ensure!(next_new < fresh, "the cold phase ran out of new people: lower --seconds");
         lines.push(cold.line("cold: a new person each call (registry over HTTP, then Redis)", e, cpu));

@@ -541,7 +541,7 @@ async fn nodelay_server(config: identity::config::Config, shutdown: Shutdown) ->
     let incoming = tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true));
     let board = parts.board.clone();
     tokio::spawn(board.clone().supervise(shutdown.clone()));
-    let service = IdentityServiceServer::with_interceptor(parts.api, parts.verifier.interceptor());
+    let service = parts.verifier.guard(IdentityServiceServer::new(parts.api));
     tokio::spawn(
         tonic::transport::Server::builder()
             .add_service(service)

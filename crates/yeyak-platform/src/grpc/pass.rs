@@ -3,12 +3,12 @@
 //! no header such as Referer and no client-declared flag counts.
 use std::{collections::HashSet, sync::Arc};
 
-use tonic::{metadata::MetadataMap, Request, Status};
+use tonic::{codegen::http, metadata::MetadataMap, Request, Status};
 
 use crate::tokens::{
     self, client_binding,
-    remembered::{digest, DEFAULT_REMEMBERED},
-    AdmissionPass, KeyRing, Remembered, TokenError,
+    remembered::{digest, Key, DEFAULT_REMEMBERED},
+    AdmissionPass, KeyRing, Remembered, SignatureBatcher, TokenError,
 };
 
 pub const PASS_HEADER: &str = "yeyak-admission-pass";
@@ -43,12 +43,14 @@ impl VerifiedPass {
 /// verified is remembered (see [`Remembered`]), keyed by a digest of the
 /// exact token and client id: nothing that was not verified can match,
 /// another client is verified in full (and refused), and expiry is checked
-/// on every call.
+/// on every call. Servers check passes in [`PassLayer`](super::pass_layer::PassLayer),
+/// where new passes' signatures are checked in batches across requests.
 #[derive(Clone, Debug)]
 pub struct PassVerifier {
     ring: Arc<KeyRing>,
     queues: Arc<HashSet<String>>,
     remembered: Arc<Remembered<VerifiedPass>>,
+    batcher: SignatureBatcher,
 }
 
 impl PassVerifier {
@@ -57,24 +59,33 @@ impl PassVerifier {
             ring: Arc::new(ring),
             queues: Arc::new(queues.into_iter().collect()),
             remembered: Arc::new(Remembered::new(DEFAULT_REMEMBERED)),
+            batcher: SignatureBatcher::shared(),
         }
     }
 
+    /// The check one at a time, for callers outside a server.
     pub fn verify_metadata(&self, metadata: &MetadataMap, now_unix: i64) -> Result<VerifiedPass, Status> {
-        let key = match (metadata.get(PASS_HEADER), metadata.get(CLIENT_ID_HEADER)) {
-            (Some(pass), Some(client)) => Some(digest(&[b"pass", pass.as_bytes(), client.as_bytes()])),
-            _ => None,
-        };
-        if let Some(hit) = key.as_ref().and_then(|k| self.remembered.get(k)) {
-            if hit.pass.exp > now_unix {
-                return Ok(hit);
-            }
+        let value = |name: &str| metadata.get(name).map(|v| v.to_str().map_err(|_| ()));
+        let (token, client_id) = (header(value(PASS_HEADER), PASS_HEADER)?, header(value(CLIENT_ID_HEADER), CLIENT_ID_HEADER)?);
+        let key = digest(&[b"pass", token.as_bytes(), client_id.as_bytes()]);
+        if let Some(hit) = self.remembered_pass(&key, now_unix) {
+            return Ok(hit);
         }
-        let verified = self.verify_uncached(metadata, now_unix)?;
-        if let Some(key) = key {
-            self.remembered.insert(key, verified.clone());
+        let pass = tokens::verify(&self.ring, token, now_unix).map_err(rejected)?;
+        self.admit(key, pass, token, client_id)
+    }
+
+    /// The check a server makes on each request's headers; a new pass's
+    /// signature waits for the batch it joins.
+    pub async fn verify_headers(&self, headers: &http::HeaderMap, now_unix: i64) -> Result<VerifiedPass, Status> {
+        let value = |name: &str| headers.get(name).map(|v| v.to_str().map_err(|_| ()));
+        let (token, client_id) = (header(value(PASS_HEADER), PASS_HEADER)?, header(value(CLIENT_ID_HEADER), CLIENT_ID_HEADER)?);
+        let key = digest(&[b"pass", token.as_bytes(), client_id.as_bytes()]);
+        if let Some(hit) = self.remembered_pass(&key, now_unix) {
+            return Ok(hit);
         }
-        Ok(verified)
+        let pass = tokens::verify_batched(&self.ring, &self.batcher, token, now_unix).await.map_err(rejected)?;
+        self.admit(key, pass, token, client_id)
     }
 
     #[cfg(test)]
@@ -82,23 +93,25 @@ impl PassVerifier {
         self.remembered.len()
     }
 
-    fn verify_uncached(&self, metadata: &MetadataMap, now_unix: i64) -> Result<VerifiedPass, Status> {
-        let token = header(metadata, PASS_HEADER)?;
-        let client_id = header(metadata, CLIENT_ID_HEADER)?;
-        let pass: AdmissionPass = tokens::verify(&self.ring, &token, now_unix).map_err(|e| match e {
-            TokenError::Expired => Status::unauthenticated("admission pass expired: rejoin the queue"),
-            other => Status::unauthenticated(format!("admission pass rejected: {other}")),
-        })?;
+    fn remembered_pass(&self, key: &Key, now_unix: i64) -> Option<VerifiedPass> {
+        self.remembered.get(key).filter(|hit| hit.pass.exp > now_unix)
+    }
+
+    /// What a signed pass must also say: one of our queues, this client.
+    fn admit(&self, key: Key, pass: AdmissionPass, token: &str, client_id: &str) -> Result<VerifiedPass, Status> {
         if !self.queues.contains(&pass.q) {
             return Err(Status::permission_denied("admission pass is for another queue"));
         }
-        if pass.cb != client_binding(&client_id) {
+        if pass.cb != client_binding(client_id) {
             return Err(Status::permission_denied("admission pass belongs to another client"));
         }
-        Ok(VerifiedPass { pass, token, client_id })
+        let verified = VerifiedPass { pass, token: token.to_owned(), client_id: client_id.to_owned() };
+        self.remembered.insert(key, verified.clone());
+        Ok(verified)
     }
 
-    /// A tonic interceptor: rejects the call or attaches [`VerifiedPass`].
+    /// A tonic interceptor: rejects the call or attaches [`VerifiedPass`]
+    /// (signatures checked one at a time; servers use [`PassLayer`](super::pass_layer::PassLayer)).
     pub fn interceptor(&self) -> impl FnMut(Request<()>) -> Result<Request<()>, Status> + Clone + Send + Sync + 'static {
         let verifier = self.clone();
         move |mut request: Request<()>| {
@@ -109,10 +122,20 @@ impl PassVerifier {
     }
 }
 
-fn header(metadata: &MetadataMap, name: &str) -> Result<String, Status> {
-    let value =
-        metadata.get(name).ok_or_else(|| Status::unauthenticated(format!("missing {name} metadata: join the waiting room first")))?;
-    value.to_str().map(str::to_owned).map_err(|_| Status::unauthenticated(format!("{name} metadata is not ASCII")))
+fn rejected(e: TokenError) -> Status {
+    match e {
+        TokenError::Expired => Status::unauthenticated("admission pass expired: rejoin the queue"),
+        other => Status::unauthenticated(format!("admission pass rejected: {other}")),
+    }
+}
+
+/// A header's text, or UNAUTHENTICATED naming it.
+fn header<'a>(value: Option<Result<&'a str, ()>>, name: &str) -> Result<&'a str, Status> {
+    match value {
+        Some(Ok(text)) => Ok(text),
+        Some(Err(())) => Err(Status::unauthenticated(format!("{name} metadata is not ASCII"))),
+        None => Err(Status::unauthenticated(format!("missing {name} metadata: join the waiting room first"))),
+    }
 }
 
 /// The verified pass of a request that went through the interceptor.
@@ -166,5 +189,28 @@ mod tests {
         let mut referer_only = MetadataMap::new();
         referer_only.insert("referer", "https://ncvr.kdca.go.kr/".parse().unwrap());
         assert!(v.verify_metadata(&referer_only, 10).is_err());
+    }
+
+    /// The server's batched check on raw headers answers as the one-at-a-time check.
+    #[tokio::test]
+    async fn the_header_check_answers_like_the_metadata_check() {
+        let (key, v) = setup();
+        let good = sign(&key, &pass("q1", "client-a"));
+        let forged = sign(&SigningKey::generate(Issuer::Admission, "a1"), &pass("q1", "client-a"));
+        let cases = [
+            md(&good, "client-a"),
+            md(&good, "client-b"),
+            md(&sign(&key, &pass("q2", "client-a")), "client-a"),
+            md(&forged, "client-a"),
+            md("not-a-pass", "client-a"),
+            MetadataMap::new(),
+        ];
+        for (i, metadata) in cases.into_iter().enumerate() {
+            let fresh = PassVerifier::new(v.ring.as_ref().clone(), ["q1".to_string()]);
+            let one = v.verify_metadata(&metadata, 10).map(|p| p.pass).map_err(|s| s.code());
+            let batched = fresh.verify_headers(&metadata.into_headers(), 10).await.map(|p| p.pass).map_err(|s| s.code());
+            assert_eq!(one, batched, "case {i}");
+        }
+        assert_eq!(v.verify_metadata(&md(&good, "client-a"), 100).unwrap_err().code(), tonic::Code::Unauthenticated, "expired");
     }
 }

@@ -6,12 +6,14 @@
 //! one issuer, so a key that signs assertions can never mint a pass. Several
 //! key ids may be trusted at once: rotation adds the new key, starts signing
 //! with it, and removes the old one only after its longest-lived token expired.
+pub mod batch;
 mod claims;
 pub mod config;
 mod hmac_keys;
 mod keys;
 pub mod remembered;
 
+pub use batch::SignatureBatcher;
 pub use claims::{client_binding, AdmissionPass, ConsentToken, IdentityAssertion, QueueTicket, TokenClaims};
 pub use hmac_keys::{sign_hmac, verify_hmac, HmacKey, HmacKeys};
 pub use keys::{generate_key_material, Issuer, KeyRing, SigningKey};
@@ -65,13 +67,36 @@ pub(crate) fn signed_part<C: TokenClaims>(kid: &str, claims: &C) -> String {
     format!("v1.{kid}.{}", B64.encode(serde_json::to_vec(&value).unwrap_or_default()))
 }
 
-/// The checks every token gets; `check_signature(kid, signed part, signature)`
-/// is the only part that depends on the kind of key.
-pub(crate) fn verify_with<C: TokenClaims>(
+/// Verifies like [`verify`], with the signature checked in a batch with
+/// those of concurrent requests (see [`batch`]).
+pub async fn verify_batched<C: TokenClaims>(
+    ring: &KeyRing,
+    batcher: &SignatureBatcher,
     token: &str,
     now_unix: i64,
-    check_signature: impl FnOnce(&str, &[u8], &[u8]) -> Result<(), TokenError>,
 ) -> Result<C, TokenError> {
+    let parts = split(token)?;
+    let (issuer, key) = ring.get(parts.kid).ok_or(TokenError::UnknownKey)?;
+    let sig: [u8; 64] = parts.sig.as_slice().try_into().map_err(|_| TokenError::Malformed)?;
+    if !batcher.verify(*key, parts.signed, ed25519_dalek::Signature::from_bytes(&sig)).await {
+        return Err(TokenError::BadSignature);
+    }
+    if issuer != C::ISSUER {
+        return Err(TokenError::WrongIssuer);
+    }
+    claims(&parts, now_unix)
+}
+
+/// A token cut at its dots; nothing in it is trusted yet.
+struct Parts<'a> {
+    kid: &'a str,
+    payload: &'a str,
+    /// The bytes the signature covers: `v1.<kid>.<claims>`.
+    signed: &'a [u8],
+    sig: Vec<u8>,
+}
+
+fn split(token: &str) -> Result<Parts<'_>, TokenError> {
     if token.len() > 4096 {
         return Err(TokenError::Malformed);
     }
@@ -80,11 +105,15 @@ pub(crate) fn verify_with<C: TokenClaims>(
     else {
         return Err(TokenError::Malformed);
     };
+    let signed = &token.as_bytes()[..token.len() - sig.len() - 1];
     let sig = B64.decode(sig).map_err(|_| TokenError::Malformed)?;
-    let signed_len = token.len() - token.rsplit_once('.').map_or(0, |(_, s)| s.len()) - 1;
-    check_signature(kid, &token.as_bytes()[..signed_len], &sig)?;
+    Ok(Parts { kid, payload, signed, sig })
+}
+
+/// Type and expiry, once the signature held.
+fn claims<C: TokenClaims>(parts: &Parts<'_>, now_unix: i64) -> Result<C, TokenError> {
     let value: serde_json::Value =
-        serde_json::from_slice(&B64.decode(payload).map_err(|_| TokenError::Malformed)?).map_err(|_| TokenError::Malformed)?;
+        serde_json::from_slice(&B64.decode(parts.payload).map_err(|_| TokenError::Malformed)?).map_err(|_| TokenError::Malformed)?;
     if value.get("typ").and_then(|t| t.as_str()) != Some(C::TYPE) {
         return Err(TokenError::WrongType);
     }
@@ -93,6 +122,18 @@ pub(crate) fn verify_with<C: TokenClaims>(
         return Err(TokenError::Expired);
     }
     Ok(claims)
+}
+
+/// The checks every token gets; `check_signature(kid, signed part, signature)`
+/// is the only part that depends on the kind of key.
+pub(crate) fn verify_with<C: TokenClaims>(
+    token: &str,
+    now_unix: i64,
+    check_signature: impl FnOnce(&str, &[u8], &[u8]) -> Result<(), TokenError>,
+) -> Result<C, TokenError> {
+    let parts = split(token)?;
+    check_signature(parts.kid, parts.signed, &parts.sig)?;
+    claims(&parts, now_unix)
 }
 
 #[cfg(test)]

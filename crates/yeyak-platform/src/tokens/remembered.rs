@@ -17,7 +17,7 @@ use std::{collections::HashMap, hash::Hash, sync::Mutex};
 
 use sha2::{Digest as _, Sha256};
 
-use super::{verify, IdentityAssertion, KeyRing, TokenError};
+use super::{verify_batched, IdentityAssertion, KeyRing, SignatureBatcher, TokenError};
 
 /// Default entries per generation: tens of thousands of sessions active
 /// within a few minutes per replica, a few hundred bytes each.
@@ -92,20 +92,22 @@ impl<T: Clone, K: Hash + Eq + Copy> Remembered<T, K> {
 pub struct AssertionVerifier {
     ring: KeyRing,
     remembered: Remembered<IdentityAssertion>,
+    batcher: SignatureBatcher,
 }
 
 impl AssertionVerifier {
     pub fn new(ring: KeyRing, capacity: usize) -> Self {
-        Self { ring, remembered: Remembered::new(capacity) }
+        Self { ring, remembered: Remembered::new(capacity), batcher: SignatureBatcher::shared() }
     }
 
-    /// Signature, issuer, type and expiry, as [`verify`] checks them.
-    pub fn verify(&self, token: &str, now_unix: i64) -> Result<IdentityAssertion, TokenError> {
+    /// Signature, issuer, type and expiry, as [`verify`](super::verify)
+    /// checks them; a new token's signature is checked in a batch.
+    pub async fn verify(&self, token: &str, now_unix: i64) -> Result<IdentityAssertion, TokenError> {
         let key = digest(&[b"assertion", token.as_bytes()]);
         if let Some(hit) = self.remembered.get(&key) {
             return if hit.exp > now_unix { Ok(hit) } else { Err(TokenError::Expired) };
         }
-        let assertion: IdentityAssertion = verify(&self.ring, token, now_unix)?;
+        let assertion: IdentityAssertion = verify_batched(&self.ring, &self.batcher, token, now_unix).await?;
         self.remembered.insert(key, assertion.clone());
         Ok(assertion)
     }

@@ -80,3 +80,46 @@ fn secret_spec_round_trips() {
     assert_eq!(parsed.trusted_entry(), key.trusted_entry());
     assert!(!format!("{parsed:?}").contains(&key.secret_spec()));
 }
+
+/// The batched check answers exactly as the one-at-a-time check, for every
+/// way a token can be wrong, whether its signature was checked alone or in
+/// a batch with good ones.
+#[tokio::test(flavor = "current_thread")]
+async fn batched_verification_answers_like_single_verification() {
+    let adm = SigningKey::generate(Issuer::Admission, "a1");
+    let idn = SigningKey::generate(Issuer::Identity, "i1");
+    let ring = ring_for(&[&adm, &idn]);
+    let good = sign(&adm, &pass(100));
+    let altered = format!("{}.{}", sign(&adm, &pass(200)).rsplit_once('.').unwrap().0, good.rsplit_once('.').unwrap().1);
+    let ticket = QueueTicket { q: "q1".into(), pos: 1, pre: None, cb: "x".into(), iat: 0, exp: 100 };
+    let tokens = [
+        good.clone(),
+        sign(&SigningKey::generate(Issuer::Admission, "a1"), &pass(100)),
+        altered,
+        sign(&SigningKey::generate(Issuer::Admission, "zz"), &pass(100)),
+        "garbage".to_owned(),
+        sign(&adm, &ticket),
+        sign(&idn, &pass(100)),
+        sign(&adm, &pass(5)),
+    ];
+    let batcher = SignatureBatcher::default();
+    for alongside in [0usize, 6] {
+        for token in &tokens {
+            let expected = verify::<AdmissionPass>(&ring, token, 10);
+            // `alongside` good passes checked in the same batch.
+            let mut calls: Vec<_> = (0..alongside)
+                .map(|_| {
+                    let (ring, batcher, good) = (ring.clone(), batcher.clone(), good.clone());
+                    tokio::spawn(async move { verify_batched::<AdmissionPass>(&ring, &batcher, &good, 10).await })
+                })
+                .collect();
+            let (ring, batcher, mine) = (ring.clone(), batcher.clone(), token.clone());
+            calls.push(tokio::spawn(async move { verify_batched::<AdmissionPass>(&ring, &batcher, &mine, 10).await }));
+            let results = futures_util::future::join_all(calls).await;
+            let (mine, others) = results.split_last().unwrap();
+            assert_eq!(mine.as_ref().unwrap(), &expected, "{token} beside {alongside} good passes");
+            assert!(others.iter().all(|r| r.as_ref().unwrap().is_ok()), "good passes beside {token}");
+        }
+    }
+    assert!(batcher.checks() < 2 * tokens.len() as u64, "some signatures were checked together");
+}

@@ -171,7 +171,7 @@ impl EligibilityService for EligibilityApi {
             let reason = format!("must be between 1 and {MAX_DOSE}");
             return Err(EligibilityError::InvalidArgument { field: "dose_number", reason }.into());
         }
-        let Parties { subject, agent } = self.parties(&pass.pass, &req, wall)?;
+        let Parties { subject, agent } = self.parties(&pass.pass, &req, wall).await?;
         let birth = chrono::NaiveDate::parse_from_str(&subject.birth, "%Y-%m-%d")
             .map_err(|_| EligibilityError::InvalidArgument { field: subject.field, reason: "birth date unreadable".into() })?;
         let rules = self.rules.current();

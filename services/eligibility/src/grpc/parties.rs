@@ -25,10 +25,15 @@ pub struct Parties {
 }
 
 impl EligibilityApi {
-    pub(super) fn parties(&self, pass: &AdmissionPass, req: &pb::CheckEligibilityRequest, now: i64) -> Result<Parties, EligibilityError> {
+    pub(super) async fn parties(
+        &self,
+        pass: &AdmissionPass,
+        req: &pb::CheckEligibilityRequest,
+        now: i64,
+    ) -> Result<Parties, EligibilityError> {
         let agent = match req.agent_assertion.as_str() {
             "" => None,
-            token => Some(self.assertion("agent_assertion", token, &pass.sid, now)?),
+            token => Some(self.assertion("agent_assertion", token, &pass.sid, now).await?),
         };
         let subject = match (req.identity_assertion.as_str(), req.consent_token.as_str()) {
             ("", "") => {
@@ -36,7 +41,7 @@ impl EligibilityApi {
                 return Err(EligibilityError::InvalidArgument { field: "identity_assertion", reason });
             }
             (token, "") => {
-                let a = self.assertion("identity_assertion", token, &pass.sid, now)?;
+                let a = self.assertion("identity_assertion", token, &pass.sid, now).await?;
                 Subject { sub: a.sub, birth: a.birth, field: "identity_assertion" }
             }
             ("", token) => {
@@ -59,8 +64,8 @@ impl EligibilityApi {
         Ok(Parties { subject, agent })
     }
 
-    fn assertion(&self, field: &'static str, token: &str, sid: &str, now: i64) -> Result<IdentityAssertion, EligibilityError> {
-        let a = self.assertions.verify(token, now).map_err(|reason| EligibilityError::BadAssertion { field, reason })?;
+    async fn assertion(&self, field: &'static str, token: &str, sid: &str, now: i64) -> Result<IdentityAssertion, EligibilityError> {
+        let a = self.assertions.verify(token, now).await.map_err(|reason| EligibilityError::BadAssertion { field, reason })?;
         if a.sid != sid {
             return Err(EligibilityError::ForeignAssertion(field));
         }

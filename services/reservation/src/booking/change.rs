@@ -14,7 +14,7 @@ use crate::{
 
 impl Booking {
     pub async fn get(&self, pass: &VerifiedPass, id: Uuid, assertion: &str) -> Result<Reservation, ReservationError> {
-        let caller = self.identify(pass, "identity_assertion", assertion)?.sub;
+        let caller = self.identify(pass, "identity_assertion", assertion).await?.sub;
         match self.store.find(id).await? {
             Some(r) if r.visible_to(&caller) => Ok(r),
             _ => Err(ReservationError::NotFound),
@@ -29,7 +29,7 @@ impl Booking {
         page_size: u32,
         after: Option<Cursor>,
     ) -> Result<(Vec<Reservation>, Option<Cursor>), ReservationError> {
-        let caller = self.identify(pass, "identity_assertion", assertion)?.sub;
+        let caller = self.identify(pass, "identity_assertion", assertion).await?.sub;
         let mut page = self.store.list(&caller, after, i64::from(page_size) + 1).await?;
         let next = if page.len() > page_size as usize {
             page.truncate(page_size as usize);
@@ -41,7 +41,7 @@ impl Booking {
     }
 
     pub async fn cancel(&self, pass: &VerifiedPass, id: Uuid, assertion: &str) -> Result<Reservation, ReservationError> {
-        let caller = self.identify(pass, "identity_assertion", assertion)?.sub;
+        let caller = self.identify(pass, "identity_assertion", assertion).await?.sub;
         let change = self.store.cancel(id, &caller, now(), events::cancelled).await?;
         let freed = match &change {
             Change::Changed(r) | Change::Unchanged(r) => r.slot.slot_id,
@@ -56,7 +56,7 @@ impl Booking {
         new_slot: Uuid,
         assertion: &str,
     ) -> Result<Reservation, ReservationError> {
-        let caller = self.identify(pass, "identity_assertion", assertion)?.sub;
+        let caller = self.identify(pass, "identity_assertion", assertion).await?.sub;
         let current = match self.store.find(id).await? {
             Some(r) if r.visible_to(&caller) => r,
             _ => return Err(ReservationError::NotFound),

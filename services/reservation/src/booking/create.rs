@@ -29,10 +29,10 @@ impl Booking {
     pub async fn create(&self, pass: &VerifiedPass, b: NewBooking) -> Result<Reservation, ReservationError> {
         let agent = match b.agent_assertion.as_str() {
             "" => String::new(),
-            token => self.identify(pass, "agent_assertion", token)?.sub,
+            token => self.identify(pass, "agent_assertion", token).await?.sub,
         };
         let subject = match b.consent_token.as_str() {
-            "" => self.identify(pass, "identity_assertion", &b.identity_assertion)?.sub,
+            "" => self.identify(pass, "identity_assertion", &b.identity_assertion).await?.sub,
             token => self.consented(pass, token, &agent)?.sub,
         };
         if agent == subject {

@@ -66,9 +66,9 @@ impl Booking {
     /// Verifies an identity assertion and that it was obtained under the
     /// caller's own admission pass: an assertion copied from another session
     /// is useless.
-    pub fn identify(&self, pass: &VerifiedPass, field: &'static str, token: &str) -> Result<IdentityAssertion, ReservationError> {
+    pub async fn identify(&self, pass: &VerifiedPass, field: &'static str, token: &str) -> Result<IdentityAssertion, ReservationError> {
         let assertion =
-            self.assertions.verify(token, Utc::now().timestamp()).map_err(|error| ReservationError::BadAssertion { field, error })?;
+            self.assertions.verify(token, Utc::now().timestamp()).await.map_err(|error| ReservationError::BadAssertion { field, error })?;
         if assertion.sub.is_empty() {
             return Err(ReservationError::BadAssertion { field, error: TokenError::Malformed });
         }
