@@ -20,8 +20,10 @@
 //!    CPU per call is measured from /proc: this process (client,
 //!    eligibility, registry mock) and the PostgreSQL backends of the
 //!    registry database; it does not depend on what else runs on the box.
-//! 3. The floor in the same run: the registry's primary-key `SELECT` through
-//!    an sqlx `PgPool` of the same size as the registry's, same concurrency.
+//! 3. The floor in the same run, before and after the phases (the ratios use
+//!    the mean, so drift on the shared machine does not favour either side):
+//!    the registry's primary-key `SELECT` through an sqlx `PgPool` of the
+//!    same size as the registry's, same concurrency.
 //! 4. Generates and loads `--load` people into another fresh database and
 //!    times it (the 20 million of the 2021 18-49 round), or, with a smaller
 //!    `--load`, reports the rate and the extrapolation to 20 million.
@@ -264,6 +266,35 @@ fn millions(n: u64) -> String {
 #[global_allocator]
 static ALLOCATOR: yeyak_platform::Allocator = yeyak_platform::Allocator;
 
+/// The registry's primary-key SELECT through an sqlx pool like the
+/// registry's own, closed loop at the same concurrency: (calls/s, table line).
+async fn floor_phase(
+    registry_db: &DatabaseSettings,
+    pool: &sqlx::PgPool,
+    subjects: &[String],
+    concurrency: usize,
+    seconds: Duration,
+    when: &str,
+) -> anyhow::Result<(f64, String)> {
+    let floor_pool = db::connect(registry_db, false).await?;
+    let subjects = Arc::new(subjects.to_vec());
+    let registry_name = registry_db.database_name().unwrap_or_default();
+    let meter = CpuMeter::start(pool, &registry_name).await;
+    let kept = floor_pool.clone(); // its backends must still exist when the meter stops
+    let (mut floor, e) = closed_loop(concurrency, seconds, move |i| {
+        let (pool, subjects) = (floor_pool.clone(), subjects.clone());
+        async move {
+            let id = &subjects[(i % subjects.len() as u64) as usize];
+            mock_registry::routes::find_subject(&pool, id).await.is_ok_and(|s| s.is_some())
+        }
+    })
+    .await;
+    let cpu = meter.stop(pool).await;
+    kept.close().await;
+    let what = format!("floor ({when}): registry primary-key SELECT, sqlx PgPool (16 connections)");
+    Ok((floor.rate(e), floor.line(&what, e, cpu)))
+}
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let population = arg("--people", 1_000_000);
@@ -344,6 +375,10 @@ async fn main() -> anyhow::Result<()> {
     lines.push("| CheckEligibility, closed loop | calls/s | p50 | p99 | errors | CPU per call: this process + PostgreSQL |".into());
     lines.push("|---|---|---|---|---|---|".into());
     let registry_name = registry_db.database_name().unwrap_or_default();
+    // The floor before the phases (and again after them).
+    let (before, line) = floor_phase(&registry_db, &pool, &people.subjects, concurrency, seconds, "before").await?;
+    lines.push(line);
+    println!("{}", lines.last().map_or("", String::as_str));
     let mut next_new = 0u64;
     let warm_set = 20_000u64.min(n as u64 / 8);
     let rates = {
@@ -401,24 +436,12 @@ async fn main() -> anyhow::Result<()> {
         (cold.rate(e), warm.rate(e2), mixed.rate(e3))
     };
 
-    // 3. The floor: the registry's primary-key SELECT through the same kind of pool.
-    let floor_pool = db::connect(&registry_db, false).await?;
-    let subjects = Arc::new(people.subjects.clone());
-    let meter = CpuMeter::start(&pool, &registry_name).await;
-    let kept = floor_pool.clone(); // its backends must still exist when the meter stops
-    let (mut floor, e) = closed_loop(concurrency, seconds, move |i| {
-        let (pool, subjects) = (floor_pool.clone(), subjects.clone());
-        async move {
-            let id = &subjects[(i % subjects.len() as u64) as usize];
-            mock_registry::routes::find_subject(&pool, id).await.is_ok_and(|s| s.is_some())
-        }
-    })
-    .await;
-    let floor_rate = floor.rate(e);
-    let cpu = meter.stop(&pool).await;
-    kept.close().await;
-    lines.push(floor.line("floor: registry primary-key SELECT, sqlx PgPool (16 connections)", e, cpu));
+    // 3. The floor again, after the phases: the ratios use the mean of both.
+    let (after, line) = floor_phase(&registry_db, &pool, &people.subjects, concurrency, seconds, "after").await?;
+    lines.push(line);
     println!("{}", lines.last().map_or("", String::as_str));
+    let floor_rate = (before + after) / 2.0;
+    lines.push(format!("floor: mean of {before:.0}/s before and {after:.0}/s after = {floor_rate:.0}/s"));
     lines.push(String::new());
     let (cold, warm, mixed) = rates;
     lines.push(format!(
