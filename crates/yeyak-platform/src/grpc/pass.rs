@@ -109,17 +109,6 @@ impl PassVerifier {
         self.remembered.insert(key, verified.clone());
         Ok(verified)
     }
-
-    /// A tonic interceptor: rejects the call or attaches [`VerifiedPass`]
-    /// (signatures checked one at a time; servers use [`PassLayer`](super::pass_layer::PassLayer)).
-    pub fn interceptor(&self) -> impl FnMut(Request<()>) -> Result<Request<()>, Status> + Clone + Send + Sync + 'static {
-        let verifier = self.clone();
-        move |mut request: Request<()>| {
-            let verified = verifier.verify_metadata(request.metadata(), chrono::Utc::now().timestamp())?;
-            request.extensions_mut().insert(verified);
-            Ok(request)
-        }
-    }
 }
 
 fn rejected(e: TokenError) -> Status {
@@ -138,7 +127,7 @@ fn header<'a>(value: Option<Result<&'a str, ()>>, name: &str) -> Result<&'a str,
     }
 }
 
-/// The verified pass of a request that went through the interceptor.
+/// The verified pass of a request that went through the pass check.
 pub fn verified_pass<T>(request: &Request<T>) -> Result<VerifiedPass, Status> {
     request.extensions().get::<VerifiedPass>().cloned().ok_or_else(|| Status::unauthenticated("admission pass required"))
 }

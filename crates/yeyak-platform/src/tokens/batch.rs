@@ -121,20 +121,48 @@ impl SignatureBatcher {
 /// Checks batches until none is waiting, yielding between batches so a long
 /// surge does not hold a runtime worker.
 async fn drain(batcher: SignatureBatcher) {
+    let mut guard = Draining { batcher, finished: false };
     loop {
         let batch: Vec<Job> = {
-            let mut q = batcher.queue.lock().unwrap_or_else(|e| e.into_inner());
+            let mut q = guard.batcher.queue.lock().unwrap_or_else(|e| e.into_inner());
             if q.jobs.is_empty() {
                 q.draining = false;
+                guard.finished = true;
                 return;
             }
-            let take = q.jobs.len().min(batcher.max_batch);
+            let take = q.jobs.len().min(guard.batcher.max_batch);
             q.jobs.drain(..take).collect()
         };
-        batcher.checks.fetch_add(1, Ordering::Relaxed);
-        batcher.signatures.fetch_add(batch.len() as u64, Ordering::Relaxed);
+        guard.batcher.checks.fetch_add(1, Ordering::Relaxed);
+        guard.batcher.signatures.fetch_add(batch.len() as u64, Ordering::Relaxed);
         check(batch);
         tokio::task::yield_now().await;
+    }
+}
+
+/// A drain task that stops early (its runtime shuts down, or a check
+/// panicked) must not leave callers waiting with nobody to answer them:
+/// whatever is still queued is checked here, one signature at a time, and
+/// the next caller starts a new drain task.
+struct Draining {
+    batcher: SignatureBatcher,
+    finished: bool,
+}
+
+impl Drop for Draining {
+    fn drop(&mut self) {
+        if self.finished {
+            return;
+        }
+        let left = {
+            let mut q = self.batcher.queue.lock().unwrap_or_else(|e| e.into_inner());
+            q.draining = false;
+            std::mem::take(&mut q.jobs)
+        };
+        for job in left {
+            let good = job.key.verify(&job.message, &job.signature).is_ok();
+            let _ = job.reply.send(good);
+        }
     }
 }
 
@@ -190,6 +218,32 @@ mod tests {
         }
         // All 64 were queued before the drain task first ran: two batches of 32.
         assert_eq!(batcher.checks(), 2);
+    }
+
+    /// One batcher serves several runtimes (tests; the process's shared one):
+    /// a runtime that stops with its drain task unfinished must not strand
+    /// another runtime's callers.
+    #[test]
+    fn callers_are_answered_when_the_drain_task_dies_with_its_runtime() {
+        let batcher = SignatureBatcher::default();
+        let k = key(5);
+        let signature = k.sign(b"stranded");
+        // A runtime's drain task is still between batches when the runtime stops.
+        let first = tokio::runtime::Builder::new_current_thread().build().unwrap();
+        first.block_on(async {
+            let (batcher, vk) = (batcher.clone(), k.verifying_key());
+            tokio::spawn(async move { batcher.verify(vk, b"stranded", signature).await });
+            tokio::task::yield_now().await;
+        });
+        assert!(batcher.queue.lock().unwrap().draining, "the drain task had not finished");
+        drop(first);
+        // Another runtime's caller is answered: the dead drain task left no
+        // `draining` flag behind.
+        let second = tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap();
+        let answered = second.block_on(async {
+            tokio::time::timeout(std::time::Duration::from_secs(5), batcher.verify(k.verifying_key(), b"stranded", signature)).await
+        });
+        assert_eq!(answered, Ok(true));
     }
 
     #[tokio::test(flavor = "current_thread")]
