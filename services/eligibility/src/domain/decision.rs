@@ -18,6 +18,12 @@
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
+mod explain;
+mod reason;
+
+pub use explain::explain;
+pub use reason::Reason;
+
 use super::{
     calendar::{fmt_seoul, rotation_digit, seoul_date},
     rules::{Cohort, Interval, Part, Rules, Window},
@@ -33,48 +39,6 @@ pub struct Person {
     /// Dates doses were given, in order.
     #[serde(default)]
     pub doses: Vec<NaiveDate>,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Reason {
-    NotInCohort,
-    WindowNotOpen,
-    WindowClosed,
-    AlreadyBooked,
-    AlreadyVaccinated,
-    TooEarlyForDose,
-    NotInsured,
-    UnknownPerson,
-    ProxyNotAllowed,
-}
-
-impl Reason {
-    pub const ALL: [Reason; 9] = [
-        Reason::NotInCohort,
-        Reason::WindowNotOpen,
-        Reason::WindowClosed,
-        Reason::AlreadyBooked,
-        Reason::AlreadyVaccinated,
-        Reason::TooEarlyForDose,
-        Reason::NotInsured,
-        Reason::UnknownPerson,
-        Reason::ProxyNotAllowed,
-    ];
-
-    /// The machine-readable code, as in the gRPC enum without its prefix.
-    pub fn code(self) -> &'static str {
-        match self {
-            Self::NotInCohort => "NOT_IN_COHORT",
-            Self::WindowNotOpen => "WINDOW_NOT_OPEN",
-            Self::WindowClosed => "WINDOW_CLOSED",
-            Self::AlreadyBooked => "ALREADY_BOOKED",
-            Self::AlreadyVaccinated => "ALREADY_VACCINATED",
-            Self::TooEarlyForDose => "TOO_EARLY_FOR_DOSE",
-            Self::NotInsured => "NOT_INSURED",
-            Self::UnknownPerson => "UNKNOWN_PERSON",
-            Self::ProxyNotAllowed => "PROXY_NOT_ALLOWED",
-        }
-    }
 }
 
 /// The window that applies to the person, narrowed to their own interval
@@ -270,62 +234,6 @@ pub fn decide(rules: &Rules, facts: Facts<'_>, now: DateTime<Utc>) -> Decision {
         digit_note(&interval)
     );
     decision
-}
-
-/// "Why": every rule the decision looked at, one line each, for the
-/// command-line tool and support staff.
-pub fn explain(rules: &Rules, facts: Facts<'_>, now: DateTime<Utc>) -> Vec<String> {
-    let mut lines = vec![format!("rules version {:?}; now {}", rules.version, fmt_seoul(now))];
-    let birth = facts.person.map_or(facts.asserted_birth, |p| p.birth_date);
-    match facts.person {
-        None => lines.push("registry: unknown person".into()),
-        Some(p) => lines.push(format!(
-            "registry: born {} (rotation digit {}), {}, priority groups [{}], doses given [{}]",
-            p.birth_date,
-            rotation_digit(p.birth_date),
-            if p.insured { "insured" } else { "NOT insured" },
-            p.priority_groups.join(", "),
-            p.doses.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ")
-        )),
-    }
-    let groups: &[String] = facts.person.map_or(&[], |p| p.priority_groups.as_slice());
-    for c in &rules.cohorts {
-        let by_birth = c.admits_birth(birth);
-        let by_groups = c.admits_groups(groups);
-        let verdict = match (by_birth, by_groups) {
-            (true, true) => "member",
-            (false, _) => "not a member (birth)",
-            (true, false) => "not a member (priority group)",
-        };
-        lines.push(format!("cohort {} ({}): {verdict}", c.id, c.criteria()));
-        if by_birth && by_groups {
-            for w in rules.windows_of(&c.id) {
-                let doses = w.doses.as_ref().map_or("every dose".to_owned(), |d| {
-                    format!("dose {}", d.iter().map(ToString::to_string).collect::<Vec<_>>().join("/"))
-                });
-                for i in w.intervals_for(rotation_digit(birth)) {
-                    let state = if i.contains(now) {
-                        "OPEN now"
-                    } else if now < i.opens_at {
-                        "not open yet"
-                    } else {
-                        "closed"
-                    };
-                    lines.push(format!("  window {} ({doses}): {i}: {state}", w.id));
-                }
-            }
-        }
-    }
-    if let Some(r) = facts.booked {
-        lines.push(format!("booked: dose {} under reservation {r}", facts.dose));
-    }
-    let d = decide(rules, facts, now);
-    let verdict = match d.eligible {
-        Ok(()) => "ELIGIBLE".to_owned(),
-        Err(reason) => reason.code().to_owned(),
-    };
-    lines.push(format!("decision for dose {}: {verdict}: {}", facts.dose, d.detail));
-    lines
 }
 
 #[cfg(test)]
