@@ -204,6 +204,7 @@ impl Board {
                 "provider circuit opened: taken off the list"
             );
             self.count_transition(slot, "open");
+            self.publish(slot);
         }
     }
 

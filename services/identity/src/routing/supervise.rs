@@ -68,7 +68,9 @@ impl Board {
         self.publish(slot);
     }
 
-    fn publish(&self, slot: &Slot) {
+    /// Sets the provider's gauges from its state now (each tick, and at once
+    /// when a call trips its breaker, so dashboards see a trip when it happens).
+    pub(super) fn publish(&self, slot: &Slot) {
         let s = self.snapshot(slot);
         let label = ProviderLabel { provider: s.provider_id.clone() };
         self.metrics.status.get_or_create(&label).set(s.light as i64);
