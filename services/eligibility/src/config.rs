@@ -22,7 +22,9 @@ pub struct Config {
     /// `YEYAK_REGISTRY_TIMEOUT_MS`: deadline of every registry call.
     pub registry_timeout: Duration,
     /// `YEYAK_REGISTRY_MAX_BATCH` / `YEYAK_REGISTRY_MAX_IN_FLIGHT` /
-    /// `YEYAK_REGISTRY_QUEUE`: how concurrent lookups are coalesced.
+    /// `YEYAK_REGISTRY_PARALLEL_FROM` / `YEYAK_REGISTRY_MAX_WAIT_MS` /
+    /// `YEYAK_REGISTRY_QUEUE`: how
+    /// concurrent lookups are coalesced.
     pub registry_batch: BatchSettings,
     /// `YEYAK_RULES_FILE`: the cohort rules file (TOML).
     pub rules_file: PathBuf,
@@ -61,7 +63,9 @@ impl Config {
             registry_timeout: Duration::from_millis(env.parse("REGISTRY_TIMEOUT_MS", 1_500)?),
             registry_batch: BatchSettings {
                 max_batch: env.parse::<usize>("REGISTRY_MAX_BATCH", 128)?.clamp(1, 256),
-                max_in_flight: env.parse::<usize>("REGISTRY_MAX_IN_FLIGHT", 2)?.max(1),
+                max_in_flight: env.parse::<usize>("REGISTRY_MAX_IN_FLIGHT", 4)?.max(1),
+                parallel_from: env.parse::<usize>("REGISTRY_PARALLEL_FROM", 32)?.max(1),
+                max_wait: Duration::from_millis(env.parse("REGISTRY_MAX_WAIT_MS", 5)?),
                 queue: env.parse::<usize>("REGISTRY_QUEUE", 8192)?.max(1),
             },
             rules_file: PathBuf::from(env.string("RULES_FILE", "services/eligibility/rules/demo.toml")),

@@ -85,9 +85,9 @@ async fn booking_and_cancellation_events_update_already_booked_within_a_second()
     let (p, other) = (h.find(bookable), h.find_nth(1, bookable));
     let subject = Harness::subject_of(&p);
     assert!(h.check(&p, 1).await.eligible);
+    h.until_cached(&subject).await;
     assert!(h.check(&p, 1).await.eligible);
     assert_eq!((h.metric(REGISTRY), h.metric(CACHE)), (1.0, 1.0), "asked once, then answered from the cache");
-    assert_eq!(h.redis_keys(&format!("eligibility:{{{subject}}}:person")).await.len(), 1, "the registry answer is cached");
 
     let reservation = Uuid::new_v4();
     let booked_event = confirmed(Uuid::new_v4(), reservation, &subject, 1);
@@ -136,5 +136,42 @@ async fn booking_and_cancellation_events_update_already_booked_within_a_second()
     let after_poison = h.find_nth(2, bookable);
     publish(&publisher, confirmed(Uuid::new_v4(), Uuid::new_v4(), &Harness::subject_of(&after_poison), 1)).await;
     until(&h, &after_poison, R::AlreadyBooked).await;
+    h.stop().await;
+}
+
+/// Registry answers are cached behind the answer, many per pipeline; every
+/// one lands, with an expiry, and concurrent lookups read each back as written.
+#[tokio::test]
+async fn cache_writes_behind_the_answer_all_land() {
+    let h = Harness::start(Options::new(common::rules_file("2021-07-55-59.toml"), seoul(2021, 7, 13, 10, 0, 0))).await;
+    let people: Vec<_> = h.people.iter().take(300).collect();
+    for (i, p) in people.iter().enumerate() {
+        let person = (i % 3 != 0).then(|| eligibility::domain::Person {
+            birth_date: p.birth_date,
+            insured: p.insured,
+            priority_groups: p.priority_groups.iter().map(|g| g.to_string()).collect(),
+            doses: p.doses.clone(),
+        });
+        assert!(h.store.remember(&Harness::subject_of(p), person.as_ref()), "queued");
+    }
+    common::eventually(Duration::from_secs(5), "300 cached answers", || async {
+        (h.redis_keys("eligibility:*:person").await.len() == 300).then_some(())
+    })
+    .await;
+    let key = h.redis_keys(&format!("eligibility:{{{}}}:person", Harness::subject_of(people[0]))).await.remove(0);
+    let mut conn = redis::Client::open("redis://127.0.0.1:6379/0").unwrap().get_multiplexed_async_connection().await.unwrap();
+    let ttl: i64 = redis::cmd("TTL").arg(&key).query_async(&mut conn).await.unwrap();
+    assert!(ttl > 0, "written with an expiry, not forever: {ttl}");
+    // Read back by 300 concurrent lookups (they share pipelines): each gets its own.
+    let subjects: Vec<String> = people.iter().map(|p| Harness::subject_of(p)).collect();
+    let found = futures_util::future::join_all(subjects.iter().map(|s| h.store.lookup(s, 1))).await;
+    for (i, (p, found)) in people.iter().zip(found).enumerate() {
+        let (cached, booked) = found.unwrap();
+        assert_eq!(booked, None);
+        match cached.unwrap() {
+            eligibility::store::Cached::Known(found) => assert!(i % 3 != 0 && found.birth_date == p.birth_date, "{i}"),
+            eligibility::store::Cached::Unknown => assert_eq!(i % 3, 0, "{i}"),
+        }
+    }
     h.stop().await;
 }

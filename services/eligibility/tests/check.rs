@@ -201,6 +201,7 @@ async fn dependencies_down_answers_fast_and_uses_what_it_can() {
     let h = Harness::start(Options::new(RULES.into(), seoul(2021, 7, 13, 10, 0, 0))).await;
     let (a, b, c) = (h.find_nth(0, bookable), h.find_nth(1, bookable), h.find_nth(2, bookable));
     assert!(h.check(&a, 1).await.eligible);
+    h.until_cached(&Harness::subject_of(&a)).await;
 
     // Registry down: a cached answer still serves; anyone else is UNAVAILABLE, fast.
     h.registry.cut();

@@ -36,7 +36,7 @@ async fn concurrent_lookups_share_batch_calls_and_each_gets_its_own_answer() {
     let url = format!("http://{}", h.registry.addr());
     let single = RegistryClient::new(&url, Duration::from_secs(5)).unwrap();
     // One call at a time, 100 ms each: 120 lookups one by one would take 12 s.
-    let settings = BatchSettings { max_batch: 64, max_in_flight: 1, queue: 1_000 };
+    let settings = BatchSettings { max_batch: 64, max_in_flight: 1, parallel_from: 64, max_wait: Duration::from_secs(5), queue: 1_000 };
     let batched = RegistryClient::new(&url, Duration::from_secs(5)).unwrap().batching(settings);
     let mut ids: Vec<String> = h.people.iter().take(100).map(Harness::subject_of).collect();
     ids.extend((0..20).map(|i| format!("{i:040x}"))); // unknown to the registry
@@ -60,5 +60,71 @@ async fn concurrent_lookups_share_batch_calls_and_each_gets_its_own_answer() {
     assert!(failed.iter().all(Result::is_err), "{failed:?}");
     set_latency(&url, 0, 0.0).await;
     assert_eq!(batched.lookup(&ids[0]).await.unwrap(), expected[0], "and recovers");
+    h.stop().await;
+}
+
+/// While a call is in flight, a few lookups wait for it and leave together;
+/// enough of them leave at once, beside it, in parallel calls.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn small_batches_wait_for_the_call_in_flight_and_large_ones_go_beside_it() {
+    use std::sync::atomic::Ordering::Relaxed;
+    let h = Harness::start(Options::new(RULES.into(), seoul(2021, 7, 13, 10, 0, 0))).await;
+    let url = format!("http://{}", h.registry.addr());
+    let settings = BatchSettings { max_batch: 10, max_in_flight: 4, parallel_from: 10, max_wait: Duration::from_secs(5), queue: 1_000 };
+    let client = RegistryClient::new(&url, Duration::from_secs(5)).unwrap().batching(settings);
+    let ids: Vec<String> = h.people.iter().take(26).map(Harness::subject_of).collect();
+    set_latency(&url, 300, 0.0).await;
+
+    // One lookup alone goes out at once; five more, arriving one by one while
+    // it is in flight, are too few for a call of their own: they wait for it
+    // and share the next call.
+    let started = Instant::now();
+    let lone = tokio::spawn({
+        let (client, id) = (client.clone(), ids[0].clone());
+        async move { client.lookup(&id).await }
+    });
+    let mut later = Vec::new();
+    for id in &ids[1..6] {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+        let (client, id) = (client.clone(), id.clone());
+        later.push(tokio::spawn(async move { client.lookup(&id).await }));
+    }
+    assert!(lone.await.unwrap().unwrap().is_some());
+    for l in later {
+        assert!(l.await.unwrap().unwrap().is_some());
+    }
+    let took = started.elapsed();
+    assert_eq!(client.batch_stats().calls.load(Relaxed), 2, "the five shared one call");
+    assert!(took >= Duration::from_millis(560), "the five waited for the first call: {took:?}");
+
+    // Twenty lookups while one is in flight: two full batches go beside it.
+    let lone = tokio::spawn({
+        let (client, id) = (client.clone(), ids[0].clone());
+        async move { client.lookup(&id).await }
+    });
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    let started = Instant::now();
+    let answers = futures_util::future::join_all(ids[6..26].iter().map(|id| client.lookup(id))).await;
+    let took = started.elapsed();
+    assert!(answers.into_iter().all(|a| a.unwrap().is_some()));
+    assert!(lone.await.unwrap().unwrap().is_some());
+    assert_eq!(client.batch_stats().calls.load(Relaxed), 5, "one call, then two parallel calls of ten");
+    assert_eq!(client.batch_stats().lookups.load(Relaxed), 27);
+    assert!(took < Duration::from_millis(450), "the full batches did not wait for the call in flight: {took:?}");
+
+    // A lone lookup behind a slow call waits for it `max_wait` at most.
+    let settings = BatchSettings { max_wait: Duration::from_millis(50), ..settings };
+    let client = RegistryClient::new(&url, Duration::from_secs(5)).unwrap().batching(settings);
+    let slow = tokio::spawn({
+        let (client, id) = (client.clone(), ids[0].clone());
+        async move { client.lookup(&id).await }
+    });
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    let started = Instant::now();
+    assert!(client.lookup(&ids[1]).await.unwrap().is_some());
+    let took = started.elapsed();
+    assert!(slow.await.unwrap().unwrap().is_some());
+    assert_eq!(client.batch_stats().calls.load(Relaxed), 2);
+    assert!(took < Duration::from_millis(500), "waited for the slow call ({took:?}) rather than 50 ms beside it");
     h.stop().await;
 }

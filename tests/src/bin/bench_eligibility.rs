@@ -1,6 +1,10 @@
 //! Eligibility against a national-sized registry, beside its floor.
 //!
 //! `cargo run --release -p yeyak-e2e --bin bench_eligibility -- [--people 1000000] [--load 20000000] [--seconds 15] [--concurrency 64]`
+//! (`--channels 4`: HTTP/2 connections of the load generator;
+//! `YEYAK_REGISTRY_MAX_IN_FLIGHT`, `YEYAK_REGISTRY_MAX_BATCH` and
+//! `YEYAK_REGISTRY_PARALLEL_FROM` in the environment reach the service, to
+//! try registry batching settings.)
 //!
 //! 1. Generates and loads `--people` synthetic people into a fresh registry
 //!    database (binary COPY) and times it.
@@ -55,7 +59,6 @@ use yeyak_proto::eligibility::v1::{eligibility_service_client::EligibilityServic
 const CLIENT_ID: &str = "bench-eligibility-client-01";
 const SEED: u64 = 20_210_809;
 const HASH_KEY: &str = "bench-eligibility-subject-key";
-const CHANNELS: usize = 4;
 
 struct Series {
     /// Latency of each item (one call, or a pair of calls).
@@ -301,6 +304,8 @@ async fn main() -> anyhow::Result<()> {
     let load = arg("--load", 20_000_000);
     let seconds = Duration::from_secs(arg("--seconds", 15));
     let concurrency = arg("--concurrency", 64) as usize;
+    // HTTP/2 connections the load generator spreads its calls over.
+    let channels = arg("--channels", 4).max(1) as usize;
     let tag = uuid::Uuid::new_v4().simple().to_string()[..10].to_owned();
     let key = Secret::new(HASH_KEY.to_owned());
     let mut lines = vec![
@@ -336,7 +341,11 @@ async fn main() -> anyhow::Result<()> {
     let amqp = AmqpSettings::for_test(&format!("bench{tag}"));
     let redis_prefix = format!("bench:{tag}");
     let rules = concat!(env!("CARGO_MANIFEST_DIR"), "/../services/eligibility/rules/demo.toml");
-    let env = Env::from_pairs([
+    // Registry batching settings may be tried from the command line's environment.
+    let passed = ["REGISTRY_MAX_IN_FLIGHT", "REGISTRY_MAX_BATCH", "REGISTRY_PARALLEL_FROM"]
+        .into_iter()
+        .filter_map(|k| std::env::var(format!("YEYAK_{k}")).ok().map(|v| (k.to_owned(), v)));
+    let env = Env::from_pairs(passed.chain([
         ("GRPC_ADDR".to_string(), "127.0.0.1:0".to_string()),
         ("METRICS_ADDR".into(), "off".into()),
         ("TRUSTED_KEYS".into(), format!("{},{}", admission.trusted_entry(), identity.trusted_entry())),
@@ -347,7 +356,7 @@ async fn main() -> anyhow::Result<()> {
         ("AMQP_EXCHANGE".into(), amqp.exchange.clone()),
         ("AMQP_QUEUE_PREFIX".into(), amqp.queue_prefix.clone()),
         ("CACHE_TTL_SECONDS".into(), "600".into()),
-    ]);
+    ]));
     let app = eligibility::startup::Application::build(eligibility::config::Config::from_env(&env)?).await?;
     let addr = app.grpc_addr().to_string();
     let app_task = tokio::spawn(app.run_until_stopped(shutdown.clone()));
@@ -370,6 +379,33 @@ async fn main() -> anyhow::Result<()> {
     let verify_us = started.elapsed().as_secs_f64() * 1e6 / rounds as f64;
     lines.push(format!("one Ed25519 token verification: {verify_us:.0} µs (two per first check: the pass and the identity assertion)"));
     println!("{}", lines.last().map_or("", String::as_str));
+    // And in batches of 16 (passes and assertions: two keys), as the batcher checks them.
+    let both = {
+        let mut r = yeyak_platform::tokens::KeyRing::default();
+        r.trust(&admission);
+        r.trust(&identity);
+        r
+    };
+    let parsed: Vec<_> = people.passes[..rounds]
+        .iter()
+        .zip(&people.assertions[..rounds])
+        .flat_map(|(p, a)| [p, a])
+        .map(|token| {
+            let (body, signature) = token.rsplit_once('.').expect("a signed token");
+            let kid = body.split('.').nth(1).expect("v1.<kid>.<claims>");
+            let key = *both.get(kid).expect("the bench's own key").1;
+            let signature = base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, signature).expect("base64");
+            (key, body.as_bytes().to_vec(), ed25519_dalek::Signature::from_slice(&signature).expect("64 bytes"))
+        })
+        .collect();
+    let started = Instant::now();
+    for chunk in parsed.chunks(16) {
+        let items: Vec<tokens::batch::Item<'_>> = chunk.iter().map(|(k, m, s)| (k, m.as_slice(), s)).collect();
+        anyhow::ensure!(tokens::batch::verify_all(&items), "a batch of the bench's own tokens failed");
+    }
+    let batch_us = started.elapsed().as_secs_f64() * 1e6 / parsed.len() as f64;
+    lines.push(format!("in batches of 16 from two keys: {batch_us:.0} µs per signature"));
+    println!("{}", lines.last().map_or("", String::as_str));
 
     lines.push(String::new());
     lines.push("| CheckEligibility, closed loop | calls/s | p50 | p99 | errors | CPU per call: this process + PostgreSQL |".into());
@@ -382,7 +418,7 @@ async fn main() -> anyhow::Result<()> {
     let mut next_new = 0u64;
     let warm_set = 20_000u64.min(n as u64 / 8);
     let rates = {
-        let clients: Vec<_> = (0..CHANNELS)
+        let clients: Vec<_> = (0..channels)
             .map(|_| client::channel(&addr, &client::ClientSettings::default()).map(EligibilityServiceClient::new))
             .collect::<Result<_, _>>()?;
         let clients = Arc::new(clients);
@@ -392,7 +428,7 @@ async fn main() -> anyhow::Result<()> {
             move |i: u64| {
                 let (clients, people) = (clients.clone(), people.clone());
                 async move {
-                    let mut client = clients[(i % CHANNELS as u64) as usize].clone();
+                    let mut client = clients[(i % clients.len() as u64) as usize].clone();
                     let person = (offset + i % modulo) as usize;
                     let mut ok = true;
                     for _ in 0..repeat {
@@ -408,12 +444,16 @@ async fn main() -> anyhow::Result<()> {
         // Cold: people never seen (a registry call each).
         let batcher = tokens::SignatureBatcher::shared();
         let before = (batcher.checks(), batcher.signatures());
+        let registry_before = eligibility::registry::batch_totals();
         let meter = CpuMeter::start(&pool, &registry_name).await;
         let (mut cold, e) = closed_loop(concurrency, seconds, call(warm_set + next_new, fresh - next_new, 1)).await;
         let cpu = meter.stop(&pool).await;
         let (checks, signatures) = (batcher.checks() - before.0, batcher.signatures() - before.1);
         let per_batch = signatures as f64 / checks.max(1) as f64;
         println!("cold phase: {signatures} signatures checked in {checks} batches ({per_batch:.1} per batch)");
+        let registry_after = eligibility::registry::batch_totals();
+        let (calls, lookups) = (registry_after.0 - registry_before.0, registry_after.1 - registry_before.1);
+        println!("cold phase: {lookups} registry lookups in {calls} batch calls ({:.1} per call)", lookups as f64 / calls.max(1) as f64);
         next_new += cold.latencies_us.len() as u64 + cold.errors;
         anyhow::ensure!(next_new < fresh, "the cold phase ran out of new people: lower --seconds");
         lines.push(cold.line("cold: a new person each call (registry over HTTP, then Redis)", e, cpu));

@@ -72,7 +72,10 @@ impl<T: Clone, K: Hash + Eq + Copy> Remembered<T, K> {
 
     fn insert_locked(g: &mut (HashMap<K, T>, HashMap<K, T>), capacity: usize, key: K, value: T) {
         if g.0.len() >= capacity {
-            g.1 = std::mem::take(&mut g.0);
+            // The old generation's table is emptied and reused as the young
+            // one: no regrowth from empty (rehashes, fresh pages) per turn.
+            std::mem::swap(&mut g.0, &mut g.1);
+            g.0.clear();
         }
         g.0.insert(key, value);
     }

@@ -145,8 +145,8 @@ impl EligibilityApi {
             None => {
                 self.metrics.lookup("registry");
                 let person = self.registry.lookup(subject).await.map_err(EligibilityError::RegistryUnavailable)?;
-                if let Err(e) = self.store.remember(subject, person.as_ref()).await {
-                    tracing::debug!(error = %e, "could not cache the registry answer");
+                if !self.store.remember(subject, person.as_ref()) {
+                    tracing::debug!("cache writes queued beyond the limit: this answer is not cached");
                 }
                 person
             }

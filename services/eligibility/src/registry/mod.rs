@@ -4,9 +4,9 @@
 //! lookups are coalesced into batch calls (see [`batch`]).
 mod batch;
 
-use std::time::Duration;
+use std::{sync::Arc, time::Duration};
 
-pub use batch::BatchSettings;
+pub use batch::{totals as batch_totals, BatchSettings, BatchStats};
 use tokio::sync::{mpsc, oneshot};
 
 use chrono::NaiveDate;
@@ -21,6 +21,7 @@ pub struct RegistryClient {
     timeout: Duration,
     /// Set by [`RegistryClient::batching`]: lookups go through the batcher.
     batcher: Option<mpsc::Sender<batch::Pending>>,
+    stats: Arc<BatchStats>,
 }
 
 #[derive(Deserialize)]
@@ -63,15 +64,20 @@ impl RegistryClient {
             .connect_timeout(timeout.min(Duration::from_millis(500)))
             .pool_max_idle_per_host(256)
             .build()?;
-        Ok(Self { base: base.trim_end_matches('/').to_owned(), http, timeout, batcher: None })
+        Ok(Self { base: base.trim_end_matches('/').to_owned(), http, timeout, batcher: None, stats: Arc::default() })
     }
 
     /// Coalesces concurrent lookups into batch calls from now on. Needs a
     /// Tokio runtime (the batcher is a task).
     pub fn batching(mut self, settings: BatchSettings) -> Self {
         let url = format!("{}/v1/subjects/batch-get", self.base);
-        self.batcher = Some(batch::spawn(self.http.clone(), url, self.timeout, settings));
+        self.batcher = Some(batch::spawn(self.http.clone(), url, self.timeout, settings, self.stats.clone()));
         self
+    }
+
+    /// Batch calls sent and the lookups they carried, by this client.
+    pub fn batch_stats(&self) -> &BatchStats {
+        &self.stats
     }
 
     /// `Ok(None)` when the registry does not know the subject.

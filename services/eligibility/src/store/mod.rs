@@ -13,10 +13,15 @@
 //! An event's deduplication and its effect are one Lua script, so a crash
 //! between them cannot lose or double an effect. All of a subject's keys
 //! share one hash tag (one Redis Cluster slot).
+mod reader;
+mod writer;
+
 use std::{sync::Arc, time::Duration};
 
 use redis::{aio::ConnectionManager, AsyncCommands as _, Script};
 
+pub use self::writer::LINGER as CACHE_WRITE_LINGER;
+use self::{reader::CacheReader, writer::CacheWriter};
 use crate::domain::Person;
 
 /// How long processed event ids and cancellation marks are kept.
@@ -93,8 +98,9 @@ return {1, n + 1}
 #[derive(Clone)]
 pub struct Store {
     conn: ConnectionManager,
+    reader: CacheReader,
+    writer: CacheWriter,
     prefix: String,
-    cache_ttl: u64,
     booked_ttl: u64,
     proxy_ttl: u64,
     confirmed: Arc<Script>,
@@ -112,11 +118,13 @@ pub struct Ttls {
 }
 
 impl Store {
+    /// Needs a Tokio runtime: cache writes have their own task.
     pub fn new(conn: ConnectionManager, prefix: &str, ttls: Ttls) -> Self {
         Self {
+            reader: CacheReader::new(conn.clone()),
+            writer: CacheWriter::spawn(conn.clone(), ttls.cache.as_secs().max(1)),
             conn,
             prefix: format!("{prefix}:eligibility"),
-            cache_ttl: ttls.cache.as_secs().max(1),
             booked_ttl: ttls.booked.as_secs().max(1),
             proxy_ttl: ttls.proxy.as_secs().max(1),
             confirmed: Arc::new(Script::new(CONFIRMED)),
@@ -131,10 +139,10 @@ impl Store {
     }
 
     /// The cached registry answer and the reservation held for `dose`, in
-    /// one round trip.
+    /// one round trip (shared with concurrent lookups: see [`reader`]).
     pub async fn lookup(&self, subject: &str, dose: u32) -> redis::RedisResult<(Option<Cached>, Option<String>)> {
         let keys = [self.subject_key(subject, "person"), self.subject_key(subject, &format!("booked:{dose}"))];
-        let (person, booked): (Option<String>, Option<String>) = self.conn.clone().mget(&keys).await?;
+        let (person, booked) = self.reader.get_pair(keys).await?;
         let cached = person.and_then(|text| match text.as_str() {
             "?" => Some(Cached::Unknown),
             json => serde_json::from_str(json).ok().map(Cached::Known),
@@ -142,15 +150,18 @@ impl Store {
         Ok((cached, booked))
     }
 
-    /// Caches a registry answer for the cache TTL.
-    pub async fn remember(&self, subject: &str, person: Option<&Person>) -> redis::RedisResult<()> {
+    /// Caches a registry answer for the cache TTL, behind the caller's back
+    /// (see [`writer`]): within about [`CACHE_WRITE_LINGER`] plus a round
+    /// trip. False when the write was dropped.
+    pub fn remember(&self, subject: &str, person: Option<&Person>) -> bool {
         let value = match person {
-            Some(p) => {
-                serde_json::to_string(p).map_err(|e| redis::RedisError::from((redis::ErrorKind::Client, "encode", e.to_string())))?
-            }
+            Some(p) => match serde_json::to_string(p) {
+                Ok(json) => json,
+                Err(_) => return false,
+            },
             None => "?".to_owned(),
         };
-        self.conn.clone().set_ex(self.subject_key(subject, "person"), value, self.cache_ttl).await
+        self.writer.write(self.subject_key(subject, "person"), value)
     }
 
     /// The reservation held for `dose`, if any.

@@ -268,6 +268,16 @@ impl Harness {
         redis::cmd("KEYS").arg(format!("{}:{pattern}", self.redis_prefix)).query_async(&mut conn).await.unwrap()
     }
 
+    /// Waits until the registry's answer about `subject` is in the cache (it
+    /// is written behind the answer, within about a millisecond).
+    pub async fn until_cached(&self, subject: &str) {
+        let pattern = format!("eligibility:{{{subject}}}:person");
+        eventually(std::time::Duration::from_secs(5), "the registry answer to be cached", || async {
+            (self.redis_keys(&pattern).await.len() == 1).then_some(())
+        })
+        .await;
+    }
+
     pub async fn stop(self) {
         self.shutdown.trigger();
         for task in self.tasks {
