@@ -1,10 +1,10 @@
 //! Ed25519 signatures of concurrent requests checked together.
 //!
 //! A person's first call carries tokens no replica has seen, and checking one
-//! signature alone (about 43 µs here) costs more than the rest of a cheap
-//! call. Batch verification checks n signatures with one multi-scalar
-//! multiplication: measured here, 28 µs per signature in pairs, 23 in eights,
-//! 15 in sixteens. During a surge dozens of first calls are in flight at
+//! signature alone (30–40 µs here) costs more than the rest of a cheap call.
+//! Batch verification checks n signatures with one multi-scalar
+//! multiplication: measured here, 12–16 µs per signature in sixteens from two
+//! keys, in runs where one alone took 37–42 µs. During a surge dozens of first calls are in flight at
 //! once, so signatures that arrive while a batch is being checked wait for
 //! the next one; a lone signature is checked alone at once (no timer, no
 //! added latency when the service is quiet).
