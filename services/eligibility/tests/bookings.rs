@@ -159,7 +159,7 @@ async fn cache_writes_behind_the_answer_all_land() {
     })
     .await;
     let key = h.redis_keys(&format!("eligibility:{{{}}}:person", Harness::subject_of(people[0]))).await.remove(0);
-    let mut conn = redis::Client::open("redis://127.0.0.1:6379/0").unwrap().get_multiplexed_async_connection().await.unwrap();
+    let mut conn = redis::Client::open(format!("redis://{}/0", common::REDIS)).unwrap().get_multiplexed_async_connection().await.unwrap();
     let ttl: i64 = redis::cmd("TTL").arg(&key).query_async(&mut conn).await.unwrap();
     assert!(ttl > 0, "written with an expiry, not forever: {ttl}");
     // Read back by 300 concurrent lookups (they share pipelines): each gets its own.
