@@ -5,6 +5,7 @@ pub mod backlog;
 pub mod cpu;
 pub mod load;
 pub mod process;
+pub mod thin_front;
 
 /// The value after `name` on the command line (`--people 1000`), or `default`.
 pub fn arg(name: &str, default: u64) -> u64 {

@@ -13,20 +13,24 @@
 //! 1. **floor**: the same load generator calls the carrier mock directly, as
 //!    a relying party would without identity: `POST /v1/verifications`,
 //!    `GET /v1/inbox/{phone}` (the person reads the code), `POST .../confirm`;
-//! 2. **identity**: each virtual user is a front end serving a new person:
+//! 2. **thin front** (plain tonic, then the platform's `GrpcServer`): the
+//!    front-end code of phase 4 against [`thin_front`], identity's three RPCs
+//!    forwarding straight to the carrier and doing nothing else: the ceiling
+//!    of `identity / floor` on this machine in this run;
+//! 3. **identity**: each virtual user is a front end serving a new person:
 //!    `ListProviders`, the first offered provider, `StartVerification`, the
 //!    inbox (or the approval in the app), `CompleteVerification`. On the
 //!    retryable `UNAVAILABLE` it starts again with the first alternative the
 //!    status names (at most three tries). Served by the platform's
 //!    `GrpcServer` exactly as `yeyak-identity` is;
-//! 3. the same, served by a plain tonic server whose accepted sockets set
-//!    TCP_NODELAY (the platform server does not set it; see the report);
-//! 4. and 5. the same as 2 and 3 with the carrier — the provider the front
-//!    end picks first — failing 50% of its calls.
+//! 4. the floor again (the ratios use the mean of both floors: the machine's
+//!    speed drifts within a run);
+//! 5. identity with the carrier — the provider the front end picks first —
+//!    failing 50% of its calls, measured from the first failure.
 //!
 //! A verification counts as a success only if the person ends with a signed
-//! assertion. Prints rates, the ratio to the floor, the success rate users
-//! see, latency percentiles and the CPU used.
+//! assertion (the thin front's are empty). Prints rates, the ratios, the
+//! success rate users see, latency percentiles and the CPU used.
 use std::{
     sync::{
         atomic::{AtomicU32, AtomicU64, Ordering},
@@ -38,6 +42,7 @@ use std::{
 use anyhow::Context as _;
 use tonic::{transport::Channel, Code};
 use tonic_types::StatusExt as _;
+use yeyak_e2e::bench::thin_front;
 use yeyak_platform::{
     config::Env,
     grpc::{client, CLIENT_ID_HEADER, PASS_HEADER},
@@ -421,30 +426,31 @@ async fn main() -> anyhow::Result<()> {
         ("MAX_IN_FLIGHT_VERIFICATIONS".into(), "1024".into()),
         ("APPROVAL_WAIT_MS".into(), "0".into()),
     ]);
-    let config = || identity::config::Config::from_env(&env);
     // As shipped: the platform's GrpcServer.
-    let app = identity::startup::Application::build(config()?).await?;
-    let platform_addr = app.grpc_addr().to_string();
+    let app = identity::startup::Application::build(identity::config::Config::from_env(&env)?).await?;
+    let identity_addr = app.grpc_addr().to_string();
     let board = app.board();
     tokio::spawn(app.run_until_stopped(shutdown.clone()));
-    // The same parts behind a tonic server that sets TCP_NODELAY.
-    let (nodelay_addr, nodelay_board) = nodelay_server(config()?, shutdown.clone()).await?;
 
     let settings = client::ClientSettings { connect_timeout: Duration::from_secs(2), request_timeout: Duration::from_secs(10) };
     let channels = |addr: &str| (0..CHANNELS).map(|_| client::channel(addr, &settings)).collect::<Result<Vec<_>, _>>();
     let http = reqwest::Client::builder().pool_max_idle_per_host(1024).tcp_nodelay(true).build()?;
     let carrier_url = idp_urls[0].1.clone();
+    let thin_addr = thin_front::serve(http.clone(), carrier_url.clone(), shutdown.clone()).await?.to_string();
+    let thin_platform_addr = thin_front::serve_on_platform(http.clone(), carrier_url.clone(), shutdown.clone()).await?.to_string();
     let minted = Instant::now();
     let passes: Arc<Vec<String>> = Arc::new((0..args.passes).map(|n| FrontEnd::pass(&admission, n)).collect());
     println!("minted {} admission passes in {:.1} s", passes.len(), minted.elapsed().as_secs_f64());
-    let platform = Arc::new(FrontEnd {
-        channels: channels(&platform_addr)?,
-        admission: admission.clone(),
-        http: http.clone(),
-        idp_urls: idp_urls.clone(),
-        passes: passes.clone(),
-    });
-    let nodelay = Arc::new(FrontEnd { channels: channels(&nodelay_addr)?, admission, http: http.clone(), idp_urls, passes });
+    let front = |addr: &str| -> anyhow::Result<Arc<FrontEnd>> {
+        Ok(Arc::new(FrontEnd {
+            channels: channels(addr)?,
+            admission: admission.clone(),
+            http: http.clone(),
+            idp_urls: idp_urls.clone(),
+            passes: passes.clone(),
+        }))
+    };
+    let (identity, thin, thin_platform) = (front(&identity_addr)?, front(&thin_addr)?, front(&thin_platform_addr)?);
 
     println!(
         "bench_identity: {} s per phase after {} s warm-up, {} virtual users, {} cores, release build",
@@ -462,90 +468,78 @@ async fn main() -> anyhow::Result<()> {
         }
     };
     if args.healthy_only {
-        let healthy = phase("identity (platform server), healthy", users, warmup, seconds, through(&platform)).await;
+        let healthy = phase("identity, healthy", users, warmup, seconds, through(&identity)).await;
         println!("{}", healthy.row());
         cleanup(&prefix).await?;
         return Ok(());
     }
-    let floor = phase("floor: direct HTTP to the carrier mock", users, warmup, seconds, move |n| {
+    let floor_phase = |name| {
         let (http, url) = (http.clone(), carrier_url.clone());
-        async move { direct(&http, &url, n).await }
-    })
-    .await;
+        phase(name, users, warmup, seconds, move |n| {
+            let (http, url) = (http.clone(), url.clone());
+            async move { direct(&http, &url, n).await }
+        })
+    };
+    let floor = floor_phase("floor: direct HTTP to the carrier mock").await;
     println!("  floor: {:.0}/s", floor.rate());
-    let healthy = phase("identity (platform server), all healthy", users, warmup, seconds, through(&platform)).await;
-    println!("  identity (platform server): {:.0}/s", healthy.rate());
-    let healthy_nd = phase("identity (TCP_NODELAY server), all healthy", users, warmup, seconds, through(&nodelay)).await;
-    println!("  identity (TCP_NODELAY server): {:.0}/s", healthy_nd.rate());
+    let thin_plain = phase("thin gRPC front (plain tonic)", users, warmup, seconds, through(&thin)).await;
+    println!("  thin front (plain tonic): {:.0}/s", thin_plain.rate());
+    let thin_stack = phase("thin gRPC front (platform server)", users, warmup, seconds, through(&thin_platform)).await;
+    println!("  thin front (platform server): {:.0}/s", thin_stack.rate());
+    let healthy = phase("identity, all healthy", users, warmup, seconds, through(&identity)).await;
+    println!("  identity: {:.0}/s", healthy.rate());
+    let floor_again = floor_phase("floor again").await;
+    println!("  floor again: {:.0}/s", floor_again.rate());
 
     let faults = serde_json::json!({ "error_rate": 0.5 });
-    let carrier = &platform.idp_urls[0].1;
-    reqwest::Client::new().put(format!("{carrier}/admin/faults")).json(&faults).send().await?.error_for_status()?;
+    reqwest::Client::new().put(format!("{carrier_url}/admin/faults")).json(&faults).send().await?.error_for_status()?;
     // No warm-up: the trip itself (the first failures) is measured.
-    let long = seconds + warmup;
-    let degraded = phase("identity (platform server), carrier failing 50%", users, Duration::ZERO, long, through(&platform)).await;
-    println!("  degraded (platform server): {:.0}/s, {:.2}% verified", degraded.rate(), degraded.success() * 100.0);
-    let degraded_nd = phase("identity (TCP_NODELAY server), carrier failing 50%", users, Duration::ZERO, long, through(&nodelay)).await;
-    println!("  degraded (TCP_NODELAY server): {:.0}/s, {:.2}% verified", degraded_nd.rate(), degraded_nd.success() * 100.0);
-    let carrier_health = [board.clone(), nodelay_board.clone()].map(|b| b.find("carrier-sms").map(|s| b.snapshot(s)));
+    let degraded = phase("identity, carrier failing 50%", users, Duration::ZERO, seconds + warmup, through(&identity)).await;
+    println!("  degraded: {:.0}/s, {:.2}% verified", degraded.rate(), degraded.success() * 100.0);
+    let carrier_health = board.find(thin_front::PROVIDER).map(|s| board.snapshot(s));
     let removed = cleanup(&prefix).await?;
     shutdown.trigger();
 
     println!();
     println!("| phase | verifications/s | success users see | p50 ms | p99 ms | p99.9 ms | verified | failed | rerouted | cores busy (bench + Redis) |");
     println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
-    for p in [&floor, &healthy, &healthy_nd, &degraded, &degraded_nd] {
+    for p in [&floor, &thin_plain, &thin_stack, &healthy, &floor_again, &degraded] {
         println!("{}", p.row());
     }
     println!();
-    let verdict = |ok: bool| if ok { "MET" } else { "NOT MET" };
-    for (server, healthy, degraded) in [("platform server", &healthy, &degraded), ("TCP_NODELAY server", &healthy_nd, &degraded_nd)] {
-        let ratio = healthy.rate() / floor.rate();
-        let success = degraded.success();
-        let p99 = degraded.pct(0.99) / healthy.pct(0.99);
-        println!("{server}:");
-        println!(
-            "  throughput identity / floor = {:.0} / {:.0} = {ratio:.2} (target >= 0.60): {}",
-            healthy.rate(),
-            floor.rate(),
-            verdict(ratio >= 0.6)
-        );
-        println!("  success users see, carrier failing 50% = {:.2}% (target >= 99%): {}", success * 100.0, verdict(success >= 0.99));
-        println!(
-            "  p99 failing / healthy = {:.2} ms / {:.2} ms = {p99:.2} (target <= 2.0): {}",
-            degraded.pct(0.99),
-            healthy.pct(0.99),
-            verdict(p99 <= 2.0)
-        );
-        let cpu = |p: &Phase| 1e6 * (p.cores + p.redis_cores) / p.rate().max(1.0);
-        println!("  CPU per verification (this process + Redis): identity {:.0} us, floor {:.0} us", cpu(healthy), cpu(&floor));
-    }
-    for (server, h) in ["platform server", "TCP_NODELAY server"].iter().zip(carrier_health) {
-        if let Some(h) = h {
-            println!("carrier at the end ({server}): {:?} ({:?}, breaker {})", h.light, h.reason, h.breaker.name());
-        }
+    report(&[&floor, &floor_again], &thin_plain, &thin_stack, &healthy, &degraded);
+    if let Some(h) = carrier_health {
+        println!("carrier at the end: {:?} ({:?}, breaker {})", h.light, h.reason, h.breaker.name());
     }
     println!("{removed} Redis keys removed");
     Ok(())
 }
 
-/// Identity's parts behind a plain tonic server whose accepted sockets set
-/// TCP_NODELAY — what the platform's `GrpcServer` gives once it sets the
-/// option on the sockets it accepts (it serves from its own listener stream,
-/// where tonic leaves the option off).
-async fn nodelay_server(config: identity::config::Config, shutdown: Shutdown) -> anyhow::Result<(String, Arc<identity::routing::Board>)> {
-    use yeyak_proto::identity::v1::identity_service_server::IdentityServiceServer;
-    let parts = identity::startup::Parts::build(config).await?;
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let addr = listener.local_addr()?.to_string();
-    let incoming = tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true));
-    let board = parts.board.clone();
-    tokio::spawn(board.clone().supervise(shutdown.clone()));
-    let service = parts.verifier.guard(IdentityServiceServer::new(parts.api));
-    tokio::spawn(
-        tonic::transport::Server::builder()
-            .add_service(service)
-            .serve_with_incoming_shutdown(incoming, async move { shutdown.wait().await }),
+/// The verdicts, each ratio against the mean of the floors.
+fn report(floors: &[&Phase], thin_plain: &Phase, thin_stack: &Phase, healthy: &Phase, degraded: &Phase) {
+    let verdict = |ok: bool| if ok { "MET" } else { "NOT MET" };
+    let floor = floors.iter().map(|p| p.rate()).sum::<f64>() / floors.len() as f64;
+    let ratio = healthy.rate() / floor;
+    println!("floor (mean of {} runs) = {floor:.0}/s", floors.len());
+    println!("  throughput identity / floor = {:.0} / {floor:.0} = {ratio:.2} (target >= 0.60): {}", healthy.rate(), verdict(ratio >= 0.6));
+    println!("  ceiling, thin gRPC front (plain tonic) / floor = {:.2}", thin_plain.rate() / floor);
+    println!("  ceiling on the platform server, thin front / floor = {:.2}", thin_stack.rate() / floor);
+    println!("  identity / thin front on the platform server = {:.2}", healthy.rate() / thin_stack.rate());
+    let success = degraded.success();
+    println!("  success users see, carrier failing 50% = {:.2}% (target >= 99%): {}", success * 100.0, verdict(success >= 0.99));
+    let p99 = degraded.pct(0.99) / healthy.pct(0.99);
+    println!(
+        "  p99 failing / healthy = {:.2} ms / {:.2} ms = {p99:.2} (target <= 2.0): {}",
+        degraded.pct(0.99),
+        healthy.pct(0.99),
+        verdict(p99 <= 2.0)
     );
-    Ok((addr, board))
+    let cpu = |p: &Phase| 1e6 * (p.cores + p.redis_cores) / p.rate().max(1.0);
+    println!(
+        "  CPU per verification (this process + Redis): floor {:.0} us, thin front {:.0} / {:.0} us, identity {:.0} us",
+        cpu(floors[0]),
+        cpu(thin_plain),
+        cpu(thin_stack),
+        cpu(healthy)
+    );
 }
