@@ -18,19 +18,9 @@ pub struct Application {
     metrics: Metrics,
 }
 
-/// The service without its server: the handlers, the pass check, the
-/// routing board (whose supervisor must run) and the metrics registry.
-/// [`Application`] serves them behind the platform's `GrpcServer`;
-/// benchmarks may serve them behind another server to compare.
-pub struct Parts {
-    pub api: IdentityApi,
-    pub verifier: PassVerifier,
-    pub board: Arc<Board>,
-    pub metrics: Metrics,
-}
-
-impl Parts {
+impl Application {
     pub async fn build(config: Config) -> anyhow::Result<Self> {
+        let server = config.server.clone();
         let metrics = Metrics::new("identity");
         let identity_metrics = IdentityMetrics::register(&metrics);
         let adapters = config.providers.iter().map(|p| providers::build(p, config.provider_retries)).collect::<anyhow::Result<Vec<_>>>()?;
@@ -45,14 +35,6 @@ impl Parts {
         let store = Store::new(conn, &config.redis.key_prefix);
         let verifier = PassVerifier::new(config.trusted.clone(), config.queue_ids.clone());
         let api = IdentityApi::new(Arc::new(config), board.clone(), store, identity_metrics);
-        Ok(Self { api, verifier, board, metrics })
-    }
-}
-
-impl Application {
-    pub async fn build(config: Config) -> anyhow::Result<Self> {
-        let server = config.server.clone();
-        let Parts { api, verifier, board, metrics } = Parts::build(config).await?;
         let ready = GrpcServer::new(server, metrics.clone()).add(verifier.guard(IdentityServiceServer::new(api))).bind().await?;
         Ok(Self { ready, board, metrics })
     }
