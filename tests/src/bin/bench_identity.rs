@@ -28,9 +28,10 @@
 //! 5. identity with the carrier — the provider the front end picks first —
 //!    failing 50% of its calls, measured from the first failure.
 //!
-//! A verification counts as a success only if the person ends with a signed
-//! assertion (the thin front's are empty). Prints rates, the ratios, the
-//! success rate users see, latency percentiles and the CPU used.
+//! A verification counts as a success only if CompleteVerification answers
+//! OK (identity answers OK only with a signed assertion; the thin front
+//! returns none). Prints rates, the ratios, the success rate users see,
+//! latency percentiles and the CPU used.
 use std::{
     sync::{
         atomic::{AtomicU32, AtomicU64, Ordering},
