@@ -155,8 +155,9 @@ else
     if ! command -v npm >/dev/null 2>&1; then
         apt_install npm
     fi
-    log "npm install --prefix .tools @bufbuild/buf@$BUF_VERSION"
-    npm install --prefix .tools --no-audit --no-fund --loglevel=error "@bufbuild/buf@$BUF_VERSION" >/dev/null
+    log "npm install --prefix .tools --no-save @bufbuild/buf@$BUF_VERSION"
+    # --no-save: the committed package.json and lock stay as they are (a bootstrap leaves the tree clean).
+    npm install --prefix .tools --no-save --no-audit --no-fund --loglevel=error "@bufbuild/buf@$BUF_VERSION" >/dev/null
     "$BUF_BIN" --version >/dev/null 2>&1 || die "$BUF_BIN not runnable after npm install"
     log "buf $("$BUF_BIN" --version) installed at $BUF_BIN"
 fi
