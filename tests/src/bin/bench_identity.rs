@@ -14,7 +14,7 @@
 //!    a relying party would without identity: `POST /v1/verifications`,
 //!    `GET /v1/inbox/{phone}` (the person reads the code), `POST .../confirm`;
 //! 2. **thin front** (plain tonic, then the platform's `GrpcServer`): the
-//!    front-end code of phase 4 against [`thin_front`], identity's three RPCs
+//!    front-end code of phase 3 against [`thin_front`], identity's three RPCs
 //!    forwarding straight to the carrier and doing nothing else: the ceiling
 //!    of `identity / floor` on this machine in this run;
 //! 3. **identity**: each virtual user is a front end serving a new person:
@@ -497,7 +497,7 @@ async fn main() -> anyhow::Result<()> {
     // No warm-up: the trip itself (the first failures) is measured.
     let degraded = phase("identity, carrier failing 50%", users, Duration::ZERO, seconds + warmup, through(&identity)).await;
     println!("  degraded: {:.0}/s, {:.2}% verified", degraded.rate(), degraded.success() * 100.0);
-    let carrier_health = board.find(thin_front::PROVIDER).map(|s| board.snapshot(s));
+    let carrier_health = board.find(PROVIDERS[0].0).map(|s| board.snapshot(s));
     let removed = cleanup(&prefix).await?;
     shutdown.trigger();
 
