@@ -5,9 +5,10 @@
 //!
 //! `bench_identity` drives it with the same front-end code as identity, so
 //! `thin front / floor` is the ceiling of `identity / floor` on the machine
-//! of that run: what the two extra gRPC exchanges a verification needs
-//! (a front end's calls to the service, beside the provider calls the floor
-//! also makes) cost before identity does any work of its own. It is a
+//! of that run: what the three gRPC exchanges a verification needs
+//! (ListProviders, Start, Complete: a front end's calls to the service,
+//! beside the provider calls the floor also makes) cost before identity does
+//! any work of its own. It is a
 //! measuring stick, never a service: its "assertion" is empty.
 use std::net::SocketAddr;
 
@@ -19,7 +20,7 @@ use yeyak_proto::identity::v1::{
 };
 
 /// The provider id the thin front offers (the front end reads its inbox).
-pub const PROVIDER: &str = "carrier-sms";
+const PROVIDER: &str = "carrier-sms";
 
 pub struct ThinFront {
     http: reqwest::Client,
