@@ -6,7 +6,7 @@ use std::future::Future;
 use tokio::task::JoinSet;
 use yeyak_platform::{config::Env, db, messaging, Shutdown};
 
-use crate::{demo, keys::DevKeys};
+use yeyak_dev::{demo, keys::DevKeys};
 
 /// Seed of the synthetic registry population.
 pub const REGISTRY_SEED: u64 = 7;
@@ -116,6 +116,8 @@ impl Stack {
         ]))?)
         .await?;
         let inventory_addr = inventory.grpc_addr().to_string();
+        // Reservation's GetSlot is served on inventory's internal listener only.
+        let inventory_internal_addr = inventory.internal_grpc_addr().to_string();
         spawn(&mut tasks, inventory.run_until_stopped(shutdown.clone()));
         let notification = notification::startup::Application::build(notification::config::Config::from_env(&common(vec![
             ("DATABASE_URL", db_url("notification")),
@@ -126,7 +128,7 @@ impl Stack {
         spawn(&mut tasks, notification.run_until_stopped(shutdown.clone()));
         let reservation = reservation::startup::Application::build(reservation::config::Config::from_env(&common(vec![
             ("DATABASE_URL", db_url("reservation")),
-            ("INVENTORY_ADDR", inventory_addr.clone()),
+            ("INVENTORY_ADDR", inventory_internal_addr),
             ("ELIGIBILITY_ADDR", eligibility_addr.clone()),
         ]))?)
         .await?;
@@ -175,11 +177,11 @@ impl Stack {
         messaging::delete_namespace(
             &amqp,
             &[
-                admission::sessions::QUEUE,
-                "eligibility.bookings",
-                "inventory.availability",
-                "notification.sms",
-                reservation::catalog_events::QUEUE,
+                admission::consumers::sessions::QUEUE,
+                eligibility::consumers::bookings::QUEUE,
+                inventory::consumers::availability::QUEUE,
+                notification::consumers::reservations::QUEUE,
+                reservation::consumers::slot_sizes::QUEUE,
             ],
         )
         .await?;

@@ -24,7 +24,7 @@ async fn sms_count(gateway: &str, phone: &str) -> usize {
 async fn books_one_appointment_and_the_gateway_records_exactly_one_sms() {
     let stack = Stack::start(2_000).await.expect("stack starts");
     let person = stack.bookable_person(0);
-    let outcome = yeyak_e2e::demo::run(&stack.endpoints, &person, &|line| println!("{line}")).await.expect("demo booking");
+    let outcome = yeyak_dev::demo::run(&stack.endpoints, &person, &|line| println!("{line}")).await.expect("demo booking");
     assert_eq!(outcome.sms_texts.len(), 1, "{:?}", outcome.sms_texts);
     assert!(outcome.sms_texts[0].contains(&outcome.reservation_id[..8]), "{}", outcome.sms_texts[0]);
     // Give a duplicate every chance to show up before counting again.
@@ -192,10 +192,10 @@ async fn a_child_books_for_a_parent_who_consented_from_their_own_session() {
     let e = &stack.endpoints;
     let quiet = |_: String| {};
     let (parent, child) = (stack.bookable_person(0), stack.bookable_person(1));
-    let parent_session = yeyak_e2e::demo::admit(e, &quiet).await.expect("parent admitted");
-    let parent_id = yeyak_e2e::demo::verify(e, &parent, &parent_session, &quiet).await.expect("parent verified");
-    let child_session = yeyak_e2e::demo::admit(e, &quiet).await.expect("child admitted");
-    let child_id = yeyak_e2e::demo::verify(e, &child, &child_session, &quiet).await.expect("child verified");
+    let parent_session = yeyak_dev::demo::admit(e, &quiet).await.expect("parent admitted");
+    let parent_id = yeyak_dev::demo::verify(e, &parent, &parent_session, &quiet).await.expect("parent verified");
+    let child_session = yeyak_dev::demo::admit(e, &quiet).await.expect("child admitted");
+    let child_id = yeyak_dev::demo::verify(e, &child, &child_session, &quiet).await.expect("child verified");
 
     let mut identity = idn::identity_service_client::IdentityServiceClient::new(ch(&e.identity));
     let grant = idn::GrantConsentRequest {
@@ -220,7 +220,7 @@ async fn a_child_books_for_a_parent_who_consented_from_their_own_session() {
     assert_eq!(refused.code(), Code::PermissionDenied, "{refused:?}");
     assert!(refused.message().contains("another agent"), "{refused:?}");
 
-    let slot = yeyak_e2e::demo::find_slot(e, &child_session.pass, &child_session.client_id, &quiet).await.expect("a slot");
+    let slot = yeyak_dev::demo::find_slot(e, &child_session.pass, &child_session.client_id, &quiet).await.expect("a slot");
     let create = res::CreateReservationRequest {
         idempotency_key: "consent-12345678".into(),
         slot_id: slot.slot_id,

@@ -114,6 +114,9 @@ impl Env {
 pub struct ServerSettings {
     /// Address of the gRPC listener; port 0 picks a free port (tests).
     pub grpc_addr: String,
+    /// Address of the internal gRPC listener (RPCs only other services
+    /// call), bound only by a service that has internal RPCs.
+    pub internal_grpc_addr: String,
     /// Address of the Prometheus `/metrics` listener; empty disables it.
     pub metrics_addr: String,
     /// In-flight RPCs allowed at once before new ones are shed.
@@ -126,8 +129,17 @@ pub struct ServerSettings {
 
 impl ServerSettings {
     pub fn from_env(env: &Env, default_grpc_port: u16, default_metrics_port: u16) -> Result<Self, ConfigError> {
+        let grpc_addr = env.string("GRPC_ADDR", &format!("127.0.0.1:{default_grpc_port}"));
+        // On the public listener's host, 10 ports above the service's default
+        // public port; a public port 0 (tests) makes it 0 too.
+        let internal_default = match grpc_addr.rsplit_once(':') {
+            Some((host, "0")) => format!("{host}:0"),
+            Some((host, _)) => format!("{host}:{}", default_grpc_port.saturating_add(10)),
+            None => format!("127.0.0.1:{}", default_grpc_port.saturating_add(10)),
+        };
         Ok(Self {
-            grpc_addr: env.string("GRPC_ADDR", &format!("127.0.0.1:{default_grpc_port}")),
+            internal_grpc_addr: env.string("INTERNAL_GRPC_ADDR", &internal_default),
+            grpc_addr,
             // "off" disables the listener (tests run many services in one process).
             metrics_addr: Some(env.string("METRICS_ADDR", &format!("127.0.0.1:{default_metrics_port}")))
                 .filter(|a| a != "off")
@@ -142,6 +154,7 @@ impl ServerSettings {
     pub fn ephemeral() -> Self {
         Self {
             grpc_addr: "127.0.0.1:0".into(),
+            internal_grpc_addr: "127.0.0.1:0".into(),
             metrics_addr: String::new(),
             max_concurrent_rpcs: 1024,
             request_timeout: std::time::Duration::from_secs(10),
@@ -167,6 +180,9 @@ mod tests {
         let err = ServerSettings::from_env(&env, 1, 2).unwrap_err().to_string();
         assert!(err.contains("YEYAK_MAX_CONCURRENT_RPCS"), "{err}");
         let env = Env::from_pairs([("GRPC_ADDR", "0.0.0.0:9")]);
+        assert_eq!(ServerSettings::from_env(&env, 1, 2).unwrap().internal_grpc_addr, "0.0.0.0:11");
+        let tests = Env::from_pairs([("GRPC_ADDR", "127.0.0.1:0")]);
+        assert_eq!(ServerSettings::from_env(&tests, 1, 2).unwrap().internal_grpc_addr, "127.0.0.1:0");
         assert_eq!(ServerSettings::from_env(&env, 1, 2).unwrap().grpc_addr, "0.0.0.0:9");
     }
 

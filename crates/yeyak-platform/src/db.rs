@@ -15,6 +15,11 @@ pub struct DatabaseSettings {
     pub max_connections: u32,
     /// How long a request waits for a pooled connection before UNAVAILABLE.
     pub acquire_timeout: Duration,
+    /// Whether the service applies its migrations at start-up
+    /// (`YEYAK_RUN_MIGRATIONS`, default true). A deployment that migrates in
+    /// a separate step (the Helm hook Job running `<binary> migrate`) turns
+    /// it off, so the serving pods need no DDL rights and never race it.
+    pub run_migrations: bool,
 }
 
 impl DatabaseSettings {
@@ -23,11 +28,12 @@ impl DatabaseSettings {
             url: env.secret("DATABASE_URL").unwrap_or_else(|| Secret::new(format!("postgres://postgres@127.0.0.1:5432/{default_db}"))),
             max_connections: env.parse("DATABASE_MAX_CONNECTIONS", 16)?,
             acquire_timeout: Duration::from_millis(env.parse("DATABASE_ACQUIRE_TIMEOUT_MS", 2_000)?),
+            run_migrations: env.parse("RUN_MIGRATIONS", true)?,
         })
     }
 
     pub fn with_url(url: String) -> Self {
-        Self { url: Secret::new(url), max_connections: 16, acquire_timeout: Duration::from_secs(2) }
+        Self { url: Secret::new(url), max_connections: 16, acquire_timeout: Duration::from_secs(2), run_migrations: true }
     }
 
     fn options(&self) -> Result<PgConnectOptions, sqlx::Error> {
@@ -76,6 +82,18 @@ async fn create_database(options: &PgConnectOptions, name: &str) -> Result<(), s
         }
     }
     admin.close().await
+}
+
+/// Whether a database error means the database is down or saturated (a
+/// dependency failure the caller may retry: `UNAVAILABLE`) rather than a bug.
+/// One definition, so every service answers the same outage the same way.
+pub fn is_unreachable(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::Io(_) | sqlx::Error::Tls(_) | sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::WorkerCrashed => true,
+        // Class 08 (connection exception), 53 (insufficient resources), 57P0x (shutdown).
+        sqlx::Error::Database(db) => db.code().is_some_and(|c| c.starts_with("08") || c.starts_with("53") || c.starts_with("57P")),
+        _ => false,
+    }
 }
 
 /// Drops a database (tests clean up after themselves).

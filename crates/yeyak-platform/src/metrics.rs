@@ -1,9 +1,8 @@
 //! Prometheus-format metrics, one registry per service instance (several
 //! services can share a process in tests without mixing their numbers).
-use std::{
-    sync::{Arc, Mutex},
-    time::Duration,
-};
+use std::{sync::Arc, time::Duration};
+
+use parking_lot::Mutex;
 
 use prometheus_client::{
     encoding::EncodeLabelSet,
@@ -66,16 +65,12 @@ impl Metrics {
 
     /// Registers a service-specific metric.
     pub fn register(&self, name: &str, help: &str, metric: impl prometheus_client::registry::Metric) {
-        if let Ok(mut r) = self.registry.lock() {
-            r.register(name, help, metric);
-        }
+        self.registry.lock().register(name, help, metric);
     }
 
     pub fn encode(&self) -> String {
         let mut out = String::new();
-        if let Ok(r) = self.registry.lock() {
-            let _ = prometheus_client::encoding::text::encode(&mut out, &r);
-        }
+        let _ = prometheus_client::encoding::text::encode(&mut out, &self.registry.lock());
         out
     }
 

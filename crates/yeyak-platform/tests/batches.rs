@@ -5,11 +5,12 @@
 #![allow(clippy::unwrap_used)] // test set-up code: a failure here should abort the test
 
 use std::{
-    sync::{Arc, Mutex},
+    sync::Arc,
     time::{Duration, Instant},
 };
 
 use lapin::options::QueueDeclareOptions;
+use parking_lot::Mutex;
 use yeyak_platform::{
     messaging::{consume_batches, delete_namespace, publisher::Outgoing, AmqpSettings, HandlerError, Publisher},
     Shutdown,
@@ -41,7 +42,7 @@ async fn ready_deliveries_come_in_batches_and_each_is_settled_on_its_own_result(
             async move {
                 let payloads: Vec<u8> = deliveries.iter().map(|d| d.payload[0]).collect();
                 let first_batch = {
-                    let mut seen = batches.lock().unwrap();
+                    let mut seen = batches.lock();
                     seen.push(payloads.clone());
                     seen.len() == 1
                 };
@@ -49,7 +50,7 @@ async fn ready_deliveries_come_in_batches_and_each_is_settled_on_its_own_result(
                 if first_batch {
                     tokio::time::sleep(Duration::from_millis(500)).await;
                 }
-                let retried = batches.lock().unwrap().iter().flatten().filter(|p| **p == 42).count() > 1;
+                let retried = batches.lock().iter().flatten().filter(|p| **p == 42).count() > 1;
                 payloads
                     .iter()
                     .map(|p| match p {
@@ -75,7 +76,7 @@ async fn ready_deliveries_come_in_batches_and_each_is_settled_on_its_own_result(
     tokio::time::sleep(Duration::from_millis(100)).await; // the first batch is that one message
     publisher.publish_all(&events[1..]).await.unwrap();
     let started = Instant::now();
-    let handled = || batches.lock().unwrap().iter().flatten().count();
+    let handled = || batches.lock().iter().flatten().count();
     while handled() < 101 {
         assert!(started.elapsed() < Duration::from_secs(20), "only {} deliveries handed over", handled());
         tokio::time::sleep(Duration::from_millis(20)).await;
@@ -83,7 +84,7 @@ async fn ready_deliveries_come_in_batches_and_each_is_settled_on_its_own_result(
     shutdown.trigger();
     consumer.await.unwrap();
 
-    let seen = batches.lock().unwrap().clone();
+    let seen = batches.lock().clone();
     assert_eq!(seen[0], vec![0], "a lone message is not held back to fill a batch");
     assert!(seen.iter().all(|b| !b.is_empty() && b.len() <= MAX_BATCH), "batch sizes {:?}", seen.iter().map(Vec::len).collect::<Vec<_>>());
     assert!(seen[1].len() == MAX_BATCH, "what queued up behind the slow batch comes in full batches: {:?}", seen[1]);
@@ -109,7 +110,7 @@ async fn one_by_one_keeps_order_and_sends_back_everything_after_a_transient_fail
     let handler = |d: Delivery| {
         let seen = seen.clone();
         async move {
-            seen.lock().unwrap().push(d.payload[0]);
+            seen.lock().push(d.payload[0]);
             match d.payload[0] {
                 2 => Err(HandlerError::Poison("unreadable".into())),
                 4 => Err(HandlerError::Transient("database away".into())),
@@ -127,5 +128,5 @@ async fn one_by_one_keeps_order_and_sends_back_everything_after_a_transient_fail
         })
         .collect();
     assert_eq!(kinds, ["ok", "poison", "ok", "again", "again", "again"]);
-    assert_eq!(*seen.lock().unwrap(), vec![1, 2, 3, 4], "nothing after the transient failure was tried");
+    assert_eq!(*seen.lock(), vec![1, 2, 3, 4], "nothing after the transient failure was tried");
 }

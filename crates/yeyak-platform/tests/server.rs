@@ -84,3 +84,39 @@ async fn shutdown_drains_the_call_in_flight() {
     tokio::time::timeout(Duration::from_secs(5), task).await.unwrap().unwrap().unwrap();
     assert!(call(&addr).await.is_err(), "no new calls after shutdown");
 }
+
+async fn health(addr: &str, service: &str) -> Result<i32, Status> {
+    let mut c = HealthClient::new(client::channel(addr, &client::ClientSettings::default()).unwrap());
+    c.check(HealthCheckRequest { service: service.into() }).await.map(|r| r.into_inner().status)
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn health_checks_are_never_shed() {
+    let (addr, shutdown, task, _) = start(1).await;
+    let first = tokio::spawn(call(&addr));
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert_eq!(call(&addr).await.unwrap_err().code(), Code::ResourceExhausted, "the limit is saturated");
+    let serving = ServingStatus::Serving as i32;
+    assert_eq!(health(&addr, "").await.unwrap(), serving, "a probe at the limit still gets an answer");
+    assert_eq!(health(&addr, "yeyak.notification.v1.NotificationService").await.unwrap(), serving);
+    assert_eq!(health(&addr, yeyak_platform::grpc::LIVENESS).await.unwrap(), serving);
+    assert!(first.await.unwrap().is_ok());
+    shutdown.trigger();
+    task.await.unwrap().unwrap();
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn methods_the_server_does_not_serve_share_one_metric_label() {
+    use yeyak_proto::admission::v1::{admission_service_client::AdmissionServiceClient, JoinQueueRequest};
+    let (addr, shutdown, task, metrics) = start(8).await;
+    let mut foreign = AdmissionServiceClient::new(client::channel(&addr, &client::ClientSettings::default()).unwrap());
+    let err = foreign.join_queue(JoinQueueRequest::default()).await.unwrap_err();
+    assert_eq!(err.code(), Code::Unimplemented);
+    call(&addr).await.unwrap();
+    let text = metrics.encode();
+    assert!(text.contains("method=\"unknown\""), "{text}");
+    assert!(!text.contains("AdmissionService"), "no series per unknown path: {text}");
+    assert!(text.contains("method=\"/yeyak.notification.v1.NotificationService/GetDeliveryStatus\""), "{text}");
+    shutdown.trigger();
+    task.await.unwrap().unwrap();
+}

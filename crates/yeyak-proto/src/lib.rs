@@ -41,11 +41,22 @@ pub mod notification {
 pub mod events {
     pub mod v1 {
         tonic::include_proto!("yeyak.events.v1");
+
+        /// The routing key of every event above, declared once: publishers
+        /// and consumers name these constants, never the strings.
+        pub mod routing {
+            /// [`super::ReservationConfirmed`].
+            pub const RESERVATION_CONFIRMED: &str = "reservation.confirmed.v1";
+            /// [`super::ReservationCancelled`].
+            pub const RESERVATION_CANCELLED: &str = "reservation.cancelled.v1";
+            /// [`super::ReservationRescheduled`].
+            pub const RESERVATION_RESCHEDULED: &str = "reservation.rescheduled.v1";
+            /// [`super::SlotResized`].
+            pub const SLOT_RESIZED: &str = "inventory.slot_resized.v1";
+            /// Every reservation event, for consumers that follow a booking's life.
+            pub const RESERVATION_EVENTS: [&str; 3] = [RESERVATION_CONFIRMED, RESERVATION_CANCELLED, RESERVATION_RESCHEDULED];
+        }
     }
 }
 
-/// Converts between `prost_types::Timestamp` and `chrono`-free unix seconds;
-/// kept here so every service converts instants the same way.
-pub fn timestamp(unix_seconds: i64, nanos: i32) -> prost_types::Timestamp {
-    prost_types::Timestamp { seconds: unix_seconds, nanos }
-}
+pub mod time;

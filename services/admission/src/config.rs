@@ -9,7 +9,7 @@ use yeyak_platform::{
     Secret,
 };
 
-use crate::store::QueueDefaults;
+use crate::domain::QueueDefaults;
 
 #[derive(Clone, Debug)]
 pub struct Config {
@@ -73,7 +73,8 @@ impl Config {
         })
     }
 
-    pub fn defaults(&self, queue: &str) -> QueueDefaults {
+    /// What `queue` starts with until an operator changes it.
+    pub(crate) fn defaults(&self, queue: &str) -> QueueDefaults {
         QueueDefaults {
             rate: self.default_rate_per_second,
             max_active: self.default_max_active,
@@ -86,7 +87,7 @@ impl Config {
 
 /// Dev mode only: a ticket key derived from the signing key, so that dev
 /// replicas sharing a signing key also share their ticket key.
-pub fn derived_ticket_keys(signing: &SigningKey) -> HmacKeys {
+fn derived_ticket_keys(signing: &SigningKey) -> HmacKeys {
     use sha2::{Digest as _, Sha256};
     let secret = Sha256::new().chain_update(b"yeyak-ticket-key-v1:").chain_update(signing.secret_spec().as_bytes()).finalize();
     HmacKeys::new(HmacKey::new(&format!("t-{}", signing.kid()), &secret), [])

@@ -1,40 +1,33 @@
-//! Admission's errors and their one mapping to gRPC status.
-use tonic::Status;
-use yeyak_platform::{grpc::status, tokens::TokenError};
+//! Admission's use-case error: what `WaitingRoom` returns. `grpc::status`
+//! maps it to a gRPC status (and names the request field where one is at
+//! fault); the consumer requeues on it.
+use yeyak_platform::tokens::TokenError;
+
+use crate::domain::InvalidSettings;
 
 #[derive(Debug, thiserror::Error)]
-pub enum AdmissionError {
-    #[error("{field}: {reason}")]
-    InvalidArgument { field: &'static str, reason: String },
+pub(crate) enum AdmissionError {
+    /// No queue named at all (an empty queue id).
+    #[error("no queue given")]
+    NoQueue,
+    #[error("unknown queue {0}")]
+    UnknownQueue(String),
     #[error("ticket rejected: {0}")]
     BadTicket(TokenError),
     #[error("ticket belongs to another client")]
     WrongClient,
-    #[error("unknown queue {0}")]
-    UnknownQueue(String),
+    /// Rejoining one queue with a ticket of another.
+    #[error("the ticket is for another queue")]
+    TicketForAnotherQueue,
     #[error("the line is closed to new arrivals")]
     Closed,
     #[error("this ticket has not been admitted")]
     NotAdmitted,
     #[error("operator authentication required")]
     Unauthenticated,
+    #[error("operator settings rejected: {0}")]
+    InvalidSettings(#[from] InvalidSettings),
     /// Redis unreachable: fail closed, nobody is admitted.
     #[error("queue store unavailable: {0}")]
     Store(#[from] redis::RedisError),
-}
-
-impl From<AdmissionError> for Status {
-    fn from(e: AdmissionError) -> Self {
-        match e {
-            AdmissionError::InvalidArgument { field, reason } => status::invalid_argument(field, reason),
-            AdmissionError::BadTicket(TokenError::Expired) => Status::unauthenticated("ticket expired: join again"),
-            AdmissionError::BadTicket(t) => Status::unauthenticated(format!("ticket rejected: {t}")),
-            AdmissionError::WrongClient => Status::permission_denied("ticket belongs to another client"),
-            AdmissionError::UnknownQueue(q) => Status::not_found(format!("unknown queue {q}")),
-            AdmissionError::Closed => Status::failed_precondition("the line is closed to new arrivals"),
-            AdmissionError::NotAdmitted => Status::failed_precondition("this ticket has not been admitted yet"),
-            AdmissionError::Unauthenticated => Status::unauthenticated("operator bearer token required"),
-            AdmissionError::Store(e) => status::unavailable("queue store", &e),
-        }
-    }
 }

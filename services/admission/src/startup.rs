@@ -1,5 +1,6 @@
-//! Builds the admission server: binds the listener, connects Redis, starts
-//! the admission ticker, and runs until shutdown.
+//! Builds the admission server: binds the listener, connects Redis, wires
+//! the handlers to the `WaitingRoom`, and runs it — with one admission
+//! ticker per queue and the booking consumer — until shutdown.
 use std::{net::SocketAddr, sync::Arc};
 
 use tokio::task::JoinSet;
@@ -13,14 +14,17 @@ use yeyak_proto::admission::v1::{
 };
 
 use crate::{
+    app::{Policy, WaitingRoom},
     config::Config,
-    grpc::{operator::OperatorApi, queue::QueueApi, State},
+    consumers,
+    grpc::{OperatorApi, QueueApi},
     store::QueueStore,
 };
 
 pub struct Application {
     ready: Ready,
-    state: Arc<State>,
+    room: Arc<WaitingRoom>,
+    config: Config,
 }
 
 impl Application {
@@ -30,13 +34,13 @@ impl Application {
         }
         let conn = redis_store::connect(&config.redis).await?;
         let store = QueueStore::new(conn, &config.redis.key_prefix);
-        let state = State::new(config.clone(), store);
+        let room = Arc::new(WaitingRoom::new(store, policy(&config)));
         let ready = GrpcServer::new(config.server.clone(), Metrics::new("admission"))
-            .add(AdmissionServiceServer::new(QueueApi::new(state.clone())))
-            .add(AdmissionOperatorServiceServer::new(OperatorApi::new(state.clone())))
+            .add(AdmissionServiceServer::new(QueueApi::new(room.clone())))
+            .add(AdmissionOperatorServiceServer::new(OperatorApi::new(room.clone())))
             .bind()
             .await?;
-        Ok(Self { ready, state })
+        Ok(Self { ready, room, config })
     }
 
     pub fn grpc_addr(&self) -> SocketAddr {
@@ -45,10 +49,10 @@ impl Application {
 
     pub async fn run_until_stopped(self, shutdown: Shutdown) -> anyhow::Result<()> {
         let mut tasks = JoinSet::new();
-        for queue in self.state.config.queue_ids.clone() {
-            tasks.spawn(ticker(self.state.clone(), queue, shutdown.clone()));
+        for queue in self.config.queue_ids.clone() {
+            tasks.spawn(ticker(self.room.clone(), queue, self.config.tick, shutdown.clone()));
         }
-        tasks.spawn(crate::sessions::run(self.state.clone(), shutdown.clone()));
+        tasks.spawn(consumers::sessions::run(self.room.clone(), self.config.amqp.clone(), shutdown.clone()));
         self.ready.set_serving().await;
         let result = self.ready.run(shutdown.clone()).await;
         shutdown.trigger();
@@ -57,15 +61,25 @@ impl Application {
     }
 }
 
-/// Advances one queue's admission frontier until shutdown. Errors (Redis
-/// down) admit nobody: the waiting room fails closed.
-async fn ticker(state: Arc<State>, queue: String, shutdown: Shutdown) {
-    let mut interval = tokio::time::interval(state.config.tick);
+fn policy(config: &Config) -> Policy {
+    Policy {
+        queues: config.queue_ids.iter().map(|queue| (queue.clone(), config.defaults(queue))).collect(),
+        signing_key: config.signing_key.clone(),
+        ticket_keys: config.ticket_keys.clone(),
+        ticket_ttl: config.ticket_ttl,
+        operator_token: config.operator_token.clone(),
+    }
+}
+
+/// Advances one queue's admission frontier every `tick` until shutdown.
+/// Errors (Redis down) admit nobody: the waiting room fails closed.
+async fn ticker(room: Arc<WaitingRoom>, queue: String, tick: std::time::Duration, shutdown: Shutdown) {
+    let mut interval = tokio::time::interval(tick);
     interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tokio::select! {
             _ = interval.tick() => {
-                if let Err(e) = state.store.advance(&queue, &state.config.defaults(&queue)).await {
+                if let Err(e) = room.admit(&queue).await {
                     tracing::debug!(%queue, error = %e, "admission tick failed; nobody admitted");
                 }
             }

@@ -31,18 +31,32 @@ async fn forged_altered_and_foreign_tickets_are_rejected() {
     let d = Deployment::new(&[]);
     let r = d.start().await;
     let c = client(4);
-    let claims = QueueTicket { q: "q1".into(), pos: 1, pre: None, cb: client_binding(&c), iat: 0, exp: i64::MAX };
+    let claims = QueueTicket {
+        queue_id: "q1".into(),
+        place: 1,
+        lottery_entry: None,
+        client_binding: client_binding(&c),
+        issued_at: 0,
+        expires_at: i64::MAX,
+    };
     let genuine = tokens::sign_hmac(&d.ticket_keys, &claims);
-    let altered = tokens::sign_hmac(&d.ticket_keys, &QueueTicket { pos: 2, ..claims.clone() });
+    let altered = tokens::sign_hmac(&d.ticket_keys, &QueueTicket { place: 2, ..claims.clone() });
     let spliced = format!("{}.{}", altered.rsplit_once('.').unwrap().0, genuine.rsplit_once('.').unwrap().1);
     for ticket in [
         tokens::sign_hmac(&HmacKeys::new(HmacKey::new("t1", &[7; 32]), []), &claims),
         tokens::sign_hmac(&HmacKeys::new(HmacKey::new("unknown", &[7; 32]), []), &claims),
         tokens::sign(&SigningKey::generate(Issuer::Admission, "t1"), &claims),
-        tokens::sign_hmac(&d.ticket_keys, &QueueTicket { q: "other".into(), ..claims.clone() }),
+        tokens::sign_hmac(&d.ticket_keys, &QueueTicket { queue_id: "other".into(), ..claims.clone() }),
         tokens::sign_hmac(
             &d.ticket_keys,
-            &AdmissionPass { q: "q1".into(), pos: 1, cb: client_binding(&c), sid: "s".into(), iat: 0, exp: i64::MAX },
+            &AdmissionPass {
+                queue_id: "q1".into(),
+                place: 1,
+                client_binding: client_binding(&c),
+                session_id: "s".into(),
+                issued_at: 0,
+                expires_at: i64::MAX,
+            },
         ),
         spliced,
         "v1.t1.e30.AAAA".to_string(),
@@ -99,7 +113,7 @@ async fn pausing_stops_admission_and_says_why_and_resuming_admits_at_the_rate() 
             let mut ring = KeyRing::default();
             ring.trust(&d.key);
             let pass: AdmissionPass = tokens::verify(&ring, &last.admission_pass, chrono::Utc::now().timestamp()).unwrap();
-            assert_eq!((pass.q.as_str(), pass.pos), ("q1", 10));
+            assert_eq!((pass.queue_id.as_str(), pass.place), ("q1", 10));
             break;
         }
         assert!(started.elapsed() < Duration::from_secs(5), "10 people at 20/s took too long");

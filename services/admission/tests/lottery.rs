@@ -58,7 +58,7 @@ async fn pre_opening_arrivals_are_drawn_into_the_first_places_and_later_arrivals
     assert!(!s.lottery_seed.is_empty());
     for (ticket, place) in tickets[..pre].iter().zip(&places) {
         let claims: yeyak_platform::tokens::QueueTicket = yeyak_platform::tokens::verify_hmac(&d.ticket_keys, ticket, 0).unwrap();
-        let k = claims.pre.expect("a pre-opening ticket carries its arrival index");
+        let k = claims.lottery_entry.expect("a pre-opening ticket carries its arrival index");
         let recomputed = 1 + admission::domain::lottery::draw(s.lottery_seed.as_bytes(), pre as u64, k);
         assert_eq!(recomputed, *place, "operators can recompute the draw from the published seed");
     }

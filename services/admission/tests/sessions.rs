@@ -87,6 +87,7 @@ async fn draining_closes_the_line_but_admits_everyone_waiting() {
 async fn a_booking_event_frees_the_seat_of_the_place_that_booked() {
     use prost::Message as _;
     use yeyak_platform::messaging::publisher::{Outgoing, Publisher};
+    use yeyak_proto::events::v1::routing;
     let d = Deployment::new(&[("ADMISSION_RATE", "100"), ("MAX_ACTIVE_SESSIONS", "1")]);
     let r = d.start().await;
     let a = r.join(&client(0)).await.unwrap().ticket;
@@ -104,7 +105,7 @@ async fn a_booking_event_frees_the_seat_of_the_place_that_booked() {
     let publisher = Publisher::new(d.amqp());
     let out = Outgoing {
         event_id: uuid::Uuid::new_v4(),
-        routing_key: "reservation.confirmed.v1".into(),
+        routing_key: routing::RESERVATION_CONFIRMED.into(),
         payload: event.encode_to_vec(),
         traceparent: String::new(),
     };

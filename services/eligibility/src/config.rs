@@ -2,7 +2,7 @@
 //! that works on a developer machine.
 use std::{path::PathBuf, time::Duration};
 
-use crate::registry::BatchSettings;
+use crate::domain::BatchSettings;
 
 use yeyak_platform::{
     config::{ConfigError, Env, ServerSettings},

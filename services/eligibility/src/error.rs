@@ -1,36 +1,35 @@
-//! Eligibility's errors and their one mapping to gRPC status. A person who
-//! may not book is not an error: that is a decision with a reason.
-use tonic::Status;
-use yeyak_platform::{grpc::status, tokens::TokenError};
+//! Eligibility's use-case error: what `EligibilityCheck` returns. A person
+//! who may not book is not an error: that is a decision with a reason.
+//! `grpc::status` maps it to a gRPC status and names the request field a
+//! token problem is about; the bookings consumer requeues on it.
+use yeyak_platform::tokens::TokenError;
+
+use crate::domain::parties::{ConsentMismatch, Credential};
 
 #[derive(Debug, thiserror::Error)]
-pub enum EligibilityError {
-    #[error("{field}: {reason}")]
-    InvalidArgument { field: &'static str, reason: String },
-    #[error("{field} rejected: {reason}")]
-    BadAssertion { field: &'static str, reason: TokenError },
+pub(crate) enum EligibilityError {
+    /// Neither an identity assertion nor a consent token names the subject.
+    #[error("no identity assertion or consent token names the subject")]
+    NoSubject,
+    /// Both an identity assertion and a consent token: which is meant?
+    #[error("both an identity assertion and a consent token")]
+    TwoSubjects,
+    #[error("a consent token without the agent's own identity assertion")]
+    ConsentWithoutAgent,
+    /// The agent named themselves: booking for oneself needs no agent.
+    #[error("the agent assertion is the subject's own")]
+    AgentIsSubject,
+    #[error("{0}: birth date unreadable")]
+    UnreadableBirthDate(Credential),
+    #[error("{credential} rejected: {reason}")]
+    BadToken { credential: Credential, reason: TokenError },
     #[error("{0} was obtained under another admission session")]
-    ForeignAssertion(&'static str),
+    ForeignAssertion(Credential),
     /// A valid consent token that does not cover this request.
-    #[error("consent_token {0}")]
-    ConsentMismatch(&'static str),
+    #[error("consent token {0}")]
+    ConsentMismatch(ConsentMismatch),
     #[error("registry unavailable: {0}")]
     RegistryUnavailable(String),
     #[error("redis unavailable: {0}")]
-    StoreUnavailable(String),
-}
-
-impl From<EligibilityError> for Status {
-    fn from(e: EligibilityError) -> Self {
-        match e {
-            EligibilityError::InvalidArgument { field, reason } => status::invalid_argument(field, reason),
-            EligibilityError::BadAssertion { field, reason } => Status::unauthenticated(format!("{field} rejected: {reason}")),
-            EligibilityError::ForeignAssertion(field) => {
-                Status::permission_denied(format!("{field} was obtained under another admission session"))
-            }
-            EligibilityError::ConsentMismatch(why) => Status::permission_denied(format!("consent_token {why}")),
-            EligibilityError::RegistryUnavailable(cause) => status::unavailable("insurance registry", &cause),
-            EligibilityError::StoreUnavailable(cause) => status::unavailable("eligibility store", &cause),
-        }
-    }
+    StoreUnavailable(#[from] redis::RedisError),
 }

@@ -1,13 +1,13 @@
 //! Builds the eligibility server: loads the rules file (refusing to start on
-//! an invalid one), connects Redis, and serves CheckEligibility behind the
-//! pass interceptor; alongside it, the rules watcher (file changes, SIGHUP)
-//! and the consumer of reservation events that keeps the booked set.
+//! an invalid one), connects Redis, wires the CheckEligibility handler to
+//! `EligibilityCheck` behind the pass interceptor; alongside it, the rules
+//! watcher (file changes, SIGHUP) and the consumer of reservation events
+//! that keeps the booked set.
 use std::{net::SocketAddr, sync::Arc};
 
 use tokio::task::JoinSet;
 use yeyak_platform::{
     grpc::{GrpcServer, PassVerifier, Ready},
-    messaging,
     metrics::Metrics,
     redis_store,
     tokens::AssertionVerifier,
@@ -16,19 +16,22 @@ use yeyak_platform::{
 use yeyak_proto::eligibility::v1::eligibility_service_server::EligibilityServiceServer;
 
 use crate::{
+    app::{Clock, EligibilityCheck},
+    clients::registry::RegistryClient,
     config::Config,
-    events,
-    grpc::{ApiMetrics, Clock, EligibilityApi},
-    registry::RegistryClient,
-    reload::{self, Hangups, RulesHandle},
-    store::{Store, Ttls},
+    consumers,
+    grpc::EligibilityApi,
+    metrics::CheckMetrics,
+    store::{
+        rules_file::{self, Hangups},
+        RulesHandle, Store, Ttls,
+    },
 };
 
 pub struct Application {
     ready: Ready,
     config: Config,
-    rules: Arc<RulesHandle>,
-    store: Store,
+    check: Arc<EligibilityCheck>,
     metrics: Metrics,
     hangups: Hangups,
 }
@@ -49,21 +52,20 @@ impl Application {
         }
         let conn = redis_store::connect(&config.redis).await?;
         let ttls = Ttls { cache: config.cache_ttl, booked: config.booked_ttl, proxy: config.proxy_ttl };
-        let store = Store::new(conn, &config.redis.key_prefix, ttls);
-        let api = EligibilityApi {
-            rules: rules.clone(),
+        let check = Arc::new(EligibilityCheck {
+            rules,
             registry: RegistryClient::new(&config.registry_url, config.registry_timeout)?.batching(config.registry_batch),
-            store: store.clone(),
+            store: Store::new(conn, &config.redis.key_prefix, ttls),
             trusted: config.trusted.clone(),
+            assertions: AssertionVerifier::new(config.trusted.clone(), config.verified_tokens),
             clock,
             proxy_max_subjects: config.proxy_max_subjects,
-            metrics: ApiMetrics::register(&metrics),
-            assertions: Arc::new(AssertionVerifier::new(config.trusted.clone(), config.verified_tokens)),
-        };
+            metrics: CheckMetrics::register(&metrics),
+        });
         let verifier = PassVerifier::new(config.trusted.clone(), config.queue_ids.clone());
-        let ready =
-            GrpcServer::new(config.server.clone(), metrics.clone()).add(verifier.guard(EligibilityServiceServer::new(api))).bind().await?;
-        Ok(Self { ready, config, rules, store, metrics, hangups })
+        let api = EligibilityServiceServer::new(EligibilityApi::new(check.clone()));
+        let ready = GrpcServer::new(config.server.clone(), metrics.clone()).add(verifier.guard(api)).bind().await?;
+        Ok(Self { ready, config, check, metrics, hangups })
     }
 
     pub fn grpc_addr(&self) -> SocketAddr {
@@ -72,12 +74,12 @@ impl Application {
 
     /// The rules in force and the outcome of the last reload.
     pub fn rules(&self) -> Arc<RulesHandle> {
-        self.rules.clone()
+        self.check.rules.clone()
     }
 
     /// The Redis store (tests look at the booked set through it).
     pub fn store(&self) -> Store {
-        self.store.clone()
+        self.check.store.clone()
     }
 
     /// This instance's metrics, as `/metrics` serves them.
@@ -87,22 +89,8 @@ impl Application {
 
     pub async fn run_until_stopped(self, shutdown: Shutdown) -> anyhow::Result<()> {
         let mut tasks = JoinSet::new();
-        tasks.spawn(reload::watch(self.rules.clone(), self.config.rules_reload_interval, self.hangups, shutdown.clone()));
-        let store = self.store.clone();
-        // In queue order, one event at a time (a booking and its cancellation
-        // must apply in that order); batches only save acknowledgements.
-        let amqp = self.config.amqp.clone();
-        tasks.spawn(messaging::consume_batches(
-            amqp,
-            events::QUEUE,
-            &events::ROUTING_KEYS,
-            shutdown.clone(),
-            events::MAX_BATCH,
-            move |ds| {
-                let store = store.clone();
-                async move { messaging::one_by_one(ds, |d| events::handle(&store, d)).await }
-            },
-        ));
+        tasks.spawn(rules_file::watch(self.rules(), self.config.rules_reload_interval, self.hangups, shutdown.clone()));
+        tasks.spawn(consumers::bookings::run(self.check.clone(), self.config.amqp.clone(), shutdown.clone()));
         self.ready.set_serving().await;
         let result = self.ready.run(shutdown.clone()).await;
         shutdown.trigger();

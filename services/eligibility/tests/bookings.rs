@@ -11,7 +11,11 @@ use common::{born_in, seoul, Harness, Options};
 use prost::Message as _;
 use uuid::Uuid;
 use yeyak_platform::messaging::{publisher::Outgoing, PublishError, Publisher};
-use yeyak_proto::{eligibility::v1::EligibilityReason as R, events::v1 as ev};
+use yeyak_population::SyntheticPerson;
+use yeyak_proto::{
+    eligibility::v1::EligibilityReason as R,
+    events::v1::{self as ev, routing},
+};
 
 const REGISTRY: &str = "yeyak_eligibility_registry_lookups_total{service=\"eligibility\",outcome=\"registry\"}";
 const CACHE: &str = "yeyak_eligibility_registry_lookups_total{service=\"eligibility\",outcome=\"cache\"}";
@@ -29,7 +33,7 @@ fn confirmed(id: Uuid, reservation: Uuid, subject: &str, dose: u32) -> Outgoing 
         slot_id: Uuid::new_v4().to_string(),
         ..Default::default()
     };
-    Outgoing { event_id: id, routing_key: "reservation.confirmed.v1".into(), payload: e.encode_to_vec(), traceparent: String::new() }
+    Outgoing { event_id: id, routing_key: routing::RESERVATION_CONFIRMED.into(), payload: e.encode_to_vec(), traceparent: String::new() }
 }
 
 fn cancelled(id: Uuid, reservation: Uuid, subject: &str, dose: u32) -> Outgoing {
@@ -40,7 +44,7 @@ fn cancelled(id: Uuid, reservation: Uuid, subject: &str, dose: u32) -> Outgoing 
         dose_number: dose,
         ..Default::default()
     };
-    Outgoing { event_id: id, routing_key: "reservation.cancelled.v1".into(), payload: e.encode_to_vec(), traceparent: String::new() }
+    Outgoing { event_id: id, routing_key: routing::RESERVATION_CANCELLED.into(), payload: e.encode_to_vec(), traceparent: String::new() }
 }
 
 fn rescheduled(id: Uuid, reservation: Uuid, subject: &str) -> Outgoing {
@@ -50,7 +54,7 @@ fn rescheduled(id: Uuid, reservation: Uuid, subject: &str) -> Outgoing {
         subject_id: subject.into(),
         ..Default::default()
     };
-    Outgoing { event_id: id, routing_key: "reservation.rescheduled.v1".into(), payload: e.encode_to_vec(), traceparent: String::new() }
+    Outgoing { event_id: id, routing_key: routing::RESERVATION_RESCHEDULED.into(), payload: e.encode_to_vec(), traceparent: String::new() }
 }
 
 /// Publishes once the consumer has bound its queue (before that the broker
@@ -67,7 +71,7 @@ async fn publish(publisher: &Publisher, event: Outgoing) {
 }
 
 /// The time until the person's answer for dose 1 has `reason`.
-async fn until(h: &Harness, p: &mock_registry::SyntheticPerson, reason: R) -> Duration {
+async fn until(h: &Harness, p: &SyntheticPerson, reason: R) -> Duration {
     let started = Instant::now();
     common::eventually(Duration::from_secs(5), &format!("{reason:?}"), || async {
         let r = h.check(p, 1).await;
@@ -81,7 +85,7 @@ async fn until(h: &Harness, p: &mock_registry::SyntheticPerson, reason: R) -> Du
 async fn booking_and_cancellation_events_update_already_booked_within_a_second() {
     let h = Harness::start(Options::new(common::rules_file("2021-07-55-59.toml"), seoul(2021, 7, 13, 10, 0, 0))).await;
     let publisher = Publisher::new(h.amqp.clone());
-    let bookable = |p: &mock_registry::SyntheticPerson| born_in(p, 1962..=1966) && p.insured && p.doses.is_empty();
+    let bookable = |p: &SyntheticPerson| born_in(p, 1962..=1966) && p.insured && p.doses.is_empty();
     let (p, other) = (h.find(bookable), h.find_nth(1, bookable));
     let subject = Harness::subject_of(&p);
     assert!(h.check(&p, 1).await.eligible);
@@ -128,7 +132,7 @@ async fn booking_and_cancellation_events_update_already_booked_within_a_second()
     // A message nobody can read goes to the dead-letter queue, not in a loop.
     let poison = Outgoing {
         event_id: Uuid::new_v4(),
-        routing_key: "reservation.confirmed.v1".into(),
+        routing_key: routing::RESERVATION_CONFIRMED.into(),
         payload: vec![0xff; 3],
         traceparent: String::new(),
     };

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use chrono::{Datelike as _, NaiveDate};
 use common::{born_in, seoul, Harness, Options};
-use eligibility::store::BookingEvent;
+use eligibility::domain::BookingEvent;
 use tonic::Code;
 use yeyak_platform::grpc::status::field_violations;
 use yeyak_proto::eligibility::v1::EligibilityReason as R;
@@ -20,11 +20,11 @@ const RULES: &str = common::RULES_55_59;
 const LOOKUPS: &str = "yeyak_eligibility_registry_lookups_total{service=\"eligibility\",outcome=\"registry\"}";
 const CACHED: &str = "yeyak_eligibility_registry_lookups_total{service=\"eligibility\",outcome=\"cache\"}";
 
-fn in_cohort(p: &mock_registry::SyntheticPerson) -> bool {
+fn in_cohort(p: &yeyak_population::SyntheticPerson) -> bool {
     born_in(p, 1962..=1966)
 }
 
-fn bookable(p: &mock_registry::SyntheticPerson) -> bool {
+fn bookable(p: &yeyak_population::SyntheticPerson) -> bool {
     in_cohort(p) && p.insured && p.doses.is_empty()
 }
 
@@ -48,7 +48,7 @@ async fn every_reason_code_is_reachable_through_the_api() {
     // Not in the registry: a valid number nobody was given.
     let known = h.find(bookable);
     let stranger =
-        mock_registry::SyntheticPerson { rrn: yeyak_platform::pseudonym::Rrn::synthesize(known.birth_date, true, 99_999), ..known };
+        yeyak_population::SyntheticPerson { rrn: yeyak_platform::pseudonym::Rrn::synthesize(known.birth_date, true, 99_999), ..known };
     assert_eq!(reason(&h.check(&stranger, 1).await), R::UnknownPerson);
 
     assert_eq!(reason(&h.check(&h.find(|p| in_cohort(p) && !p.insured), 1).await), R::NotInsured);
@@ -56,7 +56,7 @@ async fn every_reason_code_is_reachable_through_the_api() {
     assert_eq!(reason(&h.check(&vaccinated, 1).await), R::AlreadyVaccinated);
 
     // Too early for dose 2, until the Seoul date of the earliest day.
-    let recent = |p: &mock_registry::SyntheticPerson| {
+    let recent = |p: &yeyak_population::SyntheticPerson| {
         p.doses
             .first()
             .is_some_and(|d| (NaiveDate::from_ymd_opt(2021, 6, 23).unwrap()..=NaiveDate::from_ymd_opt(2021, 7, 13).unwrap()).contains(d))
@@ -125,7 +125,7 @@ async fn every_reason_code_is_reachable_through_the_api() {
 #[tokio::test]
 async fn the_rotation_through_the_api_with_cheap_rejection_on_the_wrong_day() {
     let h = Harness::start(Options::new(common::rules_file("2021-08-18-49.toml"), seoul(2021, 8, 9, 19, 59, 59))).await;
-    let young = |p: &mock_registry::SyntheticPerson| born_in(p, 1972..=2003) && p.insured && p.doses.is_empty();
+    let young = |p: &yeyak_population::SyntheticPerson| born_in(p, 1972..=2003) && p.insured && p.doses.is_empty();
     let nine = h.find(|p| young(p) && p.birth_date.day() % 10 == 9);
     let zero = h.find(|p| young(p) && p.birth_date.day() % 10 == 0);
     let leap = h.find(|p| young(p) && p.birth_date.month() == 2 && p.birth_date.day() == 29);

@@ -7,12 +7,12 @@
 mod common;
 
 use common::{born_in, seoul, Harness, Options};
-use mock_registry::SyntheticPerson;
 use tonic::Code;
 use yeyak_platform::{
     grpc::status::field_violations,
     tokens::{Issuer, SigningKey},
 };
+use yeyak_population::SyntheticPerson;
 use yeyak_proto::eligibility::v1::{CheckEligibilityRequest, EligibilityReason as R};
 
 const RULES: &str = common::RULES_55_59;

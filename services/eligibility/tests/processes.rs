@@ -119,7 +119,10 @@ fn sighup_makes_the_running_binary_reload_its_rules() {
     assert!(Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap().success());
     assert!(child.wait().unwrap().success(), "graceful stop");
     let _ = std::fs::remove_file(&path);
-    tokio::runtime::Runtime::new().unwrap().block_on(messaging::delete_namespace(&amqp, &["eligibility.bookings"])).unwrap();
+    tokio::runtime::Runtime::new()
+        .unwrap()
+        .block_on(messaging::delete_namespace(&amqp, &[eligibility::consumers::bookings::QUEUE]))
+        .unwrap();
 }
 
 /// Runs the tool (without blocking the runtime that serves the registry).
@@ -197,8 +200,8 @@ async fn the_command_line_tool_explains_samples_and_dry_runs_in_seoul_time() {
     let lines: Vec<&str> = out.lines().filter(|l| l.starts_with('#')).collect();
     assert_eq!(lines.len(), count as usize, "{out}");
     for (i, line) in lines.iter().enumerate() {
-        let index = mock_registry::population::splitmix64(common::SEED ^ i as u64) % common::COUNT;
-        let g = mock_registry::person(common::SEED, index);
+        let index = yeyak_population::splitmix64(common::SEED ^ i as u64) % common::COUNT;
+        let g = yeyak_population::person(common::SEED, index);
         let person = Person {
             birth_date: g.birth_date,
             insured: g.insured,

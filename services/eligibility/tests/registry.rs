@@ -8,7 +8,7 @@ mod common;
 use std::time::{Duration, Instant};
 
 use common::{seoul, Harness, Options};
-use eligibility::registry::{BatchSettings, RegistryClient};
+use eligibility::{clients::registry::RegistryClient, domain::BatchSettings};
 
 const RULES: &str = r#"
 version = "registry-test"

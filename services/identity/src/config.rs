@@ -10,9 +10,9 @@ use yeyak_platform::{
     Secret,
 };
 
-use crate::{
-    providers::ProviderConfig,
-    routing::{BreakerSettings, HealthRules},
+use crate::domain::{
+    health::{BreakerSettings, HealthRules},
+    ProviderConfig,
 };
 
 /// The providers `make run` starts (`scripts/run.sh` passes its own list).

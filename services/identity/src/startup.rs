@@ -1,6 +1,7 @@
 //! Builds the identity server: provider adapters on the routing board, the
-//! Redis store and the pass-verifying gRPC server; runs the board's
-//! supervisor (half-open probes, health gauges) beside it.
+//! Redis store, the `Verification` use cases on them and the pass-verifying
+//! gRPC server in front; runs the board's supervisor (half-open probes,
+//! health gauges) beside it.
 use std::{net::SocketAddr, sync::Arc};
 
 use yeyak_platform::{
@@ -10,7 +11,14 @@ use yeyak_platform::{
 };
 use yeyak_proto::identity::v1::identity_service_server::IdentityServiceServer;
 
-use crate::{config::Config, grpc::IdentityApi, metrics::IdentityMetrics, providers, routing::Board, store::Store};
+use crate::{
+    app::Verification,
+    clients::{providers, Board},
+    config::Config,
+    grpc::IdentityApi,
+    metrics::IdentityMetrics,
+    store::Store,
+};
 
 pub struct Application {
     ready: Ready,
@@ -34,7 +42,9 @@ impl Application {
         let conn = redis_store::connect(&config.redis).await?;
         let store = Store::new(conn, &config.redis.key_prefix);
         let verifier = PassVerifier::new(config.trusted.clone(), config.queue_ids.clone());
-        let api = IdentityApi::new(Arc::new(config), board.clone(), store, identity_metrics);
+        let (request_timeout, max_in_flight) = (config.server.request_timeout, config.max_in_flight_verifications);
+        let verification = Verification::new(Arc::new(config), board.clone(), store, identity_metrics.clone());
+        let api = IdentityApi::new(verification, request_timeout, max_in_flight, identity_metrics);
         let ready = GrpcServer::new(server, metrics.clone()).add(verifier.guard(IdentityServiceServer::new(api))).bind().await?;
         Ok(Self { ready, board, metrics })
     }

@@ -29,11 +29,11 @@ async fn a_verified_person_consents_to_one_named_agent_for_this_event() {
     let consent: ConsentToken = tokens::verify(&h.ring, &granted.consent_token, now).unwrap();
     let assertion: IdentityAssertion = tokens::verify(&h.ring, &parent_id.identity_assertion, now).unwrap();
     assert_eq!(
-        (consent.sub.as_str(), consent.birth.as_str(), consent.name.as_str()),
-        (assertion.sub.as_str(), assertion.birth.as_str(), "김*희")
+        (consent.subject.as_str(), consent.birth_date.as_str(), consent.name.as_str()),
+        (assertion.subject.as_str(), assertion.birth_date.as_str(), "김*희")
     );
-    assert_eq!((consent.agent.as_str(), consent.q.as_str()), (child_id.subject_id.as_str(), "q1"));
-    assert_eq!((consent.exp - consent.iat, granted.expires_at.unwrap().seconds), (86_400, consent.exp));
+    assert_eq!((consent.agent_subject.as_str(), consent.queue_id.as_str()), (child_id.subject_id.as_str(), "q1"));
+    assert_eq!((consent.expires_at - consent.issued_at, granted.expires_at.unwrap().seconds), (86_400, consent.expires_at));
     assert!(tokens::verify::<IdentityAssertion>(&h.ring, &granted.consent_token, now).is_err(), "a consent is not an assertion");
 
     // Only in the session the assertion was obtained in.

@@ -12,13 +12,10 @@
 
 mod common;
 
-use std::{
-    io::Write,
-    sync::{Arc, Mutex},
-    time::Duration,
-};
+use std::{io::Write, sync::Arc, time::Duration};
 
 use common::{start, with_pass, Person};
+use parking_lot::Mutex;
 use serde_json::json;
 use tonic::Code;
 use tracing_subscriber::fmt::{format::FmtSpan, MakeWriter};
@@ -29,7 +26,7 @@ struct Capture(Arc<Mutex<Vec<u8>>>);
 
 impl Write for Capture {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap_or_else(|e| e.into_inner()).extend_from_slice(buf);
+        self.0.lock().extend_from_slice(buf);
         Ok(buf.len())
     }
     fn flush(&mut self) -> std::io::Result<()> {
@@ -46,7 +43,7 @@ impl<'a> MakeWriter<'a> for Capture {
 
 impl Capture {
     fn text(&self) -> String {
-        String::from_utf8_lossy(&self.0.lock().unwrap_or_else(|e| e.into_inner())).into_owned()
+        String::from_utf8_lossy(&self.0.lock()).into_owned()
     }
 }
 

@@ -6,13 +6,10 @@
 
 mod common;
 
-use std::{
-    process::Stdio,
-    sync::{Arc, Mutex},
-    time::Duration,
-};
+use std::{process::Stdio, sync::Arc, time::Duration};
 
 use common::{identity_env, start_idps, unique, with_pass, Person};
+use parking_lot::Mutex;
 use tokio::{
     io::{AsyncBufReadExt as _, BufReader},
     process::{Child, Command},
@@ -49,16 +46,16 @@ async fn replica(env: &[(String, String)]) -> Replica {
                     let _ = tx.send(v["fields"]["addr"].as_str().unwrap().to_owned());
                 }
             }
-            out.lock().unwrap().push_str(&line);
-            out.lock().unwrap().push('\n');
+            out.lock().push_str(&line);
+            out.lock().push('\n');
         }
     });
     let mut stderr = BufReader::new(child.stderr.take().unwrap()).lines();
     let err = output.clone();
     tokio::spawn(async move {
         while let Ok(Some(line)) = stderr.next_line().await {
-            err.lock().unwrap().push_str(&line);
-            err.lock().unwrap().push('\n');
+            err.lock().push_str(&line);
+            err.lock().push('\n');
         }
     });
     let addr = tokio::time::timeout(Duration::from_secs(30), addr_rx).await.expect("replica did not start").unwrap();
@@ -96,7 +93,7 @@ async fn three_replicas_share_challenges_attempts_and_the_proxy_limit() {
     let good = CompleteVerificationRequest { challenge_id: started.challenge_id, code };
     let done = c[2].complete_verification(with_pass(&pass, good.clone())).await.unwrap().into_inner();
     let a: IdentityAssertion = tokens::verify(&ring, &done.identity_assertion, chrono::Utc::now().timestamp()).unwrap();
-    assert_eq!((a.sid.as_str(), a.prov.as_str()), ("sid-replicas", "carrier-sms"));
+    assert_eq!((a.session_id.as_str(), a.provider.as_str()), ("sid-replicas", "carrier-sms"));
     assert_eq!(c[0].complete_verification(with_pass(&pass, good)).await.unwrap_err().code(), Code::NotFound, "single use everywhere");
 
     // An app approval started on replica 1 completes on replica 0.
@@ -114,7 +111,7 @@ async fn three_replicas_share_challenges_attempts_and_the_proxy_limit() {
         r.child.start_kill().unwrap();
         r.child.wait().await.unwrap();
     }
-    let logs: String = replicas.iter().map(|r| r.output.lock().unwrap().clone()).collect();
+    let logs: String = replicas.iter().map(|r| r.output.lock().clone()).collect();
     assert_eq!(logs.matches("identity verified").count(), 2, "the replicas' logs were captured");
     for p in [&me, &parent, &stranger] {
         for form in p.rrn_forms() {

@@ -45,11 +45,11 @@ async fn sms_code_flow_issues_a_pseudonymous_assertion_bound_to_the_pass_and_is_
     let complete = CompleteVerificationRequest { challenge_id: started.challenge_id.clone(), code };
     let done = c.complete_verification(with_pass(&pass, complete.clone())).await.unwrap().into_inner();
     let a: IdentityAssertion = tokens::verify(&h.ring, &done.identity_assertion, chrono::Utc::now().timestamp()).unwrap();
-    assert_eq!((a.name.as_str(), a.sid.as_str(), a.aal, a.prov.as_str()), ("김*희", "sid-1", 1, "carrier-sms"));
-    assert_eq!(a.birth, person.rrn.birth_date().format("%Y-%m-%d").to_string());
-    assert_eq!(a.sub, subject_id(&Secret::new(HASH_KEY.into()), &person.rrn));
-    assert_eq!((done.subject_id.as_str(), done.masked_name.as_str()), (a.sub.as_str(), "김*희"));
-    assert_eq!(a.exp - a.iat, 1_800);
+    assert_eq!((a.name.as_str(), a.session_id.as_str(), a.assurance_level, a.provider.as_str()), ("김*희", "sid-1", 1, "carrier-sms"));
+    assert_eq!(a.birth_date, person.rrn.birth_date().format("%Y-%m-%d").to_string());
+    assert_eq!(a.subject, subject_id(&Secret::new(HASH_KEY.into()), &person.rrn));
+    assert_eq!((done.subject_id.as_str(), done.masked_name.as_str()), (a.subject.as_str(), "김*희"));
+    assert_eq!(a.expires_at - a.issued_at, 1_800);
     let again = c.complete_verification(with_pass(&pass, complete)).await.unwrap_err();
     assert_eq!(again.code(), Code::NotFound, "single use");
     h.stop().await;
@@ -82,7 +82,7 @@ async fn app_approvals_and_certificate_signatures_are_polled_until_given() {
         assert!(waited >= Duration::from_millis(300) && waited < Duration::from_millis(1500), "{waited:?}");
         approval.await.unwrap();
         let a: IdentityAssertion = tokens::verify(&h.ring, &done.identity_assertion, chrono::Utc::now().timestamp()).unwrap();
-        assert_eq!((a.aal, a.prov.as_str()), (2, provider));
+        assert_eq!((a.assurance_level, a.provider.as_str()), (2, provider));
     }
     h.stop().await;
 

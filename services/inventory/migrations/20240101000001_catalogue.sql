@@ -64,8 +64,7 @@ CREATE TABLE daily_availability (
 CREATE INDEX daily_availability_by_province ON daily_availability (province_code, vaccine_code, clinic_id, local_date);
 CREATE INDEX daily_availability_by_district ON daily_availability (district_code, vaccine_code, clinic_id, local_date);
 
--- Inbox: reservation events already applied (see yeyak_platform::messaging::inbox).
-CREATE TABLE processed_events (
-    event_id     uuid PRIMARY KEY,
-    processed_at timestamptz NOT NULL DEFAULT now()
-);
+-- The inbox (processed_events: reservation events already applied) and the
+-- outbox (slot size changes for the reservation service's capacity ledger,
+-- committed together with the change) are the platform's
+-- (yeyak_platform::messaging::tables), applied with these migrations.

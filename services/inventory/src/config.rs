@@ -9,7 +9,7 @@ use yeyak_platform::{
     tokens::{self, KeyRing},
 };
 
-use crate::store::cache::CacheSettings;
+use crate::domain::CacheSettings;
 
 /// The national catalogue: 250 districts × 64 clinics = 16,000 clinics.
 pub const FULL_SCALE_CLINICS_PER_DISTRICT: u32 = 64;

@@ -1,139 +1,67 @@
-//! Keeps the availability read model in step with bookings: consumes the
-//! reservation service's events and turns each into booked-count changes.
-use std::collections::BTreeMap;
-
+//! The one event inventory publishes: `inventory.slot_resized.v1`, through
+//! the outbox, so the reservation service's capacity ledger follows the
+//! catalogue's slot sizes. (The reservation events it consumes are in
+//! `consumers/`.)
+use chrono::{DateTime, Utc};
 use prost::Message as _;
 use uuid::Uuid;
-use yeyak_platform::messaging::{Delivery, HandlerError};
-use yeyak_proto::events::v1 as ev;
+use yeyak_proto::events::v1::{self as ev, routing};
 
-use crate::store::{cache::Invalidator, CatalogStore};
-
-pub const QUEUE: &str = "inventory.availability";
-pub const CONFIRMED: &str = "reservation.confirmed.v1";
-pub const CANCELLED: &str = "reservation.cancelled.v1";
-pub const RESCHEDULED: &str = "reservation.rescheduled.v1";
-pub const ROUTING_KEYS: [&str; 3] = [CONFIRMED, CANCELLED, RESCHEDULED];
-
-/// One event as the read model sees it.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct BookingChange {
-    pub event_id: Uuid,
-    /// Booked-count change per slot, in slot-id order.
-    pub deltas: BTreeMap<Uuid, i32>,
+/// An encoded event ready for `outbox::enqueue`.
+#[derive(Clone, Debug)]
+pub(crate) struct OutboxEvent {
+    pub(crate) event_id: Uuid,
+    pub(crate) routing_key: &'static str,
+    pub(crate) payload: Vec<u8>,
+    pub(crate) traceparent: String,
 }
 
-/// Decodes a delivery. Anything that cannot be understood is poison: a retry
-/// would fail the same way, so it goes to the dead-letter queue.
-pub fn decode(delivery: &Delivery) -> Result<BookingChange, HandlerError> {
-    let poison = |what: &str| HandlerError::Poison(format!("{} {what}", delivery.routing_key));
-    let bad_payload = |e: prost::DecodeError| HandlerError::Poison(format!("{}: undecodable payload: {e}", delivery.routing_key));
-    let slot = |s: &str| Uuid::parse_str(s).map_err(|_| poison("has a slot id that is not a UUID"));
-    let payload = delivery.payload.as_slice();
-    let (meta, changes) = match delivery.routing_key.as_str() {
-        CONFIRMED => {
-            let e = ev::ReservationConfirmed::decode(payload).map_err(bad_payload)?;
-            (e.meta, vec![(slot(&e.slot_id)?, 1)])
-        }
-        CANCELLED => {
-            let e = ev::ReservationCancelled::decode(payload).map_err(bad_payload)?;
-            (e.meta, vec![(slot(&e.slot_id)?, -1)])
-        }
-        RESCHEDULED => {
-            let e = ev::ReservationRescheduled::decode(payload).map_err(bad_payload)?;
-            (e.meta, vec![(slot(&e.old_slot_id)?, -1), (slot(&e.new_slot_id)?, 1)])
-        }
-        _ => return Err(poison("is not an event this queue handles")),
-    };
-    let event_id = meta.and_then(|m| Uuid::parse_str(&m.event_id).ok()).or(delivery.event_id).ok_or_else(|| poison("has no event id"))?;
-    let mut deltas = BTreeMap::new();
-    for (slot_id, delta) in changes {
-        *deltas.entry(slot_id).or_insert(0) += delta;
-    }
-    Ok(BookingChange { event_id, deltas })
+/// A slot's size change, as the ledger needs it.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct SlotSize<'a> {
+    pub(crate) slot_id: Uuid,
+    pub(crate) clinic_id: Uuid,
+    pub(crate) vaccine_code: &'a str,
+    pub(crate) previous: i32,
+    pub(crate) capacity: i32,
 }
 
-/// Events applied per transaction at most: the batch is one commit, and its
-/// statements take arrays, so a bigger batch costs little more than a small one.
-pub const MAX_BATCH: usize = 128;
-
-/// The consumer's handler: every ready delivery in one transaction. Poison
-/// is dead-lettered on its own; database trouble is transient for the batch
-/// (redelivered, and the inbox makes the redelivery harmless). Cached
-/// answers the changes affect are queued for invalidation once they committed.
-pub async fn handle(store: &CatalogStore, invalidator: &Invalidator, deliveries: Vec<Delivery>) -> Vec<Result<(), HandlerError>> {
-    let decoded: Vec<Result<BookingChange, HandlerError>> = deliveries.iter().map(decode).collect();
-    let changes: Vec<&BookingChange> = decoded.iter().filter_map(|d| d.as_ref().ok()).collect();
-    let outcome = if changes.is_empty() {
-        Ok(())
-    } else {
-        match store.apply_bookings(&changes).await {
-            Ok(applied) => {
-                invalidator.touch(applied.scopes);
-                for event_id in applied.duplicates {
-                    tracing::debug!(%event_id, "event already applied");
-                }
-                for slot_id in applied.unknown_slots {
-                    tracing::warn!(%slot_id, "an event names a slot the catalogue does not have; ignored");
-                }
-                Ok(())
-            }
-            Err(e) => Err(format!("database: {e}")),
-        }
+/// The event carries the trace of the operation that changed the size, so
+/// the ledger's update joins it.
+pub(crate) fn slot_resized(change: &SlotSize<'_>, occurred_at: DateTime<Utc>) -> OutboxEvent {
+    let event_id = Uuid::now_v7();
+    let traceparent = yeyak_platform::telemetry::current_traceparent();
+    let event = ev::SlotResized {
+        meta: Some(ev::EventMeta {
+            event_id: event_id.to_string(),
+            occurred_at: Some(yeyak_proto::time::to_proto(occurred_at)),
+            traceparent: traceparent.clone(),
+        }),
+        slot_id: change.slot_id.to_string(),
+        clinic_id: change.clinic_id.to_string(),
+        vaccine_code: change.vaccine_code.to_owned(),
+        previous_capacity: u32::try_from(change.previous).unwrap_or(0),
+        capacity: u32::try_from(change.capacity).unwrap_or(0),
     };
-    decoded
-        .into_iter()
-        .map(|d| match (d, &outcome) {
-            (Err(poison), _) => Err(poison),
-            (Ok(_), Ok(())) => Ok(()),
-            (Ok(_), Err(e)) => Err(HandlerError::Transient(e.clone())),
-        })
-        .collect()
+    OutboxEvent { event_id, routing_key: routing::SLOT_RESIZED, payload: event.encode_to_vec(), traceparent }
 }
 
 #[cfg(test)]
 mod tests {
-    use prost::Message as _;
-
     use super::*;
 
-    fn delivery(key: &str, payload: Vec<u8>) -> Delivery {
-        Delivery { routing_key: key.into(), event_id: None, payload, traceparent: None }
-    }
-
-    fn meta(id: Uuid) -> Option<ev::EventMeta> {
-        Some(ev::EventMeta { event_id: id.to_string(), ..Default::default() })
-    }
-
     #[test]
-    fn each_event_becomes_its_deltas() {
-        let (id, a, b) = (Uuid::new_v4(), Uuid::from_u128(1), Uuid::from_u128(2));
-        let c = ev::ReservationConfirmed { meta: meta(id), slot_id: a.to_string(), ..Default::default() };
-        assert_eq!(decode(&delivery(CONFIRMED, c.encode_to_vec())).unwrap(), BookingChange { event_id: id, deltas: [(a, 1)].into() });
-        let x = ev::ReservationCancelled { meta: meta(id), slot_id: a.to_string(), ..Default::default() };
-        assert_eq!(decode(&delivery(CANCELLED, x.encode_to_vec())).unwrap().deltas, [(a, -1)].into());
-        let r = ev::ReservationRescheduled { meta: meta(id), old_slot_id: a.to_string(), new_slot_id: b.to_string(), ..Default::default() };
-        assert_eq!(decode(&delivery(RESCHEDULED, r.encode_to_vec())).unwrap().deltas, [(a, -1), (b, 1)].into());
-        let same =
-            ev::ReservationRescheduled { meta: meta(id), old_slot_id: a.to_string(), new_slot_id: a.to_string(), ..Default::default() };
-        assert_eq!(decode(&delivery(RESCHEDULED, same.encode_to_vec())).unwrap().deltas, [(a, 0)].into());
-    }
-
-    #[test]
-    fn the_amqp_message_id_stands_in_for_a_missing_meta() {
-        let id = Uuid::new_v4();
-        let c = ev::ReservationConfirmed { slot_id: Uuid::from_u128(1).to_string(), ..Default::default() };
-        let mut d = delivery(CONFIRMED, c.encode_to_vec());
-        assert!(matches!(decode(&d), Err(HandlerError::Poison(_))));
-        d.event_id = Some(id);
-        assert_eq!(decode(&d).unwrap().event_id, id);
-    }
-
-    #[test]
-    fn garbage_is_poison() {
-        assert!(matches!(decode(&delivery(CONFIRMED, vec![0xff, 0xff, 0xff])), Err(HandlerError::Poison(_))));
-        let c = ev::ReservationConfirmed { meta: meta(Uuid::new_v4()), slot_id: "slot-7".into(), ..Default::default() };
-        assert!(matches!(decode(&delivery(CONFIRMED, c.encode_to_vec())), Err(HandlerError::Poison(_))));
-        assert!(matches!(decode(&delivery("reservation.other.v1", vec![])), Err(HandlerError::Poison(_))));
+    fn carries_both_sizes_and_its_own_id() {
+        let (slot_id, clinic_id) = (Uuid::from_u128(1), Uuid::from_u128(2));
+        let at = DateTime::from_timestamp(1_627_297_200, 5).unwrap();
+        let change = SlotSize { slot_id, clinic_id, vaccine_code: "pfizer", previous: 10, capacity: 4 };
+        let out = slot_resized(&change, at);
+        assert_eq!(out.routing_key, "inventory.slot_resized.v1");
+        let event = ev::SlotResized::decode(out.payload.as_slice()).unwrap();
+        assert_eq!((event.previous_capacity, event.capacity, event.vaccine_code.as_str()), (10, 4, "pfizer"));
+        assert_eq!((event.slot_id, event.clinic_id), (slot_id.to_string(), clinic_id.to_string()));
+        let meta = event.meta.unwrap();
+        assert_eq!(meta.event_id, out.event_id.to_string());
+        assert_eq!(meta.occurred_at.and_then(|t| yeyak_proto::time::from_proto(&t)), Some(at));
     }
 }

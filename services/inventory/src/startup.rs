@@ -1,4 +1,4 @@
-//! Builds the inventory server: binds the listener, connects PostgreSQL, runs
+//! Builds the inventory server: binds the public and internal listeners, connects PostgreSQL, runs
 //! migrations, seeds the demo catalogue when asked, and runs alongside the
 //! gRPC server until shutdown: the reservation-event consumer (read model),
 //! the cache invalidator and the outbox relay (slot size changes).
@@ -8,21 +8,18 @@ use tokio::{sync::Notify, task::JoinSet};
 use yeyak_platform::{
     db,
     grpc::{GrpcServer, PassVerifier, Ready},
-    messaging::{self, outbox, Publisher},
+    messaging::{outbox, AmqpSettings, Publisher},
     metrics::Metrics,
     Shutdown,
 };
 use yeyak_proto::inventory::v1::{inventory_service_server::InventoryServiceServer, slot_catalog_service_server::SlotCatalogServiceServer};
 
 use crate::{
+    app::{Catalogue, Search},
     config::Config,
-    domain, events,
-    grpc::{catalog::CatalogApi, inventory::InventoryApi, State},
-    store::{
-        cache::{Cache, Invalidator},
-        seed::seed_demo,
-        CatalogStore,
-    },
+    consumers, domain,
+    grpc::{catalog::CatalogApi, inventory::InventoryApi},
+    store::{self, cache::Cache, seed::seed_demo, CatalogStore},
 };
 
 /// Bound on the last outbox pass at shutdown (RabbitMQ may be down).
@@ -30,14 +27,20 @@ const FINAL_RELAY: Duration = Duration::from_secs(2);
 
 pub struct Application {
     ready: Ready,
-    state: Arc<State>,
+    internal_addr: SocketAddr,
+    amqp: AmqpSettings,
+    store: CatalogStore,
+    cache: Cache,
+    catalogue: Catalogue,
     publisher: Arc<Publisher>,
 }
 
 impl Application {
     pub async fn build(config: Config) -> anyhow::Result<Self> {
         let pool = db::connect(&config.database, true).await?;
-        sqlx::migrate!("./migrations").run(&pool).await?;
+        if config.database.run_migrations {
+            store::migrate(&pool).await?;
+        }
         if config.seed_clinics_per_district > 0 {
             let today = domain::today_seoul(chrono::Utc::now());
             let report = seed_demo(&pool, config.seed_clinics_per_district, config.seed_days, today).await?;
@@ -47,50 +50,47 @@ impl Application {
         }
         let metrics = Metrics::new("inventory");
         let cache = Cache::new(config.cache.clone(), &metrics)?;
-        let state = State::new(config.clone(), CatalogStore::new(pool), Invalidator::new(cache));
+        let store = CatalogStore::new(pool);
+        let catalogue = Catalogue::new(store.clone(), cache.clone());
+        let search = Search::new(store.clone(), cache.clone());
         let verifier = PassVerifier::new(config.trusted.clone(), config.queue_ids.clone());
         let ready = GrpcServer::new(config.server.clone(), metrics)
-            .add(verifier.guard(InventoryServiceServer::new(InventoryApi::new(state.clone()))))
-            .add(SlotCatalogServiceServer::new(CatalogApi::new(state.clone())))
+            .add(verifier.guard(InventoryServiceServer::new(InventoryApi::new(search))))
+            // Only reservation calls GetSlot: its own listener, never the public one.
+            .add_internal(SlotCatalogServiceServer::new(CatalogApi::new(catalogue.clone())))
             .bind()
             .await?;
+        let internal_addr = ready.internal_addr().ok_or_else(|| anyhow::anyhow!("the internal listener was not bound"))?;
         let publisher = Arc::new(Publisher::new(config.amqp.clone()));
-        Ok(Self { ready, state, publisher })
+        Ok(Self { ready, internal_addr, amqp: config.amqp, store, cache, catalogue, publisher })
     }
 
     pub fn grpc_addr(&self) -> SocketAddr {
         self.ready.local_addr()
     }
 
+    /// The internal listener (`SlotCatalogService`), which reservation calls.
+    pub fn internal_grpc_addr(&self) -> SocketAddr {
+        self.internal_addr
+    }
+
     /// The catalogue store (tests and operations use it).
     pub fn store(&self) -> CatalogStore {
-        self.state.store.clone()
+        self.store.clone()
     }
 
     /// The read cache.
     pub fn cache(&self) -> Cache {
-        self.state.invalidator.cache().clone()
+        self.cache.clone()
     }
 
     pub async fn run_until_stopped(self, shutdown: Shutdown) -> anyhow::Result<()> {
         let mut tasks = JoinSet::new();
-        let (store, invalidator) = (self.state.store.clone(), self.state.invalidator.clone());
-        let amqp = self.state.config.amqp.clone();
-        tasks.spawn(messaging::consume_batches(
-            amqp,
-            events::QUEUE,
-            &events::ROUTING_KEYS,
-            shutdown.clone(),
-            events::MAX_BATCH,
-            move |d| {
-                let (store, invalidator) = (store.clone(), invalidator.clone());
-                async move { events::handle(&store, &invalidator, d).await }
-            },
-        ));
+        tasks.spawn(consumers::availability::run(self.amqp.clone(), self.catalogue.clone(), shutdown.clone()));
         // The relay and the invalidator outlive the drain of in-flight work.
         let background = Shutdown::new();
-        tasks.spawn(self.state.invalidator.clone().run(background.clone()));
-        let pool = self.state.store.pool().clone();
+        tasks.spawn(self.catalogue.invalidator().clone().run(background.clone()));
+        let pool = self.store.pool().clone();
         tasks.spawn(outbox::run_relay(pool.clone(), self.publisher.clone(), Arc::new(Notify::new()), background.clone()));
         self.ready.set_serving().await;
         let result = self.ready.run(shutdown.clone()).await;

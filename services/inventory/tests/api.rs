@@ -186,5 +186,9 @@ async fn get_slot_is_internal_and_needs_no_pass() {
     assert_eq!((err.code(), field_violations(&err)), (Code::InvalidArgument, vec!["slot_id".to_string()]));
     let err = catalog.get_slot(Request::new(pb::GetSlotRequest { slot_id: uuid::Uuid::new_v4().to_string() })).await.unwrap_err();
     assert_eq!(err.code(), Code::NotFound);
+    // Never on the public port, where the gateway routes.
+    let mut public = app.catalog_on_public_port().await;
+    let err = public.get_slot(Request::new(pb::GetSlotRequest { slot_id: slot.slot_id.to_string() })).await.unwrap_err();
+    assert_eq!(err.code(), Code::Unimplemented);
     app.stop().await;
 }

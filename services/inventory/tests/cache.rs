@@ -9,7 +9,10 @@ use inventory::{domain::catalogue, store::cache::Scope};
 use prost::Message as _;
 use uuid::Uuid;
 use yeyak_platform::messaging::{publisher::Outgoing, Publisher};
-use yeyak_proto::{events::v1 as ev, inventory::v1 as pb};
+use yeyak_proto::{
+    events::v1::{self as ev, routing},
+    inventory::v1 as pb,
+};
 
 fn confirmed(slot: Uuid) -> Outgoing {
     let id = Uuid::new_v4();
@@ -19,7 +22,7 @@ fn confirmed(slot: Uuid) -> Outgoing {
         slot_id: slot.to_string(),
         ..Default::default()
     };
-    Outgoing { event_id: id, routing_key: "reservation.confirmed.v1".into(), payload: e.encode_to_vec(), traceparent: String::new() }
+    Outgoing { event_id: id, routing_key: routing::RESERVATION_CONFIRMED.into(), payload: e.encode_to_vec(), traceparent: String::new() }
 }
 
 async fn search(app: &common::TestApp, region: &str, vaccine: &str) -> Vec<pb::ClinicSummary> {

@@ -9,7 +9,10 @@ use prost::Message as _;
 use tonic::Request;
 use uuid::Uuid;
 use yeyak_platform::messaging::{publisher::Outgoing, Publisher};
-use yeyak_proto::{events::v1 as ev, inventory::v1 as pb};
+use yeyak_proto::{
+    events::v1::{self as ev, routing},
+    inventory::v1 as pb,
+};
 
 fn meta(id: Uuid) -> Option<ev::EventMeta> {
     Some(ev::EventMeta { event_id: id.to_string(), ..Default::default() })
@@ -22,17 +25,17 @@ fn confirmed(id: Uuid, slot: Uuid) -> Outgoing {
         slot_id: slot.to_string(),
         ..Default::default()
     };
-    Outgoing { event_id: id, routing_key: "reservation.confirmed.v1".into(), payload: e.encode_to_vec(), traceparent: String::new() }
+    Outgoing { event_id: id, routing_key: routing::RESERVATION_CONFIRMED.into(), payload: e.encode_to_vec(), traceparent: String::new() }
 }
 
 fn cancelled(id: Uuid, slot: Uuid) -> Outgoing {
     let e = ev::ReservationCancelled { meta: meta(id), slot_id: slot.to_string(), ..Default::default() };
-    Outgoing { event_id: id, routing_key: "reservation.cancelled.v1".into(), payload: e.encode_to_vec(), traceparent: String::new() }
+    Outgoing { event_id: id, routing_key: routing::RESERVATION_CANCELLED.into(), payload: e.encode_to_vec(), traceparent: String::new() }
 }
 
 fn rescheduled(id: Uuid, old: Uuid, new: Uuid) -> Outgoing {
     let e = ev::ReservationRescheduled { meta: meta(id), old_slot_id: old.to_string(), new_slot_id: new.to_string(), ..Default::default() };
-    Outgoing { event_id: id, routing_key: "reservation.rescheduled.v1".into(), payload: e.encode_to_vec(), traceparent: String::new() }
+    Outgoing { event_id: id, routing_key: routing::RESERVATION_RESCHEDULED.into(), payload: e.encode_to_vec(), traceparent: String::new() }
 }
 
 async fn remaining(app: &common::TestApp, slot: Uuid) -> u32 {
@@ -141,7 +144,7 @@ async fn a_full_slot_stays_full_and_poison_does_not_block_the_queue() {
     // Undecodable payload and an unknown slot are set aside; later events still apply.
     let garbage = Outgoing {
         event_id: Uuid::new_v4(),
-        routing_key: "reservation.confirmed.v1".into(),
+        routing_key: routing::RESERVATION_CONFIRMED.into(),
         payload: vec![0xff; 8],
         traceparent: String::new(),
     };
@@ -175,7 +178,7 @@ async fn a_burst_is_applied_once_per_event_with_duplicates_and_poison_inside() {
     }
     burst.push(Outgoing {
         event_id: Uuid::new_v4(),
-        routing_key: "reservation.confirmed.v1".into(),
+        routing_key: routing::RESERVATION_CONFIRMED.into(),
         payload: vec![0xff; 8],
         traceparent: String::new(),
     });

@@ -5,7 +5,7 @@ mod common;
 
 use std::time::Duration;
 
-use inventory::{domain::catalogue, error::InventoryError, ops};
+use inventory::{domain::catalogue, error::InventoryError};
 use prost::Message as _;
 use tokio::sync::mpsc;
 use uuid::Uuid;
@@ -13,7 +13,10 @@ use yeyak_platform::{
     messaging::{self, publisher::Outgoing, Publisher},
     Shutdown,
 };
-use yeyak_proto::{events::v1 as ev, inventory::v1 as pb};
+use yeyak_proto::{
+    events::v1::{self as ev, routing},
+    inventory::v1 as pb,
+};
 
 async fn slot(app: &common::TestApp, id: Uuid) -> pb::Slot {
     let req = tonic::Request::new(pb::GetSlotRequest { slot_id: id.to_string() });
@@ -27,7 +30,7 @@ fn confirmed(slot: Uuid) -> Outgoing {
         slot_id: slot.to_string(),
         ..Default::default()
     };
-    Outgoing { event_id: id, routing_key: "reservation.confirmed.v1".into(), payload: e.encode_to_vec(), traceparent: String::new() }
+    Outgoing { event_id: id, routing_key: routing::RESERVATION_CONFIRMED.into(), payload: e.encode_to_vec(), traceparent: String::new() }
 }
 
 #[tokio::test]
@@ -47,6 +50,7 @@ async fn a_resize_changes_the_catalogue_and_publishes_one_event() {
     let slots = catalogue::slots(clinic, app.today + chrono::Days::new(1), 1);
     let target = &slots[0];
     let publisher = Publisher::new(app.amqp.clone());
+    let catalogue = app.catalogue();
     for _ in 0..3 {
         app.publish(&publisher, confirmed(target.slot_id)).await;
     }
@@ -56,19 +60,19 @@ async fn a_resize_changes_the_catalogue_and_publishes_one_event() {
     })
     .await;
 
-    let grown = ops::resize_slot(&app.store, &app.cache, target.slot_id, capacity + 5).await.unwrap();
+    let grown = catalogue.resize_slot(target.slot_id, capacity + 5).await.unwrap();
     assert_eq!((grown.previous_capacity, grown.capacity), (target.capacity, target.capacity + 5));
     let after = slot(&app, target.slot_id).await;
     assert_eq!((after.capacity, after.remaining), (capacity + 5, capacity + 2));
     let event_id = grown.event_id.unwrap();
     let delivery = tokio::time::timeout(Duration::from_secs(15), rx.recv()).await.expect("event published").unwrap();
-    assert_eq!((delivery.routing_key.as_str(), delivery.event_id), ("inventory.slot_resized.v1", Some(event_id)));
+    assert_eq!((delivery.routing_key.as_str(), delivery.event_id), (routing::SLOT_RESIZED, Some(event_id)));
     let event = ev::SlotResized::decode(delivery.payload.as_slice()).unwrap();
     assert_eq!((event.slot_id.clone(), event.previous_capacity, event.capacity), (target.slot_id.to_string(), capacity, capacity + 5));
     assert_eq!((event.clinic_id.clone(), event.vaccine_code.as_str()), (clinic.clinic_id.to_string(), target.vaccine_code));
 
     // A cut below what the read model counts shows the slot full; the ledger decides what that means.
-    let cut = ops::resize_slot(&app.store, &app.cache, target.slot_id, 2).await.unwrap();
+    let cut = catalogue.resize_slot(target.slot_id, 2).await.unwrap();
     assert!(cut.event_id.is_some());
     let after = slot(&app, target.slot_id).await;
     assert_eq!((after.capacity, after.remaining), (2, 0));
@@ -95,15 +99,15 @@ async fn a_resize_changes_the_catalogue_and_publishes_one_event() {
     assert_eq!(ev::SlotResized::decode(delivery.payload.as_slice()).unwrap().capacity, 2);
 
     // The same size again changes nothing and publishes nothing.
-    let same = ops::resize_slot(&app.store, &app.cache, target.slot_id, 2).await.unwrap();
+    let same = catalogue.resize_slot(target.slot_id, 2).await.unwrap();
     assert_eq!(same.event_id, None);
     // Growing again: the three bookings are remembered, not forgotten by the cut.
-    ops::resize_slot(&app.store, &app.cache, target.slot_id, 5).await.unwrap();
+    catalogue.resize_slot(target.slot_id, 5).await.unwrap();
     assert_eq!(slot(&app, target.slot_id).await.remaining, 2);
     let delivery = tokio::time::timeout(Duration::from_secs(15), rx.recv()).await.expect("third event").unwrap();
     assert_eq!(ev::SlotResized::decode(delivery.payload.as_slice()).unwrap().capacity, 5);
-    let unknown = ops::resize_slot(&app.store, &app.cache, Uuid::new_v4(), 2).await.unwrap_err();
-    assert!(matches!(unknown, InventoryError::NotFound("slot")), "{unknown:?}");
+    let unknown = catalogue.resize_slot(Uuid::new_v4(), 2).await.unwrap_err();
+    assert!(matches!(unknown, InventoryError::UnknownSlot), "{unknown:?}");
     let outbox: i64 = sqlx::query_scalar("SELECT count(*) FROM outbox").fetch_one(app.store.pool()).await.unwrap();
     assert_eq!(outbox, 3);
     assert!(tokio::time::timeout(Duration::from_millis(500), rx.recv()).await.is_err(), "no fourth event");

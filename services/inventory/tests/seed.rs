@@ -10,7 +10,7 @@ use yeyak_platform::db;
 async fn concurrent_seeds_write_the_catalogue_once() {
     let (_, settings) = common::fresh_database();
     let pool = db::connect(&settings, true).await.expect("connect");
-    sqlx::migrate!("./migrations").run(&pool).await.expect("migrate");
+    inventory::store::migrate(&pool).await.expect("migrate");
     let today = chrono::NaiveDate::from_ymd_opt(2021, 7, 26).expect("date");
     let (a, b) = tokio::join!(seed_demo(&pool, 3, 2, today), seed_demo(&pool, 3, 2, today));
     let (a, b) = (a.expect("seed a"), b.expect("seed b"));

@@ -5,9 +5,11 @@
 //! The inbox plays the person's phone: the latest SMS or push per number.
 use std::{
     collections::HashMap,
-    sync::{Arc, Mutex},
+    sync::Arc,
     time::{Duration, Instant},
 };
+
+use parking_lot::Mutex;
 
 use rand::Rng as _;
 use uuid::Uuid;
@@ -103,11 +105,6 @@ impl Verifications {
         self.ttl
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
-        // The maps stay consistent under every early return; keep serving.
-        self.inner.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
     /// Opens a transaction and "delivers" the code or push to the phone.
     pub fn start(&self, identity: Identity) -> Uuid {
         self.start_once(identity, None).0
@@ -125,7 +122,7 @@ impl Verifications {
             ProviderKind::AppApproval => None,
         };
         let id = Uuid::new_v4();
-        let mut inner = self.lock();
+        let mut inner = self.inner.lock();
         if now >= inner.next_sweep {
             inner.transactions.retain(|_, t| t.expires_at > now);
             inner.inbox.retain(|_, m| m.expires_at > now);
@@ -149,7 +146,7 @@ impl Verifications {
 
     /// The latest unexpired message on `phone`: (transaction id, code).
     pub fn inbox(&self, phone: &str) -> Option<(Uuid, String)> {
-        let inner = self.lock();
+        let inner = self.inner.lock();
         let message = inner.inbox.get(phone).filter(|m| m.expires_at > Instant::now())?;
         Some((message.transaction_id, message.code.clone()))
     }
@@ -159,7 +156,7 @@ impl Verifications {
         if self.kind != ProviderKind::AppApproval {
             return Err(ApproveError::NotAnApprovalProvider);
         }
-        let mut inner = self.lock();
+        let mut inner = self.inner.lock();
         let transaction = live(&mut inner, id).map_err(|_| ApproveError::Unknown)?;
         transaction.approved = true;
         Ok(())
@@ -168,7 +165,7 @@ impl Verifications {
     /// Checks the code (or the approval) and, on success, consumes the
     /// transaction: a confirmation cannot be replayed.
     pub fn confirm(&self, id: Uuid, code: &str) -> Result<Identity, ConfirmError> {
-        let mut inner = self.lock();
+        let mut inner = self.inner.lock();
         let transaction = live(&mut inner, id)?;
         if transaction.wrong_attempts >= MAX_WRONG_ATTEMPTS {
             return Err(ConfirmError::Dead);

@@ -1,42 +1,47 @@
-//! The binary's subcommands: `serve` (default) and `seed --count N [--seed S]`.
-//! Hand-parsed: two commands do not justify an argument-parser dependency.
+//! The binary's subcommands: `serve` (the default) and `seed --count N
+//! [--seed S]`, parsed with `clap`.
+use std::ffi::OsString;
+
+use clap::{Parser, Subcommand};
+
 use crate::{config::Config, seed::SeedReport};
 
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Command {
-    Serve,
-    Seed { count: u64, seed: Option<u64> },
+/// `yeyak-mock-registry [serve | seed --count N [--seed S]]`; settings come
+/// from `YEYAK_*` variables (see `Config`).
+#[derive(Debug, Parser)]
+#[command(name = "yeyak-mock-registry", about = "Mock national health-insurance registry")]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
 }
 
-pub const USAGE: &str = "usage: yeyak-mock-registry [serve | seed --count N [--seed S]]";
+#[derive(Clone, Debug, PartialEq, Eq, Subcommand)]
+pub enum Command {
+    /// Serve the lookup API (the default); seeds first when YEYAK_SEED_COUNT
+    /// is set and the stored population differs.
+    Serve,
+    /// Replace the whole population, whatever is loaded now.
+    Seed {
+        /// People to generate.
+        #[arg(long, value_name = "N")]
+        count: u64,
+        /// Generator seed (default: YEYAK_SEED or the built-in seed).
+        #[arg(long, value_name = "S")]
+        seed: Option<u64>,
+    },
+}
 
 impl Command {
-    /// Parses the arguments after the program name.
-    pub fn parse<I, S>(args: I) -> anyhow::Result<Self>
+    /// Parses the arguments after the program name. On a `clap::Error`,
+    /// `exit()` prints usage or help and exits as command-line tools do.
+    pub fn parse<I, S>(args: I) -> Result<Self, clap::Error>
     where
         I: IntoIterator<Item = S>,
-        S: Into<String>,
+        S: Into<OsString>,
     {
-        let args: Vec<String> = args.into_iter().map(Into::into).collect();
-        match args.first().map(String::as_str) {
-            None | Some("serve") if args.len() <= 1 => Ok(Self::Serve),
-            Some("seed") => {
-                let (mut count, mut seed) = (None, None);
-                let mut rest = args[1..].iter();
-                while let Some(flag) = rest.next() {
-                    let value = rest.next().ok_or_else(|| anyhow::anyhow!("{flag} needs a value\n{USAGE}"))?;
-                    let number = value.parse::<u64>().map_err(|e| anyhow::anyhow!("{flag} {value:?}: {e}\n{USAGE}"))?;
-                    match flag.as_str() {
-                        "--count" => count = Some(number),
-                        "--seed" => seed = Some(number),
-                        other => anyhow::bail!("unknown option {other:?}\n{USAGE}"),
-                    }
-                }
-                let count = count.ok_or_else(|| anyhow::anyhow!("seed needs --count N\n{USAGE}"))?;
-                Ok(Self::Seed { count, seed })
-            }
-            _ => anyhow::bail!("unknown arguments {args:?}\n{USAGE}"),
-        }
+        let program = std::iter::once(OsString::from("yeyak-mock-registry"));
+        let cli = Cli::try_parse_from(program.chain(args.into_iter().map(Into::into)))?;
+        Ok(cli.command.unwrap_or(Self::Serve))
     }
 }
 

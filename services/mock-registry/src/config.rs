@@ -12,7 +12,7 @@ pub const DEFAULT_HTTP_ADDR: &str = "127.0.0.1:18081";
 /// The registry is another agency's system, so it has its own database.
 pub const DEFAULT_DATABASE: &str = "yeyak_registry";
 /// The generator seed used unless `YEYAK_SEED` or `--seed` says otherwise.
-pub const DEFAULT_SEED: u64 = 20_210_226;
+pub use yeyak_population::DEFAULT_SEED;
 
 #[derive(Clone, Debug)]
 pub struct Config {

@@ -2,8 +2,10 @@
 //! system that Yeyak's eligibility service asks whether a person is insured,
 //! when they were born, which priority groups they belong to and which doses
 //! they already had. It owns its PostgreSQL database and fills it with a
-//! deterministic synthetic population ([`population::person`]), so a demo can
-//! pick a real registered person and tests can know their data in advance.
+//! deterministic synthetic population (`yeyak_population::person`, a crate of
+//! its own so that eligibility's command-line tool can sample the same people
+//! without depending on this mock), so a demo can pick a real registered
+//! person and tests can know their data in advance.
 //!
 //! Faults (latency, errors, hangs, capacity) apply to the lookup API.
 #![forbid(unsafe_code)]
@@ -12,7 +14,6 @@
 
 pub mod cli;
 pub mod config;
-pub mod population;
 pub mod routes;
 pub mod seed;
 
@@ -37,9 +38,10 @@ use yeyak_platform::{
 
 pub use cli::Command;
 pub use config::Config;
-pub use population::{person, Sex, SyntheticPerson};
 pub use seed::{ensure_seeded, key_fingerprint, seed, SeedReport};
 pub use yeyak_mockkit::faults::{FaultInjector, Faults};
+/// The population this registry loads, under the names its callers know.
+pub use yeyak_population::{self as population, person, Sex, SyntheticPerson};
 
 /// The registry's schema, embedded at compile time.
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");

@@ -16,7 +16,8 @@ async fn main() {
 }
 
 async fn run() -> anyhow::Result<()> {
-    let command = Command::parse(std::env::args().skip(1))?;
+    // A usage error (or --help) prints and exits here, as clap does.
+    let command = Command::parse(std::env::args_os().skip(1)).unwrap_or_else(|e| e.exit());
     let config = Config::from_env(&Env::process())?;
     match command {
         Command::Serve => Application::build(config).await?.run_until_stopped(Shutdown::on_signals()).await,

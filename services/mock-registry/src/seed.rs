@@ -22,7 +22,7 @@ use sha2::{Digest as _, Sha256};
 use sqlx::{PgConnection, PgPool};
 use yeyak_platform::Secret;
 
-use crate::population::person;
+use yeyak_population::person;
 
 /// Bytes per COPY message: big enough to amortise round trips, small
 /// enough to keep memory flat at 20 million people.

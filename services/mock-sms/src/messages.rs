@@ -2,10 +2,9 @@
 //!
 //! Texts carry verification codes and phone numbers are personal data, so
 //! logs name messages by `gateway_id` only.
-use std::{
-    collections::HashMap,
-    sync::{Arc, Mutex},
-};
+use std::{collections::HashMap, sync::Arc};
+
+use parking_lot::Mutex;
 
 use axum::{
     body::Bytes,
@@ -51,7 +50,7 @@ impl MessageStore {
     /// Records a message unless the key was seen; returns the gateway id and
     /// whether this was a duplicate.
     pub fn accept(&self, idempotency_key: &str, to: &str, text: &str) -> (Uuid, bool) {
-        let mut inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        let mut inner = self.inner.lock();
         if let Some(id) = inner.by_key.get(idempotency_key) {
             return (*id, true);
         }
@@ -69,7 +68,7 @@ impl MessageStore {
 
     /// Messages in the order received, optionally only those to one number.
     pub fn list(&self, to: Option<&str>) -> Vec<Message> {
-        let inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        let inner = self.inner.lock();
         inner.messages.iter().filter(|m| to.is_none_or(|to| m.to == to)).cloned().collect()
     }
 }

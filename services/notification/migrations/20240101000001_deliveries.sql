@@ -1,8 +1,5 @@
--- Events already handled (consumer-side deduplication, see messaging::inbox).
-CREATE TABLE processed_events (
-    event_id     uuid PRIMARY KEY,
-    processed_at timestamptz NOT NULL DEFAULT now()
-);
+-- Events already handled (consumer-side deduplication) live in the
+-- platform's inbox table, processed_events (messaging::tables::Table::Inbox).
 
 -- One SMS per event. message_id is derived from the event id and is the
 -- Idempotency-Key at the gateway, so a resend after a crash is deduplicated.

@@ -1,20 +1,24 @@
 //! Notification: SMS confirmations driven by reservation events.
 //!
-//! - `consumer`: turns each reservation event into one pending delivery row
+//! - `consumers/`: turns each reservation event into one pending delivery
 //!   (deduplicated by event id in the same transaction);
-//! - `sender`: sends pending deliveries to the SMS gateway with an
-//!   idempotency key, retrying with exponential backoff;
+//! - `app/`: `Deliveries`, the use case: records deliveries, runs the send
+//!   loops (claim, send with an idempotency key, mark, retry with
+//!   exponential backoff) and answers status lookups;
 //! - `grpc/`: the delivery-status API for support staff;
+//! - `clients/`: the SMS gateway;
 //! - `domain/`: pure rules (message texts, backoff, message ids);
-//! - `store/`: the `deliveries` table.
+//! - `store/`: the `deliveries` table;
+//! - `metrics`: the sender's counters.
 #![forbid(unsafe_code)]
 
+mod app;
+mod clients;
 pub mod config;
-pub mod consumer;
-pub mod domain;
-pub mod error;
-pub mod gateway;
-pub mod grpc;
-pub mod sender;
+pub mod consumers;
+mod domain;
+mod error;
+mod grpc;
+mod metrics;
 pub mod startup;
 pub mod store;

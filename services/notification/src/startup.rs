@@ -1,54 +1,67 @@
 //! Builds the notification server: binds the listener, connects PostgreSQL
-//! and runs migrations, then runs the event consumer and the SMS sender next
-//! to the gRPC server until shutdown.
+//! and runs migrations, then runs the event consumer and the SMS send loops
+//! next to the gRPC server until shutdown.
 use std::{net::SocketAddr, sync::Arc};
 
-use tokio::{sync::Notify, task::JoinSet};
+use sqlx::migrate::Migrator;
+use tokio::task::JoinSet;
 use yeyak_platform::{
     db,
     grpc::{GrpcServer, Ready},
+    messaging::tables::{self, Table},
     metrics::Metrics,
     Shutdown,
 };
 use yeyak_proto::notification::v1::notification_service_server::NotificationServiceServer;
 
 use crate::{
+    app::{self, Deliveries, SendPolicy},
+    clients::SmsGateway,
     config::Config,
-    consumer,
-    gateway::SmsGateway,
+    consumers,
     grpc::NotificationApi,
-    sender::{self, Sender, SenderMetrics},
+    metrics::SenderMetrics,
     store::DeliveryStore,
 };
+
+/// The service's own schema; the inbox table comes from the platform.
+static MIGRATOR: Migrator = sqlx::migrate!("./migrations");
+
+/// Applies the service's migrations and returns (`yeyak-notification migrate`,
+/// the deployment's migration step).
+pub async fn migrate(database: &db::DatabaseSettings) -> anyhow::Result<()> {
+    let pool = db::connect(database, true).await?;
+    tables::migrate(&pool, &MIGRATOR, &[Table::Inbox]).await?;
+    pool.close().await;
+    Ok(())
+}
 
 pub struct Application {
     ready: Ready,
     config: Config,
-    store: DeliveryStore,
-    sender: Arc<Sender>,
+    deliveries: Arc<Deliveries>,
 }
 
 impl Application {
     pub async fn build(config: Config) -> anyhow::Result<Self> {
         let pool = db::connect(&config.database, true).await?;
-        sqlx::migrate!("./migrations").run(&pool).await?;
-        let store = DeliveryStore::new(pool);
+        if config.database.run_migrations {
+            tables::migrate(&pool, &MIGRATOR, &[Table::Inbox]).await?;
+        }
         let gateway = SmsGateway::new(&config.sms_gateway_url, config.sms_timeout, config.sms_connect_timeout)?;
         let metrics = Metrics::new("notification");
-        let sender = Arc::new(Sender {
-            store: store.clone(),
-            gateway,
+        let policy = SendPolicy {
             max_attempts: config.sms_max_attempts,
             concurrency: config.sms_concurrency,
-            lease: Sender::lease_for(config.sms_timeout + config.sms_connect_timeout, config.sms_concurrency),
-            metrics: SenderMetrics::register(&metrics),
-        });
+            call_timeout: config.sms_timeout + config.sms_connect_timeout,
+        };
+        let deliveries = Arc::new(Deliveries::new(DeliveryStore::new(pool), gateway, policy, SenderMetrics::register(&metrics)));
         // Support-staff API: deliberately not behind the admission-pass interceptor.
         let ready = GrpcServer::new(config.server.clone(), metrics)
-            .add(NotificationServiceServer::new(NotificationApi::new(store.clone())))
+            .add(NotificationServiceServer::new(NotificationApi::new(deliveries.clone())))
             .bind()
             .await?;
-        Ok(Self { ready, config, store, sender })
+        Ok(Self { ready, config, deliveries })
     }
 
     pub fn grpc_addr(&self) -> SocketAddr {
@@ -56,11 +69,10 @@ impl Application {
     }
 
     pub async fn run_until_stopped(self, shutdown: Shutdown) -> anyhow::Result<()> {
-        let wake = Arc::new(Notify::new());
         let mut tasks = JoinSet::new();
-        tasks.spawn(consumer::run(self.config.amqp.clone(), self.store.clone(), wake.clone(), shutdown.clone()));
-        for _ in 0..sender::LOOPS {
-            tasks.spawn(sender::run(self.sender.clone(), wake.clone(), self.config.sweep_interval, shutdown.clone()));
+        tasks.spawn(consumers::reservations::run(self.config.amqp.clone(), self.deliveries.clone(), shutdown.clone()));
+        for _ in 0..app::LOOPS {
+            tasks.spawn(self.deliveries.clone().send_until_stopped(self.config.sweep_interval, shutdown.clone()));
         }
         self.ready.set_serving().await;
         let result = self.ready.run(shutdown.clone()).await;

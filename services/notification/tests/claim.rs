@@ -7,17 +7,19 @@ mod common;
 
 use common::TestApp;
 use notification::store::{CLAIM_DUE, CLAIM_PLANNER};
+use yeyak_proto::events::v1::routing::RESERVATION_CONFIRMED;
 
 /// Adds `n` deliveries, due an hour from now (the running sender leaves them
 /// alone; the plan is the same as for due ones).
 async fn backlog(app: &TestApp, n: i32) {
     sqlx::query(
         "INSERT INTO deliveries (message_id, event_id, reservation_id, event_type, phone, masked_phone, text, state, attempts, next_attempt_at)
-         SELECT gen_random_uuid(), gen_random_uuid(), gen_random_uuid(), 'reservation.confirmed.v1', '01012345678',
+         SELECT gen_random_uuid(), gen_random_uuid(), gen_random_uuid(), $2::text, '01012345678',
                 '010-****-5678', 'text', 'pending', 0, now() + interval '1 hour'
          FROM generate_series(1, $1)",
     )
     .bind(n)
+    .bind(RESERVATION_CONFIRMED)
     .execute(&app.pool)
     .await
     .unwrap();

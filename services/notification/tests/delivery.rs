@@ -5,6 +5,7 @@ mod common;
 use common::{events, TestApp};
 use uuid::Uuid;
 use yeyak_platform::messaging::publisher::Outgoing;
+use yeyak_proto::events::v1::routing;
 use yeyak_proto::notification::v1::{self as pb, DeliveryState};
 
 fn short(id: Uuid) -> String {
@@ -15,11 +16,11 @@ fn short(id: Uuid) -> String {
 async fn confirmed_event_sends_one_sms_with_the_clinic_name() {
     let app = TestApp::spawn().await;
     let (event_id, reservation_id, phone) = (Uuid::new_v4(), Uuid::new_v4(), events::phone());
-    app.publish(event_id, events::CONFIRMED, events::confirmed(event_id, reservation_id, &phone, "서울중앙의원")).await;
+    app.publish(event_id, routing::RESERVATION_CONFIRMED, events::confirmed(event_id, reservation_id, &phone, "서울중앙의원")).await;
 
     let deliveries = app.wait_for(reservation_id, 1, DeliveryState::Sent).await;
     let d = &deliveries[0];
-    assert_eq!(d.event_type, events::CONFIRMED);
+    assert_eq!(d.event_type, routing::RESERVATION_CONFIRMED);
     assert_eq!(d.attempts, 1);
     assert_eq!(d.masked_phone, format!("010-****-{}", &phone[7..]));
     assert!(d.sent_at.is_some() && d.created_at.is_some());
@@ -46,12 +47,13 @@ async fn the_same_event_twice_sends_one_sms() {
     let app = TestApp::spawn().await;
     let (event_id, reservation_id, phone) = (Uuid::new_v4(), Uuid::new_v4(), events::phone());
     let payload = events::confirmed(event_id, reservation_id, &phone, "부산보건소");
-    app.publish(event_id, events::CONFIRMED, payload.clone()).await;
-    app.publish(event_id, events::CONFIRMED, payload).await;
+    app.publish(event_id, routing::RESERVATION_CONFIRMED, payload.clone()).await;
+    app.publish(event_id, routing::RESERVATION_CONFIRMED, payload).await;
     // The consumer handles messages in order: once a later event is sent, the
     // duplicate has been handled too.
     let (sentinel_event, sentinel_reservation) = (Uuid::new_v4(), Uuid::new_v4());
-    app.publish(sentinel_event, events::CANCELLED, events::cancelled(sentinel_event, sentinel_reservation, &events::phone())).await;
+    app.publish(sentinel_event, routing::RESERVATION_CANCELLED, events::cancelled(sentinel_event, sentinel_reservation, &events::phone()))
+        .await;
     app.wait_for(sentinel_reservation, 1, DeliveryState::Sent).await;
 
     let deliveries = app.wait_for(reservation_id, 1, DeliveryState::Sent).await;
@@ -68,12 +70,12 @@ async fn cancelled_and_rescheduled_events_have_their_texts() {
     let (reservation_id, phone) = (Uuid::new_v4(), events::phone());
     // Event ids are UUIDv7, in the order the events happened.
     let (moved, gone) = (Uuid::now_v7(), Uuid::now_v7());
-    app.publish(moved, events::RESCHEDULED, events::rescheduled(moved, reservation_id, &phone, "대구의료원")).await;
-    app.publish(gone, events::CANCELLED, events::cancelled(gone, reservation_id, &phone)).await;
+    app.publish(moved, routing::RESERVATION_RESCHEDULED, events::rescheduled(moved, reservation_id, &phone, "대구의료원")).await;
+    app.publish(gone, routing::RESERVATION_CANCELLED, events::cancelled(gone, reservation_id, &phone)).await;
 
     let deliveries = app.wait_for(reservation_id, 2, DeliveryState::Sent).await;
     let types: Vec<&str> = deliveries.iter().map(|d| d.event_type.as_str()).collect();
-    assert_eq!(types, vec![events::RESCHEDULED, events::CANCELLED], "oldest first");
+    assert_eq!(types, vec![routing::RESERVATION_RESCHEDULED, routing::RESERVATION_CANCELLED], "oldest first");
 
     let texts: Vec<String> = app.gateway.accepted_to(&phone).into_iter().map(|m| m.text).collect();
     let n = short(reservation_id);
@@ -91,9 +93,9 @@ async fn cancelled_and_rescheduled_events_have_their_texts() {
 async fn a_poison_message_does_not_block_the_next_one() {
     let app = TestApp::spawn().await;
     let garbage = Uuid::new_v4();
-    app.publish(garbage, events::CONFIRMED, b"\xff\xff\xff not protobuf".to_vec()).await;
+    app.publish(garbage, routing::RESERVATION_CONFIRMED, b"\xff\xff\xff not protobuf".to_vec()).await;
     let (event_id, reservation_id, phone) = (Uuid::new_v4(), Uuid::new_v4(), events::phone());
-    app.publish(event_id, events::CONFIRMED, events::confirmed(event_id, reservation_id, &phone, "광주의원")).await;
+    app.publish(event_id, routing::RESERVATION_CONFIRMED, events::confirmed(event_id, reservation_id, &phone, "광주의원")).await;
 
     app.wait_for(reservation_id, 1, DeliveryState::Sent).await;
     assert_eq!(app.gateway.accepted().len(), 1);
@@ -107,7 +109,12 @@ async fn a_burst_with_duplicates_and_poison_inside_sends_each_sms_once() {
     // Make sure the queue is bound before the burst, so the burst queues up
     // and reaches the consumer in batches.
     let (first_event, first_reservation) = (Uuid::new_v4(), Uuid::new_v4());
-    app.publish(first_event, events::CONFIRMED, events::confirmed(first_event, first_reservation, &events::phone(), "대구의원")).await;
+    app.publish(
+        first_event,
+        routing::RESERVATION_CONFIRMED,
+        events::confirmed(first_event, first_reservation, &events::phone(), "대구의원"),
+    )
+    .await;
     app.wait_for(first_reservation, 1, DeliveryState::Sent).await;
 
     let people: Vec<(Uuid, Uuid, String)> = (0..150).map(|_| (Uuid::new_v4(), Uuid::new_v4(), events::phone())).collect();
@@ -116,19 +123,24 @@ async fn a_burst_with_duplicates_and_poison_inside_sends_each_sms_once() {
         let event = events::confirmed(*event_id, *reservation_id, phone, "대전의원");
         burst.push(Outgoing {
             event_id: *event_id,
-            routing_key: events::CONFIRMED.into(),
+            routing_key: routing::RESERVATION_CONFIRMED.into(),
             payload: event.clone(),
             traceparent: String::new(),
         });
         if i % 10 == 0 {
             // A redelivery right behind the original, often in the same batch.
-            burst.push(Outgoing { event_id: *event_id, routing_key: events::CONFIRMED.into(), payload: event, traceparent: String::new() });
+            burst.push(Outgoing {
+                event_id: *event_id,
+                routing_key: routing::RESERVATION_CONFIRMED.into(),
+                payload: event,
+                traceparent: String::new(),
+            });
         }
         if i == 75 {
             let garbage = b"\xff\xff not protobuf".to_vec();
             burst.push(Outgoing {
                 event_id: Uuid::new_v4(),
-                routing_key: events::CONFIRMED.into(),
+                routing_key: routing::RESERVATION_CONFIRMED.into(),
                 payload: garbage,
                 traceparent: String::new(),
             });

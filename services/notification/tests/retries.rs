@@ -5,6 +5,7 @@ mod common;
 
 use common::{events, TestApp};
 use uuid::Uuid;
+use yeyak_proto::events::v1::routing;
 use yeyak_proto::notification::v1::DeliveryState;
 
 #[tokio::test]
@@ -12,7 +13,7 @@ async fn failed_attempts_are_retried_until_delivered() {
     let app = TestApp::spawn().await;
     app.gateway.fail_next(2);
     let (event_id, reservation_id, phone) = (Uuid::new_v4(), Uuid::new_v4(), events::phone());
-    app.publish(event_id, events::CONFIRMED, events::confirmed(event_id, reservation_id, &phone, "인천의원")).await;
+    app.publish(event_id, routing::RESERVATION_CONFIRMED, events::confirmed(event_id, reservation_id, &phone, "인천의원")).await;
 
     let d = app.wait_for(reservation_id, 1, DeliveryState::Sent).await.remove(0);
     assert_eq!(d.attempts, 3);
@@ -25,7 +26,7 @@ async fn failed_attempts_are_retried_until_delivered() {
 async fn a_resend_after_a_crash_sends_nothing_twice() {
     let app = TestApp::spawn().await;
     let (event_id, reservation_id, phone) = (Uuid::new_v4(), Uuid::new_v4(), events::phone());
-    app.publish(event_id, events::CONFIRMED, events::confirmed(event_id, reservation_id, &phone, "수원의원")).await;
+    app.publish(event_id, routing::RESERVATION_CONFIRMED, events::confirmed(event_id, reservation_id, &phone, "수원의원")).await;
     let d = app.wait_for(reservation_id, 1, DeliveryState::Sent).await.remove(0);
 
     // A replica that died after the gateway accepted but before recording it
@@ -56,7 +57,7 @@ async fn gives_up_after_the_maximum_attempts_and_forgets_the_number() {
     let app = TestApp::spawn_with(&[("SMS_MAX_ATTEMPTS", "2")]).await;
     app.gateway.fail_next(100);
     let (event_id, reservation_id, phone) = (Uuid::new_v4(), Uuid::new_v4(), events::phone());
-    app.publish(event_id, events::CANCELLED, events::cancelled(event_id, reservation_id, &phone)).await;
+    app.publish(event_id, routing::RESERVATION_CANCELLED, events::cancelled(event_id, reservation_id, &phone)).await;
 
     let d = app.wait_for(reservation_id, 1, DeliveryState::Failed).await.remove(0);
     assert_eq!(d.attempts, 2);

@@ -36,14 +36,6 @@ CREATE INDEX reservations_by_subject ON reservations (subject_id, created_at DES
 CREATE INDEX reservations_by_agent ON reservations (agent_subject_id, created_at DESC, reservation_id DESC)
     WHERE agent_subject_id <> '';
 
--- Transactional outbox (see yeyak_platform::messaging::outbox).
-CREATE TABLE outbox (
-    id           bigserial PRIMARY KEY,
-    event_id     uuid NOT NULL UNIQUE,
-    routing_key  text NOT NULL,
-    payload      bytea NOT NULL,
-    traceparent  text NOT NULL DEFAULT '',
-    created_at   timestamptz NOT NULL DEFAULT now(),
-    published_at timestamptz
-);
-CREATE INDEX outbox_unpublished ON outbox (id) WHERE published_at IS NULL;
+
+-- The transactional outbox is the platform's table
+-- (yeyak_platform::messaging::tables), applied together with these migrations.

@@ -26,7 +26,7 @@ pub struct Config {
     /// fast instead of holding the caller (and a server slot) indefinitely.
     pub outbound_timeout: Duration,
     /// How long a replica refuses a slot it found full without asking
-    /// eligibility or the database again (`booking::FullSlots`); 0 turns
+    /// eligibility or the database again (`app/full.rs`); 0 turns
     /// the memory off.
     pub full_slot_window: Duration,
 }
@@ -43,7 +43,7 @@ impl Config {
             amqp: AmqpSettings::from_env(env)?,
             trusted: tokens::config::trusted_keys(env, None)?,
             queue_ids: tokens::config::queue_ids(env),
-            inventory_addr: env.string("INVENTORY_ADDR", "127.0.0.1:50054"),
+            inventory_addr: env.string("INVENTORY_ADDR", "127.0.0.1:50064"),
             eligibility_addr: env.string("ELIGIBILITY_ADDR", "127.0.0.1:50053"),
             outbound_timeout,
             full_slot_window: Duration::from_millis(env.parse("FULL_SLOT_WINDOW_MS", 250)?),
@@ -62,7 +62,7 @@ mod tests {
         assert_eq!(c.server.grpc_addr, "127.0.0.1:50055");
         assert_eq!(c.server.metrics_addr, "127.0.0.1:9105");
         assert_eq!(c.database.database_name().as_deref(), Some(DEFAULT_DATABASE));
-        assert_eq!((c.inventory_addr.as_str(), c.eligibility_addr.as_str()), ("127.0.0.1:50054", "127.0.0.1:50053"));
+        assert_eq!((c.inventory_addr.as_str(), c.eligibility_addr.as_str()), ("127.0.0.1:50064", "127.0.0.1:50053"));
         assert_eq!(c.outbound_timeout, Duration::from_secs(2));
         assert_eq!(c.full_slot_window, Duration::from_millis(250));
         let c = Config::from_env(&Env::from_pairs([("OUTBOUND_TIMEOUT_MS", "150"), ("INVENTORY_ADDR", "inv:1")])).unwrap();

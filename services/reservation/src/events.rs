@@ -5,25 +5,20 @@ use chrono::{DateTime, Utc};
 use prost::Message as _;
 use uuid::Uuid;
 use yeyak_platform::tokens::AdmissionPass;
-use yeyak_proto::events::v1 as ev;
+use yeyak_proto::{
+    events::v1::{self as ev, routing},
+    time::to_proto,
+};
 
 use crate::domain::Reservation;
 
-pub const CONFIRMED: &str = "reservation.confirmed.v1";
-pub const CANCELLED: &str = "reservation.cancelled.v1";
-pub const RESCHEDULED: &str = "reservation.rescheduled.v1";
-
 /// An encoded event ready for `outbox::enqueue`.
 #[derive(Clone, Debug)]
-pub struct OutboxEvent {
+pub(crate) struct OutboxEvent {
     pub event_id: Uuid,
     pub routing_key: &'static str,
     pub payload: Vec<u8>,
     pub traceparent: String,
-}
-
-pub fn timestamp(at: DateTime<Utc>) -> prost_types::Timestamp {
-    yeyak_proto::timestamp(at.timestamp(), at.timestamp_subsec_nanos() as i32)
 }
 
 /// Metadata of a new event; the trace of the current request continues in
@@ -31,14 +26,13 @@ pub fn timestamp(at: DateTime<Utc>) -> prost_types::Timestamp {
 fn meta(occurred_at: DateTime<Utc>) -> (Uuid, String, ev::EventMeta) {
     let event_id = Uuid::now_v7();
     let traceparent = yeyak_platform::telemetry::current_traceparent();
-    let meta =
-        ev::EventMeta { event_id: event_id.to_string(), occurred_at: Some(timestamp(occurred_at)), traceparent: traceparent.clone() };
+    let meta = ev::EventMeta { event_id: event_id.to_string(), occurred_at: Some(to_proto(occurred_at)), traceparent: traceparent.clone() };
     (event_id, traceparent, meta)
 }
 
 /// `admitted_by` is the pass the booking was made with: admission frees its
 /// seat in the waiting room when it sees this event.
-pub fn confirmed(r: &Reservation, admitted_by: &AdmissionPass) -> OutboxEvent {
+pub(crate) fn confirmed(r: &Reservation, admitted_by: &AdmissionPass) -> OutboxEvent {
     let (event_id, traceparent, meta) = meta(r.updated_at);
     let payload = ev::ReservationConfirmed {
         meta: Some(meta),
@@ -50,16 +44,16 @@ pub fn confirmed(r: &Reservation, admitted_by: &AdmissionPass) -> OutboxEvent {
         clinic_name: r.slot.clinic_name.clone(),
         vaccine_code: r.slot.vaccine_code.clone(),
         dose_number: r.dose_number,
-        starts_at: Some(timestamp(r.slot.starts_at)),
+        starts_at: Some(to_proto(r.slot.starts_at)),
         contact_phone: r.contact_phone.clone(),
-        admission_queue_id: admitted_by.q.clone(),
-        admission_position: admitted_by.pos,
+        admission_queue_id: admitted_by.queue_id.clone(),
+        admission_position: admitted_by.place,
     };
-    OutboxEvent { event_id, routing_key: CONFIRMED, payload: payload.encode_to_vec(), traceparent }
+    OutboxEvent { event_id, routing_key: routing::RESERVATION_CONFIRMED, payload: payload.encode_to_vec(), traceparent }
 }
 
 /// `r` is the reservation as cancelled.
-pub fn cancelled(r: &Reservation) -> OutboxEvent {
+pub(crate) fn cancelled(r: &Reservation) -> OutboxEvent {
     let (event_id, traceparent, meta) = meta(r.updated_at);
     let payload = ev::ReservationCancelled {
         meta: Some(meta),
@@ -71,11 +65,11 @@ pub fn cancelled(r: &Reservation) -> OutboxEvent {
         contact_phone: r.contact_phone.clone(),
         clinic_id: r.slot.clinic_id.clone(),
     };
-    OutboxEvent { event_id, routing_key: CANCELLED, payload: payload.encode_to_vec(), traceparent }
+    OutboxEvent { event_id, routing_key: routing::RESERVATION_CANCELLED, payload: payload.encode_to_vec(), traceparent }
 }
 
 /// `old` is the reservation before the move, `new` after it.
-pub fn rescheduled(old: &Reservation, new: &Reservation) -> OutboxEvent {
+pub(crate) fn rescheduled(old: &Reservation, new: &Reservation) -> OutboxEvent {
     let (event_id, traceparent, meta) = meta(new.updated_at);
     let payload = ev::ReservationRescheduled {
         meta: Some(meta),
@@ -85,10 +79,10 @@ pub fn rescheduled(old: &Reservation, new: &Reservation) -> OutboxEvent {
         new_slot_id: new.slot.slot_id.to_string(),
         clinic_id: new.slot.clinic_id.clone(),
         clinic_name: new.slot.clinic_name.clone(),
-        starts_at: Some(timestamp(new.slot.starts_at)),
+        starts_at: Some(to_proto(new.slot.starts_at)),
         contact_phone: new.contact_phone.clone(),
         old_clinic_id: old.slot.clinic_id.clone(),
         vaccine_code: new.slot.vaccine_code.clone(),
     };
-    OutboxEvent { event_id, routing_key: RESCHEDULED, payload: payload.encode_to_vec(), traceparent }
+    OutboxEvent { event_id, routing_key: routing::RESERVATION_RESCHEDULED, payload: payload.encode_to_vec(), traceparent }
 }

@@ -2,22 +2,25 @@
 //! person and dose, idempotent retries, every change committed together with
 //! the event it causes.
 //!
-//! - `grpc/`: the RPC handlers (validation, protobuf mapping);
-//! - `booking`: the use cases, orchestrating upstream calls and the store;
-//! - `upstream`: eligibility and inventory clients;
-//! - `events`: integration event payloads;
-//! - `catalog_events`: slot size changes from the catalogue, applied to the ledger;
-//! - `domain/`: pure rules;
-//! - `store/`: the capacity ledger, reservations and outbox in PostgreSQL.
+//! - `grpc/`: the RPC handlers (validation, protobuf mapping) and the one
+//!   mapping of errors to gRPC status;
+//! - `app/`: `Booking`, the use cases (create, read, cancel, reschedule,
+//!   follow the catalogue's slot sizes), with its memories of known and of
+//!   full slots;
+//! - `domain/`: pure rules and value types;
+//! - `store/`: the capacity ledger, reservations and outbox in PostgreSQL;
+//! - `clients/`: the eligibility and slot catalogue clients, with deadlines;
+//! - `consumers/`: slot size changes from the catalogue, applied to the ledger;
+//! - `events`: the events this service publishes.
 #![forbid(unsafe_code)]
 
-pub mod booking;
-pub mod catalog_events;
+mod app;
+mod clients;
 pub mod config;
-pub mod domain;
-pub mod error;
-pub mod events;
-pub mod grpc;
+pub mod consumers;
+mod domain;
+mod error;
+mod events;
+mod grpc;
 pub mod startup;
-pub mod store;
-pub mod upstream;
+mod store;

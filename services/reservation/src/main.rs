@@ -1,5 +1,5 @@
-use reservation::{config::Config, startup::Application};
-use yeyak_platform::{config::Env, Shutdown};
+use reservation::{config::Config, startup};
+use yeyak_platform::{cli::Command, config::Env, db::DatabaseSettings, Shutdown};
 
 #[global_allocator]
 static ALLOCATOR: yeyak_platform::Allocator = yeyak_platform::Allocator;
@@ -7,8 +7,12 @@ static ALLOCATOR: yeyak_platform::Allocator = yeyak_platform::Allocator;
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let _telemetry = yeyak_platform::telemetry::init("reservation");
-    let config = Config::from_env(&Env::process())?;
-    let app = Application::build(config).await?;
+    let env = Env::process();
+    if yeyak_platform::cli::command() == Command::Migrate {
+        // Only the database settings: the migration step gets no service keys.
+        return startup::migrate(&DatabaseSettings::from_env(&env, reservation::config::DEFAULT_DATABASE)?).await;
+    }
+    let app = startup::Application::build(Config::from_env(&env)?).await?;
     tracing::info!(addr = %app.grpc_addr(), "reservation listening");
     app.run_until_stopped(Shutdown::on_signals()).await
 }

@@ -1,30 +1,45 @@
 //! Builds the reservation server: binds the listener, connects PostgreSQL and
-//! runs migrations, prepares the upstream channels and the outbox relay, and
-//! runs until shutdown.
+//! runs migrations, prepares the client channels, wires the handlers to
+//! `Booking`, and runs the outbox relay and the consumer until shutdown.
 use std::{net::SocketAddr, sync::Arc, time::Duration};
 
-use sqlx::PgPool;
+use sqlx::{migrate::Migrator, PgPool};
 use tokio::{sync::Notify, task::JoinSet};
 use yeyak_platform::{
     db,
     grpc::{GrpcServer, PassVerifier, Ready},
-    messaging::{self, outbox, AmqpSettings, Publisher},
+    messaging::{
+        self, outbox,
+        tables::{self, Table},
+        AmqpSettings, Publisher,
+    },
     metrics::Metrics,
     Shutdown,
 };
 use yeyak_proto::reservation::v1::reservation_service_server::ReservationServiceServer;
 
 use crate::{
-    booking::{Booking, FullSlots},
-    catalog_events,
+    app::Booking,
+    clients::{CatalogClient, EligibilityClient},
     config::Config,
+    consumers::slot_sizes,
     grpc::reservation::ReservationApi,
     store::Store,
-    upstream::Upstream,
 };
+
+static MIGRATOR: Migrator = sqlx::migrate!("./migrations");
 
 /// Bound on the last outbox pass at shutdown (RabbitMQ may be down).
 const FINAL_RELAY: Duration = Duration::from_secs(2);
+
+/// Applies the service's migrations and returns (`yeyak-reservation migrate`,
+/// the deployment's migration step).
+pub async fn migrate(database: &db::DatabaseSettings) -> anyhow::Result<()> {
+    let pool = db::connect(database, true).await?;
+    tables::migrate(&pool, &MIGRATOR, &[Table::Outbox]).await?;
+    pool.close().await;
+    Ok(())
+}
 
 pub struct Application {
     ready: Ready,
@@ -32,26 +47,33 @@ pub struct Application {
     publisher: Arc<Publisher>,
     relay: Arc<Notify>,
     amqp: AmqpSettings,
-    upstream: Upstream,
-    full: Arc<FullSlots>,
+    booking: Arc<Booking>,
 }
 
 impl Application {
     pub async fn build(config: Config) -> anyhow::Result<Self> {
         let pool = db::connect(&config.database, true).await?;
-        sqlx::migrate!("./migrations").run(&pool).await?;
-        let upstream = Upstream::connect(&config.eligibility_addr, &config.inventory_addr, config.outbound_timeout)?;
+        if config.database.run_migrations {
+            tables::migrate(&pool, &MIGRATOR, &[Table::Outbox]).await?;
+        }
+        let eligibility = EligibilityClient::connect(&config.eligibility_addr, config.outbound_timeout)?;
+        let catalog = CatalogClient::connect(&config.inventory_addr, config.outbound_timeout)?;
         let relay = Arc::new(Notify::new());
-        let full = Arc::new(FullSlots::new(config.full_slot_window));
-        let booking =
-            Arc::new(Booking::new(Store::new(pool.clone()), upstream.clone(), config.trusted.clone(), relay.clone(), full.clone()));
+        let booking = Arc::new(Booking::new(
+            Store::new(pool.clone()),
+            eligibility,
+            catalog,
+            config.trusted.clone(),
+            relay.clone(),
+            config.full_slot_window,
+        ));
         let verifier = PassVerifier::new(config.trusted.clone(), config.queue_ids.clone());
         let ready = GrpcServer::new(config.server.clone(), Metrics::new("reservation"))
-            .add(verifier.guard(ReservationServiceServer::new(ReservationApi::new(booking))))
+            .add(verifier.guard(ReservationServiceServer::new(ReservationApi::new(booking.clone()))))
             .bind()
             .await?;
         let publisher = Arc::new(Publisher::new(config.amqp.clone()));
-        Ok(Self { ready, pool, publisher, relay, amqp: config.amqp.clone(), upstream, full })
+        Ok(Self { ready, pool, publisher, relay, amqp: config.amqp.clone(), booking })
     }
 
     pub fn grpc_addr(&self) -> SocketAddr {
@@ -73,17 +95,11 @@ impl Application {
         let relay_stop = Shutdown::new();
         let mut tasks = JoinSet::new();
         tasks.spawn(outbox::run_relay(self.pool.clone(), self.publisher.clone(), self.relay.clone(), relay_stop.clone()));
-        let (store, upstream, full) = (Store::new(self.pool.clone()), self.upstream.clone(), self.full.clone());
-        tasks.spawn(messaging::consume(
-            self.amqp.clone(),
-            catalog_events::QUEUE,
-            &catalog_events::ROUTING_KEYS,
-            shutdown.clone(),
-            move |d| {
-                let (store, upstream, full) = (store.clone(), upstream.clone(), full.clone());
-                async move { catalog_events::handle(&store, &upstream, &full, d).await.map(|_| ()) }
-            },
-        ));
+        let booking = self.booking.clone();
+        tasks.spawn(messaging::consume(self.amqp.clone(), slot_sizes::QUEUE, &slot_sizes::ROUTING_KEYS, shutdown.clone(), move |d| {
+            let booking = booking.clone();
+            async move { slot_sizes::handle(&booking, d).await }
+        }));
         self.ready.set_serving().await;
         let result = self.ready.run(shutdown.clone()).await;
         shutdown.trigger();

@@ -13,7 +13,7 @@ async fn only_the_subject_and_the_agent_see_a_reservation() {
     let child = app.person("subj-child");
     // The child books for the parent: both assertions under the child's pass.
     let mut proxy = app.create_request(&child, "key-proxy-1", slot, 1);
-    proxy.identity_assertion = app.assertion("subj-parent", &child.sid, 600);
+    proxy.identity_assertion = app.assertion("subj-parent", &child.session_id, 600);
     proxy.agent_assertion = child.assertion.clone();
     let booked = app.client.clone().create_reservation(app.req(&child, proxy)).await.unwrap().into_inner().reservation.unwrap();
     assert_eq!((booked.subject_id.as_str(), booked.agent_subject_id.as_str()), ("subj-parent", "subj-child"));
@@ -52,7 +52,7 @@ async fn list_pages_newest_first_over_own_and_proxy_bookings() {
     }
     for i in 0..3 {
         let mut request = app.create_request(&agent, &format!("key-proxy-{i}"), app.inventory.slot(10), 1);
-        request.identity_assertion = app.assertion(&format!("subj-relative-{i}"), &agent.sid, 600);
+        request.identity_assertion = app.assertion(&format!("subj-relative-{i}"), &agent.session_id, 600);
         request.agent_assertion = agent.assertion.clone();
         expected.push(app.client.clone().create_reservation(app.req(&agent, request)).await.unwrap().into_inner().reservation.unwrap());
     }

@@ -28,7 +28,7 @@ async fn booking_writes_the_row_counts_the_place_and_publishes_the_event() {
     assert_eq!((app.inventory.calls(), app.eligibility.calls()), (1, 2));
     assert_eq!(app.ledger(slot).await, Some((10, 2)));
 
-    let event: ev::ReservationConfirmed = app.tap.expect("reservation.confirmed.v1").await;
+    let event: ev::ReservationConfirmed = app.tap.expect(ev::routing::RESERVATION_CONFIRMED).await;
     assert_eq!(event.reservation_id, r.reservation_id);
     assert_eq!((event.subject_id.as_str(), event.slot_id.clone()), ("subj-happy", slot.to_string()));
     assert_eq!((event.contact_phone.as_str(), event.dose_number, event.clinic_name.as_str()), ("01012345678", 1, "c-1 의원"));
@@ -157,7 +157,7 @@ async fn bookings_commit_while_the_broker_is_down_and_wait_in_the_outbox() {
     let pending: Vec<(String, Vec<u8>)> =
         sqlx::query_as("SELECT routing_key, payload FROM outbox WHERE published_at IS NULL").fetch_all(&app.pool).await.unwrap();
     assert_eq!(pending.len(), 1);
-    assert_eq!(pending[0].0, "reservation.confirmed.v1");
+    assert_eq!(pending[0].0, ev::routing::RESERVATION_CONFIRMED);
     let event = <ev::ReservationConfirmed as prost::Message>::decode(pending[0].1.as_slice()).unwrap();
     assert_eq!(event.reservation_id, r.reservation_id);
     // Shutdown stays bounded although the relay cannot publish.

@@ -11,7 +11,7 @@ async fn cancel_gives_the_place_back_once_and_tells_the_bus() {
     let slot = app.inventory.slot(1);
     let person = app.person("subj-cancel");
     let r = app.book(&person, "key-cancel-1", slot).await.unwrap();
-    let _: ev::ReservationConfirmed = app.tap.expect("reservation.confirmed.v1").await;
+    let _: ev::ReservationConfirmed = app.tap.expect(ev::routing::RESERVATION_CONFIRMED).await;
     assert_eq!(app.ledger(slot).await, Some((1, 1)));
     let err = app.book(&app.person("subj-waiting"), "key-waiting", slot).await.unwrap_err();
     assert_eq!(err.code(), Code::FailedPrecondition, "{err:?}");
@@ -20,7 +20,7 @@ async fn cancel_gives_the_place_back_once_and_tells_the_bus() {
     let cancelled = app.client.clone().cancel_reservation(app.req(&person, cancel())).await.unwrap().into_inner().reservation.unwrap();
     assert_eq!(cancelled.state, pb::ReservationState::Cancelled as i32);
     assert_eq!(app.ledger(slot).await, Some((1, 0)));
-    let event: ev::ReservationCancelled = app.tap.expect("reservation.cancelled.v1").await;
+    let event: ev::ReservationCancelled = app.tap.expect(ev::routing::RESERVATION_CANCELLED).await;
     assert_eq!((event.reservation_id.as_str(), event.slot_id.clone()), (r.reservation_id.as_str(), slot.to_string()));
     assert_eq!((event.contact_phone.as_str(), event.clinic_id.as_str(), event.dose_number), ("01012345678", "c-1", 1));
 
@@ -28,7 +28,7 @@ async fn cancel_gives_the_place_back_once_and_tells_the_bus() {
     let again = app.client.clone().cancel_reservation(app.req(&person, cancel())).await.unwrap().into_inner().reservation.unwrap();
     assert_eq!(again, cancelled);
     assert_eq!(app.ledger(slot).await, Some((1, 0)));
-    assert_eq!(app.count("SELECT count(*) FROM outbox WHERE routing_key = 'reservation.cancelled.v1'").await, 1);
+    assert_eq!(app.count(&format!("SELECT count(*) FROM outbox WHERE routing_key = '{}'", ev::routing::RESERVATION_CANCELLED)).await, 1);
     // The place is bookable again, also by the same person for the same dose.
     app.book(&person, "key-cancel-2", slot).await.unwrap();
     assert_eq!(app.ledger(slot).await, Some((1, 1)));
@@ -44,7 +44,7 @@ async fn reschedule_moves_exactly_one_place() {
     let r = app.book(&person, "key-move-1", old).await.unwrap();
     app.book(&app.person("subj-blocker"), "key-blocker", full).await.unwrap();
     for _ in 0..2 {
-        let _: ev::ReservationConfirmed = app.tap.expect("reservation.confirmed.v1").await;
+        let _: ev::ReservationConfirmed = app.tap.expect(ev::routing::RESERVATION_CONFIRMED).await;
     }
     let move_to = |slot: uuid::Uuid| pb::RescheduleReservationRequest {
         reservation_id: r.reservation_id.clone(),
@@ -65,7 +65,7 @@ async fn reschedule_moves_exactly_one_place() {
     assert_eq!(moved.state, pb::ReservationState::Confirmed as i32);
     assert_eq!((app.ledger(old).await, app.ledger(new).await), (Some((3, 0)), Some((2, 1))));
     assert_eq!(app.count("SELECT count(*) FROM reservations WHERE state = 'confirmed'").await, 2);
-    let event: ev::ReservationRescheduled = app.tap.expect("reservation.rescheduled.v1").await;
+    let event: ev::ReservationRescheduled = app.tap.expect(ev::routing::RESERVATION_RESCHEDULED).await;
     assert_eq!((event.old_slot_id.clone(), event.new_slot_id.clone()), (old.to_string(), new.to_string()));
     assert_eq!(
         (event.reservation_id.as_str(), event.vaccine_code.as_str(), event.contact_phone.as_str()),
@@ -75,7 +75,7 @@ async fn reschedule_moves_exactly_one_place() {
     // Moving to where it already is: unchanged, no event.
     let same = app.client.clone().reschedule_reservation(app.req(&person, move_to(new))).await.unwrap().into_inner().reservation.unwrap();
     assert_eq!(same, moved);
-    assert_eq!(app.count("SELECT count(*) FROM outbox WHERE routing_key = 'reservation.rescheduled.v1'").await, 1);
+    assert_eq!(app.count(&format!("SELECT count(*) FROM outbox WHERE routing_key = '{}'", ev::routing::RESERVATION_RESCHEDULED)).await, 1);
     app.stop().await;
 }
 

@@ -44,11 +44,11 @@ async fn five_hundred_people_race_for_the_last_ten_places() {
     assert_eq!(app.ledger(slot).await, Some((12, 12)), "capacity ends at 0");
     assert_eq!(app.count("SELECT count(*) FROM reservations WHERE state = 'confirmed'").await, 12);
     assert_eq!(app.count("SELECT count(*) FROM reservations").await, 12, "the losers left no row behind");
-    assert_eq!(app.count("SELECT count(*) FROM outbox WHERE routing_key = 'reservation.confirmed.v1'").await, 12);
+    assert_eq!(app.count(&format!("SELECT count(*) FROM outbox WHERE routing_key = '{}'", ev::routing::RESERVATION_CONFIRMED)).await, 12);
     let mut app = Arc::into_inner(app).unwrap();
     let mut seen = HashSet::new();
     for _ in 0..12 {
-        let event: ev::ReservationConfirmed = app.tap.expect("reservation.confirmed.v1").await;
+        let event: ev::ReservationConfirmed = app.tap.expect(ev::routing::RESERVATION_CONFIRMED).await;
         assert!(seen.insert(event.reservation_id), "an event was published twice");
     }
     assert!(won.iter().all(|r| seen.contains(&r.reservation_id)), "every winner's event went out");

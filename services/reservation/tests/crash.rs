@@ -47,7 +47,8 @@ struct World {
     inventory_stop: Shutdown,
     inventory_task: tokio::task::JoinHandle<anyhow::Result<()>>,
     inventory_store: inventory::store::CatalogStore,
-    inventory_cache: inventory::store::cache::Cache,
+    /// The operator's use cases (slot resizes) over inventory's store and cache.
+    inventory_catalogue: inventory::app::Catalogue,
     reservation_url: String,
     /// The reservation service's database, as the test inspects it.
     pool: PgPool,
@@ -81,7 +82,7 @@ impl World {
         ]);
         let today = inventory::domain::today_seoul(chrono::Utc::now());
         let app = inventory::startup::Application::build(inventory::config::Config::from_env(&env).unwrap()).await.unwrap();
-        let (inventory_addr, inventory_store, inventory_cache) = (app.grpc_addr(), app.store(), app.cache());
+        let (inventory_addr, inventory_store, inventory_cache) = (app.internal_grpc_addr(), app.store(), app.cache());
         let inventory_stop = Shutdown::new();
         let inventory_task = tokio::spawn(app.run_until_stopped(inventory_stop.clone()));
         let clinic = &catalogue::clinics(1)[0];
@@ -100,8 +101,8 @@ impl World {
             inventory_db: DatabaseSettings::with_url(inventory_url),
             inventory_stop,
             inventory_task,
+            inventory_catalogue: inventory::app::Catalogue::new(inventory_store.clone(), inventory_cache),
             inventory_store,
-            inventory_cache,
             reservation_url,
             pool,
             slots,
@@ -179,7 +180,7 @@ impl World {
         db::drop_database(&DatabaseSettings::with_url(self.reservation_url.clone())).await.unwrap();
         db::drop_database(&self.inventory_db).await.unwrap();
         let amqp = AmqpSettings::for_test(&self.tag);
-        messaging::delete_namespace(&amqp, &["inventory.availability", reservation::catalog_events::QUEUE]).await.unwrap();
+        messaging::delete_namespace(&amqp, &["inventory.availability", reservation::consumers::slot_sizes::QUEUE]).await.unwrap();
         self.tap.close().await;
     }
 }
@@ -225,7 +226,7 @@ async fn killed_between_commit_and_publish_the_event_is_still_delivered_once_per
     world.proxy.restore();
     let second = world.spawn_reservation().await;
     let delivered = world.tap.next_within(Duration::from_secs(20)).await.expect("the event arrives after the restart");
-    assert_eq!(delivered.routing_key, "reservation.confirmed.v1");
+    assert_eq!(delivered.routing_key, ev::routing::RESERVATION_CONFIRMED);
     let event = ev::ReservationConfirmed::decode(delivered.payload.as_slice()).unwrap();
     assert_eq!(event.reservation_id, booked.reservation_id);
     world.wait_read_model(&slot, capacity - 1).await;
@@ -326,8 +327,11 @@ async fn a_crash_in_the_middle_of_a_rush_loses_no_capacity_and_leaves_no_reserva
     let reservations: Vec<(Uuid,)> = sqlx::query_as("SELECT reservation_id FROM reservations").fetch_all(&world.pool).await.unwrap();
     let stored: HashSet<String> = reservations.iter().map(|r| r.0.to_string()).collect();
     assert!(acked.is_subset(&stored), "every acknowledged booking survived the crash");
-    let payloads: Vec<(Vec<u8>,)> =
-        sqlx::query_as("SELECT payload FROM outbox WHERE routing_key = 'reservation.confirmed.v1'").fetch_all(&world.pool).await.unwrap();
+    let payloads: Vec<(Vec<u8>,)> = sqlx::query_as("SELECT payload FROM outbox WHERE routing_key = $1")
+        .bind(ev::routing::RESERVATION_CONFIRMED)
+        .fetch_all(&world.pool)
+        .await
+        .unwrap();
     let queued: HashSet<String> =
         payloads.iter().map(|p| ev::ReservationConfirmed::decode(p.0.as_slice()).unwrap().reservation_id).collect();
     assert_eq!(queued, stored, "one queued event per reservation, none without one");
@@ -380,7 +384,7 @@ async fn cancel_reschedule_and_resize_keep_ledger_and_read_model_exact() {
     for i in 0..2 {
         process.book(&world, &format!("subj-resize-{i}"), a.slot_id).await.unwrap();
     }
-    inventory::ops::resize_slot(&world.inventory_store, &world.inventory_cache, a.slot_id, 1).await.unwrap();
+    world.inventory_catalogue.resize_slot(a.slot_id, 1).await.unwrap();
     common::eventually(Duration::from_secs(15), "the cut to reach the ledger", || async {
         let flagged: Option<i32> = sqlx::query_scalar("SELECT target_capacity FROM slot_ledger WHERE slot_id = $1")
             .bind(a.slot_id)
@@ -393,7 +397,7 @@ async fn cancel_reschedule_and_resize_keep_ledger_and_read_model_exact() {
     assert_eq!(world.ledger(a.slot_id).await, Some((2, 2)), "both bookings kept, no new one");
     let err = process.book(&world, "subj-resize-late", a.slot_id).await.unwrap_err();
     assert_eq!(err.code(), Code::FailedPrecondition, "{err:?}");
-    inventory::ops::resize_slot(&world.inventory_store, &world.inventory_cache, a.slot_id, 4).await.unwrap();
+    world.inventory_catalogue.resize_slot(a.slot_id, 4).await.unwrap();
     common::eventually(Duration::from_secs(15), "the new size to reach the ledger", || async {
         (world.ledger(a.slot_id).await == Some((4, 2))).then_some(())
     })

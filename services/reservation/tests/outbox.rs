@@ -18,7 +18,7 @@ async fn events_of_bookings_made_while_rabbitmq_is_down_all_arrive_when_it_retur
 
     // Up: a booking's event goes out at once.
     let first = app.book(&app.person("subj-before"), "key-before-cut", slot).await.unwrap();
-    let event: ev::ReservationConfirmed = app.tap.expect("reservation.confirmed.v1").await;
+    let event: ev::ReservationConfirmed = app.tap.expect(ev::routing::RESERVATION_CONFIRMED).await;
     assert_eq!(event.reservation_id, first.reservation_id);
     // The tap hears the broker directly, so the event can arrive before the
     // broker's confirm reaches the relay through the proxy. Cutting in that
@@ -52,7 +52,7 @@ async fn events_of_bookings_made_while_rabbitmq_is_down_all_arrive_when_it_retur
     proxy.restore();
     let mut seen = HashSet::new();
     while seen.len() < 20 {
-        let event: ev::ReservationConfirmed = app.tap.expect("reservation.confirmed.v1").await;
+        let event: ev::ReservationConfirmed = app.tap.expect(ev::routing::RESERVATION_CONFIRMED).await;
         assert!(seen.insert(event.reservation_id.clone()), "event for {} published twice", event.reservation_id);
     }
     assert_eq!(seen, booked);

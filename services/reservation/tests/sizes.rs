@@ -20,7 +20,7 @@ fn resized(slot: Uuid, previous: u32, capacity: u32) -> Outgoing {
         capacity,
         ..Default::default()
     };
-    Outgoing { event_id: id, routing_key: "inventory.slot_resized.v1".into(), payload: e.encode_to_vec(), traceparent: String::new() }
+    Outgoing { event_id: id, routing_key: ev::routing::SLOT_RESIZED.into(), payload: e.encode_to_vec(), traceparent: String::new() }
 }
 
 async fn flag(app: &common::TestApp, slot: Uuid) -> Option<i32> {

@@ -27,7 +27,7 @@ async fn the_pass_and_the_assertion_binding_are_enforced() {
     assert_eq!(err.code(), Code::PermissionDenied, "{err:?}");
     // Expired and forged assertions.
     let mut expired = message.clone();
-    expired.identity_assertion = app.assertion("subj-auth", &person.sid, -1);
+    expired.identity_assertion = app.assertion("subj-auth", &person.session_id, -1);
     let err = app.client.clone().create_reservation(app.req(&person, expired)).await.unwrap_err();
     assert_eq!(err.code(), Code::Unauthenticated, "{err:?}");
     let mut forged = message;

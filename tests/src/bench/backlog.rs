@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 
 use sqlx::PgPool;
 use yeyak_platform::db::{self, DatabaseSettings};
+use yeyak_proto::events::v1::routing::RESERVATION_CONFIRMED;
 
 /// The stack's reservation, inventory and notification databases.
 pub struct Backlog {
@@ -45,7 +46,8 @@ impl Backlog {
         let (events, unpublished): (i64, i64) = sqlx::query_as("SELECT count(*), count(*) FILTER (WHERE published_at IS NULL) FROM outbox")
             .fetch_one(&self.reservation)
             .await?;
-        let confirmed: i64 = sqlx::query_scalar("SELECT count(*) FROM outbox WHERE routing_key = 'reservation.confirmed.v1'")
+        let confirmed: i64 = sqlx::query_scalar("SELECT count(*) FROM outbox WHERE routing_key = $1")
+            .bind(RESERVATION_CONFIRMED)
             .fetch_one(&self.reservation)
             .await?;
         let applied: i64 = sqlx::query_scalar("SELECT count(*) FROM processed_events").fetch_one(&self.inventory).await?;

@@ -1,9 +1,13 @@
-//! Where the machine's CPU went during a phase: this process (the services
-//! and the load generator), PostgreSQL, RabbitMQ and Redis, read from
-//! `/proc` before and after. A figure that moves from run to run is easier
-//! to trust when its cost per operation does not; and a change meant to save
-//! work shows here even when the machine's noise hides it in the rate.
+//! Where the machine's CPU went during a phase, read from `/proc` before and
+//! after: this process (the services and the load generator), PostgreSQL,
+//! RabbitMQ and Redis ([`CpuTimes`]), or this process and the PostgreSQL
+//! backends of one database ([`DatabaseMeter`]). A figure that moves from run
+//! to run is easier to trust when its cost per operation does not; and a
+//! change meant to save work shows here even when the machine's noise hides
+//! it in the rate. It does not depend on what else runs on the machine.
 use std::{collections::HashMap, fs};
+
+use sqlx::PgPool;
 
 /// Kernel clock ticks per second on Linux (`getconf CLK_TCK`).
 const TICKS_PER_SECOND: f64 = 100.0;
@@ -16,7 +20,7 @@ const PARTS: [(&str, &str); 3] = [("postgres", "PostgreSQL"), ("beam.smp", "Rabb
 pub struct CpuTimes(HashMap<&'static str, u64>);
 
 /// `utime + stime` of one process (all its threads), and its name.
-fn ticks(pid: &str) -> Option<(String, u64)> {
+pub fn ticks(pid: &str) -> Option<(String, u64)> {
     let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
     let (head, rest) = stat.rsplit_once(") ")?;
     let name = head.split_once(" (")?.1.to_owned();
@@ -25,6 +29,11 @@ fn ticks(pid: &str) -> Option<(String, u64)> {
     let utime: u64 = fields.get(11)?.parse().ok()?;
     let stime: u64 = fields.get(12)?.parse().ok()?;
     Some((name, utime + stime))
+}
+
+/// CPU seconds process `pid` has used so far (0 once it has ended).
+pub fn seconds(pid: u32) -> f64 {
+    ticks(&pid.to_string()).map_or(0.0, |(_, t)| t as f64 / TICKS_PER_SECOND)
 }
 
 /// What a PostgreSQL process works for, from its title: a service's
@@ -79,5 +88,46 @@ impl CpuTimes {
         let pg = ["reservation", "inventory", "notification", "registry", "autovacuum", "other"];
         let pg: Vec<String> = pg.iter().map(|p| format!("{p} {:.2}", ms(p))).collect();
         format!("CPU ms per booking: {} = {total:.2} (PostgreSQL: {})", each.join(", "), pg.join(", "))
+    }
+}
+
+/// CPU used by this process and by the PostgreSQL backends serving one
+/// database, since [`DatabaseMeter::start`]. Backends that connect during the
+/// phase count from zero; the pool under test must outlive [`DatabaseMeter::stop`].
+pub struct DatabaseMeter {
+    database: String,
+    start: Vec<(u32, f64)>,
+}
+
+impl DatabaseMeter {
+    async fn backends(pool: &PgPool, database: &str) -> Vec<u32> {
+        sqlx::query_scalar::<_, i32>("SELECT pid FROM pg_stat_activity WHERE datname = $1")
+            .bind(database)
+            .fetch_all(pool)
+            .await
+            .unwrap_or_default()
+            .into_iter()
+            .filter_map(|p| u32::try_from(p).ok())
+            .collect()
+    }
+
+    /// `pool` only lists the backends; any pool on the same server will do.
+    pub async fn start(pool: &PgPool, database: &str) -> Self {
+        let mut pids = Self::backends(pool, database).await;
+        pids.push(std::process::id());
+        Self { database: database.to_owned(), start: pids.into_iter().map(|p| (p, seconds(p))).collect() }
+    }
+
+    /// (this process, PostgreSQL) CPU seconds since `start`.
+    pub async fn stop(self, pool: &PgPool) -> (f64, f64) {
+        let me = std::process::id();
+        let mut pids = Self::backends(pool, &self.database).await;
+        pids.extend(self.start.iter().map(|(p, _)| *p).filter(|p| *p != me));
+        pids.sort_unstable();
+        pids.dedup();
+        let before = |pid: u32| self.start.iter().find(|(p, _)| *p == pid).map_or(0.0, |(_, c)| *c);
+        let mine = seconds(me) - before(me);
+        let pg = pids.iter().filter(|p| **p != me).map(|p| (seconds(*p) - before(*p)).max(0.0)).sum();
+        (mine, pg)
     }
 }

@@ -1,17 +1,27 @@
-//! Shared pieces of the benchmark programs: a closed-loop load generator
-//! with latency percentiles, and helpers to run a server as a child process
-//! (so its memory can be measured and it is served exactly as in production).
+//! Everything the benchmark programs (`src/bin/bench_*.rs`) run, so each
+//! program's `main` is only its list of phases.
+//!
+//! Shared by all of them: the closed-loop load generator
+//! ([`closed_loop`]), latency percentiles ([`latency`]), CPU from `/proc`
+//! ([`cpu`]), the command-line flags they have in common ([`args`]), the
+//! tokens they sign before the clock starts ([`tokens`]), gRPC connections
+//! ([`grpc`]) and what a run leaves behind in Redis ([`cleanup`]). Then one
+//! module per benchmark with its own flags and phases.
+pub mod admission;
+pub mod args;
 pub mod backlog;
+pub mod booking;
+pub mod cleanup;
+pub mod closed_loop;
 pub mod cpu;
-pub mod load;
+pub mod eligibility;
+pub mod grpc;
+pub mod identity;
+pub mod latency;
 pub mod process;
+pub mod search;
 pub mod thin_front;
-
-/// The value after `name` on the command line (`--people 1000`), or `default`.
-pub fn arg(name: &str, default: u64) -> u64 {
-    let args: Vec<String> = std::env::args().collect();
-    args.iter().position(|a| a == name).and_then(|i| args.get(i + 1)).and_then(|v| v.parse().ok()).unwrap_or(default)
-}
+pub mod tokens;
 
 /// A deterministic pseudo-random number per (index, salt) (SplitMix64), so a
 /// run picks the same people and slots every time.
@@ -20,4 +30,10 @@ pub fn mix(i: u64, salt: u64) -> u64 {
     z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
     z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
     z ^ (z >> 31)
+}
+
+/// The item `r` lands on, for spreading calls over connections or picking
+/// from a list with a [`mix`] value.
+pub fn pick<T>(items: &[T], r: u64) -> &T {
+    &items[usize::try_from(r % items.len() as u64).unwrap_or(0)]
 }

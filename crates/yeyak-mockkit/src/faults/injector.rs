@@ -3,10 +3,12 @@
 use std::{
     sync::{
         atomic::{AtomicU32, Ordering},
-        Arc, RwLock,
+        Arc,
     },
     time::Duration,
 };
+
+use parking_lot::RwLock;
 
 use axum::{
     body::Bytes,
@@ -51,7 +53,7 @@ impl FaultInjector {
 
     pub fn current(&self) -> Faults {
         // A poisoned lock still holds valid plain data; keep serving.
-        self.faults.read().unwrap_or_else(|e| e.into_inner()).clone()
+        self.faults.read().clone()
     }
 
     /// Requests being served right now (queued ones not included).
@@ -60,7 +62,7 @@ impl FaultInjector {
     }
 
     pub(super) fn update(&self, update: FaultsUpdate) -> Result<Faults, ApiError> {
-        let mut faults = self.faults.write().unwrap_or_else(|e| e.into_inner());
+        let mut faults = self.faults.write();
         let mut next = faults.clone();
         next.apply(update);
         next.validate().map_err(|(field, reason)| ApiError::bad_request(field, reason))?;

@@ -1,7 +1,13 @@
 //! The tower layer in front of every gRPC server: a global concurrency limit
 //! that sheds at once (RESOURCE_EXHAUSTED with a retry hint) instead of
 //! queueing without bound, and per-RPC metrics and trace spans.
+//!
+//! Health checks and reflection are never shed: under a surge the kubelet's
+//! probes must still get SERVING, or Kubernetes restarts pods at the peak.
+//! Metrics record a method only if the server serves it; any other path is
+//! recorded as [`UNKNOWN_METHOD`], so random paths cannot grow the series.
 use std::{
+    collections::HashSet,
     future::Future,
     pin::Pin,
     sync::Arc,
@@ -16,22 +22,31 @@ use tracing::Instrument as _;
 
 use crate::{grpc::status, metrics::RpcMetrics, telemetry};
 
+/// The `method` label of every path the server does not serve.
+pub const UNKNOWN_METHOD: &str = "unknown";
+
+/// Paths under these prefixes bypass the concurrency limit.
+const NEVER_SHED: [&str; 2] = ["/grpc.health.v1.Health/", "/grpc.reflection."];
+
 #[derive(Clone, Debug)]
 pub struct RpcLayer {
     permits: Arc<Semaphore>,
     metrics: RpcMetrics,
+    known: Arc<HashSet<String>>,
 }
 
 impl RpcLayer {
-    pub fn new(max_concurrent: usize, metrics: RpcMetrics) -> Self {
-        Self { permits: Arc::new(Semaphore::new(max_concurrent.max(1))), metrics }
+    /// `known_methods`: the full paths (`/package.Service/Method`) the
+    /// server serves, the only values the `method` label takes.
+    pub fn new(max_concurrent: usize, metrics: RpcMetrics, known_methods: HashSet<String>) -> Self {
+        Self { permits: Arc::new(Semaphore::new(max_concurrent.max(1))), metrics, known: Arc::new(known_methods) }
     }
 }
 
 impl<S> Layer<S> for RpcLayer {
     type Service = RpcService<S>;
     fn layer(&self, inner: S) -> Self::Service {
-        RpcService { inner, permits: self.permits.clone(), metrics: self.metrics.clone() }
+        RpcService { inner, permits: self.permits.clone(), metrics: self.metrics.clone(), known: self.known.clone() }
     }
 }
 
@@ -40,6 +55,7 @@ pub struct RpcService<S> {
     inner: S,
     permits: Arc<Semaphore>,
     metrics: RpcMetrics,
+    known: Arc<HashSet<String>>,
 }
 
 type BoxFuture<T, E> = Pin<Box<dyn Future<Output = Result<T, E>> + Send>>;
@@ -60,12 +76,18 @@ where
     }
 
     fn call(&mut self, request: http::Request<B>) -> Self::Future {
-        let method = request.uri().path().to_owned();
+        let path = request.uri().path();
+        let method = if self.known.contains(path) { path.to_owned() } else { UNKNOWN_METHOD.to_owned() };
         let metrics = self.metrics.clone();
-        let Ok(permit) = self.permits.clone().try_acquire_owned() else {
-            metrics.observe(&method, "RESOURCE_EXHAUSTED", Duration::ZERO);
-            let shed = status::resource_exhausted("server is at capacity, retry shortly", Duration::from_secs(1));
-            return Box::pin(async move { Ok(shed.into_http()) });
+        let permit = if NEVER_SHED.iter().any(|prefix| path.starts_with(prefix)) {
+            None
+        } else {
+            let Ok(permit) = self.permits.clone().try_acquire_owned() else {
+                metrics.observe(&method, "RESOURCE_EXHAUSTED", Duration::ZERO);
+                let shed = status::resource_exhausted("server is at capacity, retry shortly", Duration::from_secs(1));
+                return Box::pin(async move { Ok(shed.into_http()) });
+            };
+            Some(permit)
         };
         let span = tracing::info_span!("rpc", rpc.method = %method, otel.kind = "server");
         telemetry::set_parent_from_headers(&span, request.headers());

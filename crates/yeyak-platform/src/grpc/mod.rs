@@ -9,4 +9,4 @@ pub mod status;
 
 pub use pass::{PassVerifier, VerifiedPass, CLIENT_ID_HEADER, PASS_HEADER};
 pub use pass_layer::PassLayer;
-pub use server::{GrpcServer, Ready};
+pub use server::{GrpcServer, Ready, LIVENESS};

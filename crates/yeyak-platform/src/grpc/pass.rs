@@ -94,15 +94,15 @@ impl PassVerifier {
     }
 
     fn remembered_pass(&self, key: &Key, now_unix: i64) -> Option<VerifiedPass> {
-        self.remembered.get(key).filter(|hit| hit.pass.exp > now_unix)
+        self.remembered.get(key).filter(|hit| hit.pass.expires_at > now_unix)
     }
 
     /// What a signed pass must also say: one of our queues, this client.
     fn admit(&self, key: Key, pass: AdmissionPass, token: &str, client_id: &str) -> Result<VerifiedPass, Status> {
-        if !self.queues.contains(&pass.q) {
+        if !self.queues.contains(&pass.queue_id) {
             return Err(Status::permission_denied("admission pass is for another queue"));
         }
-        if pass.cb != client_binding(client_id) {
+        if pass.client_binding != client_binding(client_id) {
             return Err(Status::permission_denied("admission pass belongs to another client"));
         }
         let verified = VerifiedPass { pass, token: token.to_owned(), client_id: client_id.to_owned() };
@@ -152,7 +152,14 @@ mod tests {
     }
 
     fn pass(q: &str, client: &str) -> AdmissionPass {
-        AdmissionPass { q: q.into(), pos: 1, cb: client_binding(client), sid: "s".into(), iat: 0, exp: 100 }
+        AdmissionPass {
+            queue_id: q.into(),
+            place: 1,
+            client_binding: client_binding(client),
+            session_id: "s".into(),
+            issued_at: 0,
+            expires_at: 100,
+        }
     }
 
     #[test]
@@ -170,7 +177,7 @@ mod tests {
         assert_eq!(v.verify_metadata(&MetadataMap::new(), 10).unwrap_err().code(), tonic::Code::Unauthenticated);
         let forged = sign(&SigningKey::generate(Issuer::Admission, "a1"), &pass("q1", "client-a"));
         let unknown_kid = sign(&SigningKey::generate(Issuer::Admission, "zz"), &pass("q1", "client-a"));
-        let promoted = sign(&key, &AdmissionPass { pos: 0, ..pass("q1", "client-a") });
+        let promoted = sign(&key, &AdmissionPass { place: 0, ..pass("q1", "client-a") });
         let altered = format!("{}.{}", promoted.rsplit_once('.').unwrap().0, good.rsplit_once('.').unwrap().1);
         for bad in [forged, unknown_kid, altered, "not-a-pass".to_string()] {
             assert_eq!(v.verify_metadata(&md(&bad, "client-a"), 10).unwrap_err().code(), tonic::Code::Unauthenticated, "{bad}");

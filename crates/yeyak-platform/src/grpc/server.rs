@@ -1,7 +1,9 @@
 //! One way to run a gRPC server: health and reflection on every server, the
 //! [`RpcLayer`](super::layer::RpcLayer) in front, a server-side deadline, and
 //! SIGTERM → NOT_SERVING → drain within the grace period.
-use std::{convert::Infallible, net::SocketAddr};
+use std::{collections::HashSet, convert::Infallible, net::SocketAddr};
+
+use prost::Message as _;
 
 use tonic::{
     body::Body,
@@ -14,18 +16,41 @@ use tonic_health::{server::HealthReporter, ServingStatus};
 
 use crate::{config::ServerSettings, grpc::layer::RpcLayer, metrics::Metrics, shutdown::Shutdown};
 
+/// The health-check name a liveness probe asks for.
+pub const LIVENESS: &str = "yeyak.liveness";
+
+/// The services of one listener, before it is bound.
+#[derive(Default)]
+struct Routes {
+    builder: RoutesBuilder,
+    names: Vec<&'static str>,
+}
+
+impl Routes {
+    fn add<S>(&mut self, service: S)
+    where
+        S: Service<http::Request<Body>, Error = Infallible> + NamedService + Clone + Send + Sync + 'static,
+        S::Response: axum::response::IntoResponse,
+        S::Future: Send + 'static,
+    {
+        self.names.push(S::NAME);
+        self.builder.add_service(service);
+    }
+}
+
 pub struct GrpcServer {
     settings: ServerSettings,
     metrics: Metrics,
-    routes: RoutesBuilder,
-    names: Vec<&'static str>,
+    public: Routes,
+    internal: Routes,
 }
 
 impl GrpcServer {
     pub fn new(settings: ServerSettings, metrics: Metrics) -> Self {
-        Self { settings, metrics, routes: RoutesBuilder::default(), names: Vec::new() }
+        Self { settings, metrics, public: Routes::default(), internal: Routes::default() }
     }
 
+    /// A service on the public listener (`YEYAK_GRPC_ADDR`).
     #[allow(clippy::should_implement_trait)]
     pub fn add<S>(mut self, service: S) -> Self
     where
@@ -33,37 +58,51 @@ impl GrpcServer {
         S::Response: axum::response::IntoResponse,
         S::Future: Send + 'static,
     {
-        self.names.push(S::NAME);
-        self.routes.add_service(service);
+        self.public.add(service);
         self
     }
 
-    /// Binds the listener (port 0 picks a free port); health starts NOT_SERVING
-    /// until the service calls [`Ready::set_serving`].
+    /// A service on the internal listener (`YEYAK_INTERNAL_GRPC_ADDR`): RPCs
+    /// only other services call. It is never reachable on the public port,
+    /// so a gateway cannot expose it by mistake and a NetworkPolicy, which
+    /// admits ports and not RPCs, can admit only its one caller.
+    pub fn add_internal<S>(mut self, service: S) -> Self
+    where
+        S: Service<http::Request<Body>, Error = Infallible> + NamedService + Clone + Send + Sync + 'static,
+        S::Response: axum::response::IntoResponse,
+        S::Future: Send + 'static,
+    {
+        self.internal.add(service);
+        self
+    }
+
+    /// Binds the listeners (port 0 picks a free port); health starts
+    /// NOT_SERVING until the service calls [`Ready::set_serving`].
     pub async fn bind(self) -> anyhow::Result<Ready> {
-        let listener = tokio::net::TcpListener::bind(&self.settings.grpc_addr).await?;
-        let addr = listener.local_addr()?;
         let (health, health_service) = tonic_health::server::health_reporter();
-        for name in &self.names {
+        let names: Vec<&'static str> = self.public.names.iter().chain(&self.internal.names).copied().collect();
+        for name in &names {
             health.set_service_status(*name, ServingStatus::NotServing).await;
         }
         health.set_service_status("", ServingStatus::NotServing).await;
-        let reflection = tonic_reflection::server::Builder::configure()
-            .register_encoded_file_descriptor_set(yeyak_proto::FILE_DESCRIPTOR_SET)
-            .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
-            .build_v1()?;
-        let mut routes = self.routes;
-        routes.add_service(health_service);
-        routes.add_service(reflection);
-        Ok(Ready { listener, addr, routes, health, names: self.names, settings: self.settings, metrics: self.metrics })
+        // Liveness says only that the process serves gRPC at all: it never
+        // changes, so a dependency outage never fails it (the service's own
+        // name, asked by readiness, carries that).
+        health.set_service_status(LIVENESS, ServingStatus::Serving).await;
+        let public = Listener::bind(&self.settings.grpc_addr, self.public, &health_service).await?;
+        let internal = if self.internal.names.is_empty() {
+            None
+        } else {
+            Some(Listener::bind(&self.settings.internal_grpc_addr, self.internal, &health_service).await?)
+        };
+        Ok(Ready { public, internal, health, names, settings: self.settings, metrics: self.metrics })
     }
 }
 
 /// A bound server, not yet serving.
 pub struct Ready {
-    listener: tokio::net::TcpListener,
-    addr: SocketAddr,
-    routes: RoutesBuilder,
+    public: Listener,
+    internal: Option<Listener>,
     health: HealthReporter,
     names: Vec<&'static str>,
     settings: ServerSettings,
@@ -72,15 +111,12 @@ pub struct Ready {
 
 impl Ready {
     pub fn local_addr(&self) -> SocketAddr {
-        self.addr
+        self.public.addr
     }
 
-    pub fn health(&self) -> HealthReporter {
-        self.health.clone()
-    }
-
-    pub fn names(&self) -> Vec<&'static str> {
-        self.names.clone()
+    /// The internal listener's address, when the server has internal services.
+    pub fn internal_addr(&self) -> Option<SocketAddr> {
+        self.internal.as_ref().map(|l| l.addr)
     }
 
     /// Reports SERVING (overall and per service): call once dependencies are up.
@@ -91,27 +127,28 @@ impl Ready {
     /// Serves until `shutdown`, then reports NOT_SERVING, stops accepting and
     /// lets in-flight RPCs finish for at most the grace period.
     pub async fn run(self, shutdown: Shutdown) -> anyhow::Result<()> {
-        let Ready { listener, routes, health, names, settings, metrics, .. } = self;
+        let Ready { public, internal, health, names, settings, metrics } = self;
         if !settings.metrics_addr.is_empty() {
             let at = metrics.serve(&settings.metrics_addr, shutdown.clone()).await?;
             tracing::info!(%at, "metrics listening");
         }
-        let signal = {
+        // One limit for the process, whichever listener a call comes in on.
+        let layer = RpcLayer::new(settings.max_concurrent_rpcs, metrics.rpc(), known_methods(&names));
+        let drained = {
             let shutdown = shutdown.clone();
-            let health = health.clone();
-            let names = names.clone();
             async move {
                 shutdown.wait().await;
                 set_all(&health, &names, ServingStatus::NotServing).await;
                 tracing::info!("draining in-flight RPCs");
             }
         };
-        let serve = Server::builder()
-            .timeout(settings.request_timeout)
-            .layer(RpcLayer::new(settings.max_concurrent_rpcs, metrics.rpc()))
-            .add_routes(routes.routes())
-            // Small gRPC frames must not wait for delayed ACKs (Nagle).
-            .serve_with_incoming_shutdown(tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true)), signal);
+        let internal = async {
+            match internal {
+                Some(listener) => listener.serve(&settings, layer.clone(), shutdown.wait()).await,
+                None => Ok(()),
+            }
+        };
+        let serve = async { tokio::try_join!(public.serve(&settings, layer.clone(), drained), internal).map(drop) };
         tokio::pin!(serve);
         tokio::select! {
             result = &mut serve => result?,
@@ -121,6 +158,67 @@ impl Ready {
         }
         Ok(())
     }
+}
+
+/// One listening socket and the routes it serves: its own services, health,
+/// and reflection that lists exactly those services.
+struct Listener {
+    listener: tokio::net::TcpListener,
+    addr: SocketAddr,
+    routes: RoutesBuilder,
+}
+
+impl Listener {
+    async fn bind<H>(addr: &str, mut routes: Routes, health: &H) -> anyhow::Result<Self>
+    where
+        H: Service<http::Request<Body>, Error = Infallible> + NamedService + Clone + Send + Sync + 'static,
+        H::Response: axum::response::IntoResponse,
+        H::Future: Send + 'static,
+    {
+        let listener = tokio::net::TcpListener::bind(addr).await?;
+        let addr = listener.local_addr()?;
+        let mut reflection = tonic_reflection::server::Builder::configure()
+            .register_encoded_file_descriptor_set(yeyak_proto::FILE_DESCRIPTOR_SET)
+            .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+            .with_service_name("grpc.health.v1.Health");
+        for name in &routes.names {
+            reflection = reflection.with_service_name(*name);
+        }
+        routes.builder.add_service(health.clone());
+        routes.builder.add_service(reflection.build_v1()?);
+        Ok(Self { listener, addr, routes: routes.builder })
+    }
+
+    async fn serve(self, settings: &ServerSettings, layer: RpcLayer, signal: impl std::future::Future<Output = ()>) -> anyhow::Result<()> {
+        Server::builder()
+            .timeout(settings.request_timeout)
+            .layer(layer)
+            .add_routes(self.routes.routes())
+            // Small gRPC frames must not wait for delayed ACKs (Nagle).
+            .serve_with_incoming_shutdown(tonic::transport::server::TcpIncoming::from(self.listener).with_nodelay(Some(true)), signal)
+            .await?;
+        Ok(())
+    }
+}
+
+/// Every method path of the named services (from the descriptors this
+/// binary was built with), plus health and reflection.
+fn known_methods(names: &[&'static str]) -> HashSet<String> {
+    let mut known: HashSet<String> =
+        ["/grpc.health.v1.Health/Check", "/grpc.health.v1.Health/Watch", "/grpc.reflection.v1.ServerReflection/ServerReflectionInfo"]
+            .into_iter()
+            .map(str::to_owned)
+            .collect();
+    let Ok(set) = prost_types::FileDescriptorSet::decode(yeyak_proto::FILE_DESCRIPTOR_SET) else { return known };
+    for file in &set.file {
+        for service in &file.service {
+            let full = format!("{}.{}", file.package(), service.name());
+            if names.contains(&full.as_str()) {
+                known.extend(service.method.iter().map(|m| format!("/{full}/{}", m.name())));
+            }
+        }
+    }
+    known
 }
 
 async fn set_all(health: &HealthReporter, names: &[&'static str], status: ServingStatus) {

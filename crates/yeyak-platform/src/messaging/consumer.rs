@@ -1,20 +1,14 @@
-//! A consumer loop that survives broker restarts: it (re)declares its durable
-//! queue and dead-letter queue, handles deliveries one at a time (or, for
-//! handlers whose effects commute, up to `concurrency` at once), and acks
-//! each only after its handler succeeded.
-use std::{
-    collections::{HashMap, VecDeque},
-    future::Future,
-    time::Duration,
-};
+//! What every consumer loop shares: it survives broker restarts, (re)declares
+//! its durable queue and dead-letter queue, and settles each delivery only
+//! after its handler's result (ack, requeue or dead-letter).
+use std::{future::Future, time::Duration};
 
-use futures_util::{stream::FuturesUnordered, StreamExt as _};
 use lapin::{
-    options::{BasicAckOptions, BasicConsumeOptions, BasicNackOptions, BasicQosOptions, QueueBindOptions, QueueDeclareOptions},
+    options::{BasicAckOptions, BasicNackOptions, QueueBindOptions, QueueDeclareOptions},
     types::{AMQPValue, FieldTable},
 };
 
-use super::{open_channel, AmqpSettings};
+use super::AmqpSettings;
 use crate::shutdown::Shutdown;
 
 /// How long a consumer waits before requeueing a message its handler could
@@ -41,54 +35,14 @@ pub enum HandlerError {
 }
 
 /// Consumes `queue` (prefixed) bound to `routing_keys` until shutdown, one
-/// delivery at a time, in queue order.
+/// delivery at a time, in queue order: a batch consumer of one (see
+/// [`super::consume_batches`] for consumers that write to a database).
 pub async fn consume<H, F>(settings: AmqpSettings, queue: &str, routing_keys: &[&str], shutdown: Shutdown, handler: H)
 where
     H: Fn(Delivery) -> F,
     F: Future<Output = Result<(), HandlerError>>,
 {
-    consume_concurrently(settings, queue, routing_keys, shutdown, 1, handler).await;
-}
-
-/// As [`consume`], with up to `concurrency` deliveries handled at once. Only
-/// for handlers whose effects do not depend on the order of deliveries
-/// (counter deltas, independent messages): a handler that commits to a
-/// database with synchronous commit is otherwise bounded by one commit
-/// latency per message. On shutdown the deliveries in hand finish first.
-pub async fn consume_concurrently<H, F>(
-    settings: AmqpSettings,
-    queue: &str,
-    routing_keys: &[&str],
-    shutdown: Shutdown,
-    concurrency: usize,
-    handler: H,
-) where
-    H: Fn(Delivery) -> F,
-    F: Future<Output = Result<(), HandlerError>>,
-{
-    consume_ordered_by(settings, queue, routing_keys, shutdown, concurrency, |_: &Delivery| None, handler).await;
-}
-
-/// As [`consume_concurrently`], but deliveries with the same `key` (say,
-/// the reservation they are about) are handled one after the other, in
-/// queue order; deliveries without a key, or with different keys, run side
-/// by side.
-pub async fn consume_ordered_by<K, H, F>(
-    settings: AmqpSettings,
-    queue: &str,
-    routing_keys: &[&str],
-    shutdown: Shutdown,
-    concurrency: usize,
-    key: K,
-    handler: H,
-) where
-    K: Fn(&Delivery) -> Option<Vec<u8>>,
-    H: Fn(Delivery) -> F,
-    F: Future<Output = Result<(), HandlerError>>,
-{
-    let concurrency = concurrency.max(1);
-    let queue = format!("{}.{queue}", settings.queue_prefix);
-    reconnecting(&queue, &shutdown, || consume_once(&settings, &queue, routing_keys, &shutdown, concurrency, &key, &handler)).await;
+    super::consume_batches(settings, queue, routing_keys, shutdown, 1, |deliveries| super::one_by_one(deliveries, &handler)).await;
 }
 
 /// Runs `run` (one connection's consumer) until it returns cleanly at
@@ -130,81 +84,6 @@ pub(super) async fn declare(channel: &lapin::Channel, settings: &AmqpSettings, q
     Ok(())
 }
 
-#[allow(clippy::too_many_arguments)]
-async fn consume_once<K, H, F>(
-    settings: &AmqpSettings,
-    queue: &str,
-    routing_keys: &[&str],
-    shutdown: &Shutdown,
-    concurrency: usize,
-    key: &K,
-    handler: &H,
-) -> lapin::Result<()>
-where
-    K: Fn(&Delivery) -> Option<Vec<u8>>,
-    H: Fn(Delivery) -> F,
-    F: Future<Output = Result<(), HandlerError>>,
-{
-    let (conn, channel) = open_channel(settings).await?;
-    declare(&channel, settings, queue, routing_keys).await?;
-    let prefetch = u16::try_from(concurrency.saturating_mul(2).max(32)).unwrap_or(u16::MAX);
-    channel.basic_qos(prefetch, BasicQosOptions::default()).await?;
-    let mut consumer = channel.basic_consume(queue.into(), "".into(), BasicConsumeOptions::default(), FieldTable::default()).await?;
-    tracing::info!(%queue, "consuming");
-    let mut in_hand = FuturesUnordered::new();
-    // Keys with a delivery in hand, and the deliveries waiting behind it.
-    let mut lanes: HashMap<Vec<u8>, VecDeque<(lapin::message::Delivery, Delivery)>> = HashMap::new();
-    let mut waiting = 0usize;
-    loop {
-        let next = tokio::select! {
-            Some((lane, done)) = in_hand.next(), if !in_hand.is_empty() => {
-                done?;
-                if let Some(lane) = lane {
-                    match lanes.get_mut(&lane).and_then(VecDeque::pop_front) {
-                        Some((raw, message)) => {
-                            waiting -= 1;
-                            in_hand.push(handle(queue, raw, message, Some(lane), handler));
-                        }
-                        None => {
-                            lanes.remove(&lane);
-                        }
-                    }
-                }
-                continue;
-            }
-            next = consumer.next(), if in_hand.len() < concurrency && waiting <= concurrency => next,
-            _ = shutdown.wait() => {
-                while let Some((lane, done)) = in_hand.next().await {
-                    done?;
-                    if let Some((raw, message)) = lane.as_ref().and_then(|l| lanes.get_mut(l)).and_then(VecDeque::pop_front) {
-                        in_hand.push(handle(queue, raw, message, lane, handler));
-                    }
-                }
-                let _ = conn.close(200, "shutdown".into()).await;
-                return Ok(());
-            }
-        };
-        let Some(raw) = next else {
-            return Err(lapin::Error::from(lapin::ErrorKind::InvalidConnectionState(lapin::ConnectionState::Closed)));
-        };
-        let raw = raw?;
-        let message = message_of(&raw);
-        match key(&message) {
-            Some(lane) => match lanes.get_mut(&lane) {
-                Some(behind) => {
-                    behind.push_back((raw, message));
-                    waiting += 1;
-                }
-                None => {
-                    lanes.insert(lane.clone(), VecDeque::new());
-                    in_hand.push(handle(queue, raw, message, Some(lane), handler));
-                }
-            },
-            None => in_hand.push(handle(queue, raw, message, None, handler)),
-        }
-    }
-}
-
 pub(super) fn message_of(delivery: &lapin::message::Delivery) -> Delivery {
     Delivery {
         routing_key: delivery.routing_key.as_str().to_owned(),
@@ -215,22 +94,6 @@ pub(super) fn message_of(delivery: &lapin::message::Delivery) -> Delivery {
             _ => None,
         }),
     }
-}
-
-/// Runs the handler on one delivery and settles it: ack, requeue or dead-letter.
-async fn handle<H, F>(
-    queue: &str,
-    delivery: lapin::message::Delivery,
-    message: Delivery,
-    lane: Option<Vec<u8>>,
-    handler: &H,
-) -> (Option<Vec<u8>>, lapin::Result<()>)
-where
-    H: Fn(Delivery) -> F,
-    F: Future<Output = Result<(), HandlerError>>,
-{
-    let settled = settle(queue, delivery, handler(message).await, REQUEUE_PAUSE).await;
-    (lane, settled.map(drop))
 }
 
 /// Acks, requeues (after `pause`, so a failing database is not spun on) or

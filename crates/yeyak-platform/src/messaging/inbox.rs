@@ -2,19 +2,9 @@
 //! database, in the same transaction as the work the event causes. A
 //! redelivered event finds its id and is acknowledged without effect.
 //!
-//! Each consuming service's migrations create:
-//! `CREATE TABLE processed_events (event_id uuid PRIMARY KEY, processed_at timestamptz NOT NULL DEFAULT now())`.
+//! The table is the platform's ([`super::tables::Table::Inbox`]), applied by
+//! each consuming service with its own migrations.
 use sqlx::{Postgres, Transaction};
-
-/// Records `event_id`; false when it was processed before (skip the work).
-pub async fn first_delivery(tx: &mut Transaction<'_, Postgres>, event_id: uuid::Uuid) -> Result<bool, sqlx::Error> {
-    let inserted = sqlx::query("INSERT INTO processed_events (event_id) VALUES ($1) ON CONFLICT DO NOTHING")
-        .bind(event_id)
-        .execute(&mut **tx)
-        .await?
-        .rows_affected();
-    Ok(inserted == 1)
-}
 
 /// Records a batch of event ids at once; returns the ones never processed
 /// before (each once, even if it appears twice in `event_ids`).

@@ -7,11 +7,12 @@ pub mod consumer;
 pub mod inbox;
 pub mod outbox;
 pub mod publisher;
+pub mod tables;
 
 use crate::config::{ConfigError, Env, Secret};
 
 pub use batches::{consume_batches, one_by_one};
-pub use consumer::{consume, consume_concurrently, consume_ordered_by, Delivery, HandlerError};
+pub use consumer::{consume, Delivery, HandlerError};
 pub use publisher::{PublishError, Publisher};
 
 #[derive(Clone, Debug)]

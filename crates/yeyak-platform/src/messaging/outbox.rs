@@ -3,11 +3,9 @@
 //! them with publisher confirms and marks them only after the confirm. A crash
 //! between publish and mark publishes again (at-least-once; consumers dedup).
 //!
-//! Each publishing service's migrations create:
-//! `CREATE TABLE outbox (id bigserial PRIMARY KEY, event_id uuid NOT NULL UNIQUE,
-//!  routing_key text NOT NULL, payload bytea NOT NULL, traceparent text NOT NULL DEFAULT '',
-//!  created_at timestamptz NOT NULL DEFAULT now(), published_at timestamptz)` and a partial
-//! index on `id WHERE published_at IS NULL`, so the relay's scan stays cheap.
+//! The table is the platform's ([`super::tables::Table::Outbox`]): each
+//! publishing service applies it with its own migrations, and writes rows
+//! only through [`enqueue`] or, inside a larger statement, [`INSERT`].
 //!
 //! Published rows are kept for [`RETENTION`] (what went out, for operators
 //! and tests) and then pruned by the relay, so the table holds a week of
@@ -20,6 +18,18 @@ use tokio::sync::Notify;
 use super::publisher::{Outgoing, Publisher};
 use crate::shutdown::Shutdown;
 
+/// The head of the one statement that writes an outbox row, for a service
+/// that must insert it inside a larger statement (a CTE); follow it with the
+/// four values in this order.
+pub const INSERT: &str = insert_head!();
+
+macro_rules! insert_head {
+    () => {
+        "INSERT INTO outbox (event_id, routing_key, payload, traceparent)"
+    };
+}
+use insert_head;
+
 /// Writes an event into the outbox inside the caller's transaction.
 pub async fn enqueue(
     tx: &mut Transaction<'_, Postgres>,
@@ -28,7 +38,7 @@ pub async fn enqueue(
     payload: &[u8],
     traceparent: &str,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query("INSERT INTO outbox (event_id, routing_key, payload, traceparent) VALUES ($1, $2, $3, $4)")
+    sqlx::query(concat!(insert_head!(), " VALUES ($1, $2, $3, $4)"))
         .bind(event_id)
         .bind(routing_key)
         .bind(payload)

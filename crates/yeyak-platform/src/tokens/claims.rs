@@ -1,5 +1,6 @@
-//! The claims carried by each token type. Short field names keep tokens small:
-//! they travel on every request behind the waiting room.
+//! The claims carried by each token type. Short names on the wire keep tokens
+//! small (they travel on every request behind the waiting room); the Rust
+//! fields say what they hold.
 use serde::{de::DeserializeOwned, Deserialize, Serialize};
 use sha2::{Digest as _, Sha256};
 
@@ -23,26 +24,31 @@ pub fn client_binding(client_id: &str) -> String {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct QueueTicket {
     /// Queue (event) id.
-    pub q: String,
+    #[serde(rename = "q")]
+    pub queue_id: String,
     /// Place in line, assigned by the server; 0 for a pre-opening arrival,
     /// whose place is drawn at the opening.
-    pub pos: u64,
+    #[serde(rename = "pos")]
+    pub place: u64,
     /// Arrival index in the pre-opening lottery pool, if joined before the opening.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub pre: Option<u64>,
+    #[serde(rename = "pre", default, skip_serializing_if = "Option::is_none")]
+    pub lottery_entry: Option<u64>,
     /// Client binding, see [`client_binding`].
-    pub cb: String,
+    #[serde(rename = "cb")]
+    pub client_binding: String,
     /// Issued at (unix seconds, server clock).
-    pub iat: i64,
+    #[serde(rename = "iat")]
+    pub issued_at: i64,
     /// Expiry (unix seconds); a ticket lives as long as the event.
-    pub exp: i64,
+    #[serde(rename = "exp")]
+    pub expires_at: i64,
 }
 
 impl TokenClaims for QueueTicket {
     const TYPE: &'static str = "ticket";
     const ISSUER: Issuer = Issuer::Admission;
     fn expires_at(&self) -> i64 {
-        self.exp
+        self.expires_at
     }
 }
 
@@ -50,22 +56,28 @@ impl TokenClaims for QueueTicket {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AdmissionPass {
     /// Queue (event) id.
-    pub q: String,
+    #[serde(rename = "q")]
+    pub queue_id: String,
     /// The place in line that was admitted.
-    pub pos: u64,
+    #[serde(rename = "pos")]
+    pub place: u64,
     /// Client binding, see [`client_binding`].
-    pub cb: String,
+    #[serde(rename = "cb")]
+    pub client_binding: String,
     /// Session id, unique per admission.
-    pub sid: String,
-    pub iat: i64,
-    pub exp: i64,
+    #[serde(rename = "sid")]
+    pub session_id: String,
+    #[serde(rename = "iat")]
+    pub issued_at: i64,
+    #[serde(rename = "exp")]
+    pub expires_at: i64,
 }
 
 impl TokenClaims for AdmissionPass {
     const TYPE: &'static str = "pass";
     const ISSUER: Issuer = Issuer::Admission;
     fn expires_at(&self) -> i64 {
-        self.exp
+        self.expires_at
     }
 }
 
@@ -73,26 +85,33 @@ impl TokenClaims for AdmissionPass {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct IdentityAssertion {
     /// Pseudonymous subject id: a keyed hash of the resident registration number.
-    pub sub: String,
+    #[serde(rename = "sub")]
+    pub subject: String,
     /// Birth date, "YYYY-MM-DD".
-    pub birth: String,
+    #[serde(rename = "birth")]
+    pub birth_date: String,
     /// Masked name, e.g. "홍*동".
     pub name: String,
     /// Provider that verified the person.
-    pub prov: String,
+    #[serde(rename = "prov")]
+    pub provider: String,
     /// Assurance level (1 = SMS code, 2 = certificate).
-    pub aal: u8,
+    #[serde(rename = "aal")]
+    pub assurance_level: u8,
     /// Session id of the admission pass the verification ran under.
-    pub sid: String,
-    pub iat: i64,
-    pub exp: i64,
+    #[serde(rename = "sid")]
+    pub session_id: String,
+    #[serde(rename = "iat")]
+    pub issued_at: i64,
+    #[serde(rename = "exp")]
+    pub expires_at: i64,
 }
 
 impl TokenClaims for IdentityAssertion {
     const TYPE: &'static str = "assertion";
     const ISSUER: Issuer = Issuer::Identity;
     fn expires_at(&self) -> i64 {
-        self.exp
+        self.expires_at
     }
 }
 
@@ -104,23 +123,29 @@ impl TokenClaims for IdentityAssertion {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ConsentToken {
     /// The consenting person (the subject to be vaccinated).
-    pub sub: String,
+    #[serde(rename = "sub")]
+    pub subject: String,
     /// The subject's birth date, "YYYY-MM-DD", as their assertion stated it.
-    pub birth: String,
+    #[serde(rename = "birth")]
+    pub birth_date: String,
     /// The subject's masked name, for the agent's screen.
     pub name: String,
     /// The agent's pseudonymous subject id.
-    pub agent: String,
+    #[serde(rename = "agent")]
+    pub agent_subject: String,
     /// The event (queue) the consent is for.
-    pub q: String,
-    pub iat: i64,
-    pub exp: i64,
+    #[serde(rename = "q")]
+    pub queue_id: String,
+    #[serde(rename = "iat")]
+    pub issued_at: i64,
+    #[serde(rename = "exp")]
+    pub expires_at: i64,
 }
 
 impl TokenClaims for ConsentToken {
     const TYPE: &'static str = "consent";
     const ISSUER: Issuer = Issuer::Identity;
     fn expires_at(&self) -> i64 {
-        self.exp
+        self.expires_at
     }
 }

@@ -105,7 +105,7 @@ mod tests {
     use crate::tokens::QueueTicket;
 
     fn ticket(pos: u64) -> QueueTicket {
-        QueueTicket { q: "q".into(), pos, pre: None, cb: "c".into(), iat: 0, exp: 100 }
+        QueueTicket { queue_id: "q".into(), place: pos, lottery_entry: None, client_binding: "c".into(), issued_at: 0, expires_at: 100 }
     }
 
     #[test]

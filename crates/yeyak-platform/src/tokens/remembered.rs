@@ -13,7 +13,9 @@
 //! when the young one fills up, the old one is dropped. An entry still in
 //! use is promoted, so a surge of new tokens cannot evict the active ones
 //! all at once.
-use std::{collections::HashMap, hash::Hash, sync::Mutex};
+use std::{collections::HashMap, hash::Hash};
+
+use parking_lot::Mutex;
 
 use sha2::{Digest as _, Sha256};
 
@@ -53,7 +55,7 @@ impl<T: Clone, K: Hash + Eq + Copy> Remembered<T, K> {
         if self.capacity == 0 {
             return None;
         }
-        let mut g = self.generations.lock().unwrap_or_else(|e| e.into_inner());
+        let mut g = self.generations.lock();
         if let Some(v) = g.0.get(key) {
             return Some(v.clone());
         }
@@ -66,7 +68,7 @@ impl<T: Clone, K: Hash + Eq + Copy> Remembered<T, K> {
         if self.capacity == 0 {
             return;
         }
-        let mut g = self.generations.lock().unwrap_or_else(|e| e.into_inner());
+        let mut g = self.generations.lock();
         Self::insert_locked(&mut g, self.capacity, key, value);
     }
 
@@ -81,7 +83,7 @@ impl<T: Clone, K: Hash + Eq + Copy> Remembered<T, K> {
     }
 
     pub fn len(&self) -> usize {
-        let g = self.generations.lock().unwrap_or_else(|e| e.into_inner());
+        let g = self.generations.lock();
         g.0.len() + g.1.len()
     }
 
@@ -108,7 +110,7 @@ impl AssertionVerifier {
     pub async fn verify(&self, token: &str, now_unix: i64) -> Result<IdentityAssertion, TokenError> {
         let key = digest(&[b"assertion", token.as_bytes()]);
         if let Some(hit) = self.remembered.get(&key) {
-            return if hit.exp > now_unix { Ok(hit) } else { Err(TokenError::Expired) };
+            return if hit.expires_at > now_unix { Ok(hit) } else { Err(TokenError::Expired) };
         }
         let assertion: IdentityAssertion = verify_batched(&self.ring, &self.batcher, token, now_unix).await?;
         self.remembered.insert(key, assertion.clone());

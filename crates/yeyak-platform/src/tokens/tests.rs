@@ -1,7 +1,14 @@
 use super::*;
 
 fn pass(exp: i64) -> AdmissionPass {
-    AdmissionPass { q: "q1".into(), pos: 7, cb: client_binding("client-a"), sid: "s".into(), iat: 0, exp }
+    AdmissionPass {
+        queue_id: "q1".into(),
+        place: 7,
+        client_binding: client_binding("client-a"),
+        session_id: "s".into(),
+        issued_at: 0,
+        expires_at: exp,
+    }
 }
 
 fn ring_for(keys: &[&SigningKey]) -> KeyRing {
@@ -26,7 +33,7 @@ fn forged_and_altered_tokens_are_rejected() {
     assert_eq!(verify::<AdmissionPass>(&ring, &sign(&other, &pass(100)), 0), Err(TokenError::BadSignature));
     let token = sign(&key, &pass(100));
     let parts: Vec<&str> = token.split('.').collect();
-    let altered = sign(&key, &AdmissionPass { pos: 1, ..pass(100) });
+    let altered = sign(&key, &AdmissionPass { place: 1, ..pass(100) });
     let spliced = format!("v1.a1.{}.{}", altered.split('.').nth(2).unwrap(), parts[3]);
     assert_eq!(verify::<AdmissionPass>(&ring, &spliced, 0), Err(TokenError::BadSignature));
     let unknown = SigningKey::generate(Issuer::Admission, "zz");
@@ -39,7 +46,8 @@ fn a_ticket_is_not_a_pass_and_identity_keys_cannot_mint_passes() {
     let adm = SigningKey::generate(Issuer::Admission, "a1");
     let idn = SigningKey::generate(Issuer::Identity, "i1");
     let ring = ring_for(&[&adm, &idn]);
-    let ticket = QueueTicket { q: "q1".into(), pos: 1, pre: None, cb: "x".into(), iat: 0, exp: 100 };
+    let ticket =
+        QueueTicket { queue_id: "q1".into(), place: 1, lottery_entry: None, client_binding: "x".into(), issued_at: 0, expires_at: 100 };
     assert_eq!(verify::<AdmissionPass>(&ring, &sign(&adm, &ticket), 0), Err(TokenError::WrongType));
     assert_eq!(verify::<AdmissionPass>(&ring, &sign(&idn, &pass(100)), 0), Err(TokenError::WrongIssuer));
 }
@@ -50,13 +58,13 @@ fn a_consent_is_not_an_assertion_and_only_identity_issues_it() {
     let idn = SigningKey::generate(Issuer::Identity, "i1");
     let ring = ring_for(&[&adm, &idn]);
     let consent = ConsentToken {
-        sub: "s".into(),
-        birth: "1960-01-01".into(),
+        subject: "s".into(),
+        birth_date: "1960-01-01".into(),
         name: "홍*동".into(),
-        agent: "a".into(),
-        q: "q1".into(),
-        iat: 0,
-        exp: 100,
+        agent_subject: "a".into(),
+        queue_id: "q1".into(),
+        issued_at: 0,
+        expires_at: 100,
     };
     let token = sign(&idn, &consent);
     assert_eq!(verify::<ConsentToken>(&ring, &token, 0).unwrap(), consent);
@@ -91,7 +99,8 @@ async fn batched_verification_answers_like_single_verification() {
     let ring = ring_for(&[&adm, &idn]);
     let good = sign(&adm, &pass(100));
     let altered = format!("{}.{}", sign(&adm, &pass(200)).rsplit_once('.').unwrap().0, good.rsplit_once('.').unwrap().1);
-    let ticket = QueueTicket { q: "q1".into(), pos: 1, pre: None, cb: "x".into(), iat: 0, exp: 100 };
+    let ticket =
+        QueueTicket { queue_id: "q1".into(), place: 1, lottery_entry: None, client_binding: "x".into(), issued_at: 0, expires_at: 100 };
     let tokens = [
         good.clone(),
         sign(&SigningKey::generate(Issuer::Admission, "a1"), &pass(100)),

@@ -1,6 +1,16 @@
-//! Pure waiting-room rules: the opening lottery, where a ticket stands, and
-//! how long it may wait.
+//! Pure waiting-room rules and value types, no I/O and no clock (the time is
+//! a parameter): the opening lottery, a queue's settings and snapshot, where
+//! a ticket stands and how long it may wait, and what its holder sees.
+//!
+//! `lottery` is public so that operators (and the integration tests) can
+//! recompute a draw from the published seed.
 pub mod lottery;
-pub mod standing;
+mod settings;
+mod snapshot;
+mod standing;
+mod view;
 
-pub use standing::{poll_interval, standing, validate_settings, Settings, Snapshot, Standing};
+pub(crate) use settings::{validate_settings, Flag, InvalidSettings, QueueDefaults, Settings};
+pub(crate) use snapshot::{Place, Snapshot};
+pub(crate) use standing::{standing, Standing};
+pub(crate) use view::{IssuedPass, Phase, QueueView};

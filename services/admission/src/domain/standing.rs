@@ -4,78 +4,21 @@
 //! a stall into "89 hours".
 use std::time::Duration;
 
-use super::lottery;
-
-/// Admission settings of one queue, as stored for every replica.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Settings {
-    pub rate_per_second: f64,
-    pub max_active: u64,
-    pub paused: bool,
-    /// Closed to new arrivals (drained).
-    pub closed: bool,
-}
-
-/// One read of a queue's shared counters.
-#[derive(Clone, Debug, PartialEq, Default)]
-pub struct Snapshot {
-    /// Arrivals before the opening (the lottery pool so far).
-    pub pre_joined: u64,
-    /// The pool size, frozen at the opening; `None` before it.
-    pub pool: Option<u64>,
-    /// Arrivals after the opening.
-    pub post_joined: u64,
-    /// Highest admitted place.
-    pub admitted: u64,
-    pub active: u64,
-    /// People per second admitted over the recent window.
-    pub measured_rate: f64,
-    pub seed: Vec<u8>,
-    pub settings: Settings,
-}
-
-impl Default for Settings {
-    fn default() -> Self {
-        Self { rate_per_second: 0.0, max_active: 0, paused: false, closed: false }
-    }
-}
-
-/// What a ticket says about its holder's place.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Place {
-    /// The k-th arrival before the opening; the place is drawn at the opening.
-    PreOpening(u64),
-    /// A place in line (1-based), first come first served after the opening.
-    InLine(u64),
-}
-
-impl Snapshot {
-    pub fn joined(&self) -> u64 {
-        self.pool.unwrap_or(self.pre_joined) + self.post_joined
-    }
-
-    /// The 1-based place of a ticket, once it has one.
-    pub fn position(&self, place: Place) -> Option<u64> {
-        match place {
-            Place::InLine(p) => Some(p),
-            Place::PreOpening(k) => self.pool.filter(|n| k < *n).map(|n| 1 + lottery::draw(&self.seed, n, k)),
-        }
-    }
-}
+use super::Snapshot;
 
 #[derive(Clone, Debug, PartialEq)]
-pub struct Standing {
-    pub admitted: bool,
-    pub people_ahead: u64,
+pub(crate) struct Standing {
+    pub(crate) admitted: bool,
+    pub(crate) people_ahead: u64,
     /// `Err(reason)` when no honest estimate exists.
-    pub estimated_wait: Result<Duration, &'static str>,
-    pub next_poll_after: Duration,
+    pub(crate) estimated_wait: Result<Duration, &'static str>,
+    pub(crate) next_poll_after: Duration,
 }
 
 /// Longest wait worth estimating: beyond it the line would outlast the event.
 const MAX_ESTIMATE: Duration = Duration::from_secs(12 * 3600);
 
-pub fn standing(position: u64, snap: &Snapshot) -> Standing {
+pub(crate) fn standing(position: u64, snap: &Snapshot) -> Standing {
     if position <= snap.admitted {
         return Standing { admitted: true, people_ahead: 0, estimated_wait: Ok(Duration::ZERO), next_poll_after: Duration::ZERO };
     }
@@ -97,7 +40,7 @@ pub fn standing(position: u64, snap: &Snapshot) -> Standing {
 
 /// Far from the front, poll rarely; close to it, poll often. A jitter derived
 /// from the place spreads pollers who joined together over the interval.
-pub fn poll_interval(wait: &Result<Duration, &'static str>, position: u64) -> Duration {
+pub(crate) fn poll_interval(wait: &Result<Duration, &'static str>, position: u64) -> Duration {
     let base = match wait {
         Ok(w) => (*w / 4).clamp(Duration::from_secs(1), Duration::from_secs(60)),
         Err(_) => Duration::from_secs(20),
@@ -106,20 +49,10 @@ pub fn poll_interval(wait: &Result<Duration, &'static str>, position: u64) -> Du
     base.mul_f64(jitter)
 }
 
-/// Validates operator settings before they reach the shared store.
-pub fn validate_settings(rate: f64, max_active: u64) -> Result<(), (&'static str, String)> {
-    if !(rate > 0.0 && rate <= 100_000.0) {
-        return Err(("admission_rate_per_second", "must be greater than 0 and at most 100000".into()));
-    }
-    if max_active == 0 {
-        return Err(("max_active_sessions", "must be at least 1".into()));
-    }
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::Settings;
 
     fn snap(admitted: u64, measured: f64, paused: bool) -> Snapshot {
         Snapshot {
@@ -153,25 +86,5 @@ mod tests {
         let far: Vec<Duration> = (0..100).map(|p| poll_interval(&Ok(Duration::from_secs(3600)), p)).collect();
         assert!(far.iter().all(|d| *d >= Duration::from_secs(48) && *d <= Duration::from_secs(72)));
         assert!(far.iter().collect::<std::collections::HashSet<_>>().len() > 50, "pollers are spread out");
-    }
-
-    #[test]
-    fn lottery_places_exist_only_after_the_opening() {
-        let mut s = Snapshot { pre_joined: 3, seed: b"s".to_vec(), ..Snapshot::default() };
-        assert_eq!(s.position(Place::PreOpening(1)), None);
-        s.pool = Some(3);
-        s.post_joined = 2;
-        let mut places: Vec<u64> = (0..3).map(|k| s.position(Place::PreOpening(k)).unwrap()).collect();
-        places.sort_unstable();
-        assert_eq!(places, vec![1, 2, 3]);
-        assert_eq!(s.position(Place::InLine(4)), Some(4));
-        assert_eq!(s.joined(), 5);
-    }
-
-    #[test]
-    fn settings_validation_names_fields() {
-        assert_eq!(validate_settings(0.0, 1).unwrap_err().0, "admission_rate_per_second");
-        assert_eq!(validate_settings(1.0, 0).unwrap_err().0, "max_active_sessions");
-        assert!(validate_settings(10.0, 5).is_ok());
     }
 }

@@ -1,43 +1,26 @@
 //! JoinQueue, GetQueueStatus and EndSession.
-use std::sync::Arc;
+use std::{sync::Arc, time::Duration};
 
 use tonic::{Request, Response, Status};
-use yeyak_platform::tokens::{self, client_binding, QueueTicket};
-use yeyak_proto::admission::v1::{self as pb, admission_service_server::AdmissionService};
+use yeyak_platform::grpc::status;
+use yeyak_proto::{
+    admission::v1::{self as pb, admission_service_server::AdmissionService},
+    time,
+};
 
-use super::{status, State};
-use crate::{error::AdmissionError, store::Joined};
+use crate::{
+    app::WaitingRoom,
+    domain::{Phase, QueueView},
+};
 
-pub struct QueueApi {
-    state: Arc<State>,
+pub(crate) struct QueueApi {
+    room: Arc<WaitingRoom>,
 }
 
 impl QueueApi {
-    pub fn new(state: Arc<State>) -> Self {
-        Self { state }
+    pub(crate) fn new(room: Arc<WaitingRoom>) -> Self {
+        Self { room }
     }
-
-    fn verify_ticket(&self, ticket: &str, client_id: &str, now: i64) -> Result<QueueTicket, AdmissionError> {
-        if ticket.is_empty() {
-            return Err(AdmissionError::InvalidArgument { field: "ticket", reason: "is required".into() });
-        }
-        let t: QueueTicket = tokens::verify_hmac(&self.state.config.ticket_keys, ticket, now).map_err(AdmissionError::BadTicket)?;
-        if t.cb != client_binding(client_id) {
-            return Err(AdmissionError::WrongClient);
-        }
-        self.state.known_queue(&t.q)?;
-        Ok(t)
-    }
-}
-
-fn check_client_id(client_id: &str) -> Result<(), AdmissionError> {
-    yeyak_platform::validate::token_chars("client_id", client_id, 16, 128)
-        .map(|_| ())
-        .map_err(|_| AdmissionError::InvalidArgument { field: "client_id", reason: "must be 16 to 128 characters of [A-Za-z0-9_-]".into() })
-}
-
-fn now_ms() -> i64 {
-    chrono::Utc::now().timestamp_millis()
 }
 
 #[tonic::async_trait]
@@ -45,49 +28,58 @@ impl AdmissionService for QueueApi {
     async fn join_queue(&self, request: Request<pb::JoinQueueRequest>) -> Result<Response<pb::JoinQueueResponse>, Status> {
         let req = request.into_inner();
         check_client_id(&req.client_id)?;
-        let now = now_ms();
-        if !req.existing_ticket.is_empty() {
-            // Reconnecting: the same place, never a worse one.
-            let ticket = self.verify_ticket(&req.existing_ticket, &req.client_id, now / 1000)?;
-            if ticket.q != req.queue_id {
-                return Err(AdmissionError::InvalidArgument { field: "existing_ticket", reason: "is for another queue".into() }.into());
-            }
-            let status = status::status(&self.state, &ticket, now).await?;
-            return Ok(Response::new(pb::JoinQueueResponse { ticket: req.existing_ticket, status: Some(status) }));
-        }
-        self.state.known_queue(&req.queue_id)?;
-        let opens_at = self.state.config.defaults(&req.queue_id).opens_at_ms;
-        let (pos, pre) = match self.state.store.join(&req.queue_id, opens_at).await.map_err(AdmissionError::from)? {
-            Joined::Closed => return Err(AdmissionError::Closed.into()),
-            Joined::PreOpening(k) => (0, Some(k)),
-            Joined::InLine(p) => (p, None),
+        let (ticket, view) = if req.existing_ticket.is_empty() {
+            self.room.join(&req.queue_id, &req.client_id).await?
+        } else {
+            self.room.rejoin(&req.queue_id, &req.client_id, req.existing_ticket).await?
         };
-        let exp = now / 1000 + self.state.config.ticket_ttl.as_secs() as i64;
-        let ticket = QueueTicket { q: req.queue_id, pos, pre, cb: client_binding(&req.client_id), iat: now / 1000, exp };
-        let status = status::status(&self.state, &ticket, now).await?;
-        Ok(Response::new(pb::JoinQueueResponse {
-            ticket: tokens::sign_hmac(&self.state.config.ticket_keys, &ticket),
-            status: Some(status),
-        }))
+        Ok(Response::new(pb::JoinQueueResponse { ticket, status: Some(queue_status(view)) }))
     }
 
     async fn get_queue_status(&self, request: Request<pb::GetQueueStatusRequest>) -> Result<Response<pb::GetQueueStatusResponse>, Status> {
         let req = request.into_inner();
         check_client_id(&req.client_id)?;
-        let now = now_ms();
-        let ticket = self.verify_ticket(&req.ticket, &req.client_id, now / 1000)?;
-        let status = status::status(&self.state, &ticket, now).await?;
-        Ok(Response::new(pb::GetQueueStatusResponse { status: Some(status) }))
+        let view = self.room.status(required_ticket(&req.ticket)?, &req.client_id).await?;
+        Ok(Response::new(pb::GetQueueStatusResponse { status: Some(queue_status(view)) }))
     }
 
     async fn end_session(&self, request: Request<pb::EndSessionRequest>) -> Result<Response<pb::EndSessionResponse>, Status> {
         let req = request.into_inner();
         check_client_id(&req.client_id)?;
-        let now = now_ms();
-        let ticket = self.verify_ticket(&req.ticket, &req.client_id, now / 1000)?;
-        let position = status::admitted_position(&self.state, &ticket).await?;
-        self.state.store.end_session(&ticket.q, position).await.map_err(AdmissionError::from)?;
-        let status = status::status(&self.state, &ticket, now).await?;
-        Ok(Response::new(pb::EndSessionResponse { status: Some(status) }))
+        let view = self.room.end_session(required_ticket(&req.ticket)?, &req.client_id).await?;
+        Ok(Response::new(pb::EndSessionResponse { status: Some(queue_status(view)) }))
+    }
+}
+
+fn check_client_id(client_id: &str) -> Result<(), Status> {
+    yeyak_platform::validate::token_chars("client_id", client_id, 16, 128)
+        .map(|_| ())
+        .map_err(|_| status::invalid_argument("client_id", "must be 16 to 128 characters of [A-Za-z0-9_-]"))
+}
+
+fn required_ticket(ticket: &str) -> Result<&str, Status> {
+    if ticket.is_empty() {
+        return Err(status::invalid_argument("ticket", "is required"));
+    }
+    Ok(ticket)
+}
+
+fn queue_status(view: QueueView) -> pb::QueueStatus {
+    let (state, admission_pass, pass_expires_at) = match view.phase {
+        Phase::PreOpening => (pb::QueueState::PreOpening, String::new(), None),
+        Phase::Waiting => (pb::QueueState::Waiting, String::new(), None),
+        Phase::Admitted(pass) => (pb::QueueState::Admitted, pass.token, Some(time::from_unix_millis(pass.expires_at * 1000))),
+        Phase::SessionEnded => (pb::QueueState::SessionEnded, String::new(), None),
+    };
+    pb::QueueStatus {
+        state: state as i32,
+        position: view.position,
+        people_ahead: view.people_ahead,
+        estimated_wait_seconds: view.estimated_wait.as_ref().ok().map(Duration::as_secs),
+        estimate_unknown_reason: view.estimated_wait.err().unwrap_or_default().to_owned(),
+        next_poll_after: view.next_poll_at_ms.map(time::from_unix_millis),
+        admission_pass,
+        pass_expires_at,
+        opens_at: Some(time::from_unix_millis(view.opens_at_ms)),
     }
 }

@@ -4,44 +4,37 @@
 //! per waiting person: the place in line lives in the signed ticket.
 //! Reads go through a snapshot cached for [`SNAPSHOT_TTL`], so a poll costs no
 //! Redis round trip at all most of the time, and never a write.
+mod keys;
 mod scripts;
 
 use std::{
     collections::HashMap,
-    sync::{Arc, Mutex},
+    sync::Arc,
     time::{Duration, Instant},
 };
 
+use keys::Keys;
+use parking_lot::Mutex;
 use redis::{aio::ConnectionManager, AsyncCommands as _, Script};
 
-use crate::domain::{Settings, Snapshot};
+use crate::domain::{Flag, QueueDefaults, Settings, Snapshot};
 
 /// How stale a poll's view of the queue may be. Admission only moves the
 /// frontier forward, so a slightly old view can only understate progress.
-pub const SNAPSHOT_TTL: Duration = Duration::from_millis(100);
+pub(crate) const SNAPSHOT_TTL: Duration = Duration::from_millis(100);
 
 /// Outcome of a join.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Joined {
+pub(crate) enum Joined {
     Closed,
     PreOpening(u64),
     InLine(u64),
 }
 
-/// Settings that do not live in Redis.
-#[derive(Clone, Debug)]
-pub struct QueueDefaults {
-    pub rate: f64,
-    pub max_active: u64,
-    pub opens_at_ms: i64,
-    pub session_ttl: Duration,
-    pub burst: Duration,
-}
-
 type Cached = (Instant, Arc<Snapshot>);
 
 #[derive(Clone)]
-pub struct QueueStore {
+pub(crate) struct QueueStore {
     conn: ConnectionManager,
     prefix: String,
     join: Arc<Script>,
@@ -49,21 +42,11 @@ pub struct QueueStore {
     cache: Arc<Mutex<HashMap<String, Cached>>>,
 }
 
-struct Keys([String; 10]);
-
-const NAMES: [&str; 10] = ["settings", "tick", "credit", "preopen", "pool", "post", "admitted", "active", "samples", "measured"];
-
-impl Keys {
-    fn get(&self, name: &str) -> &str {
-        NAMES.iter().position(|n| *n == name).map_or("", |i| self.0[i].as_str())
-    }
-}
-
 type Counters = (Option<u64>, Option<u64>, Option<u64>, Option<u64>, Option<f64>, Option<String>);
 type StoredSettings = (Option<f64>, Option<u64>, Option<String>, Option<String>);
 
 impl QueueStore {
-    pub fn new(conn: ConnectionManager, prefix: &str) -> Self {
+    pub(crate) fn new(conn: ConnectionManager, prefix: &str) -> Self {
         Self {
             conn,
             prefix: prefix.to_owned(),
@@ -74,31 +57,17 @@ impl QueueStore {
     }
 
     fn keys(&self, queue: &str) -> Keys {
-        // The hash tag keeps one queue's keys on one Redis Cluster slot; the
-        // version keeps a changed layout from misreading an older one's keys.
-        let base = format!("{}:admission:v2:{{{queue}}}", self.prefix);
-        Keys(NAMES.map(|n| format!("{base}:{n}")))
+        Keys::new(&self.prefix, queue)
     }
 
-    fn seed_key(&self, queue: &str) -> String {
-        format!("{}:admission:v2:{{{queue}}}:seed", self.prefix)
-    }
-
-    pub async fn join(&self, queue: &str, opens_at_ms: i64) -> redis::RedisResult<Joined> {
-        let k = self.keys(queue);
+    pub(crate) async fn join(&self, queue: &str, opens_at_ms: i64) -> redis::RedisResult<Joined> {
         let seed: [u8; 16] = rand::random();
         let seed_hex: String = seed.iter().map(|b| format!("{b:02x}")).collect();
-        let (kind, value): (i64, u64) = self
-            .join
-            .key(k.get("settings"))
-            .key(k.get("preopen"))
-            .key(k.get("pool"))
-            .key(k.get("post"))
-            .key(self.seed_key(queue))
-            .arg(opens_at_ms)
-            .arg(seed_hex)
-            .invoke_async(&mut self.conn.clone())
-            .await?;
+        let mut call = self.join.prepare_invoke();
+        for key in self.keys(queue).for_join() {
+            call.key(key);
+        }
+        let (kind, value): (i64, u64) = call.arg(opens_at_ms).arg(seed_hex).invoke_async(&mut self.conn.clone()).await?;
         Ok(match kind {
             -1 => Joined::Closed,
             0 => Joined::PreOpening(value),
@@ -107,18 +76,14 @@ impl QueueStore {
     }
 
     /// The queue as every replica sees it, at most [`SNAPSHOT_TTL`] old.
-    pub async fn snapshot(&self, queue: &str, defaults: &QueueDefaults) -> redis::RedisResult<Arc<Snapshot>> {
-        if let Ok(cache) = self.cache.lock() {
-            if let Some((at, snap)) = cache.get(queue) {
-                if at.elapsed() < SNAPSHOT_TTL {
-                    return Ok(snap.clone());
-                }
+    pub(crate) async fn snapshot(&self, queue: &str, defaults: &QueueDefaults) -> redis::RedisResult<Arc<Snapshot>> {
+        if let Some((at, snap)) = self.cache.lock().get(queue) {
+            if at.elapsed() < SNAPSHOT_TTL {
+                return Ok(snap.clone());
             }
         }
         let snap = Arc::new(self.read(queue, defaults).await?);
-        if let Ok(mut cache) = self.cache.lock() {
-            cache.insert(queue.to_owned(), (Instant::now(), snap.clone()));
-        }
+        self.cache.lock().insert(queue.to_owned(), (Instant::now(), snap.clone()));
         Ok(snap)
     }
 
@@ -126,14 +91,14 @@ impl QueueStore {
         let k = self.keys(queue);
         let ((pre, pool, post, admitted, measured, seed), (rate, max_active, paused, closed), active): (Counters, StoredSettings, u64) =
             redis::pipe()
-                .mget(&[k.get("preopen"), k.get("pool"), k.get("post"), k.get("admitted"), k.get("measured"), &self.seed_key(queue)])
+                .mget(&[&k.preopen, &k.pool, &k.post, &k.admitted, &k.measured, &k.seed])
                 .cmd("HMGET")
-                .arg(k.get("settings"))
+                .arg(&k.settings)
                 .arg("rate")
                 .arg("max_active")
-                .arg("paused")
-                .arg("closed")
-                .zcard(k.get("active"))
+                .arg(Flag::Paused.name())
+                .arg(Flag::Closed.name())
+                .zcard(&k.active)
                 .query_async(&mut self.conn.clone())
                 .await?;
         Ok(Snapshot {
@@ -154,42 +119,39 @@ impl QueueStore {
     }
 
     /// The admitted session's seat expiry (ms), `None` once ended or expired.
-    pub async fn seat(&self, queue: &str, position: u64) -> redis::RedisResult<Option<i64>> {
-        let score: Option<f64> = self.conn.clone().zscore(self.keys(queue).get("active"), position).await?;
+    pub(crate) async fn seat(&self, queue: &str, position: u64) -> redis::RedisResult<Option<i64>> {
+        let score: Option<f64> = self.conn.clone().zscore(self.keys(queue).active, position).await?;
         Ok(score.map(|s| s as i64).filter(|s| *s > chrono::Utc::now().timestamp_millis()))
     }
 
     /// Frees the seat of an admitted place.
-    pub async fn end_session(&self, queue: &str, position: u64) -> redis::RedisResult<bool> {
-        let removed: u64 = self.conn.clone().zrem(self.keys(queue).get("active"), position).await?;
+    pub(crate) async fn end_session(&self, queue: &str, position: u64) -> redis::RedisResult<bool> {
+        let removed: u64 = self.conn.clone().zrem(self.keys(queue).active, position).await?;
         Ok(removed == 1)
     }
 
-    pub async fn advance(&self, queue: &str, d: &QueueDefaults) -> redis::RedisResult<u64> {
-        let k = self.keys(queue);
+    pub(crate) async fn advance(&self, queue: &str, d: &QueueDefaults) -> redis::RedisResult<u64> {
         let mut call = self.advance.prepare_invoke();
-        for key in &k.0 {
+        for key in self.keys(queue).for_advance() {
             call.key(key);
         }
         call.arg(d.rate).arg(d.max_active).arg(d.opens_at_ms).arg(d.session_ttl.as_millis() as u64).arg(d.burst.as_millis() as u64);
         call.invoke_async(&mut self.conn.clone()).await
     }
 
-    pub async fn set_rate(&self, queue: &str, rate: f64, max_active: u64) -> redis::RedisResult<()> {
+    pub(crate) async fn set_rate(&self, queue: &str, rate: f64, max_active: u64) -> redis::RedisResult<()> {
         self.conn
             .clone()
-            .hset_multiple(self.keys(queue).get("settings"), &[("rate", rate.to_string()), ("max_active", max_active.to_string())])
+            .hset_multiple(self.keys(queue).settings, &[("rate", rate.to_string()), ("max_active", max_active.to_string())])
             .await
     }
 
-    pub async fn set_flag(&self, queue: &str, flag: &str, on: bool) -> redis::RedisResult<()> {
-        self.conn.clone().hset(self.keys(queue).get("settings"), flag, if on { "1" } else { "0" }).await
+    pub(crate) async fn set_flag(&self, queue: &str, flag: Flag, on: bool) -> redis::RedisResult<()> {
+        self.conn.clone().hset(self.keys(queue).settings, flag.name(), if on { "1" } else { "0" }).await
     }
 
     /// Forgets the cached view, so an operator sees their change at once.
-    pub fn invalidate(&self, queue: &str) {
-        if let Ok(mut cache) = self.cache.lock() {
-            cache.remove(queue);
-        }
+    pub(crate) fn invalidate(&self, queue: &str) {
+        self.cache.lock().remove(queue);
     }
 }

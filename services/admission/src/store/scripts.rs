@@ -7,7 +7,7 @@
 /// the next place behind the whole pool.
 /// KEYS: settings, preopen, pool, post, seed. ARGV: opens_at_ms, seed_hex.
 /// Returns {-1, 0} closed, {0, k} pre-opening, {1, place} in line.
-pub const JOIN: &str = r"
+pub(super) const JOIN: &str = r"
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 if redis.call('HGET', KEYS[1], 'closed') == '1' then return {-1, 0} end
@@ -33,7 +33,7 @@ return {1, tonumber(pool) + redis.call('INCR', KEYS[4])}
 /// stored for the wait estimates.
 /// KEYS: settings, tick, credit, preopen, pool, post, admitted, active, samples, measured.
 /// ARGV: default_rate, default_max_active, opens_at_ms, session_ttl_ms, burst_ms.
-pub const ADVANCE: &str = r"
+pub(super) const ADVANCE: &str = r"
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local rate = tonumber(redis.call('HGET', KEYS[1], 'rate') or ARGV[1])

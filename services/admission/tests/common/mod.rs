@@ -16,23 +16,23 @@ use yeyak_proto::admission::v1::{
     admission_operator_service_client::AdmissionOperatorServiceClient, admission_service_client::AdmissionServiceClient, *,
 };
 
-pub const TOKEN: &str = "operator-secret-for-tests";
+pub(crate) const TOKEN: &str = "operator-secret-for-tests";
 
-pub struct Deployment {
-    pub prefix: String,
-    pub key: SigningKey,
-    pub ticket_keys: HmacKeys,
-    pub extra: Vec<(String, String)>,
+pub(crate) struct Deployment {
+    pub(crate) prefix: String,
+    pub(crate) key: SigningKey,
+    pub(crate) ticket_keys: HmacKeys,
+    pub(crate) extra: Vec<(String, String)>,
 }
 
-pub struct Replica {
-    pub channel: Channel,
-    pub shutdown: Shutdown,
-    pub task: tokio::task::JoinHandle<anyhow::Result<()>>,
+pub(crate) struct Replica {
+    pub(crate) channel: Channel,
+    pub(crate) shutdown: Shutdown,
+    pub(crate) task: tokio::task::JoinHandle<anyhow::Result<()>>,
 }
 
 impl Deployment {
-    pub fn new(extra: &[(&str, &str)]) -> Self {
+    pub(crate) fn new(extra: &[(&str, &str)]) -> Self {
         Self {
             prefix: format!("test:{}", uuid::Uuid::new_v4().simple()),
             key: SigningKey::generate(Issuer::Admission, "k1"),
@@ -41,7 +41,7 @@ impl Deployment {
         }
     }
 
-    pub fn env(&self) -> Vec<(String, String)> {
+    pub(crate) fn env(&self) -> Vec<(String, String)> {
         let mut pairs = vec![
             ("GRPC_ADDR".to_string(), "127.0.0.1:0".to_string()),
             ("METRICS_ADDR".into(), "off".into()),
@@ -59,16 +59,16 @@ impl Deployment {
     }
 
     /// The deployment's private RabbitMQ namespace.
-    pub fn amqp(&self) -> yeyak_platform::messaging::AmqpSettings {
+    pub(crate) fn amqp(&self) -> yeyak_platform::messaging::AmqpSettings {
         yeyak_platform::messaging::AmqpSettings::for_test(&self.prefix.replace(':', "-"))
     }
 
     /// A replica in this process.
-    pub async fn start(&self) -> Replica {
+    pub(crate) async fn start(&self) -> Replica {
         self.start_with(&[]).await
     }
 
-    pub async fn start_with(&self, overrides: &[(&str, String)]) -> Replica {
+    pub(crate) async fn start_with(&self, overrides: &[(&str, String)]) -> Replica {
         let mut pairs = self.env();
         pairs.extend(overrides.iter().map(|(k, v)| (k.to_string(), v.clone())));
         let app = Application::build(Config::from_env(&Env::from_pairs(pairs)).unwrap()).await.unwrap();
@@ -80,21 +80,21 @@ impl Deployment {
 }
 
 impl Replica {
-    pub fn queue(&self) -> AdmissionServiceClient<Channel> {
+    pub(crate) fn queue(&self) -> AdmissionServiceClient<Channel> {
         AdmissionServiceClient::new(self.channel.clone())
     }
 
-    pub fn operator(&self) -> AdmissionOperatorServiceClient<Channel> {
+    pub(crate) fn operator(&self) -> AdmissionOperatorServiceClient<Channel> {
         AdmissionOperatorServiceClient::new(self.channel.clone())
     }
 
-    pub async fn join(&self, client: &str) -> Result<JoinQueueResponse, tonic::Status> {
+    pub(crate) async fn join(&self, client: &str) -> Result<JoinQueueResponse, tonic::Status> {
         let req = JoinQueueRequest { queue_id: "q1".into(), client_id: client.into(), existing_ticket: String::new() };
         self.queue().join_queue(req).await.map(|r| r.into_inner())
     }
 
     /// Like [`Replica::join`], owning its arguments (for concurrent joins).
-    pub fn join_owned(&self, client: String) -> impl std::future::Future<Output = Result<JoinQueueResponse, tonic::Status>> {
+    pub(crate) fn join_owned(&self, client: String) -> impl std::future::Future<Output = Result<JoinQueueResponse, tonic::Status>> {
         let mut queue = self.queue();
         async move {
             let req = JoinQueueRequest { queue_id: "q1".into(), client_id: client, existing_ticket: String::new() };
@@ -102,12 +102,12 @@ impl Replica {
         }
     }
 
-    pub async fn status(&self, ticket: &str, client: &str) -> Result<QueueStatus, tonic::Status> {
+    pub(crate) async fn status(&self, ticket: &str, client: &str) -> Result<QueueStatus, tonic::Status> {
         let req = GetQueueStatusRequest { ticket: ticket.into(), client_id: client.into() };
         self.queue().get_queue_status(req).await.map(|r| r.into_inner().status.unwrap())
     }
 
-    pub async fn stop(self) {
+    pub(crate) async fn stop(self) {
         self.shutdown.trigger();
         self.task.await.unwrap().unwrap();
     }
@@ -122,7 +122,7 @@ impl Drop for Deployment {
         let amqp = self.amqp();
         let cleanup = std::thread::spawn(move || {
             if let Ok(rt) = tokio::runtime::Builder::new_current_thread().enable_all().build() {
-                let _ = rt.block_on(yeyak_platform::messaging::delete_namespace(&amqp, &[admission::sessions::QUEUE]));
+                let _ = rt.block_on(yeyak_platform::messaging::delete_namespace(&amqp, &[admission::consumers::sessions::QUEUE]));
             }
             let Ok(client) = redis::Client::open("redis://127.0.0.1:6379/0") else { return };
             let Ok(mut conn) = client.get_connection() else { return };
@@ -135,7 +135,7 @@ impl Drop for Deployment {
     }
 }
 
-pub fn op<T>(msg: T) -> Request<T> {
+pub(crate) fn op<T>(msg: T) -> Request<T> {
     let mut r = Request::new(msg);
     r.metadata_mut().insert("authorization", format!("Bearer {TOKEN}").parse().unwrap());
     r
@@ -150,12 +150,12 @@ fn rand_secret() -> [u8; 32] {
     out
 }
 
-pub fn client(i: usize) -> String {
+pub(crate) fn client(i: usize) -> String {
     format!("client-{i:016}")
 }
 
 /// Polls until `check` holds or panics after `timeout`.
-pub async fn eventually<F, Fut>(timeout: Duration, what: &str, mut check: F)
+pub(crate) async fn eventually<F, Fut>(timeout: Duration, what: &str, mut check: F)
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = bool>,

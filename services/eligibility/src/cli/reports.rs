@@ -7,11 +7,11 @@ use chrono::{DateTime, Utc};
 use yeyak_platform::{pseudonym::subject_id, Secret};
 
 use crate::{
+    clients::registry::{BirthDateStats, RegistryClient},
     domain::{
         calendar::{fmt_seoul, rotation_digit},
         decide, Facts, Rules,
     },
-    registry::{BirthDateStats, RegistryClient},
 };
 
 use super::grouped;
@@ -35,11 +35,11 @@ pub(super) async fn sample(
     );
     let mut tally: BTreeMap<&'static str, u64> = BTreeMap::new();
     // Spread over the population: a fixed pseudo-random walk, reproducible.
-    let indices: Vec<u64> = (0..count).map(|i| mock_registry::population::splitmix64(seed ^ i) % population).collect();
+    let indices: Vec<u64> = (0..count).map(|i| yeyak_population::splitmix64(seed ^ i) % population).collect();
     for chunk in indices.chunks(32) {
         let mut lookups = tokio::task::JoinSet::new();
         for (slot, index) in chunk.iter().copied().enumerate() {
-            let person = mock_registry::person(seed, index);
+            let person = yeyak_population::person(seed, index);
             let subject = subject_id(key, &person.rrn);
             let client = client.clone();
             lookups.spawn(async move { (slot, index, person.birth_date, subject.clone(), client.lookup(&subject).await) });
@@ -75,7 +75,7 @@ type Row = (DateTime<Utc>, DateTime<Utc>, Vec<(u64, u64)>, u64);
 /// People per window, hour by hour, for dose `dose` (people with exactly
 /// `dose - 1` doses; the interval after the previous dose is not checked:
 /// the aggregate carries no dose dates).
-pub fn dry_run(rules: &Rules, stats: &BirthDateStats, dose: u32, from: Option<DateTime<Utc>>, to: Option<DateTime<Utc>>) -> String {
+pub(super) fn dry_run(rules: &Rules, stats: &BirthDateStats, dose: u32, from: Option<DateTime<Utc>>, to: Option<DateTime<Utc>>) -> String {
     const DEFAULT_SPAN_HOURS: i64 = 24 * 92;
     let windows: Vec<_> = rules.windows.iter().filter(|w| w.books_dose(dose)).take(128).collect();
     let mut out =

@@ -1,7 +1,7 @@
-use chrono::{NaiveDate, TimeZone as _};
+use chrono::{DateTime, NaiveDate, TimeZone as _, Utc};
 
 use super::*;
-use crate::registry::{BirthDateCount, BirthDateStats};
+use crate::clients::registry::{BirthDateCount, BirthDateStats};
 
 fn seoul(y: i32, m: u32, d: u32, h: u32) -> DateTime<Utc> {
     chrono_tz::Asia::Seoul.with_ymd_and_hms(y, m, d, h, 0, 0).unwrap().with_timezone(&Utc)

@@ -13,19 +13,23 @@
 //! An event's deduplication and its effect are one Lua script, so a crash
 //! between them cannot lose or double an effect. All of a subject's keys
 //! share one hash tag (one Redis Cluster slot).
+//!
+//! And, apart from Redis, the rules file: [`rules_file`] reads it and keeps
+//! the rules in force.
 mod reader;
+pub(crate) mod rules_file;
 mod writer;
 
 use std::{sync::Arc, time::Duration};
 
 use redis::{aio::ConnectionManager, AsyncCommands as _, Script};
 
-pub use self::writer::LINGER as CACHE_WRITE_LINGER;
+pub use self::rules_file::RulesHandle;
 use self::{reader::CacheReader, writer::CacheWriter};
-use crate::domain::Person;
+use crate::domain::{BookingEvent, Person};
 
 /// How long processed event ids and cancellation marks are kept.
-pub const EVENT_TTL: Duration = Duration::from_secs(7 * 86_400);
+const EVENT_TTL: Duration = Duration::from_secs(7 * 86_400);
 
 /// A cached registry answer.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -35,34 +39,12 @@ pub enum Cached {
     Unknown,
 }
 
-/// A reservation event, as the booked set needs it.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum BookingEvent {
-    Confirmed {
-        event_id: String,
-        reservation_id: String,
-        subject_id: String,
-        dose: u32,
-    },
-    Cancelled {
-        event_id: String,
-        reservation_id: String,
-        subject_id: String,
-        dose: u32,
-    },
-    /// The booking is kept (another slot); only the cache is dropped.
-    Rescheduled {
-        event_id: String,
-        subject_id: String,
-    },
-}
-
 /// The outcome of claiming a place in an agent's quota.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct ProxyClaim {
-    pub allowed: bool,
+pub(crate) struct ProxyClaim {
+    pub(crate) allowed: bool,
     /// People the agent acts for in this event (after the claim).
-    pub count: u64,
+    pub(crate) count: u64,
 }
 
 const CONFIRMED: &str = r"
@@ -111,15 +93,15 @@ pub struct Store {
 
 /// TTLs of what the store writes.
 #[derive(Clone, Copy, Debug)]
-pub struct Ttls {
-    pub cache: Duration,
-    pub booked: Duration,
-    pub proxy: Duration,
+pub(crate) struct Ttls {
+    pub(crate) cache: Duration,
+    pub(crate) booked: Duration,
+    pub(crate) proxy: Duration,
 }
 
 impl Store {
     /// Needs a Tokio runtime: cache writes have their own task.
-    pub fn new(conn: ConnectionManager, prefix: &str, ttls: Ttls) -> Self {
+    pub(crate) fn new(conn: ConnectionManager, prefix: &str, ttls: Ttls) -> Self {
         Self {
             reader: CacheReader::new(conn.clone()),
             writer: CacheWriter::spawn(conn.clone(), ttls.cache.as_secs().max(1)),
@@ -151,7 +133,7 @@ impl Store {
     }
 
     /// Caches a registry answer for the cache TTL, behind the caller's back
-    /// (see [`writer`]): within about [`CACHE_WRITE_LINGER`] plus a round
+    /// (see [`writer`]): within about [`writer::LINGER`] plus a round
     /// trip. False when the write was dropped.
     pub fn remember(&self, subject: &str, person: Option<&Person>) -> bool {
         let value = match person {
@@ -171,7 +153,7 @@ impl Store {
 
     /// Counts `subject` among the people `agent` acts for in `queue`, unless
     /// the agent already reached `max` other people.
-    pub async fn claim_proxy(&self, queue: &str, agent: &str, subject: &str, max: u32) -> redis::RedisResult<ProxyClaim> {
+    pub(crate) async fn claim_proxy(&self, queue: &str, agent: &str, subject: &str, max: u32) -> redis::RedisResult<ProxyClaim> {
         let key = format!("{}:proxy:{{{queue}}}:{agent}", self.prefix);
         let (allowed, count): (i64, u64) =
             self.claim.key(key).arg(subject).arg(max).arg(self.proxy_ttl).invoke_async(&mut self.conn.clone()).await?;

@@ -7,8 +7,9 @@
 //! pipeline of `MGET`s (one per subject: a subject's keys share a hash tag,
 //! so each command stays within one Redis Cluster slot). A lone lookup
 //! leaves at once; nothing waits for a pipeline to fill.
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
+use parking_lot::Mutex;
 use redis::{aio::ConnectionManager, RedisResult};
 use tokio::sync::oneshot;
 
@@ -44,7 +45,7 @@ impl CacheReader {
     pub(super) async fn get_pair(&self, keys: [String; 2]) -> RedisResult<Pair> {
         let (reply, answer) = oneshot::channel();
         let start = {
-            let mut q = self.queue.lock().unwrap_or_else(|e| e.into_inner());
+            let mut q = self.queue.lock();
             q.jobs.push(Job { keys, reply });
             !std::mem::replace(&mut q.sending, true)
         };
@@ -64,7 +65,7 @@ async fn send(reader: CacheReader) {
     let mut conn = reader.conn.clone();
     loop {
         let jobs: Vec<Job> = {
-            let mut q = reader.queue.lock().unwrap_or_else(|e| e.into_inner());
+            let mut q = reader.queue.lock();
             if q.jobs.is_empty() {
                 q.sending = false;
                 guard.finished = true;
@@ -108,7 +109,7 @@ impl Drop for Sending {
         if self.finished {
             return;
         }
-        let mut q = self.queue.lock().unwrap_or_else(|e| e.into_inner());
+        let mut q = self.queue.lock();
         q.sending = false;
         // Their senders drop here: those callers see an error.
         q.jobs.clear();

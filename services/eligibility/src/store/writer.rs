@@ -22,7 +22,7 @@ use redis::aio::ConnectionManager;
 use tokio::sync::mpsc;
 
 /// How long the first write of a pipeline waits for others.
-pub const LINGER: Duration = Duration::from_millis(1);
+pub(super) const LINGER: Duration = Duration::from_millis(1);
 /// Writes in one pipeline at most.
 const MAX_PIPELINE: usize = 256;
 /// Writes waiting for a pipeline; beyond, dropped.

@@ -13,8 +13,12 @@ use std::{
 };
 
 use chrono::{DateTime, TimeZone as _, Utc};
-use eligibility::{config::Config, reload::RulesHandle, startup::Application, store::Store};
-use mock_registry::SyntheticPerson;
+use eligibility::{
+    config::Config,
+    consumers::bookings::QUEUE,
+    startup::Application,
+    store::{RulesHandle, Store},
+};
 use tonic::{transport::Channel, Request};
 use yeyak_platform::{
     config::Env,
@@ -26,18 +30,19 @@ use yeyak_platform::{
     tokens::{self, client_binding, AdmissionPass, ConsentToken, IdentityAssertion, Issuer, SigningKey},
     Secret, Shutdown,
 };
+use yeyak_population::SyntheticPerson;
 use yeyak_proto::eligibility::v1::{eligibility_service_client::EligibilityServiceClient, *};
 use yeyak_testkit::Proxy;
 
-pub const CLIENT: &str = "client-eligibility-01";
-pub const SEED: u64 = 11;
-pub const COUNT: u64 = 20_000;
-pub const HASH_KEY: &str = "eligibility-test-key";
-pub const REDIS: &str = "127.0.0.1:6379";
+pub(crate) const CLIENT: &str = "client-eligibility-01";
+pub(crate) const SEED: u64 = 11;
+pub(crate) const COUNT: u64 = 20_000;
+pub(crate) const HASH_KEY: &str = "eligibility-test-key";
+pub(crate) const REDIS: &str = "127.0.0.1:6379";
 
 /// One cohort (born 1962-1966) in one window open from 2021-07-12 20:00 to
 /// 2021-12-31 18:00 Seoul time, 21 days between doses.
-pub const RULES_55_59: &str = r#"
+pub(crate) const RULES_55_59: &str = r#"
 version = "api-test"
 [dose_interval]
 min_days = 21
@@ -52,15 +57,15 @@ opens_at = "2021-07-12T20:00:00"
 closes_at = "2021-12-31T18:00:00"
 "#;
 
-pub fn seoul(y: i32, m: u32, d: u32, h: u32, mi: u32, s: u32) -> DateTime<Utc> {
+pub(crate) fn seoul(y: i32, m: u32, d: u32, h: u32, mi: u32, s: u32) -> DateTime<Utc> {
     chrono_tz::Asia::Seoul.with_ymd_and_hms(y, m, d, h, mi, s).unwrap().with_timezone(&Utc)
 }
 
-pub fn rules_file(name: &str) -> String {
+pub(crate) fn rules_file(name: &str) -> String {
     std::fs::read_to_string(format!("{}/rules/{name}", env!("CARGO_MANIFEST_DIR"))).unwrap()
 }
 
-pub struct Options {
+pub(crate) struct Options {
     pub rules: String,
     pub now: DateTime<Utc>,
     pub proxy_max_subjects: u32,
@@ -68,12 +73,12 @@ pub struct Options {
 }
 
 impl Options {
-    pub fn new(rules: String, now: DateTime<Utc>) -> Self {
+    pub(crate) fn new(rules: String, now: DateTime<Utc>) -> Self {
         Self { rules, now, proxy_max_subjects: 2, reload_ms: 100 }
     }
 }
 
-pub struct Harness {
+pub(crate) struct Harness {
     pub channel: Channel,
     pub admission: SigningKey,
     pub identity: SigningKey,
@@ -93,7 +98,7 @@ pub struct Harness {
 }
 
 impl Harness {
-    pub async fn start(options: Options) -> Self {
+    pub(crate) async fn start(options: Options) -> Self {
         let shutdown = Shutdown::new();
         let tag = uuid::Uuid::new_v4().simple().to_string()[..12].to_owned();
         let db = DatabaseSettings::with_url(format!("postgres://postgres@127.0.0.1:5432/yeyak_test_{tag}"));
@@ -138,7 +143,7 @@ impl Harness {
         let channel = client::channel(&app.grpc_addr().to_string(), &client::ClientSettings::default()).unwrap();
         let (rules, metrics, store) = (app.rules(), app.metrics(), app.store());
         tasks.push(tokio::spawn(app.run_until_stopped(shutdown.clone())));
-        let people = (0..COUNT).map(|i| mock_registry::person(SEED, i)).collect();
+        let people = (0..COUNT).map(|i| yeyak_population::person(SEED, i)).collect();
         Self {
             channel,
             admission,
@@ -159,59 +164,77 @@ impl Harness {
         }
     }
 
-    pub fn set_now(&self, now: DateTime<Utc>) {
+    pub(crate) fn set_now(&self, now: DateTime<Utc>) {
         self.clock.store(now.timestamp(), Ordering::SeqCst);
     }
 
-    pub fn pass(&self, queue: &str, sid: &str) -> String {
+    pub(crate) fn pass(&self, queue: &str, session_id: &str) -> String {
         let t = Utc::now().timestamp();
-        tokens::sign(
-            &self.admission,
-            &AdmissionPass { q: queue.into(), pos: 1, cb: client_binding(CLIENT), sid: sid.into(), iat: t, exp: t + 600 },
-        )
+        let claims = AdmissionPass {
+            queue_id: queue.into(),
+            place: 1,
+            client_binding: client_binding(CLIENT),
+            session_id: session_id.into(),
+            issued_at: t,
+            expires_at: t + 600,
+        };
+        tokens::sign(&self.admission, &claims)
     }
 
-    pub fn subject_of(p: &SyntheticPerson) -> String {
+    pub(crate) fn subject_of(p: &SyntheticPerson) -> String {
         subject_id(&Secret::new(HASH_KEY.into()), &p.rrn)
     }
 
-    pub fn assertion(&self, p: &SyntheticPerson, sid: &str) -> String {
+    pub(crate) fn assertion(&self, p: &SyntheticPerson, session_id: &str) -> String {
         let t = Utc::now().timestamp();
         let claims = IdentityAssertion {
-            sub: Self::subject_of(p),
-            birth: p.birth_date.format("%Y-%m-%d").to_string(),
+            subject: Self::subject_of(p),
+            birth_date: p.birth_date.format("%Y-%m-%d").to_string(),
             name: "김*수".into(),
-            prov: "carrier-sms".into(),
-            aal: 1,
-            sid: sid.into(),
-            iat: t,
-            exp: t + 600,
+            provider: "carrier-sms".into(),
+            assurance_level: 1,
+            session_id: session_id.into(),
+            issued_at: t,
+            expires_at: t + 600,
         };
         tokens::sign(&self.identity, &claims)
     }
 
     /// A consent token `subject` gave `agent` for `queue`, signed with `key`
     /// (identity's, unless a test forges one), valid for `ttl` seconds.
-    pub fn consent_signed(&self, key: &SigningKey, subject: &SyntheticPerson, agent: &SyntheticPerson, queue: &str, ttl: i64) -> String {
+    pub(crate) fn consent_signed(
+        &self,
+        key: &SigningKey,
+        subject: &SyntheticPerson,
+        agent: &SyntheticPerson,
+        queue: &str,
+        ttl: i64,
+    ) -> String {
         let t = Utc::now().timestamp();
         let claims = ConsentToken {
-            sub: Self::subject_of(subject),
-            birth: subject.birth_date.format("%Y-%m-%d").to_string(),
+            subject: Self::subject_of(subject),
+            birth_date: subject.birth_date.format("%Y-%m-%d").to_string(),
             name: "김*수".into(),
-            agent: Self::subject_of(agent),
-            q: queue.into(),
-            iat: t - 10,
-            exp: t + ttl,
+            agent_subject: Self::subject_of(agent),
+            queue_id: queue.into(),
+            issued_at: t - 10,
+            expires_at: t + ttl,
         };
         tokens::sign(key, &claims)
     }
 
-    pub fn consent(&self, subject: &SyntheticPerson, agent: &SyntheticPerson, queue: &str) -> String {
+    pub(crate) fn consent(&self, subject: &SyntheticPerson, agent: &SyntheticPerson, queue: &str) -> String {
         self.consent_signed(&self.identity, subject, agent, queue, 600)
     }
 
     /// CheckEligibility with explicit tokens.
-    pub async fn call(&self, pass: &str, subject: String, agent: String, dose: u32) -> Result<CheckEligibilityResponse, tonic::Status> {
+    pub(crate) async fn call(
+        &self,
+        pass: &str,
+        subject: String,
+        agent: String,
+        dose: u32,
+    ) -> Result<CheckEligibilityResponse, tonic::Status> {
         self.request(
             pass,
             CheckEligibilityRequest { identity_assertion: subject, agent_assertion: agent, dose_number: dose, ..Default::default() },
@@ -220,7 +243,7 @@ impl Harness {
     }
 
     /// CheckEligibility with any request.
-    pub async fn request(&self, pass: &str, req: CheckEligibilityRequest) -> Result<CheckEligibilityResponse, tonic::Status> {
+    pub(crate) async fn request(&self, pass: &str, req: CheckEligibilityRequest) -> Result<CheckEligibilityResponse, tonic::Status> {
         let mut r = Request::new(req);
         r.metadata_mut().insert(PASS_HEADER, pass.parse().unwrap());
         r.metadata_mut().insert(CLIENT_ID_HEADER, CLIENT.parse().unwrap());
@@ -228,12 +251,12 @@ impl Harness {
     }
 
     /// The person books for themselves in queue q1.
-    pub async fn check(&self, p: &SyntheticPerson, dose: u32) -> CheckEligibilityResponse {
+    pub(crate) async fn check(&self, p: &SyntheticPerson, dose: u32) -> CheckEligibilityResponse {
         self.call(&self.pass("q1", "sid-1"), self.assertion(p, "sid-1"), String::new(), dose).await.unwrap()
     }
 
     /// `agent` books for `subject` under the pass of `queue`.
-    pub async fn check_for(
+    pub(crate) async fn check_for(
         &self,
         queue: &str,
         agent: &SyntheticPerson,
@@ -243,16 +266,16 @@ impl Harness {
     }
 
     /// The `n`-th registered person (in generator order) matching `pred`.
-    pub fn find_nth(&self, n: usize, pred: impl Fn(&SyntheticPerson) -> bool) -> SyntheticPerson {
+    pub(crate) fn find_nth(&self, n: usize, pred: impl Fn(&SyntheticPerson) -> bool) -> SyntheticPerson {
         self.people.iter().filter(|p| pred(p)).nth(n).cloned().expect("such a person in the registry")
     }
 
-    pub fn find(&self, pred: impl Fn(&SyntheticPerson) -> bool) -> SyntheticPerson {
+    pub(crate) fn find(&self, pred: impl Fn(&SyntheticPerson) -> bool) -> SyntheticPerson {
         self.find_nth(0, pred)
     }
 
     /// Metric value of the line that starts with `prefix` (0 if absent).
-    pub fn metric(&self, prefix: &str) -> f64 {
+    pub(crate) fn metric(&self, prefix: &str) -> f64 {
         self.metrics
             .encode()
             .lines()
@@ -262,7 +285,7 @@ impl Harness {
             .unwrap_or(0.0)
     }
 
-    pub async fn redis_keys(&self, pattern: &str) -> Vec<String> {
+    pub(crate) async fn redis_keys(&self, pattern: &str) -> Vec<String> {
         let client = redis::Client::open(format!("redis://{REDIS}/0")).unwrap();
         let mut conn = client.get_multiplexed_async_connection().await.unwrap();
         redis::cmd("KEYS").arg(format!("{}:{pattern}", self.redis_prefix)).query_async(&mut conn).await.unwrap()
@@ -270,7 +293,7 @@ impl Harness {
 
     /// Waits until the registry's answer about `subject` is in the cache (it
     /// is written behind the answer, within about a millisecond).
-    pub async fn until_cached(&self, subject: &str) {
+    pub(crate) async fn until_cached(&self, subject: &str) {
         let pattern = format!("eligibility:{{{subject}}}:person");
         eventually(std::time::Duration::from_secs(5), "the registry answer to be cached", || async {
             (self.redis_keys(&pattern).await.len() == 1).then_some(())
@@ -278,13 +301,13 @@ impl Harness {
         .await;
     }
 
-    pub async fn stop(self) {
+    pub(crate) async fn stop(self) {
         self.shutdown.trigger();
         for task in self.tasks {
             task.await.unwrap().unwrap();
         }
         drop_database(&self.db).await.unwrap();
-        messaging::delete_namespace(&self.amqp, &["eligibility.bookings"]).await.unwrap();
+        messaging::delete_namespace(&self.amqp, &[QUEUE]).await.unwrap();
         let client = redis::Client::open(format!("redis://{REDIS}/0")).unwrap();
         let mut conn = client.get_multiplexed_async_connection().await.unwrap();
         let keys: Vec<String> = redis::cmd("KEYS").arg(format!("{}:*", self.redis_prefix)).query_async(&mut conn).await.unwrap();
@@ -296,8 +319,8 @@ impl Harness {
 }
 
 #[allow(unused_imports)] // not every test binary waits for something
-pub use yeyak_testkit::eventually;
+pub(crate) use yeyak_testkit::eventually;
 
-pub fn born_in(p: &SyntheticPerson, years: std::ops::RangeInclusive<i32>) -> bool {
+pub(crate) fn born_in(p: &SyntheticPerson, years: std::ops::RangeInclusive<i32>) -> bool {
     years.contains(&chrono::Datelike::year(&p.birth_date))
 }

@@ -1,7 +1,10 @@
-//! IdentityService: the shared handler state, load shedding and deadlines
-//! here; StartVerification and CompleteVerification in [`verify`],
-//! GrantConsent in [`consent`].
+//! IdentityService handlers: the pass, validation, load shedding and the
+//! caller's deadline here; each calls one use case of [`Verification`] and
+//! maps its answer. ListProviders here; StartVerification and
+//! CompleteVerification in [`verify`], GrantConsent in [`consent`]; the one
+//! error mapping in [`status`].
 mod consent;
+mod status;
 mod verify;
 
 use std::{
@@ -9,17 +12,16 @@ use std::{
     time::{Duration, Instant},
 };
 
-use tokio::sync::Semaphore;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tonic::{metadata::MetadataMap, Request, Response, Status};
 use yeyak_platform::grpc::pass::verified_pass;
 use yeyak_proto::identity::v1::{self as pb, identity_service_server::IdentityService};
 
 use crate::{
-    config::Config,
+    app::Verification,
+    domain::{health::Light, Method},
     error::IdentityError,
     metrics::IdentityMetrics,
-    routing::{Board, Light, Refusal, Slot},
-    store::{Counter, Limit, Store},
 };
 
 /// Retry hint when the whole service sheds load.
@@ -27,10 +29,10 @@ const SHED_RETRY_AFTER: Duration = Duration::from_secs(1);
 /// Kept back from the caller's deadline to answer in time.
 const DEADLINE_MARGIN: Duration = Duration::from_millis(50);
 
-pub struct IdentityApi {
-    config: Arc<Config>,
-    board: Arc<Board>,
-    store: Store,
+pub(crate) struct IdentityApi {
+    verification: Verification,
+    /// The server's own deadline for a call (`YEYAK_REQUEST_TIMEOUT_MS`).
+    request_timeout: Duration,
     /// Start/Complete calls in progress on this replica (load shedding).
     busy: Arc<Semaphore>,
     metrics: IdentityMetrics,
@@ -41,6 +43,15 @@ fn light_to_pb(light: Light) -> pb::ProviderStatus {
         Light::Green => pb::ProviderStatus::Green,
         Light::Yellow => pb::ProviderStatus::Yellow,
         Light::Red => pb::ProviderStatus::Red,
+    }
+}
+
+/// What the front end sees: a certificate signature is completed outside
+/// our page, like an app approval, so it is offered as one.
+fn kind_to_pb(method: Method) -> pb::ProviderKind {
+    match method {
+        Method::SmsCode => pb::ProviderKind::SmsCode,
+        Method::AppApproval | Method::FinancialCertificate => pb::ProviderKind::AppApproval,
     }
 }
 
@@ -61,71 +72,25 @@ fn grpc_timeout(metadata: &MetadataMap) -> Option<Duration> {
 }
 
 impl IdentityApi {
-    pub fn new(config: Arc<Config>, board: Arc<Board>, store: Store, metrics: IdentityMetrics) -> Self {
-        let busy = Arc::new(Semaphore::new(config.max_in_flight_verifications.max(1)));
-        Self { config, board, store, busy, metrics }
+    /// `max_in_flight` Start/Complete/Grant calls at once; beyond, shed.
+    pub(crate) fn new(verification: Verification, request_timeout: Duration, max_in_flight: usize, metrics: IdentityMetrics) -> Self {
+        let busy = Arc::new(Semaphore::new(max_in_flight.max(1)));
+        Self { verification, request_timeout, busy, metrics }
     }
 
     /// When this call must be answered by: the caller's deadline or the
     /// server's, whichever is sooner, less a margin.
     fn answer_by(&self, metadata: &MetadataMap) -> Instant {
-        let budget = grpc_timeout(metadata).map_or(self.config.server.request_timeout, |t| t.min(self.config.server.request_timeout));
+        let budget = grpc_timeout(metadata).map_or(self.request_timeout, |t| t.min(self.request_timeout));
         Instant::now() + budget.saturating_sub(DEADLINE_MARGIN)
     }
 
     /// Sheds at once when this replica is saturated, instead of queueing.
-    fn admit(&self) -> Result<tokio::sync::OwnedSemaphorePermit, IdentityError> {
+    fn admit(&self) -> Result<OwnedSemaphorePermit, IdentityError> {
         self.busy.clone().try_acquire_owned().map_err(|_| {
             self.metrics.refused("overload");
             IdentityError::Overloaded { retry_after: SHED_RETRY_AFTER }
         })
-    }
-
-    fn slot(&self, id: &str) -> Result<&Slot, IdentityError> {
-        self.board.find(id).ok_or_else(|| IdentityError::UnknownProvider(id.to_owned()))
-    }
-
-    fn refused(&self, slot: &Slot, refusal: Refusal) -> IdentityError {
-        let (why, retry_after) = match refusal {
-            Refusal::CircuitOpen { retry_in } => ("circuit_open", retry_in.max(Duration::from_secs(1))),
-            Refusal::Saturated => ("saturated", Duration::from_secs(1)),
-        };
-        tracing::debug!(provider = slot.id(), why, "provider call refused");
-        IdentityError::ProviderUnavailable {
-            provider: slot.id().to_owned(),
-            why,
-            alternatives: self.board.alternatives(slot.id()),
-            retry_after,
-            cause: why.to_owned(),
-        }
-    }
-
-    fn failed(&self, slot: &Slot, cause: String) -> IdentityError {
-        IdentityError::ProviderUnavailable {
-            provider: slot.id().to_owned(),
-            why: "failed",
-            alternatives: self.board.alternatives(slot.id()),
-            retry_after: Duration::from_secs(1),
-            cause,
-        }
-    }
-
-    fn limit(&self, counter: Counter, id: &str, max: u32, window: Duration) -> Limit {
-        Limit { counter, key: self.store.counter_key(counter, id), max, window }
-    }
-
-    /// The per-subject, per-phone and per-pass counters.
-    fn person_limits(&self, subject: &str, phone_key: &str, sid: &str) -> Vec<Limit> {
-        let (c, w) = (&self.config, self.config.attempt_window);
-        vec![
-            self.limit(Counter::Subject, subject, c.max_attempts_per_subject, w),
-            self.limit(Counter::Phone, phone_key, c.max_attempts_per_phone, w),
-            self.limit(Counter::Pass, sid, c.max_attempts_per_pass, w),
-        ]
-    }
-
-    fn provider_deadline(&self, answer_by: Instant) -> Duration {
-        self.config.provider_timeout.min(answer_by.saturating_duration_since(Instant::now()))
     }
 }
 
@@ -134,17 +99,14 @@ impl IdentityService for IdentityApi {
     async fn list_providers(&self, request: Request<pb::ListProvidersRequest>) -> Result<Response<pb::ListProvidersResponse>, Status> {
         verified_pass(&request)?;
         let providers = self
-            .board
-            .offered()
+            .verification
+            .providers()
             .into_iter()
-            .filter_map(|s| {
-                let p = self.board.find(&s.provider_id)?.provider.config();
-                Some(pb::Provider {
-                    provider_id: p.id.clone(),
-                    display_name: p.display_name.clone(),
-                    kind: p.method.proto_kind() as i32,
-                    status: light_to_pb(s.light) as i32,
-                })
+            .map(|p| pb::Provider {
+                provider_id: p.id,
+                display_name: p.display_name,
+                kind: kind_to_pb(p.method) as i32,
+                status: light_to_pb(p.light) as i32,
             })
             .collect();
         Ok(Response::new(pb::ListProvidersResponse { providers }))
@@ -183,5 +145,11 @@ mod tests {
         }
         m.insert("grpc-timeout", "12x".parse().unwrap());
         assert_eq!(grpc_timeout(&m), None);
+    }
+
+    #[test]
+    fn certificates_are_offered_as_app_approvals() {
+        assert_eq!(kind_to_pb(Method::SmsCode), pb::ProviderKind::SmsCode);
+        assert_eq!(kind_to_pb(Method::FinancialCertificate), pb::ProviderKind::AppApproval);
     }
 }

@@ -17,11 +17,12 @@ use redis::{aio::ConnectionManager, AsyncCommands as _, Script};
 use serde::{Deserialize, Serialize};
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Challenge {
+pub(crate) struct Challenge {
     pub provider_id: String,
     pub transaction_id: String,
-    /// Admission session the verification runs under.
-    pub sid: String,
+    /// Admission session the verification runs under (stored as `sid`).
+    #[serde(rename = "sid")]
+    pub session_id: String,
     /// Pseudonymous subject id (keyed hash of the number) the person claimed.
     pub subject: String,
     /// Keyed hash of the phone number (attempt counting only).
@@ -30,7 +31,7 @@ pub struct Challenge {
 
 /// Which attempt counter a limit applies to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Counter {
+pub(crate) enum Counter {
     Subject,
     Phone,
     Pass,
@@ -38,7 +39,7 @@ pub enum Counter {
 }
 
 impl Counter {
-    pub fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         match self {
             Self::Subject => "attempts_subject",
             Self::Phone => "attempts_phone",
@@ -50,7 +51,7 @@ impl Counter {
 
 /// One counter to check or bump: its key, limit and window.
 #[derive(Clone, Debug)]
-pub struct Limit {
+pub(crate) struct Limit {
     pub counter: Counter,
     pub key: String,
     pub max: u32,
@@ -59,14 +60,14 @@ pub struct Limit {
 
 /// The first limit a request ran into, and when its window ends.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Exhausted {
+pub(crate) struct Exhausted {
     pub counter: Counter,
     pub retry_after: Duration,
 }
 
 /// Outcome of the gate in front of a start.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Gate {
+pub(crate) enum Gate {
     Open,
     Exhausted(Exhausted),
     /// The pass already verified as many other people as allowed.
@@ -75,7 +76,7 @@ pub enum Gate {
 
 /// Outcome of finishing a verification.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Finish {
+pub(crate) enum Finish {
     Done,
     /// Already completed, expired or burnt.
     Gone,
@@ -87,7 +88,7 @@ mod scripts;
 use scripts::{FAIL, FINISH, GATE, REFUND};
 
 #[derive(Clone)]
-pub struct Store {
+pub(crate) struct Store {
     conn: ConnectionManager,
     prefix: String,
     gate: Script,
@@ -107,7 +108,7 @@ fn exhausted(limits: &[Limit], index: i64, pttl: i64) -> Option<Exhausted> {
 }
 
 impl Store {
-    pub fn new(conn: ConnectionManager, prefix: &str) -> Self {
+    pub(crate) fn new(conn: ConnectionManager, prefix: &str) -> Self {
         Self {
             conn,
             prefix: format!("{prefix}:identity"),
@@ -122,11 +123,11 @@ impl Store {
         format!("{}:challenge:{id}", self.prefix)
     }
 
-    pub fn challenge_attempts_key(&self, id: &str) -> String {
+    fn challenge_attempts_key(&self, id: &str) -> String {
         format!("{}:challenge:{id}:attempts", self.prefix)
     }
 
-    pub fn counter_key(&self, counter: Counter, id: &str) -> String {
+    pub(crate) fn counter_key(&self, counter: Counter, id: &str) -> String {
         let kind = match counter {
             Counter::Subject => "subject",
             Counter::Phone => "phone",
@@ -136,17 +137,17 @@ impl Store {
         format!("{}:attempts:{kind}:{id}", self.prefix)
     }
 
-    fn proxy_key(&self, sid: &str) -> String {
-        format!("{}:proxy:{sid}", self.prefix)
+    fn proxy_key(&self, session_id: &str) -> String {
+        format!("{}:proxy:{session_id}", self.prefix)
     }
 
     /// The gate in front of a start: attempt limits, then the proxy limit.
-    pub async fn gate(&self, limits: &[Limit], sid: &str, subject: &str, proxy_max: u32) -> redis::RedisResult<Gate> {
+    pub(crate) async fn gate(&self, limits: &[Limit], session_id: &str, subject: &str, proxy_max: u32) -> redis::RedisResult<Gate> {
         let mut invocation = self.gate.prepare_invoke();
         for l in limits {
             invocation.key(&l.key);
         }
-        invocation.key(self.proxy_key(sid)).arg(subject).arg(proxy_max);
+        invocation.key(self.proxy_key(session_id)).arg(subject).arg(proxy_max);
         for l in limits {
             invocation.arg(l.max).arg(millis(l.window));
         }
@@ -161,7 +162,7 @@ impl Store {
     /// Counts a failed attempt (a wrong code) on every counter given.
     /// Returns the first limit now reached, if any, and the new count of the
     /// first counter.
-    pub async fn fail(&self, limits: &[Limit]) -> redis::RedisResult<(Option<Exhausted>, u32)> {
+    pub(crate) async fn fail(&self, limits: &[Limit]) -> redis::RedisResult<(Option<Exhausted>, u32)> {
         let mut invocation = self.fail.prepare_invoke();
         for l in limits {
             invocation.key(&l.key).arg(l.max).arg(millis(l.window));
@@ -171,7 +172,7 @@ impl Store {
     }
 
     /// Gives back the attempt a start counted when the provider, not the person, failed.
-    pub async fn refund(&self, limits: &[Limit]) -> redis::RedisResult<()> {
+    pub(crate) async fn refund(&self, limits: &[Limit]) -> redis::RedisResult<()> {
         let mut invocation = self.refund.prepare_invoke();
         for l in limits {
             invocation.key(&l.key);
@@ -179,29 +180,29 @@ impl Store {
         invocation.invoke_async(&mut self.conn.clone()).await
     }
 
-    pub async fn put(&self, id: &str, challenge: &Challenge, ttl: Duration) -> redis::RedisResult<()> {
+    pub(crate) async fn put(&self, id: &str, challenge: &Challenge, ttl: Duration) -> redis::RedisResult<()> {
         let json = serde_json::to_string(challenge).unwrap_or_default();
         self.conn.clone().pset_ex(self.challenge_key(id), json, millis(ttl)).await
     }
 
-    pub async fn get(&self, id: &str) -> redis::RedisResult<Option<Challenge>> {
+    pub(crate) async fn get(&self, id: &str) -> redis::RedisResult<Option<Challenge>> {
         let raw: Option<String> = self.conn.clone().get(self.challenge_key(id)).await?;
         Ok(raw.and_then(|r| serde_json::from_str(&r).ok()))
     }
 
     /// Burns a challenge (too many wrong codes, provider said it is gone).
-    pub async fn burn(&self, id: &str) -> redis::RedisResult<()> {
+    pub(crate) async fn burn(&self, id: &str) -> redis::RedisResult<()> {
         self.conn.clone().del(&[self.challenge_key(id), self.challenge_attempts_key(id)]).await
     }
 
     /// Consumes the challenge (exactly one caller gets `Done` or
     /// `ProxyLimit`) and counts its subject against the pass's proxy limit.
-    pub async fn finish(&self, id: &str, challenge: &Challenge, proxy_max: u32, pass_ttl: Duration) -> redis::RedisResult<Finish> {
+    pub(crate) async fn finish(&self, id: &str, challenge: &Challenge, proxy_max: u32, pass_ttl: Duration) -> redis::RedisResult<Finish> {
         let code: i64 = self
             .finish
             .key(self.challenge_key(id))
             .key(self.challenge_attempts_key(id))
-            .key(self.proxy_key(&challenge.sid))
+            .key(self.proxy_key(&challenge.session_id))
             .arg(&challenge.subject)
             .arg(proxy_max)
             .arg(millis(pass_ttl))

@@ -5,7 +5,7 @@
 
 use std::{sync::Arc, time::Duration};
 
-use identity::{config::Config, routing::Board, startup::Application};
+use identity::{clients::Board, config::Config, startup::Application};
 use serde_json::{json, Value};
 use tonic::{transport::Channel, Request, Status};
 use tonic_types::StatusExt as _;
@@ -19,23 +19,23 @@ use yeyak_platform::{
 };
 use yeyak_proto::identity::v1::{identity_service_client::IdentityServiceClient, *};
 
-pub const CLIENT: &str = "client-identity-test-01";
-pub const HASH_KEY: &str = "hash-key";
+pub(crate) const CLIENT: &str = "client-identity-test-01";
+pub(crate) const HASH_KEY: &str = "hash-key";
 
 /// The four channels: id, mock kind, identity kind.
-pub const PROVIDERS: [(&str, &str, &str); 4] = [
+pub(crate) const PROVIDERS: [(&str, &str, &str); 4] = [
     ("carrier-sms", "sms_code", "sms_code"),
     ("kakao-cert", "app_approval", "app_approval"),
     ("naver-cert", "app_approval", "app_approval"),
     ("fin-cert", "app_approval", "fin_cert"),
 ];
 
-pub struct Idp {
+pub(crate) struct Idp {
     pub id: &'static str,
     pub url: String,
 }
 
-pub struct Harness {
+pub(crate) struct Harness {
     pub channel: Channel,
     pub idps: Vec<Idp>,
     pub admission: SigningKey,
@@ -47,12 +47,12 @@ pub struct Harness {
     pub http: reqwest::Client,
 }
 
-pub fn unique(tag: &str) -> String {
+pub(crate) fn unique(tag: &str) -> String {
     format!("test:identity-{tag}-{}", uuid::Uuid::new_v4().simple())
 }
 
 /// Starts the four mock providers in this process.
-pub async fn start_idps(shutdown: &Shutdown) -> Vec<Idp> {
+pub(crate) async fn start_idps(shutdown: &Shutdown) -> Vec<Idp> {
     let mut idps = Vec::new();
     for (id, kind, _) in PROVIDERS {
         let env = Env::from_pairs([("HTTP_ADDR", "127.0.0.1:0"), ("PROVIDER_ID", id), ("PROVIDER_KIND", kind)]);
@@ -63,12 +63,12 @@ pub async fn start_idps(shutdown: &Shutdown) -> Vec<Idp> {
     idps
 }
 
-pub fn providers_spec(idps: &[Idp]) -> String {
+pub(crate) fn providers_spec(idps: &[Idp]) -> String {
     idps.iter().zip(PROVIDERS).map(|(idp, (_, _, kind))| format!("{}={}#{kind}", idp.id, idp.url)).collect::<Vec<_>>().join(",")
 }
 
 /// The identity environment for these providers and keys, plus `extra`.
-pub fn identity_env(
+pub(crate) fn identity_env(
     idps: &[Idp],
     admission: &SigningKey,
     identity_key: &SigningKey,
@@ -94,7 +94,7 @@ pub fn identity_env(
     pairs
 }
 
-pub async fn start(tag: &str, extra: &[(&str, &str)]) -> Harness {
+pub(crate) async fn start(tag: &str, extra: &[(&str, &str)]) -> Harness {
     let shutdown = Shutdown::new();
     let idps = start_idps(&shutdown).await;
     let admission = SigningKey::generate(Issuer::Admission, "a1");
@@ -111,16 +111,23 @@ pub async fn start(tag: &str, extra: &[(&str, &str)]) -> Harness {
     Harness { channel, idps, admission, ring, prefix, board, metrics, shutdown, http }
 }
 
-/// A signed admission pass for session `sid`, bound to [`CLIENT`].
-pub fn mint_pass(admission: &SigningKey, sid: &str) -> String {
+/// A signed admission pass for session `session_id`, bound to [`CLIENT`].
+pub(crate) fn mint_pass(admission: &SigningKey, session_id: &str) -> String {
     let now = chrono::Utc::now().timestamp();
     tokens::sign(
         admission,
-        &AdmissionPass { q: "q1".into(), pos: 1, cb: client_binding(CLIENT), sid: sid.into(), iat: now, exp: now + 600 },
+        &AdmissionPass {
+            queue_id: "q1".into(),
+            place: 1,
+            client_binding: client_binding(CLIENT),
+            session_id: session_id.into(),
+            issued_at: now,
+            expires_at: now + 600,
+        },
     )
 }
 
-pub fn with_pass<T>(pass: &str, msg: T) -> Request<T> {
+pub(crate) fn with_pass<T>(pass: &str, msg: T) -> Request<T> {
     let mut r = Request::new(msg);
     r.metadata_mut().insert(PASS_HEADER, pass.parse().unwrap());
     r.metadata_mut().insert(CLIENT_ID_HEADER, CLIENT.parse().unwrap());
@@ -128,14 +135,14 @@ pub fn with_pass<T>(pass: &str, msg: T) -> Request<T> {
 }
 
 /// A synthetic person: a valid number, a name and a phone, distinct per `n`.
-pub struct Person {
+pub(crate) struct Person {
     pub rrn: Rrn,
     pub name: String,
     pub phone: String,
 }
 
 impl Person {
-    pub fn new(n: u32) -> Self {
+    pub(crate) fn new(n: u32) -> Self {
         let birth = chrono::NaiveDate::from_ymd_opt(1950 + (n % 50) as i32, 1 + n % 12, 1 + n % 28).unwrap();
         Self {
             rrn: Rrn::synthesize(birth, n.is_multiple_of(2), 10_000 + n),
@@ -144,7 +151,7 @@ impl Person {
         }
     }
 
-    pub fn start(&self, provider: &str) -> StartVerificationRequest {
+    pub(crate) fn start(&self, provider: &str) -> StartVerificationRequest {
         StartVerificationRequest {
             provider_id: provider.into(),
             name: self.name.clone(),
@@ -154,46 +161,46 @@ impl Person {
     }
 
     /// Every form the number could leak in.
-    pub fn rrn_forms(&self) -> Vec<String> {
+    pub(crate) fn rrn_forms(&self) -> Vec<String> {
         let d = self.rrn.expose();
         vec![d.to_owned(), format!("{}-{}", &d[..6], &d[6..]), d[6..].to_owned()]
     }
 }
 
 impl Harness {
-    pub fn client(&self) -> IdentityServiceClient<Channel> {
+    pub(crate) fn client(&self) -> IdentityServiceClient<Channel> {
         IdentityServiceClient::new(self.channel.clone())
     }
 
-    pub fn pass(&self, sid: &str) -> String {
-        mint_pass(&self.admission, sid)
+    pub(crate) fn pass(&self, session_id: &str) -> String {
+        mint_pass(&self.admission, session_id)
     }
 
-    pub fn url(&self, id: &str) -> &str {
+    pub(crate) fn url(&self, id: &str) -> &str {
         &self.idps.iter().find(|i| i.id == id).unwrap().url
     }
 
-    pub async fn faults(&self, id: &str, faults: Value) {
+    pub(crate) async fn faults(&self, id: &str, faults: Value) {
         self.http.put(format!("{}/admin/faults", self.url(id))).json(&faults).send().await.unwrap().error_for_status().unwrap();
     }
 
     /// What the person's phone shows for provider `id`: (transaction id, code).
-    pub async fn inbox(&self, id: &str, phone: &str) -> (String, String) {
+    pub(crate) async fn inbox(&self, id: &str, phone: &str) -> (String, String) {
         inbox(&self.http, self.url(id), phone).await
     }
 
-    pub async fn approve(&self, id: &str, transaction: &str) {
+    pub(crate) async fn approve(&self, id: &str, transaction: &str) {
         approve(&self.http, self.url(id), transaction).await;
     }
 
     /// ListProviders as the front end sees it: (id, status).
-    pub async fn offered(&self) -> Vec<(String, i32)> {
+    pub(crate) async fn offered(&self) -> Vec<(String, i32)> {
         let list = self.client().list_providers(with_pass(&self.pass("lister"), ListProvidersRequest {})).await.unwrap().into_inner();
         list.providers.into_iter().map(|p| (p.provider_id, p.status)).collect()
     }
 
     /// One whole verification for the person, on `provider`.
-    pub async fn verify(&self, pass: &str, person: &Person, provider: &str) -> Result<CompleteVerificationResponse, Status> {
+    pub(crate) async fn verify(&self, pass: &str, person: &Person, provider: &str) -> Result<CompleteVerificationResponse, Status> {
         let mut c = self.client();
         let started = c.start_verification(with_pass(pass, person.start(provider))).await?.into_inner();
         let (tx, code) = self.inbox(provider, &person.phone).await;
@@ -204,23 +211,23 @@ impl Harness {
         Ok(c.complete_verification(with_pass(pass, complete)).await?.into_inner())
     }
 
-    pub async fn stop(self) {
+    pub(crate) async fn stop(self) {
         self.shutdown.trigger();
         cleanup(&self.prefix).await;
     }
 }
 
-pub async fn inbox(http: &reqwest::Client, url: &str, phone: &str) -> (String, String) {
+pub(crate) async fn inbox(http: &reqwest::Client, url: &str, phone: &str) -> (String, String) {
     let body: Value = http.get(format!("{url}/v1/inbox/{phone}")).send().await.unwrap().json().await.unwrap();
     (body["transaction_id"].as_str().unwrap().to_owned(), body["code"].as_str().unwrap().to_owned())
 }
 
-pub async fn approve(http: &reqwest::Client, url: &str, transaction: &str) {
+pub(crate) async fn approve(http: &reqwest::Client, url: &str, transaction: &str) {
     http.post(format!("{url}/v1/verifications/{transaction}/approve")).json(&json!({})).send().await.unwrap().error_for_status().unwrap();
 }
 
 /// The alternatives a PROVIDER_UNAVAILABLE status names (machine-readable).
-pub fn alternatives(status: &Status) -> Vec<String> {
+pub(crate) fn alternatives(status: &Status) -> Vec<String> {
     let info = status.get_details_error_info().unwrap_or_else(|| panic!("no ErrorInfo in {status:?}"));
     assert_eq!((info.reason.as_str(), info.domain.as_str()), ("PROVIDER_UNAVAILABLE", "identity.yeyak"));
     info.metadata["alternatives"].split(',').filter(|s| !s.is_empty()).map(str::to_owned).collect()
@@ -231,7 +238,7 @@ async fn redis() -> redis::aio::MultiplexedConnection {
 }
 
 /// Every key under `prefix` with a printable rendering of its value.
-pub async fn redis_dump(prefix: &str) -> Vec<(String, String)> {
+pub(crate) async fn redis_dump(prefix: &str) -> Vec<(String, String)> {
     let mut conn = redis().await;
     let mut keys: Vec<String> = Vec::new();
     let mut cursor: u64 = 0;
@@ -265,7 +272,7 @@ pub async fn redis_dump(prefix: &str) -> Vec<(String, String)> {
     out
 }
 
-pub async fn cleanup(prefix: &str) {
+pub(crate) async fn cleanup(prefix: &str) {
     let keys: Vec<String> = redis_dump(prefix).await.into_iter().map(|(k, _)| k).collect();
     if !keys.is_empty() {
         let _: () = redis::cmd("DEL").arg(&keys).query_async(&mut redis().await).await.unwrap();

@@ -8,14 +8,14 @@
 //! self-governing provinces; 51 is used for 강원, 45 is kept for 전북 (the
 //! code the 2021 data used). 군위군 moved from 경북 to 대구 in 2023 (27720).
 
-pub struct Province {
+pub(crate) struct Province {
     pub code: &'static str,
     pub name: &'static str,
     /// (code, name) of the province's districts, in code order.
     pub districts: &'static [(&'static str, &'static str)],
 }
 
-pub const PROVINCES: &[Province] = &[
+pub(crate) const PROVINCES: &[Province] = &[
     Province {
         code: "11",
         name: "서울특별시",
@@ -338,11 +338,6 @@ pub const PROVINCES: &[Province] = &[
         ],
     },
 ];
-
-/// Every district, in province then code order.
-pub fn district_count() -> usize {
-    PROVINCES.iter().map(|p| p.districts.len()).sum()
-}
 
 #[cfg(test)]
 mod tests;

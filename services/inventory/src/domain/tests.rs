@@ -1,10 +1,10 @@
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
+
 use super::*;
 
-fn field(e: InventoryError) -> &'static str {
-    match e {
-        InventoryError::InvalidArgument { field, .. } => field,
-        other => panic!("expected invalid argument, got {other}"),
-    }
+fn field(e: Invalid) -> Input {
+    e.input
 }
 
 #[test]
@@ -12,7 +12,7 @@ fn region_codes() {
     assert_eq!(region("11").unwrap(), Region::Province("11".into()));
     assert_eq!(region("11680").unwrap(), Region::District("11680".into()));
     for bad in ["", "1", "116", "1168", "116800", "ab", "1a680", "１１"] {
-        assert_eq!(field(region(bad).unwrap_err()), "region_code", "{bad:?}");
+        assert_eq!(field(region(bad).unwrap_err()), Input::Region, "{bad:?}");
     }
 }
 
@@ -20,7 +20,7 @@ fn region_codes() {
 fn vaccine_codes() {
     assert!(vaccine_code("pfizer").is_ok());
     for bad in ["", "Pfizer", "pf izer", &"a".repeat(33), "화이자"] {
-        assert_eq!(field(vaccine_code(bad).unwrap_err()), "vaccine_code", "{bad:?}");
+        assert_eq!(field(vaccine_code(bad).unwrap_err()), Input::Vaccine, "{bad:?}");
     }
 }
 
@@ -28,12 +28,12 @@ fn vaccine_codes() {
 fn date_ranges_at_the_boundaries() {
     let r = date_range("2021-07-26", "2021-08-26").unwrap();
     assert_eq!((r.to - r.from).num_days(), 31);
-    assert_eq!(field(date_range("2021-07-26", "2021-08-27").unwrap_err()), "to_date");
-    assert_eq!(field(date_range("2021-07-26", "2021-07-25").unwrap_err()), "to_date");
+    assert_eq!(field(date_range("2021-07-26", "2021-08-27").unwrap_err()), Input::ToDate);
+    assert_eq!(field(date_range("2021-07-26", "2021-07-25").unwrap_err()), Input::ToDate);
     assert!(date_range("2021-07-26", "2021-07-26").is_ok());
-    assert_eq!(field(date_range("", "2021-07-26").unwrap_err()), "from_date");
-    assert_eq!(field(date_range("2021-02-29", "2021-03-01").unwrap_err()), "from_date");
-    assert_eq!(field(date_range("2021-07-26", "26/07/2021").unwrap_err()), "to_date");
+    assert_eq!(field(date_range("", "2021-07-26").unwrap_err()), Input::FromDate);
+    assert_eq!(field(date_range("2021-02-29", "2021-03-01").unwrap_err()), Input::FromDate);
+    assert_eq!(field(date_range("2021-07-26", "26/07/2021").unwrap_err()), Input::ToDate);
 }
 
 #[test]
@@ -57,8 +57,8 @@ fn page_tokens_round_trip_and_reject_garbage() {
     let id = Uuid::from_u128(0x1234);
     assert_eq!(decode_page_token(&encode_page_token(id)).unwrap(), Some(id));
     assert_eq!(decode_page_token("").unwrap(), None);
-    assert_eq!(field(decode_page_token("!!").unwrap_err()), "page_token");
-    assert_eq!(field(decode_page_token("AAAA").unwrap_err()), "page_token");
+    assert_eq!(field(decode_page_token("!!").unwrap_err()), Input::PageToken);
+    assert_eq!(field(decode_page_token("AAAA").unwrap_err()), Input::PageToken);
 }
 
 #[test]

@@ -1,32 +1,25 @@
 //! SlotCatalogService: the reservation service's view of one slot. Internal,
 //! so it has no admission-pass check (it is not exposed to gateways).
-use std::sync::Arc;
-
 use tonic::{Request, Response, Status};
+use yeyak_platform::validate;
 use yeyak_proto::inventory::v1::{self as pb, slot_catalog_service_server::SlotCatalogService};
 
-use super::{slot_to_pb, State};
-use crate::error::InventoryError;
+use crate::app::Catalogue;
 
-pub struct CatalogApi {
-    state: Arc<State>,
+pub(crate) struct CatalogApi {
+    catalogue: Catalogue,
 }
 
 impl CatalogApi {
-    pub fn new(state: Arc<State>) -> Self {
-        Self { state }
+    pub(crate) fn new(catalogue: Catalogue) -> Self {
+        Self { catalogue }
     }
 }
 
 #[tonic::async_trait]
 impl SlotCatalogService for CatalogApi {
     async fn get_slot(&self, request: Request<pb::GetSlotRequest>) -> Result<Response<pb::GetSlotResponse>, Status> {
-        let slot_id = yeyak_platform::validate::uuid("slot_id", &request.into_inner().slot_id)?;
-        let row = self.state.store.slot(slot_id).await.map_err(InventoryError::from)?.ok_or(InventoryError::NotFound("slot"))?;
-        Ok(Response::new(pb::GetSlotResponse {
-            slot: Some(slot_to_pb(row.slot)),
-            clinic_name: row.clinic_name,
-            clinic_address: row.clinic_address,
-        }))
+        let slot_id = validate::uuid("slot_id", &request.into_inner().slot_id)?;
+        Ok(Response::new(self.catalogue.slot(slot_id).await?))
     }
 }

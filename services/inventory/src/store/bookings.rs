@@ -11,11 +11,11 @@ use uuid::Uuid;
 use yeyak_platform::messaging::inbox;
 
 use super::{cache::Scope, CatalogStore};
-use crate::{domain::taken, events::BookingChange};
+use crate::domain::{taken, BookingChange};
 
 /// What applying a batch of events did.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Applied {
+pub(crate) struct Applied {
     /// Events applied before (redeliveries): nothing changed for them.
     pub duplicates: Vec<Uuid>,
     /// Slots the catalogue does not know (ignored, logged by the caller).
@@ -38,7 +38,7 @@ struct Locked {
 }
 
 /// The cache scopes a change to this clinic's places for `vaccine` touches.
-pub fn scopes_of(clinic_id: Uuid, vaccine: &str, district: &str, province: &str) -> [Scope; 3] {
+pub(crate) fn scopes_of(clinic_id: Uuid, vaccine: &str, district: &str, province: &str) -> [Scope; 3] {
     [
         Scope::Clinic { clinic_id, vaccine: vaccine.to_owned() },
         Scope::Region { code: district.to_owned(), vaccine: vaccine.to_owned() },
@@ -50,7 +50,7 @@ impl CatalogStore {
     /// Applies each change once. Slot rows are locked in slot-id order, then
     /// day rows in key order, so concurrent batches (other replicas) never
     /// deadlock.
-    pub async fn apply_bookings(&self, changes: &[&BookingChange]) -> Result<Applied, sqlx::Error> {
+    pub(crate) async fn apply_bookings(&self, changes: &[&BookingChange]) -> Result<Applied, sqlx::Error> {
         let mut tx = self.pool.begin().await?;
         let ids: Vec<Uuid> = changes.iter().map(|c| c.event_id).collect();
         let mut fresh = inbox::first_deliveries(&mut tx, &ids).await?;

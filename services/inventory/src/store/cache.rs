@@ -32,11 +32,13 @@ use std::{
 
 use prometheus_client::metrics::{counter::Counter, family::Family};
 use redis::{aio::ConnectionManager, AsyncCommands as _, Script};
-use yeyak_platform::{config::Secret, metrics::Metrics};
+use yeyak_platform::metrics::Metrics;
+
+use crate::domain::CacheSettings;
 
 mod invalidator;
 
-pub use invalidator::Invalidator;
+pub(crate) use invalidator::Invalidator;
 
 /// Returns the scope's version and the entry stored under it.
 const LOOKUP: &str = r"
@@ -50,22 +52,6 @@ const VERSION_TTL_SECS: i64 = 86_400;
 /// How long the cache is bypassed after a Redis error.
 pub(super) const BREAKER_OPEN: Duration = Duration::from_secs(2);
 
-#[derive(Clone, Debug)]
-pub struct CacheSettings {
-    pub url: Secret<String>,
-    pub key_prefix: String,
-    /// Off: every read goes to PostgreSQL.
-    pub enabled: bool,
-    /// Bound on each Redis call (connect and response).
-    pub timeout: Duration,
-    /// Lifetime of search and availability entries.
-    pub ttl: Duration,
-    /// Lifetime of the region list (it changes only with the catalogue).
-    pub regions_ttl: Duration,
-    /// How often coalesced version bumps are flushed.
-    pub invalidation_interval: Duration,
-}
-
 /// What a cached answer depends on.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Scope {
@@ -77,7 +63,7 @@ pub enum Scope {
 
 /// A cache lookup's outcome.
 #[derive(Debug, PartialEq, Eq)]
-pub enum Lookup {
+pub(crate) enum Lookup {
     Hit(Vec<u8>),
     /// Not cached: store the answer under this version.
     Miss(String),
@@ -129,10 +115,6 @@ impl Cache {
         })
     }
 
-    pub fn settings(&self) -> &CacheSettings {
-        &self.settings
-    }
-
     fn now_ms(&self) -> i64 {
         i64::try_from(self.epoch.elapsed().as_millis()).unwrap_or(i64::MAX)
     }
@@ -169,7 +151,7 @@ impl Cache {
     }
 
     /// Looks up `kind`/`parts` under the current version of `scope`.
-    pub async fn get(&self, kind: &'static str, scope: &Scope, parts: &str) -> Lookup {
+    pub(crate) async fn get(&self, kind: &'static str, scope: &Scope, parts: &str) -> Lookup {
         let Some(mut conn) = self.usable() else {
             self.count(kind, "bypass");
             return Lookup::Bypass;
@@ -194,7 +176,7 @@ impl Cache {
     }
 
     /// Stores an answer computed after [`Cache::get`] returned `Miss(version)`.
-    pub async fn put(&self, kind: &str, parts: &str, version: &str, bytes: &[u8]) {
+    pub(crate) async fn put(&self, kind: &str, parts: &str, version: &str, bytes: &[u8]) {
         let Some(mut conn) = self.usable() else { return };
         let key = format!("{}:v{version}", self.entry_key(kind, parts));
         let ttl = self.settings.ttl.as_secs().max(1);
@@ -204,7 +186,7 @@ impl Cache {
     }
 
     /// The region list has no scope: it changes only when the catalogue is loaded.
-    pub async fn get_regions(&self) -> Option<Vec<u8>> {
+    pub(crate) async fn get_regions(&self) -> Option<Vec<u8>> {
         let Some(mut conn) = self.usable() else {
             self.count("regions", "bypass");
             return None;
@@ -226,7 +208,7 @@ impl Cache {
         }
     }
 
-    pub async fn put_regions(&self, bytes: &[u8]) {
+    pub(crate) async fn put_regions(&self, bytes: &[u8]) {
         let Some(mut conn) = self.usable() else { return };
         let ttl = self.settings.regions_ttl.as_secs().max(1);
         if let Err(e) = conn.set_ex::<_, _, ()>(self.entry_key("regions", "all"), bytes, ttl).await {
@@ -235,7 +217,7 @@ impl Cache {
     }
 
     /// Bumps the versions of `scopes` at once (one pipelined round trip).
-    pub async fn bump(&self, scopes: &BTreeSet<Scope>) -> redis::RedisResult<()> {
+    pub(crate) async fn bump(&self, scopes: &BTreeSet<Scope>) -> redis::RedisResult<()> {
         let Some(mut conn) = self.conn.clone() else { return Ok(()) };
         if scopes.is_empty() {
             return Ok(());

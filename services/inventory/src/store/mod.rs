@@ -1,15 +1,30 @@
-//! PostgreSQL: the catalogue and the availability read model. Reads touch
-//! only the precomputed tables and their indexes (see the migration).
-pub mod bookings;
+//! PostgreSQL: the catalogue and the availability read model (`bookings`,
+//! `resize`, `seed`), and Redis: the cache of hot answers (`cache`). Reads
+//! touch only the precomputed tables and their indexes (see the migration).
+pub(crate) mod bookings;
 pub mod cache;
-pub mod resize;
-pub mod seed;
+pub(crate) mod resize;
+pub(crate) mod seed;
 
 use chrono::{DateTime, NaiveDate, Utc};
-use sqlx::PgPool;
+use sqlx::{
+    migrate::{MigrateError, Migrator},
+    PgPool,
+};
 use uuid::Uuid;
+use yeyak_platform::messaging::tables::{self, Table};
+
+pub use resize::Resized;
 
 use crate::domain::{DateRange, Region};
+
+static MIGRATOR: Migrator = sqlx::migrate!("./migrations");
+
+/// Inventory's own tables, with the platform's outbox (slot size changes for
+/// the reservation ledger) and inbox (reservation events already applied).
+pub async fn migrate(pool: &PgPool) -> Result<(), MigrateError> {
+    tables::migrate(pool, &MIGRATOR, &[Table::Outbox, Table::Inbox]).await
+}
 
 #[derive(Clone)]
 pub struct CatalogStore {
@@ -17,7 +32,7 @@ pub struct CatalogStore {
 }
 
 #[derive(Debug, sqlx::FromRow)]
-pub struct DistrictRow {
+pub(crate) struct DistrictRow {
     pub province_code: String,
     pub province_name: String,
     /// `None` for a province without districts.
@@ -26,7 +41,7 @@ pub struct DistrictRow {
 }
 
 #[derive(Debug, sqlx::FromRow)]
-pub struct ClinicSummaryRow {
+pub(crate) struct ClinicSummaryRow {
     pub clinic_id: Uuid,
     pub name: String,
     pub district_code: String,
@@ -36,7 +51,7 @@ pub struct ClinicSummaryRow {
 }
 
 #[derive(Debug, sqlx::FromRow)]
-pub struct SlotRow {
+pub(crate) struct SlotRow {
     pub slot_id: Uuid,
     pub clinic_id: Uuid,
     pub vaccine_code: String,
@@ -47,7 +62,7 @@ pub struct SlotRow {
 }
 
 #[derive(Debug, sqlx::FromRow)]
-pub struct SlotDetailRow {
+pub(crate) struct SlotDetailRow {
     #[sqlx(flatten)]
     pub slot: SlotRow,
     pub clinic_name: String,
@@ -80,7 +95,7 @@ impl CatalogStore {
         &self.pool
     }
 
-    pub async fn regions(&self) -> Result<Vec<DistrictRow>, sqlx::Error> {
+    pub(crate) async fn regions(&self) -> Result<Vec<DistrictRow>, sqlx::Error> {
         sqlx::query_as(
             "SELECT p.code AS province_code, p.name AS province_name, d.code AS district_code, d.name AS district_name
              FROM provinces p LEFT JOIN districts d ON d.province_code = p.code
@@ -91,7 +106,7 @@ impl CatalogStore {
     }
 
     /// Up to `limit` clinics after `after` (exclusive) in clinic-id order.
-    pub async fn search(
+    pub(crate) async fn search(
         &self,
         region: &Region,
         vaccine: &str,
@@ -117,7 +132,7 @@ impl CatalogStore {
     }
 
     /// Slots of one clinic and vaccine starting in `[from, to)`, in start order.
-    pub async fn availability(
+    pub(crate) async fn availability(
         &self,
         clinic: Uuid,
         vaccine: &str,
@@ -137,11 +152,11 @@ impl CatalogStore {
         .await
     }
 
-    pub async fn clinic_exists(&self, clinic: Uuid) -> Result<bool, sqlx::Error> {
+    pub(crate) async fn clinic_exists(&self, clinic: Uuid) -> Result<bool, sqlx::Error> {
         sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM clinics WHERE clinic_id = $1)").bind(clinic).fetch_one(&self.pool).await
     }
 
-    pub async fn slot(&self, slot: Uuid) -> Result<Option<SlotDetailRow>, sqlx::Error> {
+    pub(crate) async fn slot(&self, slot: Uuid) -> Result<Option<SlotDetailRow>, sqlx::Error> {
         sqlx::query_as(
             "SELECT s.slot_id, s.clinic_id, s.vaccine_code, s.starts_at, s.ends_at, s.capacity, s.booked,
                     c.name AS clinic_name, c.address AS clinic_address

@@ -3,15 +3,11 @@
 //! reservation service's ledger always hears of a change that happened.
 use std::collections::BTreeSet;
 
-use prost::Message as _;
 use uuid::Uuid;
 use yeyak_platform::messaging::outbox;
-use yeyak_proto::events::v1 as ev;
 
 use super::{bookings::scopes_of, cache::Scope, CatalogStore};
-use crate::{domain::taken, error::InventoryError};
-
-pub const SLOT_RESIZED: &str = "inventory.slot_resized.v1";
+use crate::{domain::taken, events};
 
 /// What a resize did.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -37,24 +33,24 @@ struct Current {
 }
 
 impl CatalogStore {
-    /// Sets a slot's size. A cut below the read model's booked count shows the
-    /// slot as full; whether the cut is acceptable is the ledger's decision (it
-    /// keeps every booking, takes no new one and flags the slot).
-    pub async fn resize_slot(&self, slot_id: Uuid, capacity: u32) -> Result<Resized, InventoryError> {
-        let capacity = i32::try_from(capacity).map_err(|_| InventoryError::invalid("capacity", "is too large"))?;
+    /// Sets a slot's size; `None` when the catalogue has no such slot. A cut
+    /// below the read model's booked count shows the slot as full; whether the
+    /// cut is acceptable is the ledger's decision (it keeps every booking,
+    /// takes no new one and flags the slot).
+    pub(crate) async fn resize_slot(&self, slot_id: Uuid, capacity: i32) -> Result<Option<Resized>, sqlx::Error> {
         let mut tx = self.pool.begin().await?;
-        let current: Current = sqlx::query_as(
+        let current: Option<Current> = sqlx::query_as(
             "SELECT s.clinic_id, s.vaccine_code, s.local_date, s.capacity, s.booked, c.district_code, c.province_code
              FROM slots s JOIN clinics c ON c.clinic_id = s.clinic_id
              WHERE s.slot_id = $1 FOR UPDATE OF s",
         )
         .bind(slot_id)
         .fetch_optional(&mut *tx)
-        .await?
-        .ok_or(InventoryError::NotFound("slot"))?;
+        .await?;
+        let Some(current) = current else { return Ok(None) };
         let mut resized = Resized { slot_id, previous_capacity: current.capacity, capacity, event_id: None, scopes: BTreeSet::new() };
         if current.capacity == capacity {
-            return Ok(resized);
+            return Ok(Some(resized));
         }
         // The booked count stays exact; only the places it takes in the day summary change.
         sqlx::query("UPDATE slots SET capacity = $2 WHERE slot_id = $1").bind(slot_id).bind(capacity).execute(&mut *tx).await?;
@@ -69,25 +65,20 @@ impl CatalogStore {
         .bind(taken(current.booked, capacity) - taken(current.booked, current.capacity))
         .execute(&mut *tx)
         .await?;
-        let event_id = Uuid::now_v7();
-        let traceparent = yeyak_platform::telemetry::current_traceparent();
-        let now = chrono::Utc::now();
-        let event = ev::SlotResized {
-            meta: Some(ev::EventMeta {
-                event_id: event_id.to_string(),
-                occurred_at: Some(yeyak_proto::timestamp(now.timestamp(), i32::try_from(now.timestamp_subsec_nanos()).unwrap_or(0))),
-                traceparent: traceparent.clone(),
-            }),
-            slot_id: slot_id.to_string(),
-            clinic_id: current.clinic_id.to_string(),
-            vaccine_code: current.vaccine_code.clone(),
-            previous_capacity: u32::try_from(current.capacity).unwrap_or(0),
-            capacity: u32::try_from(capacity).unwrap_or(0),
-        };
-        outbox::enqueue(&mut tx, event_id, SLOT_RESIZED, &event.encode_to_vec(), &traceparent).await?;
+        let event = events::slot_resized(
+            &events::SlotSize {
+                slot_id,
+                clinic_id: current.clinic_id,
+                vaccine_code: &current.vaccine_code,
+                previous: current.capacity,
+                capacity,
+            },
+            chrono::Utc::now(),
+        );
+        outbox::enqueue(&mut tx, event.event_id, event.routing_key, &event.payload, &event.traceparent).await?;
         tx.commit().await?;
-        resized.event_id = Some(event_id);
+        resized.event_id = Some(event.event_id);
         resized.scopes.extend(scopes_of(current.clinic_id, &current.vaccine_code, &current.district_code, &current.province_code));
-        Ok(resized)
+        Ok(Some(resized))
     }
 }

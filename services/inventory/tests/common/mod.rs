@@ -5,7 +5,9 @@
 use std::time::Duration;
 
 use inventory::{
+    app::Catalogue,
     config::Config,
+    consumers::availability,
     startup::Application,
     store::{cache::Cache, CatalogStore},
 };
@@ -19,10 +21,12 @@ use yeyak_platform::{
 };
 use yeyak_proto::inventory::v1::{inventory_service_client::InventoryServiceClient, slot_catalog_service_client::SlotCatalogServiceClient};
 
-pub const CLIENT_ID: &str = "test-client-0123456789";
+pub(crate) const CLIENT_ID: &str = "test-client-0123456789";
 
-pub struct TestApp {
+pub(crate) struct TestApp {
     pub addr: std::net::SocketAddr,
+    /// The internal listener (`SlotCatalogService`).
+    pub internal_addr: std::net::SocketAddr,
     pub database: DatabaseSettings,
     pub amqp: AmqpSettings,
     pub key: SigningKey,
@@ -37,22 +41,22 @@ pub struct TestApp {
 
 /// How to start the instance.
 #[derive(Clone, Debug, Default)]
-pub struct Options {
+pub(crate) struct Options {
     /// Redis as the service sees it (a proxy in outage tests); the real one by default.
     pub redis_url: Option<String>,
     pub cache_disabled: bool,
 }
 
-pub fn fresh_database() -> (String, DatabaseSettings) {
+pub(crate) fn fresh_database() -> (String, DatabaseSettings) {
     let url = format!("postgres://postgres@127.0.0.1:5432/yeyak_test_{}", uuid::Uuid::new_v4().simple());
     (url.clone(), DatabaseSettings::with_url(url))
 }
 
-pub async fn spawn(clinics_per_district: u32, days: u32) -> TestApp {
+pub(crate) async fn spawn(clinics_per_district: u32, days: u32) -> TestApp {
     spawn_with(clinics_per_district, days, Options::default()).await
 }
 
-pub async fn spawn_with(clinics_per_district: u32, days: u32, options: Options) -> TestApp {
+pub(crate) async fn spawn_with(clinics_per_district: u32, days: u32, options: Options) -> TestApp {
     let tag = uuid::Uuid::new_v4().simple().to_string();
     let (url, database) = fresh_database();
     let key = SigningKey::generate(Issuer::Admission, "test-admission");
@@ -76,17 +80,17 @@ pub async fn spawn_with(clinics_per_district: u32, days: u32, options: Options) 
     let config = Config::from_env(&env).expect("config");
     let today = inventory::domain::today_seoul(chrono::Utc::now());
     let app = Application::build(config).await.expect("build");
-    let addr = app.grpc_addr();
+    let (addr, internal_addr) = (app.grpc_addr(), app.internal_grpc_addr());
     let (store, cache) = (app.store(), app.cache());
     let shutdown = Shutdown::new();
     let server = tokio::spawn(app.run_until_stopped(shutdown.clone()));
-    TestApp { addr, database, amqp, key, today, store, cache, redis_prefix, shutdown, server }
+    TestApp { addr, internal_addr, database, amqp, key, today, store, cache, redis_prefix, shutdown, server }
 }
 
-pub const REDIS_URL: &str = "redis://127.0.0.1:6379/0";
+pub(crate) const REDIS_URL: &str = "redis://127.0.0.1:6379/0";
 
 /// Deletes every key under `prefix` (tests clean up after themselves).
-pub async fn delete_redis_keys(prefix: &str) {
+pub(crate) async fn delete_redis_keys(prefix: &str) {
     let client = redis::Client::open(REDIS_URL).expect("redis url");
     let mut conn = client.get_multiplexed_async_connection().await.expect("redis");
     let keys: Vec<String> = redis::cmd("KEYS").arg(format!("{prefix}:*")).query_async(&mut conn).await.expect("keys");
@@ -96,38 +100,55 @@ pub async fn delete_redis_keys(prefix: &str) {
 }
 
 /// Keys under `prefix` matching `pattern` (after the prefix).
-pub async fn redis_keys(prefix: &str, pattern: &str) -> Vec<String> {
+pub(crate) async fn redis_keys(prefix: &str, pattern: &str) -> Vec<String> {
     let client = redis::Client::open(REDIS_URL).expect("redis url");
     let mut conn = client.get_multiplexed_async_connection().await.expect("redis");
     redis::cmd("KEYS").arg(format!("{prefix}:{pattern}")).query_async(&mut conn).await.expect("keys")
 }
 
 impl TestApp {
-    pub async fn inventory(&self) -> InventoryServiceClient<Channel> {
+    pub(crate) async fn inventory(&self) -> InventoryServiceClient<Channel> {
         InventoryServiceClient::connect(format!("http://{}", self.addr)).await.expect("connect")
     }
 
-    pub async fn catalog(&self) -> SlotCatalogServiceClient<Channel> {
+    pub(crate) async fn catalog(&self) -> SlotCatalogServiceClient<Channel> {
+        SlotCatalogServiceClient::connect(format!("http://{}", self.internal_addr)).await.expect("connect")
+    }
+
+    /// The slot catalogue's client pointed at the public port, where it must not be served.
+    pub(crate) async fn catalog_on_public_port(&self) -> SlotCatalogServiceClient<Channel> {
         SlotCatalogServiceClient::connect(format!("http://{}", self.addr)).await.expect("connect")
     }
 
     /// A request carrying a valid admission pass for [`CLIENT_ID`].
-    pub fn with_pass<T>(&self, message: T) -> Request<T> {
+    pub(crate) fn with_pass<T>(&self, message: T) -> Request<T> {
         let now = chrono::Utc::now().timestamp();
-        let pass = AdmissionPass { q: "demo".into(), pos: 1, cb: client_binding(CLIENT_ID), sid: "sid-1".into(), iat: now, exp: now + 600 };
+        let pass = AdmissionPass {
+            queue_id: "demo".into(),
+            place: 1,
+            client_binding: client_binding(CLIENT_ID),
+            session_id: "sid-1".into(),
+            issued_at: now,
+            expires_at: now + 600,
+        };
         let mut request = Request::new(message);
         request.metadata_mut().insert("yeyak-admission-pass", sign(&self.key, &pass).parse().expect("ascii"));
         request.metadata_mut().insert("yeyak-client-id", CLIENT_ID.parse().expect("ascii"));
         request
     }
 
-    pub fn day(&self, offset: u64) -> String {
+    /// The operator's use cases (slot resizes) over this instance's store and cache.
+    pub(crate) fn catalogue(&self) -> Catalogue {
+        Catalogue::new(self.store.clone(), self.cache.clone())
+    }
+
+    pub(crate) fn day(&self, offset: u64) -> String {
         (self.today + chrono::Days::new(offset)).to_string()
     }
 
     /// Publishes to the test exchange, retrying while the consumer's queue is
     /// not bound yet (the broker reports the message as unroutable).
-    pub async fn publish(&self, publisher: &Publisher, event: Outgoing) {
+    pub(crate) async fn publish(&self, publisher: &Publisher, event: Outgoing) {
         let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
         loop {
             match publisher.publish_all(std::slice::from_ref(&event)).await {
@@ -140,14 +161,14 @@ impl TestApp {
         }
     }
 
-    pub async fn stop(self) {
+    pub(crate) async fn stop(self) {
         self.shutdown.trigger();
         tokio::time::timeout(Duration::from_secs(15), self.server).await.expect("stops in time").expect("join").expect("clean stop");
         db::drop_database(&self.database).await.expect("drop database");
-        yeyak_platform::messaging::delete_namespace(&self.amqp, &["inventory.availability"]).await.expect("delete test queues");
+        yeyak_platform::messaging::delete_namespace(&self.amqp, &[availability::QUEUE]).await.expect("delete test queues");
         delete_redis_keys(&self.redis_prefix).await;
     }
 }
 
 #[allow(unused_imports)] // not every test binary waits for something
-pub use yeyak_testkit::eventually;
+pub(crate) use yeyak_testkit::eventually;

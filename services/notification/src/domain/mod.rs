@@ -1,12 +1,15 @@
-//! Pure notification rules: which SMS an event causes, the message id that
-//! makes a resend harmless, and how long to wait before trying again.
-pub mod notice;
+//! Pure notification rules: which SMS an event causes (`notice`), the
+//! message id that makes a resend harmless, how long to wait before trying
+//! again, and what a delivery looks like to support staff (`delivery`).
+pub(crate) mod delivery;
+pub(crate) mod notice;
 
 use std::time::Duration;
 
 use uuid::Uuid;
 
-pub use notice::{decode, DecodeError, Notice, CANCELLED, CONFIRMED, RESCHEDULED, ROUTING_KEYS};
+pub(crate) use delivery::{DeliveryRecord, DeliveryState, Lookup};
+pub(crate) use notice::{decode, Notice};
 
 /// Namespace of message ids. Never change it: ids already sent would no
 /// longer match the gateway's idempotency keys.
@@ -14,61 +17,34 @@ const MESSAGE_ID_NAMESPACE: Uuid = Uuid::from_u128(0x6a1f_3c2e_9b7d_4e51_8c0a_5d
 
 /// The message id (and gateway idempotency key) of the SMS an event causes:
 /// the same event always yields the same id, whichever replica handles it.
-pub fn message_id(event_id: Uuid) -> Uuid {
+pub(crate) fn message_id(event_id: Uuid) -> Uuid {
     Uuid::new_v5(&MESSAGE_ID_NAMESPACE, event_id.as_bytes())
 }
 
 /// Longest pause between two attempts: a gateway outage is retried at least
 /// once a minute, so messages go out soon after it recovers.
-pub const MAX_BACKOFF: Duration = Duration::from_secs(60);
+pub(crate) const MAX_BACKOFF: Duration = Duration::from_secs(60);
 
 /// Pause after the `attempts_made`-th failed attempt: 1 s, 2 s, 4 s … 60 s.
-pub fn backoff(attempts_made: u32) -> Duration {
+pub(crate) fn backoff(attempts_made: u32) -> Duration {
     let exp = attempts_made.saturating_sub(1).min(16);
     Duration::from_secs(1u64 << exp).min(MAX_BACKOFF)
 }
 
 /// What happens to a delivery after a failed attempt.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum AfterFailure {
+pub(crate) enum AfterFailure {
     RetryIn(Duration),
     GiveUp,
 }
 
 /// `permanent` failures (the gateway refused the message itself) are not
 /// retried: sending the same request again cannot succeed.
-pub fn after_failure(attempts_made: u32, max_attempts: u32, permanent: bool) -> AfterFailure {
+pub(crate) fn after_failure(attempts_made: u32, max_attempts: u32, permanent: bool) -> AfterFailure {
     if permanent || attempts_made >= max_attempts {
         AfterFailure::GiveUp
     } else {
         AfterFailure::RetryIn(backoff(attempts_made))
-    }
-}
-
-/// Delivery states as stored in the `deliveries.state` column.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum DeliveryState {
-    Pending,
-    Sent,
-    Failed,
-}
-
-impl DeliveryState {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Pending => "pending",
-            Self::Sent => "sent",
-            Self::Failed => "failed",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "pending" => Some(Self::Pending),
-            "sent" => Some(Self::Sent),
-            "failed" => Some(Self::Failed),
-            _ => None,
-        }
     }
 }
 
@@ -100,13 +76,5 @@ mod tests {
         assert_eq!(after_failure(7, 8, false), AfterFailure::RetryIn(Duration::from_secs(60)));
         assert_eq!(after_failure(8, 8, false), AfterFailure::GiveUp);
         assert_eq!(after_failure(1, 8, true), AfterFailure::GiveUp);
-    }
-
-    #[test]
-    fn states_round_trip() {
-        for s in [DeliveryState::Pending, DeliveryState::Sent, DeliveryState::Failed] {
-            assert_eq!(DeliveryState::parse(s.as_str()), Some(s));
-        }
-        assert_eq!(DeliveryState::parse("lost"), None);
     }
 }

@@ -5,23 +5,21 @@
 use chrono_tz::Asia::Seoul;
 use prost::Message as _;
 use uuid::Uuid;
-use yeyak_proto::events::v1 as ev;
-
-pub const CONFIRMED: &str = "reservation.confirmed.v1";
-pub const CANCELLED: &str = "reservation.cancelled.v1";
-pub const RESCHEDULED: &str = "reservation.rescheduled.v1";
-pub const ROUTING_KEYS: [&str; 3] = [CONFIRMED, CANCELLED, RESCHEDULED];
+use yeyak_proto::events::v1::{
+    self as ev,
+    routing::{RESERVATION_CANCELLED, RESERVATION_CONFIRMED, RESERVATION_RESCHEDULED},
+};
 
 /// The SMS one event asks for.
 #[derive(Clone, PartialEq, Eq)]
-pub struct Notice {
-    pub reservation_id: Uuid,
+pub(crate) struct Notice {
+    pub(crate) reservation_id: Uuid,
     /// The routing key of the event.
-    pub event_type: &'static str,
+    pub(crate) event_type: &'static str,
     /// Destination digits; `None` when the reservation left no phone number
     /// (nothing to send).
-    pub phone: Option<String>,
-    pub text: String,
+    pub(crate) phone: Option<String>,
+    pub(crate) text: String,
 }
 
 /// Hand-written so that a stray `{:?}` can never log a phone number.
@@ -37,7 +35,7 @@ impl std::fmt::Debug for Notice {
 
 /// Why an event cannot become an SMS; never retried (dead-lettered).
 #[derive(Debug, thiserror::Error)]
-pub enum DecodeError {
+pub(crate) enum DecodeError {
     #[error("unexpected routing key {0}")]
     UnknownRoutingKey(String),
     #[error("payload is not a valid event: {0}")]
@@ -46,9 +44,9 @@ pub enum DecodeError {
     Invalid { field: &'static str, reason: &'static str },
 }
 
-pub fn decode(routing_key: &str, payload: &[u8]) -> Result<Notice, DecodeError> {
+pub(crate) fn decode(routing_key: &str, payload: &[u8]) -> Result<Notice, DecodeError> {
     match routing_key {
-        CONFIRMED => {
+        RESERVATION_CONFIRMED => {
             let e = ev::ReservationConfirmed::decode(payload)?;
             let id = reservation_id(&e.reservation_id)?;
             let mut parts = vec!["[예약]".to_owned()];
@@ -59,21 +57,21 @@ pub fn decode(routing_key: &str, payload: &[u8]) -> Result<Notice, DecodeError> 
                 parts.push(format!("{}차", e.dose_number));
             }
             parts.push(format!("접종 예약이 확정되었습니다. 예약번호 {}", short(id)));
-            Ok(Notice { reservation_id: id, event_type: CONFIRMED, phone: phone(&e.contact_phone)?, text: parts.join(" ") })
+            Ok(Notice { reservation_id: id, event_type: RESERVATION_CONFIRMED, phone: phone(&e.contact_phone)?, text: parts.join(" ") })
         }
-        CANCELLED => {
+        RESERVATION_CANCELLED => {
             let e = ev::ReservationCancelled::decode(payload)?;
             let id = reservation_id(&e.reservation_id)?;
             let text = format!("[예약] 예약번호 {} 접종 예약이 취소되었습니다.", short(id));
-            Ok(Notice { reservation_id: id, event_type: CANCELLED, phone: phone(&e.contact_phone)?, text })
+            Ok(Notice { reservation_id: id, event_type: RESERVATION_CANCELLED, phone: phone(&e.contact_phone)?, text })
         }
-        RESCHEDULED => {
+        RESERVATION_RESCHEDULED => {
             let e = ev::ReservationRescheduled::decode(payload)?;
             let id = reservation_id(&e.reservation_id)?;
             let mut place = label(&e.clinic_name).into_iter().collect::<Vec<_>>();
             place.push(seoul_time(e.starts_at.as_ref())?);
             let text = format!("[예약] 예약번호 {} 예약이 {} 으로 변경되었습니다.", short(id), place.join(" "));
-            Ok(Notice { reservation_id: id, event_type: RESCHEDULED, phone: phone(&e.contact_phone)?, text })
+            Ok(Notice { reservation_id: id, event_type: RESERVATION_RESCHEDULED, phone: phone(&e.contact_phone)?, text })
         }
         other => Err(DecodeError::UnknownRoutingKey(other.to_owned())),
     }
@@ -99,8 +97,7 @@ fn label(s: &str) -> Option<String> {
 /// Slot start as printed to citizens: always Korean local time.
 fn seoul_time(ts: Option<&prost_types::Timestamp>) -> Result<String, DecodeError> {
     const MISSING: DecodeError = DecodeError::Invalid { field: "starts_at", reason: "is required" };
-    let ts = ts.ok_or(MISSING)?;
-    let utc = chrono::DateTime::from_timestamp(ts.seconds, u32::try_from(ts.nanos).unwrap_or(0)).ok_or(MISSING)?;
+    let utc = ts.and_then(yeyak_proto::time::from_proto).ok_or(MISSING)?;
     Ok(utc.with_timezone(&Seoul).format("%Y-%m-%d %H:%M").to_string())
 }
 

@@ -1,13 +1,14 @@
 #![allow(clippy::unwrap_used)]
 use prost::Message as _;
 
+use yeyak_proto::events::v1::routing::{RESERVATION_CANCELLED, RESERVATION_CONFIRMED, RESERVATION_RESCHEDULED};
+
 use super::*;
 
 const RID: &str = "1b2c3d4e-0000-4000-8000-000000000001";
 
 fn at(rfc3339: &str) -> Option<prost_types::Timestamp> {
-    let t = chrono::DateTime::parse_from_rfc3339(rfc3339).unwrap();
-    Some(prost_types::Timestamp { seconds: t.timestamp(), nanos: 0 })
+    Some(yeyak_proto::time::to_proto(chrono::DateTime::parse_from_rfc3339(rfc3339).unwrap().to_utc()))
 }
 
 #[test]
@@ -22,10 +23,10 @@ fn confirmed_text_is_in_seoul_time() {
         contact_phone: "010-1234-5678".into(),
         ..Default::default()
     };
-    let n = decode(CONFIRMED, &e.encode_to_vec()).unwrap();
+    let n = decode(RESERVATION_CONFIRMED, &e.encode_to_vec()).unwrap();
     assert_eq!(n.text, "[예약] 서울의원 2021-07-26 20:00 MODERNA 1차 접종 예약이 확정되었습니다. 예약번호 1b2c3d4e");
     assert_eq!(n.phone.as_deref(), Some("01012345678"));
-    assert_eq!(n.event_type, CONFIRMED);
+    assert_eq!(n.event_type, RESERVATION_CONFIRMED);
     assert_eq!(n.reservation_id.to_string(), RID);
 }
 
@@ -39,34 +40,34 @@ fn seoul_date_rolls_over_at_local_midnight() {
         contact_phone: "01098765432".into(),
         ..Default::default()
     };
-    let n = decode(RESCHEDULED, &e.encode_to_vec()).unwrap();
+    let n = decode(RESERVATION_RESCHEDULED, &e.encode_to_vec()).unwrap();
     assert_eq!(n.text, "[예약] 예약번호 1b2c3d4e 예약이 부산 보건소 2021-07-27 00:30 으로 변경되었습니다.");
 }
 
 #[test]
 fn cancelled_text_and_missing_phone() {
     let e = ev::ReservationCancelled { reservation_id: RID.into(), ..Default::default() };
-    let n = decode(CANCELLED, &e.encode_to_vec()).unwrap();
+    let n = decode(RESERVATION_CANCELLED, &e.encode_to_vec()).unwrap();
     assert_eq!(n.text, "[예약] 예약번호 1b2c3d4e 접종 예약이 취소되었습니다.");
     assert_eq!(n.phone, None);
 }
 
 #[test]
 fn bad_events_are_refused() {
-    assert!(matches!(decode(CONFIRMED, b"\xff\xff\xff"), Err(DecodeError::Malformed(_))));
+    assert!(matches!(decode(RESERVATION_CONFIRMED, b"\xff\xff\xff"), Err(DecodeError::Malformed(_))));
     assert!(matches!(decode("reservation.deleted.v1", b""), Err(DecodeError::UnknownRoutingKey(_))));
     let no_time = ev::ReservationConfirmed { reservation_id: RID.into(), ..Default::default() };
-    assert!(matches!(decode(CONFIRMED, &no_time.encode_to_vec()), Err(DecodeError::Invalid { field: "starts_at", .. })));
+    assert!(matches!(decode(RESERVATION_CONFIRMED, &no_time.encode_to_vec()), Err(DecodeError::Invalid { field: "starts_at", .. })));
     let bad_id = ev::ReservationCancelled { reservation_id: "r-1".into(), ..Default::default() };
-    assert!(matches!(decode(CANCELLED, &bad_id.encode_to_vec()), Err(DecodeError::Invalid { field: "reservation_id", .. })));
+    assert!(matches!(decode(RESERVATION_CANCELLED, &bad_id.encode_to_vec()), Err(DecodeError::Invalid { field: "reservation_id", .. })));
     let bad_phone = ev::ReservationCancelled { reservation_id: RID.into(), contact_phone: "02-123-4567".into(), ..Default::default() };
-    assert!(matches!(decode(CANCELLED, &bad_phone.encode_to_vec()), Err(DecodeError::Invalid { field: "contact_phone", .. })));
+    assert!(matches!(decode(RESERVATION_CANCELLED, &bad_phone.encode_to_vec()), Err(DecodeError::Invalid { field: "contact_phone", .. })));
 }
 
 #[test]
 fn debug_never_shows_the_phone() {
     let e = ev::ReservationCancelled { reservation_id: RID.into(), contact_phone: "01012345678".into(), ..Default::default() };
-    let n = decode(CANCELLED, &e.encode_to_vec()).unwrap();
+    let n = decode(RESERVATION_CANCELLED, &e.encode_to_vec()).unwrap();
     let shown = format!("{n:?}");
     assert!(!shown.contains("01012345678"), "{shown}");
     assert!(shown.contains("010-****-5678"), "{shown}");

@@ -1,5 +1,7 @@
 //! RPC handlers: `notification` serves support staff and gateways (not
 //! behind the admission pass: nobody in the waiting room calls it).
-pub mod notification;
+//! `status` maps use-case errors to gRPC status.
+pub(crate) mod notification;
+mod status;
 
-pub use notification::NotificationApi;
+pub(crate) use notification::NotificationApi;

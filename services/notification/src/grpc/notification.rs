@@ -1,53 +1,55 @@
 //! GetDeliveryStatus: what happened to the SMS of a reservation. Only masked
 //! phone numbers leave the service.
+use std::sync::Arc;
+
 use tonic::{Request, Response, Status};
 use uuid::Uuid;
+use yeyak_platform::grpc::status;
 use yeyak_proto::notification::v1::{self as pb, notification_service_server::NotificationService};
 
 use crate::{
-    domain::DeliveryState,
-    error::NotificationError,
-    store::{DeliveryRecord, DeliveryStore},
+    app::Deliveries,
+    domain::{DeliveryRecord, DeliveryState, Lookup},
 };
 
-pub struct NotificationApi {
-    store: DeliveryStore,
+pub(crate) struct NotificationApi {
+    deliveries: Arc<Deliveries>,
 }
 
 impl NotificationApi {
-    pub fn new(store: DeliveryStore) -> Self {
-        Self { store }
+    pub(crate) fn new(deliveries: Arc<Deliveries>) -> Self {
+        Self { deliveries }
     }
 }
 
-/// Which deliveries a request asks for.
-#[derive(Debug, PartialEq, Eq)]
-enum Lookup {
-    Reservation(Uuid),
-    Message(Uuid),
+#[tonic::async_trait]
+impl NotificationService for NotificationApi {
+    async fn get_delivery_status(
+        &self,
+        request: Request<pb::GetDeliveryStatusRequest>,
+    ) -> Result<Response<pb::GetDeliveryStatusResponse>, Status> {
+        let records = self.deliveries.status(lookup(request.get_ref())?).await?;
+        Ok(Response::new(pb::GetDeliveryStatusResponse { deliveries: records.into_iter().map(to_pb).collect() }))
+    }
 }
 
-fn parse_uuid(field: &'static str, value: &str) -> Result<Uuid, NotificationError> {
-    Uuid::parse_str(value.trim()).map_err(|_| NotificationError::invalid(field, "must be a UUID"))
+fn parse_uuid(field: &'static str, value: &str) -> Result<Uuid, Status> {
+    Uuid::parse_str(value.trim()).map_err(|_| status::invalid_argument(field, "must be a UUID"))
 }
 
 /// Exactly one selector: a request naming both is ambiguous, and is blamed on
 /// `message_id` (the narrower one) so the caller knows which to drop.
-fn lookup(req: &pb::GetDeliveryStatusRequest) -> Result<Lookup, NotificationError> {
+fn lookup(req: &pb::GetDeliveryStatusRequest) -> Result<Lookup, Status> {
     match (req.reservation_id.trim().is_empty(), req.message_id.trim().is_empty()) {
-        (true, true) => Err(NotificationError::invalid("reservation_id", "exactly one of reservation_id or message_id is required")),
-        (false, false) => Err(NotificationError::invalid("message_id", "must be empty when reservation_id is set")),
+        (true, true) => Err(status::invalid_argument("reservation_id", "exactly one of reservation_id or message_id is required")),
+        (false, false) => Err(status::invalid_argument("message_id", "must be empty when reservation_id is set")),
         (false, true) => Ok(Lookup::Reservation(parse_uuid("reservation_id", &req.reservation_id)?)),
         (true, false) => Ok(Lookup::Message(parse_uuid("message_id", &req.message_id)?)),
     }
 }
 
-fn timestamp(t: chrono::DateTime<chrono::Utc>) -> prost_types::Timestamp {
-    yeyak_proto::timestamp(t.timestamp(), i32::try_from(t.timestamp_subsec_nanos()).unwrap_or(0))
-}
-
 fn to_pb(r: DeliveryRecord) -> pb::Delivery {
-    let state = match DeliveryState::parse(&r.state) {
+    let state = match r.state {
         Some(DeliveryState::Pending) => pb::DeliveryState::Pending,
         Some(DeliveryState::Sent) => pb::DeliveryState::Sent,
         Some(DeliveryState::Failed) => pb::DeliveryState::Failed,
@@ -60,22 +62,8 @@ fn to_pb(r: DeliveryRecord) -> pb::Delivery {
         state: state as i32,
         masked_phone: r.masked_phone,
         attempts: u32::try_from(r.attempts).unwrap_or(0),
-        created_at: Some(timestamp(r.created_at)),
-        sent_at: r.sent_at.map(timestamp),
-    }
-}
-
-#[tonic::async_trait]
-impl NotificationService for NotificationApi {
-    async fn get_delivery_status(
-        &self,
-        request: Request<pb::GetDeliveryStatusRequest>,
-    ) -> Result<Response<pb::GetDeliveryStatusResponse>, Status> {
-        let records = match lookup(request.get_ref())? {
-            Lookup::Reservation(id) => self.store.by_reservation(id).await.map_err(NotificationError::from)?,
-            Lookup::Message(id) => self.store.by_message(id).await.map_err(NotificationError::from)?.into_iter().collect(),
-        };
-        Ok(Response::new(pb::GetDeliveryStatusResponse { deliveries: records.into_iter().map(to_pb).collect() }))
+        created_at: Some(yeyak_proto::time::to_proto(r.created_at)),
+        sent_at: r.sent_at.map(yeyak_proto::time::to_proto),
     }
 }
 
@@ -88,10 +76,10 @@ mod tests {
         pb::GetDeliveryStatusRequest { reservation_id: reservation_id.into(), message_id: message_id.into() }
     }
 
-    fn field(e: NotificationError) -> &'static str {
-        match e {
-            NotificationError::InvalidArgument { field, .. } => field,
-            other => panic!("unexpected {other}"),
+    fn field(e: Status) -> String {
+        match status::field_violations(&e).as_slice() {
+            [field] => field.clone(),
+            other => panic!("unexpected {e:?} naming {other:?}"),
         }
     }
 

@@ -3,20 +3,16 @@ use prost::Message as _;
 use uuid::Uuid;
 use yeyak_proto::events::v1 as ev;
 
-pub const CONFIRMED: &str = "reservation.confirmed.v1";
-pub const CANCELLED: &str = "reservation.cancelled.v1";
-pub const RESCHEDULED: &str = "reservation.rescheduled.v1";
-
 fn meta(event_id: Uuid) -> Option<ev::EventMeta> {
     Some(ev::EventMeta { event_id: event_id.to_string(), occurred_at: None, traceparent: String::new() })
 }
 
 /// 2021-07-26T11:00:00Z, which is 20:00 in Seoul.
-pub fn starts_at() -> Option<prost_types::Timestamp> {
+pub(crate) fn starts_at() -> Option<prost_types::Timestamp> {
     Some(prost_types::Timestamp { seconds: 1_627_297_200, nanos: 0 })
 }
 
-pub fn confirmed(event_id: Uuid, reservation_id: Uuid, phone: &str, clinic: &str) -> Vec<u8> {
+pub(crate) fn confirmed(event_id: Uuid, reservation_id: Uuid, phone: &str, clinic: &str) -> Vec<u8> {
     ev::ReservationConfirmed {
         meta: meta(event_id),
         reservation_id: reservation_id.to_string(),
@@ -33,7 +29,7 @@ pub fn confirmed(event_id: Uuid, reservation_id: Uuid, phone: &str, clinic: &str
     .encode_to_vec()
 }
 
-pub fn cancelled(event_id: Uuid, reservation_id: Uuid, phone: &str) -> Vec<u8> {
+pub(crate) fn cancelled(event_id: Uuid, reservation_id: Uuid, phone: &str) -> Vec<u8> {
     ev::ReservationCancelled {
         meta: meta(event_id),
         reservation_id: reservation_id.to_string(),
@@ -43,7 +39,7 @@ pub fn cancelled(event_id: Uuid, reservation_id: Uuid, phone: &str) -> Vec<u8> {
     .encode_to_vec()
 }
 
-pub fn rescheduled(event_id: Uuid, reservation_id: Uuid, phone: &str, clinic: &str) -> Vec<u8> {
+pub(crate) fn rescheduled(event_id: Uuid, reservation_id: Uuid, phone: &str, clinic: &str) -> Vec<u8> {
     ev::ReservationRescheduled {
         meta: meta(event_id),
         reservation_id: reservation_id.to_string(),
@@ -56,6 +52,6 @@ pub fn rescheduled(event_id: Uuid, reservation_id: Uuid, phone: &str, clinic: &s
 }
 
 /// A distinct mobile number per call, so tests can tell their messages apart.
-pub fn phone() -> String {
+pub(crate) fn phone() -> String {
     format!("010{:08}", Uuid::new_v4().as_u128() % 100_000_000)
 }

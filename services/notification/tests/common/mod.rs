@@ -1,12 +1,12 @@
 //! Test harness: a notification service on a fresh database, a private AMQP
 //! exchange and queue, and a stub SMS gateway.
 #![allow(dead_code)]
-pub mod events;
-pub mod stub_gateway;
+pub(crate) mod events;
+pub(crate) mod stub_gateway;
 
 use std::{future::Future, time::Duration};
 
-use notification::{config::Config, consumer::QUEUE, startup::Application};
+use notification::{config::Config, consumers::reservations::QUEUE, startup::Application};
 use sqlx::PgPool;
 use tokio::task::JoinHandle;
 use tonic::transport::Channel;
@@ -19,9 +19,9 @@ use yeyak_platform::{
 };
 use yeyak_proto::notification::v1::{self as pb, notification_service_client::NotificationServiceClient};
 
-pub use stub_gateway::StubGateway;
+pub(crate) use stub_gateway::StubGateway;
 
-pub struct TestApp {
+pub(crate) struct TestApp {
     pub client: NotificationServiceClient<Channel>,
     pub gateway: StubGateway,
     pub publisher: Publisher,
@@ -34,11 +34,11 @@ pub struct TestApp {
 }
 
 impl TestApp {
-    pub async fn spawn() -> Self {
+    pub(crate) async fn spawn() -> Self {
         Self::spawn_with(&[]).await
     }
 
-    pub async fn spawn_with(extra: &[(&str, &str)]) -> Self {
+    pub(crate) async fn spawn_with(extra: &[(&str, &str)]) -> Self {
         let tag = Uuid::new_v4().simple().to_string();
         let (gateway, gateway_addr) = StubGateway::start().await;
         let mut pairs: Vec<(String, String)> = vec![
@@ -64,7 +64,7 @@ impl TestApp {
     /// Publishes an event as a producer's outbox relay would. Retries while
     /// the broker reports it unroutable: the service's queue is bound only
     /// once its consumer has started.
-    pub async fn publish(&self, event_id: Uuid, routing_key: &str, payload: Vec<u8>) {
+    pub(crate) async fn publish(&self, event_id: Uuid, routing_key: &str, payload: Vec<u8>) {
         let event = Outgoing { event_id, routing_key: routing_key.into(), payload, traceparent: String::new() };
         let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
         loop {
@@ -78,13 +78,13 @@ impl TestApp {
         }
     }
 
-    pub async fn by_reservation(&self, reservation_id: Uuid) -> Vec<pb::Delivery> {
+    pub(crate) async fn by_reservation(&self, reservation_id: Uuid) -> Vec<pb::Delivery> {
         let req = pb::GetDeliveryStatusRequest { reservation_id: reservation_id.to_string(), message_id: String::new() };
         self.client.clone().get_delivery_status(req).await.expect("GetDeliveryStatus").into_inner().deliveries
     }
 
     /// Polls until the reservation has `n` deliveries, all in `state`.
-    pub async fn wait_for(&self, reservation_id: Uuid, n: usize, state: pb::DeliveryState) -> Vec<pb::Delivery> {
+    pub(crate) async fn wait_for(&self, reservation_id: Uuid, n: usize, state: pb::DeliveryState) -> Vec<pb::Delivery> {
         eventually(&format!("{n} deliveries {state:?} for {reservation_id}"), || async {
             let d = self.by_reservation(reservation_id).await;
             (d.len() == n && d.iter().all(|x| x.state == state as i32)).then_some(d)
@@ -93,7 +93,7 @@ impl TestApp {
     }
 
     /// Messages dead-lettered so far (consumed from the DLQ).
-    pub async fn dead_letters(&self) -> usize {
+    pub(crate) async fn dead_letters(&self) -> usize {
         let conn = lapin::Connection::connect(self.amqp.url.expose(), Default::default()).await.unwrap();
         let ch = conn.create_channel().await.unwrap();
         let dlq = format!("{}.{QUEUE}.dlq", self.amqp.queue_prefix);
@@ -104,7 +104,7 @@ impl TestApp {
         n
     }
 
-    pub async fn stop(self) {
+    pub(crate) async fn stop(self) {
         self.shutdown.trigger();
         tokio::time::timeout(Duration::from_secs(20), self.handle).await.expect("drains in time").unwrap().unwrap();
         self.pool.close().await;
@@ -114,7 +114,7 @@ impl TestApp {
 }
 
 /// Polls `check` for up to 20 s.
-pub async fn eventually<T, F, Fut>(what: &str, check: F) -> T
+pub(crate) async fn eventually<T, F, Fut>(what: &str, check: F) -> T
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = Option<T>>,

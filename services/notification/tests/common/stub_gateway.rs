@@ -1,17 +1,14 @@
 //! A stand-in for the SMS gateway: records what it accepted, deduplicates by
 //! `Idempotency-Key` like the real one, and can fail the next N requests.
-use std::{
-    collections::HashMap,
-    net::SocketAddr,
-    sync::{Arc, Mutex},
-};
+use std::{collections::HashMap, net::SocketAddr, sync::Arc};
 
 use axum::{extract::State, http::HeaderMap, http::StatusCode, routing::post, Json, Router};
+use parking_lot::Mutex;
 use serde_json::{json, Value};
 use uuid::Uuid;
 
 #[derive(Clone, Debug)]
-pub struct Sms {
+pub(crate) struct Sms {
     pub idempotency_key: String,
     pub to: String,
     pub text: String,
@@ -28,13 +25,13 @@ struct Inner {
 }
 
 #[derive(Clone, Default)]
-pub struct StubGateway {
+pub(crate) struct StubGateway {
     inner: Arc<Mutex<Inner>>,
 }
 
 impl StubGateway {
     /// Serves on a free port until the test process ends.
-    pub async fn start() -> (Self, SocketAddr) {
+    pub(crate) async fn start() -> (Self, SocketAddr) {
         let stub = Self::default();
         let app = Router::new().route("/v1/messages", post(accept)).with_state(stub.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -44,26 +41,26 @@ impl StubGateway {
     }
 
     /// The next `n` requests answer 503.
-    pub fn fail_next(&self, n: usize) {
-        self.inner.lock().unwrap().fail_next = n;
+    pub(crate) fn fail_next(&self, n: usize) {
+        self.inner.lock().fail_next = n;
     }
 
-    pub fn accepted(&self) -> Vec<Sms> {
-        self.inner.lock().unwrap().accepted.clone()
+    pub(crate) fn accepted(&self) -> Vec<Sms> {
+        self.inner.lock().accepted.clone()
     }
 
-    pub fn accepted_to(&self, phone: &str) -> Vec<Sms> {
+    pub(crate) fn accepted_to(&self, phone: &str) -> Vec<Sms> {
         self.accepted().into_iter().filter(|m| m.to == phone).collect()
     }
 
-    pub fn requests_with_key(&self, key: &str) -> Vec<u16> {
-        self.inner.lock().unwrap().requests.iter().filter(|(k, _)| k == key).map(|(_, s)| *s).collect()
+    pub(crate) fn requests_with_key(&self, key: &str) -> Vec<u16> {
+        self.inner.lock().requests.iter().filter(|(k, _)| k == key).map(|(_, s)| *s).collect()
     }
 }
 
 async fn accept(State(stub): State<StubGateway>, headers: HeaderMap, Json(body): Json<Value>) -> (StatusCode, Json<Value>) {
     let key = headers.get("idempotency-key").and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
-    let mut inner = stub.inner.lock().unwrap();
+    let mut inner = stub.inner.lock();
     if key.is_empty() {
         inner.requests.push((key, 400));
         return (StatusCode::BAD_REQUEST, Json(json!({"error": "Idempotency-Key required"})));

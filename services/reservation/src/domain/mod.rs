@@ -1,28 +1,29 @@
-//! Pure booking rules: what a reservation is, who may see it, when a retry is
-//! the same request, and how list pages are addressed. No I/O here.
+//! Pure booking rules and values: what a reservation is and what a booking
+//! asks for, who may see it, when a retry is the same request, how list
+//! pages are addressed, and what a size change did. No I/O here.
 use base64::{engine::general_purpose::URL_SAFE_NO_PAD as B64, Engine as _};
 use chrono::{DateTime, Utc};
 use sha2::{Digest as _, Sha256};
 use uuid::Uuid;
 
 /// Doses a person can book, inclusive.
-pub const DOSES: std::ops::RangeInclusive<u32> = 1..=4;
+pub(crate) const DOSES: std::ops::RangeInclusive<u32> = 1..=4;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum State {
+pub(crate) enum State {
     Confirmed,
     Cancelled,
 }
 
 impl State {
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             State::Confirmed => "confirmed",
             State::Cancelled => "cancelled",
         }
     }
 
-    pub fn parse(s: &str) -> Option<Self> {
+    pub(crate) fn parse(s: &str) -> Option<Self> {
         match s {
             "confirmed" => Some(State::Confirmed),
             "cancelled" => Some(State::Cancelled),
@@ -33,7 +34,7 @@ impl State {
 
 /// A reservation as stored.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Reservation {
+pub(crate) struct Reservation {
     pub reservation_id: Uuid,
     pub subject_id: String,
     /// Empty when the person booked for themselves.
@@ -50,7 +51,7 @@ pub struct Reservation {
 
 /// What a reservation copies from the catalogue's slot.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Slot {
+pub(crate) struct Slot {
     pub slot_id: Uuid,
     pub clinic_id: String,
     pub clinic_name: String,
@@ -61,15 +62,47 @@ pub struct Slot {
 impl Reservation {
     /// The subject and the agent who booked may see and change a reservation;
     /// to anyone else it does not exist.
-    pub fn visible_to(&self, caller_subject: &str) -> bool {
+    pub(crate) fn visible_to(&self, caller_subject: &str) -> bool {
         !caller_subject.is_empty() && (self.subject_id == caller_subject || self.agent_subject_id == caller_subject)
     }
+}
+
+/// A validated CreateReservation request.
+#[derive(Clone, Debug)]
+pub(crate) struct NewBooking {
+    pub idempotency_key: String,
+    pub slot_id: Uuid,
+    pub identity_assertion: String,
+    pub agent_assertion: String,
+    /// Stands for `identity_assertion` when an agent books with the subject's consent.
+    pub consent_token: String,
+    pub dose_number: u32,
+    /// Digits only.
+    pub contact_phone: String,
+}
+
+/// What a catalogue size change did to a slot's ledger.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum SizeChange {
+    /// The ledger already had this size (or the slot has no ledger yet and
+    /// got one of this size).
+    Unchanged,
+    Applied {
+        from: i32,
+        to: i32,
+    },
+    /// The cut went below what is booked: every booking is kept, no new one
+    /// is taken, and the slot is flagged until cancellations bring it down.
+    Refused {
+        booked: i32,
+        requested: i32,
+    },
 }
 
 /// Fingerprint of what the client asked for under one idempotency key. Each
 /// part is length-prefixed so that no two different requests collide by
 /// shifting characters between fields.
-pub fn request_hash(slot_id: Uuid, dose_number: u32, agent_subject_id: &str, contact_phone: &str) -> Vec<u8> {
+pub(crate) fn request_hash(slot_id: Uuid, dose_number: u32, agent_subject_id: &str, contact_phone: &str) -> Vec<u8> {
     let mut h = Sha256::new();
     h.update(b"yeyak-reservation-request:v1");
     h.update(slot_id.as_bytes());
@@ -82,23 +115,23 @@ pub fn request_hash(slot_id: Uuid, dose_number: u32, agent_subject_id: &str, con
 }
 
 /// A slot that has started can no longer be booked or moved to.
-pub fn bookable(starts_at: DateTime<Utc>, now: DateTime<Utc>) -> bool {
+pub(crate) fn bookable(starts_at: DateTime<Utc>, now: DateTime<Utc>) -> bool {
     starts_at > now
 }
 
 /// Position after the last reservation of a list page (newest first).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Cursor {
+pub(crate) struct Cursor {
     pub created_at: DateTime<Utc>,
     pub reservation_id: Uuid,
 }
 
 impl Cursor {
-    pub fn encode(&self) -> String {
+    pub(crate) fn encode(&self) -> String {
         B64.encode(format!("{}:{}", self.created_at.timestamp_micros(), self.reservation_id))
     }
 
-    pub fn decode(token: &str) -> Option<Self> {
+    pub(crate) fn decode(token: &str) -> Option<Self> {
         let raw = String::from_utf8(B64.decode(token).ok()?).ok()?;
         let (micros, id) = raw.split_once(':')?;
         Some(Self { created_at: DateTime::from_timestamp_micros(micros.parse().ok()?)?, reservation_id: id.parse().ok()? })

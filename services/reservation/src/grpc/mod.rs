@@ -1,15 +1,14 @@
-//! RPC handlers: request validation (INVALID_ARGUMENT naming the field) and
-//! protobuf mapping. The use cases are in [`crate::booking`].
-pub mod reservation;
+//! RPC handlers: request validation (INVALID_ARGUMENT naming the field), one
+//! call to [`crate::app::Booking`], protobuf mapping. `status` maps the
+//! use-case error to a gRPC status.
+pub(crate) mod reservation;
+mod status;
 
-use yeyak_proto::reservation::v1 as pb;
+use yeyak_proto::{reservation::v1 as pb, time::to_proto};
 
-use crate::{
-    domain::{Reservation, State},
-    events::timestamp,
-};
+use crate::domain::{Reservation, State};
 
-pub fn to_pb(r: &Reservation) -> pb::Reservation {
+fn to_pb(r: &Reservation) -> pb::Reservation {
     pb::Reservation {
         reservation_id: r.reservation_id.to_string(),
         state: match r.state {
@@ -23,8 +22,8 @@ pub fn to_pb(r: &Reservation) -> pb::Reservation {
         clinic_name: r.slot.clinic_name.clone(),
         vaccine_code: r.slot.vaccine_code.clone(),
         dose_number: r.dose_number,
-        starts_at: Some(timestamp(r.slot.starts_at)),
-        created_at: Some(timestamp(r.created_at)),
-        updated_at: Some(timestamp(r.updated_at)),
+        starts_at: Some(to_proto(r.slot.starts_at)),
+        created_at: Some(to_proto(r.created_at)),
+        updated_at: Some(to_proto(r.updated_at)),
     }
 }

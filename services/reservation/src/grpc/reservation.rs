@@ -9,21 +9,21 @@ use yeyak_platform::{
 };
 use yeyak_proto::reservation::v1::{self as pb, reservation_service_server::ReservationService};
 
-use super::to_pb;
+use super::{status::naming_slot, to_pb};
 use crate::{
-    booking::{Booking, NewBooking},
-    domain::{Cursor, DOSES},
+    app::Booking,
+    domain::{Cursor, NewBooking, DOSES},
 };
 
 /// Tokens are a few hundred bytes; anything far larger is not one.
 const MAX_ASSERTION_LEN: usize = 4096;
 
-pub struct ReservationApi {
+pub(crate) struct ReservationApi {
     booking: Arc<Booking>,
 }
 
 impl ReservationApi {
-    pub fn new(booking: Arc<Booking>) -> Self {
+    pub(crate) fn new(booking: Arc<Booking>) -> Self {
         Self { booking }
     }
 }
@@ -56,6 +56,28 @@ fn subject_tokens(req: &pb::CreateReservationRequest) -> Result<(String, String)
     Ok((String::new(), consent.to_owned()))
 }
 
+/// The validated fields of a CreateReservation request.
+fn new_booking(req: pb::CreateReservationRequest) -> Result<NewBooking, Status> {
+    let (identity_assertion, consent_token) = subject_tokens(&req)?;
+    Ok(NewBooking {
+        idempotency_key: validate::token_chars("idempotency_key", &req.idempotency_key, 8, 64)?.to_owned(),
+        slot_id: validate::uuid("slot_id", &req.slot_id)?,
+        identity_assertion,
+        agent_assertion: optional_assertion("agent_assertion", &req.agent_assertion)?.to_owned(),
+        consent_token,
+        dose_number: dose(req.dose_number)?,
+        contact_phone: validate::mobile_phone("contact_phone", &req.contact_phone)?,
+    })
+}
+
+/// The page after `token`, if the request names one.
+fn page_after(token: &str) -> Result<Option<Cursor>, Status> {
+    match token {
+        "" => Ok(None),
+        token => Cursor::decode(token).map(Some).ok_or_else(|| invalid_argument("page_token", "is not a token from a previous response")),
+    }
+}
+
 fn dose(value: u32) -> Result<u32, Status> {
     if DOSES.contains(&value) {
         Ok(value)
@@ -71,18 +93,8 @@ impl ReservationService for ReservationApi {
         request: Request<pb::CreateReservationRequest>,
     ) -> Result<Response<pb::CreateReservationResponse>, Status> {
         let pass = verified_pass(&request)?;
-        let req = request.into_inner();
-        let (identity_assertion, consent_token) = subject_tokens(&req)?;
-        let booking = NewBooking {
-            idempotency_key: validate::token_chars("idempotency_key", &req.idempotency_key, 8, 64)?.to_owned(),
-            slot_id: validate::uuid("slot_id", &req.slot_id)?,
-            identity_assertion,
-            agent_assertion: optional_assertion("agent_assertion", &req.agent_assertion)?.to_owned(),
-            consent_token,
-            dose_number: dose(req.dose_number)?,
-            contact_phone: validate::mobile_phone("contact_phone", &req.contact_phone)?,
-        };
-        let reservation = self.booking.create(&pass, booking).await?;
+        let booking = new_booking(request.into_inner())?;
+        let reservation = self.booking.create(&pass, booking).await.map_err(naming_slot("slot_id"))?;
         Ok(Response::new(pb::CreateReservationResponse { reservation: Some(to_pb(&reservation)) }))
     }
 
@@ -103,10 +115,7 @@ impl ReservationService for ReservationApi {
         let req = request.into_inner();
         let identity = assertion("identity_assertion", &req.identity_assertion)?;
         let page_size = validate::page_size("page_size", req.page_size, 20, 100)?;
-        let after = match req.page_token.as_str() {
-            "" => None,
-            token => Some(Cursor::decode(token).ok_or_else(|| invalid_argument("page_token", "is not a token from a previous response"))?),
-        };
+        let after = page_after(&req.page_token)?;
         let (page, next) = self.booking.list(&pass, identity, page_size, after).await?;
         Ok(Response::new(pb::ListReservationsResponse {
             reservations: page.iter().map(to_pb).collect(),
@@ -135,7 +144,7 @@ impl ReservationService for ReservationApi {
         let id = validate::uuid("reservation_id", &req.reservation_id)?;
         let new_slot = validate::uuid("new_slot_id", &req.new_slot_id)?;
         let identity = assertion("identity_assertion", &req.identity_assertion)?;
-        let reservation = self.booking.reschedule(&pass, id, new_slot, identity).await?;
+        let reservation = self.booking.reschedule(&pass, id, new_slot, identity).await.map_err(naming_slot("new_slot_id"))?;
         Ok(Response::new(pb::RescheduleReservationResponse { reservation: Some(to_pb(&reservation)) }))
     }
 }

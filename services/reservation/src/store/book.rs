@@ -8,6 +8,8 @@
 //! `RETURNING`: no place, no rows. A unique violation (the idempotency key,
 //! or a second active reservation for the dose) fails the whole statement,
 //! place included.
+use yeyak_platform::messaging::outbox;
+
 use super::{from_row, Store, COLUMNS};
 use crate::{domain::Reservation, error::ReservationError, events::OutboxEvent};
 
@@ -37,16 +39,17 @@ impl Store {
     /// [`ReservationError::SlotFull`] when no place was taken, and
     /// [`ReservationError::AlreadyBooked`] on a unique violation (the caller
     /// tells a retry from a second booking of the dose).
-    pub async fn book(&self, r: &Reservation, event: &OutboxEvent, first: Option<u32>) -> Result<Reservation, ReservationError> {
+    pub(crate) async fn book(&self, r: &Reservation, event: &OutboxEvent, first: Option<u32>) -> Result<Reservation, ReservationError> {
         let take = if first.is_some() { TAKE_FIRST } else { TAKE_KNOWN };
         let sql = format!(
             "WITH place AS ({take}),
                   booked AS (INSERT INTO reservations ({COLUMNS})
                              SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15 FROM place
                              RETURNING {COLUMNS}),
-                  queued AS (INSERT INTO outbox (event_id, routing_key, payload, traceparent)
+                  queued AS ({outbox_insert}
                              SELECT $16, $17, $18, $19 FROM booked)
-             SELECT {COLUMNS} FROM booked"
+             SELECT {COLUMNS} FROM booked",
+            outbox_insert = outbox::INSERT,
         );
         let mut query = sqlx::query(&sql)
             .bind(r.reservation_id)

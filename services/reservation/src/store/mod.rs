@@ -5,8 +5,7 @@ mod book;
 mod sizes;
 mod write;
 
-pub use sizes::SizeChange;
-pub use write::Change;
+pub(crate) use write::Change;
 
 use chrono::{DateTime, Utc};
 use sqlx::{postgres::PgRow, PgPool, Row as _};
@@ -18,28 +17,24 @@ pub(crate) const COLUMNS: &str = "reservation_id, subject_id, agent_subject_id, 
      clinic_id, clinic_name, vaccine_code, dose_number, starts_at, contact_phone, state, created_at, updated_at";
 
 #[derive(Clone)]
-pub struct Store {
+pub(crate) struct Store {
     pool: PgPool,
 }
 
 impl Store {
-    pub fn new(pool: PgPool) -> Self {
+    pub(crate) fn new(pool: PgPool) -> Self {
         Self { pool }
-    }
-
-    pub fn pool(&self) -> &PgPool {
-        &self.pool
     }
 
     /// Creates the slot's counter from the catalogue's size, with the slot's
     /// details, if it does not exist: for a reschedule to a slot this replica
     /// has not seen (a booking creates it in its own statement). A counter a
     /// size event created first keeps its size and gets the details.
-    pub async fn ensure_ledger(&self, slot: &Slot, capacity: u32) -> Result<(), sqlx::Error> {
+    pub(crate) async fn ensure_ledger(&self, slot: &Slot, capacity: u32) -> Result<(), sqlx::Error> {
         write::upsert_ledger(&self.pool, slot, capacity).await
     }
 
-    pub async fn find(&self, reservation_id: Uuid) -> Result<Option<Reservation>, sqlx::Error> {
+    pub(crate) async fn find(&self, reservation_id: Uuid) -> Result<Option<Reservation>, sqlx::Error> {
         sqlx::query(&format!("SELECT {COLUMNS} FROM reservations WHERE reservation_id = $1"))
             .bind(reservation_id)
             .fetch_optional(&self.pool)
@@ -49,7 +44,7 @@ impl Store {
             .transpose()
     }
 
-    pub async fn find_by_key(&self, subject_id: &str, idempotency_key: &str) -> Result<Option<Reservation>, sqlx::Error> {
+    pub(crate) async fn find_by_key(&self, subject_id: &str, idempotency_key: &str) -> Result<Option<Reservation>, sqlx::Error> {
         sqlx::query(&format!("SELECT {COLUMNS} FROM reservations WHERE subject_id = $1 AND idempotency_key = $2"))
             .bind(subject_id)
             .bind(idempotency_key)
@@ -62,7 +57,7 @@ impl Store {
 
     /// The caller's own reservations and those they booked as an agent,
     /// newest first, strictly after `after` (keyset pagination).
-    pub async fn list(&self, caller: &str, after: Option<Cursor>, limit: i64) -> Result<Vec<Reservation>, sqlx::Error> {
+    pub(crate) async fn list(&self, caller: &str, after: Option<Cursor>, limit: i64) -> Result<Vec<Reservation>, sqlx::Error> {
         let sql = format!(
             "SELECT {COLUMNS} FROM reservations
              WHERE (subject_id = $1 OR agent_subject_id = $1)

@@ -5,28 +5,11 @@
 use uuid::Uuid;
 
 use super::Store;
-
-/// What a catalogue size change did to a slot's ledger.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum SizeChange {
-    /// The ledger already had this size (or the slot has no ledger yet and
-    /// got one of this size).
-    Unchanged,
-    Applied {
-        from: i32,
-        to: i32,
-    },
-    /// The cut went below what is booked: every booking is kept, no new one
-    /// is taken, and the slot is flagged until cancellations bring it down.
-    Refused {
-        booked: i32,
-        requested: i32,
-    },
-}
+use crate::domain::SizeChange;
 
 impl Store {
     /// Applies the catalogue's current size of a slot to its ledger.
-    pub async fn apply_size(&self, slot_id: Uuid, size: u32) -> Result<SizeChange, sqlx::Error> {
+    pub(crate) async fn apply_size(&self, slot_id: Uuid, size: u32) -> Result<SizeChange, sqlx::Error> {
         let size = i32::try_from(size).unwrap_or(i32::MAX);
         let mut tx = self.pool.begin().await?;
         // A ledger created now already has the size: nothing more to do.

@@ -23,7 +23,7 @@ use crate::{
 
 /// What a cancel or reschedule did.
 #[derive(Debug)]
-pub enum Change {
+pub(crate) enum Change {
     Changed(Reservation),
     /// Nothing to do (already cancelled, already on that slot): no event.
     Unchanged(Reservation),
@@ -31,7 +31,7 @@ pub enum Change {
 
 impl Store {
     /// Cancels and gives the place back; cancelling twice is a no-op.
-    pub async fn cancel(
+    pub(crate) async fn cancel(
         &self,
         reservation_id: Uuid,
         caller: &str,
@@ -60,7 +60,7 @@ impl Store {
     /// Moves a confirmed reservation to `new` in one transaction: the new
     /// place is taken before the old one is given back, and if the new slot
     /// is full nothing changes. The new slot's ledger row must exist.
-    pub async fn reschedule(
+    pub(crate) async fn reschedule(
         &self,
         reservation_id: Uuid,
         caller: &str,

@@ -6,11 +6,12 @@ use std::{
     net::SocketAddr,
     sync::{
         atomic::{AtomicUsize, Ordering},
-        Arc, Mutex,
+        Arc,
     },
 };
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, SubsecRound as _, Utc};
+use parking_lot::Mutex;
 use tonic::{Request, Response, Status};
 use uuid::Uuid;
 use yeyak_platform::grpc::{CLIENT_ID_HEADER, PASS_HEADER};
@@ -23,6 +24,7 @@ use yeyak_proto::{
         self as inv,
         slot_catalog_service_server::{SlotCatalogService, SlotCatalogServiceServer},
     },
+    time::to_proto,
 };
 
 async fn serve<S>(service: S) -> SocketAddr
@@ -47,7 +49,7 @@ where
 
 /// Answers "eligible" unless told otherwise; counts calls.
 #[derive(Clone, Default)]
-pub struct Eligibility {
+pub(crate) struct Eligibility {
     refusal: Arc<Mutex<Option<(elig::EligibilityReason, String)>>>,
     calls: Arc<AtomicUsize>,
     /// Consent tokens received, in order.
@@ -55,20 +57,20 @@ pub struct Eligibility {
 }
 
 impl Eligibility {
-    pub async fn serve(&self) -> SocketAddr {
+    pub(crate) async fn serve(&self) -> SocketAddr {
         serve(EligibilityServiceServer::new(self.clone())).await
     }
 
-    pub fn refuse(&self, reason: elig::EligibilityReason, detail: &str) {
-        *self.refusal.lock().unwrap() = Some((reason, detail.to_owned()));
+    pub(crate) fn refuse(&self, reason: elig::EligibilityReason, detail: &str) {
+        *self.refusal.lock() = Some((reason, detail.to_owned()));
     }
 
-    pub fn calls(&self) -> usize {
+    pub(crate) fn calls(&self) -> usize {
         self.calls.load(Ordering::SeqCst)
     }
 
-    pub fn consents(&self) -> Vec<String> {
-        self.consents.lock().unwrap().clone()
+    pub(crate) fn consents(&self) -> Vec<String> {
+        self.consents.lock().clone()
     }
 }
 
@@ -87,9 +89,9 @@ impl EligibilityService for Eligibility {
             return Err(Status::invalid_argument("identity_assertion or consent_token, and dose_number are required"));
         }
         if !req.consent_token.is_empty() {
-            self.consents.lock().unwrap().push(req.consent_token);
+            self.consents.lock().push(req.consent_token);
         }
-        let response = match self.refusal.lock().unwrap().clone() {
+        let response = match self.refusal.lock().clone() {
             None => elig::CheckEligibilityResponse { eligible: true, cohort_id: "age-55-59".into(), ..Default::default() },
             Some((reason, detail)) => {
                 elig::CheckEligibilityResponse { eligible: false, reason: reason as i32, detail, ..Default::default() }
@@ -101,46 +103,47 @@ impl EligibilityService for Eligibility {
 
 /// A slot catalogue held in memory; counts GetSlot calls.
 #[derive(Clone, Default)]
-pub struct Inventory {
+pub(crate) struct Inventory {
     slots: Arc<Mutex<HashMap<String, inv::GetSlotResponse>>>,
     calls: Arc<AtomicUsize>,
 }
 
 impl Inventory {
-    pub async fn serve(&self) -> SocketAddr {
+    pub(crate) async fn serve(&self) -> SocketAddr {
         serve(SlotCatalogServiceServer::new(self.clone())).await
     }
 
     /// Adds a slot of `capacity` places at `clinic` starting at `starts_at`.
-    pub fn add(&self, clinic: &str, vaccine: &str, capacity: u32, starts_at: DateTime<Utc>) -> Uuid {
+    pub(crate) fn add(&self, clinic: &str, vaccine: &str, capacity: u32, starts_at: DateTime<Utc>) -> Uuid {
         let id = Uuid::new_v4();
-        let ts = |t: DateTime<Utc>| yeyak_proto::timestamp(t.timestamp(), 0);
+        // The catalogue's times are whole seconds.
+        let starts_at = starts_at.trunc_subsecs(0);
         let slot = inv::Slot {
             slot_id: id.to_string(),
             clinic_id: clinic.into(),
             vaccine_code: vaccine.into(),
-            starts_at: Some(ts(starts_at)),
-            ends_at: Some(ts(starts_at + chrono::Duration::minutes(30))),
+            starts_at: Some(to_proto(starts_at)),
+            ends_at: Some(to_proto(starts_at + chrono::Duration::minutes(30))),
             capacity,
             remaining: capacity,
         };
         let response = inv::GetSlotResponse { slot: Some(slot), clinic_name: format!("{clinic} 의원"), clinic_address: "서울".into() };
-        self.slots.lock().unwrap().insert(id.to_string(), response);
+        self.slots.lock().insert(id.to_string(), response);
         id
     }
 
     /// A slot tomorrow at clinic "c-1" offering pfizer.
-    pub fn slot(&self, capacity: u32) -> Uuid {
+    pub(crate) fn slot(&self, capacity: u32) -> Uuid {
         self.add("c-1", "pfizer", capacity, Utc::now() + chrono::Duration::days(1))
     }
 
-    pub fn calls(&self) -> usize {
+    pub(crate) fn calls(&self) -> usize {
         self.calls.load(Ordering::SeqCst)
     }
 
     /// Changes a slot's size, as an operator does in the real catalogue.
-    pub fn set_capacity(&self, slot: Uuid, capacity: u32) {
-        let mut slots = self.slots.lock().unwrap();
+    pub(crate) fn set_capacity(&self, slot: Uuid, capacity: u32) {
+        let mut slots = self.slots.lock();
         let entry = slots.get_mut(&slot.to_string()).expect("known slot");
         if let Some(s) = entry.slot.as_mut() {
             s.capacity = capacity;
@@ -153,7 +156,7 @@ impl SlotCatalogService for Inventory {
     async fn get_slot(&self, request: Request<inv::GetSlotRequest>) -> Result<Response<inv::GetSlotResponse>, Status> {
         self.calls.fetch_add(1, Ordering::SeqCst);
         let id = request.into_inner().slot_id;
-        match self.slots.lock().unwrap().get(&id) {
+        match self.slots.lock().get(&id) {
             Some(slot) => Ok(Response::new(slot.clone())),
             None => Err(Status::not_found(format!("slot {id} not found"))),
         }

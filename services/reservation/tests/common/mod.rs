@@ -2,8 +2,8 @@
 //! RabbitMQ exchange, with in-test fakes of eligibility and the slot
 //! catalogue (they stand in for our own services only in this crate's tests).
 #![allow(dead_code, clippy::unwrap_used)]
-pub mod fakes;
-pub mod tap;
+pub(crate) mod fakes;
+pub(crate) mod tap;
 
 use std::{net::SocketAddr, time::Duration};
 
@@ -20,28 +20,28 @@ use yeyak_platform::{
 };
 use yeyak_proto::reservation::v1::{self as pb, reservation_service_client::ReservationServiceClient};
 
-pub use fakes::{Eligibility, Inventory};
-pub use tap::Tap;
+pub(crate) use fakes::{Eligibility, Inventory};
+pub(crate) use tap::Tap;
 
 /// A caller: one client installation admitted from the waiting room, with the
 /// identity assertion of the person it verified.
 #[derive(Clone, Debug)]
-pub struct Person {
+pub(crate) struct Person {
     pub subject: String,
     pub client_id: String,
-    pub sid: String,
+    pub session_id: String,
     pub pass: String,
     pub assertion: String,
 }
 
 /// The admission and identity signing keys of a test: the service trusts them.
-pub struct Keys {
+pub(crate) struct Keys {
     pub admission: SigningKey,
     pub identity: SigningKey,
 }
 
 impl Keys {
-    pub fn generate(tag: &str) -> Self {
+    pub(crate) fn generate(tag: &str) -> Self {
         Self {
             admission: SigningKey::generate(Issuer::Admission, &format!("adm-{}", &tag[..8])),
             identity: SigningKey::generate(Issuer::Identity, &format!("idn-{}", &tag[..8])),
@@ -49,55 +49,62 @@ impl Keys {
     }
 
     /// `YEYAK_TRUSTED_KEYS` for the service.
-    pub fn trusted(&self) -> String {
+    pub(crate) fn trusted(&self) -> String {
         format!("{},{}", self.admission.trusted_entry(), self.identity.trusted_entry())
     }
 
     /// A new client admitted from the waiting room, verified as `subject`.
-    pub fn person(&self, subject: &str) -> Person {
+    pub(crate) fn person(&self, subject: &str) -> Person {
         let client_id = format!("client-{}", Uuid::new_v4().simple());
-        let sid = Uuid::new_v4().simple().to_string()[..24].to_owned();
+        let session_id = Uuid::new_v4().simple().to_string()[..24].to_owned();
         let now = chrono::Utc::now().timestamp();
-        let pass = AdmissionPass { q: "demo".into(), pos: 1, cb: client_binding(&client_id), sid: sid.clone(), iat: now, exp: now + 600 };
+        let pass = AdmissionPass {
+            queue_id: "demo".into(),
+            place: 1,
+            client_binding: client_binding(&client_id),
+            session_id: session_id.clone(),
+            issued_at: now,
+            expires_at: now + 600,
+        };
         let pass = sign(&self.admission, &pass);
-        let assertion = self.assertion(subject, &sid, 600);
-        Person { subject: subject.to_owned(), client_id, sid, pass, assertion }
+        let assertion = self.assertion(subject, &session_id, 600);
+        Person { subject: subject.to_owned(), client_id, session_id, pass, assertion }
     }
 
-    /// An identity assertion for `subject` obtained under session `sid`.
-    pub fn assertion(&self, subject: &str, sid: &str, ttl: i64) -> String {
+    /// An identity assertion for `subject` obtained under session `session_id`.
+    pub(crate) fn assertion(&self, subject: &str, session_id: &str, ttl: i64) -> String {
         let now = chrono::Utc::now().timestamp();
         let claims = IdentityAssertion {
-            sub: subject.into(),
-            birth: "1967-03-01".into(),
+            subject: subject.into(),
+            birth_date: "1967-03-01".into(),
             name: "홍*동".into(),
-            prov: "mock".into(),
-            aal: 1,
-            sid: sid.into(),
-            iat: now - 10,
-            exp: now + ttl,
+            provider: "mock".into(),
+            assurance_level: 1,
+            session_id: session_id.into(),
+            issued_at: now - 10,
+            expires_at: now + ttl,
         };
         sign(&self.identity, &claims)
     }
 
-    /// `subject`'s consent that `agent` books for them in event `q`.
-    pub fn consent(&self, subject: &str, agent: &str, q: &str) -> String {
+    /// `subject`'s consent that `agent` books for them in event `queue_id`.
+    pub(crate) fn consent(&self, subject: &str, agent: &str, queue_id: &str) -> String {
         let now = chrono::Utc::now().timestamp();
         let claims = ConsentToken {
-            sub: subject.into(),
-            birth: "1960-05-05".into(),
+            subject: subject.into(),
+            birth_date: "1960-05-05".into(),
             name: "홍*동".into(),
-            agent: agent.into(),
-            q: q.into(),
-            iat: now - 10,
-            exp: now + 600,
+            agent_subject: agent.into(),
+            queue_id: queue_id.into(),
+            issued_at: now - 10,
+            expires_at: now + 600,
         };
         sign(&self.identity, &claims)
     }
 }
 
 /// A request carrying `person`'s pass, as a client behind the waiting room sends it.
-pub fn req<T>(person: &Person, message: T) -> Request<T> {
+pub(crate) fn req<T>(person: &Person, message: T) -> Request<T> {
     let mut request = Request::new(message);
     request.metadata_mut().insert(PASS_HEADER, person.pass.parse().unwrap());
     request.metadata_mut().insert(CLIENT_ID_HEADER, person.client_id.parse().unwrap());
@@ -105,7 +112,7 @@ pub fn req<T>(person: &Person, message: T) -> Request<T> {
 }
 
 /// Booking `dose` of `slot` for `person` under idempotency key `key`.
-pub fn create_request(person: &Person, key: &str, slot: Uuid, dose: u32) -> pb::CreateReservationRequest {
+pub(crate) fn create_request(person: &Person, key: &str, slot: Uuid, dose: u32) -> pb::CreateReservationRequest {
     pb::CreateReservationRequest {
         idempotency_key: key.into(),
         slot_id: slot.to_string(),
@@ -117,7 +124,7 @@ pub fn create_request(person: &Person, key: &str, slot: Uuid, dose: u32) -> pb::
     }
 }
 
-pub struct TestApp {
+pub(crate) struct TestApp {
     pub client: ReservationServiceClient<Channel>,
     /// Several connections, for tests that send hundreds of calls at once.
     pub clients: Vec<ReservationServiceClient<Channel>>,
@@ -138,20 +145,20 @@ pub struct TestApp {
 /// Which dependencies are down (their address has nothing listening), and
 /// where RabbitMQ is (a proxy in outage tests).
 #[derive(Clone, Debug, Default)]
-pub struct Setup {
+pub(crate) struct Setup {
     pub eligibility_down: bool,
     pub inventory_down: bool,
     pub broker_down: bool,
     pub amqp_url: Option<String>,
 }
 
-pub const AMQP_URL: &str = "amqp://guest:guest@127.0.0.1:5672/%2f";
+pub(crate) const AMQP_URL: &str = "amqp://guest:guest@127.0.0.1:5672/%2f";
 
-pub async fn start() -> TestApp {
+pub(crate) async fn start() -> TestApp {
     start_with(Setup::default()).await
 }
 
-pub async fn start_with(setup: Setup) -> TestApp {
+pub(crate) async fn start_with(setup: Setup) -> TestApp {
     let tag = Uuid::new_v4().simple().to_string();
     let keys = Keys::generate(&tag);
     let eligibility = Eligibility::default();
@@ -225,40 +232,40 @@ async fn dead_address() -> SocketAddr {
 
 impl TestApp {
     /// A new client admitted from the waiting room, verified as `subject`.
-    pub fn person(&self, subject: &str) -> Person {
+    pub(crate) fn person(&self, subject: &str) -> Person {
         self.keys.person(subject)
     }
 
-    /// An identity assertion for `subject` obtained under session `sid`.
-    pub fn assertion(&self, subject: &str, sid: &str, ttl: i64) -> String {
-        self.keys.assertion(subject, sid, ttl)
+    /// An identity assertion for `subject` obtained under session `session_id`.
+    pub(crate) fn assertion(&self, subject: &str, session_id: &str, ttl: i64) -> String {
+        self.keys.assertion(subject, session_id, ttl)
     }
 
     /// A request carrying `person`'s pass, as a client behind the waiting room sends it.
-    pub fn req<T>(&self, person: &Person, message: T) -> Request<T> {
+    pub(crate) fn req<T>(&self, person: &Person, message: T) -> Request<T> {
         req(person, message)
     }
 
-    pub fn create_request(&self, person: &Person, key: &str, slot: Uuid, dose: u32) -> pb::CreateReservationRequest {
+    pub(crate) fn create_request(&self, person: &Person, key: &str, slot: Uuid, dose: u32) -> pb::CreateReservationRequest {
         create_request(person, key, slot, dose)
     }
 
-    pub async fn book(&self, person: &Person, key: &str, slot: Uuid) -> Result<pb::Reservation, tonic::Status> {
+    pub(crate) async fn book(&self, person: &Person, key: &str, slot: Uuid) -> Result<pb::Reservation, tonic::Status> {
         let request = self.req(person, self.create_request(person, key, slot, 1));
         Ok(self.client.clone().create_reservation(request).await?.into_inner().reservation.unwrap())
     }
 
     /// (capacity, booked) of a slot's ledger row, if it has one.
-    pub async fn ledger(&self, slot: Uuid) -> Option<(i32, i32)> {
+    pub(crate) async fn ledger(&self, slot: Uuid) -> Option<(i32, i32)> {
         sqlx::query_as("SELECT capacity, booked FROM slot_ledger WHERE slot_id = $1").bind(slot).fetch_optional(&self.pool).await.unwrap()
     }
 
-    pub async fn count(&self, sql: &str) -> i64 {
+    pub(crate) async fn count(&self, sql: &str) -> i64 {
         sqlx::query_scalar(sql).fetch_one(&self.pool).await.unwrap()
     }
 
     /// Books on connection `i` of [`TestApp::clients`].
-    pub async fn book_on(&self, i: usize, person: &Person, key: &str, slot: Uuid) -> Result<pb::Reservation, tonic::Status> {
+    pub(crate) async fn book_on(&self, i: usize, person: &Person, key: &str, slot: Uuid) -> Result<pb::Reservation, tonic::Status> {
         let request = self.req(person, self.create_request(person, key, slot, 1));
         let mut client = self.clients[i % self.clients.len()].clone();
         Ok(client.create_reservation(request).await?.into_inner().reservation.unwrap())
@@ -266,7 +273,7 @@ impl TestApp {
 
     /// A second replica on the same database and dependencies, with nothing
     /// in memory, and a client to it. It stops with [`TestApp::stop`].
-    pub async fn replica(&mut self) -> ReservationServiceClient<Channel> {
+    pub(crate) async fn replica(&mut self) -> ReservationServiceClient<Channel> {
         let app = reservation::startup::Application::build(self.config.clone()).await.unwrap();
         let addr = app.grpc_addr();
         self.replicas.push(tokio::spawn(app.run_until_stopped(self.shutdown.clone())));
@@ -274,17 +281,17 @@ impl TestApp {
     }
 
     /// The AMQP namespace of this test (its exchange and queue prefix).
-    pub fn amqp(&self) -> AmqpSettings {
+    pub(crate) fn amqp(&self) -> AmqpSettings {
         AmqpSettings::for_test(&self.tag)
     }
 
     /// Publishes to the test exchange, retrying while the consuming queue is
     /// not bound yet (the broker reports the message as unroutable).
-    pub async fn publish(&self, event: Outgoing) {
+    pub(crate) async fn publish(&self, event: Outgoing) {
         publish(&self.amqp(), event).await;
     }
 
-    pub async fn stop(self) {
+    pub(crate) async fn stop(self) {
         self.shutdown.trigger();
         tokio::time::timeout(Duration::from_secs(15), self.task).await.unwrap().unwrap().unwrap();
         for replica in self.replicas {
@@ -298,7 +305,7 @@ impl TestApp {
 
 /// Publishes to a test exchange, retrying while the consuming queue is not
 /// bound yet (the broker reports the message as unroutable).
-pub async fn publish(amqp: &AmqpSettings, event: Outgoing) {
+pub(crate) async fn publish(amqp: &AmqpSettings, event: Outgoing) {
     let publisher = Publisher::new(amqp.clone());
     let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
     loop {
@@ -313,9 +320,9 @@ pub async fn publish(amqp: &AmqpSettings, event: Outgoing) {
 }
 
 /// Deletes the durable queues the service declares in a test namespace (and the exchange).
-pub async fn delete_queues(tag: &str) {
-    messaging::delete_namespace(&AmqpSettings::for_test(tag), &[reservation::catalog_events::QUEUE]).await.unwrap();
+pub(crate) async fn delete_queues(tag: &str) {
+    messaging::delete_namespace(&AmqpSettings::for_test(tag), &[reservation::consumers::slot_sizes::QUEUE]).await.unwrap();
 }
 
 #[allow(unused_imports)] // not every test binary waits for something
-pub use yeyak_testkit::eventually;
+pub(crate) use yeyak_testkit::eventually;

@@ -13,13 +13,13 @@ const AMQP_URL: &str = "amqp://guest:guest@127.0.0.1:5672/%2f";
 
 /// One received event.
 #[derive(Clone, Debug)]
-pub struct Received {
+pub(crate) struct Received {
     pub routing_key: String,
     pub message_id: String,
     pub payload: Vec<u8>,
 }
 
-pub struct Tap {
+pub(crate) struct Tap {
     conn: Connection,
     channel: lapin::Channel,
     consumer: lapin::Consumer,
@@ -27,7 +27,7 @@ pub struct Tap {
 }
 
 impl Tap {
-    pub async fn bind(exchange: &str) -> Self {
+    pub(crate) async fn bind(exchange: &str) -> Self {
         let conn = Connection::connect(AMQP_URL, ConnectionProperties::default()).await.unwrap();
         let channel = conn.create_channel().await.unwrap();
         let durable = ExchangeDeclareOptions { durable: true, ..Default::default() };
@@ -44,7 +44,7 @@ impl Tap {
     }
 
     /// The next event, or `None` if none arrives within `within`.
-    pub async fn next_within(&mut self, within: Duration) -> Option<Received> {
+    pub(crate) async fn next_within(&mut self, within: Duration) -> Option<Received> {
         let delivery = tokio::time::timeout(within, self.consumer.next()).await.ok()??.unwrap();
         Some(Received {
             routing_key: delivery.routing_key.as_str().to_owned(),
@@ -54,14 +54,14 @@ impl Tap {
     }
 
     /// The next event, decoded; fails the test if it is not a `routing_key` event.
-    pub async fn expect<M: prost::Message + Default>(&mut self, routing_key: &str) -> M {
+    pub(crate) async fn expect<M: prost::Message + Default>(&mut self, routing_key: &str) -> M {
         let received = self.next_within(Duration::from_secs(15)).await.unwrap_or_else(|| panic!("no {routing_key} event"));
         assert_eq!(received.routing_key, routing_key);
         assert!(uuid::Uuid::parse_str(&received.message_id).is_ok(), "message id {:?}", received.message_id);
         M::decode(received.payload.as_slice()).unwrap()
     }
 
-    pub async fn close(self) {
+    pub(crate) async fn close(self) {
         let _ = self.channel.exchange_delete(self.exchange.as_str().into(), ExchangeDeleteOptions::default()).await;
         let _ = self.conn.close(200, "done".into()).await;
     }

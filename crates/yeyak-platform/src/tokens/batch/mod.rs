@@ -22,8 +22,10 @@ pub use equation::{verify_all, Item};
 
 use std::sync::{
     atomic::{AtomicU64, Ordering},
-    Arc, Mutex, OnceLock,
+    Arc, OnceLock,
 };
+
+use parking_lot::Mutex;
 
 use ed25519_dalek::{Signature, Verifier as _, VerifyingKey};
 use tokio::sync::oneshot;
@@ -109,7 +111,7 @@ impl SignatureBatcher {
         let (reply, answer) = oneshot::channel();
         let job = Job { key, message: message.to_vec(), signature, reply };
         let start_drain = {
-            let mut q = self.queue.lock().unwrap_or_else(|e| e.into_inner());
+            let mut q = self.queue.lock();
             q.jobs.push(job);
             !std::mem::replace(&mut q.draining, true)
         };
@@ -128,7 +130,7 @@ async fn drain(batcher: SignatureBatcher) {
     let mut guard = Draining { batcher, finished: false };
     loop {
         let batch: Vec<Job> = {
-            let mut q = guard.batcher.queue.lock().unwrap_or_else(|e| e.into_inner());
+            let mut q = guard.batcher.queue.lock();
             if q.jobs.is_empty() {
                 q.draining = false;
                 guard.finished = true;
@@ -159,7 +161,7 @@ impl Drop for Draining {
             return;
         }
         let left = {
-            let mut q = self.batcher.queue.lock().unwrap_or_else(|e| e.into_inner());
+            let mut q = self.batcher.queue.lock();
             q.draining = false;
             std::mem::take(&mut q.jobs)
         };

@@ -1,4 +1,4 @@
-//! Loading and validating a rules file: every semantic problem is collected
+//! Parsing and validating a rules file's text: every semantic problem is collected
 //! with its line and rule before the file is refused.
 use std::ops::Range;
 
@@ -21,11 +21,6 @@ impl Checker<'_> {
 }
 
 impl Rules {
-    pub fn load(path: &std::path::Path) -> Result<Self, RulesError> {
-        let text = std::fs::read_to_string(path).map_err(|e| RulesError::Io(format!("{}: {e}", path.display())))?;
-        Self::parse(&text)
-    }
-
     /// Parses and validates. Syntax errors carry the line and column;
     /// semantic errors list every offending rule with its line.
     pub fn parse(text: &str) -> Result<Self, RulesError> {

@@ -2,6 +2,10 @@ use std::collections::HashSet;
 
 use super::*;
 
+fn district_count() -> usize {
+    PROVINCES.iter().map(|p| p.districts.len()).sum()
+}
+
 #[test]
 fn codes_are_well_formed_unique_nested_and_ordered() {
     assert_eq!(PROVINCES.len(), 17);

@@ -1,10 +1,7 @@
 //! Coalesced version bumps: one per scope per interval during a surge.
-use std::{
-    collections::BTreeSet,
-    sync::{Arc, Mutex},
-    time::Duration,
-};
+use std::{collections::BTreeSet, sync::Arc, time::Duration};
 
+use parking_lot::Mutex;
 use yeyak_platform::Shutdown;
 
 use super::{Cache, Scope, BREAKER_OPEN};
@@ -12,48 +9,41 @@ use super::{Cache, Scope, BREAKER_OPEN};
 /// Collects the scopes touched by applied events and bumps them together,
 /// at most once per interval.
 #[derive(Clone)]
-pub struct Invalidator {
+pub(crate) struct Invalidator {
     cache: Cache,
     pending: Arc<Mutex<BTreeSet<Scope>>>,
     wake: Arc<tokio::sync::Notify>,
 }
 
 impl Invalidator {
-    pub fn new(cache: Cache) -> Self {
+    pub(crate) fn new(cache: Cache) -> Self {
         Self { cache, pending: Arc::default(), wake: Arc::default() }
     }
 
-    pub fn cache(&self) -> &Cache {
+    pub(crate) fn cache(&self) -> &Cache {
         &self.cache
     }
 
     /// Queues `scopes` for the next flush.
-    pub fn touch(&self, scopes: impl IntoIterator<Item = Scope>) {
+    pub(crate) fn touch(&self, scopes: impl IntoIterator<Item = Scope>) {
         if self.cache.conn.is_none() {
             return;
         }
-        if let Ok(mut pending) = self.pending.lock() {
-            pending.extend(scopes);
-        }
+        self.pending.lock().extend(scopes);
         self.wake.notify_one();
     }
 
     /// Bumps everything queued so far. A failure keeps the scopes queued for
     /// the next flush (bumping twice is harmless).
-    pub async fn flush(&self) -> redis::RedisResult<usize> {
-        let batch = match self.pending.lock() {
-            Ok(mut pending) => std::mem::take(&mut *pending),
-            Err(_) => return Ok(0),
-        };
+    pub(crate) async fn flush(&self) -> redis::RedisResult<usize> {
+        let batch = std::mem::take(&mut *self.pending.lock());
         if batch.is_empty() {
             return Ok(0);
         }
         match self.cache.bump(&batch).await {
             Ok(()) => Ok(batch.len()),
             Err(e) => {
-                if let Ok(mut pending) = self.pending.lock() {
-                    pending.extend(batch);
-                }
+                self.pending.lock().extend(batch);
                 Err(e)
             }
         }
@@ -61,7 +51,7 @@ impl Invalidator {
 
     /// Flushes every interval while there is something to flush, and once
     /// more at shutdown.
-    pub async fn run(self, shutdown: Shutdown) {
+    pub(crate) async fn run(self, shutdown: Shutdown) {
         let interval = self.cache.settings.invalidation_interval;
         loop {
             tokio::select! {

@@ -1,0 +1,120 @@
+//! A citizen's side of the waiting room: joining (or rejoining with the
+//! ticket already held), polling, and ending an admitted session. The place
+//! in line lives in the signed ticket; the store only keeps counters.
+use sha2::{Digest as _, Sha256};
+use yeyak_platform::tokens::{self, client_binding, AdmissionPass, QueueTicket};
+
+use super::{now_ms, WaitingRoom};
+use crate::{
+    domain::{standing, IssuedPass, Place, QueueView},
+    error::AdmissionError,
+    store::Joined,
+};
+
+impl WaitingRoom {
+    /// Joins the line: the signed ticket (a place, or an entry in the
+    /// pre-opening lottery) and what its holder sees.
+    pub(crate) async fn join(&self, queue: &str, client_id: &str) -> Result<(String, QueueView), AdmissionError> {
+        let opens_at_ms = self.known_queue(queue)?.opens_at_ms;
+        let now = now_ms();
+        let (place, lottery_entry) = match self.store.join(queue, opens_at_ms).await? {
+            Joined::Closed => return Err(AdmissionError::Closed),
+            Joined::PreOpening(k) => (0, Some(k)),
+            Joined::InLine(place) => (place, None),
+        };
+        let issued_at = now / 1000;
+        let ticket = QueueTicket {
+            queue_id: queue.to_owned(),
+            place,
+            lottery_entry,
+            client_binding: client_binding(client_id),
+            issued_at,
+            expires_at: issued_at + self.policy.ticket_ttl.as_secs() as i64,
+        };
+        let view = self.view(&ticket, now).await?;
+        Ok((tokens::sign_hmac(&self.policy.ticket_keys, &ticket), view))
+    }
+
+    /// Reconnecting with the ticket already held: the same place, never a
+    /// worse one, and the same ticket back.
+    pub(crate) async fn rejoin(&self, queue: &str, client_id: &str, ticket: String) -> Result<(String, QueueView), AdmissionError> {
+        let now = now_ms();
+        let claims = self.verify_ticket(&ticket, client_id, now / 1000)?;
+        if claims.queue_id != queue {
+            return Err(AdmissionError::TicketForAnotherQueue);
+        }
+        let view = self.view(&claims, now).await?;
+        Ok((ticket, view))
+    }
+
+    /// What the holder of `ticket` sees now.
+    pub(crate) async fn status(&self, ticket: &str, client_id: &str) -> Result<QueueView, AdmissionError> {
+        let now = now_ms();
+        let claims = self.verify_ticket(ticket, client_id, now / 1000)?;
+        self.view(&claims, now).await
+    }
+
+    /// Ends an admitted session: its seat goes back to the pool at once, and
+    /// no new pass is minted for the place.
+    pub(crate) async fn end_session(&self, ticket: &str, client_id: &str) -> Result<QueueView, AdmissionError> {
+        let now = now_ms();
+        let claims = self.verify_ticket(ticket, client_id, now / 1000)?;
+        let snap = self.store.snapshot(&claims.queue_id, self.known_queue(&claims.queue_id)?).await?;
+        let position = match snap.position(place(&claims)) {
+            Some(position) if position <= snap.admitted => position,
+            _ => return Err(AdmissionError::NotAdmitted),
+        };
+        self.store.end_session(&claims.queue_id, position).await?;
+        self.view(&claims, now).await
+    }
+
+    /// A ticket signed by us, for a queue we serve, held by the client it was
+    /// issued to.
+    fn verify_ticket(&self, ticket: &str, client_id: &str, now_unix: i64) -> Result<QueueTicket, AdmissionError> {
+        let claims: QueueTicket = tokens::verify_hmac(&self.policy.ticket_keys, ticket, now_unix).map_err(AdmissionError::BadTicket)?;
+        if claims.client_binding != client_binding(client_id) {
+            return Err(AdmissionError::WrongClient);
+        }
+        self.known_queue(&claims.queue_id)?;
+        Ok(claims)
+    }
+
+    async fn view(&self, ticket: &QueueTicket, now_ms: i64) -> Result<QueueView, AdmissionError> {
+        let queue = &ticket.queue_id;
+        let defaults = self.known_queue(queue)?;
+        let snap = self.store.snapshot(queue, defaults).await?;
+        let Some(position) = snap.position(place(ticket)) else {
+            return Ok(QueueView::pre_opening(ticket.lottery_entry.unwrap_or(0), defaults.opens_at_ms, now_ms));
+        };
+        let standing = standing(position, &snap);
+        let pass = if standing.admitted {
+            self.store.seat(queue, position).await?.map(|seat_expiry_ms| self.pass(ticket, position, seat_expiry_ms, now_ms))
+        } else {
+            None
+        };
+        Ok(QueueView::in_line(position, standing, pass, defaults.opens_at_ms, now_ms))
+    }
+
+    /// A pass for an admitted place, expiring with its seat.
+    fn pass(&self, ticket: &QueueTicket, position: u64, seat_expiry_ms: i64, now_ms: i64) -> IssuedPass {
+        let pass = AdmissionPass {
+            queue_id: ticket.queue_id.clone(),
+            place: position,
+            client_binding: ticket.client_binding.clone(),
+            session_id: session_id(&ticket.queue_id, position),
+            issued_at: now_ms / 1000,
+            expires_at: seat_expiry_ms / 1000,
+        };
+        IssuedPass { token: tokens::sign(&self.policy.signing_key, &pass), expires_at: pass.expires_at }
+    }
+}
+
+fn place(ticket: &QueueTicket) -> Place {
+    ticket.lottery_entry.map_or(Place::InLine(ticket.place), Place::PreOpening)
+}
+
+/// One session id per admitted place, whichever replica mints the pass.
+fn session_id(queue: &str, position: u64) -> String {
+    let digest = Sha256::new().chain_update(queue.as_bytes()).chain_update(position.to_be_bytes()).finalize();
+    digest.iter().take(12).map(|b| format!("{b:02x}")).collect()
+}

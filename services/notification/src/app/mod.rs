@@ -1,0 +1,77 @@
+//! The use case, `Deliveries`: the SMS a reservation's events cause, from
+//! the event to the gateway and back to support staff. The consumer records
+//! events through it, the background send loops drain it, and the gRPC
+//! handler reads it.
+//!
+//! - `record`: each event becomes at most one pending delivery;
+//! - `send`: the sender's claim / send / mark rounds, with their retries;
+//! - the status lookup (here): what support staff see.
+mod record;
+mod send;
+
+use std::time::Duration;
+
+use tokio::sync::Notify;
+
+pub(crate) use send::LOOPS;
+
+use crate::{
+    clients::SmsGateway,
+    domain::{DeliveryRecord, Lookup},
+    error::Error,
+    metrics::SenderMetrics,
+    store::DeliveryStore,
+};
+
+/// How the sender works through its queue.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct SendPolicy {
+    /// Attempts before a delivery is given up as failed.
+    pub(crate) max_attempts: u32,
+    /// Gateway calls in flight at once per replica.
+    pub(crate) concurrency: usize,
+    /// The longest one gateway call can take (connecting included): the
+    /// lease on a claimed delivery must outlast a round of them.
+    pub(crate) call_timeout: Duration,
+}
+
+/// Every SMS this service owes, one per reservation event with a phone
+/// number. Any number of replicas run it side by side; the gateway's
+/// idempotency key makes the rare double attempt (a replica dying between
+/// sending and recording) send nothing twice.
+pub(crate) struct Deliveries {
+    store: DeliveryStore,
+    gateway: SmsGateway,
+    max_attempts: u32,
+    concurrency: usize,
+    /// How long a claim keeps other replicas off a delivery: longer than the
+    /// slowest possible round, so a live sender is never overtaken.
+    lease: Duration,
+    metrics: SenderMetrics,
+    /// Rung when a delivery is queued here, so a send loop starts at once
+    /// instead of at its next sweep.
+    wake: Notify,
+}
+
+impl Deliveries {
+    pub(crate) fn new(store: DeliveryStore, gateway: SmsGateway, policy: SendPolicy, metrics: SenderMetrics) -> Self {
+        Self {
+            store,
+            gateway,
+            max_attempts: policy.max_attempts,
+            concurrency: policy.concurrency,
+            lease: send::lease_for(policy.call_timeout, policy.concurrency),
+            metrics,
+            wake: Notify::new(),
+        }
+    }
+
+    /// The deliveries a support request asks for. Unknown ids are not
+    /// errors: nothing was sent for them.
+    pub(crate) async fn status(&self, lookup: Lookup) -> Result<Vec<DeliveryRecord>, Error> {
+        Ok(match lookup {
+            Lookup::Reservation(id) => self.store.by_reservation(id).await?,
+            Lookup::Message(id) => self.store.by_message(id).await?.into_iter().collect(),
+        })
+    }
+}

@@ -1,0 +1,118 @@
+//! The sender: takes due deliveries, posts them to the SMS gateway and
+//! records the outcome, retrying failures with the domain's backoff.
+use std::{sync::Arc, time::Duration};
+
+use futures_util::StreamExt as _;
+use uuid::Uuid;
+use yeyak_platform::Shutdown;
+
+use super::Deliveries;
+use crate::{
+    clients::SendOutcome,
+    domain::{self, AfterFailure},
+    error::Error,
+    store::Claimed,
+};
+
+/// Deliveries claimed per round.
+const BATCH: usize = 50;
+
+/// Sender loops per replica. With a backlog, one loop's next claim waits for
+/// its whole round (the slowest send, then the record); a second loop claims
+/// and sends meanwhile. Claims skip each other's rows, and the rule that a
+/// reservation's older message goes first holds across loops as it does
+/// across replicas.
+pub(crate) const LOOPS: usize = 2;
+
+/// A lease that outlasts the slowest round: every call of a batch, queued
+/// `concurrency` at a time, running into its deadline.
+pub(super) fn lease_for(call_timeout: Duration, concurrency: usize) -> Duration {
+    let rounds = BATCH.div_ceil(concurrency.max(1)) as u32 + 1;
+    (call_timeout * rounds + Duration::from_secs(5)).max(Duration::from_secs(30))
+}
+
+impl Deliveries {
+    /// Runs one send loop until shutdown: a full batch is followed at once by
+    /// the next, new rows wake the loop immediately, and a periodic sweep
+    /// catches due retries and rows other replicas wrote.
+    pub(crate) async fn send_until_stopped(self: Arc<Self>, sweep: Duration, shutdown: Shutdown) {
+        while !shutdown.is_triggered() {
+            match self.send_due().await {
+                Ok(n) if n >= BATCH => continue,
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "sender cannot reach the database; retrying"),
+            }
+            tokio::select! {
+                _ = self.wake.notified() => {},
+                _ = tokio::time::sleep(sweep) => {},
+                _ = shutdown.wait() => {},
+            }
+        }
+    }
+
+    /// Sends one batch of due deliveries; returns how many were claimed. The
+    /// accepted ones are recorded together, in one statement.
+    async fn send_due(&self) -> Result<usize, Error> {
+        let claimed = self.store.claim_due(BATCH as i64, self.lease).await?;
+        let n = claimed.len();
+        let accepted: Vec<Uuid> = futures_util::stream::iter(claimed)
+            .map(|c| self.send_one(c))
+            .buffer_unordered(self.concurrency.max(1))
+            .filter_map(|sent| async move { sent })
+            .collect()
+            .await;
+        if !accepted.is_empty() {
+            if let Err(e) = self.store.mark_sent(&accepted).await {
+                // The lease expires and the resends are deduplicated by the gateway.
+                tracing::warn!(messages = accepted.len(), error = %e, "sms sent but not recorded; will be confirmed again");
+            }
+        }
+        Ok(n)
+    }
+
+    /// Sends one delivery; its message id if the gateway accepted it
+    /// (recorded by the caller), else the failure is recorded here.
+    async fn send_one(&self, c: Claimed) -> Option<Uuid> {
+        let attempt = u32::try_from(c.attempts).unwrap_or(0) + 1;
+        let outcome = match c.phone.as_deref() {
+            Some(phone) => self.gateway.send(c.message_id, phone, &c.text).await,
+            None => SendOutcome::Rejected("no destination number".into()),
+        };
+        let (retry_in, reason) = match outcome {
+            SendOutcome::Accepted { gateway_id, duplicate } => {
+                tracing::info!(message_id = %c.message_id, to = %c.masked_phone, attempt, ?gateway_id, duplicate, "sms accepted by the gateway");
+                self.metrics.sent.inc();
+                return Some(c.message_id);
+            }
+            SendOutcome::Retryable(reason) => (domain::after_failure(attempt, self.max_attempts, false), reason),
+            SendOutcome::Rejected(reason) => (domain::after_failure(attempt, self.max_attempts, true), reason),
+        };
+        let next = match retry_in {
+            AfterFailure::RetryIn(delay) => {
+                tracing::warn!(message_id = %c.message_id, to = %c.masked_phone, attempt, %reason, retry_in = ?delay, "sms attempt failed");
+                self.metrics.retried.inc();
+                Some(delay)
+            }
+            AfterFailure::GiveUp => {
+                tracing::error!(message_id = %c.message_id, to = %c.masked_phone, attempt, %reason, "sms given up");
+                self.metrics.given_up.inc();
+                None
+            }
+        };
+        if let Err(e) = self.store.mark_attempt_failed(c.message_id, next, &reason).await {
+            tracing::warn!(message_id = %c.message_id, error = %e, "could not record the failed attempt; retried after the lease");
+        }
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lease_outlasts_the_slowest_round() {
+        assert_eq!(lease_for(Duration::from_secs(2), 16), Duration::from_secs(30));
+        assert_eq!(lease_for(Duration::from_secs(2), 1), Duration::from_secs(2 * 51 + 5));
+    }
+}

@@ -1,0 +1,2 @@
+//! Inbound bus events: reservation events, each the cause of at most one SMS.
+pub mod reservations;

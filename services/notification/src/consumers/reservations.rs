@@ -1,0 +1,62 @@
+//! `reservation.{confirmed,cancelled,rescheduled}.v1` → one pending SMS each,
+//! through `Deliveries::record`. Messages are acked
+//! only after the record commits, so an event is never lost and (the inbox
+//! commits with it) never queued twice.
+use std::sync::Arc;
+
+use uuid::Uuid;
+use yeyak_platform::{
+    messaging::{self, AmqpSettings, Delivery, HandlerError},
+    Shutdown,
+};
+use yeyak_proto::events::v1::routing::RESERVATION_EVENTS;
+
+use crate::{
+    app::Deliveries,
+    domain::{self, Notice},
+};
+
+/// Queue name (prefixed by `AMQP_QUEUE_PREFIX`) shared by every replica.
+pub const QUEUE: &str = "notification.sms";
+
+/// Events recorded per transaction at most. A surge's events arrive faster
+/// than one commit each could keep up with; a batch is one commit. Batches
+/// are handled one at a time, in queue order, so a reservation's events are
+/// recorded in the order they were published (and the sender sends them in
+/// event order whatever the order they were recorded in).
+const MAX_BATCH: usize = 128;
+
+/// Consumes reservation events until shutdown.
+pub(crate) async fn run(amqp: AmqpSettings, deliveries: Arc<Deliveries>, shutdown: Shutdown) {
+    messaging::consume_batches(amqp, QUEUE, &RESERVATION_EVENTS, shutdown, MAX_BATCH, move |batch| {
+        let deliveries = deliveries.clone();
+        async move { handle(&deliveries, batch).await }
+    })
+    .await;
+}
+
+/// Handles a batch of deliveries. Malformed events are poison (dead-lettered,
+/// never retried, so they cannot block the queue); database trouble is
+/// transient for the whole batch (redelivered; the inbox makes that harmless).
+async fn handle(deliveries: &Deliveries, batch: Vec<Delivery>) -> Vec<Result<(), HandlerError>> {
+    let decoded: Vec<Result<(Uuid, Notice), HandlerError>> = batch.iter().map(decode).collect();
+    let events: Vec<(Uuid, &Notice)> = decoded.iter().filter_map(|d| d.as_ref().ok().map(|(id, n)| (*id, n))).collect();
+    let outcome = deliveries.record(&events).await.map_err(|e| e.to_string());
+    decoded
+        .into_iter()
+        .map(|d| match (d, &outcome) {
+            (Err(poison), _) => Err(poison),
+            (Ok(_), Ok(())) => Ok(()),
+            (Ok((event_id, _)), Err(e)) => Err(HandlerError::Transient(format!("event {event_id}: {e}"))),
+        })
+        .collect()
+}
+
+fn decode(delivery: &Delivery) -> Result<(Uuid, Notice), HandlerError> {
+    let Some(event_id) = delivery.event_id else {
+        return Err(HandlerError::Poison(format!("{}: missing or invalid event id (AMQP message id)", delivery.routing_key)));
+    };
+    let notice = domain::decode(&delivery.routing_key, &delivery.payload)
+        .map_err(|e| HandlerError::Poison(format!("event {event_id} ({}): {e}", delivery.routing_key)))?;
+    Ok((event_id, notice))
+}

@@ -1,0 +1,70 @@
+//! A delivery as it is stored and as support staff see it, and how they ask
+//! for one.
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
+
+/// Delivery states as stored in the `deliveries.state` column.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum DeliveryState {
+    Pending,
+    Sent,
+    Failed,
+}
+
+impl DeliveryState {
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Sent => "sent",
+            Self::Failed => "failed",
+        }
+    }
+
+    pub(crate) fn parse(s: &str) -> Option<Self> {
+        match s {
+            "pending" => Some(Self::Pending),
+            "sent" => Some(Self::Sent),
+            "failed" => Some(Self::Failed),
+            _ => None,
+        }
+    }
+}
+
+/// A delivery as support staff see it: the masked number only, so nothing
+/// that leaves the service can reveal whom a reservation belongs to.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct DeliveryRecord {
+    pub(crate) message_id: Uuid,
+    pub(crate) reservation_id: Uuid,
+    /// The routing key of the event that caused the SMS.
+    pub(crate) event_type: String,
+    /// `None` for a stored state this build does not know (shown as
+    /// unspecified rather than failing the whole lookup).
+    pub(crate) state: Option<DeliveryState>,
+    pub(crate) masked_phone: String,
+    pub(crate) attempts: i32,
+    pub(crate) created_at: DateTime<Utc>,
+    pub(crate) sent_at: Option<DateTime<Utc>>,
+}
+
+/// Which deliveries a status request asks for: exactly one selector.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Lookup {
+    /// Every SMS of one reservation, oldest event first.
+    Reservation(Uuid),
+    /// One SMS by its message id (the gateway's idempotency key).
+    Message(Uuid),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn states_round_trip() {
+        for s in [DeliveryState::Pending, DeliveryState::Sent, DeliveryState::Failed] {
+            assert_eq!(DeliveryState::parse(s.as_str()), Some(s));
+        }
+        assert_eq!(DeliveryState::parse("lost"), None);
+    }
+}

@@ -1,0 +1,100 @@
+//! The sender's side of the `deliveries` table: claiming due deliveries and
+//! recording what each attempt achieved.
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
+
+use super::DeliveryStore;
+use crate::domain::DeliveryState;
+
+/// A delivery claimed by this replica's sender.
+#[derive(Clone, sqlx::FromRow)]
+pub(crate) struct Claimed {
+    pub(crate) message_id: Uuid,
+    pub(crate) phone: Option<String>,
+    pub(crate) masked_phone: String,
+    pub(crate) text: String,
+    pub(crate) attempts: i32,
+    pub(crate) created_at: DateTime<Utc>,
+}
+
+/// The sender's claim (`$1` how many, `$2` the lease in seconds); see
+/// [`DeliveryStore::claim_due`]. Public so a test can check its plan.
+pub const CLAIM_DUE: &str = "UPDATE deliveries SET leased_until = now() + make_interval(secs => $2)
+             WHERE ctid = ANY(ARRAY(
+                 SELECT ctid FROM deliveries p
+                 WHERE next_attempt_at <= now() AND (leased_until IS NULL OR leased_until <= now())
+                   AND (SELECT 1 FROM deliveries older
+                        WHERE older.reservation_id = p.reservation_id AND older.state = 'pending'
+                          AND older.event_id < p.event_id
+                        LIMIT 1) IS NULL
+                 ORDER BY next_attempt_at LIMIT $1 FOR UPDATE SKIP LOCKED))
+             RETURNING message_id, phone, masked_phone, text, attempts, created_at";
+
+/// Run before [`CLAIM_DUE`] in its transaction: estimates from a small early
+/// table would make a sort of the whole due range look cheaper than reading
+/// the index head in order.
+pub const CLAIM_PLANNER: &str = "SELECT set_config('enable_sort', 'off', true), set_config('enable_bitmapscan', 'off', true)";
+
+impl DeliveryStore {
+    /// Claims up to `limit` due deliveries, soonest due first, for `lease`:
+    /// they are leased, so no other replica picks them up meanwhile, and a
+    /// replica that dies mid-send leaves them due again after the lease
+    /// (the resend carries the same idempotency key). SKIP LOCKED lets
+    /// replicas claim side by side without waiting for each other.
+    ///
+    /// A person gets a reservation's messages in the order its events
+    /// happened: a delivery waits while an older one for the same
+    /// reservation is still pending (being sent, or retrying). Event ids are
+    /// UUIDv7, so their order is the order the events were written, whatever
+    /// order the consumer recorded them in.
+    ///
+    /// The statement is written so that its plan does not depend on table
+    /// statistics, which a busy new table lacks for its first minutes: the
+    /// head of the due index in order (sorts and bitmap scans are switched
+    /// off for it), one index probe per row for an older message (a scalar
+    /// subquery, which the planner never turns into a join over every
+    /// pending row), and the update by the locked rows' ctids (no join back
+    /// to the table). Its cost is the batch's, not the backlog's.
+    pub(crate) async fn claim_due(&self, limit: i64, lease: Duration) -> Result<Vec<Claimed>, sqlx::Error> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query(CLAIM_PLANNER).execute(&mut *tx).await?;
+        let mut rows: Vec<Claimed> = sqlx::query_as(CLAIM_DUE).bind(limit).bind(lease.as_secs_f64()).fetch_all(&mut *tx).await?;
+        tx.commit().await?;
+        rows.sort_by_key(|r| r.created_at);
+        Ok(rows)
+    }
+
+    /// The gateway accepted these messages. Their phone numbers are no
+    /// longer needed and are erased (data minimisation).
+    pub(crate) async fn mark_sent(&self, message_ids: &[Uuid]) -> Result<(), sqlx::Error> {
+        sqlx::query(
+            "UPDATE deliveries SET state = 'sent', sent_at = now(), attempts = attempts + 1, phone = NULL, last_error = NULL,
+                 next_attempt_at = NULL, leased_until = NULL
+             WHERE message_id = ANY($1) AND state = 'pending'",
+        )
+        .bind(message_ids)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// An attempt failed: schedule the next one, or give up (`retry_in` None).
+    pub(crate) async fn mark_attempt_failed(&self, message_id: Uuid, retry_in: Option<Duration>, error: &str) -> Result<(), sqlx::Error> {
+        let state = if retry_in.is_some() { DeliveryState::Pending } else { DeliveryState::Failed };
+        sqlx::query(
+            "UPDATE deliveries SET attempts = attempts + 1, state = $2, last_error = $3,
+                 next_attempt_at = CASE WHEN $2 = 'pending' THEN now() + make_interval(secs => $4) END, leased_until = NULL,
+                 phone = CASE WHEN $2 = 'pending' THEN phone END
+             WHERE message_id = $1 AND state = 'pending'",
+        )
+        .bind(message_id)
+        .bind(state.as_str())
+        .bind(error)
+        .bind(retry_in.unwrap_or_default().as_secs_f64())
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,79 @@
+//! The two services a booking consults before it writes anything: eligibility
+//! (behind the pass: the caller's pass is forwarded, `eligibility`) and the
+//! slot catalogue (internal, `catalog`). Every call has a deadline, so a
+//! dependency that is down or slow turns into UNAVAILABLE quickly and nothing
+//! is written.
+mod catalog;
+mod eligibility;
+
+use std::{future::Future, time::Duration};
+
+use tonic::{transport::Channel, Code, Request, Status};
+use yeyak_platform::grpc::client::{self, ClientSettings};
+
+pub(crate) use catalog::CatalogClient;
+pub(crate) use eligibility::{EligibilityClient, Verdict};
+
+/// Why a dependency could not serve a call.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum ClientError {
+    /// Down, slow or overloaded: the caller may retry.
+    #[error("{dependency} unavailable: {cause}")]
+    Unavailable { dependency: &'static str, cause: String },
+    /// A refusal the caller can act on; it reaches the caller with its code.
+    #[error("{dependency} refused ({refusal:?}): {message}")]
+    Refused { dependency: &'static str, refusal: Refusal, message: String },
+}
+
+/// The refusals of a dependency that pass through to the caller.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Refusal {
+    InvalidArgument,
+    NotFound,
+    PermissionDenied,
+    Unauthenticated,
+    FailedPrecondition,
+    OutOfRange,
+}
+
+/// A lazy channel: a dependency that is down does not stop start-up.
+fn channel(addr: &str, timeout: Duration) -> anyhow::Result<Channel> {
+    let settings = ClientSettings { connect_timeout: timeout.min(Duration::from_millis(500)), request_timeout: timeout };
+    client::channel(addr, &settings)
+}
+
+/// A request bounded by the deadline and carrying the current trace.
+fn request<T>(message: T, timeout: Duration) -> Request<T> {
+    let mut request = Request::new(message);
+    request.set_timeout(timeout);
+    yeyak_platform::telemetry::inject_traceparent(&mut request);
+    request
+}
+
+/// Bounds the call by the deadline whatever the transport does.
+async fn call<T>(
+    dependency: &'static str,
+    timeout: Duration,
+    call: impl Future<Output = Result<tonic::Response<T>, Status>>,
+) -> Result<T, ClientError> {
+    match tokio::time::timeout(timeout, call).await {
+        Ok(Ok(response)) => Ok(response.into_inner()),
+        Ok(Err(status)) => Err(classify(dependency, status)),
+        Err(_) => Err(ClientError::Unavailable { dependency, cause: format!("no answer within {timeout:?}") }),
+    }
+}
+
+/// Refusals the caller can act on pass through; anything else means the
+/// dependency cannot serve now.
+fn classify(dependency: &'static str, status: Status) -> ClientError {
+    let refusal = match status.code() {
+        Code::InvalidArgument => Refusal::InvalidArgument,
+        Code::NotFound => Refusal::NotFound,
+        Code::PermissionDenied => Refusal::PermissionDenied,
+        Code::Unauthenticated => Refusal::Unauthenticated,
+        Code::FailedPrecondition => Refusal::FailedPrecondition,
+        Code::OutOfRange => Refusal::OutOfRange,
+        _ => return ClientError::Unavailable { dependency, cause: status.to_string() },
+    };
+    ClientError::Refused { dependency, refusal, message: status.message().to_owned() }
+}

@@ -1,0 +1,113 @@
+//! The person's way in: the waiting room's pass, then a verified identity.
+use std::time::Duration;
+
+use anyhow::{bail, Context as _};
+use yeyak_proto::{admission::v1 as adm, identity::v1 as idn};
+
+use super::{ch, with_pass, Endpoints, Person, Session};
+
+/// Joins the queue as a new client and polls until admitted.
+pub async fn admit(ep: &Endpoints, say: &(dyn Fn(String) + Sync)) -> anyhow::Result<Session> {
+    let client_id = format!("demo-{}", uuid::Uuid::new_v4().simple());
+    // 1. The waiting room.
+    let mut queue = adm::admission_service_client::AdmissionServiceClient::new(ch(&ep.admission)?);
+    let joined = queue
+        .join_queue(adm::JoinQueueRequest { queue_id: ep.queue_id.clone(), client_id: client_id.clone(), existing_ticket: String::new() })
+        .await
+        .context("JoinQueue")?
+        .into_inner();
+    let mut status = joined.status.context("JoinQueue returned no status")?;
+    say(format!("1. joined queue {:?}: position {}, {} people ahead", ep.queue_id, status.position, status.people_ahead));
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    while status.state != adm::QueueState::Admitted as i32 {
+        if status.state == adm::QueueState::SessionEnded as i32 {
+            bail!("the admitted session of this ticket has already ended");
+        }
+        if tokio::time::Instant::now() > deadline {
+            bail!("not admitted within 60 s");
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        status = queue
+            .get_queue_status(adm::GetQueueStatusRequest { ticket: joined.ticket.clone(), client_id: client_id.clone() })
+            .await
+            .context("GetQueueStatus")?
+            .into_inner()
+            .status
+            .context("no status")?;
+    }
+    let pass = status.admission_pass.clone();
+    say(format!("2. admitted: signed pass received ({} bytes)", pass.len()));
+    Ok(Session { client_id, pass })
+}
+
+/// Identity's client over one long-lived connection, as a gateway keeps it.
+pub type IdentityClient = idn::identity_service_client::IdentityServiceClient<tonic::transport::Channel>;
+
+/// Verifies `person` with the healthiest SMS-code provider under `session`,
+/// over a connection of its own.
+pub async fn verify(
+    ep: &Endpoints,
+    person: &Person,
+    session: &Session,
+    say: &(dyn Fn(String) + Sync),
+) -> anyhow::Result<idn::CompleteVerificationResponse> {
+    let mut identity = IdentityClient::new(ch(&ep.identity)?);
+    verify_with(&mut identity, ep, person, session, say).await
+}
+
+/// [`verify`] over the caller's connection to identity.
+pub async fn verify_with(
+    identity: &mut IdentityClient,
+    ep: &Endpoints,
+    person: &Person,
+    session: &Session,
+    say: &(dyn Fn(String) + Sync),
+) -> anyhow::Result<idn::CompleteVerificationResponse> {
+    let http = reqwest::Client::builder().timeout(Duration::from_secs(5)).build()?;
+    let (pass, client_id) = (&session.pass, &session.client_id);
+    // 2. Identity, with the healthiest SMS-code provider.
+    let providers = identity
+        .list_providers(with_pass(idn::ListProvidersRequest {}, pass, client_id)?)
+        .await
+        .context("ListProviders")?
+        .into_inner()
+        .providers;
+    let provider = providers
+        .iter()
+        .find(|p| p.kind == idn::ProviderKind::SmsCode as i32 && p.status != idn::ProviderStatus::Red as i32)
+        .context("no SMS-code provider available")?;
+    say(format!(
+        "3. providers: {}",
+        providers
+            .iter()
+            .map(|p| format!("{} ({:?})", p.provider_id, idn::ProviderStatus::try_from(p.status).unwrap_or_default()))
+            .collect::<Vec<_>>()
+            .join(", ")
+    ));
+    let started = identity
+        .start_verification(with_pass(
+            idn::StartVerificationRequest {
+                provider_id: provider.provider_id.clone(),
+                name: person.name.clone(),
+                resident_registration_number: person.rrn.clone(),
+                phone_number: person.phone.clone(),
+            },
+            pass,
+            client_id,
+        )?)
+        .await
+        .context("StartVerification")?
+        .into_inner();
+    let idp_url = &ep.idp_urls.iter().find(|(id, _)| *id == provider.provider_id).context("no URL for provider")?.1;
+    let inbox: serde_json::Value =
+        http.get(format!("{idp_url}/v1/inbox/{}", person.phone)).send().await?.error_for_status()?.json().await?;
+    let code = inbox["code"].as_str().context("no code in the phone's inbox")?.to_owned();
+    say(format!("4. {} sent a code to the phone; entering it", provider.provider_id));
+    let verified = identity
+        .complete_verification(with_pass(idn::CompleteVerificationRequest { challenge_id: started.challenge_id, code }, pass, client_id)?)
+        .await
+        .context("CompleteVerification")?
+        .into_inner();
+    say(format!("5. verified {} as subject {}…", verified.masked_name, &verified.subject_id[..12]));
+    Ok(verified)
+}

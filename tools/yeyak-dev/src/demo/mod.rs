@@ -1,0 +1,156 @@
+//! One person's booking, end to end, through the public gRPC APIs only:
+//! queue → pass → identity → eligibility → search → book → SMS.
+//!
+//! Split by the person's path: [`admit`] and [`verify`] get a session and
+//! an identity, [`find_slot`] a place, and [`run`] strings them together
+//! with eligibility, the booking and the SMS.
+mod access;
+mod search;
+
+use std::time::Duration;
+
+use anyhow::{bail, Context as _};
+use tonic::transport::Channel;
+use yeyak_platform::grpc::{client, CLIENT_ID_HEADER, PASS_HEADER};
+use yeyak_proto::{eligibility::v1 as elig, notification::v1 as ntf, reservation::v1 as res};
+
+pub use access::{admit, verify, verify_with, IdentityClient};
+pub use search::find_slot;
+/// Where the stack listens.
+#[derive(Clone, Debug)]
+pub struct Endpoints {
+    pub admission: String,
+    pub identity: String,
+    pub eligibility: String,
+    pub inventory: String,
+    pub reservation: String,
+    pub notification: String,
+    pub sms_gateway_url: String,
+    /// Provider id → the mock provider's base URL (to read the phone's inbox).
+    pub idp_urls: Vec<(String, String)>,
+    pub queue_id: String,
+}
+
+/// The person booking (a real entry of the synthetic registry).
+#[derive(Clone, Debug)]
+pub struct Person {
+    pub name: String,
+    pub rrn: String,
+    pub phone: String,
+}
+
+#[derive(Debug)]
+pub struct Outcome {
+    pub reservation_id: String,
+    pub phone: String,
+    pub sms_texts: Vec<String>,
+}
+
+pub(crate) fn ch(addr: &str) -> anyhow::Result<Channel> {
+    client::channel(addr, &client::ClientSettings { connect_timeout: Duration::from_secs(2), request_timeout: Duration::from_secs(10) })
+}
+
+/// Attaches the pass and client id, as a gateway does on every call.
+fn with_pass<T>(msg: T, pass: &str, client_id: &str) -> anyhow::Result<tonic::Request<T>> {
+    let mut r = tonic::Request::new(msg);
+    r.metadata_mut().insert(PASS_HEADER, pass.parse()?);
+    r.metadata_mut().insert(CLIENT_ID_HEADER, client_id.parse()?);
+    Ok(r)
+}
+
+/// An admitted client: its id and the pass the waiting room gave it.
+#[derive(Clone, Debug)]
+pub struct Session {
+    pub client_id: String,
+    pub pass: String,
+}
+
+impl Session {
+    /// `msg` with this session's pass and client id attached.
+    pub fn request<T>(&self, msg: T) -> anyhow::Result<tonic::Request<T>> {
+        with_pass(msg, &self.pass, &self.client_id)
+    }
+}
+
+/// The whole path of one person, each step told to `say` as it happens: the
+/// demo prints them, the end-to-end test asserts the outcome.
+pub async fn run(ep: &Endpoints, person: &Person, say: &(dyn Fn(String) + Sync)) -> anyhow::Result<Outcome> {
+    let http = reqwest::Client::builder().timeout(Duration::from_secs(5)).build()?;
+    let session = admit(ep, say).await?;
+    let verified = verify(ep, person, &session, say).await?;
+    let (client_id, pass) = (session.client_id, session.pass);
+
+    // 3. Eligibility.
+    let mut eligibility = elig::eligibility_service_client::EligibilityServiceClient::new(ch(&ep.eligibility)?);
+    let decision = eligibility
+        .check_eligibility(with_pass(
+            elig::CheckEligibilityRequest { identity_assertion: verified.identity_assertion.clone(), dose_number: 1, ..Default::default() },
+            &pass,
+            &client_id,
+        )?)
+        .await
+        .context("CheckEligibility")?
+        .into_inner();
+    if !decision.eligible {
+        bail!("not eligible: {}", decision.detail);
+    }
+    say(format!("6. eligible: {}", decision.detail));
+
+    // 4. Search and pick a slot.
+    let slot = find_slot(ep, &pass, &client_id, say).await?;
+
+    // 5. Book.
+    let mut reservations = res::reservation_service_client::ReservationServiceClient::new(ch(&ep.reservation)?);
+    let booked = reservations
+        .create_reservation(with_pass(
+            res::CreateReservationRequest {
+                idempotency_key: format!("demo-{}", uuid::Uuid::new_v4().simple()),
+                slot_id: slot.slot_id.clone(),
+                identity_assertion: verified.identity_assertion.clone(),
+                dose_number: 1,
+                contact_phone: person.phone.clone(),
+                ..Default::default()
+            },
+            &pass,
+            &client_id,
+        )?)
+        .await
+        .context("CreateReservation")?
+        .into_inner()
+        .reservation
+        .context("no reservation")?;
+    say(format!("9. booked: reservation {} at {}", booked.reservation_id, booked.clinic_name));
+
+    // 6. The SMS, as the gateway recorded it.
+    let sms_texts = wait_for_sms(&http, &ep.sms_gateway_url, &person.phone).await?;
+    say(format!("10. SMS gateway recorded: {}", sms_texts.join(" | ")));
+    let mut notifications = ntf::notification_service_client::NotificationServiceClient::new(ch(&ep.notification)?);
+    let deliveries = notifications
+        .get_delivery_status(ntf::GetDeliveryStatusRequest { reservation_id: booked.reservation_id.clone(), message_id: String::new() })
+        .await
+        .context("GetDeliveryStatus")?
+        .into_inner()
+        .deliveries;
+    say(format!(
+        "11. delivery status: {:?}",
+        deliveries.iter().map(|d| ntf::DeliveryState::try_from(d.state).unwrap_or_default()).collect::<Vec<_>>()
+    ));
+    Ok(Outcome { reservation_id: booked.reservation_id, phone: person.phone.clone(), sms_texts })
+}
+
+async fn wait_for_sms(http: &reqwest::Client, gateway: &str, phone: &str) -> anyhow::Result<Vec<String>> {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let body: serde_json::Value =
+            http.get(format!("{gateway}/v1/messages")).query(&[("to", phone)]).send().await?.error_for_status()?.json().await?;
+        let texts: Vec<String> =
+            body["messages"].as_array().into_iter().flatten().filter_map(|m| m["text"].as_str().map(str::to_owned)).collect();
+        if !texts.is_empty() {
+            return Ok(texts);
+        }
+        if tokio::time::Instant::now() > deadline {
+            bail!("the SMS gateway recorded nothing within 30 s");
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
