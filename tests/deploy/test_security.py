@@ -1,0 +1,92 @@
+"""Security lint of every rendered workload (services, migration Jobs, mocks)."""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+
+import seclint
+import valuesets
+from deploytest import by_kind, pod_spec, workloads
+
+# emptyDir volumes that a process needs, (workload name, volume name) with
+# the reason. None today: every binary writes only to stdout and its sockets.
+EMPTYDIR_ALLOWED: dict[tuple[str, str], str] = {}
+
+
+@pytest.mark.parametrize("set_name", list(valuesets.SETS))
+def test_workloads_pass_the_security_lint(renders, set_name):
+    objs = renders[set_name]
+    assert workloads(objs), "nothing to lint"
+    problems = seclint.findings(objs, valuesets.EXISTING_SECRETS, set(EMPTYDIR_ALLOWED))
+    assert problems == [], "\n".join(problems)
+
+
+def test_every_secret_comes_from_an_existing_secret(renders):
+    """The variables that hold secrets are set, each from the Secret of its concern."""
+    expected = {
+        "admission": {"YEYAK_SIGNING_KEY": "yeyak-admission-keys", "YEYAK_TICKET_KEYS": "yeyak-admission-keys",
+                      "YEYAK_OPERATOR_TOKEN": "yeyak-admission-keys", "YEYAK_REDIS_URL": "yeyak-redis",
+                      "YEYAK_AMQP_URL": "yeyak-amqp"},
+        "identity": {"YEYAK_SIGNING_KEY": "yeyak-identity-keys", "YEYAK_SUBJECT_HASH_KEY": "yeyak-identity-keys",
+                     "YEYAK_REDIS_URL": "yeyak-redis"},
+        "eligibility": {"YEYAK_REDIS_URL": "yeyak-redis", "YEYAK_AMQP_URL": "yeyak-amqp"},
+        "inventory": {"YEYAK_DATABASE_URL": "yeyak-database", "YEYAK_REDIS_URL": "yeyak-redis",
+                      "YEYAK_AMQP_URL": "yeyak-amqp"},
+        "reservation": {"YEYAK_DATABASE_URL": "yeyak-database", "YEYAK_AMQP_URL": "yeyak-amqp"},
+        "notification": {"YEYAK_DATABASE_URL": "yeyak-database", "YEYAK_AMQP_URL": "yeyak-amqp"},
+    }
+    for dep in by_kind(renders["production"], "Deployment"):
+        service = dep.name.removeprefix("yeyak-")
+        env = pod_spec(dep)["containers"][0]["env"]
+        got = {e["name"]: e["valueFrom"]["secretKeyRef"]["name"] for e in env if "valueFrom" in e}
+        assert got == expected[service], service
+        assert all("value" not in e for e in env), f"{service}: a literal env value"
+
+
+def _first(objs, kind):
+    return copy.deepcopy(by_kind(objs, kind)[0])
+
+
+BREAKAGES = {
+    "root": lambda s, c: s["securityContext"].update(runAsUser=0),
+    "named user": lambda s, c: s["securityContext"].update(runAsUser="nonroot"),
+    "writable root": lambda s, c: c["securityContext"].update(readOnlyRootFilesystem=False),
+    "escalation": lambda s, c: c["securityContext"].pop("allowPrivilegeEscalation"),
+    "capabilities": lambda s, c: c["securityContext"].update(capabilities={"drop": ["NET_RAW"]}),
+    "seccomp": lambda s, c: s["securityContext"].pop("seccompProfile"),
+    "host network": lambda s, c: s.update(hostNetwork=True),
+    "host path": lambda s, c: s.setdefault("volumes", []).append({"name": "h", "hostPath": {"path": "/"}}),
+    "privileged": lambda s, c: c["securityContext"].update(privileged=True),
+    "no memory limit": lambda s, c: c["resources"].pop("limits"),
+    "no requests": lambda s, c: c["resources"].pop("requests"),
+    "token": lambda s, c: s.pop("automountServiceAccountToken"),
+    "latest": lambda s, c: c.update(image=c["image"].rsplit(":", 1)[0] + ":latest"),
+    "untagged": lambda s, c: c.update(image=c["image"].rsplit(":", 1)[0]),
+    "secret literal": lambda s, c: c["env"].append({"name": "YEYAK_SIGNING_KEY", "value": "x"}),
+    "credential url": lambda s, c: c["env"].append({"name": "YEYAK_X_URL", "value": "redis://u:pw@r:6379"}),
+    "other secret": lambda s, c: c["env"].append(
+        {"name": "YEYAK_REDIS_URL", "valueFrom": {"secretKeyRef": {"name": "someone-else", "key": "url"}}}),
+    "stray emptyDir": lambda s, c: s.setdefault("volumes", []).append({"name": "tmp", "emptyDir": {}}),
+    "shell probe": lambda s, c: c.update(livenessProbe={"exec": {"command": ["sh", "-c", "true"]}}),
+}
+
+
+@pytest.mark.parametrize("breakage", list(BREAKAGES))
+def test_the_lint_catches(renders, breakage):
+    """Each rule can fail: a copy of a rendered Deployment broken one way is reported."""
+    dep = _first(renders["production"], "Deployment")
+    spec = pod_spec(dep)
+    BREAKAGES[breakage](spec, spec["containers"][0])
+    assert seclint.findings([dep], valuesets.EXISTING_SECRETS), breakage
+
+
+def test_the_lint_catches_secrets_in_config_maps(renders):
+    config = _first(renders["production"], "ConfigMap")
+    config["data"]["YEYAK_OPERATOR_TOKEN"] = "hunter2"
+    assert seclint.findings([config], valuesets.EXISTING_SECRETS)
+    config = _first(renders["production"], "ConfigMap")
+    config["data"]["OTEL_EXPORTER_OTLP_HEADERS"] = "x"
+    config["data"]["YEYAK_AMQP"] = "amqps://yeyak:s3cret@mq:5671/%2f"
+    assert len(seclint.findings([config], valuesets.EXISTING_SECRETS)) == 1

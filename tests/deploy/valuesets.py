@@ -1,0 +1,80 @@
+"""The value sets the deployment tests render the chart with.
+
+Each set is what an operator would put in one values file on top of the
+chart's defaults (helm/yeyak/values.yaml).
+"""
+
+from chartlib import ROOT, deep_merge
+
+RULES = (ROOT / "services" / "eligibility" / "rules" / "demo.toml").read_text()
+
+# What production requires on top of the defaults: the rules file and the
+# third parties' URLs. The trusted key is a public key (not secret).
+PRODUCTION = {
+    "eligibility": {"rules": {"toml": RULES}},
+    "trustedKeys": ["admission:adm-2026-1:11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo="],
+    "thirdParties": {
+        "registryUrl": "https://registry.example.org",
+        "identityProviders": [
+            {"id": "carrier-sms", "url": "https://carrier-sms.example.org"},
+            {"id": "kakao-cert", "url": "https://kakao-cert.example.org"},
+        ],
+        "smsGatewayUrl": "https://sms-gateway.example.org",
+    },
+}
+
+# A demo: the mock third parties in the cluster, throwaway dev keys.
+MOCKS = {
+    "environment": "dev",
+    "mocks": {"enabled": True},
+    "eligibility": {"rules": {"toml": RULES}},
+}
+
+# An SRE scaling identity alone.
+IDENTITY_SCALED = deep_merge(PRODUCTION, {
+    "identity": {"replicas": 10, "autoscaling": {"enabled": True}},
+})
+
+# Example egress blocks: managed data stores on a private range, third
+# parties on documentation ranges (RFC 5737), two blocks for the providers.
+EGRESS = {
+    "postgres": {"cidrs": ["10.20.0.0/24"]},
+    "redis": {"cidrs": ["10.20.1.0/24"]},
+    "amqp": {"cidrs": ["10.20.2.0/24"]},
+    "registry": {"cidrs": ["203.0.113.0/28"]},
+    "identityProviders": {"cidrs": ["198.51.100.0/27", "198.51.100.64/27"]},
+    "smsGateway": {"cidrs": ["192.0.2.16/28"]},
+}
+
+NETWORK = deep_merge(PRODUCTION, {
+    "networkPolicy": {"enabled": True, "egress": EGRESS},
+    "metrics": {"serviceMonitor": {"force": True}},
+})
+
+NETWORK_MOCKS = deep_merge(MOCKS, {"networkPolicy": {"enabled": True, "egress": EGRESS}})
+
+# Pre-scaling identity for an 8 p.m. (Seoul) opening: 30 replicas from 19:30
+# to 21:30, CPU-driven autoscaling between 2 and 40 the rest of the time.
+OPENING_SCHEDULE = {"start": "30 19 * * *", "end": "30 21 * * *", "desiredReplicas": 30}
+PRESCALING = deep_merge(PRODUCTION, {
+    "identity": {
+        "autoscaling": {"enabled": True, "minReplicas": 2, "maxReplicas": 40},
+        "preScaling": {"enabled": True, "timezone": "Asia/Seoul", "schedules": [OPENING_SCHEDULE]},
+    },
+})
+
+SETS = {
+    "production": PRODUCTION,
+    "mocks": MOCKS,
+    "identity-scaled": IDENTITY_SCALED,
+    "network": NETWORK,
+    "network-mocks": NETWORK_MOCKS,
+    "prescaling": PRESCALING,
+}
+
+# The Secrets an operator creates (values.yaml `secrets.*`, and the mock
+# registry's own): the only names a secretKeyRef may point at.
+EXISTING_SECRETS = {
+    "yeyak-admission-keys", "yeyak-identity-keys", "yeyak-database", "yeyak-redis",
+    "yeyak-amqp", "yeyak-registry",
+}
