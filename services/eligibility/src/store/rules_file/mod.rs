@@ -38,15 +38,23 @@ fn read_text(path: &Path) -> Result<String, RulesError> {
     std::fs::read_to_string(path).map_err(|e| RulesError::Io(format!("{}: {e}", path.display())))
 }
 
-/// What the file looked like when last read.
+/// What the file looked like when last read. The inode is there for a
+/// Kubernetes ConfigMap mount: the kubelet puts new content in a new file
+/// behind the same path (a symlink swap), which can keep the size and, within
+/// the file system's clock tick, the modification time.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 struct Fingerprint {
     modified: Option<SystemTime>,
     len: u64,
+    inode: u64,
 }
 
 fn fingerprint(path: &Path) -> Option<Fingerprint> {
-    std::fs::metadata(path).ok().map(|m| Fingerprint { modified: m.modified().ok(), len: m.len() })
+    #[cfg(unix)]
+    let inode = |m: &std::fs::Metadata| std::os::unix::fs::MetadataExt::ino(m);
+    #[cfg(not(unix))]
+    let inode = |_: &std::fs::Metadata| 0;
+    std::fs::metadata(path).ok().map(|m| Fingerprint { modified: m.modified().ok(), len: m.len(), inode: inode(&m) })
 }
 
 fn content_hash(text: &str) -> u64 {

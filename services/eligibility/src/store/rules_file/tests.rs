@@ -45,3 +45,32 @@ fn an_invalid_reload_keeps_the_rules_in_force_and_says_why() {
     assert!(matches!(handle.check(), Reload::Invalid(m) if m.contains("unreadable")));
     assert_eq!(handle.current().version, "v2");
 }
+
+/// A ConfigMap mounted as a directory (the chart's eligibility Deployment):
+/// the kubelet writes each new content into a fresh timestamped directory and
+/// swaps the `..data` symlink, so the file's path never changes and is never
+/// seen half-written. The timer's check follows the link to the new file.
+#[cfg(unix)]
+#[test]
+fn a_config_map_update_is_picked_up_through_the_kubelets_symlink_swap() {
+    use std::os::unix::fs::symlink;
+    let dir = std::env::temp_dir().join(format!("eligibility-configmap-{}", uuid::Uuid::new_v4().simple()));
+    let version = |name: &str, text: &str| {
+        std::fs::create_dir_all(dir.join(name)).unwrap();
+        std::fs::write(dir.join(name).join("rules.toml"), text).unwrap();
+    };
+    version("..2026_12_04_20_00_00.1", V1);
+    symlink("..2026_12_04_20_00_00.1", dir.join("..data")).unwrap();
+    symlink("..data/rules.toml", dir.join("rules.toml")).unwrap();
+    let metrics = Metrics::new("eligibility");
+    let handle = RulesHandle::load(&dir.join("rules.toml"), &metrics).unwrap();
+    assert_eq!(handle.check(), Reload::Unchanged);
+
+    // The same length on purpose: only the file behind the link differs.
+    version("..2026_12_04_20_05_00.2", &V1.replace("version = \"2021-07-round-55-59\"", "version = \"2021-07-round-55-5X\""));
+    symlink("..2026_12_04_20_05_00.2", dir.join("..data_tmp")).unwrap();
+    std::fs::rename(dir.join("..data_tmp"), dir.join("..data")).unwrap();
+    assert_eq!(handle.check(), Reload::Reloaded { from: "2021-07-round-55-59".into(), to: "2021-07-round-55-5X".into() });
+    assert_eq!(handle.current().version, "2021-07-round-55-5X");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
