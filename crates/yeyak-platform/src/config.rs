@@ -33,25 +33,7 @@ pub enum ConfigError {
     Invalid { key: String, reason: String },
 }
 
-/// A value that must never reach logs: `Debug` prints a placeholder.
-#[derive(Clone, Default, PartialEq, Eq)]
-pub struct Secret<T>(T);
-
-impl<T> Secret<T> {
-    pub fn new(value: T) -> Self {
-        Self(value)
-    }
-    /// Named so that every use of the secret value is easy to audit.
-    pub fn expose(&self) -> &T {
-        &self.0
-    }
-}
-
-impl<T> fmt::Debug for Secret<T> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("Secret([redacted])")
-    }
-}
+pub use crate::secret::Secret;
 
 /// Reads `YEYAK_*` variables with a prefix-free key, e.g. `env.get("GRPC_ADDR")`
 /// reads `YEYAK_GRPC_ADDR`. A source map can replace the process environment,
@@ -104,8 +86,21 @@ impl Env {
         self.parse("ENV", Environment::Dev)
     }
 
-    pub fn secret(&self, key: &str) -> Option<Secret<String>> {
-        self.raw(key).map(Secret::new)
+    /// A secret setting, from `YEYAK_<KEY>` or from the file named by
+    /// `YEYAK_<KEY>_FILE` (how Kubernetes mounts Secrets; one of the two).
+    pub fn secret(&self, key: &str) -> Result<Option<Secret<String>>, ConfigError> {
+        let file_key = format!("{key}_FILE");
+        match (self.raw(key), self.raw(&file_key)) {
+            (Some(_), Some(_)) => Err(ConfigError::Invalid {
+                key: format!("YEYAK_{key}"),
+                reason: format!("set YEYAK_{key} or YEYAK_{file_key}, not both"),
+            }),
+            (Some(value), None) => Ok(Some(Secret::new(value))),
+            (None, Some(path)) => crate::secret::read_file(std::path::Path::new(&path))
+                .map(Some)
+                .map_err(|reason| ConfigError::Invalid { key: format!("YEYAK_{file_key}"), reason }),
+            (None, None) => Ok(None),
+        }
     }
 }
 

@@ -25,7 +25,7 @@ pub struct DatabaseSettings {
 impl DatabaseSettings {
     pub fn from_env(env: &Env, default_db: &str) -> Result<Self, ConfigError> {
         Ok(Self {
-            url: env.secret("DATABASE_URL").unwrap_or_else(|| Secret::new(format!("postgres://postgres@127.0.0.1:5432/{default_db}"))),
+            url: env.secret("DATABASE_URL")?.unwrap_or_else(|| Secret::new(format!("postgres://postgres@127.0.0.1:5432/{default_db}"))),
             max_connections: env.parse("DATABASE_MAX_CONNECTIONS", 16)?,
             acquire_timeout: Duration::from_millis(env.parse("DATABASE_ACQUIRE_TIMEOUT_MS", 2_000)?),
             run_migrations: env.parse("RUN_MIGRATIONS", true)?,

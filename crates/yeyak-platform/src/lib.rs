@@ -12,6 +12,7 @@ pub mod messaging;
 pub mod metrics;
 pub mod pseudonym;
 pub mod redis_store;
+pub mod secret;
 pub mod shutdown;
 pub mod telemetry;
 pub mod tokens;

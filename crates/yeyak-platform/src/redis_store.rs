@@ -17,7 +17,7 @@ pub struct RedisSettings {
 impl RedisSettings {
     pub fn from_env(env: &Env) -> Result<Self, ConfigError> {
         Ok(Self {
-            url: env.secret("REDIS_URL").unwrap_or_else(|| Secret::new("redis://127.0.0.1:6379/0".into())),
+            url: env.secret("REDIS_URL")?.unwrap_or_else(|| Secret::new("redis://127.0.0.1:6379/0".into())),
             key_prefix: env.string("REDIS_KEY_PREFIX", "yeyak"),
             timeout: Duration::from_millis(env.parse("REDIS_TIMEOUT_MS", 500)?),
         })

@@ -41,7 +41,7 @@ pub struct Config {
 impl Config {
     pub fn from_env(env: &Env) -> Result<Self, ConfigError> {
         let signing_key = tokens::config::signing_key(env, Issuer::Admission)?;
-        let ticket_keys = match env.secret("TICKET_KEYS") {
+        let ticket_keys = match env.secret("TICKET_KEYS")? {
             Some(spec) => HmacKeys::parse("YEYAK_TICKET_KEYS", spec.expose())?,
             None if env.environment()? == Environment::Dev => derived_ticket_keys(&signing_key),
             None => {
@@ -51,7 +51,7 @@ impl Config {
                 })
             }
         };
-        let operator_token = env.secret("OPERATOR_TOKEN");
+        let operator_token = env.secret("OPERATOR_TOKEN")?;
         if operator_token.is_none() && env.environment()? == Environment::Production {
             return Err(ConfigError::Missing { key: "YEYAK_OPERATOR_TOKEN".into(), reason: "the operator API needs a token".into() });
         }

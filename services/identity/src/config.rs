@@ -82,7 +82,7 @@ impl Config {
     pub fn from_env(env: &Env) -> Result<Self, ConfigError> {
         let signing_key = tokens::config::signing_key(env, Issuer::Identity)?;
         let trusted = tokens::config::trusted_keys(env, None)?;
-        let subject_hash_key = match env.secret("SUBJECT_HASH_KEY") {
+        let subject_hash_key = match env.secret("SUBJECT_HASH_KEY")? {
             Some(k) => k,
             None if env.environment()? == Environment::Dev => {
                 tracing::warn!("dev mode: generated a subject hash key; the registry will not know anybody");

@@ -41,7 +41,7 @@ impl Config {
         Ok(Self {
             http_addr: env.string("HTTP_ADDR", DEFAULT_HTTP_ADDR),
             database: DatabaseSettings::from_env(env, DEFAULT_DATABASE)?,
-            subject_hash_key: env.secret("SUBJECT_HASH_KEY"),
+            subject_hash_key: env.secret("SUBJECT_HASH_KEY")?,
             seed_count,
             seed: env.parse("SEED", DEFAULT_SEED)?,
             faults: Faults::from_env(env)?,

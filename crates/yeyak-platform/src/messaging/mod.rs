@@ -27,7 +27,7 @@ pub struct AmqpSettings {
 impl AmqpSettings {
     pub fn from_env(env: &Env) -> Result<Self, ConfigError> {
         Ok(Self {
-            url: env.secret("AMQP_URL").unwrap_or_else(|| Secret::new("amqp://guest:guest@127.0.0.1:5672/%2f".into())),
+            url: env.secret("AMQP_URL")?.unwrap_or_else(|| Secret::new("amqp://guest:guest@127.0.0.1:5672/%2f".into())),
             exchange: env.string("AMQP_EXCHANGE", "yeyak.events"),
             queue_prefix: env.string("AMQP_QUEUE_PREFIX", "yeyak"),
         })

@@ -5,7 +5,7 @@ use crate::config::{ConfigError, Env, Environment};
 
 /// `YEYAK_SIGNING_KEY` = `kid:base64(32-byte seed)`.
 pub fn signing_key(env: &Env, issuer: Issuer) -> Result<SigningKey, ConfigError> {
-    match env.secret("SIGNING_KEY") {
+    match env.secret("SIGNING_KEY")? {
         Some(spec) => SigningKey::parse(issuer, spec.expose()),
         None if env.environment()? == Environment::Dev => {
             let key = SigningKey::generate(issuer, &format!("dev-{}", &uuid::Uuid::new_v4().simple().to_string()[..8]));
