@@ -75,5 +75,8 @@ bench-booking: ## Bookings/s end to end beside pgbench tpcb-like, then oversell/
 bench-search: ## Inventory reads on the full catalogue beside a primary-key SELECT (seeds yeyak_bench_inventory once)
 	YEYAK_LOG=warn $(CARGO) run --release -p yeyak-e2e --bin bench_search
 
-clean-run: ## Remove .run/ (logs, pids, dev keys)
+clean-run: ## Remove .run/ (logs, pids, dev keys) and the dev databases of `make run`
 	rm -rf .run
+	for db in yeyak_inventory yeyak_reservation yeyak_notification yeyak_registry; do \
+		psql -h 127.0.0.1 -U postgres -d postgres -qc "DROP DATABASE IF EXISTS $$db WITH (FORCE)"; \
+	done
