@@ -91,10 +91,9 @@ impl Env {
     pub fn secret(&self, key: &str) -> Result<Option<Secret<String>>, ConfigError> {
         let file_key = format!("{key}_FILE");
         match (self.raw(key), self.raw(&file_key)) {
-            (Some(_), Some(_)) => Err(ConfigError::Invalid {
-                key: format!("YEYAK_{key}"),
-                reason: format!("set YEYAK_{key} or YEYAK_{file_key}, not both"),
-            }),
+            (Some(_), Some(_)) => {
+                Err(ConfigError::Invalid { key: format!("YEYAK_{key}"), reason: format!("set YEYAK_{key} or YEYAK_{file_key}, not both") })
+            }
             (Some(value), None) => Ok(Some(Secret::new(value))),
             (None, Some(path)) => crate::secret::read_file(std::path::Path::new(&path))
                 .map(Some)

@@ -2,6 +2,7 @@
 use std::time::Duration;
 
 use anyhow::{bail, Context as _};
+use yeyak_platform::grpc::client;
 use yeyak_proto::{admission::v1 as adm, identity::v1 as idn};
 
 use super::{ch, with_pass, Endpoints, Person, Session};
@@ -64,13 +65,10 @@ pub async fn verify_with(
     say: &(dyn Fn(String) + Sync),
 ) -> anyhow::Result<idn::CompleteVerificationResponse> {
     let http = reqwest::Client::builder().timeout(Duration::from_secs(5)).build()?;
-    let (pass, client_id) = (&session.pass, &session.client_id);
     // 2. Identity, with the healthiest SMS-code provider.
-    let providers = identity
-        .list_providers(with_pass(idn::ListProvidersRequest {}, pass, client_id)?)
+    let providers = on_identity(identity, session, idn::ListProvidersRequest {}, |mut c, r| async move { c.list_providers(r).await })
         .await
         .context("ListProviders")?
-        .into_inner()
         .providers;
     let provider = providers
         .iter()
@@ -84,30 +82,43 @@ pub async fn verify_with(
             .collect::<Vec<_>>()
             .join(", ")
     ));
-    let started = identity
-        .start_verification(with_pass(
-            idn::StartVerificationRequest {
-                provider_id: provider.provider_id.clone(),
-                name: person.name.clone(),
-                resident_registration_number: person.rrn.clone(),
-                phone_number: person.phone.clone(),
-            },
-            pass,
-            client_id,
-        )?)
+    let start = idn::StartVerificationRequest {
+        provider_id: provider.provider_id.clone(),
+        name: person.name.clone(),
+        resident_registration_number: person.rrn.clone(),
+        phone_number: person.phone.clone(),
+    };
+    let started = on_identity(identity, session, start, |mut c, r| async move { c.start_verification(r).await })
         .await
-        .context("StartVerification")?
-        .into_inner();
+        .context("StartVerification")?;
     let idp_url = &ep.idp_urls.iter().find(|(id, _)| *id == provider.provider_id).context("no URL for provider")?.1;
     let inbox: serde_json::Value =
         http.get(format!("{idp_url}/v1/inbox/{}", person.phone)).send().await?.error_for_status()?.json().await?;
     let code = inbox["code"].as_str().context("no code in the phone's inbox")?.to_owned();
     say(format!("4. {} sent a code to the phone; entering it", provider.provider_id));
-    let verified = identity
-        .complete_verification(with_pass(idn::CompleteVerificationRequest { challenge_id: started.challenge_id, code }, pass, client_id)?)
+    let complete = idn::CompleteVerificationRequest { challenge_id: started.challenge_id, code };
+    let verified = on_identity(identity, session, complete, |mut c, r| async move { c.complete_verification(r).await })
         .await
-        .context("CompleteVerification")?
-        .into_inner();
+        .context("CompleteVerification")?;
     say(format!("5. verified {} as subject {}…", verified.masked_name, &verified.subject_id[..12]));
     Ok(verified)
+}
+
+/// Sends `msg` to identity with the pass, and once more if identity was
+/// draining and refused it (what a gateway's transparent retry does: the
+/// first try was never processed, see `client::is_refused`).
+async fn on_identity<M, R, F, Fut>(identity: &IdentityClient, session: &Session, msg: M, mut rpc: F) -> Result<R, tonic::Status>
+where
+    M: Clone,
+    F: FnMut(IdentityClient, tonic::Request<M>) -> Fut,
+    Fut: std::future::Future<Output = Result<tonic::Response<R>, tonic::Status>>,
+{
+    let response = client::retry_refused(|| {
+        let call = with_pass(msg.clone(), &session.pass, &session.client_id)
+            .map(|request| rpc(identity.clone(), request))
+            .map_err(|e| tonic::Status::invalid_argument(e.to_string()));
+        async move { call?.await }
+    })
+    .await?;
+    Ok(response.into_inner())
 }
