@@ -7,14 +7,29 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import random
 import socket
 import threading
 
 
+_TAKEN: set = set()
+
+
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A free loopback port below Linux's ephemeral range (32768 and up), so
+    no outgoing connection can take it between this check and the bind, and
+    never one handed out before in this run."""
+    while True:
+        port = random.randrange(20000, 32000)
+        if port in _TAKEN:
+            continue
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        _TAKEN.add(port)
+        return port
 
 
 class Proxies:
