@@ -19,6 +19,28 @@ use crate::{config::ServerSettings, grpc::layer::RpcLayer, metrics::Metrics, shu
 /// The health-check name a liveness probe asks for.
 pub const LIVENESS: &str = "yeyak.liveness";
 
+/// What a listener can route to: a tonic service (generated servers, health,
+/// reflection, and the layers around them).
+pub trait Routable:
+    Service<http::Request<Body>, Error = Infallible, Response: axum::response::IntoResponse, Future: Send + 'static>
+    + NamedService
+    + Clone
+    + Send
+    + Sync
+    + 'static
+{
+}
+
+impl<S> Routable for S where
+    S: Service<http::Request<Body>, Error = Infallible, Response: axum::response::IntoResponse, Future: Send + 'static>
+        + NamedService
+        + Clone
+        + Send
+        + Sync
+        + 'static
+{
+}
+
 /// The services of one listener, before it is bound.
 #[derive(Default)]
 struct Routes {
@@ -27,12 +49,7 @@ struct Routes {
 }
 
 impl Routes {
-    fn add<S>(&mut self, service: S)
-    where
-        S: Service<http::Request<Body>, Error = Infallible> + NamedService + Clone + Send + Sync + 'static,
-        S::Response: axum::response::IntoResponse,
-        S::Future: Send + 'static,
-    {
+    fn add<S: Routable>(&mut self, service: S) {
         self.names.push(S::NAME);
         self.builder.add_service(service);
     }
@@ -52,12 +69,7 @@ impl GrpcServer {
 
     /// A service on the public listener (`YEYAK_GRPC_ADDR`).
     #[allow(clippy::should_implement_trait)]
-    pub fn add<S>(mut self, service: S) -> Self
-    where
-        S: Service<http::Request<Body>, Error = Infallible> + NamedService + Clone + Send + Sync + 'static,
-        S::Response: axum::response::IntoResponse,
-        S::Future: Send + 'static,
-    {
+    pub fn add<S: Routable>(mut self, service: S) -> Self {
         self.public.add(service);
         self
     }
@@ -66,12 +78,7 @@ impl GrpcServer {
     /// only other services call. It is never reachable on the public port,
     /// so a gateway cannot expose it by mistake and a NetworkPolicy, which
     /// admits ports and not RPCs, can admit only its one caller.
-    pub fn add_internal<S>(mut self, service: S) -> Self
-    where
-        S: Service<http::Request<Body>, Error = Infallible> + NamedService + Clone + Send + Sync + 'static,
-        S::Response: axum::response::IntoResponse,
-        S::Future: Send + 'static,
-    {
+    pub fn add_internal<S: Routable>(mut self, service: S) -> Self {
         self.internal.add(service);
         self
     }
@@ -169,12 +176,7 @@ struct Listener {
 }
 
 impl Listener {
-    async fn bind<H>(addr: &str, mut routes: Routes, health: &H) -> anyhow::Result<Self>
-    where
-        H: Service<http::Request<Body>, Error = Infallible> + NamedService + Clone + Send + Sync + 'static,
-        H::Response: axum::response::IntoResponse,
-        H::Future: Send + 'static,
-    {
+    async fn bind<H: Routable>(addr: &str, mut routes: Routes, health: &H) -> anyhow::Result<Self> {
         let listener = tokio::net::TcpListener::bind(addr).await?;
         let addr = listener.local_addr()?;
         let mut reflection = tonic_reflection::server::Builder::configure()
