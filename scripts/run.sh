@@ -90,7 +90,7 @@ BIN_DIR="$ROOT_DIR/target/debug"
 STOP_GRACE=15
 
 DEV_KEYS=(YEYAK_ADMISSION_SIGNING_KEY YEYAK_IDENTITY_SIGNING_KEY YEYAK_TRUSTED_KEYS
-          YEYAK_SUBJECT_HASH_KEY YEYAK_OPERATOR_TOKEN)
+          YEYAK_SUBJECT_HASH_KEY YEYAK_OPERATOR_TOKEN YEYAK_CONTACT_KEYS YEYAK_CONTACT_PUBLIC_KEY)
 
 # YEYAK_* variables this script sets itself; stripped from inherited env.
 MANAGED_VARS=(
@@ -275,6 +275,14 @@ else
 fi
 # shellcheck source=/dev/null
 source "$DEV_ENV"
+# A dev.env from before phone numbers were sealed lacks the contact keys:
+# add a fresh pair (nothing sealed before exists to open).
+if [ -z "${YEYAK_CONTACT_KEYS:-}" ] || [ -z "${YEYAK_CONTACT_PUBLIC_KEY:-}" ]; then
+    log "adding contact keys to .run/dev.env"
+    (umask 077 && "$BIN_DIR/yeyak-dev" contact-keys >>"$DEV_ENV")
+    # shellcheck source=/dev/null
+    source "$DEV_ENV"
+fi
 for k in "${DEV_KEYS[@]}"; do
     [ -n "${!k:-}" ] || die "$k missing from .run/dev.env (delete it to regenerate)"
 done
@@ -315,14 +323,15 @@ start inventory YEYAK_GRPC_ADDR="$INVENTORY_ADDR" YEYAK_INTERNAL_GRPC_ADDR="$INV
     YEYAK_METRICS_ADDR="$INVENTORY_METRICS_ADDR" \
     -- "$BIN_DIR/yeyak-inventory"
 start notification YEYAK_GRPC_ADDR="$NOTIFICATION_ADDR" YEYAK_METRICS_ADDR="$NOTIFICATION_METRICS_ADDR" \
-    YEYAK_SMS_GATEWAY_URL="$SMS_GATEWAY_URL" -- "$BIN_DIR/yeyak-notification"
+    YEYAK_SMS_GATEWAY_URL="$SMS_GATEWAY_URL" YEYAK_CONTACT_KEYS="$YEYAK_CONTACT_KEYS" \
+    -- "$BIN_DIR/yeyak-notification"
 wait_ready "services" \
     "admission=$ADMISSION_ADDR" "identity=$IDENTITY_ADDR" "eligibility=$ELIGIBILITY_ADDR" \
     "inventory=$INVENTORY_ADDR" "inventory-internal=$INVENTORY_INTERNAL_ADDR" "notification=$NOTIFICATION_ADDR"
 
 start reservation YEYAK_GRPC_ADDR="$RESERVATION_ADDR" YEYAK_METRICS_ADDR="$RESERVATION_METRICS_ADDR" \
     YEYAK_INVENTORY_ADDR="$INVENTORY_INTERNAL_ADDR" YEYAK_ELIGIBILITY_ADDR="$ELIGIBILITY_ADDR" \
-    -- "$BIN_DIR/yeyak-reservation"
+    YEYAK_CONTACT_PUBLIC_KEY="$YEYAK_CONTACT_PUBLIC_KEY" -- "$BIN_DIR/yeyak-reservation"
 wait_ready "reservation" "reservation=$RESERVATION_ADDR"
 
 # --- 6. scripted demo -------------------------------------------------------------

@@ -9,7 +9,8 @@ of every replica gets its own loopback port (listen addresses `0.0.0.0:<port>`
 are rewritten to it), every Service is a loopback TCP proxy balancing
 connections over the ready endpoints of the pods its selector matches (as
 kube-proxy does), Service DNS names in the environment point at those proxies,
-and ConfigMap volumes are files in a temporary directory. Readiness is the
+and ConfigMap and Secret volumes are files in a temporary directory (a Secret's
+from the test Secrets), with paths under a mount point rewritten to them. Readiness is the
 rendered probe (gRPC health with the rendered service name, or HTTP GET),
 polled like the kubelet does; a pod leaves its Services' endpoints when it
 fails readiness or starts terminating.
@@ -134,15 +135,32 @@ class Cluster:
                 env[entry["name"]] = self._secret(namespace, entry["valueFrom"]["secretKeyRef"])
         return {k: self._rewrite(str(v), listen, mounts) for k, v in env.items()}
 
+    def _volume_data(self, namespace: str, volume: dict) -> tuple[dict, list | None]:
+        """(data, items) of a configMap or secret volume, as the kubelet reads them."""
+        if "configMap" in volume:
+            source = volume["configMap"]
+            data = self.config_maps.get((namespace, source["name"]))
+            what = f"ConfigMap {namespace}/{source['name']}"
+        elif "secret" in volume:
+            source = volume["secret"]
+            data = self.secrets.get((namespace, source["secretName"]))
+            what = f"Secret {namespace}/{source['secretName']}"
+        else:
+            raise AssertionError(f"volume {volume['name']}: only configMap and secret volumes are run here")
+        assert data is not None, f"volume {volume['name']}: no {what}"
+        return data, source.get("items")
+
     def _mounts(self, namespace: str, pod_name: str, pod_spec: dict, container: dict) -> dict:
         volumes = {v["name"]: v for v in pod_spec.get("volumes", [])}
         mounts = {}
         for mount in container.get("volumeMounts", []):
+            assert "subPath" not in mount, f"{pod_name}: {mount['name']} is a subPath mount (never updated)"
             volume = volumes[mount["name"]]
             local = self.workdir / "volumes" / pod_name / mount["name"]
             local.mkdir(parents=True, exist_ok=True)
-            data = self.config_maps[(namespace, volume["configMap"]["name"])]
-            for item in volume["configMap"].get("items") or [{"key": k, "path": k} for k in data]:
+            data, items = self._volume_data(namespace, volume)
+            for item in items or [{"key": k, "path": k} for k in data]:
+                assert item["key"] in data, f"{pod_name}: volume {mount['name']} has no key {item['key']!r}"
                 (local / item["path"]).write_text(data[item["key"]])
             mounts[mount["mountPath"]] = local
         return mounts
@@ -157,7 +175,8 @@ class Cluster:
         """Runs a Job's pod to completion (a hook before the install)."""
         namespace, pod_spec = namespace_of(job), job["spec"]["template"]["spec"]
         container = pod_spec["containers"][0]
-        env = self.environment(namespace, pod_spec, container, {}, {})
+        mounts = self._mounts(namespace, job["metadata"]["name"], pod_spec, container)
+        env = self.environment(namespace, pod_spec, container, {}, mounts)
         log = self.workdir / f"{job['metadata']['name']}.log"
         with log.open("w") as out:
             done = subprocess.run(self.command(container), env={"PATH": "/usr/bin:/bin", **env},

@@ -49,10 +49,15 @@ def values(keys: dict, identity_replicas: int) -> dict:
         "environment": "production",
         "queueIds": ["demo"],
         "trustedKeys": keys["YEYAK_TRUSTED_KEYS"].split(","),
+        # Reservation seals phone numbers to it; notification opens them
+        # with the matching secret (yeyak-notification-keys).
+        "contactPublicKey": keys["YEYAK_CONTACT_PUBLIC_KEY"],
         "common": {"shutdownGraceMs": GRACE_MS, "preStopSleepSeconds": PRE_STOP_SECONDS, "logFilter": "info,h2=warn"},
         "mocks": {"enabled": True, "registry": {"seedCount": 60000}},
-        "eligibility": {"rules": {"toml": rules}},
         "inventory": {"env": {"YEYAK_SEED_CLINICS_PER_DISTRICT": "1", "YEYAK_SEED_DAYS": "3"}},
+        # The mock third parties speak plain HTTP, which production refuses
+        # unless allowed: the chart allows it to their callers (mocks on).
+        "eligibility": {"rules": {"toml": rules}},
         # The stream below verifies the same few people again and again.
         "identity": {"replicas": identity_replicas, "env": {
             "YEYAK_MAX_ATTEMPTS_PER_PASS": "100000", "YEYAK_MAX_ATTEMPTS_PER_PHONE": "100000",
@@ -91,6 +96,7 @@ def platform_secrets(keys: dict, infra: dict) -> dict:
                                             "YEYAK_OPERATOR_TOKEN": keys["YEYAK_OPERATOR_TOKEN"]},
         ("yeyak", "yeyak-identity-keys"): {"YEYAK_SIGNING_KEY": keys["YEYAK_IDENTITY_SIGNING_KEY"],
                                            "YEYAK_SUBJECT_HASH_KEY": keys["YEYAK_SUBJECT_HASH_KEY"]},
+        ("yeyak", "yeyak-notification-keys"): {"YEYAK_CONTACT_KEYS": keys["YEYAK_CONTACT_KEYS"]},
         ("yeyak", "yeyak-database"): {f"{n}-url": infra["db"][n] for n in ("inventory", "reservation", "notification")},
         ("yeyak", "yeyak-redis"): {"url": infra["redis"]},
         ("yeyak", "yeyak-amqp"): {"url": infra["amqp"]},

@@ -12,16 +12,19 @@ from deploytest import all_containers, pod_spec
 # Variables that hold a secret: they may only come from a secretKeyRef.
 SECRET_VARIABLES = {
     "YEYAK_SIGNING_KEY", "YEYAK_TICKET_KEYS", "YEYAK_OPERATOR_TOKEN", "YEYAK_SUBJECT_HASH_KEY",
-    "YEYAK_DATABASE_URL", "YEYAK_REDIS_URL", "YEYAK_AMQP_URL",
+    "YEYAK_CONTACT_KEYS", "YEYAK_DATABASE_URL", "YEYAK_REDIS_URL", "YEYAK_AMQP_URL",
 }
-# Names that look secret but are public by design: the trusted *public* keys.
-PUBLIC_BY_DESIGN = {"YEYAK_TRUSTED_KEYS"}
+# Names that look secret but are public by design: the trusted *public* keys
+# and notification's contact *public* key (reservation seals to it).
+PUBLIC_BY_DESIGN = {"YEYAK_TRUSTED_KEYS", "YEYAK_CONTACT_PUBLIC_KEY"}
 SECRETISH_NAME = re.compile(r"(_KEYS?$|TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIAL)", re.I)
 URL_WITH_CREDENTIALS = re.compile(r"[a-z][a-z0-9+.-]*://[^/\s@]+:[^/\s@]*@", re.I)
 PEM = re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----")
 
 
 def _secret_literal(name: str, value: str) -> str | None:
+    if name.endswith("_FILE") and value.startswith("/") and not URL_WITH_CREDENTIALS.search(value):
+        return None     # a path to a mounted file (YEYAK_<NAME>_FILE), not the secret itself
     if name in SECRET_VARIABLES:
         return f"{name} is secret and set as a literal"
     if SECRETISH_NAME.search(name) and name not in PUBLIC_BY_DESIGN:

@@ -34,7 +34,7 @@ def explain(got, want):
             + "\ndocumented but denied:\n  " + "\n  ".join(map(str, missing)))
 
 
-@pytest.mark.parametrize("set_name", ["network", "network-mocks"])
+@pytest.mark.parametrize("set_name", ["network", "network-mocks", "tls"])
 def test_policies_allow_exactly_the_call_graph(set_name):
     got, want, endpoints = reachability(set_name)
     assert len(list(netmodel.pairs(endpoints))) > 500   # the enumeration is not vacuous

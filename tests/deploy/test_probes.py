@@ -40,13 +40,17 @@ def test_liveness_name_is_the_platforms():
 
 @pytest.mark.parametrize("set_name", list(valuesets.SETS))
 def test_native_grpc_probes(renders, set_name):
+    tls = chartlib.chart().merge_values(valuesets.SETS[set_name])["tls"]["internal"]["enabled"]
     for service, dep in service_deployments(renders[set_name]).items():
         container = pod_spec(dep)["containers"][0]
-        grpc_port = next(p["containerPort"] for p in container["ports"] if p["name"] == "grpc")
+        # With TLS the gRPC ports speak TLS only, which the kubelet's probes
+        # cannot: they ask the plaintext health-only port (test_tls.py).
+        port_name = "health" if tls else "grpc"
+        probe_port = next(p["containerPort"] for p in container["ports"] if p["name"] == port_name)
         for probe in ("startupProbe", "readinessProbe", "livenessProbe"):
             spec = container[probe]
             assert set(spec) & {"grpc", "httpGet", "tcpSocket", "exec"} == {"grpc"}, (service, probe)
-            assert spec["grpc"]["port"] == grpc_port, (service, probe)
+            assert spec["grpc"]["port"] == probe_port, (service, probe)
         assert container["startupProbe"]["grpc"]["service"] == HEALTH[service]
         assert container["readinessProbe"]["grpc"]["service"] == HEALTH[service]
         # Liveness asks only whether the process serves: a dependency outage

@@ -31,6 +31,9 @@ def test_each_set_renders_what_it_should(renders):
     assert set(kinds["network"]) == base | {"NetworkPolicy", "ServiceMonitor"}
     assert set(kinds["network-mocks"]) == base | {"NetworkPolicy", "Namespace"}
     assert set(kinds["prescaling"]) == base | {"ScaledObject"}
+    assert set(kinds["tls"]) == base | {"NetworkPolicy", "ServiceMonitor"}
+    assert set(kinds["tls-mocks"]) == base | {"Namespace"}
+    assert set(kinds["ca-bundle"]) == base
 
 
 @pytest.mark.parametrize("set_name", SETS)
@@ -110,6 +113,7 @@ def test_wiring(renders, set_name):
             assert port["targetPort"] in names, f"Service {svc.name}: no container port {port['targetPort']}"
     # envFrom and volumes point at ConfigMaps of the render (or at existingConfigMap).
     config_maps = {(ns_of(c), c.name) for c in by_kind(objs, "ConfigMap")}
+    config_maps |= {(chartlib.NAMESPACE, name) for name in valuesets.EXISTING_CONFIG_MAPS}
     for workload in workloads(objs):
         spec = pod_spec(workload)
         for container in spec["containers"]:
@@ -193,7 +197,8 @@ def test_rules_mounted_as_a_directory(renders):
     objs = render(values)
     assert not [c for c in by_kind(objs, "ConfigMap") if c.name == "yeyak-eligibility-rules"]
     dep = next(d for d in by_kind(objs, "Deployment") if d.name == "yeyak-eligibility")
-    assert pod_spec(dep)["volumes"][0]["configMap"]["name"] == "our-rules"
+    rules = next(v for v in pod_spec(dep)["volumes"] if v["name"] == "rules")
+    assert rules["configMap"]["name"] == "our-rules"
 
 
 def test_migrations_are_hooks_of_the_owning_services(renders):

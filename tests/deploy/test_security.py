@@ -26,16 +26,16 @@ def test_workloads_pass_the_security_lint(renders, set_name):
 def test_every_secret_comes_from_an_existing_secret(renders):
     """The variables that hold secrets are set, each from the Secret of its concern."""
     expected = {
-        "admission": {"YEYAK_SIGNING_KEY": "yeyak-admission-keys", "YEYAK_TICKET_KEYS": "yeyak-admission-keys",
-                      "YEYAK_OPERATOR_TOKEN": "yeyak-admission-keys", "YEYAK_REDIS_URL": "yeyak-redis",
-                      "YEYAK_AMQP_URL": "yeyak-amqp"},
+        # Admission's keys are files of its Secret's volume (test_keys.py).
+        "admission": {"YEYAK_REDIS_URL": "yeyak-redis", "YEYAK_AMQP_URL": "yeyak-amqp"},
         "identity": {"YEYAK_SIGNING_KEY": "yeyak-identity-keys", "YEYAK_SUBJECT_HASH_KEY": "yeyak-identity-keys",
                      "YEYAK_REDIS_URL": "yeyak-redis"},
         "eligibility": {"YEYAK_REDIS_URL": "yeyak-redis", "YEYAK_AMQP_URL": "yeyak-amqp"},
         "inventory": {"YEYAK_DATABASE_URL": "yeyak-database", "YEYAK_REDIS_URL": "yeyak-redis",
                       "YEYAK_AMQP_URL": "yeyak-amqp"},
         "reservation": {"YEYAK_DATABASE_URL": "yeyak-database", "YEYAK_AMQP_URL": "yeyak-amqp"},
-        "notification": {"YEYAK_DATABASE_URL": "yeyak-database", "YEYAK_AMQP_URL": "yeyak-amqp"},
+        "notification": {"YEYAK_CONTACT_KEYS": "yeyak-notification-keys", "YEYAK_DATABASE_URL": "yeyak-database",
+                         "YEYAK_AMQP_URL": "yeyak-amqp"},
     }
     for dep in by_kind(renders["production"], "Deployment"):
         service = dep.name.removeprefix("yeyak-")
@@ -65,6 +65,8 @@ BREAKAGES = {
     "latest": lambda s, c: c.update(image=c["image"].rsplit(":", 1)[0] + ":latest"),
     "untagged": lambda s, c: c.update(image=c["image"].rsplit(":", 1)[0]),
     "secret literal": lambda s, c: c["env"].append({"name": "YEYAK_SIGNING_KEY", "value": "x"}),
+    "secret in a _FILE name": lambda s, c: c["env"].append({"name": "YEYAK_OPERATOR_TOKEN_FILE", "value": "hunter2"}),
+    "unknown secret volume": lambda s, c: s["volumes"].append({"name": "x", "secret": {"secretName": "stolen"}}),
     "credential url": lambda s, c: c["env"].append({"name": "YEYAK_X_URL", "value": "redis://u:pw@r:6379"}),
     "other secret": lambda s, c: c["env"].append(
         {"name": "YEYAK_REDIS_URL", "valueFrom": {"secretKeyRef": {"name": "someone-else", "key": "url"}}}),

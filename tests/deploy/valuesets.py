@@ -9,10 +9,12 @@ from chartlib import ROOT, deep_merge
 RULES = (ROOT / "services" / "eligibility" / "rules" / "demo.toml").read_text()
 
 # What production requires on top of the defaults: the rules file and the
-# third parties' URLs. The trusted key is a public key (not secret).
+# third parties' URLs. The trusted key and notification's contact key are
+# public keys (not secret).
 PRODUCTION = {
     "eligibility": {"rules": {"toml": RULES}},
     "trustedKeys": ["admission:adm-2026-1:11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo="],
+    "contactPublicKey": "ntf-2026-1:m7qC2dP2dCkq9h0bJmkNq5l0Jt2o0PLkmVbmH5ZQ2m8",
     "thirdParties": {
         "registryUrl": "https://registry.example.org",
         "identityProviders": [
@@ -63,6 +65,21 @@ PRESCALING = deep_merge(PRODUCTION, {
     },
 })
 
+# Mutual TLS between the services (cert-manager's Secrets yeyak-<service>-tls)
+# with a corporate CA bundle (managed stores, and the internal CA) from a
+# Secret, behind the NetworkPolicies.
+CA_BUNDLE_SECRET = "corp-ca-bundle"
+TLS = deep_merge(NETWORK, {
+    "tls": {"internal": {"enabled": True}, "caBundle": {"secret": CA_BUNDLE_SECRET, "key": "bundle.pem"}},
+})
+
+# Mutual TLS alone, in a demo: the internal CA (ca.crt) is the one trusted.
+TLS_MOCKS = deep_merge(MOCKS, {"tls": {"internal": {"enabled": True}}})
+
+# Only a CA bundle, from a ConfigMap (a managed database's CA): no internal TLS.
+CA_BUNDLE_CONFIGMAP = "managed-db-ca"
+CA_BUNDLE = deep_merge(PRODUCTION, {"tls": {"caBundle": {"configMap": CA_BUNDLE_CONFIGMAP}}})
+
 SETS = {
     "production": PRODUCTION,
     "mocks": MOCKS,
@@ -70,11 +87,20 @@ SETS = {
     "network": NETWORK,
     "network-mocks": NETWORK_MOCKS,
     "prescaling": PRESCALING,
+    "tls": TLS,
+    "tls-mocks": TLS_MOCKS,
+    "ca-bundle": CA_BUNDLE,
 }
 
 # The Secrets an operator creates (values.yaml `secrets.*`, and the mock
 # registry's own): the only names a secretKeyRef may point at.
 EXISTING_SECRETS = {
     "yeyak-admission-keys", "yeyak-identity-keys", "yeyak-database", "yeyak-redis",
-    "yeyak-amqp", "yeyak-registry",
+    "yeyak-amqp", "yeyak-registry", "yeyak-notification-keys",
+    # tls.internal: cert-manager's Secret of each service; tls.caBundle.
+    *(f"yeyak-{s}-tls" for s in ("admission", "identity", "eligibility", "inventory", "reservation",
+                                  "notification")),
+    CA_BUNDLE_SECRET,
 }
+# ConfigMaps an operator creates (tls.caBundle.configMap).
+EXISTING_CONFIG_MAPS = {CA_BUNDLE_CONFIGMAP}

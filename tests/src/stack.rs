@@ -122,12 +122,14 @@ impl Stack {
         let notification = notification::startup::Application::build(notification::config::Config::from_env(&common(vec![
             ("DATABASE_URL", db_url("notification")),
             ("SMS_GATEWAY_URL", sms_gateway_url.clone()),
+            ("CONTACT_KEYS", keys.contact.secret_spec()),
         ]))?)
         .await?;
         let notification_addr = notification.grpc_addr().to_string();
         spawn(&mut tasks, notification.run_until_stopped(shutdown.clone()));
         let reservation = reservation::startup::Application::build(reservation::config::Config::from_env(&common(vec![
             ("DATABASE_URL", db_url("reservation")),
+            ("CONTACT_PUBLIC_KEY", keys.contact.sealer().public_entry()),
             ("INVENTORY_ADDR", inventory_internal_addr),
             ("ELIGIBILITY_ADDR", eligibility_addr.clone()),
         ]))?)
@@ -147,6 +149,11 @@ impl Stack {
             queue_id: "demo".into(),
         };
         Ok(Self { endpoints, keys, tag, registry_count, shutdown, tasks, databases })
+    }
+
+    /// The URL of `service`'s database in this stack (tests inspect it).
+    pub fn database_url(&self, service: &str) -> String {
+        format!("postgres://postgres@127.0.0.1:5432/yeyak_test_{}_{service}", self.tag)
     }
 
     /// A registered person who may book dose 1 (insured, not yet vaccinated).

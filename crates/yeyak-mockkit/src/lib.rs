@@ -11,3 +11,4 @@
 
 pub mod error;
 pub mod faults;
+pub mod serve;

@@ -113,12 +113,19 @@ pub struct ServerSettings {
     pub internal_grpc_addr: String,
     /// Address of the Prometheus `/metrics` listener; empty disables it.
     pub metrics_addr: String,
+    /// Address of a plaintext listener serving only gRPC health checks
+    /// (`YEYAK_HEALTH_GRPC_ADDR`; empty: none). Kubernetes' native gRPC
+    /// probes cannot speak TLS, so a service whose listeners serve TLS
+    /// gives its probes this port.
+    pub health_grpc_addr: String,
     /// In-flight RPCs allowed at once before new ones are shed.
     pub max_concurrent_rpcs: usize,
     /// Server-side deadline for any RPC.
     pub request_timeout: std::time::Duration,
     /// Time given to in-flight RPCs after SIGTERM before the server stops.
     pub shutdown_grace: std::time::Duration,
+    /// TLS on the listeners (off unless a certificate is configured).
+    pub tls: crate::tls::ServerTlsSettings,
 }
 
 impl ServerSettings {
@@ -134,6 +141,7 @@ impl ServerSettings {
         Ok(Self {
             internal_grpc_addr: env.string("INTERNAL_GRPC_ADDR", &internal_default),
             grpc_addr,
+            health_grpc_addr: env.string("HEALTH_GRPC_ADDR", ""),
             // "off" disables the listener (tests run many services in one process).
             metrics_addr: Some(env.string("METRICS_ADDR", &format!("127.0.0.1:{default_metrics_port}")))
                 .filter(|a| a != "off")
@@ -141,6 +149,7 @@ impl ServerSettings {
             max_concurrent_rpcs: env.parse("MAX_CONCURRENT_RPCS", 1024)?,
             request_timeout: std::time::Duration::from_millis(env.parse("REQUEST_TIMEOUT_MS", 5_000)?),
             shutdown_grace: std::time::Duration::from_millis(env.parse("SHUTDOWN_GRACE_MS", 10_000)?),
+            tls: crate::tls::ServerTlsSettings::from_env(env)?,
         })
     }
 
@@ -150,9 +159,11 @@ impl ServerSettings {
             grpc_addr: "127.0.0.1:0".into(),
             internal_grpc_addr: "127.0.0.1:0".into(),
             metrics_addr: String::new(),
+            health_grpc_addr: String::new(),
             max_concurrent_rpcs: 1024,
             request_timeout: std::time::Duration::from_secs(10),
             shutdown_grace: std::time::Duration::from_secs(5),
+            tls: crate::tls::ServerTlsSettings::default(),
         }
     }
 }

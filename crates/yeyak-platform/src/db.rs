@@ -6,7 +6,10 @@ use sqlx::{
     ConnectOptions as _, Connection as _, Executor as _, PgPool,
 };
 
-use crate::config::{ConfigError, Env, Secret};
+use crate::{
+    config::{ConfigError, Env, Secret},
+    tls::TlsSettings,
+};
 
 #[derive(Clone, Debug)]
 pub struct DatabaseSettings {
@@ -20,6 +23,9 @@ pub struct DatabaseSettings {
     /// a separate step (the Helm hook Job running `<binary> migrate`) turns
     /// it off, so the serving pods need no DDL rights and never race it.
     pub run_migrations: bool,
+    /// `YEYAK_TLS_CA_FILE` and the client certificate, used when the URL
+    /// asks for TLS (`?sslmode=verify-full`) and names no files of its own.
+    pub tls: TlsSettings,
 }
 
 impl DatabaseSettings {
@@ -29,15 +35,35 @@ impl DatabaseSettings {
             max_connections: env.parse("DATABASE_MAX_CONNECTIONS", 16)?,
             acquire_timeout: Duration::from_millis(env.parse("DATABASE_ACQUIRE_TIMEOUT_MS", 2_000)?),
             run_migrations: env.parse("RUN_MIGRATIONS", true)?,
+            tls: TlsSettings::from_env(env)?,
         })
     }
 
     pub fn with_url(url: String) -> Self {
-        Self { url: Secret::new(url), max_connections: 16, acquire_timeout: Duration::from_secs(2), run_migrations: true }
+        Self {
+            url: Secret::new(url),
+            max_connections: 16,
+            acquire_timeout: Duration::from_secs(2),
+            run_migrations: true,
+            tls: TlsSettings::default(),
+        }
     }
 
+    /// The URL's options (`sslmode`, `sslrootcert`, `sslcert`, `sslkey` as
+    /// libpq reads them), completed with the platform's CA bundle and client
+    /// certificate where the URL names none.
     fn options(&self) -> Result<PgConnectOptions, sqlx::Error> {
-        Ok(self.url.expose().parse::<PgConnectOptions>()?.log_statements(tracing::log::LevelFilter::Trace))
+        let url = self.url.expose();
+        let mut options = url.parse::<PgConnectOptions>()?.log_statements(tracing::log::LevelFilter::Trace);
+        if let Some(ca) = self.tls.ca_file.as_ref().filter(|_| !url.contains("sslrootcert=")) {
+            options = options.ssl_root_cert(ca);
+        }
+        if let (Some(cert), Some(key)) = (&self.tls.client_cert_file, &self.tls.client_key_file) {
+            if !url.contains("sslcert=") {
+                options = options.ssl_client_cert(cert).ssl_client_key(key);
+            }
+        }
+        Ok(options)
     }
 
     pub fn database_name(&self) -> Option<String> {

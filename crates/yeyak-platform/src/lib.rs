@@ -6,6 +6,7 @@
 
 pub mod cli;
 pub mod config;
+pub mod contact;
 pub mod db;
 pub mod grpc;
 pub mod messaging;
@@ -15,8 +16,10 @@ pub mod redis_store;
 pub mod secret;
 pub mod shutdown;
 pub mod telemetry;
+pub mod tls;
 pub mod tokens;
 pub mod validate;
+pub mod watch;
 
 pub use config::{Environment, Secret};
 /// The allocator every Yeyak binary installs (`#[global_allocator]`): under a

@@ -3,8 +3,11 @@
 //! exactly what that port serves.
 #![allow(clippy::unwrap_used)] // test set-up code: a failure here should abort the test
 
+mod common;
+
+use common::fakes::{Internal, Public};
 use tokio_stream::StreamExt as _;
-use tonic::{Code, Request, Response, Status};
+use tonic::Code;
 use tonic_health::pb::{health_client::HealthClient, HealthCheckRequest};
 use tonic_reflection::pb::v1::{
     server_reflection_client::ServerReflectionClient, server_reflection_request::MessageRequest,
@@ -18,34 +21,13 @@ use yeyak_platform::{
 };
 use yeyak_proto::{
     inventory::v1::{
-        slot_catalog_service_client::SlotCatalogServiceClient,
-        slot_catalog_service_server::{SlotCatalogService, SlotCatalogServiceServer},
-        GetSlotRequest, GetSlotResponse,
+        slot_catalog_service_client::SlotCatalogServiceClient, slot_catalog_service_server::SlotCatalogServiceServer, GetSlotRequest,
     },
     notification::v1::{
-        notification_service_client::NotificationServiceClient,
-        notification_service_server::{NotificationService, NotificationServiceServer},
-        GetDeliveryStatusRequest, GetDeliveryStatusResponse,
+        notification_service_client::NotificationServiceClient, notification_service_server::NotificationServiceServer,
+        GetDeliveryStatusRequest,
     },
 };
-
-struct Public;
-
-#[tonic::async_trait]
-impl NotificationService for Public {
-    async fn get_delivery_status(&self, _: Request<GetDeliveryStatusRequest>) -> Result<Response<GetDeliveryStatusResponse>, Status> {
-        Ok(Response::new(GetDeliveryStatusResponse::default()))
-    }
-}
-
-struct Internal;
-
-#[tonic::async_trait]
-impl SlotCatalogService for Internal {
-    async fn get_slot(&self, _: Request<GetSlotRequest>) -> Result<Response<GetSlotResponse>, Status> {
-        Err(Status::not_found("reached the internal service"))
-    }
-}
 
 fn channel(addr: &str) -> tonic::transport::Channel {
     client::channel(addr, &client::ClientSettings::default()).unwrap()

@@ -6,6 +6,13 @@
 //! same real server; `restore()` brings it back.
 #![forbid(unsafe_code)]
 
+pub mod logs;
+pub mod mount;
+pub mod postgres;
+pub mod redis_cluster;
+pub mod redis_tls;
+pub mod tls;
+pub mod tls_terminator;
 mod wait;
 
 pub use wait::eventually;

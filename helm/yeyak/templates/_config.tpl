@@ -11,12 +11,23 @@ chart derives; every value is a string.
   "YEYAK_GRPC_ADDR" (printf "0.0.0.0:%s" (include "yeyak.port.grpc" $root))
   "YEYAK_METRICS_ADDR" (printf "0.0.0.0:%s" (include "yeyak.port.metrics" $root))
   "YEYAK_QUEUE_IDS" (join "," $v.queueIds)
-  "YEYAK_TRUSTED_KEYS" (join "," $v.trustedKeys)
   "YEYAK_SHUTDOWN_GRACE_MS" $v.common.shutdownGraceMs
   "YEYAK_MAX_CONCURRENT_RPCS" $v.common.maxConcurrentRpcs
   "YEYAK_REQUEST_TIMEOUT_MS" $v.common.requestTimeoutMs
   "YEYAK_LOG" $v.common.logFilter
 -}}
+{{- /* The trusted keys as a file, re-read live (not part of the checksum:
+trusted-keys-configmap.yaml). Dev mode with none generates its own keys, and
+an empty file would refuse to start, so no file then. */ -}}
+{{- if or $v.trustedKeys (ne $v.environment "dev") }}
+{{- $_ := set $env "YEYAK_TRUSTED_KEYS_FILE" (printf "%s/trusted-keys" (include "yeyak.path.trustedKeys" $root)) }}
+{{- end }}
+{{- if eq (.svc.keys | default "") "admission" }}
+{{- $dir := include "yeyak.path.admissionKeys" $root }}
+{{- $_ := set $env "YEYAK_SIGNING_KEY_FILE" (printf "%s/signing-key" $dir) }}
+{{- $_ := set $env "YEYAK_TICKET_KEYS_FILE" (printf "%s/ticket-keys" $dir) }}
+{{- $_ := set $env "YEYAK_OPERATOR_TOKEN_FILE" (printf "%s/operator-token" $dir) }}
+{{- end }}
 {{- if $v.common.otlpEndpoint }}
 {{- $_ := set $env "OTEL_EXPORTER_OTLP_ENDPOINT" $v.common.otlpEndpoint }}
 {{- end }}
@@ -29,9 +40,28 @@ chart derives; every value is a string.
 {{- if .svc.internal }}
 {{- $_ := set $env "YEYAK_INTERNAL_GRPC_ADDR" (printf "0.0.0.0:%s" (include "yeyak.port.internal" $root)) }}
 {{- end }}
+{{- $tls := $v.tls }}
+{{- $ca := $tls.caBundle }}
+{{- if or $ca.secret $ca.configMap }}
+{{- $_ := set $env "YEYAK_TLS_CA_FILE" (printf "%s/ca.crt" (include "yeyak.path.caBundle" $root)) }}
+{{- end }}
+{{- if $tls.internal.enabled }}
+{{- $dir := include "yeyak.path.tls" $root }}
+{{- $_ := set $env "YEYAK_TLS_CERT_FILE" (printf "%s/tls.crt" $dir) }}
+{{- $_ := set $env "YEYAK_TLS_KEY_FILE" (printf "%s/tls.key" $dir) }}
+{{- $_ := set $env "YEYAK_TLS_CLIENT_CERT_FILE" (printf "%s/tls.crt" $dir) }}
+{{- $_ := set $env "YEYAK_TLS_CLIENT_KEY_FILE" (printf "%s/tls.key" $dir) }}
+{{- $_ := set $env "YEYAK_TLS_CLIENT_CA_FILE" (printf "%s/ca.crt" $dir) }}
+{{- if not (or $ca.secret $ca.configMap) }}
+{{- $_ := set $env "YEYAK_TLS_CA_FILE" (printf "%s/ca.crt" $dir) }}
+{{- end }}
+{{- $_ := set $env "YEYAK_HEALTH_GRPC_ADDR" (printf "0.0.0.0:%s" (include "yeyak.port.health" $root)) }}
+{{- end }}
 {{- if eq .name "reservation" }}
-{{- $_ := set $env "YEYAK_ELIGIBILITY_ADDR" (include "yeyak.grpcAddr" (dict "root" $root "name" "eligibility")) }}
-{{- $_ := set $env "YEYAK_INVENTORY_ADDR" (printf "%s-inventory:%s" (include "yeyak.fullname" $root) (include "yeyak.port.internal" $root)) }}
+{{- $scheme := ternary "https://" "" $tls.internal.enabled }}
+{{- $_ := set $env "YEYAK_ELIGIBILITY_ADDR" (printf "%s%s" $scheme (include "yeyak.grpcAddr" (dict "root" $root "name" "eligibility"))) }}
+{{- $_ := set $env "YEYAK_INVENTORY_ADDR" (printf "%s%s-inventory:%s" $scheme (include "yeyak.fullname" $root) (include "yeyak.port.internal" $root)) }}
+{{- $_ := set $env "YEYAK_CONTACT_PUBLIC_KEY" $v.contactPublicKey }}
 {{- end }}
 {{- if .svc.registry }}
 {{- $_ := set $env "YEYAK_RULES_FILE" "/etc/yeyak/rules/rules.toml" }}
@@ -60,6 +90,10 @@ chart derives; every value is a string.
 {{- else }}
 {{- $_ := set $env "YEYAK_SMS_GATEWAY_URL" (required "thirdParties.smsGatewayUrl is required unless mocks.enabled" $v.thirdParties.smsGatewayUrl) }}
 {{- end }}
+{{- end }}
+{{- /* The mocks speak plain HTTP: allowed only to their callers, only with mocks on. */ -}}
+{{- if and $v.mocks.enabled (or .svc.registry .svc.identityProviders .svc.smsGateway) }}
+{{- $_ := set $env "YEYAK_ALLOW_PLAIN_HTTP" "true" }}
 {{- end }}
 {{- $env = merge (deepCopy .values.env) (deepCopy $v.common.env) $env }}
 {{- range $key, $value := $env }}

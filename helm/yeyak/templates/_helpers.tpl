@@ -43,6 +43,7 @@ notification:
   health: yeyak.notification.v1.NotificationService
   database: true
   amqp: true
+  keys: notification
   smsGateway: true
 {{- end }}
 
@@ -51,6 +52,14 @@ notification:
 {{- define "yeyak.port.internal" -}}50061{{- end }}
 {{- define "yeyak.port.metrics" -}}9100{{- end }}
 {{- define "yeyak.port.mock" -}}8080{{- end }}
+{{/* Plaintext gRPC health only, for the kubelet's probes when tls.internal is on. */}}
+{{- define "yeyak.port.health" -}}8086{{- end }}
+
+{{/* Where the mounted files are (each a directory mount, never a subPath). */}}
+{{- define "yeyak.path.trustedKeys" -}}/etc/yeyak/keys{{- end }}
+{{- define "yeyak.path.admissionKeys" -}}/var/run/secrets/yeyak/admission{{- end }}
+{{- define "yeyak.path.tls" -}}/var/run/secrets/yeyak/tls{{- end }}
+{{- define "yeyak.path.caBundle" -}}/etc/yeyak/ca{{- end }}
 
 {{- define "yeyak.fullname" -}}
 {{- if contains .Chart.Name .Release.Name -}}

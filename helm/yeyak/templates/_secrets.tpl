@@ -1,22 +1,20 @@
 {{/*
 Secret-backed variables of one service: keys from the Secret of each concern
 it uses (secrets.* in values.yaml). Nothing secret is rendered by the chart.
+Admission's keys are files instead (a Secret volume, _volumes.tpl), so its
+ticket keys rotate without a restart.
 */}}
 {{- define "yeyak.secretEnv" -}}
 {{- $s := .root.Values.secrets -}}
-{{- if eq (.svc.keys | default "") "admission" }}
-- name: YEYAK_SIGNING_KEY
-  valueFrom: {secretKeyRef: {name: {{ $s.admission.existingSecret }}, key: YEYAK_SIGNING_KEY}}
-- name: YEYAK_TICKET_KEYS
-  valueFrom: {secretKeyRef: {name: {{ $s.admission.existingSecret }}, key: YEYAK_TICKET_KEYS}}
-- name: YEYAK_OPERATOR_TOKEN
-  valueFrom: {secretKeyRef: {name: {{ $s.admission.existingSecret }}, key: YEYAK_OPERATOR_TOKEN}}
-{{- end }}
 {{- if eq (.svc.keys | default "") "identity" }}
 - name: YEYAK_SIGNING_KEY
   valueFrom: {secretKeyRef: {name: {{ $s.identity.existingSecret }}, key: YEYAK_SIGNING_KEY}}
 - name: YEYAK_SUBJECT_HASH_KEY
   valueFrom: {secretKeyRef: {name: {{ $s.identity.existingSecret }}, key: YEYAK_SUBJECT_HASH_KEY}}
+{{- end }}
+{{- if eq (.svc.keys | default "") "notification" }}
+- name: YEYAK_CONTACT_KEYS
+  valueFrom: {secretKeyRef: {name: {{ $s.notification.existingSecret }}, key: YEYAK_CONTACT_KEYS}}
 {{- end }}
 {{- if .svc.database }}
 - name: YEYAK_DATABASE_URL

@@ -41,8 +41,9 @@ pub struct Config {
 impl Config {
     pub fn from_env(env: &Env) -> Result<Self, ConfigError> {
         let signing_key = tokens::config::signing_key(env, Issuer::Admission)?;
-        let ticket_keys = match env.secret("TICKET_KEYS")? {
-            Some(spec) => HmacKeys::parse("YEYAK_TICKET_KEYS", spec.expose())?,
+        // From YEYAK_TICKET_KEYS_FILE, re-read when the file changes.
+        let ticket_keys = match tokens::config::hmac_keys(env, "TICKET_KEYS")? {
+            Some(keys) => keys,
             None if env.environment()? == Environment::Dev => derived_ticket_keys(&signing_key),
             None => {
                 return Err(ConfigError::Missing {

@@ -7,7 +7,9 @@ use tokio::task::JoinSet;
 use yeyak_platform::{
     grpc::{GrpcServer, Ready},
     metrics::Metrics,
-    redis_store, Shutdown,
+    redis_store,
+    tokens::KeyWatch,
+    Shutdown,
 };
 use yeyak_proto::admission::v1::{
     admission_operator_service_server::AdmissionOperatorServiceServer, admission_service_server::AdmissionServiceServer,
@@ -25,6 +27,8 @@ pub struct Application {
     ready: Ready,
     room: Arc<WaitingRoom>,
     config: Config,
+    /// Re-reads the ticket keys when their file changes.
+    keys: KeyWatch,
 }
 
 impl Application {
@@ -35,12 +39,14 @@ impl Application {
         let conn = redis_store::connect(&config.redis).await?;
         let store = QueueStore::new(conn, &config.redis.key_prefix);
         let room = Arc::new(WaitingRoom::new(store, policy(&config)));
-        let ready = GrpcServer::new(config.server.clone(), Metrics::new("admission"))
+        let metrics = Metrics::new("admission");
+        let keys = KeyWatch::new(&metrics).with(config.ticket_keys.clone());
+        let ready = GrpcServer::new(config.server.clone(), metrics)
             .add(AdmissionServiceServer::new(QueueApi::new(room.clone())))
             .add(AdmissionOperatorServiceServer::new(OperatorApi::new(room.clone())))
             .bind()
             .await?;
-        Ok(Self { ready, room, config })
+        Ok(Self { ready, room, config, keys })
     }
 
     pub fn grpc_addr(&self) -> SocketAddr {
@@ -53,6 +59,7 @@ impl Application {
             tasks.spawn(ticker(self.room.clone(), queue, self.config.tick, shutdown.clone()));
         }
         tasks.spawn(consumers::sessions::run(self.room.clone(), self.config.amqp.clone(), shutdown.clone()));
+        tasks.spawn(self.keys.run(shutdown.clone()));
         self.ready.set_serving().await;
         let result = self.ready.run(shutdown.clone()).await;
         shutdown.trigger();

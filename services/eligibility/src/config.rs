@@ -8,6 +8,7 @@ use yeyak_platform::{
     config::{ConfigError, Env, ServerSettings},
     messaging::AmqpSettings,
     redis_store::RedisSettings,
+    tls::{check_third_party_url, PlainHttp, TlsSettings},
     tokens::{self, KeyRing},
 };
 
@@ -19,6 +20,8 @@ pub struct Config {
     pub queue_ids: Vec<String>,
     /// `YEYAK_REGISTRY_URL`: the national insurance registry's API.
     pub registry_url: String,
+    /// `YEYAK_TLS_*`: what an `https://` registry is verified against.
+    pub tls: TlsSettings,
     /// `YEYAK_REGISTRY_TIMEOUT_MS`: deadline of every registry call.
     pub registry_timeout: Duration,
     /// `YEYAK_REGISTRY_MAX_BATCH` / `YEYAK_REGISTRY_MAX_IN_FLIGHT` /
@@ -60,6 +63,7 @@ impl Config {
             trusted: tokens::config::trusted_keys(env, None)?,
             queue_ids: tokens::config::queue_ids(env),
             registry_url: env.string("REGISTRY_URL", "http://127.0.0.1:18081").trim_end_matches('/').to_owned(),
+            tls: TlsSettings::from_env(env)?,
             registry_timeout: Duration::from_millis(env.parse("REGISTRY_TIMEOUT_MS", 1_500)?),
             registry_batch: BatchSettings {
                 max_batch: env.parse::<usize>("REGISTRY_MAX_BATCH", 128)?.clamp(1, 256),
@@ -78,6 +82,7 @@ impl Config {
             proxy_ttl: seconds("PROXY_TTL_SECONDS", 30 * 86_400)?,
             verified_tokens: env.parse("VERIFIED_TOKEN_CACHE", tokens::remembered::DEFAULT_REMEMBERED)?,
         };
+        check_third_party_url("REGISTRY_URL", &config.registry_url, PlainHttp::from_env(env)?)?;
         for (key, value) in
             [("CACHE_TTL_SECONDS", config.cache_ttl), ("BOOKED_TTL_SECONDS", config.booked_ttl), ("PROXY_TTL_SECONDS", config.proxy_ttl)]
         {

@@ -10,7 +10,7 @@ use yeyak_platform::{
     grpc::{GrpcServer, PassVerifier, Ready},
     metrics::Metrics,
     redis_store,
-    tokens::AssertionVerifier,
+    tokens::{AssertionVerifier, KeyWatch},
     Shutdown,
 };
 use yeyak_proto::eligibility::v1::eligibility_service_server::EligibilityServiceServer;
@@ -34,6 +34,8 @@ pub struct Application {
     check: Arc<EligibilityCheck>,
     metrics: Metrics,
     hangups: Hangups,
+    /// Re-reads the trusted keys when their file changes.
+    keys: KeyWatch,
 }
 
 impl Application {
@@ -54,7 +56,7 @@ impl Application {
         let ttls = Ttls { cache: config.cache_ttl, booked: config.booked_ttl, proxy: config.proxy_ttl };
         let check = Arc::new(EligibilityCheck {
             rules,
-            registry: RegistryClient::new(&config.registry_url, config.registry_timeout)?.batching(config.registry_batch),
+            registry: RegistryClient::with_tls(&config.registry_url, config.registry_timeout, &config.tls)?.batching(config.registry_batch),
             store: Store::new(conn, &config.redis.key_prefix, ttls),
             trusted: config.trusted.clone(),
             assertions: AssertionVerifier::new(config.trusted.clone(), config.verified_tokens),
@@ -63,9 +65,10 @@ impl Application {
             metrics: CheckMetrics::register(&metrics),
         });
         let verifier = PassVerifier::new(config.trusted.clone(), config.queue_ids.clone());
+        let keys = KeyWatch::new(&metrics).with(config.trusted.clone());
         let api = EligibilityServiceServer::new(EligibilityApi::new(check.clone()));
         let ready = GrpcServer::new(config.server.clone(), metrics.clone()).add(verifier.guard(api)).bind().await?;
-        Ok(Self { ready, config, check, metrics, hangups })
+        Ok(Self { ready, config, check, metrics, hangups, keys })
     }
 
     pub fn grpc_addr(&self) -> SocketAddr {
@@ -91,6 +94,7 @@ impl Application {
         let mut tasks = JoinSet::new();
         tasks.spawn(rules_file::watch(self.rules(), self.config.rules_reload_interval, self.hangups, shutdown.clone()));
         tasks.spawn(consumers::bookings::run(self.check.clone(), self.config.amqp.clone(), shutdown.clone()));
+        tasks.spawn(self.keys.run(shutdown.clone()));
         self.ready.set_serving().await;
         let result = self.ready.run(shutdown.clone()).await;
         shutdown.trigger();

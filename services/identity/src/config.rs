@@ -6,6 +6,7 @@ use std::time::Duration;
 use yeyak_platform::{
     config::{ConfigError, Env, Environment, ServerSettings},
     redis_store::RedisSettings,
+    tls::{check_third_party_url, PlainHttp, TlsSettings},
     tokens::{self, Issuer, KeyRing, SigningKey},
     Secret,
 };
@@ -35,6 +36,8 @@ pub struct Config {
     pub subject_hash_key: Secret<String>,
     /// `YEYAK_PROVIDERS`, with `YEYAK_PROVIDER_MAX_IN_FLIGHT` / `YEYAK_PROVIDER_LIMITS`.
     pub providers: Vec<ProviderConfig>,
+    /// What `https://` providers are verified against (`YEYAK_TLS_*`).
+    pub tls: TlsSettings,
     /// `YEYAK_PROVIDER_TIMEOUT_MS`: deadline of every call to a provider.
     pub provider_timeout: Duration,
     /// `YEYAK_PROVIDER_RETRIES`: retries of idempotent provider calls (start, probe).
@@ -97,6 +100,10 @@ impl Config {
             env.parse("PROVIDER_MAX_IN_FLIGHT", 64)?,
             &env.string("PROVIDER_LIMITS", ""),
         )?;
+        let plain_http = PlainHttp::from_env(env)?;
+        for provider in &providers {
+            check_third_party_url("PROVIDERS", &provider.url, plain_http)?;
+        }
         let defaults = HealthRules::default();
         let health = HealthRules {
             window: Duration::from_secs(env.parse("HEALTH_WINDOW_SECONDS", defaults.window.as_secs())?.max(1)),
@@ -127,7 +134,9 @@ impl Config {
         if approval_wait + provider_timeout > server.request_timeout {
             tracing::warn!("APPROVAL_WAIT_MS + PROVIDER_TIMEOUT_MS exceed REQUEST_TIMEOUT_MS; waits are cut to the caller's deadline");
         }
-        let mut assertions = trusted.clone();
+        // A ring of its own (a clone would share, and trust identity's key
+        // for passes too); it follows YEYAK_TRUSTED_KEYS_FILE all the same.
+        let mut assertions = trusted.fork();
         assertions.trust(&signing_key);
         Ok(Self {
             server,
@@ -138,6 +147,7 @@ impl Config {
             queue_ids: tokens::config::queue_ids(env),
             subject_hash_key,
             providers,
+            tls: TlsSettings::from_env(env)?,
             provider_timeout,
             provider_retries: env.parse("PROVIDER_RETRIES", 1)?,
             health,

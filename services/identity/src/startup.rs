@@ -7,7 +7,9 @@ use std::{net::SocketAddr, sync::Arc};
 use yeyak_platform::{
     grpc::{GrpcServer, PassVerifier, Ready},
     metrics::Metrics,
-    redis_store, Shutdown,
+    redis_store,
+    tokens::KeyWatch,
+    Shutdown,
 };
 use yeyak_proto::identity::v1::identity_service_server::IdentityServiceServer;
 
@@ -24,6 +26,8 @@ pub struct Application {
     ready: Ready,
     board: Arc<Board>,
     metrics: Metrics,
+    /// Re-reads the trusted keys when their file changes.
+    keys: KeyWatch,
 }
 
 impl Application {
@@ -31,7 +35,11 @@ impl Application {
         let server = config.server.clone();
         let metrics = Metrics::new("identity");
         let identity_metrics = IdentityMetrics::register(&metrics);
-        let adapters = config.providers.iter().map(|p| providers::build(p, config.provider_retries)).collect::<anyhow::Result<Vec<_>>>()?;
+        let adapters = config
+            .providers
+            .iter()
+            .map(|p| providers::build(p, config.provider_retries, &config.tls))
+            .collect::<anyhow::Result<Vec<_>>>()?;
         let board = Arc::new(Board::new(
             adapters,
             config.health.clone(),
@@ -42,11 +50,12 @@ impl Application {
         let conn = redis_store::connect(&config.redis).await?;
         let store = Store::new(conn, &config.redis.key_prefix);
         let verifier = PassVerifier::new(config.trusted.clone(), config.queue_ids.clone());
+        let keys = KeyWatch::new(&metrics).with(config.trusted.clone()).with(config.assertions.clone());
         let (request_timeout, max_in_flight) = (config.server.request_timeout, config.max_in_flight_verifications);
         let verification = Verification::new(Arc::new(config), board.clone(), store, identity_metrics.clone());
         let api = IdentityApi::new(verification, request_timeout, max_in_flight, identity_metrics);
         let ready = GrpcServer::new(server, metrics.clone()).add(verifier.guard(IdentityServiceServer::new(api))).bind().await?;
-        Ok(Self { ready, board, metrics })
+        Ok(Self { ready, board, metrics, keys })
     }
 
     pub fn grpc_addr(&self) -> SocketAddr {
@@ -65,9 +74,11 @@ impl Application {
 
     pub async fn run_until_stopped(self, shutdown: Shutdown) -> anyhow::Result<()> {
         let supervisor = tokio::spawn(self.board.clone().supervise(shutdown.clone()));
+        let keys = tokio::spawn(self.keys.run(shutdown.clone()));
         self.ready.set_serving().await;
         let served = self.ready.run(shutdown).await;
         supervisor.abort();
+        keys.abort();
         served
     }
 }

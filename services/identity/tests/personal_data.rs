@@ -12,40 +12,14 @@
 
 mod common;
 
-use std::{io::Write, sync::Arc, time::Duration};
+use std::time::Duration;
 
 use common::{start, with_pass, Person};
-use parking_lot::Mutex;
 use serde_json::json;
 use tonic::Code;
-use tracing_subscriber::fmt::{format::FmtSpan, MakeWriter};
+use tracing_subscriber::fmt::format::FmtSpan;
 use yeyak_proto::identity::v1::*;
-
-#[derive(Clone, Default)]
-struct Capture(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Capture {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl<'a> MakeWriter<'a> for Capture {
-    type Writer = Capture;
-    fn make_writer(&'a self) -> Self::Writer {
-        self.clone()
-    }
-}
-
-impl Capture {
-    fn text(&self) -> String {
-        String::from_utf8_lossy(&self.0.lock()).into_owned()
-    }
-}
+use yeyak_testkit::logs::Capture;
 
 /// Everything a caller saw, errors with their details and metadata.
 #[derive(Default)]

@@ -52,7 +52,9 @@ impl Config {
         };
         let cache = CacheSettings {
             url: redis.url,
+            mode: redis.mode,
             key_prefix: redis.key_prefix,
+            tls: redis.tls,
             enabled: env.parse("CACHE_ENABLED", true)?,
             timeout: millis("CACHE_TIMEOUT_MS", 100)?,
             ttl: millis("CACHE_TTL_MS", 30_000)?,

@@ -10,6 +10,7 @@ use yeyak_platform::{
     grpc::{GrpcServer, PassVerifier, Ready},
     messaging::{outbox, AmqpSettings, Publisher},
     metrics::Metrics,
+    tokens::KeyWatch,
     Shutdown,
 };
 use yeyak_proto::inventory::v1::{inventory_service_server::InventoryServiceServer, slot_catalog_service_server::SlotCatalogServiceServer};
@@ -33,6 +34,8 @@ pub struct Application {
     cache: Cache,
     catalogue: Catalogue,
     publisher: Arc<Publisher>,
+    /// Re-reads the trusted keys when their file changes.
+    keys: KeyWatch,
 }
 
 impl Application {
@@ -54,6 +57,7 @@ impl Application {
         let catalogue = Catalogue::new(store.clone(), cache.clone());
         let search = Search::new(store.clone(), cache.clone());
         let verifier = PassVerifier::new(config.trusted.clone(), config.queue_ids.clone());
+        let keys = KeyWatch::new(&metrics).with(config.trusted.clone());
         let ready = GrpcServer::new(config.server.clone(), metrics)
             .add(verifier.guard(InventoryServiceServer::new(InventoryApi::new(search))))
             // Only reservation calls GetSlot: its own listener, never the public one.
@@ -62,7 +66,7 @@ impl Application {
             .await?;
         let internal_addr = ready.internal_addr().ok_or_else(|| anyhow::anyhow!("the internal listener was not bound"))?;
         let publisher = Arc::new(Publisher::new(config.amqp.clone()));
-        Ok(Self { ready, internal_addr, amqp: config.amqp, store, cache, catalogue, publisher })
+        Ok(Self { ready, internal_addr, amqp: config.amqp, store, cache, catalogue, publisher, keys })
     }
 
     pub fn grpc_addr(&self) -> SocketAddr {
@@ -87,6 +91,7 @@ impl Application {
     pub async fn run_until_stopped(self, shutdown: Shutdown) -> anyhow::Result<()> {
         let mut tasks = JoinSet::new();
         tasks.spawn(consumers::availability::run(self.amqp.clone(), self.catalogue.clone(), shutdown.clone()));
+        tasks.spawn(self.keys.run(shutdown.clone()));
         // The relay and the invalidator outlive the drain of in-flight work.
         let background = Shutdown::new();
         tasks.spawn(self.catalogue.invalidator().clone().run(background.clone()));

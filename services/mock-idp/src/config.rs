@@ -43,6 +43,8 @@ pub struct Config {
     pub transaction_ttl: Duration,
     /// Initial faults (`YEYAK_LATENCY_MS`, ...); changeable at run time.
     pub faults: Faults,
+    /// HTTPS instead of HTTP when `YEYAK_TLS_CERT_FILE`/`_KEY_FILE` are set.
+    pub tls: Option<std::sync::Arc<yeyak_platform::tls::ServerTls>>,
 }
 
 impl Config {
@@ -53,6 +55,7 @@ impl Config {
             provider_kind: env.parse("PROVIDER_KIND", ProviderKind::SmsCode)?,
             transaction_ttl: Duration::from_secs(env.parse("TRANSACTION_TTL_SECONDS", DEFAULT_TTL.as_secs())?),
             faults: Faults::from_env(env)?,
+            tls: yeyak_mockkit::serve::tls_from_env(env)?,
         })
     }
 
@@ -68,6 +71,7 @@ impl Config {
             provider_kind,
             transaction_ttl: DEFAULT_TTL,
             faults: Faults::default(),
+            tls: None,
         }
     }
 

@@ -45,6 +45,7 @@ pub struct Application {
     listener: TcpListener,
     address: SocketAddr,
     router: Router,
+    tls: Option<Arc<yeyak_platform::tls::ServerTls>>,
 }
 
 impl Application {
@@ -57,7 +58,7 @@ impl Application {
         };
         let router = router(FaultInjector::new(config.faults), state);
         tracing::info!(%address, provider_id = %config.provider_id, kind = ?config.provider_kind, "mock-idp listening");
-        Ok(Self { listener, address, router })
+        Ok(Self { listener, address, router, tls: config.tls })
     }
 
     pub fn address(&self) -> SocketAddr {
@@ -66,8 +67,7 @@ impl Application {
 
     /// Serves until `shutdown` fires, then lets in-flight requests finish.
     pub async fn run_until_stopped(self, shutdown: Shutdown) -> anyhow::Result<()> {
-        axum::serve(self.listener, self.router).with_graceful_shutdown(async move { shutdown.wait().await }).await?;
-        Ok(())
+        yeyak_mockkit::serve::serve(self.listener, self.router, self.tls, shutdown).await
     }
 }
 

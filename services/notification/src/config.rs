@@ -3,8 +3,10 @@ use std::time::Duration;
 
 use yeyak_platform::{
     config::{ConfigError, Env, Environment, ServerSettings},
+    contact::{self, ContactKeys},
     db::DatabaseSettings,
     messaging::AmqpSettings,
+    tls::{check_third_party_url, PlainHttp, TlsSettings},
 };
 
 #[derive(Clone, Debug)]
@@ -15,6 +17,8 @@ pub struct Config {
     pub environment: Environment,
     /// Base URL of the SMS gateway (`POST {url}/v1/messages`).
     pub sms_gateway_url: String,
+    /// For an `https://` gateway: CA bundle and client certificate (`YEYAK_TLS_*`).
+    pub tls: TlsSettings,
     /// Attempts before a delivery is given up as failed.
     pub sms_max_attempts: u32,
     /// Whole-request deadline of one gateway call: a slow gateway costs a
@@ -26,6 +30,11 @@ pub struct Config {
     /// Sweep period that catches due retries and rows written by other
     /// replicas (new rows written here wake the sender at once).
     pub sweep_interval: Duration,
+    /// Open the phone numbers reservation seals to this service
+    /// (`YEYAK_CONTACT_KEYS`, a mounted Secret: `kid:base64(X25519 secret)`,
+    /// comma-separated, current first; keep previous keys listed until
+    /// nothing sealed under them can still be sent).
+    pub contact_keys: ContactKeys,
 }
 
 impl Config {
@@ -42,17 +51,21 @@ impl Config {
             return Err(ConfigError::Invalid { key: "YEYAK_SMS_MAX_ATTEMPTS".into(), reason: "must be at least 1".into() });
         }
         let sms_concurrency = env.parse("SMS_CONCURRENCY", 16usize)?.max(1);
+        let sms_gateway_url = env.string("SMS_GATEWAY_URL", "http://127.0.0.1:18084").trim_end_matches('/').to_owned();
+        check_third_party_url("SMS_GATEWAY_URL", &sms_gateway_url, PlainHttp::from_env(env)?)?;
         Ok(Self {
             server: ServerSettings::from_env(env, 50056, 9106)?,
             database: DatabaseSettings::from_env(env, "yeyak_notification")?,
             amqp: AmqpSettings::from_env(env)?,
             environment,
-            sms_gateway_url: env.string("SMS_GATEWAY_URL", "http://127.0.0.1:18084").trim_end_matches('/').to_owned(),
+            sms_gateway_url,
+            tls: TlsSettings::from_env(env)?,
             sms_max_attempts,
             sms_timeout: Duration::from_millis(env.parse("SMS_TIMEOUT_MS", 2_000)?),
             sms_connect_timeout: Duration::from_millis(env.parse("SMS_CONNECT_TIMEOUT_MS", 500)?),
             sms_concurrency,
             sweep_interval: Duration::from_millis(env.parse("SMS_SWEEP_MS", 500)?),
+            contact_keys: contact::keys_from_env(env)?,
         })
     }
 }
@@ -79,5 +92,10 @@ mod tests {
         assert!(err.contains("YEYAK_SMS_MAX_ATTEMPTS"), "{err}");
         let err = Config::from_env(&Env::from_pairs([("ENV", "production")])).unwrap_err().to_string();
         assert!(err.contains("YEYAK_SMS_GATEWAY_URL"), "{err}");
+        let err = Config::from_env(&Env::from_pairs([("ENV", "production"), ("SMS_GATEWAY_URL", "https://sms")])).unwrap_err().to_string();
+        assert!(err.contains("YEYAK_CONTACT_KEYS"), "production needs the keys that open phone numbers: {err}");
+        let keys = ContactKeys::generate("n2").rotated_to(ContactKeys::generate("n3")).secret_spec();
+        let pairs = [("ENV", "production"), ("SMS_GATEWAY_URL", "https://sms"), ("CONTACT_KEYS", keys.as_str())];
+        assert_eq!(Config::from_env(&Env::from_pairs(pairs)).unwrap().contact_keys.kids(), ["n3", "n2"]);
     }
 }

@@ -48,14 +48,20 @@ impl Application {
         if config.database.run_migrations {
             tables::migrate(&pool, &MIGRATOR, &[Table::Inbox]).await?;
         }
-        let gateway = SmsGateway::new(&config.sms_gateway_url, config.sms_timeout, config.sms_connect_timeout)?;
+        let gateway = SmsGateway::new(&config.sms_gateway_url, config.sms_timeout, config.sms_connect_timeout, &config.tls)?;
         let metrics = Metrics::new("notification");
         let policy = SendPolicy {
             max_attempts: config.sms_max_attempts,
             concurrency: config.sms_concurrency,
             call_timeout: config.sms_timeout + config.sms_connect_timeout,
         };
-        let deliveries = Arc::new(Deliveries::new(DeliveryStore::new(pool), gateway, policy, SenderMetrics::register(&metrics)));
+        let deliveries = Arc::new(Deliveries::new(
+            DeliveryStore::new(pool),
+            gateway,
+            policy,
+            SenderMetrics::register(&metrics),
+            config.contact_keys.clone(),
+        ));
         // Support-staff API: deliberately not behind the admission-pass interceptor.
         let ready = GrpcServer::new(config.server.clone(), metrics)
             .add(NotificationServiceServer::new(NotificationApi::new(deliveries.clone())))
@@ -71,6 +77,7 @@ impl Application {
     pub async fn run_until_stopped(self, shutdown: Shutdown) -> anyhow::Result<()> {
         let mut tasks = JoinSet::new();
         tasks.spawn(consumers::reservations::run(self.config.amqp.clone(), self.deliveries.clone(), shutdown.clone()));
+        tasks.spawn(self.deliveries.clone().seal_plain_contacts_until_stopped(shutdown.clone()));
         for _ in 0..app::LOOPS {
             tasks.spawn(self.deliveries.clone().send_until_stopped(self.config.sweep_interval, shutdown.clone()));
         }

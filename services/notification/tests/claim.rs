@@ -13,8 +13,8 @@ use yeyak_proto::events::v1::routing::RESERVATION_CONFIRMED;
 /// alone; the plan is the same as for due ones).
 async fn backlog(app: &TestApp, n: i32) {
     sqlx::query(
-        "INSERT INTO deliveries (message_id, event_id, reservation_id, event_type, phone, masked_phone, text, state, attempts, next_attempt_at)
-         SELECT gen_random_uuid(), gen_random_uuid(), gen_random_uuid(), $2::text, '01012345678',
+        "INSERT INTO deliveries (message_id, event_id, reservation_id, event_type, sealed_contact, masked_phone, text, state, attempts, next_attempt_at)
+         SELECT gen_random_uuid(), gen_random_uuid(), gen_random_uuid(), $2::text, '\x01'::bytea,
                 '010-****-5678', 'text', 'pending', 0, now() + interval '1 hour'
          FROM generate_series(1, $1)",
     )

@@ -32,14 +32,15 @@ async fn a_resend_after_a_crash_sends_nothing_twice() {
     // A replica that died after the gateway accepted but before recording it
     // leaves the row pending with its number.
     let message_id: Uuid = d.message_id.parse().unwrap();
-    let changed =
-        sqlx::query("UPDATE deliveries SET state = 'pending', sent_at = NULL, phone = $2, next_attempt_at = now() WHERE message_id = $1")
-            .bind(message_id)
-            .bind(&phone)
-            .execute(&app.pool)
-            .await
-            .unwrap()
-            .rows_affected();
+    let changed = sqlx::query(
+        "UPDATE deliveries SET state = 'pending', sent_at = NULL, sealed_contact = $2, next_attempt_at = now() WHERE message_id = $1",
+    )
+    .bind(message_id)
+    .bind(events::seal(reservation_id, &phone))
+    .execute(&app.pool)
+    .await
+    .unwrap()
+    .rows_affected();
     assert_eq!(changed, 1);
 
     let d = common::eventually("the resend to be recorded", || async {
@@ -65,11 +66,11 @@ async fn gives_up_after_the_maximum_attempts_and_forgets_the_number() {
     assert_eq!(d.masked_phone, format!("010-****-{}", &phone[7..]));
     assert_eq!(app.gateway.requests_with_key(&d.message_id), vec![503, 503]);
     assert!(app.gateway.accepted().is_empty());
-    let stored: Option<String> = sqlx::query_scalar("SELECT phone FROM deliveries WHERE message_id = $1")
+    let stored: (Option<String>, Option<Vec<u8>>) = sqlx::query_as("SELECT phone, sealed_contact FROM deliveries WHERE message_id = $1")
         .bind(d.message_id.parse::<Uuid>().unwrap())
         .fetch_one(&app.pool)
         .await
         .unwrap();
-    assert_eq!(stored, None, "the number is erased once nothing more will be sent");
+    assert_eq!(stored, (None, None), "the number is erased once nothing more will be sent");
     app.stop().await;
 }

@@ -3,8 +3,10 @@ use std::time::Duration;
 
 use yeyak_platform::{
     config::{ConfigError, Env, ServerSettings},
+    contact::{self, ContactSealer},
     db::DatabaseSettings,
     messaging::AmqpSettings,
+    tls::TlsSettings,
     tokens::{self, KeyRing},
 };
 
@@ -22,6 +24,8 @@ pub struct Config {
     pub inventory_addr: String,
     /// EligibilityService (behind the pass: the caller's pass is forwarded).
     pub eligibility_addr: String,
+    /// For `https://` addresses: CA bundle and client certificate (`YEYAK_TLS_*`).
+    pub tls: TlsSettings,
     /// Deadline of every outbound call: a slow dependency fails the booking
     /// fast instead of holding the caller (and a server slot) indefinitely.
     pub outbound_timeout: Duration,
@@ -29,6 +33,10 @@ pub struct Config {
     /// eligibility or the database again (`app/full.rs`); 0 turns
     /// the memory off.
     pub full_slot_window: Duration,
+    /// Seals phone numbers to notification's current public key
+    /// (`YEYAK_CONTACT_PUBLIC_KEY`, `kid:base64(X25519 public key)`):
+    /// this service never holds a number it could read back.
+    pub contact: ContactSealer,
 }
 
 impl Config {
@@ -44,9 +52,11 @@ impl Config {
             trusted: tokens::config::trusted_keys(env, None)?,
             queue_ids: tokens::config::queue_ids(env),
             inventory_addr: env.string("INVENTORY_ADDR", "127.0.0.1:50064"),
+            tls: TlsSettings::from_env(env)?,
             eligibility_addr: env.string("ELIGIBILITY_ADDR", "127.0.0.1:50053"),
             outbound_timeout,
             full_slot_window: Duration::from_millis(env.parse("FULL_SLOT_WINDOW_MS", 250)?),
+            contact: contact::sealer_from_env(env)?,
         })
     }
 }
@@ -69,5 +79,9 @@ mod tests {
         assert_eq!((c.outbound_timeout, c.inventory_addr.as_str()), (Duration::from_millis(150), "inv:1"));
         assert!(Config::from_env(&Env::from_pairs([("OUTBOUND_TIMEOUT_MS", "0")])).is_err());
         assert!(Config::from_env(&Env::from_pairs([("ENV", "production")])).is_err(), "production needs trusted keys");
+        let public = contact::ContactKeys::generate("n1").sealer().public_entry();
+        let c = Config::from_env(&Env::from_pairs([("CONTACT_PUBLIC_KEY", public.as_str())])).unwrap();
+        assert_eq!(c.contact.public_entry(), public);
+        assert!(Config::from_env(&Env::from_pairs([("CONTACT_PUBLIC_KEY", "n1:short")])).is_err());
     }
 }

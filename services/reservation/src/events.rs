@@ -1,6 +1,7 @@
 //! Integration events this service publishes (through the outbox). Each event
 //! carries everything its consumers need (the SMS text, the availability read
-//! model) so that none of them has to call back.
+//! model) so that none of them has to call back. The phone number travels
+//! only sealed to notification's key (`sealed_contact`).
 use chrono::{DateTime, Utc};
 use prost::Message as _;
 use uuid::Uuid;
@@ -45,7 +46,7 @@ pub(crate) fn confirmed(r: &Reservation, admitted_by: &AdmissionPass) -> OutboxE
         vaccine_code: r.slot.vaccine_code.clone(),
         dose_number: r.dose_number,
         starts_at: Some(to_proto(r.slot.starts_at)),
-        contact_phone: r.contact_phone.clone(),
+        sealed_contact: r.sealed_contact.clone(),
         admission_queue_id: admitted_by.queue_id.clone(),
         admission_position: admitted_by.place,
     };
@@ -62,7 +63,7 @@ pub(crate) fn cancelled(r: &Reservation) -> OutboxEvent {
         slot_id: r.slot.slot_id.to_string(),
         vaccine_code: r.slot.vaccine_code.clone(),
         dose_number: r.dose_number,
-        contact_phone: r.contact_phone.clone(),
+        sealed_contact: r.sealed_contact.clone(),
         clinic_id: r.slot.clinic_id.clone(),
     };
     OutboxEvent { event_id, routing_key: routing::RESERVATION_CANCELLED, payload: payload.encode_to_vec(), traceparent }
@@ -80,7 +81,7 @@ pub(crate) fn rescheduled(old: &Reservation, new: &Reservation) -> OutboxEvent {
         clinic_id: new.slot.clinic_id.clone(),
         clinic_name: new.slot.clinic_name.clone(),
         starts_at: Some(to_proto(new.slot.starts_at)),
-        contact_phone: new.contact_phone.clone(),
+        sealed_contact: new.sealed_contact.clone(),
         old_clinic_id: old.slot.clinic_id.clone(),
         vaccine_code: new.slot.vaccine_code.clone(),
     };

@@ -14,6 +14,7 @@ use yeyak_platform::{
         AmqpSettings, Publisher,
     },
     metrics::Metrics,
+    tokens::KeyWatch,
     Shutdown,
 };
 use yeyak_proto::reservation::v1::reservation_service_server::ReservationServiceServer;
@@ -48,6 +49,7 @@ pub struct Application {
     relay: Arc<Notify>,
     amqp: AmqpSettings,
     booking: Arc<Booking>,
+    keys: KeyWatch,
 }
 
 impl Application {
@@ -56,8 +58,8 @@ impl Application {
         if config.database.run_migrations {
             tables::migrate(&pool, &MIGRATOR, &[Table::Outbox]).await?;
         }
-        let eligibility = EligibilityClient::connect(&config.eligibility_addr, config.outbound_timeout)?;
-        let catalog = CatalogClient::connect(&config.inventory_addr, config.outbound_timeout)?;
+        let eligibility = EligibilityClient::connect(&config.eligibility_addr, config.outbound_timeout, &config.tls)?;
+        let catalog = CatalogClient::connect(&config.inventory_addr, config.outbound_timeout, &config.tls)?;
         let relay = Arc::new(Notify::new());
         let booking = Arc::new(Booking::new(
             Store::new(pool.clone()),
@@ -66,14 +68,17 @@ impl Application {
             config.trusted.clone(),
             relay.clone(),
             config.full_slot_window,
+            config.contact.clone(),
         ));
         let verifier = PassVerifier::new(config.trusted.clone(), config.queue_ids.clone());
-        let ready = GrpcServer::new(config.server.clone(), Metrics::new("reservation"))
+        let metrics = Metrics::new("reservation");
+        let keys = KeyWatch::new(&metrics).with(config.trusted.clone());
+        let ready = GrpcServer::new(config.server.clone(), metrics)
             .add(verifier.guard(ReservationServiceServer::new(ReservationApi::new(booking.clone()))))
             .bind()
             .await?;
         let publisher = Arc::new(Publisher::new(config.amqp.clone()));
-        Ok(Self { ready, pool, publisher, relay, amqp: config.amqp.clone(), booking })
+        Ok(Self { ready, pool, publisher, relay, amqp: config.amqp.clone(), booking, keys })
     }
 
     pub fn grpc_addr(&self) -> SocketAddr {
@@ -95,6 +100,10 @@ impl Application {
         let relay_stop = Shutdown::new();
         let mut tasks = JoinSet::new();
         tasks.spawn(outbox::run_relay(self.pool.clone(), self.publisher.clone(), self.relay.clone(), relay_stop.clone()));
+        tasks.spawn(self.keys.run(shutdown.clone()));
+        let booking = self.booking.clone();
+        let sweep_stop = shutdown.clone();
+        tasks.spawn(async move { booking.seal_plain_contacts_until_stopped(sweep_stop).await });
         let booking = self.booking.clone();
         tasks.spawn(messaging::consume(self.amqp.clone(), slot_sizes::QUEUE, &slot_sizes::ROUTING_KEYS, shutdown.clone(), move |d| {
             let booking = booking.clone();

@@ -31,7 +31,8 @@ async fn booking_writes_the_row_counts_the_place_and_publishes_the_event() {
     let event: ev::ReservationConfirmed = app.tap.expect(ev::routing::RESERVATION_CONFIRMED).await;
     assert_eq!(event.reservation_id, r.reservation_id);
     assert_eq!((event.subject_id.as_str(), event.slot_id.clone()), ("subj-happy", slot.to_string()));
-    assert_eq!((event.contact_phone.as_str(), event.dose_number, event.clinic_name.as_str()), ("01012345678", 1, "c-1 의원"));
+    assert_eq!((event.dose_number, event.clinic_name.as_str()), (1, "c-1 의원"));
+    assert_eq!(app.open_contact(&event.reservation_id, &event.sealed_contact), "01012345678", "sealed for notification");
     assert_eq!(event.starts_at, r.starts_at);
     assert_eq!((event.admission_queue_id.as_str(), event.admission_position), ("demo", 1), "the pass the booking was made with");
     let meta = event.meta.unwrap();

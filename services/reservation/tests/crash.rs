@@ -129,6 +129,7 @@ impl World {
             .env("YEYAK_AMQP_EXCHANGE", &amqp.exchange)
             .env("YEYAK_AMQP_QUEUE_PREFIX", &amqp.queue_prefix)
             .env("YEYAK_TRUSTED_KEYS", self.keys.trusted())
+            .env("YEYAK_CONTACT_PUBLIC_KEY", self.keys.contact.sealer().public_entry())
             .env("YEYAK_QUEUE_IDS", "demo")
             .env("YEYAK_ELIGIBILITY_ADDR", self.eligibility_addr.to_string())
             .env("YEYAK_INVENTORY_ADDR", self.inventory_addr.to_string())

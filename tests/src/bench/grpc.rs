@@ -8,7 +8,7 @@ use yeyak_platform::grpc::{client, CLIENT_ID_HEADER, PASS_HEADER};
 /// A two-second connect timeout: on loopback, a slower connect is a fault
 /// worth failing on, not load.
 pub fn settings(request_timeout: Duration) -> client::ClientSettings {
-    client::ClientSettings { connect_timeout: Duration::from_secs(2), request_timeout }
+    client::ClientSettings { connect_timeout: Duration::from_secs(2), request_timeout, ..Default::default() }
 }
 
 /// `n` separate HTTP/2 connections to `addr`: one connection would

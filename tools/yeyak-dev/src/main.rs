@@ -1,5 +1,6 @@
 //! Developer tool used by `make run`:
-//! - `yeyak-dev keys`: prints fresh key material as shell `export` lines;
+//! - `yeyak-dev keys`: prints fresh key material as shell `export` lines
+//!   (`contact-keys`: only the pair that seals and opens phone numbers);
 //! - `yeyak-dev demo`: books one appointment through the running stack,
 //!   printing each step (addresses from `YEYAK_*_ADDR` variables);
 //! - `yeyak-dev verify-stream`: identity verifications back to back, with a
@@ -21,6 +22,9 @@ struct Cli {
 enum Command {
     /// Print fresh key material as shell `export` lines (`make run` keeps them in .run/dev.env).
     Keys,
+    /// Print a fresh contact key pair alone (notification's YEYAK_CONTACT_KEYS and
+    /// reservation's YEYAK_CONTACT_PUBLIC_KEY), for a .run/dev.env that lacks them.
+    ContactKeys,
     /// Book one appointment through the running stack, printing each step.
     Demo(Box<DemoArgs>),
     /// Verify identities back to back for a while and print what failed, as JSON.
@@ -104,6 +108,10 @@ fn main() -> anyhow::Result<()> {
     match Cli::parse().command {
         Command::Keys => {
             print!("{}", DevKeys::generate().to_env());
+            Ok(())
+        }
+        Command::ContactKeys => {
+            print!("{}", yeyak_dev::keys::contact_env(&yeyak_platform::contact::ContactKeys::generate("dev-contact-1")));
             Ok(())
         }
         Command::Demo(args) => tokio::runtime::Runtime::new()?.block_on(run_demo(*args)),

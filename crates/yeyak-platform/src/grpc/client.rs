@@ -8,27 +8,42 @@ use tonic::{
     Status,
 };
 
+use crate::tls::{TlsConnector, TlsSettings};
+
 #[derive(Clone, Debug)]
 pub struct ClientSettings {
     pub connect_timeout: Duration,
     pub request_timeout: Duration,
+    /// What an `https://` address is verified against and shown.
+    pub tls: TlsSettings,
 }
 
 impl Default for ClientSettings {
     fn default() -> Self {
-        Self { connect_timeout: Duration::from_millis(500), request_timeout: Duration::from_secs(2) }
+        Self { connect_timeout: Duration::from_millis(500), request_timeout: Duration::from_secs(2), tls: TlsSettings::default() }
     }
 }
 
-/// Builds a lazy channel to `addr` (`host:port` or a full `http://` URI).
+/// Builds a lazy channel to `addr`: `host:port` or `http://host:port` for
+/// plain HTTP/2, `https://host:port` for TLS with the platform's client
+/// configuration (mutual TLS when a client certificate is configured).
 pub fn channel(addr: &str, settings: &ClientSettings) -> anyhow::Result<Channel> {
-    let uri = if addr.starts_with("http://") || addr.starts_with("https://") { addr.to_owned() } else { format!("http://{addr}") };
-    Ok(Endpoint::from_shared(uri)?
+    let (tls, rest) = match addr.split_once("://") {
+        Some(("https", rest)) => (true, rest),
+        Some(("http", rest)) => (false, rest),
+        Some((scheme, _)) => anyhow::bail!("{addr:?}: unknown scheme {scheme:?} (http or https)"),
+        None => (false, addr),
+    };
+    let endpoint = Endpoint::from_shared(format!("http://{rest}"))?
         .connect_timeout(settings.connect_timeout)
         .timeout(settings.request_timeout)
         .tcp_nodelay(true)
-        .http2_keep_alive_interval(Duration::from_secs(30))
-        .connect_lazy())
+        .http2_keep_alive_interval(Duration::from_secs(30));
+    Ok(if tls {
+        endpoint.connect_with_connector_lazy(TlsConnector::new(settings.tls.client_config(&[b"h2"])?))
+    } else {
+        endpoint.connect_lazy()
+    })
 }
 
 /// Whether a call failed because its server was going away before it took

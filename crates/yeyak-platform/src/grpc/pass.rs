@@ -67,7 +67,7 @@ impl PassVerifier {
     pub fn verify_metadata(&self, metadata: &MetadataMap, now_unix: i64) -> Result<VerifiedPass, Status> {
         let value = |name: &str| metadata.get(name).map(|v| v.to_str().map_err(|_| ()));
         let (token, client_id) = (header(value(PASS_HEADER), PASS_HEADER)?, header(value(CLIENT_ID_HEADER), CLIENT_ID_HEADER)?);
-        let key = digest(&[b"pass", token.as_bytes(), client_id.as_bytes()]);
+        let key = self.digest(token, client_id);
         if let Some(hit) = self.remembered_pass(&key, now_unix) {
             return Ok(hit);
         }
@@ -80,12 +80,19 @@ impl PassVerifier {
     pub async fn verify_headers(&self, headers: &http::HeaderMap, now_unix: i64) -> Result<VerifiedPass, Status> {
         let value = |name: &str| headers.get(name).map(|v| v.to_str().map_err(|_| ()));
         let (token, client_id) = (header(value(PASS_HEADER), PASS_HEADER)?, header(value(CLIENT_ID_HEADER), CLIENT_ID_HEADER)?);
-        let key = digest(&[b"pass", token.as_bytes(), client_id.as_bytes()]);
+        let key = self.digest(token, client_id);
         if let Some(hit) = self.remembered_pass(&key, now_unix) {
             return Ok(hit);
         }
         let pass = tokens::verify_batched(&self.ring, &self.batcher, token, now_unix).await.map_err(rejected)?;
         self.admit(key, pass, token, client_id)
+    }
+
+    /// What a verified pass is remembered by: the exact token and client, and
+    /// the key set's generation, so that a reload of the trusted keys makes
+    /// every pass verify again (one whose key was removed is refused).
+    fn digest(&self, token: &str, client_id: &str) -> Key {
+        digest(&[b"pass", &self.ring.generation().to_be_bytes(), token.as_bytes(), client_id.as_bytes()])
     }
 
     #[cfg(test)]
@@ -185,6 +192,20 @@ mod tests {
         let mut referer_only = MetadataMap::new();
         referer_only.insert("referer", "https://ncvr.kdca.go.kr/".parse().unwrap());
         assert!(v.verify_metadata(&referer_only, 10).is_err());
+    }
+
+    #[test]
+    fn a_remembered_pass_is_refused_once_its_key_is_removed() {
+        let key = SigningKey::generate(Issuer::Admission, "a1");
+        let v = PassVerifier::new(KeyRing::parse(&key.trusted_entry()).unwrap(), ["q1".to_string()]);
+        let good = sign(&key, &pass("q1", "client-a"));
+        assert!(v.verify_metadata(&md(&good, "client-a"), 10).is_ok());
+        let other = SigningKey::generate(Issuer::Admission, "a2");
+        assert!(v.ring.reload(&format!("{},{}", key.trusted_entry(), other.trusted_entry())).unwrap().is_some());
+        assert!(v.verify_metadata(&md(&good, "client-a"), 10).is_ok(), "still listed");
+        v.ring.reload(&other.trusted_entry()).unwrap();
+        assert_eq!(v.verify_metadata(&md(&good, "client-a"), 10).unwrap_err().code(), tonic::Code::Unauthenticated, "removed");
+        assert!(v.verify_metadata(&md(&sign(&other, &pass("q1", "client-a")), "client-a"), 10).is_ok());
     }
 
     /// The server's batched check on raw headers answers as the one-at-a-time check.

@@ -1,7 +1,7 @@
 //! One way to run a gRPC server: health and reflection on every server, the
 //! [`RpcLayer`](super::layer::RpcLayer) in front, a server-side deadline, and
 //! SIGTERM → NOT_SERVING → drain within the grace period.
-use std::{collections::HashSet, convert::Infallible, net::SocketAddr};
+use std::{collections::HashSet, convert::Infallible, net::SocketAddr, sync::Arc};
 
 use prost::Message as _;
 
@@ -10,11 +10,13 @@ use tonic::{
     codegen::{http, Service},
     server::NamedService,
     service::RoutesBuilder,
-    transport::Server,
+    transport::{server::TcpIncoming, Server},
 };
 use tonic_health::{server::HealthReporter, ServingStatus};
 
-use crate::{config::ServerSettings, grpc::layer::RpcLayer, metrics::Metrics, shutdown::Shutdown};
+use crate::{config::ServerSettings, grpc::layer::RpcLayer, metrics::Metrics, shutdown::Shutdown, tls::ServerTls};
+
+use super::incoming::{tls_incoming, Probes};
 
 /// The health-check name a liveness probe asks for.
 pub const LIVENESS: &str = "yeyak.liveness";
@@ -96,13 +98,18 @@ impl GrpcServer {
         // changes, so a dependency outage never fails it (the service's own
         // name, asked by readiness, carries that).
         health.set_service_status(LIVENESS, ServingStatus::Serving).await;
-        let public = Listener::bind(&self.settings.grpc_addr, self.public, &health_service).await?;
+        let tls = ServerTls::new(&self.settings.tls, b"h2")?;
+        let public = Listener::bind(&self.settings.grpc_addr, self.public, &health_service, tls.clone(), false).await?;
         let internal = if self.internal.names.is_empty() {
             None
         } else {
-            Some(Listener::bind(&self.settings.internal_grpc_addr, self.internal, &health_service).await?)
+            Some(Listener::bind(&self.settings.internal_grpc_addr, self.internal, &health_service, tls, true).await?)
         };
-        Ok(Ready { public, internal, health, names, settings: self.settings, metrics: self.metrics })
+        let probes = match self.settings.health_grpc_addr.as_str() {
+            "" => None,
+            addr => Some(Probes::bind(addr, &health_service).await?),
+        };
+        Ok(Ready { public, internal, probes, health, names, settings: self.settings, metrics: self.metrics })
     }
 }
 
@@ -110,6 +117,7 @@ impl GrpcServer {
 pub struct Ready {
     public: Listener,
     internal: Option<Listener>,
+    probes: Option<Probes>,
     health: HealthReporter,
     names: Vec<&'static str>,
     settings: ServerSettings,
@@ -126,6 +134,11 @@ impl Ready {
         self.internal.as_ref().map(|l| l.addr)
     }
 
+    /// The plaintext health-check listener's address, when configured.
+    pub fn health_addr(&self) -> Option<SocketAddr> {
+        self.probes.as_ref().map(|p| p.addr)
+    }
+
     /// Reports SERVING (overall and per service): call once dependencies are up.
     pub async fn set_serving(&self) {
         set_all(&self.health, &self.names, ServingStatus::Serving).await;
@@ -134,7 +147,7 @@ impl Ready {
     /// Serves until `shutdown`, then reports NOT_SERVING, stops accepting and
     /// lets in-flight RPCs finish for at most the grace period.
     pub async fn run(self, shutdown: Shutdown) -> anyhow::Result<()> {
-        let Ready { public, internal, health, names, settings, metrics } = self;
+        let Ready { public, internal, probes, health, names, settings, metrics } = self;
         if !settings.metrics_addr.is_empty() {
             let at = metrics.serve(&settings.metrics_addr, shutdown.clone()).await?;
             tracing::info!(%at, "metrics listening");
@@ -155,7 +168,13 @@ impl Ready {
                 None => Ok(()),
             }
         };
-        let serve = async { tokio::try_join!(public.serve(&settings, layer.clone(), drained), internal).map(drop) };
+        let probes = async {
+            match probes {
+                Some(probes) => probes.serve(shutdown.wait()).await,
+                None => Ok(()),
+            }
+        };
+        let serve = async { tokio::try_join!(public.serve(&settings, layer.clone(), drained), internal, probes).map(drop) };
         tokio::pin!(serve);
         tokio::select! {
             result = &mut serve => result?,
@@ -173,10 +192,19 @@ struct Listener {
     listener: tokio::net::TcpListener,
     addr: SocketAddr,
     routes: RoutesBuilder,
+    /// TLS on this listener, and whether it is the internal one (which
+    /// requires a client certificate when a client CA is configured).
+    tls: Option<(Arc<ServerTls>, bool)>,
 }
 
 impl Listener {
-    async fn bind<H: Routable>(addr: &str, mut routes: Routes, health: &H) -> anyhow::Result<Self> {
+    async fn bind<H: Routable>(
+        addr: &str,
+        mut routes: Routes,
+        health: &H,
+        tls: Option<Arc<ServerTls>>,
+        internal: bool,
+    ) -> anyhow::Result<Self> {
         let listener = tokio::net::TcpListener::bind(addr).await?;
         let addr = listener.local_addr()?;
         let mut reflection = tonic_reflection::server::Builder::configure()
@@ -188,17 +216,16 @@ impl Listener {
         }
         routes.builder.add_service(health.clone());
         routes.builder.add_service(reflection.build_v1()?);
-        Ok(Self { listener, addr, routes: routes.builder })
+        Ok(Self { listener, addr, routes: routes.builder, tls: tls.map(|t| (t, internal)) })
     }
 
     async fn serve(self, settings: &ServerSettings, layer: RpcLayer, signal: impl std::future::Future<Output = ()>) -> anyhow::Result<()> {
-        Server::builder()
-            .timeout(settings.request_timeout)
-            .layer(layer)
-            .add_routes(self.routes.routes())
+        let router = Server::builder().timeout(settings.request_timeout).layer(layer).add_routes(self.routes.routes());
+        match self.tls {
             // Small gRPC frames must not wait for delayed ACKs (Nagle).
-            .serve_with_incoming_shutdown(tonic::transport::server::TcpIncoming::from(self.listener).with_nodelay(Some(true)), signal)
-            .await?;
+            None => router.serve_with_incoming_shutdown(TcpIncoming::from(self.listener).with_nodelay(Some(true)), signal).await?,
+            Some((tls, internal)) => router.serve_with_incoming_shutdown(tls_incoming(self.listener, tls, internal), signal).await?,
+        }
         Ok(())
     }
 }

@@ -6,31 +6,37 @@
 //! waits to fill one.
 //!
 //! Batches are handled one at a time, in queue order, so a handler sees a
-//! queue's messages in the order the queue holds them. Each delivery is
-//! still settled on its own result: a poison message is dead-lettered
-//! without taking its batch with it.
-use std::{future::Future, time::Duration};
+//! queue's messages in the order the queue holds them; a transient failure
+//! is retried in place, so nothing overtakes it. Each delivery is still
+//! settled on its own result: a poison message is dead-lettered without
+//! taking its batch with it.
+use std::future::Future;
 
 use futures_util::{FutureExt as _, StreamExt as _};
 use lapin::{
-    options::{BasicAckOptions, BasicConsumeOptions, BasicQosOptions},
+    options::{BasicConsumeOptions, BasicQosOptions},
     types::FieldTable,
 };
 
 use super::{
-    consumer::{declare, message_of, reconnecting, settle, REQUEUE_PAUSE},
-    open_channel, AmqpSettings, Delivery, HandlerError,
+    backoff::{reconnecting, Lost},
+    consumer::{settle_all, Settled},
+    open_channel,
+    queues::{self, QueueSpec},
+    AmqpSettings, Delivery, HandlerError,
 };
 use crate::shutdown::Shutdown;
 
 /// Consumes `queue` (prefixed) bound to `routing_keys` until shutdown,
 /// handing `handler` the deliveries ready at once, at most `max_batch`. The
 /// handler returns one result per delivery, in the order given; a missing
-/// result counts as a transient failure. On shutdown the batch in hand
-/// finishes first.
-pub async fn consume_batches<H, F>(
+/// result counts as a transient failure, and transient failures are handed
+/// over again (alone, in order) until they succeed. On shutdown the batch in
+/// hand finishes first, unless it is waiting out a transient failure: then
+/// it goes back to the head of the queue.
+pub async fn consume_batches<'q, H, F>(
     settings: AmqpSettings,
-    queue: &str,
+    queue: impl Into<QueueSpec<'q>>,
     routing_keys: &[&str],
     shutdown: Shutdown,
     max_batch: usize,
@@ -40,73 +46,68 @@ pub async fn consume_batches<H, F>(
     F: Future<Output = Vec<Result<(), HandlerError>>>,
 {
     let max_batch = max_batch.max(1);
-    let queue = format!("{}.{queue}", settings.queue_prefix);
-    reconnecting(&queue, &shutdown, || batches_once(&settings, &queue, routing_keys, &shutdown, max_batch, &handler)).await;
+    let spec = queue.into();
+    let queue = format!("{}.{}", settings.queue_prefix, spec.name);
+    let single_active = spec.single_active;
+    reconnecting(&queue, &shutdown, || batches_once(&settings, (&queue, single_active), routing_keys, &shutdown, max_batch, &handler))
+        .await;
 }
 
 async fn batches_once<H, F>(
     settings: &AmqpSettings,
-    queue: &str,
+    (queue, single_active): (&str, bool),
     routing_keys: &[&str],
     shutdown: &Shutdown,
     max_batch: usize,
     handler: &H,
-) -> lapin::Result<()>
+) -> Result<(), Lost>
 where
     H: Fn(Vec<Delivery>) -> F,
     F: Future<Output = Vec<Result<(), HandlerError>>>,
 {
-    let (conn, channel) = open_channel(settings).await?;
-    declare(&channel, settings, queue, routing_keys).await?;
-    // Room for the next batch to arrive while this one commits.
+    let before = |error: queues::QueueError| Lost { error, was_consuming: false };
+    let (conn, channel) = open_channel(settings).await.map_err(|e| before(e.into()))?;
+    queues::declare(&channel, settings, queue, single_active, routing_keys).await.map_err(before)?;
+    // Room for the next batch to arrive while this one commits. Per consumer
+    // (not `global`, which quorum queues refuse). These deliveries are
+    // returned with a consumer that dies, so they count towards the
+    // delivery limit too.
     let prefetch = u16::try_from(max_batch.saturating_mul(2).max(32)).unwrap_or(u16::MAX);
-    channel.basic_qos(prefetch, BasicQosOptions::default()).await?;
-    let mut consumer = channel.basic_consume(queue.into(), "".into(), BasicConsumeOptions::default(), FieldTable::default()).await?;
+    channel.basic_qos(prefetch, BasicQosOptions::default()).await.map_err(|e| before(e.into()))?;
+    let mut consumer = channel
+        .basic_consume(queue.into(), "".into(), BasicConsumeOptions::default(), FieldTable::default())
+        .await
+        .map_err(|e| before(e.into()))?;
     tracing::info!(%queue, max_batch, "consuming in batches");
     let closed = || lapin::Error::from(lapin::ErrorKind::InvalidConnectionState(lapin::ConnectionState::Closed));
+    let lost = |e: lapin::Error| Lost { error: e.into(), was_consuming: true };
     loop {
         let first = tokio::select! {
-            next = consumer.next() => next.ok_or_else(closed)??,
-            _ = shutdown.wait() => {
-                let _ = conn.close(200, "shutdown".into()).await;
-                return Ok(());
-            }
+            next = consumer.next() => next.ok_or_else(closed).and_then(|d| d).map_err(lost)?,
+            _ = shutdown.wait() => break,
         };
         let mut batch = vec![first];
         while batch.len() < max_batch {
             match consumer.next().now_or_never() {
-                Some(Some(next)) => batch.push(next?),
+                Some(Some(next)) => batch.push(next.map_err(lost)?),
                 // Nothing more ready (or the stream ended: noticed on the next turn).
                 Some(None) | None => break,
             }
         }
-        let results = handler(batch.iter().map(message_of).collect()).await;
-        if batch.len() == results.len() && results.iter().all(Result::is_ok) {
-            // Every earlier delivery on this channel is settled already: one
-            // ack with `multiple` settles the whole batch.
-            if let Some(last) = batch.pop() {
-                last.ack(BasicAckOptions { multiple: true }).await?;
-            }
-            continue;
-        }
-        let mut results = results.into_iter();
-        // One pause before the first requeue, not one per message.
-        let mut pause = REQUEUE_PAUSE;
-        for delivery in batch {
-            let result = results.next().unwrap_or_else(|| Err(HandlerError::Transient("the handler gave no result for it".into())));
-            let transient = matches!(result, Err(HandlerError::Transient(_)));
-            settle(queue, delivery, result, pause).await?;
-            if transient {
-                pause = Duration::ZERO;
-            }
+        if settle_all(queue, &channel, shutdown, batch, handler).await.map_err(lost)? == Settled::Interrupted {
+            break;
         }
     }
+    // Unacked deliveries (prefetched, or a batch waiting out a failure) go
+    // back to the head of the queue, in order.
+    let _ = conn.close(200, "shutdown".into()).await;
+    Ok(())
 }
 
 /// A batch handler for work done one delivery at a time (a Redis update per
 /// event, say), in queue order: batching then only saves acknowledgements.
 /// After the first transient failure the rest of the batch is not tried and
-/// comes back with it, so the order in which effects apply is kept.
+/// is retried with it, so the order in which effects apply is kept.
 pub async fn one_by_one<H, F>(deliveries: Vec<Delivery>, handler: H) -> Vec<Result<(), HandlerError>>
 where
     H: Fn(Delivery) -> F,

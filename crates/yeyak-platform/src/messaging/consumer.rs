@@ -1,19 +1,16 @@
 //! What every consumer loop shares: it survives broker restarts, (re)declares
-//! its durable queue and dead-letter queue, and settles each delivery only
-//! after its handler's result (ack, requeue or dead-letter).
-use std::{future::Future, time::Duration};
+//! its quorum queue and dead-letter queue (see [`super::queues`]), and
+//! settles each delivery only after its handler's result: ack, dead-letter,
+//! or (a transient failure) keep it unacked and hand it over again.
+use std::future::Future;
 
 use lapin::{
-    options::{BasicAckOptions, BasicNackOptions, QueueBindOptions, QueueDeclareOptions},
-    types::{AMQPValue, FieldTable},
+    options::{BasicAckOptions, BasicNackOptions},
+    types::AMQPValue,
 };
 
 use super::AmqpSettings;
 use crate::shutdown::Shutdown;
-
-/// How long a consumer waits before requeueing a message its handler could
-/// not handle for now.
-pub(super) const REQUEUE_PAUSE: Duration = Duration::from_millis(200);
 
 /// What a handler sees of a message.
 #[derive(Clone, Debug)]
@@ -26,7 +23,8 @@ pub struct Delivery {
 
 #[derive(Debug, thiserror::Error)]
 pub enum HandlerError {
-    /// Retried later (the message goes back to the queue).
+    /// Retried: the message stays unacked and is handed over again after a
+    /// backoff, before any later message, until it succeeds.
     #[error("transient: {0}")]
     Transient(String),
     /// Never retried: the message goes to the dead-letter queue.
@@ -45,45 +43,6 @@ where
     super::consume_batches(settings, queue, routing_keys, shutdown, 1, |deliveries| super::one_by_one(deliveries, &handler)).await;
 }
 
-/// Runs `run` (one connection's consumer) until it returns cleanly at
-/// shutdown, reconnecting with backoff whenever it loses the broker.
-pub(super) async fn reconnecting<R, F>(queue: &str, shutdown: &Shutdown, mut run: R)
-where
-    R: FnMut() -> F,
-    F: Future<Output = lapin::Result<()>>,
-{
-    let mut backoff = Duration::from_millis(200);
-    while !shutdown.is_triggered() {
-        match run().await {
-            Ok(()) => return,
-            Err(e) => {
-                tracing::warn!(%queue, error = %e, retry_in = ?backoff, "consumer lost the broker, reconnecting");
-                tokio::select! {
-                    _ = tokio::time::sleep(backoff) => {},
-                    _ = shutdown.wait() => return,
-                }
-                backoff = (backoff * 2).min(Duration::from_secs(5));
-            }
-        }
-    }
-}
-
-/// Declares the durable queue, its dead-letter queue and the bindings.
-pub(super) async fn declare(channel: &lapin::Channel, settings: &AmqpSettings, queue: &str, routing_keys: &[&str]) -> lapin::Result<()> {
-    let dlq = format!("{queue}.dlq");
-    channel.queue_declare(dlq.as_str().into(), QueueDeclareOptions::durable(), FieldTable::default()).await?;
-    let mut args = FieldTable::default();
-    args.insert("x-dead-letter-exchange".into(), AMQPValue::LongString("".into()));
-    args.insert("x-dead-letter-routing-key".into(), AMQPValue::LongString(dlq.as_str().into()));
-    channel.queue_declare(queue.into(), QueueDeclareOptions::durable(), args).await?;
-    for key in routing_keys {
-        channel
-            .queue_bind(queue.into(), settings.exchange.as_str().into(), (*key).into(), QueueBindOptions::default(), FieldTable::default())
-            .await?;
-    }
-    Ok(())
-}
-
 pub(super) fn message_of(delivery: &lapin::message::Delivery) -> Delivery {
     Delivery {
         routing_key: delivery.routing_key.as_str().to_owned(),
@@ -96,25 +55,77 @@ pub(super) fn message_of(delivery: &lapin::message::Delivery) -> Delivery {
     }
 }
 
-/// Acks, requeues (after `pause`, so a failing database is not spun on) or
-/// dead-letters one delivery according to its handler's result.
-pub(super) async fn settle(
+/// How [`settle_all`] ended.
+#[derive(Debug, PartialEq, Eq)]
+pub(super) enum Settled {
+    All,
+    /// Shutdown came while a transient failure was being retried.
+    Interrupted,
+}
+
+/// Hands `batch` to `handler` until every delivery is settled: acked when it
+/// succeeded, dead-lettered when it is poison, and handed over again after a
+/// jittered backoff while it fails transiently (the successes and poison of
+/// each attempt are settled first; the rest keep their order).
+///
+/// It never requeues. In a quorum queue every return counts towards the
+/// delivery limit, so requeueing every 200 ms through a database outage
+/// would dead-letter good messages within seconds; and a requeued message is
+/// overtaken by those already prefetched, which breaks queue order. A
+/// shutdown during a wait, or a channel the broker closed (its
+/// `consumer_timeout`), leaves the rest unacked: the broker returns them to
+/// the head of the queue, in order, one count each.
+pub(super) async fn settle_all<H, F>(
     queue: &str,
-    delivery: lapin::message::Delivery,
-    result: Result<(), HandlerError>,
-    pause: Duration,
-) -> lapin::Result<()> {
-    match result {
-        Ok(()) => delivery.ack(BasicAckOptions::default()).await,
-        Err(HandlerError::Transient(reason)) => {
-            tracing::warn!(%queue, %reason, "handler failed, message requeued");
-            tokio::time::sleep(pause).await;
-            delivery.nack(BasicNackOptions { requeue: true, ..Default::default() }).await
+    channel: &lapin::Channel,
+    shutdown: &Shutdown,
+    mut batch: Vec<lapin::message::Delivery>,
+    handler: &H,
+) -> lapin::Result<Settled>
+where
+    H: Fn(Vec<Delivery>) -> F,
+    F: Future<Output = Vec<Result<(), HandlerError>>>,
+{
+    let mut backoff = super::backoff::retry();
+    loop {
+        let results = handler(batch.iter().map(message_of).collect()).await;
+        if batch.len() == results.len() && results.iter().all(Result::is_ok) {
+            // Every earlier delivery on this channel is settled already: one
+            // ack with `multiple` settles the whole batch.
+            if let Some(last) = batch.pop() {
+                last.ack(BasicAckOptions { multiple: true }).await?;
+            }
+            return Ok(Settled::All);
         }
-        Err(HandlerError::Poison(reason)) => {
-            tracing::error!(%queue, %reason, "poison message sent to the dead-letter queue");
-            delivery.nack(BasicNackOptions { requeue: false, ..Default::default() }).await
+        let mut results = results.into_iter();
+        let (mut again, mut reason) = (Vec::new(), None);
+        for delivery in batch {
+            match results.next().unwrap_or_else(|| Err(HandlerError::Transient("the handler gave no result for it".into()))) {
+                Ok(()) => {
+                    delivery.ack(BasicAckOptions::default()).await?;
+                }
+                Err(HandlerError::Poison(why)) => {
+                    tracing::error!(%queue, reason = %why, "poison message sent to the dead-letter queue");
+                    delivery.nack(BasicNackOptions { requeue: false, ..Default::default() }).await?;
+                }
+                Err(HandlerError::Transient(why)) => {
+                    reason.get_or_insert(why);
+                    again.push(delivery);
+                }
+            }
         }
+        if again.is_empty() {
+            return Ok(Settled::All);
+        }
+        let retry_in = super::backoff::next(&mut backoff);
+        tracing::warn!(%queue, reason = reason.unwrap_or_default(), messages = again.len(), ?retry_in, "handler failed; retrying (messages stay unacked)");
+        tokio::select! {
+            _ = tokio::time::sleep(retry_in) => {},
+            _ = shutdown.wait() => return Ok(Settled::Interrupted),
+        }
+        if !channel.status().connected() {
+            return Err(lapin::ErrorKind::InvalidChannelState(lapin::ChannelState::Closed, "closed while a handler was retried").into());
+        }
+        batch = again;
     }
-    .map(drop)
 }

@@ -2,18 +2,27 @@
 //! `<context>.<event>.v1`, AMQP message id = event id. Publishing waits for
 //! the broker's confirm; consumers ack only after their work committed, so
 //! delivery is at-least-once and consumers deduplicate (see [`inbox`]).
+//! Every queue is a quorum queue with a delivery limit (see [`queues`] for
+//! what that changes); consumers and the outbox relay reconnect with
+//! jittered exponential backoff.
+mod backoff;
 pub mod batches;
 pub mod consumer;
 pub mod inbox;
 pub mod outbox;
 pub mod publisher;
+pub mod queues;
 pub mod tables;
 
-use crate::config::{ConfigError, Env, Secret};
+use crate::{
+    config::{ConfigError, Env, Secret},
+    tls::TlsSettings,
+};
 
 pub use batches::{consume_batches, one_by_one};
 pub use consumer::{consume, Delivery, HandlerError};
 pub use publisher::{PublishError, Publisher};
+pub use queues::{QueueError, QueueSpec};
 
 #[derive(Clone, Debug)]
 pub struct AmqpSettings {
@@ -22,6 +31,8 @@ pub struct AmqpSettings {
     pub exchange: String,
     /// Prefix of the queues this instance declares (tests use a unique one).
     pub queue_prefix: String,
+    /// For `amqps://`: the CA bundle and client certificate (`YEYAK_TLS_*`).
+    pub tls: TlsSettings,
 }
 
 impl AmqpSettings {
@@ -30,6 +41,7 @@ impl AmqpSettings {
             url: env.secret("AMQP_URL")?.unwrap_or_else(|| Secret::new("amqp://guest:guest@127.0.0.1:5672/%2f".into())),
             exchange: env.string("AMQP_EXCHANGE", "yeyak.events"),
             queue_prefix: env.string("AMQP_QUEUE_PREFIX", "yeyak"),
+            tls: TlsSettings::from_env(env)?,
         })
     }
 
@@ -39,13 +51,21 @@ impl AmqpSettings {
             url: Secret::new("amqp://guest:guest@127.0.0.1:5672/%2f".into()),
             exchange: format!("test.{tag}.events"),
             queue_prefix: format!("test.{tag}"),
+            tls: TlsSettings::default(),
         }
     }
 }
 
 async fn open_channel(settings: &AmqpSettings) -> lapin::Result<(lapin::Connection, lapin::Channel)> {
     use lapin::options::ExchangeDeclareOptions;
-    let conn = lapin::Connection::connect(settings.url.expose(), lapin::ConnectionProperties::default()).await?;
+    let (url, properties) = (settings.url.expose(), lapin::ConnectionProperties::default());
+    let conn = if url.starts_with("amqps://") {
+        crate::tls::install_provider();
+        let tls = settings.tls.amqp_config().map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e.to_string()))?;
+        lapin::Connection::connect_with_config(url, properties, tls, lapin::runtime::default_runtime()?).await?
+    } else {
+        lapin::Connection::connect(url, properties).await?
+    };
     let channel = conn.create_channel().await?;
     channel
         .exchange_declare(

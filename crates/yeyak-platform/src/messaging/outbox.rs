@@ -50,31 +50,41 @@ pub async fn enqueue(
 
 /// Runs the relay until shutdown. `wake` is notified after commits so events
 /// go out at once; a periodic sweep catches anything else (other replicas,
-/// restarts, broker outages). Pruning runs beside it, so deleting old rows
-/// never delays an event.
+/// restarts, broker outages). After a failure it waits a jittered
+/// exponential backoff instead (commits do not cut it short), so the
+/// replicas of every service do not hit a restarting broker in lockstep.
+/// Pruning runs beside it, so deleting old rows never delays an event.
 pub async fn run_relay(pool: PgPool, publisher: Arc<Publisher>, wake: Arc<Notify>, shutdown: Shutdown) {
     let pruner = tokio::spawn(run_pruner(pool.clone(), shutdown.clone()));
-    let mut backoff = Duration::from_millis(100);
+    let mut backoff = super::backoff::reconnect();
     while !shutdown.is_triggered() {
         match relay_batch(&pool, &publisher, 200).await {
-            Ok(n) if n > 0 => {
-                backoff = Duration::from_millis(100);
-                continue;
+            Ok(n) => {
+                backoff = super::backoff::reconnect();
+                if n > 0 {
+                    continue;
+                }
+                tokio::select! {
+                    _ = wake.notified() => {},
+                    _ = tokio::time::sleep(SWEEP_EVERY) => {},
+                    _ = shutdown.wait() => {},
+                }
             }
-            Ok(_) => backoff = Duration::from_millis(100),
             Err(e) => {
-                tracing::warn!(error = %e, "outbox relay could not publish; retrying");
-                backoff = (backoff * 2).min(Duration::from_secs(5));
+                let retry_in = super::backoff::next(&mut backoff);
+                tracing::warn!(error = %e, ?retry_in, "outbox relay could not publish; retrying");
+                tokio::select! {
+                    _ = tokio::time::sleep(retry_in) => {},
+                    _ = shutdown.wait() => {},
+                }
             }
-        }
-        tokio::select! {
-            _ = wake.notified() => {},
-            _ = tokio::time::sleep(if backoff > Duration::from_millis(100) { backoff } else { Duration::from_millis(250) }) => {},
-            _ = shutdown.wait() => {},
         }
     }
     let _ = pruner.await;
 }
+
+/// How often an idle relay looks for rows it was not woken for.
+const SWEEP_EVERY: Duration = Duration::from_millis(250);
 
 /// How long published rows are kept.
 pub const RETENTION: Duration = Duration::from_secs(7 * 24 * 3600);

@@ -1,5 +1,7 @@
 //! A publisher that waits for the broker's confirm of every message and
-//! reconnects on the next call after a failure.
+//! reconnects on the next call after a failure (the outbox relay spaces
+//! those calls with jittered backoff). With quorum queues the confirm comes
+//! once a majority of the queue's replicas hold the message.
 use std::time::Duration;
 
 use lapin::{options::BasicPublishOptions, options::ConfirmSelectOptions, BasicProperties, Confirmation};

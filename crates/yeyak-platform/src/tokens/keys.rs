@@ -1,9 +1,9 @@
 //! Ed25519 keys with key ids. Signing keys are secrets from configuration;
-//! the trusted set lists public keys with the issuer each belongs to.
-use std::{collections::HashMap, fmt, str::FromStr};
+//! the trusted set ([`KeyRing`](super::KeyRing)) lists public keys with the
+//! issuer each belongs to.
+use std::{fmt, str::FromStr};
 
 use base64::{engine::general_purpose::STANDARD as B64, Engine as _};
-use ed25519_dalek::VerifyingKey;
 
 use crate::config::ConfigError;
 
@@ -73,6 +73,9 @@ impl SigningKey {
     pub(crate) fn inner(&self) -> &ed25519_dalek::SigningKey {
         &self.key
     }
+    pub(crate) fn verifying_key(&self) -> ed25519_dalek::VerifyingKey {
+        self.key.verifying_key()
+    }
 
     /// `issuer:kid:base64(public key)`, the entry verifiers put in their trusted set.
     pub fn trusted_entry(&self) -> String {
@@ -85,55 +88,11 @@ impl SigningKey {
     }
 }
 
-fn validate_kid(kid: &str) -> Result<(), String> {
+pub(crate) fn validate_kid(kid: &str) -> Result<(), String> {
     if kid.is_empty() || kid.len() > 64 || !kid.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
         return Err(format!("key id {kid:?} must be 1-64 characters of [A-Za-z0-9_-]"));
     }
     Ok(())
-}
-
-/// Public keys trusted for verification, by key id.
-#[derive(Clone, Debug, Default)]
-pub struct KeyRing {
-    keys: HashMap<String, (Issuer, VerifyingKey)>,
-}
-
-impl KeyRing {
-    /// Parses `issuer:kid:base64pub` entries separated by commas.
-    pub fn parse(spec: &str) -> Result<Self, ConfigError> {
-        let mut ring = Self::default();
-        for entry in spec.split(',').map(str::trim).filter(|e| !e.is_empty()) {
-            let invalid = |reason: String| ConfigError::Invalid { key: "YEYAK_TRUSTED_KEYS".into(), reason };
-            let mut parts = entry.splitn(3, ':');
-            let (Some(issuer), Some(kid), Some(public)) = (parts.next(), parts.next(), parts.next()) else {
-                return Err(invalid(format!("entry {entry:?} is not issuer:kid:base64pub")));
-            };
-            let issuer: Issuer = issuer.parse().map_err(invalid)?;
-            validate_kid(kid).map_err(invalid)?;
-            let bytes: [u8; 32] = B64
-                .decode(public)
-                .ok()
-                .and_then(|b| b.try_into().ok())
-                .ok_or_else(|| invalid(format!("public key of {kid} must be 32 bytes, base64")))?;
-            let key = VerifyingKey::from_bytes(&bytes).map_err(|e| invalid(e.to_string()))?;
-            if ring.keys.insert(kid.to_owned(), (issuer, key)).is_some() {
-                return Err(invalid(format!("key id {kid} listed twice")));
-            }
-        }
-        Ok(ring)
-    }
-
-    pub fn trust(&mut self, key: &SigningKey) {
-        self.keys.insert(key.kid.clone(), (key.issuer, key.key.verifying_key()));
-    }
-
-    pub fn get(&self, kid: &str) -> Option<(Issuer, &VerifyingKey)> {
-        self.keys.get(kid).map(|(i, k)| (*i, k))
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.keys.is_empty()
-    }
 }
 
 /// Fresh key material for a development stack: one signing key per issuer and

@@ -6,18 +6,23 @@
 //! one issuer, so a key that signs assertions can never mint a pass. Several
 //! key ids may be trusted at once: rotation adds the new key, starts signing
 //! with it, and removes the old one only after its longest-lived token expired.
+//! Key sets read from files are re-read when the file changes ([`reload`]).
 pub mod batch;
 mod claims;
 pub mod config;
 mod hmac_keys;
 mod keys;
+pub mod reload;
 pub mod remembered;
+mod ring;
 
 pub use batch::SignatureBatcher;
 pub use claims::{client_binding, AdmissionPass, ConsentToken, IdentityAssertion, QueueTicket, TokenClaims};
 pub use hmac_keys::{sign_hmac, verify_hmac, HmacKey, HmacKeys};
-pub use keys::{generate_key_material, Issuer, KeyRing, SigningKey};
+pub use keys::{generate_key_material, Issuer, SigningKey};
+pub use reload::{KeySource, KeyWatch};
 pub use remembered::{AssertionVerifier, Remembered};
+pub use ring::KeyRing;
 
 use base64::{engine::general_purpose::URL_SAFE_NO_PAD as B64, Engine as _};
 use ed25519_dalek::{Signer as _, Verifier as _};
@@ -78,7 +83,7 @@ pub async fn verify_batched<C: TokenClaims>(
     let parts = split(token)?;
     let (issuer, key) = ring.get(parts.kid).ok_or(TokenError::UnknownKey)?;
     let sig: [u8; 64] = parts.sig.as_slice().try_into().map_err(|_| TokenError::Malformed)?;
-    if !batcher.verify(*key, parts.signed, ed25519_dalek::Signature::from_bytes(&sig)).await {
+    if !batcher.verify(key, parts.signed, ed25519_dalek::Signature::from_bytes(&sig)).await {
         return Err(TokenError::BadSignature);
     }
     if issuer != C::ISSUER {

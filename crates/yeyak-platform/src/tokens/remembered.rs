@@ -7,7 +7,9 @@
 //! successful verification is remembered, keyed by a SHA-256 digest of the
 //! exact token bytes (and whatever else the verification depended on): a
 //! token that was not verified cannot match. Expiry is still checked on
-//! every call by the caller; failures are never remembered.
+//! every call by the caller; failures are never remembered. The key set's
+//! generation is part of that digest: once the trusted keys are reloaded,
+//! nothing verified with the old set matches any more.
 //!
 //! Memory is bounded: two generations of at most `capacity` entries each;
 //! when the young one fills up, the old one is dropped. An entry still in
@@ -108,7 +110,9 @@ impl AssertionVerifier {
     /// Signature, issuer, type and expiry, as [`verify`](super::verify)
     /// checks them; a new token's signature is checked in a batch.
     pub async fn verify(&self, token: &str, now_unix: i64) -> Result<IdentityAssertion, TokenError> {
-        let key = digest(&[b"assertion", token.as_bytes()]);
+        // The key set's generation is in the key: after a reload, a token is
+        // verified again, so one signed with a removed key is refused.
+        let key = digest(&[b"assertion", &self.ring.generation().to_be_bytes(), token.as_bytes()]);
         if let Some(hit) = self.remembered.get(&key) {
             return if hit.expires_at > now_unix { Ok(hit) } else { Err(TokenError::Expired) };
         }

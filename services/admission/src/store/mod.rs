@@ -15,7 +15,8 @@ use std::{
 
 use keys::Keys;
 use parking_lot::Mutex;
-use redis::{aio::ConnectionManager, AsyncCommands as _, Script};
+use redis::{AsyncCommands as _, Script};
+use yeyak_platform::redis_store::RedisConn;
 
 use crate::domain::{Flag, QueueDefaults, Settings, Snapshot};
 
@@ -35,7 +36,7 @@ type Cached = (Instant, Arc<Snapshot>);
 
 #[derive(Clone)]
 pub(crate) struct QueueStore {
-    conn: ConnectionManager,
+    conn: RedisConn,
     prefix: String,
     join: Arc<Script>,
     advance: Arc<Script>,
@@ -46,7 +47,7 @@ type Counters = (Option<u64>, Option<u64>, Option<u64>, Option<u64>, Option<f64>
 type StoredSettings = (Option<f64>, Option<u64>, Option<String>, Option<String>);
 
 impl QueueStore {
-    pub(crate) fn new(conn: ConnectionManager, prefix: &str) -> Self {
+    pub(crate) fn new(conn: RedisConn, prefix: &str) -> Self {
         Self {
             conn,
             prefix: prefix.to_owned(),

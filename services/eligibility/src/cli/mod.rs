@@ -60,7 +60,7 @@ pub async fn run(command: Command, hash_key: Option<Secret<String>>) -> anyhow::
         }
         Command::Check { subject, at, dose, rules, registry } => {
             let rules = load_rules(&rules)?;
-            let client = RegistryClient::new(&registry, Duration::from_secs(10))?;
+            let client = RegistryClient::with_tls(&registry, Duration::from_secs(10), &tls_from_env()?)?;
             let person = client.lookup(&subject).await.map_err(|e| anyhow::anyhow!("registry {registry}: {e}"))?;
             let mut out = format!("subject {subject}\n");
             match &person {
@@ -82,7 +82,7 @@ pub async fn run(command: Command, hash_key: Option<Secret<String>>) -> anyhow::
         }
         Command::DryRun { rules, from, to, dose, registry } => {
             let rules = load_rules(&rules)?;
-            let client = RegistryClient::new(&registry, Duration::from_secs(300))?;
+            let client = RegistryClient::with_tls(&registry, Duration::from_secs(300), &tls_from_env()?)?;
             let stats = client.birth_date_stats().await.with_context(|| format!("registry {registry}"))?;
             Ok(dry_run(&rules, &stats, dose, from, to))
         }
@@ -91,3 +91,8 @@ pub async fn run(command: Command, hash_key: Option<Secret<String>>) -> anyhow::
 
 #[cfg(test)]
 mod tests;
+
+/// The operator's `YEYAK_TLS_*` settings, for an `https://` registry.
+fn tls_from_env() -> anyhow::Result<yeyak_platform::tls::TlsSettings> {
+    Ok(yeyak_platform::tls::TlsSettings::from_env(&yeyak_platform::config::Env::process())?)
+}

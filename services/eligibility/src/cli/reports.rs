@@ -27,7 +27,7 @@ pub(super) async fn sample(
     at: DateTime<Utc>,
     dose: u32,
 ) -> anyhow::Result<String> {
-    let client = RegistryClient::new(registry, Duration::from_secs(10))?;
+    let client = RegistryClient::with_tls(registry, Duration::from_secs(10), &super::tls_from_env()?)?;
     let mut out = format!(
         "rules {:?} at {}, dose {dose}; {count} people of a population of {population} (seed {seed})\n",
         rules.version,

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use prost::Message as _;
 use uuid::Uuid;
 use yeyak_platform::{
-    messaging::{consume_batches, one_by_one, AmqpSettings, Delivery, HandlerError},
+    messaging::{consume_batches, one_by_one, AmqpSettings, Delivery, HandlerError, QueueSpec},
     Shutdown,
 };
 use yeyak_proto::events::v1::{
@@ -24,9 +24,11 @@ const MAX_BATCH: usize = 128;
 
 /// Consumes until shutdown. In queue order, one event at a time (a booking
 /// and its cancellation must apply in that order); batches only save
-/// acknowledgements.
+/// acknowledgements. One replica at a time consumes (the others stand by),
+/// so two replicas never apply one person's booking and cancellation in
+/// either order.
 pub(crate) async fn run(check: Arc<EligibilityCheck>, settings: AmqpSettings, shutdown: Shutdown) {
-    consume_batches(settings, QUEUE, &RESERVATION_EVENTS, shutdown, MAX_BATCH, move |deliveries| {
+    consume_batches(settings, QueueSpec::in_order(QUEUE), &RESERVATION_EVENTS, shutdown, MAX_BATCH, move |deliveries| {
         let check = check.clone();
         async move { one_by_one(deliveries, |d| handle(&check, d)).await }
     })
@@ -113,7 +115,7 @@ mod tests {
             reservation_id: reservation.clone(),
             subject_id: "ab12".into(),
             dose_number: 1,
-            contact_phone: "01012345678".into(),
+            sealed_contact: vec![1, 2, 3],
             ..Default::default()
         };
         assert_eq!(

@@ -22,7 +22,8 @@ mod writer;
 
 use std::{sync::Arc, time::Duration};
 
-use redis::{aio::ConnectionManager, AsyncCommands as _, Script};
+use redis::{AsyncCommands as _, Script};
+use yeyak_platform::redis_store::RedisConn;
 
 pub use self::rules_file::RulesHandle;
 use self::{reader::CacheReader, writer::CacheWriter};
@@ -79,7 +80,7 @@ return {1, n + 1}
 
 #[derive(Clone)]
 pub struct Store {
-    conn: ConnectionManager,
+    conn: RedisConn,
     reader: CacheReader,
     writer: CacheWriter,
     prefix: String,
@@ -101,7 +102,7 @@ pub(crate) struct Ttls {
 
 impl Store {
     /// Needs a Tokio runtime: cache writes have their own task.
-    pub(crate) fn new(conn: ConnectionManager, prefix: &str, ttls: Ttls) -> Self {
+    pub(crate) fn new(conn: RedisConn, prefix: &str, ttls: Ttls) -> Self {
         Self {
             reader: CacheReader::new(conn.clone()),
             writer: CacheWriter::spawn(conn.clone(), ttls.cache.as_secs().max(1)),

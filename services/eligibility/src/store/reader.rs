@@ -5,13 +5,15 @@
 //! a write on our side and a read and a reply on Redis's. Lookups that
 //! arrive while one is on its way wait for it and then leave together, as a
 //! pipeline of `MGET`s (one per subject: a subject's keys share a hash tag,
-//! so each command stays within one Redis Cluster slot). A lone lookup
-//! leaves at once; nothing waits for a pipeline to fill.
+//! so each command stays within one Redis Cluster slot; on a cluster the
+//! batch is split by slot, see [`query_by_slot`]). A lone lookup leaves at
+//! once; nothing waits for a pipeline to fill.
 use std::sync::Arc;
 
 use parking_lot::Mutex;
-use redis::{aio::ConnectionManager, RedisResult};
+use redis::RedisResult;
 use tokio::sync::oneshot;
+use yeyak_platform::redis_store::{query_by_slot, RedisConn};
 
 /// Lookups in one pipeline at most.
 const MAX_PIPELINE: usize = 128;
@@ -32,12 +34,12 @@ struct Queue {
 
 #[derive(Clone)]
 pub(super) struct CacheReader {
-    conn: ConnectionManager,
+    conn: RedisConn,
     queue: Arc<Mutex<Queue>>,
 }
 
 impl CacheReader {
-    pub(super) fn new(conn: ConnectionManager) -> Self {
+    pub(super) fn new(conn: RedisConn) -> Self {
         Self { conn, queue: Arc::default() }
     }
 
@@ -62,7 +64,6 @@ impl CacheReader {
 /// lookup starts a new task; the callers it held see an error.
 async fn send(reader: CacheReader) {
     let mut guard = Sending { queue: reader.queue.clone(), finished: false };
-    let mut conn = reader.conn.clone();
     loop {
         let jobs: Vec<Job> = {
             let mut q = reader.queue.lock();
@@ -74,11 +75,8 @@ async fn send(reader: CacheReader) {
             let take = q.jobs.len().min(MAX_PIPELINE);
             q.jobs.drain(..take).collect()
         };
-        let mut pipe = redis::pipe();
-        for job in &jobs {
-            pipe.mget(&job.keys);
-        }
-        match pipe.query_async::<Vec<Pair>>(&mut conn).await {
+        let lookups = jobs.iter().map(|job| (job.keys[0].clone(), redis::Cmd::mget(&job.keys))).collect();
+        match query_by_slot::<Pair>(&reader.conn, lookups).await {
             Ok(pairs) if pairs.len() == jobs.len() => {
                 for (job, pair) in jobs.into_iter().zip(pairs) {
                     let _ = job.reply.send(Ok(pair));

@@ -18,8 +18,8 @@
 //! dropped the task writes what is queued and ends.
 use std::time::Duration;
 
-use redis::aio::ConnectionManager;
 use tokio::sync::mpsc;
+use yeyak_platform::redis_store::{query_by_slot, RedisConn};
 
 /// How long the first write of a pipeline waits for others.
 pub(super) const LINGER: Duration = Duration::from_millis(1);
@@ -35,7 +35,7 @@ pub(super) struct CacheWriter {
 
 impl CacheWriter {
     /// Starts the writing task (needs a Tokio runtime).
-    pub(super) fn spawn(conn: ConnectionManager, ttl_seconds: u64) -> Self {
+    pub(super) fn spawn(conn: RedisConn, ttl_seconds: u64) -> Self {
         let (tx, rx) = mpsc::channel(QUEUE);
         tokio::spawn(run(rx, conn, ttl_seconds));
         Self { tx }
@@ -47,7 +47,7 @@ impl CacheWriter {
     }
 }
 
-async fn run(mut rx: mpsc::Receiver<(String, String)>, mut conn: ConnectionManager, ttl_seconds: u64) {
+async fn run(mut rx: mpsc::Receiver<(String, String)>, conn: RedisConn, ttl_seconds: u64) {
     let mut batch = Vec::with_capacity(MAX_PIPELINE);
     while let Some(first) = rx.recv().await {
         tokio::time::sleep(LINGER).await;
@@ -58,11 +58,9 @@ async fn run(mut rx: mpsc::Receiver<(String, String)>, mut conn: ConnectionManag
                 Err(_) => break,
             }
         }
-        let mut pipe = redis::pipe();
-        for (key, value) in batch.drain(..) {
-            pipe.set_ex(key, value, ttl_seconds).ignore();
-        }
-        if let Err(e) = pipe.query_async::<()>(&mut conn).await {
+        // Many subjects, so many cluster slots: one pipeline per slot there.
+        let writes = batch.drain(..).map(|(key, value)| (key.clone(), redis::Cmd::set_ex(key, value, ttl_seconds))).collect();
+        if let Err(e) = query_by_slot::<redis::Value>(&conn, writes).await {
             tracing::debug!(error = %e, "registry answers not cached");
         }
     }

@@ -70,11 +70,13 @@ pub(crate) struct Options {
     pub now: DateTime<Utc>,
     pub proxy_max_subjects: u32,
     pub reload_ms: u64,
+    /// Seed node URLs of a Redis Cluster to use instead of the shared Redis.
+    pub redis_cluster: Option<String>,
 }
 
 impl Options {
     pub(crate) fn new(rules: String, now: DateTime<Utc>) -> Self {
-        Self { rules, now, proxy_max_subjects: 2, reload_ms: 100 }
+        Self { rules, now, proxy_max_subjects: 2, reload_ms: 100, redis_cluster: None }
     }
 }
 
@@ -91,6 +93,7 @@ pub(crate) struct Harness {
     pub rules_path: PathBuf,
     pub amqp: AmqpSettings,
     pub redis_prefix: String,
+    redis_cluster: Option<String>,
     pub people: Vec<SyntheticPerson>,
     db: DatabaseSettings,
     shutdown: Shutdown,
@@ -116,6 +119,10 @@ impl Harness {
         let identity = SigningKey::generate(Issuer::Identity, "i1");
         let amqp = AmqpSettings::for_test(&tag);
         let redis_prefix = format!("test:{tag}");
+        let (redis_mode, redis_url) = match &options.redis_cluster {
+            Some(seeds) => ("cluster", seeds.clone()),
+            None => ("single", format!("redis://{}/0", redis.addr())),
+        };
         let env = Env::from_pairs([
             ("GRPC_ADDR".to_string(), "127.0.0.1:0".to_string()),
             ("METRICS_ADDR".into(), "off".into()),
@@ -125,7 +132,8 @@ impl Harness {
             ("REGISTRY_TIMEOUT_MS".into(), "1000".into()),
             ("RULES_FILE".into(), rules_path.display().to_string()),
             ("RULES_RELOAD_INTERVAL_MS".into(), options.reload_ms.to_string()),
-            ("REDIS_URL".into(), format!("redis://{}/0", redis.addr())),
+            ("REDIS_MODE".into(), redis_mode.into()),
+            ("REDIS_URL".into(), redis_url),
             ("REDIS_KEY_PREFIX".into(), redis_prefix.clone()),
             ("REDIS_TIMEOUT_MS".into(), "300".into()),
             ("AMQP_EXCHANGE".into(), amqp.exchange.clone()),
@@ -157,6 +165,7 @@ impl Harness {
             rules_path,
             amqp,
             redis_prefix,
+            redis_cluster: options.redis_cluster,
             people,
             db,
             shutdown,
@@ -286,6 +295,12 @@ impl Harness {
     }
 
     pub(crate) async fn redis_keys(&self, pattern: &str) -> Vec<String> {
+        if let Some(seeds) = &self.redis_cluster {
+            // KEYS goes to every master; the client joins the answers.
+            let client = redis::cluster::ClusterClient::new(seeds.split(',').collect::<Vec<_>>()).unwrap();
+            let mut conn = client.get_async_connection().await.unwrap();
+            return redis::cmd("KEYS").arg(format!("{}:{pattern}", self.redis_prefix)).query_async(&mut conn).await.unwrap();
+        }
         let client = redis::Client::open(format!("redis://{REDIS}/0")).unwrap();
         let mut conn = client.get_multiplexed_async_connection().await.unwrap();
         redis::cmd("KEYS").arg(format!("{}:{pattern}", self.redis_prefix)).query_async(&mut conn).await.unwrap()

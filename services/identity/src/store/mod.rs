@@ -13,8 +13,9 @@
 //!   until the pass expires.
 use std::time::Duration;
 
-use redis::{aio::ConnectionManager, AsyncCommands as _, Script};
+use redis::{AsyncCommands as _, Script};
 use serde::{Deserialize, Serialize};
+use yeyak_platform::redis_store::RedisConn;
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct Challenge {
@@ -85,37 +86,39 @@ pub(crate) enum Finish {
 
 mod scripts;
 
-use scripts::{FAIL, FINISH, GATE, REFUND};
+use futures_util::future::{join, try_join, try_join_all};
+use scripts::{COUNT_FAILURE, GIVE_BACK, PROXY_ADD, PROXY_ROOM, TAKE};
 
 #[derive(Clone)]
 pub(crate) struct Store {
-    conn: ConnectionManager,
+    conn: RedisConn,
     prefix: String,
-    gate: Script,
-    fail: Script,
-    refund: Script,
-    finish: Script,
+    take: Script,
+    count_failure: Script,
+    give_back: Script,
+    proxy_room: Script,
+    proxy_add: Script,
 }
 
 fn millis(d: Duration) -> u64 {
     (d.as_millis() as u64).max(1)
 }
 
-fn exhausted(limits: &[Limit], index: i64, pttl: i64) -> Option<Exhausted> {
-    let limit = limits.get(usize::try_from(index).ok()?.checked_sub(1)?)?;
+fn exhausted(limit: &Limit, pttl: i64) -> Exhausted {
     let retry_after = if pttl > 0 { Duration::from_millis(pttl as u64) } else { limit.window };
-    Some(Exhausted { counter: limit.counter, retry_after })
+    Exhausted { counter: limit.counter, retry_after }
 }
 
 impl Store {
-    pub(crate) fn new(conn: ConnectionManager, prefix: &str) -> Self {
+    pub(crate) fn new(conn: RedisConn, prefix: &str) -> Self {
         Self {
             conn,
             prefix: format!("{prefix}:identity"),
-            gate: Script::new(GATE),
-            fail: Script::new(FAIL),
-            refund: Script::new(REFUND),
-            finish: Script::new(FINISH),
+            take: Script::new(TAKE),
+            count_failure: Script::new(COUNT_FAILURE),
+            give_back: Script::new(GIVE_BACK),
+            proxy_room: Script::new(PROXY_ROOM),
+            proxy_add: Script::new(PROXY_ADD),
         }
     }
 
@@ -142,42 +145,59 @@ impl Store {
     }
 
     /// The gate in front of a start: attempt limits, then the proxy limit.
+    ///
+    /// Every counter is taken by its own script, all at once with the proxy
+    /// check; if one refuses (or the proxy limit does), what the others took
+    /// is given back, so a refused attempt is not counted. No counter ever
+    /// passes its limit. Two starts racing near a limit may both be refused
+    /// where one script over every counter would have let one in (the safe
+    /// side), and a replica dying before it gives back leaves an attempt
+    /// counted until its window ends.
     pub(crate) async fn gate(&self, limits: &[Limit], session_id: &str, subject: &str, proxy_max: u32) -> redis::RedisResult<Gate> {
-        let mut invocation = self.gate.prepare_invoke();
-        for l in limits {
-            invocation.key(&l.key);
-        }
-        invocation.key(self.proxy_key(session_id)).arg(subject).arg(proxy_max);
-        for l in limits {
-            invocation.arg(l.max).arg(millis(l.window));
-        }
-        let (index, pttl): (i64, i64) = invocation.invoke_async(&mut self.conn.clone()).await?;
-        Ok(match index {
-            0 => Gate::Open,
-            -1 => Gate::ProxyLimit,
-            i => exhausted(limits, i, pttl).map_or(Gate::Open, Gate::Exhausted),
-        })
+        let takes = try_join_all(limits.iter().map(|l| {
+            let mut conn = self.conn.clone();
+            async move { self.take.key(&l.key).arg(l.max).arg(millis(l.window)).invoke_async::<(i64, i64)>(&mut conn).await }
+        }));
+        let mut conn = self.conn.clone();
+        let room =
+            async move { self.proxy_room.key(self.proxy_key(session_id)).arg(subject).arg(proxy_max).invoke_async::<i64>(&mut conn).await };
+        let (taken, room) = try_join(takes, room).await?;
+        let gate = match taken.iter().position(|(at_limit, _)| *at_limit == 1) {
+            Some(i) => Gate::Exhausted(exhausted(&limits[i], taken[i].1)),
+            None if room == 0 => Gate::ProxyLimit,
+            None => return Ok(Gate::Open),
+        };
+        let took: Vec<&Limit> = limits.iter().zip(&taken).filter(|(_, (at_limit, _))| *at_limit == 0).map(|(l, _)| l).collect();
+        self.give_back(&took).await?;
+        Ok(gate)
     }
 
     /// Counts a failed attempt (a wrong code) on every counter given.
     /// Returns the first limit now reached, if any, and the new count of the
     /// first counter.
     pub(crate) async fn fail(&self, limits: &[Limit]) -> redis::RedisResult<(Option<Exhausted>, u32)> {
-        let mut invocation = self.fail.prepare_invoke();
-        for l in limits {
-            invocation.key(&l.key).arg(l.max).arg(millis(l.window));
-        }
-        let (index, pttl, first): (i64, i64, i64) = invocation.invoke_async(&mut self.conn.clone()).await?;
-        Ok((exhausted(limits, index, pttl), u32::try_from(first).unwrap_or(u32::MAX)))
+        let counted: Vec<(i64, i64, i64)> = try_join_all(limits.iter().map(|l| {
+            let mut conn = self.conn.clone();
+            async move { self.count_failure.key(&l.key).arg(l.max).arg(millis(l.window)).invoke_async(&mut conn).await }
+        }))
+        .await?;
+        let over = limits.iter().zip(&counted).find(|(_, (_, at_limit, _))| *at_limit == 1);
+        let first = counted.first().map_or(0, |(count, _, _)| *count);
+        Ok((over.map(|(l, (_, _, pttl))| exhausted(l, *pttl)), u32::try_from(first).unwrap_or(u32::MAX)))
     }
 
     /// Gives back the attempt a start counted when the provider, not the person, failed.
     pub(crate) async fn refund(&self, limits: &[Limit]) -> redis::RedisResult<()> {
-        let mut invocation = self.refund.prepare_invoke();
-        for l in limits {
-            invocation.key(&l.key);
-        }
-        invocation.invoke_async(&mut self.conn.clone()).await
+        self.give_back(&limits.iter().collect::<Vec<_>>()).await
+    }
+
+    async fn give_back(&self, limits: &[&Limit]) -> redis::RedisResult<()> {
+        try_join_all(limits.iter().map(|l| {
+            let mut conn = self.conn.clone();
+            async move { self.give_back.key(&l.key).invoke_async::<i64>(&mut conn).await }
+        }))
+        .await
+        .map(drop)
     }
 
     pub(crate) async fn put(&self, id: &str, challenge: &Challenge, ttl: Duration) -> redis::RedisResult<()> {
@@ -196,22 +216,26 @@ impl Store {
     }
 
     /// Consumes the challenge (exactly one caller gets `Done` or
-    /// `ProxyLimit`) and counts its subject against the pass's proxy limit.
+    /// `ProxyLimit`: the one whose `DEL` removed it) and counts its subject
+    /// against the pass's proxy limit. Two steps, as the challenge and the
+    /// pass's set are on different cluster slots: a replica dying between
+    /// them leaves the challenge used and no pass issued (the person starts
+    /// again), never a pass beyond the limit.
     pub(crate) async fn finish(&self, id: &str, challenge: &Challenge, proxy_max: u32, pass_ttl: Duration) -> redis::RedisResult<Finish> {
-        let code: i64 = self
-            .finish
-            .key(self.challenge_key(id))
-            .key(self.challenge_attempts_key(id))
-            .key(self.proxy_key(&challenge.session_id))
-            .arg(&challenge.subject)
-            .arg(proxy_max)
-            .arg(millis(pass_ttl))
-            .invoke_async(&mut self.conn.clone())
-            .await?;
-        Ok(match code {
-            0 => Finish::Done,
-            2 => Finish::ProxyLimit,
-            _ => Finish::Gone,
-        })
+        let consumed: i64 = self.conn.clone().del(self.challenge_key(id)).await?;
+        if consumed == 0 {
+            return Ok(Finish::Gone);
+        }
+        let mut conn = self.conn.clone();
+        let added = async move {
+            let mut call = self.proxy_add.key(self.proxy_key(&challenge.session_id));
+            call.arg(&challenge.subject).arg(proxy_max).arg(millis(pass_ttl));
+            call.invoke_async::<i64>(&mut conn).await
+        };
+        // The wrong-code counter of a used challenge only waits for its TTL.
+        let mut conn = self.conn.clone();
+        let forget_attempts = async move { conn.del::<_, i64>(self.challenge_attempts_key(id)).await };
+        let (code, _) = join(added, forget_attempts).await;
+        Ok(if code? == 2 { Finish::ProxyLimit } else { Finish::Done })
     }
 }

@@ -78,7 +78,7 @@ impl Search {
         };
         let response = pb::SearchClinicsResponse { clinics: rows.into_iter().map(clinic_to_pb).collect(), next_page_token };
         if let Some(version) = version {
-            self.cache.put("search", &parts, &version, &response.encode_to_vec()).await;
+            self.cache.put("search", &scope, &parts, &version, &response.encode_to_vec()).await;
         }
         Ok(response)
     }
@@ -100,7 +100,7 @@ impl Search {
         }
         let response = pb::GetAvailabilityResponse { slots: rows.into_iter().map(slot_to_pb).collect() };
         if let Some(version) = version {
-            self.cache.put("availability", &parts, &version, &response.encode_to_vec()).await;
+            self.cache.put("availability", &scope, &parts, &version, &response.encode_to_vec()).await;
         }
         Ok(response)
     }

@@ -3,12 +3,16 @@
 //! not import each other.
 use std::time::Duration;
 
-use yeyak_platform::config::Secret;
+use yeyak_platform::{config::Secret, redis_store::RedisMode, tls::TlsSettings};
 
 #[derive(Clone, Debug)]
 pub struct CacheSettings {
     pub url: Secret<String>,
+    /// A single node or a cluster (then `url` lists seed nodes).
+    pub mode: RedisMode,
     pub key_prefix: String,
+    /// For `rediss://` (`YEYAK_TLS_*`).
+    pub tls: TlsSettings,
     /// Off: every read goes to PostgreSQL.
     pub enabled: bool,
     /// Bound on each Redis call (connect and response).

@@ -10,6 +10,10 @@
 //! takes the version before it queries PostgreSQL, so an answer computed from
 //! data older than a bump is stored under the old version and never served.
 //! Reading the version and the entry is one script call (one round trip).
+//! The script reads an entry key it computes, so a scope's version key and
+//! its entries share a hash tag (`{clinic:<id>:<vaccine>}`,
+//! `{region:<code>:<vaccine>}`): one Redis Cluster slot per scope, and the
+//! scopes spread over the cluster.
 //!
 //! Bumps are coalesced ([`Invalidator`]): during a surge a province sees many
 //! bookings a second, and one bump per scope per interval keeps its search
@@ -31,8 +35,11 @@ use std::{
 };
 
 use prometheus_client::metrics::{counter::Counter, family::Family};
-use redis::{aio::ConnectionManager, AsyncCommands as _, Script};
-use yeyak_platform::metrics::Metrics;
+use redis::{AsyncCommands as _, Script};
+use yeyak_platform::{
+    metrics::Metrics,
+    redis_store::{self, query_by_slot, RedisConn, RedisSettings},
+};
 
 use crate::domain::CacheSettings;
 
@@ -79,7 +86,7 @@ struct Labels {
 
 #[derive(Clone)]
 pub struct Cache {
-    conn: Option<ConnectionManager>,
+    conn: Option<RedisConn>,
     prefix: String,
     settings: CacheSettings,
     lookup: Arc<Script>,
@@ -93,12 +100,14 @@ impl Cache {
     /// Connects lazily: Redis being down at start-up does not stop the service.
     pub fn new(settings: CacheSettings, metrics: &Metrics) -> anyhow::Result<Self> {
         let conn = if settings.enabled {
-            let client = redis::Client::open(settings.url.expose().as_str())?;
-            let config = redis::aio::ConnectionManagerConfig::new()
-                .set_connection_timeout(Some(settings.timeout))
-                .set_response_timeout(Some(settings.timeout))
-                .set_number_of_retries(1);
-            Some(ConnectionManager::new_lazy_with_config(client, config)?)
+            let redis = RedisSettings {
+                url: settings.url.clone(),
+                key_prefix: settings.key_prefix.clone(),
+                timeout: settings.timeout,
+                mode: settings.mode,
+                tls: settings.tls.clone(),
+            };
+            Some(redis_store::connect_lazy(&redis)?)
         } else {
             None
         };
@@ -120,7 +129,7 @@ impl Cache {
     }
 
     /// The connection, unless the cache is off or the breaker is open.
-    fn usable(&self) -> Option<ConnectionManager> {
+    fn usable(&self) -> Option<RedisConn> {
         let conn = self.conn.as_ref()?;
         (self.now_ms() >= self.open_until.load(Ordering::Relaxed)).then(|| conn.clone())
     }
@@ -139,15 +148,12 @@ impl Cache {
     }
 
     pub fn version_key(&self, scope: &Scope) -> String {
-        match scope {
-            Scope::Clinic { clinic_id, vaccine } => format!("{}:ver:clinic:{clinic_id}:{vaccine}", self.prefix),
-            Scope::Region { code, vaccine } => format!("{}:ver:region:{code}:{vaccine}", self.prefix),
-        }
+        format!("{}:ver:{}", self.prefix, hash_tag(scope))
     }
 
-    /// The entry key, without its version suffix.
-    fn entry_key(&self, kind: &str, parts: &str) -> String {
-        format!("{}:{kind}:{parts}", self.prefix)
+    /// The entry key, without its version suffix: on its scope's slot.
+    fn entry_key(&self, kind: &str, scope: &Scope, parts: &str) -> String {
+        format!("{}:{kind}:{}:{parts}", self.prefix, hash_tag(scope))
     }
 
     /// Looks up `kind`/`parts` under the current version of `scope`.
@@ -157,7 +163,7 @@ impl Cache {
             return Lookup::Bypass;
         };
         let result: redis::RedisResult<(String, Option<Vec<u8>>)> =
-            self.lookup.key(self.version_key(scope)).arg(self.entry_key(kind, parts)).invoke_async(&mut conn).await;
+            self.lookup.key(self.version_key(scope)).arg(self.entry_key(kind, scope, parts)).invoke_async(&mut conn).await;
         match result {
             Ok((_, Some(bytes))) => {
                 self.count(kind, "hit");
@@ -176,9 +182,9 @@ impl Cache {
     }
 
     /// Stores an answer computed after [`Cache::get`] returned `Miss(version)`.
-    pub(crate) async fn put(&self, kind: &str, parts: &str, version: &str, bytes: &[u8]) {
+    pub(crate) async fn put(&self, kind: &str, scope: &Scope, parts: &str, version: &str, bytes: &[u8]) {
         let Some(mut conn) = self.usable() else { return };
-        let key = format!("{}:v{version}", self.entry_key(kind, parts));
+        let key = format!("{}:v{version}", self.entry_key(kind, scope, parts));
         let ttl = self.settings.ttl.as_secs().max(1);
         if let Err(e) = conn.set_ex::<_, _, ()>(key, bytes, ttl).await {
             self.trip("store", &e);
@@ -191,7 +197,7 @@ impl Cache {
             self.count("regions", "bypass");
             return None;
         };
-        match conn.get::<_, Option<Vec<u8>>>(self.entry_key("regions", "all")).await {
+        match conn.get::<_, Option<Vec<u8>>>(self.regions_key()).await {
             Ok(Some(bytes)) => {
                 self.count("regions", "hit");
                 Some(bytes)
@@ -211,22 +217,36 @@ impl Cache {
     pub(crate) async fn put_regions(&self, bytes: &[u8]) {
         let Some(mut conn) = self.usable() else { return };
         let ttl = self.settings.regions_ttl.as_secs().max(1);
-        if let Err(e) = conn.set_ex::<_, _, ()>(self.entry_key("regions", "all"), bytes, ttl).await {
+        if let Err(e) = conn.set_ex::<_, _, ()>(self.regions_key(), bytes, ttl).await {
             self.trip("store", &e);
         }
     }
 
-    /// Bumps the versions of `scopes` at once (one pipelined round trip).
+    fn regions_key(&self) -> String {
+        format!("{}:regions:all", self.prefix)
+    }
+
+    /// Bumps the versions of `scopes` at once: one pipelined round trip (on
+    /// a cluster, one per scope's slot, sent together).
     pub(crate) async fn bump(&self, scopes: &BTreeSet<Scope>) -> redis::RedisResult<()> {
-        let Some(mut conn) = self.conn.clone() else { return Ok(()) };
+        let Some(conn) = &self.conn else { return Ok(()) };
         if scopes.is_empty() {
             return Ok(());
         }
-        let mut pipe = redis::pipe();
+        let mut cmds = Vec::with_capacity(scopes.len() * 2);
         for scope in scopes {
             let key = self.version_key(scope);
-            pipe.incr(&key, 1).ignore().expire(&key, VERSION_TTL_SECS).ignore();
+            cmds.push((key.clone(), redis::Cmd::incr(&key, 1)));
+            cmds.push((key.clone(), redis::Cmd::expire(&key, VERSION_TTL_SECS)));
         }
-        pipe.query_async::<()>(&mut conn).await
+        query_by_slot::<redis::Value>(conn, cmds).await.map(drop)
+    }
+}
+
+/// The `{hash tag}` of a scope's keys.
+fn hash_tag(scope: &Scope) -> String {
+    match scope {
+        Scope::Clinic { clinic_id, vaccine } => format!("{{clinic:{clinic_id}:{vaccine}}}"),
+        Scope::Region { code, vaccine } => format!("{{region:{code}:{vaccine}}}"),
     }
 }

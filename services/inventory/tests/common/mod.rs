@@ -44,6 +44,8 @@ pub(crate) struct TestApp {
 pub(crate) struct Options {
     /// Redis as the service sees it (a proxy in outage tests); the real one by default.
     pub redis_url: Option<String>,
+    /// `redis_url` lists the seed nodes of a Redis Cluster.
+    pub redis_cluster: bool,
     pub cache_disabled: bool,
 }
 
@@ -69,6 +71,7 @@ pub(crate) async fn spawn_with(clinics_per_district: u32, days: u32, options: Op
         ("AMQP_EXCHANGE", amqp.exchange.clone()),
         ("AMQP_QUEUE_PREFIX", amqp.queue_prefix.clone()),
         ("REDIS_URL", options.redis_url.unwrap_or_else(|| REDIS_URL.to_string())),
+        ("REDIS_MODE", if options.redis_cluster { "cluster" } else { "single" }.to_string()),
         ("REDIS_KEY_PREFIX", redis_prefix.clone()),
         ("CACHE_ENABLED", (!options.cache_disabled).to_string()),
         ("CACHE_INVALIDATION_MS", "20".to_string()),

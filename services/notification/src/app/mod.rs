@@ -5,13 +5,16 @@
 //!
 //! - `record`: each event becomes at most one pending delivery;
 //! - `send`: the sender's claim / send / mark rounds, with their retries;
+//! - `contacts`: seals phone numbers an older build stored in plain text;
 //! - the status lookup (here): what support staff see.
+mod contacts;
 mod record;
 mod send;
 
 use std::time::Duration;
 
 use tokio::sync::Notify;
+use yeyak_platform::contact::ContactKeys;
 
 pub(crate) use send::LOOPS;
 
@@ -51,10 +54,18 @@ pub(crate) struct Deliveries {
     /// Rung when a delivery is queued here, so a send loop starts at once
     /// instead of at its next sweep.
     wake: Notify,
+    /// Open the phone numbers reservation sealed to this service, in memory.
+    contacts: ContactKeys,
 }
 
 impl Deliveries {
-    pub(crate) fn new(store: DeliveryStore, gateway: SmsGateway, policy: SendPolicy, metrics: SenderMetrics) -> Self {
+    pub(crate) fn new(
+        store: DeliveryStore,
+        gateway: SmsGateway,
+        policy: SendPolicy,
+        metrics: SenderMetrics,
+        contacts: ContactKeys,
+    ) -> Self {
         Self {
             store,
             gateway,
@@ -63,7 +74,14 @@ impl Deliveries {
             lease: send::lease_for(policy.call_timeout, policy.concurrency),
             metrics,
             wake: Notify::new(),
+            contacts,
         }
+    }
+
+    /// The keys events are decoded with (the consumer checks and masks each
+    /// number as it records the event).
+    pub(crate) fn contact_keys(&self) -> &ContactKeys {
+        &self.contacts
     }
 
     /// The deliveries a support request asks for. Unknown ids are not

@@ -4,7 +4,6 @@
 //! never lost (a crash before the commit means redelivery) and never queued
 //! twice (a redelivery finds its inbox row).
 use uuid::Uuid;
-use yeyak_platform::validate::mask_phone;
 
 use super::Deliveries;
 use crate::{domain::Notice, error::Error, store::Recorded};
@@ -31,7 +30,7 @@ impl Deliveries {
 fn log(event_id: Uuid, notice: &Notice, recorded: Recorded) {
     match recorded {
         Recorded::Queued => {
-            let to = notice.phone.as_deref().map(mask_phone).unwrap_or_default();
+            let to = notice.contact.as_ref().map(|c| c.masked.as_str()).unwrap_or_default();
             tracing::info!(%event_id, reservation_id = %notice.reservation_id, event_type = notice.event_type, %to, "sms queued");
         }
         Recorded::NothingToSend => {

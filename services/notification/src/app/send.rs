@@ -74,9 +74,14 @@ impl Deliveries {
     /// (recorded by the caller), else the failure is recorded here.
     async fn send_one(&self, c: Claimed) -> Option<Uuid> {
         let attempt = u32::try_from(c.attempts).unwrap_or(0) + 1;
-        let outcome = match c.phone.as_deref() {
-            Some(phone) => self.gateway.send(c.message_id, phone, &c.text).await,
-            None => SendOutcome::Rejected("no destination number".into()),
+        // Opened here, in memory, for this one call; wiped when it returns.
+        let outcome = match (&c.sealed_contact, &c.phone) {
+            (Some(sealed), _) => match self.contacts.open(c.reservation_id.as_bytes(), sealed) {
+                Ok(phone) => self.gateway.send(c.message_id, &phone, &c.text).await,
+                Err(e) => SendOutcome::Rejected(format!("sealed contact: {e}")),
+            },
+            (None, Some(phone)) => self.gateway.send(c.message_id, phone, &c.text).await,
+            (None, None) => SendOutcome::Rejected("no destination number".into()),
         };
         let (retry_in, reason) = match outcome {
             SendOutcome::Accepted { gateway_id, duplicate } => {

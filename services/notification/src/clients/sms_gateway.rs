@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use reqwest::StatusCode;
 use uuid::Uuid;
+use yeyak_platform::tls::{TlsError, TlsSettings};
 
 /// What one attempt achieved.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -39,8 +40,8 @@ pub(crate) struct SmsGateway {
 impl SmsGateway {
     /// `timeout` bounds the whole request (the call's deadline): a slow
     /// gateway costs a retry later, never a stuck sender.
-    pub(crate) fn new(base_url: &str, timeout: Duration, connect_timeout: Duration) -> Result<Self, reqwest::Error> {
-        let http = reqwest::Client::builder().timeout(timeout).connect_timeout(connect_timeout).build()?;
+    pub(crate) fn new(base_url: &str, timeout: Duration, connect_timeout: Duration, tls: &TlsSettings) -> Result<Self, TlsError> {
+        let http = tls.http_client(reqwest::Client::builder().timeout(timeout).connect_timeout(connect_timeout))?;
         Ok(Self { http, endpoint: format!("{}/v1/messages", base_url.trim_end_matches('/')) })
     }
 
@@ -110,7 +111,8 @@ mod tests {
     #[tokio::test]
     async fn unreachable_gateway_is_retryable_and_fast() {
         // Port 9 (discard) is closed on the test machine: connection refused.
-        let gw = SmsGateway::new("http://127.0.0.1:9/", Duration::from_secs(2), Duration::from_millis(500)).unwrap();
+        let gw =
+            SmsGateway::new("http://127.0.0.1:9/", Duration::from_secs(2), Duration::from_millis(500), &TlsSettings::default()).unwrap();
         let started = std::time::Instant::now();
         let outcome = gw.send(Uuid::new_v4(), "01012345678", "t").await;
         assert!(matches!(outcome, SendOutcome::Retryable(_)), "{outcome:?}");

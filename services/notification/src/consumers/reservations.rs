@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use uuid::Uuid;
 use yeyak_platform::{
+    contact::ContactKeys,
     messaging::{self, AmqpSettings, Delivery, HandlerError},
     Shutdown,
 };
@@ -28,7 +29,7 @@ const MAX_BATCH: usize = 128;
 
 /// Consumes reservation events until shutdown.
 pub(crate) async fn run(amqp: AmqpSettings, deliveries: Arc<Deliveries>, shutdown: Shutdown) {
-    messaging::consume_batches(amqp, QUEUE, &RESERVATION_EVENTS, shutdown, MAX_BATCH, move |batch| {
+    messaging::consume_batches(amqp, messaging::QueueSpec::in_order(QUEUE), &RESERVATION_EVENTS, shutdown, MAX_BATCH, move |batch| {
         let deliveries = deliveries.clone();
         async move { handle(&deliveries, batch).await }
     })
@@ -39,7 +40,8 @@ pub(crate) async fn run(amqp: AmqpSettings, deliveries: Arc<Deliveries>, shutdow
 /// never retried, so they cannot block the queue); database trouble is
 /// transient for the whole batch (redelivered; the inbox makes that harmless).
 async fn handle(deliveries: &Deliveries, batch: Vec<Delivery>) -> Vec<Result<(), HandlerError>> {
-    let decoded: Vec<Result<(Uuid, Notice), HandlerError>> = batch.iter().map(decode).collect();
+    let keys = deliveries.contact_keys();
+    let decoded: Vec<Result<(Uuid, Notice), HandlerError>> = batch.iter().map(|d| decode(d, keys)).collect();
     let events: Vec<(Uuid, &Notice)> = decoded.iter().filter_map(|d| d.as_ref().ok().map(|(id, n)| (*id, n))).collect();
     let outcome = deliveries.record(&events).await.map_err(|e| e.to_string());
     decoded
@@ -52,11 +54,14 @@ async fn handle(deliveries: &Deliveries, batch: Vec<Delivery>) -> Vec<Result<(),
         .collect()
 }
 
-fn decode(delivery: &Delivery) -> Result<(Uuid, Notice), HandlerError> {
+/// A number this replica cannot open (a key missing from
+/// `YEYAK_CONTACT_KEYS`) is poison too: it waits in the dead-letter queue
+/// until the key is configured and the message is moved back.
+fn decode(delivery: &Delivery, keys: &ContactKeys) -> Result<(Uuid, Notice), HandlerError> {
     let Some(event_id) = delivery.event_id else {
         return Err(HandlerError::Poison(format!("{}: missing or invalid event id (AMQP message id)", delivery.routing_key)));
     };
-    let notice = domain::decode(&delivery.routing_key, &delivery.payload)
+    let notice = domain::decode(&delivery.routing_key, &delivery.payload, keys)
         .map_err(|e| HandlerError::Poison(format!("event {event_id} ({}): {e}", delivery.routing_key)))?;
     Ok((event_id, notice))
 }

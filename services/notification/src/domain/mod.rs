@@ -9,7 +9,7 @@ use std::time::Duration;
 use uuid::Uuid;
 
 pub(crate) use delivery::{DeliveryRecord, DeliveryState, Lookup};
-pub(crate) use notice::{decode, Notice};
+pub(crate) use notice::{decode, Contact, Notice};
 
 /// Namespace of message ids. Never change it: ids already sent would no
 /// longer match the gateway's idempotency keys.

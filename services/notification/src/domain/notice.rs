@@ -5,6 +5,7 @@
 use chrono_tz::Asia::Seoul;
 use prost::Message as _;
 use uuid::Uuid;
+use yeyak_platform::contact::{ContactKeys, OpenError};
 use yeyak_proto::events::v1::{
     self as ev,
     routing::{RESERVATION_CANCELLED, RESERVATION_CONFIRMED, RESERVATION_RESCHEDULED},
@@ -16,10 +17,26 @@ pub(crate) struct Notice {
     pub(crate) reservation_id: Uuid,
     /// The routing key of the event.
     pub(crate) event_type: &'static str,
-    /// Destination digits; `None` when the reservation left no phone number
+    /// Where to send it; `None` when the reservation left no phone number
     /// (nothing to send).
-    pub(crate) phone: Option<String>,
+    pub(crate) contact: Option<Contact>,
     pub(crate) text: String,
+}
+
+/// A destination as this service keeps it: the number sealed to its own key
+/// (as reservation sealed it, bound to the reservation), opened only in
+/// memory to send, and the masked form support staff and logs see.
+#[derive(Clone, PartialEq, Eq)]
+pub(crate) struct Contact {
+    pub(crate) sealed: Vec<u8>,
+    pub(crate) masked: String,
+}
+
+/// Shows the masked number only.
+impl std::fmt::Debug for Contact {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Contact({})", self.masked)
+    }
 }
 
 /// Hand-written so that a stray `{:?}` can never log a phone number.
@@ -28,7 +45,7 @@ impl std::fmt::Debug for Notice {
         f.debug_struct("Notice")
             .field("reservation_id", &self.reservation_id)
             .field("event_type", &self.event_type)
-            .field("phone", &self.phone.as_deref().map(yeyak_platform::validate::mask_phone))
+            .field("to", &self.contact.as_ref().map(|c| c.masked.as_str()))
             .finish_non_exhaustive()
     }
 }
@@ -42,9 +59,14 @@ pub(crate) enum DecodeError {
     Malformed(#[from] prost::DecodeError),
     #[error("{field}: {reason}")]
     Invalid { field: &'static str, reason: &'static str },
+    /// Sealed under a key this replica does not hold (YEYAK_CONTACT_KEYS is
+    /// missing a key), tampered with, or not sealed for this reservation.
+    #[error("sealed_contact: {0}")]
+    Contact(#[from] OpenError),
 }
 
-pub(crate) fn decode(routing_key: &str, payload: &[u8]) -> Result<Notice, DecodeError> {
+/// `keys` open the sealed number, in memory, to check it and mask it.
+pub(crate) fn decode(routing_key: &str, payload: &[u8], keys: &ContactKeys) -> Result<Notice, DecodeError> {
     match routing_key {
         RESERVATION_CONFIRMED => {
             let e = ev::ReservationConfirmed::decode(payload)?;
@@ -57,13 +79,18 @@ pub(crate) fn decode(routing_key: &str, payload: &[u8]) -> Result<Notice, Decode
                 parts.push(format!("{}차", e.dose_number));
             }
             parts.push(format!("접종 예약이 확정되었습니다. 예약번호 {}", short(id)));
-            Ok(Notice { reservation_id: id, event_type: RESERVATION_CONFIRMED, phone: phone(&e.contact_phone)?, text: parts.join(" ") })
+            Ok(Notice {
+                reservation_id: id,
+                event_type: RESERVATION_CONFIRMED,
+                contact: contact(id, e.sealed_contact, keys)?,
+                text: parts.join(" "),
+            })
         }
         RESERVATION_CANCELLED => {
             let e = ev::ReservationCancelled::decode(payload)?;
             let id = reservation_id(&e.reservation_id)?;
             let text = format!("[예약] 예약번호 {} 접종 예약이 취소되었습니다.", short(id));
-            Ok(Notice { reservation_id: id, event_type: RESERVATION_CANCELLED, phone: phone(&e.contact_phone)?, text })
+            Ok(Notice { reservation_id: id, event_type: RESERVATION_CANCELLED, contact: contact(id, e.sealed_contact, keys)?, text })
         }
         RESERVATION_RESCHEDULED => {
             let e = ev::ReservationRescheduled::decode(payload)?;
@@ -71,7 +98,7 @@ pub(crate) fn decode(routing_key: &str, payload: &[u8]) -> Result<Notice, Decode
             let mut place = label(&e.clinic_name).into_iter().collect::<Vec<_>>();
             place.push(seoul_time(e.starts_at.as_ref())?);
             let text = format!("[예약] 예약번호 {} 예약이 {} 으로 변경되었습니다.", short(id), place.join(" "));
-            Ok(Notice { reservation_id: id, event_type: RESERVATION_RESCHEDULED, phone: phone(&e.contact_phone)?, text })
+            Ok(Notice { reservation_id: id, event_type: RESERVATION_RESCHEDULED, contact: contact(id, e.sealed_contact, keys)?, text })
         }
         other => Err(DecodeError::UnknownRoutingKey(other.to_owned())),
     }
@@ -101,14 +128,18 @@ fn seoul_time(ts: Option<&prost_types::Timestamp>) -> Result<String, DecodeError
     Ok(utc.with_timezone(&Seoul).format("%Y-%m-%d %H:%M").to_string())
 }
 
-/// Normalises the destination to digits; an absent number means no SMS.
-fn phone(raw: &str) -> Result<Option<String>, DecodeError> {
-    if raw.trim().is_empty() {
+/// Opens the sealed number in memory to check it is a mobile number and to
+/// mask it; the plain digits are wiped when this returns. An absent number
+/// means no SMS.
+fn contact(reservation_id: Uuid, sealed: Vec<u8>, keys: &ContactKeys) -> Result<Option<Contact>, DecodeError> {
+    if sealed.is_empty() {
         return Ok(None);
     }
-    yeyak_platform::validate::mobile_phone("contact_phone", raw)
-        .map(Some)
-        .map_err(|_| DecodeError::Invalid { field: "contact_phone", reason: "is not a mobile number" })
+    let phone = keys.open(reservation_id.as_bytes(), &sealed)?;
+    let digits = yeyak_platform::validate::mobile_phone("contact_phone", &phone)
+        .map_err(|_| DecodeError::Invalid { field: "sealed_contact", reason: "is not a mobile number" })?;
+    let masked = yeyak_platform::validate::mask_phone(&digits);
+    Ok(Some(Contact { sealed, masked }))
 }
 
 #[cfg(test)]

@@ -7,6 +7,16 @@ use super::*;
 
 const RID: &str = "1b2c3d4e-0000-4000-8000-000000000001";
 
+fn keys() -> ContactKeys {
+    static KEYS: std::sync::LazyLock<ContactKeys> = std::sync::LazyLock::new(|| ContactKeys::generate("test"));
+    KEYS.clone()
+}
+
+/// `phone` sealed as reservation seals it for reservation `RID`.
+fn sealed(phone: &str) -> Vec<u8> {
+    keys().sealer().seal(Uuid::parse_str(RID).unwrap().as_bytes(), phone)
+}
+
 fn at(rfc3339: &str) -> Option<prost_types::Timestamp> {
     Some(yeyak_proto::time::to_proto(chrono::DateTime::parse_from_rfc3339(rfc3339).unwrap().to_utc()))
 }
@@ -20,12 +30,14 @@ fn confirmed_text_is_in_seoul_time() {
         dose_number: 1,
         // 11:00 UTC is 20:00 in Seoul.
         starts_at: at("2021-07-26T11:00:00Z"),
-        contact_phone: "010-1234-5678".into(),
+        sealed_contact: sealed("01012345678"),
         ..Default::default()
     };
-    let n = decode(RESERVATION_CONFIRMED, &e.encode_to_vec()).unwrap();
+    let n = decode(RESERVATION_CONFIRMED, &e.encode_to_vec(), &keys()).unwrap();
     assert_eq!(n.text, "[예약] 서울의원 2021-07-26 20:00 MODERNA 1차 접종 예약이 확정되었습니다. 예약번호 1b2c3d4e");
-    assert_eq!(n.phone.as_deref(), Some("01012345678"));
+    let contact = n.contact.unwrap();
+    assert_eq!(contact.masked, "010-****-5678");
+    assert_eq!(keys().open(Uuid::parse_str(RID).unwrap().as_bytes(), &contact.sealed).unwrap().as_str(), "01012345678");
     assert_eq!(n.event_type, RESERVATION_CONFIRMED);
     assert_eq!(n.reservation_id.to_string(), RID);
 }
@@ -37,37 +49,58 @@ fn seoul_date_rolls_over_at_local_midnight() {
         reservation_id: RID.into(),
         clinic_name: "부산\n보건소".into(),
         starts_at: at("2021-07-26T15:30:00Z"),
-        contact_phone: "01098765432".into(),
+        sealed_contact: sealed("01098765432"),
         ..Default::default()
     };
-    let n = decode(RESERVATION_RESCHEDULED, &e.encode_to_vec()).unwrap();
+    let n = decode(RESERVATION_RESCHEDULED, &e.encode_to_vec(), &keys()).unwrap();
     assert_eq!(n.text, "[예약] 예약번호 1b2c3d4e 예약이 부산 보건소 2021-07-27 00:30 으로 변경되었습니다.");
 }
 
 #[test]
 fn cancelled_text_and_missing_phone() {
     let e = ev::ReservationCancelled { reservation_id: RID.into(), ..Default::default() };
-    let n = decode(RESERVATION_CANCELLED, &e.encode_to_vec()).unwrap();
+    let n = decode(RESERVATION_CANCELLED, &e.encode_to_vec(), &keys()).unwrap();
     assert_eq!(n.text, "[예약] 예약번호 1b2c3d4e 접종 예약이 취소되었습니다.");
-    assert_eq!(n.phone, None);
+    assert_eq!(n.contact, None);
 }
 
 #[test]
 fn bad_events_are_refused() {
-    assert!(matches!(decode(RESERVATION_CONFIRMED, b"\xff\xff\xff"), Err(DecodeError::Malformed(_))));
-    assert!(matches!(decode("reservation.deleted.v1", b""), Err(DecodeError::UnknownRoutingKey(_))));
+    assert!(matches!(decode(RESERVATION_CONFIRMED, b"\xff\xff\xff", &keys()), Err(DecodeError::Malformed(_))));
+    assert!(matches!(decode("reservation.deleted.v1", b"", &keys()), Err(DecodeError::UnknownRoutingKey(_))));
     let no_time = ev::ReservationConfirmed { reservation_id: RID.into(), ..Default::default() };
-    assert!(matches!(decode(RESERVATION_CONFIRMED, &no_time.encode_to_vec()), Err(DecodeError::Invalid { field: "starts_at", .. })));
+    assert!(matches!(
+        decode(RESERVATION_CONFIRMED, &no_time.encode_to_vec(), &keys()),
+        Err(DecodeError::Invalid { field: "starts_at", .. })
+    ));
     let bad_id = ev::ReservationCancelled { reservation_id: "r-1".into(), ..Default::default() };
-    assert!(matches!(decode(RESERVATION_CANCELLED, &bad_id.encode_to_vec()), Err(DecodeError::Invalid { field: "reservation_id", .. })));
-    let bad_phone = ev::ReservationCancelled { reservation_id: RID.into(), contact_phone: "02-123-4567".into(), ..Default::default() };
-    assert!(matches!(decode(RESERVATION_CANCELLED, &bad_phone.encode_to_vec()), Err(DecodeError::Invalid { field: "contact_phone", .. })));
+    assert!(matches!(
+        decode(RESERVATION_CANCELLED, &bad_id.encode_to_vec(), &keys()),
+        Err(DecodeError::Invalid { field: "reservation_id", .. })
+    ));
+    let bad_phone = ev::ReservationCancelled { reservation_id: RID.into(), sealed_contact: sealed("02-123-4567"), ..Default::default() };
+    assert!(matches!(
+        decode(RESERVATION_CANCELLED, &bad_phone.encode_to_vec(), &keys()),
+        Err(DecodeError::Invalid { field: "sealed_contact", .. })
+    ));
+    let unknown_key = ContactKeys::generate("retired").sealer().seal(Uuid::parse_str(RID).unwrap().as_bytes(), "01012345678");
+    let e = ev::ReservationCancelled { reservation_id: RID.into(), sealed_contact: unknown_key, ..Default::default() };
+    assert!(matches!(decode(RESERVATION_CANCELLED, &e.encode_to_vec(), &keys()), Err(DecodeError::Contact(OpenError::UnknownKey(_)))));
+    let other = ev::ReservationCancelled {
+        reservation_id: "1b2c3d4e-0000-4000-8000-000000000002".into(),
+        sealed_contact: sealed("01012345678"),
+        ..Default::default()
+    };
+    assert!(
+        matches!(decode(RESERVATION_CANCELLED, &other.encode_to_vec(), &keys()), Err(DecodeError::Contact(OpenError::Invalid))),
+        "sealed for another reservation"
+    );
 }
 
 #[test]
 fn debug_never_shows_the_phone() {
-    let e = ev::ReservationCancelled { reservation_id: RID.into(), contact_phone: "01012345678".into(), ..Default::default() };
-    let n = decode(RESERVATION_CANCELLED, &e.encode_to_vec()).unwrap();
+    let e = ev::ReservationCancelled { reservation_id: RID.into(), sealed_contact: sealed("01012345678"), ..Default::default() };
+    let n = decode(RESERVATION_CANCELLED, &e.encode_to_vec(), &keys()).unwrap();
     let shown = format!("{n:?}");
     assert!(!shown.contains("01012345678"), "{shown}");
     assert!(shown.contains("010-****-5678"), "{shown}");

@@ -3,14 +3,15 @@
 //!
 //! Recording events and reading deliveries back live here; claiming and
 //! marking them for the sender in `sending`.
+mod contacts;
 mod sending;
 
 use chrono::{DateTime, Utc};
 use sqlx::PgPool;
 use uuid::Uuid;
-use yeyak_platform::{messaging::inbox, validate::mask_phone};
+use yeyak_platform::messaging::inbox;
 
-use crate::domain::{self, DeliveryRecord, DeliveryState, Notice};
+use crate::domain::{self, Contact, DeliveryRecord, DeliveryState, Notice};
 
 pub(crate) use sending::Claimed;
 pub use sending::{CLAIM_DUE, CLAIM_PLANNER};
@@ -61,19 +62,19 @@ struct Rows {
     event_ids: Vec<Uuid>,
     reservation_ids: Vec<Uuid>,
     event_types: Vec<&'static str>,
-    phones: Vec<String>,
+    sealed: Vec<Vec<u8>>,
     masked: Vec<String>,
     texts: Vec<String>,
 }
 
 impl Rows {
-    fn push(&mut self, event_id: Uuid, notice: &Notice, phone: &str) {
+    fn push(&mut self, event_id: Uuid, notice: &Notice, contact: &Contact) {
         self.message_ids.push(domain::message_id(event_id));
         self.event_ids.push(event_id);
         self.reservation_ids.push(notice.reservation_id);
         self.event_types.push(notice.event_type);
-        self.phones.push(phone.to_owned());
-        self.masked.push(mask_phone(phone));
+        self.sealed.push(contact.sealed.clone());
+        self.masked.push(contact.masked.clone());
         self.texts.push(notice.text.clone());
     }
 }
@@ -101,27 +102,27 @@ impl DeliveryStore {
         let mut rows = Rows::default();
         let recorded = events
             .iter()
-            .map(|(event_id, notice)| match (fresh.remove(event_id), notice.phone.as_deref()) {
+            .map(|(event_id, notice)| match (fresh.remove(event_id), notice.contact.as_ref()) {
                 (false, _) => Recorded::Duplicate,
                 (true, None) => Recorded::NothingToSend,
-                (true, Some(phone)) => {
-                    rows.push(*event_id, notice, phone);
+                (true, Some(contact)) => {
+                    rows.push(*event_id, notice, contact);
                     Recorded::Queued
                 }
             })
             .collect();
         if !rows.event_ids.is_empty() {
             sqlx::query(
-                "INSERT INTO deliveries (message_id, event_id, reservation_id, event_type, phone, masked_phone, text, state, attempts, next_attempt_at)
+                "INSERT INTO deliveries (message_id, event_id, reservation_id, event_type, sealed_contact, masked_phone, text, state, attempts, next_attempt_at)
                  SELECT m, e, r, t, p, mp, x, 'pending', 0, now()
-                     FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::text[], $6::text[], $7::text[]) AS v(m, e, r, t, p, mp, x)
+                     FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::bytea[], $6::text[], $7::text[]) AS v(m, e, r, t, p, mp, x)
                  ON CONFLICT (message_id) DO NOTHING",
             )
             .bind(&rows.message_ids)
             .bind(&rows.event_ids)
             .bind(&rows.reservation_ids)
             .bind(&rows.event_types)
-            .bind(&rows.phones)
+            .bind(&rows.sealed)
             .bind(&rows.masked)
             .bind(&rows.texts)
             .execute(&mut *tx)

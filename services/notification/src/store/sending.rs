@@ -12,6 +12,11 @@ use crate::domain::DeliveryState;
 #[derive(Clone, sqlx::FromRow)]
 pub(crate) struct Claimed {
     pub(crate) message_id: Uuid,
+    /// What the sealed number is bound to.
+    pub(crate) reservation_id: Uuid,
+    /// The number, sealed to this service's key: opened only to send.
+    pub(crate) sealed_contact: Option<Vec<u8>>,
+    /// A plain number a previous build wrote (sealed by the next sweep).
     pub(crate) phone: Option<String>,
     pub(crate) masked_phone: String,
     pub(crate) text: String,
@@ -30,7 +35,7 @@ pub const CLAIM_DUE: &str = "UPDATE deliveries SET leased_until = now() + make_i
                           AND older.event_id < p.event_id
                         LIMIT 1) IS NULL
                  ORDER BY next_attempt_at LIMIT $1 FOR UPDATE SKIP LOCKED))
-             RETURNING message_id, phone, masked_phone, text, attempts, created_at";
+             RETURNING message_id, reservation_id, sealed_contact, phone, masked_phone, text, attempts, created_at";
 
 /// Run before [`CLAIM_DUE`] in its transaction: estimates from a small early
 /// table would make a sort of the whole due range look cheaper than reading
@@ -66,11 +71,11 @@ impl DeliveryStore {
         Ok(rows)
     }
 
-    /// The gateway accepted these messages. Their phone numbers are no
-    /// longer needed and are erased (data minimisation).
+    /// The gateway accepted these messages. Their phone numbers, sealed or
+    /// not, are no longer needed and are erased (data minimisation).
     pub(crate) async fn mark_sent(&self, message_ids: &[Uuid]) -> Result<(), sqlx::Error> {
         sqlx::query(
-            "UPDATE deliveries SET state = 'sent', sent_at = now(), attempts = attempts + 1, phone = NULL, last_error = NULL,
+            "UPDATE deliveries SET state = 'sent', sent_at = now(), attempts = attempts + 1, phone = NULL, sealed_contact = NULL, last_error = NULL,
                  next_attempt_at = NULL, leased_until = NULL
              WHERE message_id = ANY($1) AND state = 'pending'",
         )
@@ -86,7 +91,8 @@ impl DeliveryStore {
         sqlx::query(
             "UPDATE deliveries SET attempts = attempts + 1, state = $2, last_error = $3,
                  next_attempt_at = CASE WHEN $2 = 'pending' THEN now() + make_interval(secs => $4) END, leased_until = NULL,
-                 phone = CASE WHEN $2 = 'pending' THEN phone END
+                 phone = CASE WHEN $2 = 'pending' THEN phone END,
+                 sealed_contact = CASE WHEN $2 = 'pending' THEN sealed_contact END
              WHERE message_id = $1 AND state = 'pending'",
         )
         .bind(message_id)

@@ -1,7 +1,19 @@
-//! Event payloads as the reservation service publishes them.
+//! Event payloads as the reservation service publishes them: the phone
+//! number sealed to the service's key, bound to the reservation.
+use std::sync::LazyLock;
+
 use prost::Message as _;
 use uuid::Uuid;
+use yeyak_platform::contact::ContactKeys;
 use yeyak_proto::events::v1 as ev;
+
+/// The service's `YEYAK_CONTACT_KEYS` in these tests.
+pub(crate) static KEYS: LazyLock<ContactKeys> = LazyLock::new(|| ContactKeys::generate("ntf-test"));
+
+/// `phone` as reservation seals it for `reservation_id`.
+pub(crate) fn seal(reservation_id: Uuid, phone: &str) -> Vec<u8> {
+    KEYS.sealer().seal(reservation_id.as_bytes(), phone)
+}
 
 fn meta(event_id: Uuid) -> Option<ev::EventMeta> {
     Some(ev::EventMeta { event_id: event_id.to_string(), occurred_at: None, traceparent: String::new() })
@@ -23,7 +35,7 @@ pub(crate) fn confirmed(event_id: Uuid, reservation_id: Uuid, phone: &str, clini
         vaccine_code: "PFIZER".into(),
         dose_number: 1,
         starts_at: starts_at(),
-        contact_phone: phone.into(),
+        sealed_contact: seal(reservation_id, phone),
         ..Default::default()
     }
     .encode_to_vec()
@@ -33,7 +45,7 @@ pub(crate) fn cancelled(event_id: Uuid, reservation_id: Uuid, phone: &str) -> Ve
     ev::ReservationCancelled {
         meta: meta(event_id),
         reservation_id: reservation_id.to_string(),
-        contact_phone: phone.into(),
+        sealed_contact: seal(reservation_id, phone),
         ..Default::default()
     }
     .encode_to_vec()
@@ -45,7 +57,7 @@ pub(crate) fn rescheduled(event_id: Uuid, reservation_id: Uuid, phone: &str, cli
         reservation_id: reservation_id.to_string(),
         clinic_name: clinic.into(),
         starts_at: starts_at(),
-        contact_phone: phone.into(),
+        sealed_contact: seal(reservation_id, phone),
         ..Default::default()
     }
     .encode_to_vec()

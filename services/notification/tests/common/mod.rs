@@ -29,8 +29,10 @@ pub(crate) struct TestApp {
     pub pool: PgPool,
     amqp: AmqpSettings,
     database: DatabaseSettings,
+    config: Config,
     shutdown: Shutdown,
     handle: JoinHandle<anyhow::Result<()>>,
+    replicas: Vec<JoinHandle<anyhow::Result<()>>>,
 }
 
 impl TestApp {
@@ -48,17 +50,36 @@ impl TestApp {
             ("AMQP_EXCHANGE".into(), format!("test.{tag}.events")),
             ("AMQP_QUEUE_PREFIX".into(), format!("test.{tag}")),
             ("SMS_GATEWAY_URL".into(), format!("http://{gateway_addr}")),
+            ("CONTACT_KEYS".into(), events::KEYS.secret_spec()),
         ];
         pairs.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
         let config = Config::from_env(&Env::from_pairs(pairs)).expect("config");
         let (amqp, database) = (config.amqp.clone(), config.database.clone());
-        let app = Application::build(config).await.expect("build");
+        let app = Application::build(config.clone()).await.expect("build");
         let addr = app.grpc_addr();
         let shutdown = Shutdown::new();
         let handle = tokio::spawn(app.run_until_stopped(shutdown.clone()));
         let client = NotificationServiceClient::connect(format!("http://{addr}")).await.expect("connect");
         let pool = db::connect(&database, false).await.expect("test pool");
-        Self { client, gateway, publisher: Publisher::new(amqp.clone()), pool, amqp, database, shutdown, handle }
+        Self {
+            client,
+            gateway,
+            publisher: Publisher::new(amqp.clone()),
+            pool,
+            amqp,
+            database,
+            config,
+            shutdown,
+            handle,
+            replicas: Vec::new(),
+        }
+    }
+
+    /// Starts another replica on the same database, queue and gateway; it
+    /// stops with this one.
+    pub(crate) async fn replica(&mut self) {
+        let app = Application::build(self.config.clone()).await.expect("build replica");
+        self.replicas.push(tokio::spawn(app.run_until_stopped(self.shutdown.clone())));
     }
 
     /// Publishes an event as a producer's outbox relay would. Retries while
@@ -107,6 +128,9 @@ impl TestApp {
     pub(crate) async fn stop(self) {
         self.shutdown.trigger();
         tokio::time::timeout(Duration::from_secs(20), self.handle).await.expect("drains in time").unwrap().unwrap();
+        for replica in self.replicas {
+            tokio::time::timeout(Duration::from_secs(20), replica).await.expect("drains in time").unwrap().unwrap();
+        }
         self.pool.close().await;
         db::drop_database(&self.database).await.unwrap();
         yeyak_platform::messaging::delete_namespace(&self.amqp, &[QUEUE]).await.unwrap();

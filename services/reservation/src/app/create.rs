@@ -25,7 +25,7 @@ impl Booking {
         if agent == subject {
             return Err(ReservationError::AgentIsSubject);
         }
-        let hash = domain::request_hash(b.slot_id, b.dose_number, &agent, &b.contact_phone);
+        let hash = domain::request_hash(b.slot_id, b.dose_number, &agent);
         // Found full a moment ago: refused before eligibility and the
         // statement (see `full`), so a rush on a full slot costs one lookup.
         if self.full.is_full(&b.slot_id) {
@@ -50,15 +50,19 @@ impl Booking {
             self.full.note(slot.slot_id);
             return self.original_or(&subject, &b.idempotency_key, &hash, ReservationError::SlotFull).await;
         }
+        let reservation_id = Uuid::now_v7();
+        // Sealed here, bound to the reservation: from now on only
+        // notification can read the number.
+        let sealed_contact = self.contact.seal(reservation_id.as_bytes(), b.contact_phone.expose());
         let reservation = Reservation {
-            reservation_id: Uuid::now_v7(),
+            reservation_id,
             subject_id: subject,
             agent_subject_id: agent,
             idempotency_key: b.idempotency_key,
             request_hash: hash,
             slot,
             dose_number: b.dose_number,
-            contact_phone: b.contact_phone,
+            sealed_contact,
             state: State::Confirmed,
             created_at: now,
             updated_at: now,

@@ -7,9 +7,11 @@
 //!
 //! `create` books; `change` reads, cancels and reschedules; `sizes` follows
 //! the catalogue's slot sizes; `full` is the memory of slots found full;
-//! `callers` verifies who is asking.
+//! `callers` verifies who is asking; `contacts` seals numbers stored in plain
+//! text by builds before sealing.
 mod callers;
 mod change;
+mod contacts;
 mod create;
 mod full;
 mod sizes;
@@ -19,7 +21,10 @@ use std::{sync::Arc, time::Duration};
 use chrono::{DateTime, SubsecRound as _, Utc};
 use tokio::sync::Notify;
 use uuid::Uuid;
-use yeyak_platform::tokens::{remembered::DEFAULT_REMEMBERED, AssertionVerifier, KeyRing, Remembered};
+use yeyak_platform::{
+    contact::ContactSealer,
+    tokens::{remembered::DEFAULT_REMEMBERED, AssertionVerifier, KeyRing, Remembered},
+};
 
 use self::full::FullSlots;
 use crate::{
@@ -56,6 +61,8 @@ pub(crate) struct Booking {
     full: FullSlots,
     /// Wakes the outbox relay after a commit so events go out at once.
     relay: Arc<Notify>,
+    /// Seals phone numbers to notification's public key.
+    contact: ContactSealer,
 }
 
 impl Booking {
@@ -68,6 +75,7 @@ impl Booking {
         trusted: KeyRing,
         relay: Arc<Notify>,
         full_slot_window: Duration,
+        contact: ContactSealer,
     ) -> Self {
         let assertions = AssertionVerifier::new(trusted.clone(), DEFAULT_REMEMBERED);
         Self {
@@ -79,6 +87,7 @@ impl Booking {
             slots: Remembered::new(REMEMBERED_SLOTS),
             full: FullSlots::new(full_slot_window),
             relay,
+            contact,
         }
     }
 

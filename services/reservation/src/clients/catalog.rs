@@ -4,6 +4,7 @@ use std::time::Duration;
 
 use tonic::transport::Channel;
 use uuid::Uuid;
+use yeyak_platform::tls::TlsSettings;
 use yeyak_proto::inventory::v1::{self as inv, slot_catalog_service_client::SlotCatalogServiceClient};
 
 use super::{call, channel, request, ClientError, Refusal};
@@ -25,8 +26,8 @@ pub(crate) struct CatalogClient {
 }
 
 impl CatalogClient {
-    pub(crate) fn connect(addr: &str, timeout: Duration) -> anyhow::Result<Self> {
-        Ok(Self { client: SlotCatalogServiceClient::new(channel(addr, timeout)?), timeout })
+    pub(crate) fn connect(addr: &str, timeout: Duration, tls: &TlsSettings) -> anyhow::Result<Self> {
+        Ok(Self { client: SlotCatalogServiceClient::new(channel(addr, timeout, tls)?), timeout })
     }
 
     /// The slot as the catalogue knows it; `None` when it does not know it.

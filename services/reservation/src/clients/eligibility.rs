@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use tonic::transport::Channel;
-use yeyak_platform::grpc::VerifiedPass;
+use yeyak_platform::{grpc::VerifiedPass, tls::TlsSettings};
 use yeyak_proto::eligibility::v1::{self as elig, eligibility_service_client::EligibilityServiceClient};
 
 use super::{call, channel, request, ClientError};
@@ -31,8 +31,8 @@ pub(crate) struct EligibilityClient {
 }
 
 impl EligibilityClient {
-    pub(crate) fn connect(addr: &str, timeout: Duration) -> anyhow::Result<Self> {
-        Ok(Self { client: EligibilityServiceClient::new(channel(addr, timeout)?), timeout })
+    pub(crate) fn connect(addr: &str, timeout: Duration, tls: &TlsSettings) -> anyhow::Result<Self> {
+        Ok(Self { client: EligibilityServiceClient::new(channel(addr, timeout, tls)?), timeout })
     }
 
     /// Whether the subject may book the dose now.

@@ -9,7 +9,10 @@ mod eligibility;
 use std::{future::Future, time::Duration};
 
 use tonic::{transport::Channel, Code, Request, Status};
-use yeyak_platform::grpc::client::{self, ClientSettings};
+use yeyak_platform::{
+    grpc::client::{self, ClientSettings},
+    tls::TlsSettings,
+};
 
 pub(crate) use catalog::CatalogClient;
 pub(crate) use eligibility::{EligibilityClient, Verdict};
@@ -36,9 +39,11 @@ pub(crate) enum Refusal {
     OutOfRange,
 }
 
-/// A lazy channel: a dependency that is down does not stop start-up.
-fn channel(addr: &str, timeout: Duration) -> anyhow::Result<Channel> {
-    let settings = ClientSettings { connect_timeout: timeout.min(Duration::from_millis(500)), request_timeout: timeout };
+/// A lazy channel: a dependency that is down does not stop start-up. An
+/// `https://` address is called over TLS with `tls` (mutual TLS to
+/// inventory's internal listener when a client certificate is configured).
+fn channel(addr: &str, timeout: Duration, tls: &TlsSettings) -> anyhow::Result<Channel> {
+    let settings = ClientSettings { connect_timeout: timeout.min(Duration::from_millis(500)), request_timeout: timeout, tls: tls.clone() };
     client::channel(addr, &settings)
 }
 

@@ -5,6 +5,7 @@ use base64::{engine::general_purpose::URL_SAFE_NO_PAD as B64, Engine as _};
 use chrono::{DateTime, Utc};
 use sha2::{Digest as _, Sha256};
 use uuid::Uuid;
+use yeyak_platform::Secret;
 
 /// Doses a person can book, inclusive.
 pub(crate) const DOSES: std::ops::RangeInclusive<u32> = 1..=4;
@@ -43,7 +44,9 @@ pub(crate) struct Reservation {
     pub request_hash: Vec<u8>,
     pub slot: Slot,
     pub dose_number: u32,
-    pub contact_phone: String,
+    /// The phone number sealed to notification's key (`yeyak_platform::contact`):
+    /// this service cannot read it. Empty when there is none.
+    pub sealed_contact: Vec<u8>,
     pub state: State,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -77,8 +80,9 @@ pub(crate) struct NewBooking {
     /// Stands for `identity_assertion` when an agent books with the subject's consent.
     pub consent_token: String,
     pub dose_number: u32,
-    /// Digits only.
-    pub contact_phone: String,
+    /// Digits only; sealed as soon as the booking has a reservation id, and
+    /// never stored, logged or sent as such.
+    pub contact_phone: Secret<String>,
 }
 
 /// What a catalogue size change did to a slot's ledger.
@@ -99,18 +103,19 @@ pub(crate) enum SizeChange {
     },
 }
 
-/// Fingerprint of what the client asked for under one idempotency key. Each
-/// part is length-prefixed so that no two different requests collide by
-/// shifting characters between fields.
-pub(crate) fn request_hash(slot_id: Uuid, dose_number: u32, agent_subject_id: &str, contact_phone: &str) -> Vec<u8> {
+/// Fingerprint of what the client asked for under one idempotency key: the
+/// slot, the dose and the agent, the agent length-prefixed. The phone number
+/// is not in it: an unkeyed hash of a number from a space of 10^8 is the
+/// number to anyone who reads the table (v1 had it; migration 0003 rewrote
+/// the stored hashes as v2). A retry with another number under the same key
+/// gets the original booking, with the number it was booked with.
+pub(crate) fn request_hash(slot_id: Uuid, dose_number: u32, agent_subject_id: &str) -> Vec<u8> {
     let mut h = Sha256::new();
-    h.update(b"yeyak-reservation-request:v1");
+    h.update(b"yeyak-reservation-request:v2");
     h.update(slot_id.as_bytes());
     h.update(dose_number.to_be_bytes());
-    for part in [agent_subject_id, contact_phone] {
-        h.update((part.len() as u64).to_be_bytes());
-        h.update(part.as_bytes());
-    }
+    h.update((agent_subject_id.len() as u64).to_be_bytes());
+    h.update(agent_subject_id.as_bytes());
     h.finalize().to_vec()
 }
 

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use tonic::{Request, Response, Status};
 use yeyak_platform::{
     grpc::{pass::verified_pass, status::invalid_argument},
-    validate,
+    validate, Secret,
 };
 use yeyak_proto::reservation::v1::{self as pb, reservation_service_server::ReservationService};
 
@@ -66,7 +66,7 @@ fn new_booking(req: pb::CreateReservationRequest) -> Result<NewBooking, Status> 
         agent_assertion: optional_assertion("agent_assertion", &req.agent_assertion)?.to_owned(),
         consent_token,
         dose_number: dose(req.dose_number)?,
-        contact_phone: validate::mobile_phone("contact_phone", &req.contact_phone)?,
+        contact_phone: Secret::new(validate::mobile_phone("contact_phone", &req.contact_phone)?),
     })
 }
 

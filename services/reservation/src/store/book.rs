@@ -63,7 +63,7 @@ impl Store {
             .bind(&r.slot.vaccine_code)
             .bind(r.dose_number as i32)
             .bind(r.slot.starts_at)
-            .bind(&r.contact_phone)
+            .bind(&r.sealed_contact)
             .bind(r.state.as_str())
             .bind(r.created_at)
             .bind(r.updated_at)

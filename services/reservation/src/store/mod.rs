@@ -2,6 +2,7 @@
 //! Reads live here; a booking is in `book`, slot sizes in `sizes`, the other
 //! changes in `write`.
 mod book;
+mod contacts;
 mod sizes;
 mod write;
 
@@ -14,7 +15,7 @@ use uuid::Uuid;
 use crate::domain::{Cursor, Reservation, Slot, State};
 
 pub(crate) const COLUMNS: &str = "reservation_id, subject_id, agent_subject_id, idempotency_key, request_hash, slot_id, \
-     clinic_id, clinic_name, vaccine_code, dose_number, starts_at, contact_phone, state, created_at, updated_at";
+     clinic_id, clinic_name, vaccine_code, dose_number, starts_at, sealed_contact, state, created_at, updated_at";
 
 #[derive(Clone)]
 pub(crate) struct Store {
@@ -95,7 +96,7 @@ pub(crate) fn from_row(row: &PgRow) -> Result<Reservation, sqlx::Error> {
             starts_at: row.try_get::<DateTime<Utc>, _>("starts_at")?,
         },
         dose_number: u32::try_from(dose).map_err(|e| sqlx::Error::Decode(e.into()))?,
-        contact_phone: row.try_get("contact_phone")?,
+        sealed_contact: row.try_get::<Option<Vec<u8>>, _>("sealed_contact")?.unwrap_or_default(),
         state: State::parse(&state).ok_or_else(|| sqlx::Error::Decode(format!("unknown state {state:?}").into()))?,
         created_at: row.try_get("created_at")?,
         updated_at: row.try_get("updated_at")?,

@@ -12,6 +12,7 @@ use tonic::{transport::Channel, Request};
 use uuid::Uuid;
 use yeyak_platform::{
     config::Env,
+    contact::ContactKeys,
     db::{self, DatabaseSettings},
     grpc::{CLIENT_ID_HEADER, PASS_HEADER},
     messaging::{self, publisher::Outgoing, AmqpSettings, PublishError, Publisher},
@@ -34,10 +35,13 @@ pub(crate) struct Person {
     pub assertion: String,
 }
 
-/// The admission and identity signing keys of a test: the service trusts them.
+/// The admission and identity signing keys of a test: the service trusts
+/// them. `contact` stands for notification's keys: the service seals phone
+/// numbers to its public half, and only the test can open them.
 pub(crate) struct Keys {
     pub admission: SigningKey,
     pub identity: SigningKey,
+    pub contact: ContactKeys,
 }
 
 impl Keys {
@@ -45,6 +49,7 @@ impl Keys {
         Self {
             admission: SigningKey::generate(Issuer::Admission, &format!("adm-{}", &tag[..8])),
             identity: SigningKey::generate(Issuer::Identity, &format!("idn-{}", &tag[..8])),
+            contact: ContactKeys::generate(&format!("ntf-{}", &tag[..8])),
         }
     }
 
@@ -181,6 +186,7 @@ pub(crate) async fn start_with(setup: Setup) -> TestApp {
         ("AMQP_EXCHANGE", exchange.clone()),
         ("AMQP_QUEUE_PREFIX", format!("test.{tag}")),
         ("TRUSTED_KEYS", keys.trusted()),
+        ("CONTACT_PUBLIC_KEY", keys.contact.sealer().public_entry()),
         ("QUEUE_IDS", "demo".to_owned()),
         ("ELIGIBILITY_ADDR", eligibility_addr.to_string()),
         ("INVENTORY_ADDR", inventory_addr.to_string()),
@@ -239,6 +245,12 @@ impl TestApp {
     /// An identity assertion for `subject` obtained under session `session_id`.
     pub(crate) fn assertion(&self, subject: &str, session_id: &str, ttl: i64) -> String {
         self.keys.assertion(subject, session_id, ttl)
+    }
+
+    /// Opens a sealed contact of an event or a row, as notification does.
+    pub(crate) fn open_contact(&self, reservation_id: &str, sealed: &[u8]) -> String {
+        let id = Uuid::parse_str(reservation_id).unwrap();
+        self.keys.contact.open(id.as_bytes(), sealed).unwrap().to_string()
     }
 
     /// A request carrying `person`'s pass, as a client behind the waiting room sends it.

@@ -88,7 +88,7 @@ impl People {
             .map(|token| {
                 let (body, signature) = token.rsplit_once('.').expect("a signed token");
                 let kid = body.split('.').nth(1).expect("v1.<kid>.<claims>");
-                let key = *ring.get(kid).expect("the bench's own key").1;
+                let key = ring.get(kid).expect("the bench's own key").1;
                 let signature = base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, signature).expect("base64");
                 (key, body.as_bytes().to_vec(), ed25519_dalek::Signature::from_slice(&signature).expect("64 bytes"))
             })

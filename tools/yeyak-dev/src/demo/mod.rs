@@ -47,7 +47,10 @@ pub struct Outcome {
 }
 
 pub(crate) fn ch(addr: &str) -> anyhow::Result<Channel> {
-    client::channel(addr, &client::ClientSettings { connect_timeout: Duration::from_secs(2), request_timeout: Duration::from_secs(10) })
+    client::channel(
+        addr,
+        &client::ClientSettings { connect_timeout: Duration::from_secs(2), request_timeout: Duration::from_secs(10), ..Default::default() },
+    )
 }
 
 /// Attaches the pass and client id, as a gateway does on every call.

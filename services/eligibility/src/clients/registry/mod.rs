@@ -11,6 +11,8 @@ use chrono::NaiveDate;
 use serde::Deserialize;
 use tokio::sync::{mpsc, oneshot};
 
+use yeyak_platform::tls::TlsSettings;
+
 use crate::domain::{BatchSettings, Person};
 
 #[derive(Clone)]
@@ -57,12 +59,18 @@ pub(crate) struct BirthDateStats {
 }
 
 impl RegistryClient {
+    /// A client trusting the system roots only (tests, tools).
     pub fn new(base: &str, timeout: Duration) -> anyhow::Result<Self> {
-        let http = reqwest::Client::builder()
+        Self::with_tls(base, timeout, &TlsSettings::default())
+    }
+
+    /// A client that verifies an `https://` registry with `tls`.
+    pub fn with_tls(base: &str, timeout: Duration, tls: &TlsSettings) -> anyhow::Result<Self> {
+        let builder = reqwest::Client::builder()
             .timeout(timeout)
             .connect_timeout(timeout.min(Duration::from_millis(500)))
-            .pool_max_idle_per_host(256)
-            .build()?;
+            .pool_max_idle_per_host(256);
+        let http = tls.http_client(builder)?;
         Ok(Self { base: base.trim_end_matches('/').to_owned(), http, timeout, batcher: None, stats: Arc::default() })
     }
 

@@ -3,6 +3,8 @@
 //! completing means typing a code or waiting for an approval.
 use std::time::Duration;
 
+use yeyak_platform::tls::TlsSettings;
+
 use super::{
     http::{self, HttpApi},
     BoxFuture, CallOptions, Provider, ProviderError,
@@ -45,8 +47,8 @@ pub(super) struct Channel {
 }
 
 impl Channel {
-    pub(super) fn new(config: ProviderConfig, profile: &'static Profile, retries: u32) -> anyhow::Result<Self> {
-        let api = HttpApi::new(&config.url, retries)?;
+    pub(super) fn new(config: ProviderConfig, profile: &'static Profile, retries: u32, tls: &TlsSettings) -> anyhow::Result<Self> {
+        let api = HttpApi::new(&config.url, retries, tls)?;
         Ok(Self { config, api, profile })
     }
 }

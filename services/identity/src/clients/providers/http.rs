@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use parking_lot::Mutex;
 use serde::Deserialize;
 use serde_json::json;
-use yeyak_platform::pseudonym::Rrn;
+use yeyak_platform::{pseudonym::Rrn, tls::TlsSettings};
 
 use super::{CallOptions, ProviderError};
 use crate::domain::{PersonDetails, VerifiedPerson};
@@ -84,13 +84,13 @@ fn transport(e: &reqwest::Error) -> ProviderError {
 }
 
 impl HttpApi {
-    pub(crate) fn new(base: &str, retries: u32) -> anyhow::Result<Self> {
-        let client = reqwest::Client::builder()
+    pub(crate) fn new(base: &str, retries: u32, tls: &TlsSettings) -> anyhow::Result<Self> {
+        let builder = reqwest::Client::builder()
             .connect_timeout(Duration::from_millis(500))
             .pool_idle_timeout(Duration::from_secs(30))
             .pool_max_idle_per_host(256)
-            .tcp_nodelay(true)
-            .build()?;
+            .tcp_nodelay(true);
+        let client = tls.http_client(builder)?;
         Ok(Self { base: base.to_owned(), client, retries, budget: RetryBudget::new() })
     }
 

@@ -13,6 +13,8 @@ pub(crate) mod http;
 
 use std::{future::Future, pin::Pin, time::Duration};
 
+use yeyak_platform::tls::TlsSettings;
+
 use crate::domain::{Method, PersonDetails, ProviderConfig, VerifiedPerson};
 
 /// Errors of a provider call. Causes never carry personal data: they are
@@ -72,10 +74,12 @@ pub trait Provider: Send + Sync {
 }
 
 /// The adapter for one configured provider.
-pub(crate) fn build(config: &ProviderConfig, retries: u32) -> anyhow::Result<Box<dyn Provider>> {
-    Ok(match config.method {
-        Method::SmsCode => Box::new(channel::Channel::new(config.clone(), &channel::CARRIER_SMS, retries)?),
-        Method::AppApproval => Box::new(channel::Channel::new(config.clone(), &channel::CERTIFICATE_APP, retries)?),
-        Method::FinancialCertificate => Box::new(channel::Channel::new(config.clone(), &channel::FINANCIAL_CERTIFICATE, retries)?),
-    })
+/// `https://` providers are verified with the platform's TLS settings.
+pub(crate) fn build(config: &ProviderConfig, retries: u32, tls: &TlsSettings) -> anyhow::Result<Box<dyn Provider>> {
+    let profile = match config.method {
+        Method::SmsCode => &channel::CARRIER_SMS,
+        Method::AppApproval => &channel::CERTIFICATE_APP,
+        Method::FinancialCertificate => &channel::FINANCIAL_CERTIFICATE,
+    };
+    Ok(Box::new(channel::Channel::new(config.clone(), profile, retries, tls)?))
 }

@@ -1,0 +1,85 @@
+{{/*
+The files a service reads, mounted as directories (never a subPath: the
+kubelet swaps a directory's files in place when its ConfigMap or Secret
+changes, and the services re-read the rules, the key sets and the
+certificates without a restart). (dict "root" $ "name" "identity" "svc" ... "values" ...).
+*/}}
+{{- define "yeyak.volumeMounts" -}}
+- {name: trusted-keys, mountPath: {{ include "yeyak.path.trustedKeys" .root }}, readOnly: true}
+{{- if eq (.svc.keys | default "") "admission" }}
+- {name: admission-keys, mountPath: {{ include "yeyak.path.admissionKeys" .root }}, readOnly: true}
+{{- end }}
+{{- if .svc.registry }}
+- {name: rules, mountPath: /etc/yeyak/rules, readOnly: true}
+{{- end }}
+{{- if .root.Values.tls.internal.enabled }}
+- {name: tls, mountPath: {{ include "yeyak.path.tls" .root }}, readOnly: true}
+{{- end }}
+{{- include "yeyak.caBundleMount" .root }}
+{{- end }}
+
+{{- define "yeyak.volumes" -}}
+{{- $full := include "yeyak.fullname" .root -}}
+# Not in the config checksum: a key rotation reaches the pods through the
+# kubelet and each service reloads it (YEYAK_TRUSTED_KEYS_FILE), no rollout.
+- name: trusted-keys
+  configMap:
+    name: {{ $full }}-trusted-keys
+    items: [{key: trusted-keys, path: trusted-keys}]
+{{- if eq (.svc.keys | default "") "admission" }}
+# Re-read live: the ticket keys (YEYAK_TICKET_KEYS_FILE). The signing key and
+# the operator token are read at start (a rollout applies a change).
+- name: admission-keys
+  secret:
+    secretName: {{ .root.Values.secrets.admission.existingSecret }}
+    defaultMode: 288   # 0440: root and the pod's fsGroup
+    items:
+      - {key: YEYAK_SIGNING_KEY, path: signing-key}
+      - {key: YEYAK_TICKET_KEYS, path: ticket-keys}
+      - {key: YEYAK_OPERATOR_TOKEN, path: operator-token}
+{{- end }}
+{{- if .svc.registry }}
+- name: rules
+  configMap:
+    name: {{ .values.rules.existingConfigMap | default (printf "%s-eligibility-rules" $full) }}
+    items: [{key: rules.toml, path: rules.toml}]
+{{- end }}
+{{- if .root.Values.tls.internal.enabled }}
+# cert-manager's Secret of this service (type kubernetes.io/tls), renewed in place.
+- name: tls
+  secret:
+    secretName: {{ printf "%s-%s-%s" $full .name .root.Values.tls.internal.secretSuffix }}
+    defaultMode: 288   # 0440
+    items:
+      - {key: tls.crt, path: tls.crt}
+      - {key: tls.key, path: tls.key}
+      - {key: ca.crt, path: ca.crt}
+{{- end }}
+{{- include "yeyak.caBundleVolume" .root }}
+{{- end }}
+
+{{/* The extra CA bundle (tls.caBundle), for the services and the migration Jobs. */}}
+{{- define "yeyak.caBundleMount" -}}
+{{- $ca := .Values.tls.caBundle }}
+{{- if or $ca.secret $ca.configMap }}
+- {name: ca-bundle, mountPath: {{ include "yeyak.path.caBundle" . }}, readOnly: true}
+{{- end }}
+{{- end }}
+
+{{- define "yeyak.caBundleVolume" -}}
+{{- $ca := .Values.tls.caBundle }}
+{{- if and $ca.secret $ca.configMap }}
+{{- fail "tls.caBundle: set secret or configMap, not both" }}
+{{- end }}
+{{- if $ca.secret }}
+- name: ca-bundle
+  secret:
+    secretName: {{ $ca.secret }}
+    items: [{key: {{ $ca.key | quote }}, path: ca.crt}]
+{{- else if $ca.configMap }}
+- name: ca-bundle
+  configMap:
+    name: {{ $ca.configMap }}
+    items: [{key: {{ $ca.key | quote }}, path: ca.crt}]
+{{- end }}
+{{- end }}
