@@ -5,18 +5,24 @@ Each Deployment becomes `replicas` processes of the binary its container's
 ConfigMaps, `env` values and `secretKeyRef`s resolved from the rendered
 ConfigMaps and the Secrets the test supplies (as a platform team would).
 Only what cannot be the same on one machine is mapped: every container port
-of every replica gets its own loopback port (listen addresses `0.0.0.0:<port>`
+of every replica (`grpc`, `grpc-internal`, `metrics`, and `health` with
+internal TLS) gets its own loopback port (listen addresses `0.0.0.0:<port>`
 are rewritten to it), every Service is a loopback TCP proxy balancing
 connections over the ready endpoints of the pods its selector matches (as
-kube-proxy does), Service DNS names in the environment point at those proxies,
-and ConfigMap and Secret volumes are files in a temporary directory (a Secret's
-from the test Secrets), with paths under a mount point rewritten to them. Readiness is the
-rendered probe (gRPC health with the rendered service name, or HTTP GET),
-polled like the kubelet does; a pod leaves its Services' endpoints when it
-fails readiness or starts terminating.
+kube-proxy does; TLS passes through it untouched), Service DNS names in the
+environment point at those proxies (`host:port` and `https://host:port`
+alike, so `https://yeyak-inventory:50061` becomes `https://127.0.0.1:<proxy>`:
+the test certificates include 127.0.0.1), and ConfigMap and Secret volumes are
+files in a temporary directory (a Secret's from the test Secrets, with the
+rendered file modes), with paths under a mount point rewritten to them.
+Readiness is the rendered probe on the rendered port (gRPC health with the
+rendered service name, in plaintext as the kubelet asks, or HTTP GET), polled
+like the kubelet does; a pod leaves its Services' endpoints when it fails
+readiness or starts terminating.
 """
 from __future__ import annotations
 
+import os
 import re
 import signal
 import subprocess
@@ -48,12 +54,17 @@ class Pod:
     probe: dict | None
     process: subprocess.Popen
     log: Path
+    env: dict              # the environment it was started with (after the mapping)
     ready: bool = False
     terminating: bool = False
 
     @property
     def name(self) -> str:
         return f"{self.workload}-{self.index}"
+
+    def local_port(self, port) -> int:
+        """The loopback port of a container port, given by number or by name."""
+        return self.ports[port if isinstance(port, int) else self.port_names[port]]
 
 
 @dataclass
@@ -110,6 +121,8 @@ class Cluster:
             raise AssertionError(f"secret {namespace}/{ref['name']} has no key {ref['key']!r}") from e
 
     def _rewrite(self, value: str, listen: dict, mounts: dict) -> str:
+        # A Service name is matched wherever it stands alone: `host:port`, or
+        # after a scheme (`https://host:port`), which is kept.
         for container_port, local in listen.items():
             value = value.replace(f"0.0.0.0:{container_port}", f"127.0.0.1:{local}")
         for svc in self.services:
@@ -159,9 +172,14 @@ class Cluster:
             local = self.workdir / "volumes" / pod_name / mount["name"]
             local.mkdir(parents=True, exist_ok=True)
             data, items = self._volume_data(namespace, volume)
+            source = volume.get("configMap") or volume.get("secret")
             for item in items or [{"key": k, "path": k} for k in data]:
                 assert item["key"] in data, f"{pod_name}: volume {mount['name']} has no key {item['key']!r}"
-                (local / item["path"]).write_text(data[item["key"]])
+                path = local / item["path"]
+                path.write_text(data[item["key"]])
+                mode = item.get("mode", source.get("defaultMode"))
+                if mode is not None:
+                    os.chmod(path, mode)
             mounts[mount["mountPath"]] = local
         return mounts
 
@@ -197,7 +215,7 @@ class Cluster:
                                    stdout=log.open("w"), stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
         pod = Pod(workload.name, index, namespace, template["metadata"]["labels"], listen,
                   {p["name"]: p["containerPort"] for p in container.get("ports", [])},
-                  container.get("readinessProbe"), process, log)
+                  container.get("readinessProbe"), process, log, env)
         workload.pods.append(pod)
         return pod
 
@@ -236,7 +254,8 @@ class Cluster:
         if probe is None:
             return pod.process.poll() is None
         if "grpc" in probe:
-            local = pod.ports[probe["grpc"]["port"]]
+            # The kubelet's gRPC probe speaks plaintext HTTP/2, to the port as rendered.
+            local = pod.local_port(probe["grpc"]["port"])
             with grpc.insecure_channel(f"127.0.0.1:{local}") as channel:
                 try:
                     answer = health_pb2_grpc.HealthStub(channel).Check(
@@ -245,9 +264,8 @@ class Cluster:
                     return False
                 return answer.status == health_pb2.HealthCheckResponse.SERVING
         get = probe["httpGet"]
-        port = get["port"] if isinstance(get["port"], int) else pod.port_names[get["port"]]
         try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{pod.ports[port]}{get['path']}", timeout=1) as r:
+            with urllib.request.urlopen(f"http://127.0.0.1:{pod.local_port(get['port'])}{get['path']}", timeout=1) as r:
                 return 200 <= r.status < 400
         except OSError:
             return False

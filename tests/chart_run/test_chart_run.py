@@ -1,8 +1,12 @@
 """The chart-driven run (issue 16, section 4): the chart rendered with the mocks
-on, every Deployment started as local processes exactly as rendered (see
-cluster.py), the demo booking through them, identity re-rendered to 3 replicas
-(only identity's processes change), and one identity replica deleted during a
-stream of verifications with no verification failing.
+on and mutual TLS between the services (`tls.internal.enabled`, certificates
+from a test CA made by `yeyak-dev certs` as cert-manager's Secrets), every
+Deployment started as local processes exactly as rendered (see cluster.py),
+TLS checked where the chart turns it on (TLS-only gRPC ports, client
+certificates on inventory's internal port, plaintext probes on the health
+port), the demo booking through them over TLS, identity re-rendered to 3
+replicas (only identity's processes change), and one identity replica deleted
+during a stream of verifications with no verification failing.
 """
 from __future__ import annotations
 
@@ -10,6 +14,7 @@ import base64
 import json
 import os
 import secrets
+import shutil
 import subprocess
 import sys
 import threading
@@ -25,11 +30,15 @@ sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parents[1] / "scripts" / "deploy"))
 
 import chartlib  # noqa: E402
-from cluster import BIN, ROOT, Cluster, make_workdir  # noqa: E402
+import grpc  # noqa: E402
+from cluster import BIN, NAMESPACE, ROOT, Cluster, make_workdir, namespace_of  # noqa: E402
+from grpc_health.v1 import health_pb2, health_pb2_grpc  # noqa: E402
 from proxy import free_port  # noqa: E402
 
 PRE_STOP_SECONDS = 1
 GRACE_MS = 4000
+SERVICES = ("admission", "identity", "eligibility", "inventory", "reservation", "notification")
+GRPC, INTERNAL = 50051, 50061
 
 
 def dev_keys() -> dict:
@@ -52,6 +61,9 @@ def values(keys: dict, identity_replicas: int) -> dict:
         # Reservation seals phone numbers to it; notification opens them
         # with the matching secret (yeyak-notification-keys).
         "contactPublicKey": keys["YEYAK_CONTACT_PUBLIC_KEY"],
+        # Mutual TLS between the services: TLS-only gRPC ports, client
+        # certificates on the internal port, probes on the plaintext health port.
+        "tls": {"internal": {"enabled": True}},
         "common": {"shutdownGraceMs": GRACE_MS, "preStopSleepSeconds": PRE_STOP_SECONDS, "logFilter": "info,h2=warn"},
         "mocks": {"enabled": True, "registry": {"seedCount": 60000}},
         "inventory": {"env": {"YEYAK_SEED_CLINICS_PER_DISTRICT": "1", "YEYAK_SEED_DAYS": "3"}},
@@ -109,6 +121,101 @@ def deployments(objects: list) -> list:
     return [o for o in objects if o["kind"] == "Deployment"]
 
 
+def tls_secrets(objects: list, certs: Path) -> dict:
+    """The Secrets cert-manager would write for `tls.internal` (one per service,
+    `<fullname>-<service>-tls`: tls.crt, tls.key, ca.crt), for exactly the
+    Secrets the rendered Deployments mount, from one test CA (`yeyak-dev certs`)."""
+    mounted = {(namespace_of(d), v["secret"]["secretName"])
+               for d in deployments(objects) for v in d["spec"]["template"]["spec"].get("volumes", [])
+               if v["name"] == "tls"}
+    assert mounted == {(NAMESPACE, f"yeyak-{s}-tls") for s in SERVICES}, mounted
+    names = sorted(secret.removesuffix("-tls") for _, secret in mounted)  # each Service's name
+    subprocess.run([str(BIN / "yeyak-dev"), "certs", "--dir", str(certs), "--namespace", NAMESPACE, *names],
+                   check=True, capture_output=True, text=True)
+    return {(NAMESPACE, f"{name}-tls"): {key: (certs / name / key).read_text() for key in ("tls.crt", "tls.key", "ca.crt")}
+            for name in names}
+
+
+def health(target: str, credentials: grpc.ChannelCredentials | None = None, *, name: str | None = None,
+           service: str = "") -> str:
+    """A gRPC health check of `target`: SERVING, NOT_SERVING, or the status code
+    of the failure (UNAVAILABLE when the connection or the handshake fails).
+    Plaintext without `credentials`; with them TLS, checking the certificate
+    against `name` (the Service's DNS name) instead of the dialled 127.0.0.1."""
+    options = [("grpc.use_local_subchannel_pool", 1)]  # no connection shared with another check
+    if name:
+        options.append(("grpc.ssl_target_name_override", name))
+    channel = grpc.secure_channel(target, credentials, options) if credentials else grpc.insecure_channel(target, options)
+    with channel:
+        try:
+            answer = health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(service=service), timeout=3)
+        except grpc.RpcError as e:
+            return e.code().name
+        return health_pb2.HealthCheckResponse.ServingStatus.Name(answer.status)
+
+
+def assert_tls_as_rendered(cluster: Cluster, certs: Path, workdir: Path) -> None:
+    """What `tls.internal.enabled` promises, checked on the running processes."""
+    ca = (certs / "ca.crt").read_bytes()
+    server_only = grpc.ssl_channel_credentials(root_certificates=ca)
+    svc = cluster.service_address
+    for s in SERVICES:
+        name = f"yeyak-{s}"
+        # The public port speaks TLS only: no plaintext, TLS with the CA
+        # and the Service's name, no client certificate asked.
+        assert health(svc(name, GRPC)) == "UNAVAILABLE", f"{name}'s grpc port answers plaintext"
+        assert health(svc(name, GRPC), server_only, name=name) == "SERVING", f"{name}: no TLS on grpc"
+        assert health(svc(name, GRPC), server_only, name=f"{name}.{NAMESPACE}.svc.cluster.local") == "SERVING"
+        workload = cluster.workloads[(NAMESPACE, name)]
+        container = workload.obj["spec"]["template"]["spec"]["containers"][0]
+        for pod in cluster.live(workload):
+            # Every probe as rendered asks the `health` port, which answers
+            # plaintext (the pods got ready through it: `grpc` refuses plaintext).
+            health_port = pod.port_names["health"]
+            for kind in ("startupProbe", "readinessProbe", "livenessProbe"):
+                assert container[kind]["grpc"]["port"] == health_port, f"{pod.name}: {kind} {container[kind]}"
+                probed = f"127.0.0.1:{pod.local_port(container[kind]['grpc']['port'])}"
+                assert health(probed, service=container[kind]["grpc"]["service"]) == "SERVING", f"{pod.name}: {kind}"
+            assert health(f"127.0.0.1:{pod.local_port('grpc')}") == "UNAVAILABLE", f"{pod.name}: plaintext on grpc"
+            assert pod.env["YEYAK_HEALTH_GRPC_ADDR"] == f"127.0.0.1:{pod.local_port('health')}"
+
+    # Inventory's internal port requires a client certificate from the CA.
+    internal = svc("yeyak-inventory", INTERNAL)
+    reservation_cert = certs / "yeyak-reservation"
+    with_client_cert = grpc.ssl_channel_credentials(
+        root_certificates=ca, private_key=(reservation_cert / "tls.key").read_bytes(),
+        certificate_chain=(reservation_cert / "tls.crt").read_bytes())
+    assert health(internal, with_client_cert, name="yeyak-inventory") == "SERVING"
+    assert health(internal, server_only, name="yeyak-inventory") == "UNAVAILABLE", "no client certificate accepted"
+    assert health(internal) == "UNAVAILABLE", "inventory's internal port answers plaintext"
+    elsewhere = workdir / "other-ca"
+    subprocess.run([str(BIN / "yeyak-dev"), "certs", "--dir", str(elsewhere), "--namespace", NAMESPACE, "intruder"],
+                   check=True, capture_output=True)
+    other_cert = grpc.ssl_channel_credentials(
+        root_certificates=ca, private_key=(elsewhere / "intruder" / "tls.key").read_bytes(),
+        certificate_chain=(elsewhere / "intruder" / "tls.crt").read_bytes())
+    assert health(internal, other_cert, name="yeyak-inventory") == "UNAVAILABLE", "another CA's client certificate accepted"
+
+    # Reservation calls both over https, through the Services, with its own
+    # certificate as the client certificate and the CA from its Secret.
+    for pod in cluster.live(cluster.workloads[(NAMESPACE, "yeyak-reservation")]):
+        assert pod.env["YEYAK_ELIGIBILITY_ADDR"] == f"https://{svc('yeyak-eligibility', GRPC)}", pod.env
+        assert pod.env["YEYAK_INVENTORY_ADDR"] == f"https://{svc('yeyak-inventory', INTERNAL)}", pod.env
+        tls_dir = Path(pod.env["YEYAK_TLS_CLIENT_CERT_FILE"]).parent
+        assert (tls_dir / "tls.crt").read_text() == (reservation_cert / "tls.crt").read_text()
+        assert Path(pod.env["YEYAK_TLS_CA_FILE"]).read_bytes() == ca
+
+
+def calls_answered(cluster: Cluster, workload: str, rpc_service: str) -> int:
+    """Calls to `rpc_service` the pods of `workload` answered OK, from their /metrics."""
+    total = 0
+    for pod in cluster.live(cluster.workloads[(NAMESPACE, workload)]):
+        metrics = urllib.request.urlopen(f"http://127.0.0.1:{pod.local_port('metrics')}/metrics", timeout=5).read().decode()
+        total += sum(int(float(line.rsplit(" ", 1)[1])) for line in metrics.splitlines()
+                     if line.startswith("yeyak_grpc_server_requests_total") and rpc_service in line and 'code="OK"' in line)
+    return total
+
+
 def verifications_served(pod) -> int:
     """CompleteVerification calls a pod answered OK, from its own /metrics."""
     metrics = urllib.request.urlopen(f"http://127.0.0.1:{pod.ports[9100]}/metrics", timeout=5).read().decode()
@@ -116,12 +223,14 @@ def verifications_served(pod) -> int:
                if line.startswith("yeyak_grpc_server_requests_total") and "CompleteVerification" in line and 'code="OK"' in line)
 
 
-def demo_env(cluster: Cluster, keys: dict) -> dict:
+def demo_env(cluster: Cluster, keys: dict, ca_file: Path) -> dict:
+    """The demo's and the stream's view: every public gRPC port over TLS (as a
+    gateway connects: the internal CA trusted, no client certificate)."""
     svc = cluster.service_address
     idps = ",".join(f"{p}=http://{svc(f'yeyak-mock-idp-{p}', 8080)}" for p in ("carrier-sms", "kakao-cert", "naver-cert", "fin-cert"))
     return {"PATH": os.environ["PATH"],
-            **{f"YEYAK_{s.upper()}_ADDR": svc(f"yeyak-{s}", 50051)
-               for s in ("admission", "identity", "eligibility", "inventory", "reservation", "notification")},
+            **{f"YEYAK_{s.upper()}_ADDR": f"https://{svc(f'yeyak-{s}', GRPC)}" for s in SERVICES},
+            "YEYAK_TLS_CA_FILE": str(ca_file),
             "YEYAK_SMS_GATEWAY_URL": f"http://{svc('yeyak-mock-sms', 8080)}", "YEYAK_IDP_URLS": idps,
             "YEYAK_OPERATOR_TOKEN": keys["YEYAK_OPERATOR_TOKEN"]}
 
@@ -129,7 +238,10 @@ def demo_env(cluster: Cluster, keys: dict) -> dict:
 def test_the_chart_runs_books_and_scales_identity_alone(infra):
     keys = dev_keys()
     first = chartlib.render(values(keys, identity_replicas=2))
-    cluster = Cluster(platform_secrets(keys, infra), make_workdir())
+    workdir = make_workdir()
+    passed = False
+    certs = workdir / "certs"
+    cluster = Cluster({**platform_secrets(keys, infra), **tls_secrets(first, certs)}, workdir)
     cluster.load(first)
     cluster.start()
     try:
@@ -145,11 +257,20 @@ def test_the_chart_runs_books_and_scales_identity_alone(infra):
         counts = {w.name: len(cluster.live(w)) for w in cluster.workloads.values()}
         assert counts["yeyak-identity"] == 2 and counts["yeyak-reservation"] == 2, counts
 
-        # The scripted demo booking, through the Services only.
-        env = demo_env(cluster, keys)
+        # TLS where the chart turns it on, and nowhere plaintext instead.
+        assert_tls_as_rendered(cluster, certs, workdir)
+
+        # The scripted demo booking, through the Services only, over TLS.
+        env = demo_env(cluster, keys, certs / "ca.crt")
+        catalog_before = calls_answered(cluster, "yeyak-inventory", "SlotCatalogService")
+        eligibility_before = calls_answered(cluster, "yeyak-eligibility", "EligibilityService")
         demo = subprocess.run([str(BIN / "yeyak-dev"), "demo"], env=env, capture_output=True, text=True, timeout=180)
         assert demo.returncode == 0, demo.stdout + demo.stderr
         print(demo.stdout)
+        # Reservation reached inventory's internal port (mutual TLS only) and
+        # eligibility (TLS only) during the booking.
+        assert calls_answered(cluster, "yeyak-inventory", "SlotCatalogService") > catalog_before
+        assert calls_answered(cluster, "yeyak-eligibility", "EligibilityService") > eligibility_before + 1
         sms = json.load(urllib.request.urlopen(f"{env['YEYAK_SMS_GATEWAY_URL']}/v1/messages", timeout=5))
         assert len(sms if isinstance(sms, list) else sms["messages"]) == 1, sms
 
@@ -194,5 +315,12 @@ def test_the_chart_runs_books_and_scales_identity_alone(infra):
         assert report["failed"] == 0 and report["verified"] >= 20, output
         assert stream.returncode == 0, output
         assert took < GRACE_MS / 1000 + 1, f"the replica took {took:.1f}s to exit"
+        passed = True
     finally:
         cluster.stop()
+        # Throwaway keys and certificates never outlive the run; the pods'
+        # logs stay when it failed, to read.
+        for secret_dir in ("certs", "other-ca", "volumes"):
+            shutil.rmtree(workdir / secret_dir, ignore_errors=True)
+        if passed:
+            shutil.rmtree(workdir, ignore_errors=True)

@@ -147,6 +147,7 @@ impl Stack {
             sms_gateway_url,
             idp_urls,
             queue_id: "demo".into(),
+            tls: Default::default(),
         };
         Ok(Self { endpoints, keys, tag, registry_count, shutdown, tasks, databases })
     }

@@ -1,12 +1,18 @@
 //! Developer tool used by `make run`:
 //! - `yeyak-dev keys`: prints fresh key material as shell `export` lines
 //!   (`contact-keys`: only the pair that seals and opens phone numbers);
+//! - `yeyak-dev certs`: a test CA and one certificate per service, as
+//!   cert-manager's Secret files (the chart-driven run's internal TLS);
 //! - `yeyak-dev demo`: books one appointment through the running stack,
-//!   printing each step (addresses from `YEYAK_*_ADDR` variables);
+//!   printing each step (addresses from `YEYAK_*_ADDR` variables, `https://`
+//!   ones checked against `YEYAK_TLS_CA_FILE`);
 //! - `yeyak-dev verify-stream`: identity verifications back to back, with a
 //!   JSON count of what failed (the chart-driven run's stream).
+use std::path::PathBuf;
+
 use clap::{Args, Parser, Subcommand};
 use yeyak_dev::{demo, keys::DevKeys};
+use yeyak_platform::{config::Env, tls::TlsSettings};
 
 #[global_allocator]
 static ALLOCATOR: yeyak_platform::Allocator = yeyak_platform::Allocator;
@@ -25,10 +31,28 @@ enum Command {
     /// Print a fresh contact key pair alone (notification's YEYAK_CONTACT_KEYS and
     /// reservation's YEYAK_CONTACT_PUBLIC_KEY), for a .run/dev.env that lacks them.
     ContactKeys,
+    /// Write a test CA and a certificate per service, laid out as cert-manager's
+    /// `kubernetes.io/tls` Secrets (tests only: valid a week, the CA's key is not kept).
+    Certs(CertsArgs),
     /// Book one appointment through the running stack, printing each step.
     Demo(Box<DemoArgs>),
     /// Verify identities back to back for a while and print what failed, as JSON.
     VerifyStream(Box<StreamArgs>),
+}
+
+/// `<DIR>/ca.crt`, and `<DIR>/<NAME>/{tls.crt,tls.key,ca.crt}` for each NAME.
+#[derive(Args)]
+struct CertsArgs {
+    /// Where to write the files (created if missing).
+    #[arg(long)]
+    dir: PathBuf,
+    /// The Services' namespace: each certificate is valid for NAME, NAME.<NS>.svc,
+    /// NAME.<NS>.svc.cluster.local, localhost and 127.0.0.1.
+    #[arg(long)]
+    namespace: String,
+    /// Service names, one certificate (server and client auth) each.
+    #[arg(required = true)]
+    names: Vec<String>,
 }
 
 /// A stream of verifications through the same stack as the demo.
@@ -44,7 +68,11 @@ struct StreamArgs {
     seconds: u64,
 }
 
-/// Where the running stack listens; the defaults are `make run`'s ports.
+/// Where the running stack listens; the defaults are `make run`'s ports
+/// (plain HTTP/2). An `https://host:port` address is reached over TLS with
+/// the platform's client settings: `YEYAK_TLS_CA_FILE` (trusted beside the
+/// system roots) and, for a server that asks, `YEYAK_TLS_CLIENT_CERT_FILE`
+/// and `YEYAK_TLS_CLIENT_KEY_FILE`.
 #[derive(Args)]
 struct DemoArgs {
     #[arg(long, env = "YEYAK_ADMISSION_ADDR", default_value = "127.0.0.1:50051")]
@@ -76,9 +104,10 @@ struct DemoArgs {
 }
 
 impl DemoArgs {
-    fn endpoints(self) -> demo::Endpoints {
+    fn endpoints(self) -> anyhow::Result<demo::Endpoints> {
+        let tls = TlsSettings::from_env(&Env::process())?;
         let idp_urls = self.idp_urls.split(',').filter_map(|e| e.split_once('=').map(|(a, b)| (a.to_owned(), b.to_owned()))).collect();
-        demo::Endpoints {
+        Ok(demo::Endpoints {
             admission: self.admission,
             identity: self.identity,
             eligibility: self.eligibility,
@@ -88,7 +117,8 @@ impl DemoArgs {
             sms_gateway_url: self.sms_gateway_url,
             idp_urls,
             queue_id: self.queue_id,
-        }
+            tls,
+        })
     }
 }
 
@@ -114,6 +144,15 @@ fn main() -> anyhow::Result<()> {
             print!("{}", yeyak_dev::keys::contact_env(&yeyak_platform::contact::ContactKeys::generate("dev-contact-1")));
             Ok(())
         }
+        Command::Certs(args) => {
+            let written = yeyak_dev::certs::write(&args.dir, &args.namespace, &args.names)?;
+            // Paths only: the keys stay in their files.
+            println!("test CA: {}", written.ca.display());
+            for dir in &written.services {
+                println!("{}: tls.crt, tls.key, ca.crt", dir.display());
+            }
+            Ok(())
+        }
         Command::Demo(args) => tokio::runtime::Runtime::new()?.block_on(run_demo(*args)),
         Command::VerifyStream(args) => tokio::runtime::Runtime::new()?.block_on(run_stream(*args)),
     }
@@ -125,7 +164,7 @@ async fn run_stream(args: StreamArgs) -> anyhow::Result<()> {
         .map(|i| yeyak_population::person(seed, i))
         .map(|p| demo::Person { name: p.name, rrn: p.rrn.expose().to_owned(), phone: p.phone })
         .collect();
-    let report = yeyak_dev::stream::run(&args.stack.endpoints(), people, std::time::Duration::from_secs(args.seconds)).await?;
+    let report = yeyak_dev::stream::run(&args.stack.endpoints()?, people, std::time::Duration::from_secs(args.seconds)).await?;
     println!("{}", report.to_json());
     if report.failed > 0 {
         anyhow::bail!("{} of {} verifications failed", report.failed, report.failed + report.verified);
@@ -135,7 +174,7 @@ async fn run_stream(args: StreamArgs) -> anyhow::Result<()> {
 
 async fn run_demo(args: DemoArgs) -> anyhow::Result<()> {
     let seed = args.registry_seed;
-    let endpoints = args.endpoints();
+    let endpoints = args.endpoints()?;
     // A random stretch of the registry, so repeated demos book different people.
     let skip: u64 = rand::random::<u64>() % 50_000;
     let p = (skip..skip + 10_000).map(|i| yeyak_population::person(seed, i)).find(|p| p.insured && p.doses.is_empty());

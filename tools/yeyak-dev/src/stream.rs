@@ -38,7 +38,7 @@ pub async fn run(ep: &Endpoints, people: Vec<Person>, duration: Duration) -> any
     let mut workers = JoinSet::new();
     for (person, session) in people.into_iter().zip(sessions) {
         let ep = ep.clone();
-        let mut identity = demo::IdentityClient::new(demo::ch(&ep.identity)?);
+        let mut identity = demo::IdentityClient::new(ep.ch(&ep.identity)?);
         workers.spawn(async move {
             let mut report = Report::default();
             while tokio::time::Instant::now() < stop {

@@ -5,13 +5,13 @@ use anyhow::{bail, Context as _};
 use yeyak_platform::grpc::client;
 use yeyak_proto::{admission::v1 as adm, identity::v1 as idn};
 
-use super::{ch, with_pass, Endpoints, Person, Session};
+use super::{with_pass, Endpoints, Person, Session};
 
 /// Joins the queue as a new client and polls until admitted.
 pub async fn admit(ep: &Endpoints, say: &(dyn Fn(String) + Sync)) -> anyhow::Result<Session> {
     let client_id = format!("demo-{}", uuid::Uuid::new_v4().simple());
     // 1. The waiting room.
-    let mut queue = adm::admission_service_client::AdmissionServiceClient::new(ch(&ep.admission)?);
+    let mut queue = adm::admission_service_client::AdmissionServiceClient::new(ep.ch(&ep.admission)?);
     let joined = queue
         .join_queue(adm::JoinQueueRequest { queue_id: ep.queue_id.clone(), client_id: client_id.clone(), existing_ticket: String::new() })
         .await
@@ -52,7 +52,7 @@ pub async fn verify(
     session: &Session,
     say: &(dyn Fn(String) + Sync),
 ) -> anyhow::Result<idn::CompleteVerificationResponse> {
-    let mut identity = IdentityClient::new(ch(&ep.identity)?);
+    let mut identity = IdentityClient::new(ep.ch(&ep.identity)?);
     verify_with(&mut identity, ep, person, session, say).await
 }
 

@@ -11,12 +11,16 @@ use std::time::Duration;
 
 use anyhow::{bail, Context as _};
 use tonic::transport::Channel;
-use yeyak_platform::grpc::{client, CLIENT_ID_HEADER, PASS_HEADER};
+use yeyak_platform::{
+    grpc::{client, CLIENT_ID_HEADER, PASS_HEADER},
+    tls::TlsSettings,
+};
 use yeyak_proto::{eligibility::v1 as elig, notification::v1 as ntf, reservation::v1 as res};
 
 pub use access::{admit, verify, verify_with, IdentityClient};
 pub use search::find_slot;
-/// Where the stack listens.
+/// Where the stack listens. A gRPC address is `host:port` (plain HTTP/2) or
+/// `https://host:port` (TLS, verified and shown as `tls` says).
 #[derive(Clone, Debug)]
 pub struct Endpoints {
     pub admission: String,
@@ -29,6 +33,9 @@ pub struct Endpoints {
     /// Provider id → the mock provider's base URL (to read the phone's inbox).
     pub idp_urls: Vec<(String, String)>,
     pub queue_id: String,
+    /// What an `https://` address is checked against (`YEYAK_TLS_CA_FILE`)
+    /// and the client certificate shown if the server asks for one.
+    pub tls: TlsSettings,
 }
 
 /// The person booking (a real entry of the synthetic registry).
@@ -46,11 +53,18 @@ pub struct Outcome {
     pub sms_texts: Vec<String>,
 }
 
-pub(crate) fn ch(addr: &str) -> anyhow::Result<Channel> {
-    client::channel(
-        addr,
-        &client::ClientSettings { connect_timeout: Duration::from_secs(2), request_timeout: Duration::from_secs(10), ..Default::default() },
-    )
+impl Endpoints {
+    /// A lazy channel to one of the stack's gRPC addresses.
+    pub(crate) fn ch(&self, addr: &str) -> anyhow::Result<Channel> {
+        client::channel(
+            addr,
+            &client::ClientSettings {
+                connect_timeout: Duration::from_secs(2),
+                request_timeout: Duration::from_secs(10),
+                tls: self.tls.clone(),
+            },
+        )
+    }
 }
 
 /// Attaches the pass and client id, as a gateway does on every call.
@@ -84,7 +98,7 @@ pub async fn run(ep: &Endpoints, person: &Person, say: &(dyn Fn(String) + Sync))
     let (client_id, pass) = (session.client_id, session.pass);
 
     // 3. Eligibility.
-    let mut eligibility = elig::eligibility_service_client::EligibilityServiceClient::new(ch(&ep.eligibility)?);
+    let mut eligibility = elig::eligibility_service_client::EligibilityServiceClient::new(ep.ch(&ep.eligibility)?);
     let decision = eligibility
         .check_eligibility(with_pass(
             elig::CheckEligibilityRequest { identity_assertion: verified.identity_assertion.clone(), dose_number: 1, ..Default::default() },
@@ -103,7 +117,7 @@ pub async fn run(ep: &Endpoints, person: &Person, say: &(dyn Fn(String) + Sync))
     let slot = find_slot(ep, &pass, &client_id, say).await?;
 
     // 5. Book.
-    let mut reservations = res::reservation_service_client::ReservationServiceClient::new(ch(&ep.reservation)?);
+    let mut reservations = res::reservation_service_client::ReservationServiceClient::new(ep.ch(&ep.reservation)?);
     let booked = reservations
         .create_reservation(with_pass(
             res::CreateReservationRequest {
@@ -127,7 +141,7 @@ pub async fn run(ep: &Endpoints, person: &Person, say: &(dyn Fn(String) + Sync))
     // 6. The SMS, as the gateway recorded it.
     let sms_texts = wait_for_sms(&http, &ep.sms_gateway_url, &person.phone).await?;
     say(format!("10. SMS gateway recorded: {}", sms_texts.join(" | ")));
-    let mut notifications = ntf::notification_service_client::NotificationServiceClient::new(ch(&ep.notification)?);
+    let mut notifications = ntf::notification_service_client::NotificationServiceClient::new(ep.ch(&ep.notification)?);
     let deliveries = notifications
         .get_delivery_status(ntf::GetDeliveryStatusRequest { reservation_id: booked.reservation_id.clone(), message_id: String::new() })
         .await

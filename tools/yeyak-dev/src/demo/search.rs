@@ -3,12 +3,12 @@
 use anyhow::{bail, Context as _};
 use yeyak_proto::inventory::v1 as inv;
 
-use super::{ch, with_pass, Endpoints};
+use super::{with_pass, Endpoints};
 
 /// The first slot with a place left, walking provinces and vaccines in
 /// order, so the demo books wherever the seeded catalogue has room.
 pub async fn find_slot(ep: &Endpoints, pass: &str, client_id: &str, say: &(dyn Fn(String) + Sync)) -> anyhow::Result<inv::Slot> {
-    let mut inventory = inv::inventory_service_client::InventoryServiceClient::new(ch(&ep.inventory)?);
+    let mut inventory = inv::inventory_service_client::InventoryServiceClient::new(ep.ch(&ep.inventory)?);
     let regions = inventory
         .list_regions(with_pass(inv::ListRegionsRequest {}, pass, client_id)?)
         .await
