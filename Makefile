@@ -77,6 +77,6 @@ bench-search: ## Inventory reads on the full catalogue beside a primary-key SELE
 
 clean-run: ## Remove .run/ (logs, pids, dev keys) and the dev databases of `make run`
 	rm -rf .run
-	for db in yeyak_inventory yeyak_reservation yeyak_notification yeyak_registry; do \
+	for db in yeyak_admission yeyak_inventory yeyak_reservation yeyak_notification yeyak_registry; do \
 		psql -h 127.0.0.1 -U postgres -d postgres -qc "DROP DATABASE IF EXISTS $$db WITH (FORCE)"; \
 	done

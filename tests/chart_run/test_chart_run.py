@@ -89,7 +89,7 @@ def infra():
     for args in (["add_vhost", vhost], ["set_permissions", "-p", vhost, "guest", ".*", ".*", ".*"]):
         subprocess.run(["rabbitmqctl", "-q", *args], check=True, capture_output=True, timeout=60)
     pg = "postgres://postgres@127.0.0.1:5432"
-    dbs = {name: f"yeyak_chartrun_{tag}_{name}" for name in ("inventory", "reservation", "notification", "registry")}
+    dbs = {name: f"yeyak_chartrun_{tag}_{name}" for name in ("admission", "inventory", "reservation", "notification", "registry")}
     yield {"redis": f"redis://127.0.0.1:{redis_port}/0", "amqp": f"amqp://guest:guest@127.0.0.1:5672/{vhost}",
            "db": {name: f"{pg}/{db}" for name, db in dbs.items()}}
     redis.terminate()
@@ -109,7 +109,7 @@ def platform_secrets(keys: dict, infra: dict) -> dict:
         ("yeyak", "yeyak-identity-keys"): {"YEYAK_SIGNING_KEY": keys["YEYAK_IDENTITY_SIGNING_KEY"],
                                            "YEYAK_SUBJECT_HASH_KEY": keys["YEYAK_SUBJECT_HASH_KEY"]},
         ("yeyak", "yeyak-notification-keys"): {"YEYAK_CONTACT_KEYS": keys["YEYAK_CONTACT_KEYS"]},
-        ("yeyak", "yeyak-database"): {f"{n}-url": infra["db"][n] for n in ("inventory", "reservation", "notification")},
+        ("yeyak", "yeyak-database"): {f"{n}-url": infra["db"][n] for n in ("admission", "inventory", "reservation", "notification")},
         ("yeyak", "yeyak-redis"): {"url": infra["redis"]},
         ("yeyak", "yeyak-amqp"): {"url": infra["amqp"]},
         ("yeyak-registry", "yeyak-registry"): {"YEYAK_DATABASE_URL": infra["db"]["registry"],
@@ -247,8 +247,8 @@ def test_the_chart_runs_books_and_scales_identity_alone(infra):
     try:
         # The pre-install hooks: each database is migrated before any pod starts.
         hooks = [o for o in first if o["kind"] == "Job" and chartlib.is_hook(o)]
-        assert {h["metadata"]["name"] for h in hooks} == {"yeyak-inventory-migrate", "yeyak-reservation-migrate",
-                                                           "yeyak-notification-migrate"}
+        assert {h["metadata"]["name"] for h in hooks} == {"yeyak-admission-migrate", "yeyak-inventory-migrate",
+                                                           "yeyak-reservation-migrate", "yeyak-notification-migrate"}
         for hook in hooks:
             cluster.run_job(hook)
         for d in deployments(first):

@@ -46,7 +46,7 @@ CALLS = {
 # Data stores and the broker per service (the contexts table; AMQP from the
 # outbox and queue lines of the call graph).
 STORES = {
-    "admission": {"redis", "amqp"},
+    "admission": {"postgres", "redis", "amqp"},
     "identity": {"redis"},
     "eligibility": {"redis", "amqp"},
     "inventory": {"postgres", "redis", "amqp"},

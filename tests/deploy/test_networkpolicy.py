@@ -51,7 +51,7 @@ def test_the_pinned_properties():
         assert sources_of(service, 50051) == expected, service
         assert sources_of(service, 9100) == {"monitoring"}, service
     reaches = lambda src: {d.split("#")[0] for s, d, _, _ in got if s == src and d.startswith("ext:")}  # noqa: E731
-    assert reaches("admission") == {"ext:redis", "ext:amqp"}
+    assert reaches("admission") == {"ext:postgres", "ext:redis", "ext:amqp"}
     assert reaches("identity") == {"ext:redis", "ext:identityProviders"}
     assert reaches("eligibility") == {"ext:redis", "ext:amqp", "ext:registry"}
     assert reaches("inventory") == {"ext:postgres", "ext:redis", "ext:amqp"}

@@ -204,7 +204,7 @@ def test_rules_mounted_as_a_directory(renders):
 def test_migrations_are_hooks_of_the_owning_services(renders):
     jobs = by_kind(renders["production"], "Job")
     assert sorted(j.name for j in jobs) == [
-        "yeyak-inventory-migrate", "yeyak-notification-migrate", "yeyak-reservation-migrate"]
+        "yeyak-admission-migrate", "yeyak-inventory-migrate", "yeyak-notification-migrate", "yeyak-reservation-migrate"]
     for job in jobs:
         annotations = job["metadata"]["annotations"]
         assert set(annotations["helm.sh/hook"].split(",")) == {"pre-install", "pre-upgrade"}
@@ -215,7 +215,7 @@ def test_migrations_are_hooks_of_the_owning_services(renders):
         assert container["image"] == pod_spec(dep)["containers"][0]["image"]
         assert container["command"] == pod_spec(dep)["containers"][0]["command"]
     # The services then leave migrations to the hooks.
-    for service in ("inventory", "reservation", "notification"):
+    for service in ("admission", "inventory", "reservation", "notification"):
         config = next(c["data"] for c in by_kind(renders["production"], "ConfigMap")
                       if c.name == f"yeyak-{service}")
         assert config["YEYAK_RUN_MIGRATIONS"] == "false"

@@ -27,7 +27,7 @@ def test_every_secret_comes_from_an_existing_secret(renders):
     """The variables that hold secrets are set, each from the Secret of its concern."""
     expected = {
         # Admission's keys are files of its Secret's volume (test_keys.py).
-        "admission": {"YEYAK_REDIS_URL": "yeyak-redis", "YEYAK_AMQP_URL": "yeyak-amqp"},
+        "admission": {"YEYAK_DATABASE_URL": "yeyak-database", "YEYAK_REDIS_URL": "yeyak-redis", "YEYAK_AMQP_URL": "yeyak-amqp"},
         "identity": {"YEYAK_SIGNING_KEY": "yeyak-identity-keys", "YEYAK_SUBJECT_HASH_KEY": "yeyak-identity-keys",
                      "YEYAK_REDIS_URL": "yeyak-redis"},
         "eligibility": {"YEYAK_REDIS_URL": "yeyak-redis", "YEYAK_AMQP_URL": "yeyak-amqp"},

@@ -89,6 +89,7 @@ impl Stack {
         let admission = admission::startup::Application::build(admission::config::Config::from_env(&common(vec![
             ("SIGNING_KEY", keys.admission.secret_spec()),
             ("OPERATOR_TOKEN", keys.operator_token.clone()),
+            ("DATABASE_URL", db_url("admission")),
             ("ADMISSION_RATE", "200".into()),
         ]))?)
         .await?;

@@ -26,7 +26,7 @@ async fn books_one_appointment_and_the_gateway_records_exactly_one_sms() {
     let person = stack.bookable_person(0);
     let outcome = yeyak_dev::demo::run(&stack.endpoints, &person, &|line| println!("{line}")).await.expect("demo booking");
     assert_eq!(outcome.sms_texts.len(), 1, "{:?}", outcome.sms_texts);
-    assert!(outcome.sms_texts[0].contains(&outcome.reservation_id[..8]), "{}", outcome.sms_texts[0]);
+    assert!(outcome.sms_texts[0].contains(&format!("예약번호 {}", outcome.booking_code)), "{}", outcome.sms_texts[0]);
     // Give a duplicate every chance to show up before counting again.
     tokio::time::sleep(Duration::from_secs(2)).await;
     assert_eq!(sms_count(&stack.endpoints.sms_gateway_url, &person.phone).await, 1);
@@ -176,7 +176,7 @@ async fn malformed_requests_get_invalid_argument_naming_the_field_and_no_pass_me
 
     let mut notifications = ntf::notification_service_client::NotificationServiceClient::new(ch(&e.notification));
     assert_field(
-        notifications.get_delivery_status(ntf::GetDeliveryStatusRequest { reservation_id: "nope".into(), message_id: String::new() }).await,
+        notifications.get_delivery_status(ntf::GetDeliveryStatusRequest { reservation_id: "nope".into(), ..Default::default() }).await,
         "reservation_id",
     );
     stack.stop().await.expect("clean stop");

@@ -4,6 +4,7 @@
 //! admission-pass interceptor, PostgreSQL, Redis and RabbitMQ.
 #![forbid(unsafe_code)]
 
+pub mod booking_code;
 pub mod cli;
 pub mod config;
 pub mod contact;

@@ -10,6 +10,7 @@ pub mod logs;
 pub mod mount;
 pub mod postgres;
 pub mod redis_cluster;
+pub mod redis_server;
 pub mod redis_tls;
 pub mod tls;
 pub mod tls_terminator;
@@ -33,6 +34,7 @@ use tokio::{
 pub struct Proxy {
     addr: SocketAddr,
     up: Arc<AtomicBool>,
+    upstream: Arc<parking_lot::Mutex<String>>,
     generation: watch::Sender<u64>,
     task: tokio::task::JoinHandle<()>,
 }
@@ -44,8 +46,9 @@ impl Proxy {
         let addr = listener.local_addr()?;
         let up = Arc::new(AtomicBool::new(true));
         let (generation, _) = watch::channel(0u64);
-        let task = tokio::spawn(accept_loop(listener, upstream.to_owned(), up.clone(), generation.clone()));
-        Ok(Self { addr, up, generation, task })
+        let upstream = Arc::new(parking_lot::Mutex::new(upstream.to_owned()));
+        let task = tokio::spawn(accept_loop(listener, upstream.clone(), up.clone(), generation.clone()));
+        Ok(Self { addr, up, upstream, generation, task })
     }
 
     pub fn addr(&self) -> SocketAddr {
@@ -63,6 +66,13 @@ impl Proxy {
         self.up.store(true, Ordering::SeqCst);
     }
 
+    /// The endpoint moves to another server (a managed failover's DNS
+    /// switch): open connections drop, new ones go to `upstream`.
+    pub fn retarget(&self, upstream: &str) {
+        *self.upstream.lock() = upstream.to_owned();
+        self.generation.send_modify(|g| *g += 1);
+    }
+
     pub fn is_up(&self) -> bool {
         self.up.load(Ordering::SeqCst)
     }
@@ -75,13 +85,18 @@ impl Drop for Proxy {
     }
 }
 
-async fn accept_loop(listener: TcpListener, upstream: String, up: Arc<AtomicBool>, generation: watch::Sender<u64>) {
+async fn accept_loop(
+    listener: TcpListener,
+    upstream: Arc<parking_lot::Mutex<String>>,
+    up: Arc<AtomicBool>,
+    generation: watch::Sender<u64>,
+) {
     while let Ok((client, _)) = listener.accept().await {
         if !up.load(Ordering::SeqCst) {
             drop(client);
             continue;
         }
-        let upstream = upstream.clone();
+        let upstream = upstream.lock().clone();
         let mut cut = generation.subscribe();
         tokio::spawn(async move {
             let Ok(server) = TcpStream::connect(&upstream).await else { return };

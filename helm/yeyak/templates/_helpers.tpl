@@ -10,6 +10,7 @@ so a seventh service is one entry here and one block in values.yaml.
 admission:
   binary: yeyak-admission
   health: yeyak.admission.v1.AdmissionService
+  database: true
   redis: true
   amqp: true
   keys: admission

@@ -3,6 +3,7 @@ use std::{collections::HashMap, time::Duration};
 
 use yeyak_platform::{
     config::{ConfigError, Env, Environment, ServerSettings},
+    db::DatabaseSettings,
     messaging::AmqpSettings,
     redis_store::RedisSettings,
     tokens::{self, HmacKey, HmacKeys, Issuer, SigningKey},
@@ -11,10 +12,18 @@ use yeyak_platform::{
 
 use crate::domain::QueueDefaults;
 
+/// The database admission uses unless `YEYAK_DATABASE_URL` says otherwise.
+pub const DEFAULT_DATABASE: &str = "yeyak_admission";
+
 #[derive(Clone, Debug)]
 pub struct Config {
     pub server: ServerSettings,
     pub redis: RedisSettings,
+    /// What must outlive Redis: settings, high-water marks, admitted batches.
+    pub database: DatabaseSettings,
+    /// Places (and lottery entries) reserved in PostgreSQL at a time: the
+    /// most a loss of Redis skips, and one PostgreSQL write per this many joins.
+    pub place_block: u64,
     /// Reservation events free the seat of whoever just booked.
     pub amqp: AmqpSettings,
     /// Signs tickets and passes.
@@ -59,6 +68,8 @@ impl Config {
         Ok(Self {
             server: ServerSettings::from_env(env, 50051, 9101)?,
             redis: RedisSettings::from_env(env)?,
+            database: DatabaseSettings::from_env(env, DEFAULT_DATABASE)?,
+            place_block: env.parse("PLACE_BLOCK", 128)?.max(1),
             amqp: AmqpSettings::from_env(env)?,
             signing_key,
             ticket_keys,

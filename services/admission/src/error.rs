@@ -3,7 +3,7 @@
 //! fault); the consumer requeues on it.
 use yeyak_platform::tokens::TokenError;
 
-use crate::domain::InvalidSettings;
+use crate::{domain::InvalidSettings, store::StoreError};
 
 #[derive(Debug, thiserror::Error)]
 pub(crate) enum AdmissionError {
@@ -27,7 +27,17 @@ pub(crate) enum AdmissionError {
     Unauthenticated,
     #[error("operator settings rejected: {0}")]
     InvalidSettings(#[from] InvalidSettings),
-    /// Redis unreachable: fail closed, nobody is admitted.
-    #[error("queue store unavailable: {0}")]
-    Store(#[from] redis::RedisError),
+    /// A join met a concurrent reservation or rebuild too many times.
+    #[error("the waiting room is busy; try again")]
+    Contended,
+    /// Redis or PostgreSQL unreachable, or Redis lost the queue and it could
+    /// not be rebuilt: fail closed, nobody is admitted.
+    #[error("queue store: {0}")]
+    Store(#[from] StoreError),
+}
+
+impl From<sqlx::Error> for AdmissionError {
+    fn from(e: sqlx::Error) -> Self {
+        Self::Store(StoreError::Durable(e))
+    }
 }

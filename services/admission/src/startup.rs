@@ -1,11 +1,19 @@
-//! Builds the admission server: binds the listener, connects Redis, wires
-//! the handlers to the `WaitingRoom`, and runs it — with one admission
-//! ticker per queue and the booking consumer — until shutdown.
-use std::{net::SocketAddr, sync::Arc};
+//! Builds the admission server: binds the listener, connects Redis and
+//! PostgreSQL (and migrates it), wires the handlers to the `WaitingRoom`,
+//! and runs it — with one admission ticker per queue and the booking
+//! consumer — until shutdown.
+use std::{
+    net::SocketAddr,
+    sync::Arc,
+    time::{Duration, Instant},
+};
 
+use sqlx::migrate::Migrator;
 use tokio::task::JoinSet;
 use yeyak_platform::{
+    db,
     grpc::{GrpcServer, Ready},
+    messaging::tables,
     metrics::Metrics,
     redis_store,
     tokens::KeyWatch,
@@ -20,8 +28,22 @@ use crate::{
     config::Config,
     consumers,
     grpc::{OperatorApi, QueueApi},
-    store::QueueStore,
+    store::{durable::DurableStore, QueueStore},
 };
+
+static MIGRATOR: Migrator = sqlx::migrate!("./migrations");
+
+/// How often each replica forgets expired admitted batches and ended seats.
+const PRUNE_EVERY: Duration = Duration::from_secs(60);
+
+/// Applies the service's migrations and returns (`yeyak-admission migrate`,
+/// the deployment's migration step).
+pub async fn migrate(database: &db::DatabaseSettings) -> anyhow::Result<()> {
+    let pool = db::connect(database, true).await?;
+    tables::migrate(&pool, &MIGRATOR, &[]).await?;
+    pool.close().await;
+    Ok(())
+}
 
 pub struct Application {
     ready: Ready,
@@ -36,9 +58,13 @@ impl Application {
         if config.operator_token.is_none() {
             tracing::warn!("YEYAK_OPERATOR_TOKEN unset: the operator API refuses every call");
         }
+        let pool = db::connect(&config.database, true).await?;
+        if config.database.run_migrations {
+            tables::migrate(&pool, &MIGRATOR, &[]).await?;
+        }
         let conn = redis_store::connect(&config.redis).await?;
         let store = QueueStore::new(conn, &config.redis.key_prefix);
-        let room = Arc::new(WaitingRoom::new(store, policy(&config)));
+        let room = Arc::new(WaitingRoom::new(store, DurableStore::new(pool), policy(&config)));
         let metrics = Metrics::new("admission");
         let keys = KeyWatch::new(&metrics).with(config.ticket_keys.clone());
         let ready = GrpcServer::new(config.server.clone(), metrics)
@@ -75,19 +101,28 @@ fn policy(config: &Config) -> Policy {
         ticket_keys: config.ticket_keys.clone(),
         ticket_ttl: config.ticket_ttl,
         operator_token: config.operator_token.clone(),
+        place_block: config.place_block,
     }
 }
 
 /// Advances one queue's admission frontier every `tick` until shutdown.
-/// Errors (Redis down) admit nobody: the waiting room fails closed.
-async fn ticker(room: Arc<WaitingRoom>, queue: String, tick: std::time::Duration, shutdown: Shutdown) {
+/// Errors (Redis or PostgreSQL down) admit nobody: the waiting room fails
+/// closed. Once a minute it also forgets what expired in PostgreSQL.
+async fn ticker(room: Arc<WaitingRoom>, queue: String, tick: Duration, shutdown: Shutdown) {
     let mut interval = tokio::time::interval(tick);
     interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut pruned = Instant::now();
     loop {
         tokio::select! {
             _ = interval.tick() => {
                 if let Err(e) = room.admit(&queue).await {
                     tracing::debug!(%queue, error = %e, "admission tick failed; nobody admitted");
+                }
+                if pruned.elapsed() >= PRUNE_EVERY {
+                    pruned = Instant::now();
+                    if let Err(e) = room.prune(&queue).await {
+                        tracing::debug!(%queue, error = %e, "pruning expired admissions failed");
+                    }
                 }
             }
             _ = shutdown.wait() => return,

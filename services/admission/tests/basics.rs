@@ -17,6 +17,10 @@ async fn places_are_assigned_in_order_and_rejoining_keeps_the_place() {
     let a = r.join(&client(1)).await.unwrap();
     let b = r.join(&client(2)).await.unwrap();
     assert_eq!(a.status.as_ref().unwrap().position, 1);
+    // No opening configured: `opens_at` is unset, not 1970.
+    assert_eq!(a.status.as_ref().unwrap().opens_at, None);
+    let settings = r.operator().get_admission_settings(common::op(GetAdmissionSettingsRequest { queue_id: "q1".into() })).await.unwrap();
+    assert_eq!(settings.into_inner().settings.unwrap().opens_at, None);
     assert_eq!((b.status.as_ref().unwrap().position, b.status.as_ref().unwrap().people_ahead), (2, 1));
     let again = JoinQueueRequest { queue_id: "q1".into(), client_id: client(2), existing_ticket: b.ticket.clone() };
     let rejoined = r.queue().join_queue(again.clone()).await.unwrap().into_inner();
@@ -36,6 +40,7 @@ async fn forged_altered_and_foreign_tickets_are_rejected() {
         place: 1,
         lottery_entry: None,
         client_binding: client_binding(&c),
+        session_id: "0123456789abcdef0123456789abcdef".into(),
         issued_at: 0,
         expires_at: i64::MAX,
     };

@@ -27,6 +27,7 @@ async fn pre_opening_arrivals_are_drawn_into_the_first_places_and_later_arrivals
         assert_eq!(status.state, QueueState::PreOpening as i32);
         assert!(status.admission_pass.is_empty(), "nobody is admitted before the opening");
         assert!(status.estimate_unknown_reason.contains("lottery"));
+        assert_eq!(status.opens_at.map(|t| t.seconds), Some(opens_at.timestamp()), "the configured opening");
         tickets.push(j.ticket);
     }
     let settings = || async {

@@ -8,10 +8,6 @@ use yeyak_platform::messaging::publisher::Outgoing;
 use yeyak_proto::events::v1::routing;
 use yeyak_proto::notification::v1::{self as pb, DeliveryState};
 
-fn short(id: Uuid) -> String {
-    id.simple().to_string()[..8].to_owned()
-}
-
 #[tokio::test]
 async fn confirmed_event_sends_one_sms_with_the_clinic_name() {
     let app = TestApp::spawn().await;
@@ -29,13 +25,17 @@ async fn confirmed_event_sends_one_sms_with_the_clinic_name() {
     assert_eq!(sms.len(), 1, "{sms:?}");
     assert_eq!(
         sms[0].text,
-        format!("[예약] 서울중앙의원 2021-07-26 20:00 PFIZER 1차 접종 예약이 확정되었습니다. 예약번호 {}", short(reservation_id))
+        format!(
+            "[예약] 서울중앙의원 2021-07-26 20:00 PFIZER 1차 접종 예약이 확정되었습니다. 예약번호 {}",
+            events::code_for(reservation_id)
+        )
     );
+    assert_eq!(d.booking_code, events::code_for(reservation_id));
     assert_eq!(sms[0].idempotency_key, d.message_id, "the message id is the idempotency key");
     assert_eq!(app.gateway.accepted().len(), 1);
 
     // The same delivery by message id; the raw number never leaves the service.
-    let req = pb::GetDeliveryStatusRequest { reservation_id: String::new(), message_id: d.message_id.clone() };
+    let req = pb::GetDeliveryStatusRequest { message_id: d.message_id.clone(), ..Default::default() };
     let by_id = app.client.clone().get_delivery_status(req).await.unwrap().into_inner().deliveries;
     assert_eq!(by_id, deliveries);
     assert!(!format!("{by_id:?}").contains(&phone));
@@ -78,7 +78,7 @@ async fn cancelled_and_rescheduled_events_have_their_texts() {
     assert_eq!(types, vec![routing::RESERVATION_RESCHEDULED, routing::RESERVATION_CANCELLED], "oldest first");
 
     let texts: Vec<String> = app.gateway.accepted_to(&phone).into_iter().map(|m| m.text).collect();
-    let n = short(reservation_id);
+    let n = events::code_for(reservation_id);
     assert_eq!(
         texts,
         vec![

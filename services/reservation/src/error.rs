@@ -66,6 +66,10 @@ pub(crate) enum ReservationError {
     /// Eligibility or the catalogue could not answer, or refused the call.
     #[error(transparent)]
     Dependency(#[from] ClientError),
+    /// The random booking code drawn for a new reservation is another
+    /// reservation's: nothing was written, and `app/` draws again.
+    #[error("booking code already taken")]
+    BookingCodeTaken,
     /// State that breaks an invariant (e.g. a confirmed reservation without booked capacity).
     #[error("invariant broken: {0}")]
     Invariant(String),

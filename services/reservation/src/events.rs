@@ -1,7 +1,9 @@
 //! Integration events this service publishes (through the outbox). Each event
 //! carries everything its consumers need (the SMS text, the availability read
 //! model) so that none of them has to call back. The phone number travels
-//! only sealed to notification's key (`sealed_contact`).
+//! only sealed to notification's key (`sealed_contact`); the booking code,
+//! grouped as people see it, travels with every event so that each SMS
+//! names the booking the way the person will quote it.
 use chrono::{DateTime, Utc};
 use prost::Message as _;
 use uuid::Uuid;
@@ -38,6 +40,7 @@ pub(crate) fn confirmed(r: &Reservation, admitted_by: &AdmissionPass) -> OutboxE
     let payload = ev::ReservationConfirmed {
         meta: Some(meta),
         reservation_id: r.reservation_id.to_string(),
+        booking_code: r.booking_code.to_string(),
         subject_id: r.subject_id.clone(),
         agent_subject_id: r.agent_subject_id.clone(),
         slot_id: r.slot.slot_id.to_string(),
@@ -59,6 +62,7 @@ pub(crate) fn cancelled(r: &Reservation) -> OutboxEvent {
     let payload = ev::ReservationCancelled {
         meta: Some(meta),
         reservation_id: r.reservation_id.to_string(),
+        booking_code: r.booking_code.to_string(),
         subject_id: r.subject_id.clone(),
         slot_id: r.slot.slot_id.to_string(),
         vaccine_code: r.slot.vaccine_code.clone(),
@@ -75,6 +79,7 @@ pub(crate) fn rescheduled(old: &Reservation, new: &Reservation) -> OutboxEvent {
     let payload = ev::ReservationRescheduled {
         meta: Some(meta),
         reservation_id: new.reservation_id.to_string(),
+        booking_code: new.booking_code.to_string(),
         subject_id: new.subject_id.clone(),
         old_slot_id: old.slot.slot_id.to_string(),
         new_slot_id: new.slot.slot_id.to_string(),

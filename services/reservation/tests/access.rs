@@ -18,8 +18,11 @@ async fn only_the_subject_and_the_agent_see_a_reservation() {
     let booked = app.client.clone().create_reservation(app.req(&child, proxy)).await.unwrap().into_inner().reservation.unwrap();
     assert_eq!((booked.subject_id.as_str(), booked.agent_subject_id.as_str()), ("subj-parent", "subj-child"));
 
-    let get =
-        |assertion: String| pb::GetReservationRequest { reservation_id: booked.reservation_id.clone(), identity_assertion: assertion };
+    let get = |assertion: String| pb::GetReservationRequest {
+        reservation_id: booked.reservation_id.clone(),
+        identity_assertion: assertion,
+        ..Default::default()
+    };
     let parent = app.person("subj-parent");
     for who in [&child, &parent] {
         let seen = app.client.clone().get_reservation(app.req(who, get(who.assertion.clone()))).await.unwrap().into_inner();
@@ -28,12 +31,18 @@ async fn only_the_subject_and_the_agent_see_a_reservation() {
     let stranger = app.person("subj-stranger");
     let err = app.client.clone().get_reservation(app.req(&stranger, get(stranger.assertion.clone()))).await.unwrap_err();
     assert_eq!(err.code(), Code::NotFound, "{err:?}");
-    let cancel =
-        pb::CancelReservationRequest { reservation_id: booked.reservation_id.clone(), identity_assertion: stranger.assertion.clone() };
+    let cancel = pb::CancelReservationRequest {
+        reservation_id: booked.reservation_id.clone(),
+        identity_assertion: stranger.assertion.clone(),
+        ..Default::default()
+    };
     let err = app.client.clone().cancel_reservation(app.req(&stranger, cancel)).await.unwrap_err();
     assert_eq!(err.code(), Code::NotFound, "{err:?}");
-    let unknown =
-        pb::GetReservationRequest { reservation_id: uuid::Uuid::new_v4().to_string(), identity_assertion: parent.assertion.clone() };
+    let unknown = pb::GetReservationRequest {
+        reservation_id: uuid::Uuid::new_v4().to_string(),
+        identity_assertion: parent.assertion.clone(),
+        ..Default::default()
+    };
     assert_eq!(app.client.clone().get_reservation(app.req(&parent, unknown)).await.unwrap_err().code(), Code::NotFound);
     assert_eq!(app.ledger(slot).await, Some((10, 1)), "the stranger's cancel changed nothing");
     app.stop().await;
@@ -109,7 +118,11 @@ async fn a_consent_token_lets_an_agent_book_for_someone_not_in_their_session() {
     assert_eq!(app.eligibility.consents(), vec![consent.clone()], "eligibility judged the same consent");
     // The parent sees it with their own assertion, later, in their own session.
     let parent = app.person("subj-parent");
-    let get = pb::GetReservationRequest { reservation_id: booked.reservation_id.clone(), identity_assertion: parent.assertion.clone() };
+    let get = pb::GetReservationRequest {
+        reservation_id: booked.reservation_id.clone(),
+        identity_assertion: parent.assertion.clone(),
+        ..Default::default()
+    };
     assert_eq!(app.client.clone().get_reservation(app.req(&parent, get)).await.unwrap().into_inner().reservation, Some(booked));
 
     // Only the named agent, only in the event it was given for.

@@ -16,7 +16,11 @@ async fn cancel_gives_the_place_back_once_and_tells_the_bus() {
     let err = app.book(&app.person("subj-waiting"), "key-waiting", slot).await.unwrap_err();
     assert_eq!(err.code(), Code::FailedPrecondition, "{err:?}");
 
-    let cancel = || pb::CancelReservationRequest { reservation_id: r.reservation_id.clone(), identity_assertion: person.assertion.clone() };
+    let cancel = || pb::CancelReservationRequest {
+        reservation_id: r.reservation_id.clone(),
+        identity_assertion: person.assertion.clone(),
+        ..Default::default()
+    };
     let cancelled = app.client.clone().cancel_reservation(app.req(&person, cancel())).await.unwrap().into_inner().reservation.unwrap();
     assert_eq!(cancelled.state, pb::ReservationState::Cancelled as i32);
     assert_eq!(app.ledger(slot).await, Some((1, 0)));
@@ -51,6 +55,7 @@ async fn reschedule_moves_exactly_one_place() {
         reservation_id: r.reservation_id.clone(),
         new_slot_id: slot.to_string(),
         identity_assertion: person.assertion.clone(),
+        ..Default::default()
     };
 
     let err = app.client.clone().reschedule_reservation(app.req(&person, move_to(full))).await.unwrap_err();
@@ -99,6 +104,7 @@ async fn a_slot_just_found_full_is_refused_without_asking_eligibility_until_a_pl
         reservation_id: r.reservation_id.clone(),
         new_slot_id: other.to_string(),
         identity_assertion: person.assertion.clone(),
+        ..Default::default()
     };
     app.client.clone().reschedule_reservation(app.req(&person, reschedule)).await.unwrap();
     app.book(&app.person("subj-full-4"), "key-full-4", slot).await.unwrap();

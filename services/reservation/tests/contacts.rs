@@ -72,7 +72,11 @@ async fn numbers_an_older_build_stored_in_plain_text_are_sealed_and_still_reach_
         (app.count("SELECT count(*) FROM reservations WHERE contact_phone IS NOT NULL").await == 0).then_some(())
     })
     .await;
-    let cancel = pb::CancelReservationRequest { reservation_id: r.reservation_id.clone(), identity_assertion: person.assertion.clone() };
+    let cancel = pb::CancelReservationRequest {
+        reservation_id: r.reservation_id.clone(),
+        identity_assertion: person.assertion.clone(),
+        ..Default::default()
+    };
     app.client.clone().cancel_reservation(app.req(&person, cancel)).await.unwrap();
     let event: ev::ReservationCancelled = app.tap.expect(ev::routing::RESERVATION_CANCELLED).await;
     assert_eq!(app.open_contact(&r.reservation_id, &event.sealed_contact), "01099998888");

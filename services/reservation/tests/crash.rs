@@ -369,13 +369,18 @@ async fn cancel_reschedule_and_resize_keep_ledger_and_read_model_exact() {
         reservation_id: r.reservation_id.clone(),
         new_slot_id: b.slot_id.to_string(),
         identity_assertion: person.assertion.clone(),
+        ..Default::default()
     };
     process.client().await.reschedule_reservation(common::req(&person, reschedule)).await.unwrap();
     assert_eq!((world.ledger(a.slot_id).await, world.ledger(b.slot_id).await), (Some((a.capacity, 0)), Some((b.capacity, 1))));
     world.wait_read_model(&b, cap_b - 1).await;
     assert_eq!(world.slot_remaining(a.slot_id).await, cap_a, "the old place is back in the read model");
 
-    let cancel = pb::CancelReservationRequest { reservation_id: r.reservation_id.clone(), identity_assertion: person.assertion.clone() };
+    let cancel = pb::CancelReservationRequest {
+        reservation_id: r.reservation_id.clone(),
+        identity_assertion: person.assertion.clone(),
+        ..Default::default()
+    };
     process.client().await.cancel_reservation(common::req(&person, cancel)).await.unwrap();
     assert_eq!(world.ledger(b.slot_id).await, Some((b.capacity, 0)));
     world.wait_read_model(&b, cap_b).await;

@@ -65,6 +65,7 @@ async fn sizes_follow_the_catalogue_and_a_cut_below_bookings_is_flagged_not_over
     let cancel = |i: usize| pb::CancelReservationRequest {
         reservation_id: booked[i].reservation_id.clone(),
         identity_assertion: people[i].assertion.clone(),
+        ..Default::default()
     };
     // One cancellation brings bookings within the new size: the place is not offered again.
     app.client.clone().cancel_reservation(app.req(&people[0], cancel(0))).await.unwrap();

@@ -21,17 +21,17 @@ use super::RedisConn;
 
 /// Runs `cmds` and returns their replies in order. Each entry names a key the
 /// command touches (`routing_key`); every key of one command must share its
-/// slot. Commands with keys of one slot keep their relative order.
+/// slot. Commands with keys of one slot keep their relative order. On a
+/// single node, a handle from [`RedisConn::idempotent`] sends the pipeline
+/// again if the connection dropped.
 pub async fn query_by_slot<T: FromRedisValue>(conn: &RedisConn, cmds: Vec<(String, Cmd)>) -> RedisResult<Vec<T>> {
-    let cluster = match conn {
-        RedisConn::Single(single) => {
-            let mut pipe = redis::pipe();
-            for (_, cmd) in cmds {
-                pipe.add_command(cmd);
-            }
-            return pipe.query_async(&mut single.clone()).await;
+    let Some(cluster) = conn.cluster() else {
+        let mut pipe = redis::pipe();
+        for (_, cmd) in cmds {
+            pipe.add_command(cmd);
         }
-        RedisConn::Cluster(cluster) => cluster,
+        // Through the handle, so that an idempotent one replays the pipeline.
+        return pipe.query_async(&mut conn.clone()).await;
     };
     let total = cmds.len();
     let mut groups: HashMap<Slot, (String, Vec<usize>, Pipeline)> = HashMap::new();

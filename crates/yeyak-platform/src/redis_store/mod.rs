@@ -5,7 +5,9 @@
 //! [`connect`] (and [`connect_lazy`]) is the one place that builds clients;
 //! the stores only see [`RedisConn`]. In cluster mode every script and
 //! pipeline must touch keys of one slot (a shared `{hash tag}`), and batches
-//! over many entities go through [`query_by_slot`].
+//! over many entities go through [`query_by_slot`]. Stores whose commands may
+//! run twice take [`RedisConn::idempotent`], so that the first call after a
+//! reconnection does not fail (see `conn`).
 mod batch;
 mod conn;
 
@@ -17,6 +19,7 @@ use redis::{
     ErrorKind, RedisResult,
 };
 
+use self::conn::Node;
 pub use self::{batch::query_by_slot, conn::RedisConn};
 use crate::{
     config::{ConfigError, Env, Secret},
@@ -131,9 +134,10 @@ pub async fn connect(settings: &RedisSettings) -> RedisResult<RedisConn> {
     match settings.mode {
         RedisMode::Single => {
             let client = settings.client()?;
-            Ok(RedisConn::Single(ConnectionManager::new_with_config(client, settings.manager_config()).await?))
+            let manager = ConnectionManager::new_with_config(client, settings.manager_config()).await?;
+            Ok(RedisConn::new(Node::Single(manager), settings.timeout))
         }
-        RedisMode::Cluster => Ok(RedisConn::Cluster(settings.cluster_client()?.get_async_connection().await?)),
+        RedisMode::Cluster => Ok(RedisConn::new(Node::Cluster(settings.cluster_client()?.get_async_connection().await?), settings.timeout)),
     }
 }
 
@@ -144,11 +148,13 @@ pub fn connect_lazy(settings: &RedisSettings) -> RedisResult<RedisConn> {
     match settings.mode {
         RedisMode::Single => {
             let client = settings.client()?;
-            Ok(RedisConn::Single(ConnectionManager::new_lazy_with_config(client, settings.manager_config())?))
+            let manager = ConnectionManager::new_lazy_with_config(client, settings.manager_config())?;
+            Ok(RedisConn::new(Node::Single(manager), settings.timeout))
         }
         RedisMode::Cluster => {
             let config = ClusterConfig::new().set_connection_timeout(settings.timeout).set_response_timeout(settings.timeout);
-            Ok(RedisConn::Cluster(settings.cluster_client()?.get_pending_async_connection_with_config(config)))
+            let cluster = settings.cluster_client()?.get_pending_async_connection_with_config(config);
+            Ok(RedisConn::new(Node::Cluster(cluster), settings.timeout))
         }
     }
 }

@@ -36,6 +36,11 @@ pub struct QueueTicket {
     /// Client binding, see [`client_binding`].
     #[serde(rename = "cb")]
     pub client_binding: String,
+    /// The session id its holder's passes carry: random, drawn at the join,
+    /// so it never depends on the place (which Redis may have to rebuild)
+    /// and nobody can derive another's.
+    #[serde(rename = "sid")]
+    pub session_id: String,
     /// Issued at (unix seconds, server clock).
     #[serde(rename = "iat")]
     pub issued_at: i64,

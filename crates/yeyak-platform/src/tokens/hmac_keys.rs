@@ -191,7 +191,15 @@ mod tests {
     use crate::tokens::QueueTicket;
 
     fn ticket(pos: u64) -> QueueTicket {
-        QueueTicket { queue_id: "q".into(), place: pos, lottery_entry: None, client_binding: "c".into(), issued_at: 0, expires_at: 100 }
+        QueueTicket {
+            queue_id: "q".into(),
+            place: pos,
+            lottery_entry: None,
+            client_binding: "c".into(),
+            session_id: "s".into(),
+            issued_at: 0,
+            expires_at: 100,
+        }
     }
 
     #[test]

@@ -4,10 +4,13 @@
 //!
 //! - `queue`: a citizen's side (join, rejoin, poll, end a session);
 //! - `operator`: the operator's side (settings, pause, resume, drain);
+//! - `recovery`: rebuilding a queue whose Redis lost its state, and the
+//!   reservations of places and lottery entries in PostgreSQL;
 //! - here: the queues served, the admission tick, and the end of a session
 //!   whose holder has booked.
 mod operator;
 mod queue;
+mod recovery;
 
 use std::{collections::HashMap, time::Duration};
 
@@ -17,7 +20,11 @@ use yeyak_platform::{
 };
 
 pub(crate) use self::operator::{Operator, QueueOverview};
-use crate::{domain::QueueDefaults, error::AdmissionError, store::QueueStore};
+use crate::{
+    domain::QueueDefaults,
+    error::AdmissionError,
+    store::{durable::DurableStore, QueueStore, Tick},
+};
 
 /// What a deployment's settings decide for its waiting room.
 pub(crate) struct Policy {
@@ -30,19 +37,26 @@ pub(crate) struct Policy {
     pub(crate) ticket_ttl: Duration,
     /// Bearer token of the operator API; `None` refuses every operator call.
     pub(crate) operator_token: Option<Secret<String>>,
+    /// Places (and lottery entries) reserved in PostgreSQL at a time: the
+    /// most a loss of Redis can skip.
+    pub(crate) place_block: u64,
 }
 
 /// The virtual waiting room of every queue this deployment serves. All its
-/// shared state lives in the store, so any number of replicas run it side
+/// shared state lives in the stores, so any number of replicas run it side
 /// by side and agree on one order and one rate.
 pub(crate) struct WaitingRoom {
     store: QueueStore,
+    durable: DurableStore,
     policy: Policy,
+    /// Per queue: one rebuild or one reservation at a time in this replica.
+    locks: HashMap<String, recovery::Locks>,
 }
 
 impl WaitingRoom {
-    pub(crate) fn new(store: QueueStore, policy: Policy) -> Self {
-        Self { store, policy }
+    pub(crate) fn new(store: QueueStore, durable: DurableStore, policy: Policy) -> Self {
+        let locks = policy.queues.keys().map(|q| (q.clone(), recovery::Locks::default())).collect();
+        Self { store, durable, policy, locks }
     }
 
     /// The starting settings of a queue this deployment serves.
@@ -54,25 +68,51 @@ impl WaitingRoom {
     }
 
     /// One admission tick: advances the queue's frontier by the rate, within
-    /// the free seats. Returns the highest admitted place. An error (Redis
-    /// down) admits nobody: the waiting room fails closed.
+    /// the free seats, and logs the admitted batch in PostgreSQL before
+    /// anyone in it is told. Returns the frontier people see. An error
+    /// (Redis or PostgreSQL down) admits nobody: the waiting room fails closed.
     pub(crate) async fn admit(&self, queue: &str) -> Result<u64, AdmissionError> {
         let defaults = self.known_queue(queue)?;
-        Ok(self.store.advance(queue, defaults).await?)
+        match self.checked(queue, || self.store.advance(queue, defaults)).await? {
+            Tick::FreezePool(entries) => {
+                self.freeze_pool(queue, entries).await?;
+                Ok(0)
+            }
+            Tick::Frontier { durable, admitted, expiry_ms } if admitted > durable => {
+                self.durable.log_batch(queue, durable + 1, admitted, expiry_ms).await?;
+                self.checked(queue, || self.store.mark(queue, admitted)).await?;
+                Ok(admitted)
+            }
+            Tick::Frontier { durable, .. } => Ok(durable),
+        }
+    }
+
+    /// Forgets admitted batches and ended seats past their expiry.
+    pub(crate) async fn prune(&self, queue: &str) -> Result<(), AdmissionError> {
+        Ok(self.durable.prune(queue, now_ms()).await?)
     }
 
     /// A booking ends the admitted session that made it: the seat of the
     /// pass's place goes back to the pool at once, instead of when the pass
-    /// expires. Freeing a seat is idempotent (a set removal), so a repeated
-    /// booking event frees nothing twice.
+    /// expires. Freeing a seat is idempotent, so a repeated booking event
+    /// frees nothing twice.
     pub(crate) async fn end_booked_session(&self, queue: &str, position: u64) -> Result<(), AdmissionError> {
         if position == 0 || self.known_queue(queue).is_err() {
             // Booked without a pass of ours (another deployment): nothing to free.
             return Ok(());
         }
-        let freed = self.store.end_session(queue, position).await?;
+        let freed = self.free_seat(queue, position).await?;
         tracing::debug!(%queue, position, freed, "booking ended the admitted session");
         Ok(())
+    }
+
+    /// Frees a seat, recording it in PostgreSQL first so a rebuild leaves it
+    /// free. Places are never handed out twice, so the place names one session.
+    async fn free_seat(&self, queue: &str, place: u64) -> Result<bool, AdmissionError> {
+        if let Some(expiry_ms) = self.checked(queue, || self.store.seat(queue, place)).await? {
+            self.durable.end_seat(queue, place, expiry_ms).await?;
+        }
+        self.checked(queue, || self.store.end_session(queue, place)).await
     }
 }
 

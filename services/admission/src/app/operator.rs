@@ -1,13 +1,14 @@
 //! The operator's side of the waiting room: a queue's settings and counters,
-//! its rate and seat cap, pausing, resuming and draining. Changes go to the
-//! shared store, so every replica's next tick and snapshot use them.
+//! its rate and seat cap, pausing, resuming and draining. Changes are saved
+//! in PostgreSQL, where they outlive Redis, then copied into Redis, so every
+//! replica's next tick and snapshot use them.
 use std::sync::Arc;
 
 use sha2::{Digest as _, Sha256};
 
 use super::WaitingRoom;
 use crate::{
-    domain::{validate_settings, Flag, Snapshot},
+    domain::{validate_settings, Flag, Snapshot, StoredSettings},
     error::AdmissionError,
 };
 
@@ -52,7 +53,7 @@ impl WaitingRoom {
     ) -> Result<QueueOverview, AdmissionError> {
         self.known_queue(queue)?;
         validate_settings(rate, max_active)?;
-        self.store.set_rate(queue, rate, max_active).await?;
+        self.save(queue, StoredSettings { rate: Some(rate), max_active: Some(max_active), ..StoredSettings::default() }).await?;
         tracing::info!(queue, rate, max_active, "admission settings changed by operator");
         self.overview(queue).await
     }
@@ -60,16 +61,22 @@ impl WaitingRoom {
     /// Pauses or resumes admission, or closes the line to newcomers.
     pub(crate) async fn set_flag(&self, _: &Operator, queue: &str, flag: Flag, on: bool) -> Result<QueueOverview, AdmissionError> {
         self.known_queue(queue)?;
-        self.store.set_flag(queue, flag, on).await?;
+        self.save(queue, StoredSettings::flag(flag, on)).await?;
         tracing::info!(queue, flag = flag.name(), on, "admission flag changed by operator");
         self.overview(queue).await
+    }
+
+    /// PostgreSQL first: a change Redis missed comes back with its rebuild.
+    async fn save(&self, queue: &str, change: StoredSettings) -> Result<(), AdmissionError> {
+        let saved = self.durable.save_settings(queue, &change).await?;
+        self.checked(queue, || self.store.write_settings(queue, &saved)).await
     }
 
     /// Read past the snapshot cache, so an operator sees their change at once.
     async fn overview(&self, queue: &str) -> Result<QueueOverview, AdmissionError> {
         self.store.invalidate(queue);
         let defaults = self.known_queue(queue)?;
-        let snapshot = self.store.snapshot(queue, defaults).await?;
+        let snapshot = self.checked(queue, || self.store.snapshot(queue, defaults)).await?;
         Ok(QueueOverview { queue_id: queue.to_owned(), snapshot, opens_at_ms: defaults.opens_at_ms })
     }
 }

@@ -1,15 +1,18 @@
 //! A citizen's side of the waiting room: joining (or rejoining with the
 //! ticket already held), polling, and ending an admitted session. The place
 //! in line lives in the signed ticket; the store only keeps counters.
-use sha2::{Digest as _, Sha256};
 use yeyak_platform::tokens::{self, client_binding, AdmissionPass, QueueTicket};
 
 use super::{now_ms, WaitingRoom};
 use crate::{
     domain::{standing, IssuedPass, Place, QueueView},
     error::AdmissionError,
-    store::Joined,
+    store::{JoinStep, Joined, Limit},
 };
+
+/// Steps a join may need (a block of places, the pool frozen, a block
+/// behind a concurrent one) before it is done.
+const JOIN_STEPS: usize = 6;
 
 impl WaitingRoom {
     /// Joins the line: the signed ticket (a place, or an entry in the
@@ -17,7 +20,7 @@ impl WaitingRoom {
     pub(crate) async fn join(&self, queue: &str, client_id: &str) -> Result<(String, QueueView), AdmissionError> {
         let opens_at_ms = self.known_queue(queue)?.opens_at_ms;
         let now = now_ms();
-        let (place, lottery_entry) = match self.store.join(queue, opens_at_ms).await? {
+        let (place, lottery_entry) = match self.take_place(queue, opens_at_ms).await? {
             Joined::Closed => return Err(AdmissionError::Closed),
             Joined::PreOpening(k) => (0, Some(k)),
             Joined::InLine(place) => (place, None),
@@ -28,11 +31,26 @@ impl WaitingRoom {
             place,
             lottery_entry,
             client_binding: client_binding(client_id),
+            session_id: new_session_id(),
             issued_at,
             expires_at: issued_at + self.policy.ticket_ttl.as_secs() as i64,
         };
         let view = self.view(&ticket, now).await?;
         Ok((tokens::sign_hmac(&self.policy.ticket_keys, &ticket), view))
+    }
+
+    /// A place in line, or a lottery entry, never handed out before: the
+    /// store hands them out within blocks reserved in PostgreSQL.
+    async fn take_place(&self, queue: &str, opens_at_ms: i64) -> Result<Joined, AdmissionError> {
+        for _ in 0..JOIN_STEPS {
+            match self.checked(queue, || self.store.join(queue, opens_at_ms)).await? {
+                JoinStep::Done(joined) => return Ok(joined),
+                JoinStep::ReserveLottery => self.reserve(queue, Limit::Lottery).await?,
+                JoinStep::ReservePlaces => self.reserve(queue, Limit::Places).await?,
+                JoinStep::FreezePool(entries) => self.freeze_pool(queue, entries).await?,
+            }
+        }
+        Err(AdmissionError::Contended)
     }
 
     /// Reconnecting with the ticket already held: the same place, never a
@@ -59,12 +77,15 @@ impl WaitingRoom {
     pub(crate) async fn end_session(&self, ticket: &str, client_id: &str) -> Result<QueueView, AdmissionError> {
         let now = now_ms();
         let claims = self.verify_ticket(ticket, client_id, now / 1000)?;
-        let snap = self.store.snapshot(&claims.queue_id, self.known_queue(&claims.queue_id)?).await?;
+        let queue = &claims.queue_id;
+        let defaults = self.known_queue(queue)?;
+        let snap = self.checked(queue, || self.store.snapshot(queue, defaults)).await?;
         let position = match snap.position(place(&claims)) {
             Some(position) if position <= snap.admitted => position,
             _ => return Err(AdmissionError::NotAdmitted),
         };
-        self.store.end_session(&claims.queue_id, position).await?;
+        self.free_seat(queue, position).await?;
+        self.store.invalidate(queue);
         self.view(&claims, now).await
     }
 
@@ -82,13 +103,15 @@ impl WaitingRoom {
     async fn view(&self, ticket: &QueueTicket, now_ms: i64) -> Result<QueueView, AdmissionError> {
         let queue = &ticket.queue_id;
         let defaults = self.known_queue(queue)?;
-        let snap = self.store.snapshot(queue, defaults).await?;
+        let snap = self.checked(queue, || self.store.snapshot(queue, defaults)).await?;
         let Some(position) = snap.position(place(ticket)) else {
             return Ok(QueueView::pre_opening(ticket.lottery_entry.unwrap_or(0), defaults.opens_at_ms, now_ms));
         };
         let standing = standing(position, &snap);
         let pass = if standing.admitted {
-            self.store.seat(queue, position).await?.map(|seat_expiry_ms| self.pass(ticket, position, seat_expiry_ms, now_ms))
+            self.checked(queue, || self.store.seat(queue, position))
+                .await?
+                .map(|seat_expiry_ms| self.pass(ticket, position, seat_expiry_ms, now_ms))
         } else {
             None
         };
@@ -101,7 +124,7 @@ impl WaitingRoom {
             queue_id: ticket.queue_id.clone(),
             place: position,
             client_binding: ticket.client_binding.clone(),
-            session_id: session_id(&ticket.queue_id, position),
+            session_id: ticket.session_id.clone(),
             issued_at: now_ms / 1000,
             expires_at: seat_expiry_ms / 1000,
         };
@@ -113,8 +136,10 @@ fn place(ticket: &QueueTicket) -> Place {
     ticket.lottery_entry.map_or(Place::InLine(ticket.place), Place::PreOpening)
 }
 
-/// One session id per admitted place, whichever replica mints the pass.
-fn session_id(queue: &str, position: u64) -> String {
-    let digest = Sha256::new().chain_update(queue.as_bytes()).chain_update(position.to_be_bytes()).finalize();
-    digest.iter().take(12).map(|b| format!("{b:02x}")).collect()
+/// A session id: 128 random bits drawn at the join and carried in the
+/// signed ticket, so every replica mints the same one for the ticket's
+/// holder, whatever Redis forgot, and nobody can guess another's.
+fn new_session_id() -> String {
+    let bits: [u8; 16] = rand::random();
+    bits.iter().map(|b| format!("{b:02x}")).collect()
 }

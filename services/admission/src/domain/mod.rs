@@ -10,7 +10,7 @@ mod snapshot;
 mod standing;
 mod view;
 
-pub(crate) use settings::{validate_settings, Flag, InvalidSettings, QueueDefaults, Settings};
+pub(crate) use settings::{validate_settings, Flag, InvalidSettings, QueueDefaults, Settings, StoredSettings};
 pub(crate) use snapshot::{Place, Snapshot};
 pub(crate) use standing::{standing, Standing};
 pub(crate) use view::{IssuedPass, Phase, QueueView};

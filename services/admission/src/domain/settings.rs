@@ -19,6 +19,26 @@ impl Default for Settings {
     }
 }
 
+/// Operator settings as kept in PostgreSQL (and copied into Redis): `None`
+/// where the operator never set one, so the deployment's default applies.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub(crate) struct StoredSettings {
+    pub(crate) rate: Option<f64>,
+    pub(crate) max_active: Option<u64>,
+    pub(crate) paused: Option<bool>,
+    pub(crate) closed: Option<bool>,
+}
+
+impl StoredSettings {
+    /// Only the given flag, as an operator's change.
+    pub(crate) fn flag(flag: Flag, on: bool) -> Self {
+        match flag {
+            Flag::Paused => Self { paused: Some(on), ..Self::default() },
+            Flag::Closed => Self { closed: Some(on), ..Self::default() },
+        }
+    }
+}
+
 /// What a queue starts with until an operator changes it: settings that do
 /// not live in the shared store.
 #[derive(Clone, Debug)]

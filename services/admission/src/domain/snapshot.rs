@@ -19,6 +19,8 @@ pub(crate) struct Snapshot {
     pub(crate) measured_rate: f64,
     pub(crate) seed: Vec<u8>,
     pub(crate) settings: Settings,
+    /// When the queue was last rebuilt after its store lost data (unix ms).
+    pub(crate) restored_at_ms: Option<i64>,
 }
 
 /// What a ticket says about its holder's place.

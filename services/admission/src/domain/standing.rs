@@ -25,6 +25,8 @@ pub(crate) fn standing(position: u64, snap: &Snapshot) -> Standing {
     let people_ahead = position - snap.admitted - 1;
     let estimated_wait = if snap.settings.paused {
         Err("admission is paused by the operators")
+    } else if snap.measured_rate <= 0.0 && snap.restored_at_ms.is_some() {
+        Err("the waiting room was restored after its store lost data; measuring the admission rate again")
     } else if snap.measured_rate <= 0.0 {
         Err("nobody was admitted in the last 30 seconds; no honest estimate")
     } else {
@@ -76,6 +78,12 @@ mod tests {
         assert_eq!((s.people_ahead, s.estimated_wait), (999, Ok(Duration::from_secs(10))));
         assert!(standing(1_010, &snap(10, 100.0, true)).estimated_wait.unwrap_err().contains("paused"));
         assert!(standing(1_010, &snap(10, 0.0, false)).estimated_wait.unwrap_err().contains("no honest estimate"));
+        let restored = Snapshot { restored_at_ms: Some(1), ..snap(10, 0.0, false) };
+        assert!(standing(1_010, &restored).estimated_wait.unwrap_err().contains("restored"));
+        assert_eq!(
+            standing(1_010, &Snapshot { restored_at_ms: Some(1), ..snap(10, 100.0, false) }).estimated_wait,
+            Ok(Duration::from_secs(10))
+        );
         assert!(standing(5_000_000, &snap(0, 0.01, false)).estimated_wait.is_err(), "no 89-hour extrapolation");
     }
 

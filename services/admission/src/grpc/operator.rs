@@ -83,8 +83,8 @@ fn settings(overview: QueueOverview) -> pb::AdmissionSettings {
         closed: snap.settings.closed,
         active_sessions: snap.active,
         measured_rate_per_second: snap.measured_rate,
-        // Whole seconds, as configured.
-        opens_at: Some(time::from_unix_millis(overview.opens_at_ms.div_euclid(1000) * 1000)),
+        // Whole seconds, as configured; unset when no opening is configured.
+        opens_at: (overview.opens_at_ms > 0).then(|| time::from_unix_millis(overview.opens_at_ms.div_euclid(1000) * 1000)),
         pre_opening_joined: snap.lottery_pool(),
         lottery_seed: snap.published_seed().map(|seed| String::from_utf8_lossy(seed).into_owned()).unwrap_or_default(),
     }

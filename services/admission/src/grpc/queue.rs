@@ -80,6 +80,7 @@ fn queue_status(view: QueueView) -> pb::QueueStatus {
         next_poll_after: view.next_poll_at_ms.map(time::from_unix_millis),
         admission_pass,
         pass_expires_at,
-        opens_at: Some(time::from_unix_millis(view.opens_at_ms)),
+        // No opening configured: unset, not 1970.
+        opens_at: (view.opens_at_ms > 0).then(|| time::from_unix_millis(view.opens_at_ms)),
     }
 }

@@ -1,10 +1,16 @@
 //! The one mapping from a use-case error to a gRPC status. A typed error
 //! that a request field caused names that field here; internal causes are
 //! logged by `status::unavailable`, never sent.
-use tonic::Status;
+use std::time::Duration;
+
+use tonic::{Code, Status};
+use tonic_types::{ErrorDetails, StatusExt as _};
 use yeyak_platform::{grpc::status, tokens::TokenError};
 
-use crate::{domain::InvalidSettings, error::AdmissionError};
+use crate::{domain::InvalidSettings, error::AdmissionError, store::StoreError};
+
+/// How soon a caller may try again while the room is closed for a rebuild.
+const RETRY_AFTER: Duration = Duration::from_secs(1);
 
 impl From<AdmissionError> for Status {
     fn from(e: AdmissionError) -> Self {
@@ -19,9 +25,21 @@ impl From<AdmissionError> for Status {
             AdmissionError::NotAdmitted => Status::failed_precondition("this ticket has not been admitted yet"),
             AdmissionError::Unauthenticated => Status::unauthenticated("operator bearer token required"),
             AdmissionError::InvalidSettings(invalid) => status::invalid_argument(settings_field(invalid), invalid.to_string()),
-            AdmissionError::Store(e) => status::unavailable("queue store", &e),
+            AdmissionError::Contended => closed_for_now("the waiting room is busy; your place is kept, retry in a second"),
+            AdmissionError::Store(StoreError::Lost) => {
+                tracing::warn!("queue state lost and not yet rebuilt");
+                closed_for_now("the waiting room is being restored after its store lost data; places are kept, retry in a second")
+            }
+            AdmissionError::Store(StoreError::Redis(e)) => status::unavailable("queue store", &e),
+            AdmissionError::Store(StoreError::Durable(e)) => status::unavailable("queue database", &e),
         }
     }
+}
+
+/// `UNAVAILABLE`, saying why, with a `RetryInfo` hint: nothing is wrong with
+/// the request, the room is closed for a moment.
+fn closed_for_now(message: &str) -> Status {
+    Status::with_error_details(Code::Unavailable, message, ErrorDetails::with_retry_info(Some(RETRY_AFTER)))
 }
 
 /// The `SetAdmissionSettingsRequest` field an invalid setting came in.

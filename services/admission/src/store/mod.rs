@@ -1,10 +1,14 @@
-//! The queue state every admission replica shares, in Redis. Per queue the
-//! server keeps a few counters, a sample ring, and one seat entry per
-//! *admitted* active session (bounded by the max-active setting) — nothing
-//! per waiting person: the place in line lives in the signed ticket.
+//! The queue state every admission replica shares. Redis holds the live
+//! counters, a sample ring, and one seat entry per *admitted* active session
+//! (bounded by the max-active setting) — nothing per waiting person: the
+//! place in line lives in the signed ticket. PostgreSQL ([`durable`]) holds
+//! what Redis may lose and must be rebuilt from: settings, the lottery seed
+//! and pool, high-water marks of places, and the admitted batches.
 //! Reads go through a snapshot cached for [`SNAPSHOT_TTL`], so a poll costs no
 //! Redis round trip at all most of the time, and never a write.
+pub(crate) mod durable;
 mod keys;
+mod rebuild;
 mod scripts;
 
 use std::{
@@ -15,14 +19,29 @@ use std::{
 
 use keys::Keys;
 use parking_lot::Mutex;
-use redis::{AsyncCommands as _, Script};
+use redis::Script;
 use yeyak_platform::redis_store::RedisConn;
 
-use crate::domain::{Flag, QueueDefaults, Settings, Snapshot};
+use self::durable::Marks;
+use crate::domain::{QueueDefaults, Snapshot, StoredSettings};
+
+mod read;
 
 /// How stale a poll's view of the queue may be. Admission only moves the
 /// frontier forward, so a slightly old view can only understate progress.
 pub(crate) const SNAPSHOT_TTL: Duration = Duration::from_millis(100);
+
+/// The store layer's error.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum StoreError {
+    /// Redis no longer holds the state this queue was built on.
+    #[error("the queue's state in Redis was lost and must be rebuilt")]
+    Lost,
+    #[error("redis: {0}")]
+    Redis(#[from] redis::RedisError),
+    #[error("postgres: {0}")]
+    Durable(#[from] sqlx::Error),
+}
 
 /// Outcome of a join.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -32,127 +51,194 @@ pub(crate) enum Joined {
     InLine(u64),
 }
 
+/// What a join attempt needs from the service before it can succeed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum JoinStep {
+    Done(Joined),
+    /// Reserve more lottery entries in PostgreSQL.
+    ReserveLottery,
+    /// Freeze the lottery pool (so far this many entries).
+    FreezePool(u64),
+    /// Reserve more places in PostgreSQL.
+    ReservePlaces,
+}
+
+/// One admission tick's outcome.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Tick {
+    FreezePool(u64),
+    /// `(durable, admitted]` must be logged (with this seat expiry) before
+    /// anyone in it is told.
+    Frontier {
+        durable: u64,
+        admitted: u64,
+        expiry_ms: i64,
+    },
+}
+
+/// Which limit a reservation raises.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Limit {
+    Lottery,
+    Places,
+    Pool,
+}
+
 type Cached = (Instant, Arc<Snapshot>);
 
 #[derive(Clone)]
 pub(crate) struct QueueStore {
     conn: RedisConn,
     prefix: String,
-    join: Arc<Script>,
-    advance: Arc<Script>,
+    scripts: Arc<Scripts>,
     cache: Arc<Mutex<HashMap<String, Cached>>>,
 }
 
-type Counters = (Option<u64>, Option<u64>, Option<u64>, Option<u64>, Option<f64>, Option<String>);
-type StoredSettings = (Option<f64>, Option<u64>, Option<String>, Option<String>);
+struct Scripts {
+    join: Script,
+    advance: Script,
+    read: Script,
+    seat: Script,
+    end: Script,
+    mark: Script,
+    raise: Script,
+    settings: Script,
+    rebuild: Script,
+}
 
 impl QueueStore {
+    /// Every call is sent once more when Redis dropped the connection under
+    /// it (a restart, a failover), so no caller sees the reconnect. Sending
+    /// a script again whose reply was lost is harmless here: a second `JOIN`
+    /// skips a place, a second `ADVANCE` returns the batch still to log, and
+    /// the rest set values or compare run ids.
     pub(crate) fn new(conn: RedisConn, prefix: &str) -> Self {
-        Self {
-            conn,
-            prefix: prefix.to_owned(),
-            join: Arc::new(Script::new(scripts::JOIN)),
-            advance: Arc::new(Script::new(scripts::ADVANCE)),
-            cache: Arc::new(Mutex::new(HashMap::new())),
-        }
+        let conn = conn.idempotent();
+        let scripts = Scripts {
+            join: Script::new(scripts::JOIN),
+            advance: Script::new(scripts::ADVANCE),
+            read: Script::new(scripts::READ),
+            seat: Script::new(scripts::SEAT),
+            end: Script::new(scripts::END),
+            mark: Script::new(scripts::MARK),
+            raise: Script::new(scripts::RAISE),
+            settings: Script::new(scripts::SETTINGS),
+            rebuild: Script::new(rebuild::REBUILD),
+        };
+        Self { conn, prefix: prefix.to_owned(), scripts: Arc::new(scripts), cache: Arc::new(Mutex::new(HashMap::new())) }
     }
 
     fn keys(&self, queue: &str) -> Keys {
         Keys::new(&self.prefix, queue)
     }
 
-    pub(crate) async fn join(&self, queue: &str, opens_at_ms: i64) -> redis::RedisResult<Joined> {
-        let seed: [u8; 16] = rand::random();
-        let seed_hex: String = seed.iter().map(|b| format!("{b:02x}")).collect();
-        let mut call = self.join.prepare_invoke();
-        for key in self.keys(queue).for_join() {
-            call.key(key);
+    /// Runs an origin-checked script: its reply, the leading code first.
+    async fn run<K: AsRef<str>>(&self, script: &Script, keys: &[K], args: &[String]) -> Result<Vec<String>, StoreError> {
+        let mut call = script.prepare_invoke();
+        for key in keys {
+            call.key(key.as_ref());
         }
-        let (kind, value): (i64, u64) = call.arg(opens_at_ms).arg(seed_hex).invoke_async(&mut self.conn.clone()).await?;
-        Ok(match kind {
-            -1 => Joined::Closed,
-            0 => Joined::PreOpening(value),
-            _ => Joined::InLine(value),
+        for arg in args {
+            call.arg(arg);
+        }
+        let reply: Vec<String> = call.invoke_async(&mut self.conn.clone()).await?;
+        if reply.first().and_then(|c| c.parse::<i64>().ok()) == Some(scripts::LOST) {
+            self.invalidate_all();
+            return Err(StoreError::Lost);
+        }
+        Ok(reply)
+    }
+
+    pub(crate) async fn join(&self, queue: &str, opens_at_ms: i64) -> Result<JoinStep, StoreError> {
+        let reply = self.run(&self.scripts.join, &self.keys(queue).for_join(), &[opens_at_ms.to_string()]).await?;
+        let value = |i: usize| reply.get(i).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
+        Ok(match reply.first().map(String::as_str) {
+            Some("-1") => JoinStep::Done(Joined::Closed),
+            Some("-2") => JoinStep::ReserveLottery,
+            Some("-3") => JoinStep::FreezePool(value(1)),
+            Some("-4") => JoinStep::ReservePlaces,
+            Some("0") => JoinStep::Done(Joined::PreOpening(value(1))),
+            _ => JoinStep::Done(Joined::InLine(value(1))),
         })
     }
 
-    /// The queue as every replica sees it, at most [`SNAPSHOT_TTL`] old.
-    pub(crate) async fn snapshot(&self, queue: &str, defaults: &QueueDefaults) -> redis::RedisResult<Arc<Snapshot>> {
-        if let Some((at, snap)) = self.cache.lock().get(queue) {
-            if at.elapsed() < SNAPSHOT_TTL {
-                return Ok(snap.clone());
-            }
-        }
-        let snap = Arc::new(self.read(queue, defaults).await?);
-        self.cache.lock().insert(queue.to_owned(), (Instant::now(), snap.clone()));
-        Ok(snap)
+    pub(crate) async fn advance(&self, queue: &str, d: &QueueDefaults) -> Result<Tick, StoreError> {
+        let args = [
+            d.rate.to_string(),
+            d.max_active.to_string(),
+            d.opens_at_ms.to_string(),
+            d.session_ttl.as_millis().to_string(),
+            d.burst.as_millis().to_string(),
+        ];
+        let reply = self.run(&self.scripts.advance, &self.keys(queue).for_advance(), &args).await?;
+        let value = |i: usize| reply.get(i).and_then(|v| v.parse::<i64>().ok()).unwrap_or(0);
+        Ok(match reply.first().map(String::as_str) {
+            Some("-3") => Tick::FreezePool(value(1) as u64),
+            _ => Tick::Frontier { durable: value(1) as u64, admitted: value(2) as u64, expiry_ms: value(3) },
+        })
     }
 
-    async fn read(&self, queue: &str, defaults: &QueueDefaults) -> redis::RedisResult<Snapshot> {
+    /// The frontier people see moves up to `logged` (a batch now in PostgreSQL).
+    pub(crate) async fn mark(&self, queue: &str, logged: u64) -> Result<(), StoreError> {
         let k = self.keys(queue);
-        let ((pre, pool, post, admitted, measured, seed), (rate, max_active, paused, closed), active): (Counters, StoredSettings, u64) =
-            redis::pipe()
-                .mget(&[&k.preopen, &k.pool, &k.post, &k.admitted, &k.measured, &k.seed])
-                .cmd("HMGET")
-                .arg(&k.settings)
-                .arg("rate")
-                .arg("max_active")
-                .arg(Flag::Paused.name())
-                .arg(Flag::Closed.name())
-                .zcard(&k.active)
-                .query_async(&mut self.conn.clone())
-                .await?;
-        Ok(Snapshot {
-            pre_joined: pre.unwrap_or(0),
-            pool,
-            post_joined: post.unwrap_or(0),
-            admitted: admitted.unwrap_or(0),
-            active,
-            measured_rate: measured.unwrap_or(0.0),
-            seed: seed.unwrap_or_default().into_bytes(),
-            settings: Settings {
-                rate_per_second: rate.unwrap_or(defaults.rate),
-                max_active: max_active.unwrap_or(defaults.max_active),
-                paused: paused.as_deref() == Some("1"),
-                closed: closed.as_deref() == Some("1"),
-            },
-        })
+        self.run(&self.scripts.mark, &[&k.origin, &k.admitted, &k.durable], &[logged.to_string()]).await.map(drop)
     }
 
-    /// The admitted session's seat expiry (ms), `None` once ended or expired.
-    pub(crate) async fn seat(&self, queue: &str, position: u64) -> redis::RedisResult<Option<i64>> {
-        let score: Option<f64> = self.conn.clone().zscore(self.keys(queue).active, position).await?;
-        Ok(score.map(|s| s as i64).filter(|s| *s > chrono::Utc::now().timestamp_millis()))
+    /// Raises a limit (or sets the pool) to what PostgreSQL reserved.
+    pub(crate) async fn raise(&self, queue: &str, limit: Limit, value: u64) -> Result<(), StoreError> {
+        let k = self.keys(queue);
+        let key = match limit {
+            Limit::Lottery => &k.pre_limit,
+            Limit::Places => &k.post_limit,
+            Limit::Pool => &k.pool,
+        };
+        self.run(&self.scripts.raise, &[&k.origin, key], &[value.to_string()]).await.map(drop)
     }
 
-    /// Frees the seat of an admitted place.
-    pub(crate) async fn end_session(&self, queue: &str, position: u64) -> redis::RedisResult<bool> {
-        let removed: u64 = self.conn.clone().zrem(self.keys(queue).active, position).await?;
-        Ok(removed == 1)
+    /// The admitted place's seat expiry (ms), `None` once ended or expired.
+    pub(crate) async fn seat(&self, queue: &str, place: u64) -> Result<Option<i64>, StoreError> {
+        let k = self.keys(queue);
+        let reply = self.run(&self.scripts.seat, &[&k.origin, &k.active], &[place.to_string()]).await?;
+        Ok(reply.get(1).and_then(|s| s.parse::<f64>().ok()).map(|s| s as i64))
     }
 
-    pub(crate) async fn advance(&self, queue: &str, d: &QueueDefaults) -> redis::RedisResult<u64> {
-        let mut call = self.advance.prepare_invoke();
-        for key in self.keys(queue).for_advance() {
+    /// Frees the seat of an admitted place; whether it was held.
+    pub(crate) async fn end_session(&self, queue: &str, place: u64) -> Result<bool, StoreError> {
+        let k = self.keys(queue);
+        let reply = self.run(&self.scripts.end, &[&k.origin, &k.active], &[place.to_string()]).await?;
+        Ok(reply.get(1).map(String::as_str) == Some("1"))
+    }
+
+    /// Copies an operator's saved settings into Redis for every replica's next tick.
+    pub(crate) async fn write_settings(&self, queue: &str, saved: &StoredSettings) -> Result<(), StoreError> {
+        let k = self.keys(queue);
+        let flag = |on: Option<bool>| if on == Some(true) { "1" } else { "0" }.to_owned();
+        let mut args = vec!["paused".to_owned(), flag(saved.paused), "closed".to_owned(), flag(saved.closed)];
+        args.extend(saved.rate.map(|r| ["rate".to_owned(), r.to_string()]).into_iter().flatten());
+        args.extend(saved.max_active.map(|m| ["max_active".to_owned(), m.to_string()]).into_iter().flatten());
+        self.run(&self.scripts.settings, &[&k.origin, &k.settings], &args).await.map(drop)
+    }
+
+    /// Rebuilds the queue from `marks`; false if another replica already had.
+    pub(crate) async fn rebuild(&self, queue: &str, marks: &Marks) -> Result<bool, StoreError> {
+        let mut call = self.scripts.rebuild.prepare_invoke();
+        for key in self.keys(queue).all() {
             call.key(key);
         }
-        call.arg(d.rate).arg(d.max_active).arg(d.opens_at_ms).arg(d.session_ttl.as_millis() as u64).arg(d.burst.as_millis() as u64);
-        call.invoke_async(&mut self.conn.clone()).await
-    }
-
-    pub(crate) async fn set_rate(&self, queue: &str, rate: f64, max_active: u64) -> redis::RedisResult<()> {
-        self.conn
-            .clone()
-            .hset_multiple(self.keys(queue).settings, &[("rate", rate.to_string()), ("max_active", max_active.to_string())])
-            .await
-    }
-
-    pub(crate) async fn set_flag(&self, queue: &str, flag: Flag, on: bool) -> redis::RedisResult<()> {
-        self.conn.clone().hset(self.keys(queue).settings, flag.name(), if on { "1" } else { "0" }).await
+        for arg in rebuild::args(marks) {
+            call.arg(arg);
+        }
+        let rebuilt: i64 = call.invoke_async(&mut self.conn.clone()).await?;
+        self.invalidate(queue);
+        Ok(rebuilt == 1)
     }
 
     /// Forgets the cached view, so an operator sees their change at once.
     pub(crate) fn invalidate(&self, queue: &str) {
         self.cache.lock().remove(queue);
+    }
+
+    fn invalidate_all(&self) {
+        self.cache.lock().clear();
     }
 }

@@ -50,12 +50,18 @@ impl Deployment {
             ("OPERATOR_TOKEN".into(), TOKEN.into()),
             ("QUEUE_IDS".into(), "q1".into()),
             ("REDIS_KEY_PREFIX".into(), self.prefix.clone()),
+            ("DATABASE_URL".into(), self.database_url()),
             ("ADMISSION_TICK_MS".into(), "20".into()),
             ("AMQP_EXCHANGE".into(), self.amqp().exchange),
             ("AMQP_QUEUE_PREFIX".into(), self.amqp().queue_prefix),
         ];
         pairs.extend(self.extra.iter().cloned());
         pairs
+    }
+
+    /// The deployment's own PostgreSQL database (created by the first replica).
+    pub(crate) fn database_url(&self) -> String {
+        format!("postgres://postgres@127.0.0.1:5432/yeyak_test_{}", self.prefix.trim_start_matches("test:"))
     }
 
     /// The deployment's private RabbitMQ namespace.
@@ -114,15 +120,17 @@ impl Replica {
 }
 
 impl Drop for Deployment {
-    /// Deletes the deployment's Redis keys and RabbitMQ namespace (best
-    /// effort). Runs on its own thread and runtime, and is waited for, so the
+    /// Deletes the deployment's Redis keys, database and RabbitMQ namespace
+    /// (best effort). Runs on its own thread and runtime, and is waited for, so the
     /// test process cannot exit before the clean-up is done.
     fn drop(&mut self) {
         let pattern = format!("{}:*", self.prefix);
         let amqp = self.amqp();
+        let database = yeyak_platform::db::DatabaseSettings::with_url(self.database_url());
         let cleanup = std::thread::spawn(move || {
             if let Ok(rt) = tokio::runtime::Builder::new_current_thread().enable_all().build() {
                 let _ = rt.block_on(yeyak_platform::messaging::delete_namespace(&amqp, &[admission::consumers::sessions::QUEUE]));
+                let _ = rt.block_on(yeyak_platform::db::drop_database(&database));
             }
             let Ok(client) = redis::Client::open("redis://127.0.0.1:6379/0") else { return };
             let Ok(mut conn) = client.get_connection() else { return };

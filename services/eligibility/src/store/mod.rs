@@ -14,6 +14,14 @@
 //! between them cannot lose or double an effect. All of a subject's keys
 //! share one hash tag (one Redis Cluster slot).
 //!
+//! Redis restarted empty loses all of it, and only the cache comes back by
+//! itself (from the registry). The rest came from events already
+//! acknowledged, so nothing here can rebuild it: a booked dose is answered
+//! eligible again (reservation's unique index, one active reservation per
+//! person and dose, still refuses the second booking: `ALREADY_EXISTS`), an
+//! agent's quota starts again from nobody, and a late `confirmed` after a
+//! lost cancellation mark would book the dose again in this set.
+//!
 //! And, apart from Redis, the rules file: [`rules_file`] reads it and keeps
 //! the rules in force.
 mod reader;
@@ -102,7 +110,14 @@ pub(crate) struct Ttls {
 
 impl Store {
     /// Needs a Tokio runtime: cache writes have their own task.
+    ///
+    /// Every command here may run twice ([`RedisConn::idempotent`]), so the
+    /// first check after a reconnection does not fail: reads, `SET` of one
+    /// value, the quota claim (set membership) and the event scripts (their
+    /// event id is claimed with `SET NX` in the same script: a second run
+    /// does nothing and reports the event as seen, which the consumer acks).
     pub(crate) fn new(conn: RedisConn, prefix: &str, ttls: Ttls) -> Self {
+        let conn = conn.idempotent();
         Self {
             reader: CacheReader::new(conn.clone()),
             writer: CacheWriter::spawn(conn.clone(), ttls.cache.as_secs().max(1)),

@@ -72,11 +72,13 @@ pub(crate) struct Options {
     pub reload_ms: u64,
     /// Seed node URLs of a Redis Cluster to use instead of the shared Redis.
     pub redis_cluster: Option<String>,
+    /// A private single node to use, directly, instead of the shared Redis.
+    pub redis_url: Option<String>,
 }
 
 impl Options {
     pub(crate) fn new(rules: String, now: DateTime<Utc>) -> Self {
-        Self { rules, now, proxy_max_subjects: 2, reload_ms: 100, redis_cluster: None }
+        Self { rules, now, proxy_max_subjects: 2, reload_ms: 100, redis_cluster: None, redis_url: None }
     }
 }
 
@@ -119,9 +121,10 @@ impl Harness {
         let identity = SigningKey::generate(Issuer::Identity, "i1");
         let amqp = AmqpSettings::for_test(&tag);
         let redis_prefix = format!("test:{tag}");
-        let (redis_mode, redis_url) = match &options.redis_cluster {
-            Some(seeds) => ("cluster", seeds.clone()),
-            None => ("single", format!("redis://{}/0", redis.addr())),
+        let (redis_mode, redis_url) = match (&options.redis_cluster, &options.redis_url) {
+            (Some(seeds), _) => ("cluster", seeds.clone()),
+            (None, Some(url)) => ("single", url.clone()),
+            (None, None) => ("single", format!("redis://{}/0", redis.addr())),
         };
         let env = Env::from_pairs([
             ("GRPC_ADDR".to_string(), "127.0.0.1:0".to_string()),

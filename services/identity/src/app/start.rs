@@ -40,7 +40,9 @@ impl Verification {
         let phone_key = domain::phone_key(key, &person.phone);
         let session_id = &pass.session_id;
         let limits = self.person_limits(&subject, &phone_key, session_id);
-        match self.store.gate(&limits, session_id, &subject, self.config.proxy_limit).await? {
+        // Also the attempt's id on its counters (what a refund gives back).
+        let challenge_id = uuid::Uuid::new_v4().to_string();
+        match self.store.gate(&limits, &challenge_id, session_id, &subject, self.config.proxy_limit).await? {
             Gate::Open => {}
             Gate::Exhausted(x) => {
                 self.metrics.refused(x.counter.name());
@@ -52,7 +54,6 @@ impl Verification {
             }
         }
 
-        let challenge_id = uuid::Uuid::new_v4().to_string();
         let call = CallOptions { deadline: self.provider_deadline(answer_by), idempotency_key: challenge_id.clone() };
         let outcome = slot.provider.start(&person, &call).instrument(tracing::info_span!("provider.start", provider = slot.id())).await;
         permit.finish(!outcome.as_ref().is_err_and(ProviderError::is_failure));
@@ -60,7 +61,7 @@ impl Verification {
             Ok(t) => t,
             Err(ProviderError::Unavailable(cause)) => {
                 // The provider failed, not the person: the attempt is given back.
-                if let Err(e) = self.store.refund(&limits).await {
+                if let Err(e) = self.store.refund(&limits, &challenge_id).await {
                     tracing::warn!(error = %e, "could not refund an attempt");
                 }
                 return Err(self.failed(slot, cause));

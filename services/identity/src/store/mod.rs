@@ -9,8 +9,16 @@
 //! - `challenge:{id}:attempts`: wrong codes on that challenge;
 //! - `attempts:subject:{subject id}`, `attempts:phone:{phone hash}`,
 //!   `attempts:pass:{sid}`: starts and wrong codes per fixed window;
+//! - `mark:{<counter key>}:<attempt>`: the attempt a counter counted, for a
+//!   few minutes (see [`counters`]);
 //! - `proxy:{sid}`: the set of subject ids a pass has verified (proxy limit),
 //!   until the pass expires.
+//!
+//! Redis restarted empty loses all of it: challenges in flight are gone (the
+//! person starts the verification again and gets a new code), the counters
+//! start a new window and a pass may verify its proxy limit of people once
+//! more. None of it can be rebuilt from elsewhere; `docs/redis.md` says why
+//! that is accepted.
 use std::time::Duration;
 
 use redis::{AsyncCommands as _, Script};
@@ -84,13 +92,22 @@ pub(crate) enum Finish {
     ProxyLimit,
 }
 
+mod counters;
 mod scripts;
+#[cfg(test)]
+mod tests;
 
-use futures_util::future::{join, try_join, try_join_all};
+use futures_util::future::join;
 use scripts::{COUNT_FAILURE, GIVE_BACK, PROXY_ADD, PROXY_ROOM, TAKE};
 
 #[derive(Clone)]
 pub(crate) struct Store {
+    /// Idempotent ([`RedisConn::idempotent`]): every command here may run
+    /// twice. Reads, `PSETEX` of one value, `DEL`, the proxy scripts (set
+    /// membership) and the counting scripts (marked per attempt) do the
+    /// same the second time; a consuming `DEL` run twice answers `Gone` to
+    /// a caller whose first run consumed the challenge, which never issues a
+    /// second assertion. So the first call after a reconnection succeeds.
     conn: RedisConn,
     prefix: String,
     take: Script,
@@ -104,15 +121,10 @@ fn millis(d: Duration) -> u64 {
     (d.as_millis() as u64).max(1)
 }
 
-fn exhausted(limit: &Limit, pttl: i64) -> Exhausted {
-    let retry_after = if pttl > 0 { Duration::from_millis(pttl as u64) } else { limit.window };
-    Exhausted { counter: limit.counter, retry_after }
-}
-
 impl Store {
     pub(crate) fn new(conn: RedisConn, prefix: &str) -> Self {
         Self {
-            conn,
+            conn: conn.idempotent(),
             prefix: format!("{prefix}:identity"),
             take: Script::new(TAKE),
             count_failure: Script::new(COUNT_FAILURE),
@@ -142,62 +154,6 @@ impl Store {
 
     fn proxy_key(&self, session_id: &str) -> String {
         format!("{}:proxy:{session_id}", self.prefix)
-    }
-
-    /// The gate in front of a start: attempt limits, then the proxy limit.
-    ///
-    /// Every counter is taken by its own script, all at once with the proxy
-    /// check; if one refuses (or the proxy limit does), what the others took
-    /// is given back, so a refused attempt is not counted. No counter ever
-    /// passes its limit. Two starts racing near a limit may both be refused
-    /// where one script over every counter would have let one in (the safe
-    /// side), and a replica dying before it gives back leaves an attempt
-    /// counted until its window ends.
-    pub(crate) async fn gate(&self, limits: &[Limit], session_id: &str, subject: &str, proxy_max: u32) -> redis::RedisResult<Gate> {
-        let takes = try_join_all(limits.iter().map(|l| {
-            let mut conn = self.conn.clone();
-            async move { self.take.key(&l.key).arg(l.max).arg(millis(l.window)).invoke_async::<(i64, i64)>(&mut conn).await }
-        }));
-        let mut conn = self.conn.clone();
-        let room =
-            async move { self.proxy_room.key(self.proxy_key(session_id)).arg(subject).arg(proxy_max).invoke_async::<i64>(&mut conn).await };
-        let (taken, room) = try_join(takes, room).await?;
-        let gate = match taken.iter().position(|(at_limit, _)| *at_limit == 1) {
-            Some(i) => Gate::Exhausted(exhausted(&limits[i], taken[i].1)),
-            None if room == 0 => Gate::ProxyLimit,
-            None => return Ok(Gate::Open),
-        };
-        let took: Vec<&Limit> = limits.iter().zip(&taken).filter(|(_, (at_limit, _))| *at_limit == 0).map(|(l, _)| l).collect();
-        self.give_back(&took).await?;
-        Ok(gate)
-    }
-
-    /// Counts a failed attempt (a wrong code) on every counter given.
-    /// Returns the first limit now reached, if any, and the new count of the
-    /// first counter.
-    pub(crate) async fn fail(&self, limits: &[Limit]) -> redis::RedisResult<(Option<Exhausted>, u32)> {
-        let counted: Vec<(i64, i64, i64)> = try_join_all(limits.iter().map(|l| {
-            let mut conn = self.conn.clone();
-            async move { self.count_failure.key(&l.key).arg(l.max).arg(millis(l.window)).invoke_async(&mut conn).await }
-        }))
-        .await?;
-        let over = limits.iter().zip(&counted).find(|(_, (_, at_limit, _))| *at_limit == 1);
-        let first = counted.first().map_or(0, |(count, _, _)| *count);
-        Ok((over.map(|(l, (_, _, pttl))| exhausted(l, *pttl)), u32::try_from(first).unwrap_or(u32::MAX)))
-    }
-
-    /// Gives back the attempt a start counted when the provider, not the person, failed.
-    pub(crate) async fn refund(&self, limits: &[Limit]) -> redis::RedisResult<()> {
-        self.give_back(&limits.iter().collect::<Vec<_>>()).await
-    }
-
-    async fn give_back(&self, limits: &[&Limit]) -> redis::RedisResult<()> {
-        try_join_all(limits.iter().map(|l| {
-            let mut conn = self.conn.clone();
-            async move { self.give_back.key(&l.key).invoke_async::<i64>(&mut conn).await }
-        }))
-        .await
-        .map(drop)
     }
 
     pub(crate) async fn put(&self, id: &str, challenge: &Challenge, ttl: Duration) -> redis::RedisResult<()> {

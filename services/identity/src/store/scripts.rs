@@ -1,29 +1,48 @@
 //! The Lua scripts that make each rate-limit and challenge step atomic in Redis.
 //!
-//! Each script touches one key: the counters of one request belong to
+//! Each script touches one counter: the counters of one request belong to
 //! different people and things (the subject, the phone, the pass), so on a
 //! Redis Cluster they live on different slots and no script may span them.
-//! The store runs one script per key, all at once (one round trip), and
+//! The store runs one script per counter, all at once (one round trip), and
 //! gives back what it took when the request is refused (see `Store::gate`).
+//!
+//! A counting script also writes a mark for the attempt it counted
+//! (`mark:{<counter key>}:<attempt>`, on the counter's slot), so that running
+//! it twice for one attempt (a replay after the connection dropped with the
+//! reply in flight) counts once, and a give-back gives back only what that
+//! attempt took, once.
 
-/// Takes one attempt on a counter unless it is at its limit.
-/// KEYS: counter. ARGV: max, window (ms). Returns {0, 0} taken, {1, pttl} at its limit.
+/// Takes one attempt on a counter unless it is at its limit; taking it again
+/// for the same attempt changes nothing.
+/// KEYS: counter, mark. ARGV: max, window (ms), mark ttl (ms).
+/// Returns {0, 0} taken, {1, pttl} at its limit.
 pub(super) const TAKE: &str = r"
+if redis.call('EXISTS', KEYS[2]) == 1 then
+  return {0, 0}
+end
 if tonumber(redis.call('GET', KEYS[1]) or '0') >= tonumber(ARGV[1]) then
   return {1, redis.call('PTTL', KEYS[1])}
 end
 if redis.call('INCR', KEYS[1]) == 1 then
   redis.call('PEXPIRE', KEYS[1], ARGV[2])
 end
+redis.call('SET', KEYS[2], '1', 'PX', ARGV[3])
 return {0, 0}
 ";
 
-/// Counts one failed attempt on a counter.
-/// KEYS: counter. ARGV: max, window (ms). Returns {count, 1 when at its limit, pttl}.
+/// Counts one failed attempt on a counter, once per attempt.
+/// KEYS: counter, mark. ARGV: max, window (ms), mark ttl (ms).
+/// Returns {count, 1 when at its limit, pttl}.
 pub(super) const COUNT_FAILURE: &str = r"
-local c = redis.call('INCR', KEYS[1])
-if c == 1 or redis.call('PTTL', KEYS[1]) < 0 then
-  redis.call('PEXPIRE', KEYS[1], ARGV[2])
+local c
+if redis.call('EXISTS', KEYS[2]) == 1 then
+  c = tonumber(redis.call('GET', KEYS[1]) or '0')
+else
+  c = redis.call('INCR', KEYS[1])
+  if c == 1 or redis.call('PTTL', KEYS[1]) < 0 then
+    redis.call('PEXPIRE', KEYS[1], ARGV[2])
+  end
+  redis.call('SET', KEYS[2], '1', 'PX', ARGV[3])
 end
 if c >= tonumber(ARGV[1]) then
   return {c, 1, redis.call('PTTL', KEYS[1])}
@@ -31,10 +50,11 @@ end
 return {c, 0, 0}
 ";
 
-/// Gives back one attempt on a counter (the provider failed, not the person,
-/// or another counter refused the request).
+/// Gives back the attempt this mark counted (the provider failed, not the
+/// person, or another counter refused the request); nothing if it counted
+/// none or was given back already. KEYS: counter, mark.
 pub(super) const GIVE_BACK: &str = r"
-if tonumber(redis.call('GET', KEYS[1]) or '0') > 0 then
+if redis.call('DEL', KEYS[2]) == 1 and tonumber(redis.call('GET', KEYS[1]) or '0') > 0 then
   redis.call('DECR', KEYS[1])
 end
 return 0

@@ -2,14 +2,9 @@
 //! GetAvailability per clinic, vaccine and range), stored as the encoded
 //! protobuf responses.
 //!
-//! Invalidation by version keys: every entry's key ends with the version of
-//! its scope (a clinic and vaccine for availability, a district or province
-//! and vaccine for searches). When bookings change a clinic's places, the
-//! event consumer bumps the versions of the clinic's scopes; later reads look
-//! for keys under the new version, and the old entries expire unread. A read
-//! takes the version before it queries PostgreSQL, so an answer computed from
-//! data older than a bump is stored under the old version and never served.
-//! Reading the version and the entry is one script call (one round trip).
+//! Invalidation by version keys ([`versions`]): every entry's key ends with
+//! the version of its scope, which bookings move on. Reading the version and
+//! the entry is one script call (one round trip).
 //! The script reads an entry key it computes, so a scope's version key and
 //! its entries share a hash tag (`{clinic:<id>:<vaccine>}`,
 //! `{region:<code>:<vaccine>}`): one Redis Cluster slot per scope, and the
@@ -24,7 +19,11 @@
 //! The cache is an optimisation, never a dependency: any Redis error or a
 //! slow answer is counted and the read goes to PostgreSQL; after an error the
 //! cache is skipped for a moment (a breaker) so that an outage costs one
-//! timeout, not one per request.
+//! timeout, not one per request. Every command here may run twice (reads,
+//! `SET` of one value, a version moving forward once more), so the
+//! connection is idempotent: the first read after a reconnection uses the
+//! new connection instead of tripping the breaker. Redis restarted empty
+//! costs a miss per answer, each recomputed from PostgreSQL.
 use std::{
     collections::BTreeSet,
     sync::{
@@ -44,18 +43,13 @@ use yeyak_platform::{
 use crate::domain::CacheSettings;
 
 mod invalidator;
+#[cfg(test)]
+mod tests;
+mod versions;
 
 pub(crate) use invalidator::Invalidator;
+use versions::{LOOKUP, VERSION_TTL_SECS};
 
-/// Returns the scope's version and the entry stored under it.
-const LOOKUP: &str = r"
-local v = redis.call('GET', KEYS[1]) or '0'
-return {v, redis.call('GET', ARGV[1] .. ':v' .. v)}
-";
-
-/// Version keys outlive every entry by far, so a version that expired (and
-/// restarts at 0) cannot resurrect an entry stored under an old number.
-const VERSION_TTL_SECS: i64 = 86_400;
 /// How long the cache is bypassed after a Redis error.
 pub(super) const BREAKER_OPEN: Duration = Duration::from_secs(2);
 
@@ -107,7 +101,7 @@ impl Cache {
                 mode: settings.mode,
                 tls: settings.tls.clone(),
             };
-            Some(redis_store::connect_lazy(&redis)?)
+            Some(redis_store::connect_lazy(&redis)?.idempotent())
         } else {
             None
         };
@@ -162,8 +156,13 @@ impl Cache {
             self.count(kind, "bypass");
             return Lookup::Bypass;
         };
-        let result: redis::RedisResult<(String, Option<Vec<u8>>)> =
-            self.lookup.key(self.version_key(scope)).arg(self.entry_key(kind, scope, parts)).invoke_async(&mut conn).await;
+        let result: redis::RedisResult<(String, Option<Vec<u8>>)> = self
+            .lookup
+            .key(self.version_key(scope))
+            .arg(self.entry_key(kind, scope, parts))
+            .arg(VERSION_TTL_SECS)
+            .invoke_async(&mut conn)
+            .await;
         match result {
             Ok((_, Some(bytes))) => {
                 self.count(kind, "hit");
@@ -233,12 +232,13 @@ impl Cache {
         if scopes.is_empty() {
             return Ok(());
         }
-        let mut cmds = Vec::with_capacity(scopes.len() * 2);
-        for scope in scopes {
-            let key = self.version_key(scope);
-            cmds.push((key.clone(), redis::Cmd::incr(&key, 1)));
-            cmds.push((key.clone(), redis::Cmd::expire(&key, VERSION_TTL_SECS)));
-        }
+        let cmds = scopes
+            .iter()
+            .map(|scope| {
+                let key = self.version_key(scope);
+                (key.clone(), versions::bump(&key))
+            })
+            .collect();
         query_by_slot::<redis::Value>(conn, cmds).await.map(drop)
     }
 }

@@ -89,6 +89,7 @@ impl Deliveries {
     pub(crate) async fn status(&self, lookup: Lookup) -> Result<Vec<DeliveryRecord>, Error> {
         Ok(match lookup {
             Lookup::Reservation(id) => self.store.by_reservation(id).await?,
+            Lookup::BookingCode(code) => self.store.by_booking_code(&code).await?,
             Lookup::Message(id) => self.store.by_message(id).await?.into_iter().collect(),
         })
     }

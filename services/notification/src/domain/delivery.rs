@@ -3,6 +3,8 @@
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
+use super::BookingCode;
+
 /// Delivery states as stored in the `deliveries.state` column.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum DeliveryState {
@@ -36,6 +38,8 @@ impl DeliveryState {
 pub(crate) struct DeliveryRecord {
     pub(crate) message_id: Uuid,
     pub(crate) reservation_id: Uuid,
+    /// `None` for a message recorded from an event before booking codes.
+    pub(crate) booking_code: Option<BookingCode>,
     /// The routing key of the event that caused the SMS.
     pub(crate) event_type: String,
     /// `None` for a stored state this build does not know (shown as
@@ -48,10 +52,12 @@ pub(crate) struct DeliveryRecord {
 }
 
 /// Which deliveries a status request asks for: exactly one selector.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) enum Lookup {
     /// Every SMS of one reservation, oldest event first.
     Reservation(Uuid),
+    /// The same, by the booking code a caller reads from the SMS.
+    BookingCode(BookingCode),
     /// One SMS by its message id (the gateway's idempotency key).
     Message(Uuid),
 }

@@ -1,6 +1,7 @@
 //! Pure notification rules: which SMS an event causes (`notice`), the
 //! message id that makes a resend harmless, how long to wait before trying
-//! again, and what a delivery looks like to support staff (`delivery`).
+//! again, what a delivery looks like to support staff (`delivery`), and how
+//! a booking code is read (`yeyak_platform::booking_code`).
 pub(crate) mod delivery;
 pub(crate) mod notice;
 
@@ -10,6 +11,7 @@ use uuid::Uuid;
 
 pub(crate) use delivery::{DeliveryRecord, DeliveryState, Lookup};
 pub(crate) use notice::{decode, Contact, Notice};
+pub(crate) use yeyak_platform::booking_code::BookingCode;
 
 /// Namespace of message ids. Never change it: ids already sent would no
 /// longer match the gateway's idempotency keys.

@@ -1,7 +1,7 @@
 //! Turns a reservation event into the SMS it causes. Texts are short Korean
-//! notices that identify the reservation by a short number only: no name, no
-//! resident registration number, nothing a stranger reading the phone could
-//! misuse.
+//! notices that identify the reservation by its booking code only (the
+//! "예약번호" a person reads out to support staff): no name, no resident
+//! registration number, nothing a stranger reading the phone could misuse.
 use chrono_tz::Asia::Seoul;
 use prost::Message as _;
 use uuid::Uuid;
@@ -11,10 +11,14 @@ use yeyak_proto::events::v1::{
     routing::{RESERVATION_CANCELLED, RESERVATION_CONFIRMED, RESERVATION_RESCHEDULED},
 };
 
+use super::BookingCode;
+
 /// The SMS one event asks for.
 #[derive(Clone, PartialEq, Eq)]
 pub(crate) struct Notice {
     pub(crate) reservation_id: Uuid,
+    /// `None` for an event from a build before booking codes.
+    pub(crate) booking_code: Option<BookingCode>,
     /// The routing key of the event.
     pub(crate) event_type: &'static str,
     /// Where to send it; `None` when the reservation left no phone number
@@ -44,6 +48,7 @@ impl std::fmt::Debug for Notice {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Notice")
             .field("reservation_id", &self.reservation_id)
+            .field("booking_code", &self.booking_code)
             .field("event_type", &self.event_type)
             .field("to", &self.contact.as_ref().map(|c| c.masked.as_str()))
             .finish_non_exhaustive()
@@ -71,6 +76,7 @@ pub(crate) fn decode(routing_key: &str, payload: &[u8], keys: &ContactKeys) -> R
         RESERVATION_CONFIRMED => {
             let e = ev::ReservationConfirmed::decode(payload)?;
             let id = reservation_id(&e.reservation_id)?;
+            let code = booking_code(&e.booking_code)?;
             let mut parts = vec!["[예약]".to_owned()];
             parts.extend(label(&e.clinic_name));
             parts.push(seoul_time(e.starts_at.as_ref())?);
@@ -78,9 +84,10 @@ pub(crate) fn decode(routing_key: &str, payload: &[u8], keys: &ContactKeys) -> R
             if e.dose_number > 0 {
                 parts.push(format!("{}차", e.dose_number));
             }
-            parts.push(format!("접종 예약이 확정되었습니다. 예약번호 {}", short(id)));
+            parts.push(format!("접종 예약이 확정되었습니다. 예약번호 {}", number(id, code.as_ref())));
             Ok(Notice {
                 reservation_id: id,
+                booking_code: code,
                 event_type: RESERVATION_CONFIRMED,
                 contact: contact(id, e.sealed_contact, keys)?,
                 text: parts.join(" "),
@@ -89,16 +96,20 @@ pub(crate) fn decode(routing_key: &str, payload: &[u8], keys: &ContactKeys) -> R
         RESERVATION_CANCELLED => {
             let e = ev::ReservationCancelled::decode(payload)?;
             let id = reservation_id(&e.reservation_id)?;
-            let text = format!("[예약] 예약번호 {} 접종 예약이 취소되었습니다.", short(id));
-            Ok(Notice { reservation_id: id, event_type: RESERVATION_CANCELLED, contact: contact(id, e.sealed_contact, keys)?, text })
+            let code = booking_code(&e.booking_code)?;
+            let text = format!("[예약] 예약번호 {} 접종 예약이 취소되었습니다.", number(id, code.as_ref()));
+            let contact = contact(id, e.sealed_contact, keys)?;
+            Ok(Notice { reservation_id: id, booking_code: code, event_type: RESERVATION_CANCELLED, contact, text })
         }
         RESERVATION_RESCHEDULED => {
             let e = ev::ReservationRescheduled::decode(payload)?;
             let id = reservation_id(&e.reservation_id)?;
+            let code = booking_code(&e.booking_code)?;
             let mut place = label(&e.clinic_name).into_iter().collect::<Vec<_>>();
             place.push(seoul_time(e.starts_at.as_ref())?);
-            let text = format!("[예약] 예약번호 {} 예약이 {} 으로 변경되었습니다.", short(id), place.join(" "));
-            Ok(Notice { reservation_id: id, event_type: RESERVATION_RESCHEDULED, contact: contact(id, e.sealed_contact, keys)?, text })
+            let text = format!("[예약] 예약번호 {} 예약이 {} 으로 변경되었습니다.", number(id, code.as_ref()), place.join(" "));
+            let contact = contact(id, e.sealed_contact, keys)?;
+            Ok(Notice { reservation_id: id, booking_code: code, event_type: RESERVATION_RESCHEDULED, contact, text })
         }
         other => Err(DecodeError::UnknownRoutingKey(other.to_owned())),
     }
@@ -108,9 +119,21 @@ fn reservation_id(s: &str) -> Result<Uuid, DecodeError> {
     Uuid::parse_str(s).map_err(|_| DecodeError::Invalid { field: "reservation_id", reason: "must be a UUID" })
 }
 
-/// The short reservation number printed in texts (first 8 hex digits).
-fn short(id: Uuid) -> String {
-    id.simple().to_string()[..8].to_owned()
+/// The event's booking code; absent from a build before codes. A code that
+/// does not check out is the producer's bug: the event is refused rather
+/// than an SMS printed with a number nobody can find.
+fn booking_code(s: &str) -> Result<Option<BookingCode>, DecodeError> {
+    if s.is_empty() {
+        return Ok(None);
+    }
+    BookingCode::parse(s).map(Some).map_err(|_| DecodeError::Invalid { field: "booking_code", reason: "is not a booking code" })
+}
+
+/// The number the SMS prints: the booking code. An event from before codes
+/// gets the whole reservation id, which support can look up; a prefix of it
+/// would be its timestamp, shared by every booking of the same minute.
+fn number(id: Uuid, code: Option<&BookingCode>) -> String {
+    code.map_or_else(|| id.to_string(), BookingCode::to_string)
 }
 
 /// A display label from an event, cleaned of control characters (an SMS is

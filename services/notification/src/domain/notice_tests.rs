@@ -25,6 +25,7 @@ fn at(rfc3339: &str) -> Option<prost_types::Timestamp> {
 fn confirmed_text_is_in_seoul_time() {
     let e = ev::ReservationConfirmed {
         reservation_id: RID.into(),
+        booking_code: "k7mx-4qpw".into(),
         clinic_name: "서울의원".into(),
         vaccine_code: "MODERNA".into(),
         dose_number: 1,
@@ -34,7 +35,8 @@ fn confirmed_text_is_in_seoul_time() {
         ..Default::default()
     };
     let n = decode(RESERVATION_CONFIRMED, &e.encode_to_vec(), &keys()).unwrap();
-    assert_eq!(n.text, "[예약] 서울의원 2021-07-26 20:00 MODERNA 1차 접종 예약이 확정되었습니다. 예약번호 1b2c3d4e");
+    assert_eq!(n.text, "[예약] 서울의원 2021-07-26 20:00 MODERNA 1차 접종 예약이 확정되었습니다. 예약번호 K7MX-4QPW");
+    assert_eq!(n.booking_code.as_ref().map(BookingCode::as_str), Some("K7MX4QPW"));
     let contact = n.contact.unwrap();
     assert_eq!(contact.masked, "010-****-5678");
     assert_eq!(keys().open(Uuid::parse_str(RID).unwrap().as_bytes(), &contact.sealed).unwrap().as_str(), "01012345678");
@@ -47,21 +49,33 @@ fn seoul_date_rolls_over_at_local_midnight() {
     // 15:30 UTC on the 26th is 00:30 on the 27th in Seoul.
     let e = ev::ReservationRescheduled {
         reservation_id: RID.into(),
+        booking_code: "3HQ9-TWN9".into(),
         clinic_name: "부산\n보건소".into(),
         starts_at: at("2021-07-26T15:30:00Z"),
         sealed_contact: sealed("01098765432"),
         ..Default::default()
     };
     let n = decode(RESERVATION_RESCHEDULED, &e.encode_to_vec(), &keys()).unwrap();
-    assert_eq!(n.text, "[예약] 예약번호 1b2c3d4e 예약이 부산 보건소 2021-07-27 00:30 으로 변경되었습니다.");
+    assert_eq!(n.text, "[예약] 예약번호 3HQ9-TWN9 예약이 부산 보건소 2021-07-27 00:30 으로 변경되었습니다.");
 }
 
 #[test]
 fn cancelled_text_and_missing_phone() {
+    let e = ev::ReservationCancelled { reservation_id: RID.into(), booking_code: "M8RV-E4C7".into(), ..Default::default() };
+    let n = decode(RESERVATION_CANCELLED, &e.encode_to_vec(), &keys()).unwrap();
+    assert_eq!(n.text, "[예약] 예약번호 M8RV-E4C7 접종 예약이 취소되었습니다.");
+    assert_eq!(n.contact, None);
+}
+
+/// An event from a build before booking codes names the whole reservation
+/// id, never its first digits (a UUIDv7's timestamp, shared by every
+/// booking of the same minute).
+#[test]
+fn an_event_without_a_code_names_the_whole_reservation_id() {
     let e = ev::ReservationCancelled { reservation_id: RID.into(), ..Default::default() };
     let n = decode(RESERVATION_CANCELLED, &e.encode_to_vec(), &keys()).unwrap();
-    assert_eq!(n.text, "[예약] 예약번호 1b2c3d4e 접종 예약이 취소되었습니다.");
-    assert_eq!(n.contact, None);
+    assert_eq!(n.text, format!("[예약] 예약번호 {RID} 접종 예약이 취소되었습니다."));
+    assert_eq!(n.booking_code, None);
 }
 
 #[test]
@@ -72,6 +86,11 @@ fn bad_events_are_refused() {
     assert!(matches!(
         decode(RESERVATION_CONFIRMED, &no_time.encode_to_vec(), &keys()),
         Err(DecodeError::Invalid { field: "starts_at", .. })
+    ));
+    let bad_code = ev::ReservationCancelled { reservation_id: RID.into(), booking_code: "K7MX-4QPA".into(), ..Default::default() };
+    assert!(matches!(
+        decode(RESERVATION_CANCELLED, &bad_code.encode_to_vec(), &keys()),
+        Err(DecodeError::Invalid { field: "booking_code", .. })
     ));
     let bad_id = ev::ReservationCancelled { reservation_id: "r-1".into(), ..Default::default() };
     assert!(matches!(

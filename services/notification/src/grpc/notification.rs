@@ -1,5 +1,6 @@
-//! GetDeliveryStatus: what happened to the SMS of a reservation. Only masked
-//! phone numbers leave the service.
+//! GetDeliveryStatus: what happened to the SMS of a reservation, named by
+//! its id or by the booking code the caller reads out. Only masked phone
+//! numbers leave the service.
 use std::sync::Arc;
 
 use tonic::{Request, Response, Status};
@@ -9,7 +10,7 @@ use yeyak_proto::notification::v1::{self as pb, notification_service_server::Not
 
 use crate::{
     app::Deliveries,
-    domain::{DeliveryRecord, DeliveryState, Lookup},
+    domain::{BookingCode, DeliveryRecord, DeliveryState, Lookup},
 };
 
 pub(crate) struct NotificationApi {
@@ -37,15 +38,30 @@ fn parse_uuid(field: &'static str, value: &str) -> Result<Uuid, Status> {
     Uuid::parse_str(value.trim()).map_err(|_| status::invalid_argument(field, "must be a UUID"))
 }
 
-/// Exactly one selector: a request naming both is ambiguous, and is blamed on
-/// `message_id` (the narrower one) so the caller knows which to drop.
+fn parse_code(field: &'static str, value: &str) -> Result<BookingCode, Status> {
+    BookingCode::parse(value).map_err(|e| status::invalid_argument(field, e.to_string()))
+}
+
+/// Reads one selector's value.
+type Selector = fn(&'static str, &str) -> Result<Lookup, Status>;
+
+/// Exactly one selector: a request naming two is ambiguous, and is blamed on
+/// the second (the narrower, `message_id`, comes last) so the caller knows
+/// which to drop.
 fn lookup(req: &pb::GetDeliveryStatusRequest) -> Result<Lookup, Status> {
-    match (req.reservation_id.trim().is_empty(), req.message_id.trim().is_empty()) {
-        (true, true) => Err(status::invalid_argument("reservation_id", "exactly one of reservation_id or message_id is required")),
-        (false, false) => Err(status::invalid_argument("message_id", "must be empty when reservation_id is set")),
-        (false, true) => Ok(Lookup::Reservation(parse_uuid("reservation_id", &req.reservation_id)?)),
-        (true, false) => Ok(Lookup::Message(parse_uuid("message_id", &req.message_id)?)),
+    let selectors: [(&'static str, &str, Selector); 3] = [
+        ("reservation_id", &req.reservation_id, |f, v| Ok(Lookup::Reservation(parse_uuid(f, v)?))),
+        ("booking_code", &req.booking_code, |f, v| Ok(Lookup::BookingCode(parse_code(f, v)?))),
+        ("message_id", &req.message_id, |f, v| Ok(Lookup::Message(parse_uuid(f, v)?))),
+    ];
+    let mut given = selectors.into_iter().filter(|(_, value, _)| !value.trim().is_empty());
+    let Some((field, value, read)) = given.next() else {
+        return Err(status::invalid_argument("reservation_id", "exactly one of reservation_id, booking_code or message_id is required"));
+    };
+    if let Some((extra, _, _)) = given.next() {
+        return Err(status::invalid_argument(extra, format!("must be empty when {field} is set")));
     }
+    read(field, value)
 }
 
 fn to_pb(r: DeliveryRecord) -> pb::Delivery {
@@ -58,6 +74,7 @@ fn to_pb(r: DeliveryRecord) -> pb::Delivery {
     pb::Delivery {
         message_id: r.message_id.to_string(),
         reservation_id: r.reservation_id.to_string(),
+        booking_code: r.booking_code.map(|c| c.to_string()).unwrap_or_default(),
         event_type: r.event_type,
         state: state as i32,
         masked_phone: r.masked_phone,
@@ -73,7 +90,11 @@ mod tests {
     use super::*;
 
     fn req(reservation_id: &str, message_id: &str) -> pb::GetDeliveryStatusRequest {
-        pb::GetDeliveryStatusRequest { reservation_id: reservation_id.into(), message_id: message_id.into() }
+        pb::GetDeliveryStatusRequest { reservation_id: reservation_id.into(), message_id: message_id.into(), booking_code: String::new() }
+    }
+
+    fn by_code(code: &str, reservation_id: &str, message_id: &str) -> pb::GetDeliveryStatusRequest {
+        pb::GetDeliveryStatusRequest { booking_code: code.into(), ..req(reservation_id, message_id) }
     }
 
     fn field(e: Status) -> String {
@@ -92,5 +113,17 @@ mod tests {
         assert_eq!(field(lookup(&req(&id.to_string(), &id.to_string())).unwrap_err()), "message_id");
         assert_eq!(field(lookup(&req("nope", "")).unwrap_err()), "reservation_id");
         assert_eq!(field(lookup(&req("", "nope")).unwrap_err()), "message_id");
+    }
+
+    #[test]
+    fn a_booking_code_is_a_selector_too() {
+        let code = BookingCode::parse("K7MX4QPW").unwrap();
+        assert_eq!(lookup(&by_code(" k7mx-4qpw ", "", "")).unwrap(), Lookup::BookingCode(code));
+        let id = Uuid::new_v4().to_string();
+        assert_eq!(field(lookup(&by_code("K7MX-4QPW", &id, "")).unwrap_err()), "booking_code");
+        assert_eq!(field(lookup(&by_code("K7MX-4QPW", "", &id)).unwrap_err()), "message_id");
+        for bad in ["K7MX-4QPA", "K7MX-4QWP", "K7MO-4QPW", "K7MX"] {
+            assert_eq!(field(lookup(&by_code(bad, "", "")).unwrap_err()), "booking_code", "{bad}");
+        }
     }
 }

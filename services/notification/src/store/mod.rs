@@ -11,7 +11,7 @@ use sqlx::PgPool;
 use uuid::Uuid;
 use yeyak_platform::messaging::inbox;
 
-use crate::domain::{self, Contact, DeliveryRecord, DeliveryState, Notice};
+use crate::domain::{self, BookingCode, Contact, DeliveryRecord, DeliveryState, Notice};
 
 pub(crate) use sending::Claimed;
 pub use sending::{CLAIM_DUE, CLAIM_PLANNER};
@@ -21,6 +21,7 @@ pub use sending::{CLAIM_DUE, CLAIM_PLANNER};
 struct RecordRow {
     message_id: Uuid,
     reservation_id: Uuid,
+    booking_code: Option<String>,
     event_type: String,
     state: String,
     masked_phone: String,
@@ -34,6 +35,8 @@ impl From<RecordRow> for DeliveryRecord {
         Self {
             message_id: r.message_id,
             reservation_id: r.reservation_id,
+            // Stored from a code that was checked when the event arrived.
+            booking_code: r.booking_code.and_then(|c| BookingCode::parse(&c).ok()),
             event_type: r.event_type,
             state: DeliveryState::parse(&r.state),
             masked_phone: r.masked_phone,
@@ -61,6 +64,7 @@ struct Rows {
     message_ids: Vec<Uuid>,
     event_ids: Vec<Uuid>,
     reservation_ids: Vec<Uuid>,
+    booking_codes: Vec<Option<String>>,
     event_types: Vec<&'static str>,
     sealed: Vec<Vec<u8>>,
     masked: Vec<String>,
@@ -72,6 +76,7 @@ impl Rows {
         self.message_ids.push(domain::message_id(event_id));
         self.event_ids.push(event_id);
         self.reservation_ids.push(notice.reservation_id);
+        self.booking_codes.push(notice.booking_code.as_ref().map(|c| c.as_str().to_owned()));
         self.event_types.push(notice.event_type);
         self.sealed.push(contact.sealed.clone());
         self.masked.push(contact.masked.clone());
@@ -84,7 +89,7 @@ pub(crate) struct DeliveryStore {
     pool: PgPool,
 }
 
-const RECORD_COLUMNS: &str = "message_id, reservation_id, event_type, state, masked_phone, attempts, created_at, sent_at";
+const RECORD_COLUMNS: &str = "message_id, reservation_id, booking_code, event_type, state, masked_phone, attempts, created_at, sent_at";
 
 impl DeliveryStore {
     pub(crate) fn new(pool: PgPool) -> Self {
@@ -113,9 +118,9 @@ impl DeliveryStore {
             .collect();
         if !rows.event_ids.is_empty() {
             sqlx::query(
-                "INSERT INTO deliveries (message_id, event_id, reservation_id, event_type, sealed_contact, masked_phone, text, state, attempts, next_attempt_at)
-                 SELECT m, e, r, t, p, mp, x, 'pending', 0, now()
-                     FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::bytea[], $6::text[], $7::text[]) AS v(m, e, r, t, p, mp, x)
+                "INSERT INTO deliveries (message_id, event_id, reservation_id, event_type, sealed_contact, masked_phone, text, booking_code, state, attempts, next_attempt_at)
+                 SELECT m, e, r, t, p, mp, x, b, 'pending', 0, now()
+                     FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::bytea[], $6::text[], $7::text[], $8::text[]) AS v(m, e, r, t, p, mp, x, b)
                  ON CONFLICT (message_id) DO NOTHING",
             )
             .bind(&rows.message_ids)
@@ -125,6 +130,7 @@ impl DeliveryStore {
             .bind(&rows.sealed)
             .bind(&rows.masked)
             .bind(&rows.texts)
+            .bind(&rows.booking_codes)
             .execute(&mut *tx)
             .await?;
         }
@@ -137,6 +143,16 @@ impl DeliveryStore {
         let rows: Vec<RecordRow> =
             sqlx::query_as(&format!("SELECT {RECORD_COLUMNS} FROM deliveries WHERE reservation_id = $1 ORDER BY event_id"))
                 .bind(reservation_id)
+                .fetch_all(&self.pool)
+                .await?;
+        Ok(rows.into_iter().map(DeliveryRecord::from).collect())
+    }
+
+    /// Deliveries of the reservation with this booking code, oldest first.
+    pub(crate) async fn by_booking_code(&self, code: &BookingCode) -> Result<Vec<DeliveryRecord>, sqlx::Error> {
+        let rows: Vec<RecordRow> =
+            sqlx::query_as(&format!("SELECT {RECORD_COLUMNS} FROM deliveries WHERE booking_code = $1 ORDER BY event_id"))
+                .bind(code.as_str())
                 .fetch_all(&self.pool)
                 .await?;
         Ok(rows.into_iter().map(DeliveryRecord::from).collect())

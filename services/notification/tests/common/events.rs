@@ -15,6 +15,18 @@ pub(crate) fn seal(reservation_id: Uuid, phone: &str) -> Vec<u8> {
     KEYS.sealer().seal(reservation_id.as_bytes(), phone)
 }
 
+/// The booking code reservation would have drawn for `reservation_id`, as
+/// events carry it ("XXXX-XXXX"): derived from the id's random bits so a
+/// test knows it without passing it around, with the check character.
+pub(crate) fn code_for(reservation_id: Uuid) -> String {
+    const ALPHABET: &[u8] = b"23456789ABCDEFGHJKMNPQRSTVWXY";
+    let mut values: Vec<usize> = reservation_id.as_bytes()[9..16].iter().map(|b| usize::from(*b) % 29).collect();
+    let sum: usize = values.iter().enumerate().map(|(i, v)| (8 - i) * v).sum();
+    values.push((29 - sum % 29) % 29);
+    let chars: String = values.iter().map(|&v| char::from(ALPHABET[v])).collect();
+    format!("{}-{}", &chars[..4], &chars[4..])
+}
+
 fn meta(event_id: Uuid) -> Option<ev::EventMeta> {
     Some(ev::EventMeta { event_id: event_id.to_string(), occurred_at: None, traceparent: String::new() })
 }
@@ -28,6 +40,7 @@ pub(crate) fn confirmed(event_id: Uuid, reservation_id: Uuid, phone: &str, clini
     ev::ReservationConfirmed {
         meta: meta(event_id),
         reservation_id: reservation_id.to_string(),
+        booking_code: code_for(reservation_id),
         subject_id: "subject-1".into(),
         slot_id: Uuid::new_v4().to_string(),
         clinic_id: Uuid::new_v4().to_string(),
@@ -45,6 +58,7 @@ pub(crate) fn cancelled(event_id: Uuid, reservation_id: Uuid, phone: &str) -> Ve
     ev::ReservationCancelled {
         meta: meta(event_id),
         reservation_id: reservation_id.to_string(),
+        booking_code: code_for(reservation_id),
         sealed_contact: seal(reservation_id, phone),
         ..Default::default()
     }
@@ -55,6 +69,7 @@ pub(crate) fn rescheduled(event_id: Uuid, reservation_id: Uuid, phone: &str, cli
     ev::ReservationRescheduled {
         meta: meta(event_id),
         reservation_id: reservation_id.to_string(),
+        booking_code: code_for(reservation_id),
         clinic_name: clinic.into(),
         starts_at: starts_at(),
         sealed_contact: seal(reservation_id, phone),

@@ -100,8 +100,14 @@ impl TestApp {
     }
 
     pub(crate) async fn by_reservation(&self, reservation_id: Uuid) -> Vec<pb::Delivery> {
-        let req = pb::GetDeliveryStatusRequest { reservation_id: reservation_id.to_string(), message_id: String::new() };
+        let req = pb::GetDeliveryStatusRequest { reservation_id: reservation_id.to_string(), ..Default::default() };
         self.client.clone().get_delivery_status(req).await.expect("GetDeliveryStatus").into_inner().deliveries
+    }
+
+    /// The deliveries of a reservation found by its booking code, typed as given.
+    pub(crate) async fn by_booking_code(&self, code: &str) -> Result<Vec<pb::Delivery>, tonic::Status> {
+        let req = pb::GetDeliveryStatusRequest { booking_code: code.into(), ..Default::default() };
+        Ok(self.client.clone().get_delivery_status(req).await?.into_inner().deliveries)
     }
 
     /// Polls until the reservation has `n` deliveries, all in `state`.

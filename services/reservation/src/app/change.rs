@@ -1,21 +1,22 @@
-//! Reads and changes of existing reservations. The caller must be the
-//! subject or the agent who booked; to anyone else a reservation does not
-//! exist (NOT_FOUND, never PERMISSION_DENIED, so ids leak nothing).
+//! Reads and changes of existing reservations, named by id or by booking
+//! code. The caller must be the subject or the agent who booked; to anyone
+//! else a reservation does not exist (NOT_FOUND, never PERMISSION_DENIED,
+//! so neither ids nor codes leak anything).
 use uuid::Uuid;
 use yeyak_platform::grpc::VerifiedPass;
 
 use super::{now, Booking, KnownSlot};
 use crate::{
-    domain::{self, Cursor, Reservation, State},
+    domain::{self, Cursor, Reservation, ReservationRef, State},
     error::ReservationError,
     events,
     store::Change,
 };
 
 impl Booking {
-    pub(crate) async fn get(&self, pass: &VerifiedPass, id: Uuid, assertion: &str) -> Result<Reservation, ReservationError> {
+    pub(crate) async fn get(&self, pass: &VerifiedPass, which: &ReservationRef, assertion: &str) -> Result<Reservation, ReservationError> {
         let caller = self.caller(pass, assertion).await?;
-        match self.store.find(id).await? {
+        match self.store.find(which).await? {
             Some(r) if r.visible_to(&caller) => Ok(r),
             _ => Err(ReservationError::NotFound),
         }
@@ -40,9 +41,14 @@ impl Booking {
         Ok((page, next))
     }
 
-    pub(crate) async fn cancel(&self, pass: &VerifiedPass, id: Uuid, assertion: &str) -> Result<Reservation, ReservationError> {
+    pub(crate) async fn cancel(
+        &self,
+        pass: &VerifiedPass,
+        which: &ReservationRef,
+        assertion: &str,
+    ) -> Result<Reservation, ReservationError> {
         let caller = self.caller(pass, assertion).await?;
-        let change = self.store.cancel(id, &caller, now(), events::cancelled).await?;
+        let change = self.store.cancel(which, &caller, now(), events::cancelled).await?;
         let freed = match &change {
             Change::Changed(r) | Change::Unchanged(r) => r.slot.slot_id,
         };
@@ -52,12 +58,12 @@ impl Booking {
     pub(crate) async fn reschedule(
         &self,
         pass: &VerifiedPass,
-        id: Uuid,
+        which: &ReservationRef,
         new_slot: Uuid,
         assertion: &str,
     ) -> Result<Reservation, ReservationError> {
         let caller = self.caller(pass, assertion).await?;
-        let current = match self.store.find(id).await? {
+        let current = match self.store.find(which).await? {
             Some(r) if r.visible_to(&caller) => r,
             _ => return Err(ReservationError::NotFound),
         };
@@ -76,7 +82,7 @@ impl Booking {
             self.store.ensure_ledger(&slot, capacity).await?;
             self.remember(&slot);
         }
-        let change = self.store.reschedule(id, &caller, &slot, now, events::rescheduled).await?;
+        let change = self.store.reschedule(current.reservation_id, &caller, &slot, now, events::rescheduled).await?;
         Ok(self.settle(change, current.slot.slot_id))
     }
 }

@@ -1,16 +1,22 @@
 //! CreateReservation: identity, eligibility and the slot, then one statement
 //! taking the place, writing the row and queueing the event; the
 //! idempotency key is looked up only when something refuses the booking.
+//! The booking code is drawn at random and drawn again if it is taken.
 use uuid::Uuid;
 use yeyak_platform::grpc::VerifiedPass;
 
 use super::{now, Booking, KnownSlot};
 use crate::{
     clients::Verdict,
-    domain::{self, NewBooking, Reservation, State},
+    domain::{self, BookingCode, NewBooking, Reservation, State},
     error::{Credential, ReservationError},
     events,
 };
+
+/// Draws of a booking code before a booking fails. Even with 150 million
+/// codes taken (the whole country, several doses) a draw is taken with
+/// probability 0.9%, and eight in a row with probability 10^-16.
+const CODE_DRAWS: u32 = 8;
 
 impl Booking {
     pub(crate) async fn create(&self, pass: &VerifiedPass, b: NewBooking) -> Result<Reservation, ReservationError> {
@@ -54,8 +60,9 @@ impl Booking {
         // Sealed here, bound to the reservation: from now on only
         // notification can read the number.
         let sealed_contact = self.contact.seal(reservation_id.as_bytes(), b.contact_phone.expose());
-        let reservation = Reservation {
+        let mut reservation = Reservation {
             reservation_id,
+            booking_code: BookingCode::generate(&mut rand::thread_rng()),
             subject_id: subject,
             agent_subject_id: agent,
             idempotency_key: b.idempotency_key,
@@ -67,8 +74,7 @@ impl Booking {
             created_at: now,
             updated_at: now,
         };
-        let event = events::confirmed(&reservation, &pass.pass);
-        let booked = self.store.book(&reservation, &event, first).await;
+        let booked = self.book_with_free_code(&mut reservation, pass, first).await;
         // A place taken or refused as full: either way the counter now exists.
         if first.is_some() && matches!(booked, Ok(_) | Err(ReservationError::SlotFull)) {
             self.remember(&reservation.slot);
@@ -89,6 +95,29 @@ impl Booking {
             }
             Err(e) => Err(e),
         }
+    }
+
+    /// Books `r`, drawing a new booking code (and so a new event) while the
+    /// one drawn belongs to another reservation. A taken code fails the
+    /// whole statement, so every failed draw wrote nothing: no place, no
+    /// row, no event.
+    async fn book_with_free_code(
+        &self,
+        r: &mut Reservation,
+        pass: &VerifiedPass,
+        first: Option<u32>,
+    ) -> Result<Reservation, ReservationError> {
+        for _ in 0..CODE_DRAWS {
+            let event = events::confirmed(r, &pass.pass);
+            match self.store.book(r, &event, first).await {
+                Err(ReservationError::BookingCodeTaken) => {
+                    tracing::info!(reservation_id = %r.reservation_id, "booking code taken; drawing another");
+                    r.booking_code = BookingCode::generate(&mut rand::thread_rng());
+                }
+                booked => return booked,
+            }
+        }
+        Err(ReservationError::Invariant(format!("no free booking code in {CODE_DRAWS} draws")))
     }
 
     /// Ok when the subject may book the dose now.

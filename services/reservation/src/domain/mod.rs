@@ -1,11 +1,14 @@
 //! Pure booking rules and values: what a reservation is and what a booking
 //! asks for, who may see it, when a retry is the same request, how list
 //! pages are addressed, and what a size change did. No I/O here.
+//! The booking code people read out is `yeyak_platform::booking_code`.
 use base64::{engine::general_purpose::URL_SAFE_NO_PAD as B64, Engine as _};
 use chrono::{DateTime, Utc};
 use sha2::{Digest as _, Sha256};
 use uuid::Uuid;
 use yeyak_platform::Secret;
+
+pub(crate) use yeyak_platform::booking_code::BookingCode;
 
 /// Doses a person can book, inclusive.
 pub(crate) const DOSES: std::ops::RangeInclusive<u32> = 1..=4;
@@ -37,6 +40,8 @@ impl State {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct Reservation {
     pub reservation_id: Uuid,
+    /// What people read out and type; unique (the database enforces it).
+    pub booking_code: BookingCode,
     pub subject_id: String,
     /// Empty when the person booked for themselves.
     pub agent_subject_id: String,
@@ -68,6 +73,15 @@ impl Reservation {
     pub(crate) fn visible_to(&self, caller_subject: &str) -> bool {
         !caller_subject.is_empty() && (self.subject_id == caller_subject || self.agent_subject_id == caller_subject)
     }
+}
+
+/// How a caller names an existing reservation: an app knows its id, a
+/// person reading the SMS knows its booking code. Either way only the
+/// subject and the agent get it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum ReservationRef {
+    Id(Uuid),
+    Code(BookingCode),
 }
 
 /// A validated CreateReservation request.

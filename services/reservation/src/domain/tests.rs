@@ -16,6 +16,7 @@ fn reservation(subject: &str, agent: &str) -> Reservation {
     let at = Utc.with_ymd_and_hms(2021, 7, 19, 11, 0, 0).unwrap();
     Reservation {
         reservation_id: Uuid::now_v7(),
+        booking_code: BookingCode::parse("K7MX-4QPW").unwrap(),
         subject_id: subject.into(),
         agent_subject_id: agent.into(),
         idempotency_key: "key-00001".into(),

@@ -11,6 +11,7 @@ use crate::domain::{Reservation, State};
 fn to_pb(r: &Reservation) -> pb::Reservation {
     pb::Reservation {
         reservation_id: r.reservation_id.to_string(),
+        booking_code: r.booking_code.to_string(),
         state: match r.state {
             State::Confirmed => pb::ReservationState::Confirmed,
             State::Cancelled => pb::ReservationState::Cancelled,

@@ -12,7 +12,7 @@ use yeyak_proto::reservation::v1::{self as pb, reservation_service_server::Reser
 use super::{status::naming_slot, to_pb};
 use crate::{
     app::Booking,
-    domain::{Cursor, NewBooking, DOSES},
+    domain::{BookingCode, Cursor, NewBooking, ReservationRef, DOSES},
 };
 
 /// Tokens are a few hundred bytes; anything far larger is not one.
@@ -70,6 +70,17 @@ fn new_booking(req: pb::CreateReservationRequest) -> Result<NewBooking, Status> 
     })
 }
 
+/// The reservation a request names: by `reservation_id` (what an app keeps)
+/// or by `booking_code` (what a person reads out), exactly one of them.
+fn reservation_ref(id: &str, code: &str) -> Result<ReservationRef, Status> {
+    match (id.trim().is_empty(), code.trim().is_empty()) {
+        (true, true) => Err(invalid_argument("reservation_id", "is required, or give booking_code instead")),
+        (false, false) => Err(invalid_argument("booking_code", "must be empty when reservation_id is set")),
+        (false, true) => Ok(ReservationRef::Id(validate::uuid("reservation_id", id)?)),
+        (true, false) => BookingCode::parse(code).map(ReservationRef::Code).map_err(|e| invalid_argument("booking_code", e.to_string())),
+    }
+}
+
 /// The page after `token`, if the request names one.
 fn page_after(token: &str) -> Result<Option<Cursor>, Status> {
     match token {
@@ -101,9 +112,9 @@ impl ReservationService for ReservationApi {
     async fn get_reservation(&self, request: Request<pb::GetReservationRequest>) -> Result<Response<pb::GetReservationResponse>, Status> {
         let pass = verified_pass(&request)?;
         let req = request.into_inner();
-        let id = validate::uuid("reservation_id", &req.reservation_id)?;
+        let which = reservation_ref(&req.reservation_id, &req.booking_code)?;
         let identity = assertion("identity_assertion", &req.identity_assertion)?;
-        let reservation = self.booking.get(&pass, id, identity).await?;
+        let reservation = self.booking.get(&pass, &which, identity).await?;
         Ok(Response::new(pb::GetReservationResponse { reservation: Some(to_pb(&reservation)) }))
     }
 
@@ -129,9 +140,9 @@ impl ReservationService for ReservationApi {
     ) -> Result<Response<pb::CancelReservationResponse>, Status> {
         let pass = verified_pass(&request)?;
         let req = request.into_inner();
-        let id = validate::uuid("reservation_id", &req.reservation_id)?;
+        let which = reservation_ref(&req.reservation_id, &req.booking_code)?;
         let identity = assertion("identity_assertion", &req.identity_assertion)?;
-        let reservation = self.booking.cancel(&pass, id, identity).await?;
+        let reservation = self.booking.cancel(&pass, &which, identity).await?;
         Ok(Response::new(pb::CancelReservationResponse { reservation: Some(to_pb(&reservation)) }))
     }
 
@@ -141,10 +152,10 @@ impl ReservationService for ReservationApi {
     ) -> Result<Response<pb::RescheduleReservationResponse>, Status> {
         let pass = verified_pass(&request)?;
         let req = request.into_inner();
-        let id = validate::uuid("reservation_id", &req.reservation_id)?;
+        let which = reservation_ref(&req.reservation_id, &req.booking_code)?;
         let new_slot = validate::uuid("new_slot_id", &req.new_slot_id)?;
         let identity = assertion("identity_assertion", &req.identity_assertion)?;
-        let reservation = self.booking.reschedule(&pass, id, new_slot, identity).await.map_err(naming_slot("new_slot_id"))?;
+        let reservation = self.booking.reschedule(&pass, &which, new_slot, identity).await.map_err(naming_slot("new_slot_id"))?;
         Ok(Response::new(pb::RescheduleReservationResponse { reservation: Some(to_pb(&reservation)) }))
     }
 }

@@ -59,7 +59,8 @@ impl From<ReservationError> for Status {
             E::Dependency(ClientError::Refused { dependency, refusal, message }) => {
                 Status::new(code(refusal), format!("{dependency}: {message}"))
             }
-            e @ E::Invariant(_) => status::internal(&e),
+            // A taken code is drawn again inside the use case; it never gets here.
+            e @ (E::Invariant(_) | E::BookingCodeTaken) => status::internal(&e),
             E::DatabaseUnreachable(e) => status::unavailable("database", &e),
             E::Conflict(e) => {
                 tracing::warn!(error = %e, "transaction conflict");

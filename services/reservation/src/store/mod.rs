@@ -10,12 +10,15 @@ pub(crate) use write::Change;
 
 use chrono::{DateTime, Utc};
 use sqlx::{postgres::PgRow, PgPool, Row as _};
-use uuid::Uuid;
 
-use crate::domain::{Cursor, Reservation, Slot, State};
+use crate::domain::{BookingCode, Cursor, Reservation, ReservationRef, Slot, State};
 
 pub(crate) const COLUMNS: &str = "reservation_id, subject_id, agent_subject_id, idempotency_key, request_hash, slot_id, \
-     clinic_id, clinic_name, vaccine_code, dose_number, starts_at, sealed_contact, state, created_at, updated_at";
+     clinic_id, clinic_name, vaccine_code, dose_number, starts_at, sealed_contact, state, created_at, updated_at, booking_code";
+
+/// The unique constraint on booking codes: a violation of it means the
+/// random code was taken, not that the person booked twice.
+pub(crate) const BOOKING_CODE_UNIQUE: &str = "reservations_booking_code_unique";
 
 #[derive(Clone)]
 pub(crate) struct Store {
@@ -35,14 +38,9 @@ impl Store {
         write::upsert_ledger(&self.pool, slot, capacity).await
     }
 
-    pub(crate) async fn find(&self, reservation_id: Uuid) -> Result<Option<Reservation>, sqlx::Error> {
-        sqlx::query(&format!("SELECT {COLUMNS} FROM reservations WHERE reservation_id = $1"))
-            .bind(reservation_id)
-            .fetch_optional(&self.pool)
-            .await?
-            .as_ref()
-            .map(from_row)
-            .transpose()
+    pub(crate) async fn find(&self, which: &ReservationRef) -> Result<Option<Reservation>, sqlx::Error> {
+        let sql = format!("SELECT {COLUMNS} FROM reservations WHERE {}", where_ref(which));
+        bind_ref(sqlx::query(&sql), which).fetch_optional(&self.pool).await?.as_ref().map(from_row).transpose()
     }
 
     pub(crate) async fn find_by_key(&self, subject_id: &str, idempotency_key: &str) -> Result<Option<Reservation>, sqlx::Error> {
@@ -79,11 +77,33 @@ impl Store {
     }
 }
 
+/// The condition that picks the reservation `which` names, as `$1`; both
+/// columns are unique and indexed.
+pub(crate) fn where_ref(which: &ReservationRef) -> &'static str {
+    match which {
+        ReservationRef::Id(_) => "reservation_id = $1",
+        ReservationRef::Code(_) => "booking_code = $1",
+    }
+}
+
+/// Binds `$1` of [`where_ref`].
+pub(crate) fn bind_ref<'q>(
+    query: sqlx::query::Query<'q, sqlx::Postgres, sqlx::postgres::PgArguments>,
+    which: &ReservationRef,
+) -> sqlx::query::Query<'q, sqlx::Postgres, sqlx::postgres::PgArguments> {
+    match which {
+        ReservationRef::Id(id) => query.bind(*id),
+        ReservationRef::Code(code) => query.bind(code.as_str().to_owned()),
+    }
+}
+
 pub(crate) fn from_row(row: &PgRow) -> Result<Reservation, sqlx::Error> {
     let state: String = row.try_get("state")?;
     let dose: i32 = row.try_get("dose_number")?;
+    let code: String = row.try_get("booking_code")?;
     Ok(Reservation {
         reservation_id: row.try_get("reservation_id")?,
+        booking_code: BookingCode::parse(&code).map_err(|e| sqlx::Error::Decode(format!("booking code {code:?}: {e}").into()))?,
         subject_id: row.try_get("subject_id")?,
         agent_subject_id: row.try_get("agent_subject_id")?,
         idempotency_key: row.try_get("idempotency_key")?,

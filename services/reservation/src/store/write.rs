@@ -14,9 +14,9 @@ use sqlx::{Postgres, Transaction};
 use uuid::Uuid;
 use yeyak_platform::messaging::outbox;
 
-use super::{from_row, Store, COLUMNS};
+use super::{bind_ref, from_row, where_ref, Store, COLUMNS};
 use crate::{
-    domain::{Reservation, Slot, State},
+    domain::{Reservation, ReservationRef, Slot, State},
     error::ReservationError,
     events::OutboxEvent,
 };
@@ -33,20 +33,20 @@ impl Store {
     /// Cancels and gives the place back; cancelling twice is a no-op.
     pub(crate) async fn cancel(
         &self,
-        reservation_id: Uuid,
+        which: &ReservationRef,
         caller: &str,
         now: DateTime<Utc>,
         event: impl FnOnce(&Reservation) -> OutboxEvent,
     ) -> Result<Change, ReservationError> {
         let mut tx = self.pool.begin().await?;
-        let current = lock_visible(&mut tx, reservation_id, caller).await?;
+        let current = lock_visible(&mut tx, which, caller).await?;
         if current.state == State::Cancelled {
             return Ok(Change::Unchanged(current));
         }
         give_back(&mut tx, current.slot.slot_id).await?;
         let row =
             sqlx::query(&format!("UPDATE reservations SET state = $2, updated_at = $3 WHERE reservation_id = $1 RETURNING {COLUMNS}"))
-                .bind(reservation_id)
+                .bind(current.reservation_id)
                 .bind(State::Cancelled.as_str())
                 .bind(now)
                 .fetch_one(&mut *tx)
@@ -69,7 +69,7 @@ impl Store {
         event: impl FnOnce(&Reservation, &Reservation) -> OutboxEvent,
     ) -> Result<Change, ReservationError> {
         let mut tx = self.pool.begin().await?;
-        let current = lock_visible(&mut tx, reservation_id, caller).await?;
+        let current = lock_visible(&mut tx, &ReservationRef::Id(reservation_id), caller).await?;
         if current.state == State::Cancelled {
             return Err(ReservationError::Cancelled);
         }
@@ -132,11 +132,9 @@ where
 }
 
 /// The reservation, locked, if the caller may see it.
-async fn lock_visible(tx: &mut Transaction<'_, Postgres>, id: Uuid, caller: &str) -> Result<Reservation, ReservationError> {
-    let row = sqlx::query(&format!("SELECT {COLUMNS} FROM reservations WHERE reservation_id = $1 FOR UPDATE"))
-        .bind(id)
-        .fetch_optional(&mut **tx)
-        .await?;
+async fn lock_visible(tx: &mut Transaction<'_, Postgres>, which: &ReservationRef, caller: &str) -> Result<Reservation, ReservationError> {
+    let sql = format!("SELECT {COLUMNS} FROM reservations WHERE {} FOR UPDATE", where_ref(which));
+    let row = bind_ref(sqlx::query(&sql), which).fetch_optional(&mut **tx).await?;
     match row.as_ref().map(from_row).transpose()? {
         Some(r) if r.visible_to(caller) => Ok(r),
         _ => Err(ReservationError::NotFound),

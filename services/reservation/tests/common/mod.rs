@@ -155,6 +155,8 @@ pub(crate) struct Setup {
     pub inventory_down: bool,
     pub broker_down: bool,
     pub amqp_url: Option<String>,
+    /// Settings (`YEYAK_` left out) that override the harness's own.
+    pub env: Vec<(&'static str, String)>,
 }
 
 pub(crate) const AMQP_URL: &str = "amqp://guest:guest@127.0.0.1:5672/%2f";
@@ -177,7 +179,7 @@ pub(crate) async fn start_with(setup: Setup) -> TestApp {
     let inventory_addr = if setup.inventory_down { dead_address().await } else { inventory.serve().await };
     let database_url = format!("postgres://postgres@127.0.0.1:5432/yeyak_test_{tag}");
     let exchange = format!("test.{tag}.events");
-    let env = Env::from_pairs([
+    let defaults = [
         ("GRPC_ADDR", "127.0.0.1:0".to_owned()),
         ("METRICS_ADDR", "off".to_owned()),
         ("DATABASE_URL", database_url.clone()),
@@ -198,7 +200,8 @@ pub(crate) async fn start_with(setup: Setup) -> TestApp {
         // sees a place come back: a test that books a freed place at once
         // passes only if the path that freed it forgets the slot.
         ("FULL_SLOT_WINDOW_MS", "60000".to_owned()),
-    ]);
+    ];
+    let env = Env::from_pairs(defaults.into_iter().chain(setup.env));
     let config = reservation::config::Config::from_env(&env).unwrap();
     let tap = Tap::bind(&exchange).await;
     let app = reservation::startup::Application::build(config.clone()).await.unwrap();

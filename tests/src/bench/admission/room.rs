@@ -61,6 +61,8 @@ pub struct WaitingRoom {
     tickets: Arc<Vec<OnceLock<String>>>,
     redis_prefix: String,
     amqp: AmqpSettings,
+    /// Admission's own database for this run (its marks and batches).
+    database: yeyak_platform::db::DatabaseSettings,
 }
 
 fn client_id(i: u64) -> String {
@@ -73,7 +75,8 @@ impl WaitingRoom {
         let redis_prefix = format!("bench:{tag}");
         let amqp = AmqpSettings::for_test(&format!("bench-{tag}"));
         let rate = surge.rate.to_string();
-        let settings: [(&str, &str); 12] = [
+        let database_url = format!("postgres://postgres@127.0.0.1:5432/yeyak_bench_{tag}");
+        let settings: [(&str, &str); 13] = [
             ("ENV", "dev"),
             ("GRPC_ADDR", "127.0.0.1:0"),
             ("METRICS_ADDR", "off"),
@@ -83,6 +86,7 @@ impl WaitingRoom {
             ("MAX_CONCURRENT_RPCS", "100000"),
             ("PASS_TTL_SECONDS", "3600"),
             ("REDIS_KEY_PREFIX", &redis_prefix),
+            ("DATABASE_URL", &database_url),
             ("ADMISSION_RATE", &rate),
             ("AMQP_EXCHANGE", &amqp.exchange),
             ("AMQP_QUEUE_PREFIX", &amqp.queue_prefix),
@@ -93,7 +97,8 @@ impl WaitingRoom {
         let tickets = Arc::new((0..surge.joins).map(|_| OnceLock::new()).collect());
         // Let the server settle before its memory is read.
         tokio::time::sleep(Duration::from_millis(500)).await;
-        Ok(Self { server, channels, tickets, redis_prefix, amqp })
+        let database = yeyak_platform::db::DatabaseSettings::with_url(database_url);
+        Ok(Self { server, channels, tickets, redis_prefix, amqp, database })
     }
 
     /// Every client joins once; each keeps its ticket for polling.
@@ -158,10 +163,11 @@ impl WaitingRoom {
         Ok(operator.get_admission_settings(req).await?.into_inner().settings.unwrap_or_default())
     }
 
-    /// Stops the server and removes its queues and Redis keys; a failed
-    /// cleanup does not fail a finished run.
+    /// Stops the server and removes its queues, Redis keys and database; a
+    /// failed cleanup does not fail a finished run.
     pub async fn stop(self) {
         drop(self.server);
+        let _ = yeyak_platform::db::drop_database(&self.database).await;
         let _ = messaging::delete_namespace(&self.amqp, &[admission::consumers::sessions::QUEUE]).await;
         let _ = cleanup::delete_redis_prefix(&self.redis_prefix).await;
     }

@@ -49,6 +49,8 @@ pub struct Person {
 #[derive(Debug)]
 pub struct Outcome {
     pub reservation_id: String,
+    /// What the SMS names the booking by.
+    pub booking_code: String,
     pub phone: String,
     pub sms_texts: Vec<String>,
 }
@@ -143,7 +145,7 @@ pub async fn run(ep: &Endpoints, person: &Person, say: &(dyn Fn(String) + Sync))
     say(format!("10. SMS gateway recorded: {}", sms_texts.join(" | ")));
     let mut notifications = ntf::notification_service_client::NotificationServiceClient::new(ep.ch(&ep.notification)?);
     let deliveries = notifications
-        .get_delivery_status(ntf::GetDeliveryStatusRequest { reservation_id: booked.reservation_id.clone(), message_id: String::new() })
+        .get_delivery_status(ntf::GetDeliveryStatusRequest { reservation_id: booked.reservation_id.clone(), ..Default::default() })
         .await
         .context("GetDeliveryStatus")?
         .into_inner()
@@ -152,7 +154,7 @@ pub async fn run(ep: &Endpoints, person: &Person, say: &(dyn Fn(String) + Sync))
         "11. delivery status: {:?}",
         deliveries.iter().map(|d| ntf::DeliveryState::try_from(d.state).unwrap_or_default()).collect::<Vec<_>>()
     ));
-    Ok(Outcome { reservation_id: booked.reservation_id, phone: person.phone.clone(), sms_texts })
+    Ok(Outcome { reservation_id: booked.reservation_id, booking_code: booked.booking_code, phone: person.phone.clone(), sms_texts })
 }
 
 async fn wait_for_sms(http: &reqwest::Client, gateway: &str, phone: &str) -> anyhow::Result<Vec<String>> {

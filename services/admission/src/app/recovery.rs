@@ -1,0 +1,100 @@
+//! When Redis lost a queue's state (restarted empty, a replica promoted
+//! before it had the last writes), every store call answers `Lost` until
+//! the state is rebuilt from PostgreSQL; [`WaitingRoom::checked`] rebuilds
+//! it and runs the call again, so no caller sees the loss unless PostgreSQL
+//! is down too (then the room stays closed: UNAVAILABLE with a retry hint).
+//! Also here: reserving the next block of places or lottery entries, and
+//! freezing the lottery pool at the opening, each once at a time per queue.
+use std::future::Future;
+
+use tokio::sync::Mutex;
+
+use super::{now_ms, WaitingRoom};
+use crate::{
+    error::AdmissionError,
+    store::{Limit, StoreError},
+};
+
+/// How many times a call meets a lost state before giving up (a rebuild
+/// between each): more than one means Redis keeps losing data.
+const ATTEMPTS: usize = 3;
+
+/// One rebuild and one reservation at a time per queue, in this replica.
+#[derive(Default)]
+pub(super) struct Locks {
+    rebuild: Mutex<()>,
+    reserve: Mutex<()>,
+}
+
+impl WaitingRoom {
+    fn locks(&self, queue: &str) -> Result<&Locks, AdmissionError> {
+        self.locks.get(queue).ok_or_else(|| AdmissionError::UnknownQueue(queue.to_owned()))
+    }
+
+    /// Runs a store call; when the queue's state was lost, rebuilds it and
+    /// runs the call again.
+    pub(super) async fn checked<T, F, Fut>(&self, queue: &str, mut call: F) -> Result<T, AdmissionError>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<T, StoreError>>,
+    {
+        let mut attempt = 1;
+        loop {
+            match call().await {
+                Err(StoreError::Lost) if attempt < ATTEMPTS => {
+                    if let Err(e) = self.rebuild(queue).await {
+                        // The room stays closed, and says why, until it can be rebuilt.
+                        tracing::warn!(queue, error = %e, "cannot rebuild the queue's state yet");
+                        return Err(StoreError::Lost.into());
+                    }
+                }
+                other => return other.map_err(AdmissionError::from),
+            }
+            attempt += 1;
+        }
+    }
+
+    /// Rebuilds the queue's Redis state from PostgreSQL. Concurrent callers
+    /// in this replica wait for one rebuild; another replica's rebuild makes
+    /// this one a no-op.
+    async fn rebuild(&self, queue: &str) -> Result<(), AdmissionError> {
+        let _one = self.locks(queue)?.rebuild.lock().await;
+        let marks = self.durable.marks(queue, now_ms()).await?;
+        if self.store.rebuild(queue, &marks).await? {
+            tracing::warn!(
+                queue,
+                restored = marks.existed,
+                admitted = marks.admitted,
+                places_reserved = marks.places_reserved,
+                lottery_reserved = marks.lottery_reserved,
+                seats = marks.seats.len(),
+                "queue state built in Redis from PostgreSQL"
+            );
+        }
+        Ok(())
+    }
+
+    /// Reserves the next block of places or lottery entries. A caller that
+    /// finds a reservation under way waits for it instead of reserving
+    /// another block, then tries its join again.
+    pub(super) async fn reserve(&self, queue: &str, limit: Limit) -> Result<(), AdmissionError> {
+        let locks = self.locks(queue)?;
+        let Ok(_one) = locks.reserve.try_lock() else {
+            drop(locks.reserve.lock().await);
+            return Ok(());
+        };
+        let block = self.policy.place_block;
+        let mark = match limit {
+            Limit::Lottery => self.durable.reserve_lottery(queue, block).await?,
+            Limit::Places | Limit::Pool => self.durable.reserve_places(queue, block).await?,
+        };
+        self.checked(queue, || self.store.raise(queue, limit, mark)).await
+    }
+
+    /// Freezes the lottery pool at the opening, in PostgreSQL first.
+    pub(super) async fn freeze_pool(&self, queue: &str, entries: u64) -> Result<(), AdmissionError> {
+        let pool = self.durable.freeze_pool(queue, entries).await?;
+        tracing::info!(queue, pool, "lottery pool frozen at the opening");
+        self.checked(queue, || self.store.raise(queue, Limit::Pool, pool)).await
+    }
+}
