@@ -39,9 +39,10 @@ test: bootstrap lint test-deploy ## bootstrap, every lint, the offline deploymen
 test-deploy: ## Helm chart, kustomize overlays, NetworkPolicies, Dockerfile: rendered and validated offline
 	PYTHONDONTWRITEBYTECODE=1 .tools/venv/bin/python -m pytest tests/deploy -q
 
-test-chart-run: ## Run the Helm chart's Deployments as local processes, book through them, scale identity, stop a replica
+test-chart-run: ## proto/ loaded by a Python client (real error details); the Helm chart's Deployments as local processes, book through them, scale identity, stop a replica
 	$(CARGO) build --bins -p admission -p identity -p eligibility -p inventory -p reservation -p notification \
 		-p mock-registry -p mock-idp -p mock-sms -p yeyak-dev
+	PYTHONDONTWRITEBYTECODE=1 .tools/venv/bin/python -m pytest tests/proto -q -p no:cacheprovider
 	PYTHONDONTWRITEBYTECODE=1 .tools/venv/bin/python -m pytest tests/chart_run -q -p no:cacheprovider
 
 IMAGE_REGISTRY ?= ghcr.io/yeyak

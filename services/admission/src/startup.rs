@@ -109,6 +109,9 @@ fn policy(config: &Config) -> Policy {
 /// Errors (Redis or PostgreSQL down) admit nobody: the waiting room fails
 /// closed. Once a minute it also forgets what expired in PostgreSQL.
 async fn ticker(room: Arc<WaitingRoom>, queue: String, tick: Duration, shutdown: Shutdown) {
+    // A tick runs to its end (a reserved batch is logged before it is
+    // shown); if one overruns the grace, the shutdown deadline names it.
+    let _running = shutdown.track(format!("admission ticker {queue}"));
     let mut interval = tokio::time::interval(tick);
     interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut pruned = Instant::now();

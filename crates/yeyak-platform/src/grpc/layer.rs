@@ -20,6 +20,7 @@ use tonic::codegen::http;
 use tower::{Layer, Service};
 use tracing::Instrument as _;
 
+use super::in_flight::InFlight;
 use crate::{grpc::status, metrics::RpcMetrics, telemetry};
 
 /// The `method` label of every path the server does not serve.
@@ -33,20 +34,34 @@ pub struct RpcLayer {
     permits: Arc<Semaphore>,
     metrics: RpcMetrics,
     known: Arc<HashSet<String>>,
+    in_flight: InFlight,
 }
 
 impl RpcLayer {
     /// `known_methods`: the full paths (`/package.Service/Method`) the
     /// server serves, the only values the `method` label takes.
     pub fn new(max_concurrent: usize, metrics: RpcMetrics, known_methods: HashSet<String>) -> Self {
-        Self { permits: Arc::new(Semaphore::new(max_concurrent.max(1))), metrics, known: Arc::new(known_methods) }
+        let in_flight = InFlight::new(known_methods.iter().cloned().chain([UNKNOWN_METHOD.to_owned()]));
+        Self { permits: Arc::new(Semaphore::new(max_concurrent.max(1))), metrics, known: Arc::new(known_methods), in_flight }
+    }
+
+    /// The calls whose handler is still running, per method ("RPC <path>
+    /// ×<n>"): what a drain that overruns is waiting for.
+    pub fn in_flight(&self) -> Vec<String> {
+        self.in_flight.describe()
     }
 }
 
 impl<S> Layer<S> for RpcLayer {
     type Service = RpcService<S>;
     fn layer(&self, inner: S) -> Self::Service {
-        RpcService { inner, permits: self.permits.clone(), metrics: self.metrics.clone(), known: self.known.clone() }
+        RpcService {
+            inner,
+            permits: self.permits.clone(),
+            metrics: self.metrics.clone(),
+            known: self.known.clone(),
+            in_flight: self.in_flight.clone(),
+        }
     }
 }
 
@@ -56,6 +71,7 @@ pub struct RpcService<S> {
     permits: Arc<Semaphore>,
     metrics: RpcMetrics,
     known: Arc<HashSet<String>>,
+    in_flight: InFlight,
 }
 
 type BoxFuture<T, E> = Pin<Box<dyn Future<Output = Result<T, E>> + Send>>;
@@ -95,10 +111,11 @@ where
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
         let started = Instant::now();
+        let entered = self.in_flight.enter(&method);
         Box::pin(
             async move {
                 let response = inner.call(request).await;
-                drop(permit);
+                drop((permit, entered));
                 let code = match &response {
                     Ok(r) => grpc_code_name(r.headers()),
                     Err(_) => "INTERNAL",
@@ -109,6 +126,27 @@ where
             .instrument(span),
         )
     }
+}
+
+/// Every method path of the named services (from the descriptors this
+/// binary was built with), plus health and reflection.
+pub(crate) fn known_methods(names: &[&'static str]) -> HashSet<String> {
+    use prost::Message as _;
+    let mut known: HashSet<String> =
+        ["/grpc.health.v1.Health/Check", "/grpc.health.v1.Health/Watch", "/grpc.reflection.v1.ServerReflection/ServerReflectionInfo"]
+            .into_iter()
+            .map(str::to_owned)
+            .collect();
+    let Ok(set) = prost_types::FileDescriptorSet::decode(yeyak_proto::FILE_DESCRIPTOR_SET) else { return known };
+    for file in &set.file {
+        for service in &file.service {
+            let full = format!("{}.{}", file.package(), service.name());
+            if names.contains(&full.as_str()) {
+                known.extend(service.method.iter().map(|m| format!("/{full}/{}", m.name())));
+            }
+        }
+    }
+    known
 }
 
 /// Errors are sent "trailers-only", so their code is in the headers; a

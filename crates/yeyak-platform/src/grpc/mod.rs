@@ -1,6 +1,7 @@
 //! gRPC plumbing: the server stack every service runs behind, channels for
 //! outbound calls, the admission-pass check and status helpers.
 pub mod client;
+mod in_flight;
 mod incoming;
 pub mod layer;
 pub mod pass;

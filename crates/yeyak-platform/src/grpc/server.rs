@@ -1,9 +1,7 @@
 //! One way to run a gRPC server: health and reflection on every server, the
 //! [`RpcLayer`](super::layer::RpcLayer) in front, a server-side deadline, and
 //! SIGTERM → NOT_SERVING → drain within the grace period.
-use std::{collections::HashSet, convert::Infallible, net::SocketAddr, sync::Arc};
-
-use prost::Message as _;
+use std::{convert::Infallible, net::SocketAddr, sync::Arc};
 
 use tonic::{
     body::Body,
@@ -14,7 +12,13 @@ use tonic::{
 };
 use tonic_health::{server::HealthReporter, ServingStatus};
 
-use crate::{config::ServerSettings, grpc::layer::RpcLayer, metrics::Metrics, shutdown::Shutdown, tls::ServerTls};
+use crate::{
+    config::ServerSettings,
+    grpc::layer::{known_methods, RpcLayer},
+    metrics::Metrics,
+    shutdown::{Shutdown, AFTER_GRACE},
+    tls::ServerTls,
+};
 
 use super::incoming::{tls_incoming, Probes};
 
@@ -145,15 +149,23 @@ impl Ready {
     }
 
     /// Serves until `shutdown`, then reports NOT_SERVING, stops accepting and
-    /// lets in-flight RPCs finish for at most the grace period.
+    /// lets in-flight RPCs finish for at most the grace period. It also
+    /// bounds the rest of the process's stop: once triggered, a process
+    /// shutdown ends the process at the grace plus [`AFTER_GRACE`] at the
+    /// latest, naming the calls still in flight.
     pub async fn run(self, shutdown: Shutdown) -> anyhow::Result<()> {
         let Ready { public, internal, probes, health, names, settings, metrics } = self;
+        shutdown.limit(settings.shutdown_grace + AFTER_GRACE);
         if !settings.metrics_addr.is_empty() {
             let at = metrics.serve(&settings.metrics_addr, shutdown.clone()).await?;
             tracing::info!(%at, "metrics listening");
         }
         // One limit for the process, whichever listener a call comes in on.
         let layer = RpcLayer::new(settings.max_concurrent_rpcs, metrics.rpc(), known_methods(&names));
+        // For good: calls cut off by the grace keep running (and holding
+        // what they hold) until the runtime drops them.
+        let rpcs = layer.clone();
+        shutdown.report(move || rpcs.in_flight());
         let drained = {
             let shutdown = shutdown.clone();
             async move {
@@ -177,9 +189,13 @@ impl Ready {
         let serve = async { tokio::try_join!(public.serve(&settings, layer.clone(), drained), internal, probes).map(drop) };
         tokio::pin!(serve);
         tokio::select! {
-            result = &mut serve => result?,
+            result = &mut serve => {
+                result?;
+                tracing::info!("in-flight RPCs drained");
+            }
             _ = async { shutdown.wait().await; tokio::time::sleep(settings.shutdown_grace).await } => {
-                tracing::warn!(grace = ?settings.shutdown_grace, "grace period over, stopping with RPCs in flight");
+                let in_flight = layer.in_flight();
+                tracing::warn!(grace = ?settings.shutdown_grace, ?in_flight, "grace period over, stopping with RPCs in flight");
             }
         }
         Ok(())
@@ -228,26 +244,6 @@ impl Listener {
         }
         Ok(())
     }
-}
-
-/// Every method path of the named services (from the descriptors this
-/// binary was built with), plus health and reflection.
-fn known_methods(names: &[&'static str]) -> HashSet<String> {
-    let mut known: HashSet<String> =
-        ["/grpc.health.v1.Health/Check", "/grpc.health.v1.Health/Watch", "/grpc.reflection.v1.ServerReflection/ServerReflectionInfo"]
-            .into_iter()
-            .map(str::to_owned)
-            .collect();
-    let Ok(set) = prost_types::FileDescriptorSet::decode(yeyak_proto::FILE_DESCRIPTOR_SET) else { return known };
-    for file in &set.file {
-        for service in &file.service {
-            let full = format!("{}.{}", file.package(), service.name());
-            if names.contains(&full.as_str()) {
-                known.extend(service.method.iter().map(|m| format!("/{full}/{}", m.name())));
-            }
-        }
-    }
-    known
 }
 
 async fn set_all(health: &HealthReporter, names: &[&'static str], status: ServingStatus) {

@@ -10,7 +10,7 @@
 //! is retried in place, so nothing overtakes it. Each delivery is still
 //! settled on its own result: a poison message is dead-lettered without
 //! taking its batch with it.
-use std::future::Future;
+use std::{future::Future, time::Duration};
 
 use futures_util::{FutureExt as _, StreamExt as _};
 use lapin::{
@@ -26,6 +26,12 @@ use super::{
     AmqpSettings, Delivery, HandlerError,
 };
 use crate::shutdown::Shutdown;
+
+/// How long a consumer waits for the broker to confirm the close at
+/// shutdown. A broker (or a path to it) that stopped answering must not
+/// hold the process: unacked deliveries go back to the queue when the
+/// connection drops anyway.
+const CLOSE_WITHIN: Duration = Duration::from_secs(1);
 
 /// Consumes `queue` (prefixed) bound to `routing_keys` until shutdown,
 /// handing `handler` the deliveries ready at once, at most `max_batch`. The
@@ -49,6 +55,7 @@ pub async fn consume_batches<'q, H, F>(
     let spec = queue.into();
     let queue = format!("{}.{}", settings.queue_prefix, spec.name);
     let single_active = spec.single_active;
+    let _running = shutdown.track(format!("consumer {queue}"));
     reconnecting(&queue, &shutdown, || batches_once(&settings, (&queue, single_active), routing_keys, &shutdown, max_batch, &handler))
         .await;
 }
@@ -65,19 +72,14 @@ where
     H: Fn(Vec<Delivery>) -> F,
     F: Future<Output = Vec<Result<(), HandlerError>>>,
 {
-    let before = |error: queues::QueueError| Lost { error, was_consuming: false };
-    let (conn, channel) = open_channel(settings).await.map_err(|e| before(e.into()))?;
-    queues::declare(&channel, settings, queue, single_active, routing_keys).await.map_err(before)?;
-    // Room for the next batch to arrive while this one commits. Per consumer
-    // (not `global`, which quorum queues refuse). These deliveries are
-    // returned with a consumer that dies, so they count towards the
-    // delivery limit too.
-    let prefetch = u16::try_from(max_batch.saturating_mul(2).max(32)).unwrap_or(u16::MAX);
-    channel.basic_qos(prefetch, BasicQosOptions::default()).await.map_err(|e| before(e.into()))?;
-    let mut consumer = channel
-        .basic_consume(queue.into(), "".into(), BasicConsumeOptions::default(), FieldTable::default())
-        .await
-        .map_err(|e| before(e.into()))?;
+    // Nothing is in hand before the first delivery: a shutdown abandons the
+    // set-up at once, however long the broker takes to answer (one that
+    // accepts connections and never answers would hold it forever).
+    let setup = start_consuming(settings, (queue, single_active), routing_keys, max_batch);
+    let (conn, channel, mut consumer) = tokio::select! {
+        started = setup => started?,
+        _ = shutdown.wait() => return Ok(()),
+    };
     tracing::info!(%queue, max_batch, "consuming in batches");
     let closed = || lapin::Error::from(lapin::ErrorKind::InvalidConnectionState(lapin::ConnectionState::Closed));
     let lost = |e: lapin::Error| Lost { error: e.into(), was_consuming: true };
@@ -100,8 +102,33 @@ where
     }
     // Unacked deliveries (prefetched, or a batch waiting out a failure) go
     // back to the head of the queue, in order.
-    let _ = conn.close(200, "shutdown".into()).await;
+    if tokio::time::timeout(CLOSE_WITHIN, conn.close(200, "shutdown".into())).await.is_err() {
+        tracing::warn!(%queue, "the broker did not confirm the close; dropping the connection");
+    }
     Ok(())
+}
+
+/// Opens a channel, declares the queue and starts consuming it.
+async fn start_consuming(
+    settings: &AmqpSettings,
+    (queue, single_active): (&str, bool),
+    routing_keys: &[&str],
+    max_batch: usize,
+) -> Result<(lapin::Connection, lapin::Channel, lapin::Consumer), Lost> {
+    let before = |error: queues::QueueError| Lost { error, was_consuming: false };
+    let (conn, channel) = open_channel(settings).await.map_err(|e| before(e.into()))?;
+    queues::declare(&channel, settings, queue, single_active, routing_keys).await.map_err(before)?;
+    // Room for the next batch to arrive while this one commits. Per consumer
+    // (not `global`, which quorum queues refuse). These deliveries are
+    // returned with a consumer that dies, so they count towards the
+    // delivery limit too.
+    let prefetch = u16::try_from(max_batch.saturating_mul(2).max(32)).unwrap_or(u16::MAX);
+    channel.basic_qos(prefetch, BasicQosOptions::default()).await.map_err(|e| before(e.into()))?;
+    let consumer = channel
+        .basic_consume(queue.into(), "".into(), BasicConsumeOptions::default(), FieldTable::default())
+        .await
+        .map_err(|e| before(e.into()))?;
+    Ok((conn, channel, consumer))
 }
 
 /// A batch handler for work done one delivery at a time (a Redis update per

@@ -58,7 +58,15 @@ pub async fn run_relay(pool: PgPool, publisher: Arc<Publisher>, wake: Arc<Notify
     let pruner = tokio::spawn(run_pruner(pool.clone(), shutdown.clone()));
     let mut backoff = super::backoff::reconnect();
     while !shutdown.is_triggered() {
-        match relay_batch(&pool, &publisher, 200).await {
+        // A pass cut short by shutdown rolls back: its rows stay for the
+        // owner's final bounded pass or the next start (consumers
+        // deduplicate what the broker already had). Waiting instead could
+        // take the publisher's timeouts, past the grace.
+        let pass = tokio::select! {
+            pass = relay_batch(&pool, &publisher, 200) => pass,
+            _ = shutdown.wait() => break,
+        };
+        match pass {
             Ok(n) => {
                 backoff = super::backoff::reconnect();
                 if n > 0 {
