@@ -11,8 +11,8 @@ mod loss;
 
 use std::{collections::HashSet, time::Duration};
 
-use common::{eventually, op, Deployment};
-use loss::{pass_claims, publish_booking, settings, Person};
+use common::{eventually, op, publish_booking, Deployment};
+use loss::{pass_claims, settings, Person};
 use yeyak_proto::admission::v1::*;
 use yeyak_testkit::redis_server::RedisServer;
 

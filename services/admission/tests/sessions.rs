@@ -85,9 +85,6 @@ async fn draining_closes_the_line_but_admits_everyone_waiting() {
 
 #[tokio::test]
 async fn a_booking_event_frees_the_seat_of_the_place_that_booked() {
-    use prost::Message as _;
-    use yeyak_platform::messaging::publisher::{Outgoing, Publisher};
-    use yeyak_proto::events::v1::routing;
     let d = Deployment::new(&[("ADMISSION_RATE", "100"), ("MAX_ACTIVE_SESSIONS", "1")]);
     let r = d.start().await;
     let a = r.join(&client(0)).await.unwrap().ticket;
@@ -97,23 +94,7 @@ async fn a_booking_event_frees_the_seat_of_the_place_that_booked() {
     })
     .await;
     let position = r.status(&a, &client(0)).await.unwrap().position;
-    let event = yeyak_proto::events::v1::ReservationConfirmed {
-        admission_queue_id: "q1".into(),
-        admission_position: position,
-        ..Default::default()
-    };
-    let publisher = Publisher::new(d.amqp());
-    let out = Outgoing {
-        event_id: uuid::Uuid::new_v4(),
-        routing_key: routing::RESERVATION_CONFIRMED.into(),
-        payload: event.encode_to_vec(),
-        traceparent: String::new(),
-    };
-    // The consumer's queue appears once the replica runs; publish until routed.
-    eventually(Duration::from_secs(10), "the event is routed", || async {
-        publisher.publish_all(std::slice::from_ref(&out)).await.is_ok()
-    })
-    .await;
+    common::publish_booking(&d, position).await;
     eventually(Duration::from_secs(5), "the freed seat goes to the next in line", || async {
         r.status(&b, &client(1)).await.unwrap().state == QueueState::Admitted as i32
     })

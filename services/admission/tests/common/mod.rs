@@ -174,3 +174,23 @@ where
         tokio::time::sleep(Duration::from_millis(25)).await;
     }
 }
+
+/// Reservation's event for a booking made with the pass of `position`.
+pub(crate) async fn publish_booking(d: &Deployment, position: u64) {
+    use prost::Message as _;
+    use yeyak_platform::messaging::publisher::{Outgoing, Publisher};
+    use yeyak_proto::events::v1::{routing, ReservationConfirmed};
+    let event = ReservationConfirmed { admission_queue_id: "q1".into(), admission_position: position, ..Default::default() };
+    let publisher = Publisher::new(d.amqp());
+    let out = Outgoing {
+        event_id: uuid::Uuid::new_v4(),
+        routing_key: routing::RESERVATION_CONFIRMED.into(),
+        payload: event.encode_to_vec(),
+        traceparent: String::new(),
+    };
+    // The consumer's queue appears once a replica runs; publish until routed.
+    eventually(Duration::from_secs(10), "the booking event is routed", || async {
+        publisher.publish_all(std::slice::from_ref(&out)).await.is_ok()
+    })
+    .await;
+}

@@ -2,12 +2,10 @@
 //! tests (`data_loss.rs`, `lagging_replica.rs`).
 #![allow(dead_code, clippy::unwrap_used)] // shared by several test files
 
-use std::time::Duration;
-
 use yeyak_platform::tokens::{self, AdmissionPass, KeyRing, QueueTicket};
 use yeyak_proto::admission::v1::*;
 
-use crate::common::{client, eventually, op, Deployment, Replica};
+use crate::common::{client, op, Deployment, Replica};
 
 /// Someone who joined, with the ticket they keep.
 pub(crate) struct Person {
@@ -59,24 +57,4 @@ pub(crate) async fn settings(r: &Replica) -> AdmissionSettings {
 
 pub(crate) async fn state(r: &Replica, ticket: &str, client: &str) -> QueueState {
     QueueState::try_from(r.status(ticket, client).await.unwrap().state).unwrap()
-}
-
-/// Reservation's event for a booking made with the pass of `position`.
-pub(crate) async fn publish_booking(d: &Deployment, position: u64) {
-    use prost::Message as _;
-    use yeyak_platform::messaging::publisher::{Outgoing, Publisher};
-    use yeyak_proto::events::v1::{routing, ReservationConfirmed};
-    let event = ReservationConfirmed { admission_queue_id: "q1".into(), admission_position: position, ..Default::default() };
-    let publisher = Publisher::new(d.amqp());
-    let out = Outgoing {
-        event_id: uuid::Uuid::new_v4(),
-        routing_key: routing::RESERVATION_CONFIRMED.into(),
-        payload: event.encode_to_vec(),
-        traceparent: String::new(),
-    };
-    // The consumer's queue appears once a replica runs; publish until routed.
-    eventually(Duration::from_secs(10), "the booking event is routed", || async {
-        publisher.publish_all(std::slice::from_ref(&out)).await.is_ok()
-    })
-    .await;
 }

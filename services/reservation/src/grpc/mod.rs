@@ -1,6 +1,7 @@
 //! RPC handlers: request validation (INVALID_ARGUMENT naming the field), one
 //! call to [`crate::app::Booking`], protobuf mapping. `status` maps the
 //! use-case error to a gRPC status.
+mod requests;
 pub(crate) mod reservation;
 mod status;
 
