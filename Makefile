@@ -5,7 +5,7 @@ SHELL := /bin/bash
 
 CARGO ?= cargo
 
-.PHONY: help run run-check test test-deploy test-chart-run sync-kustomize image build lint lint-protos bootstrap bench bench-admission bench-identity bench-eligibility bench-booking bench-search clean-run
+.PHONY: help run run-check test test-deploy test-chart-run sync-kustomize image build lint lint-protos bootstrap bench bench-admission bench-identity bench-eligibility bench-booking bench-search bench-tokens clean-run
 
 help: ## List the targets
 	@echo "Yeyak make targets:"
@@ -59,7 +59,7 @@ image: ## Build every container image (needs a Docker engine): IMAGE_REGISTRY=..
 sync-kustomize: ## Regenerate the kustomize layers in k8s/ from helm/yeyak (after a chart or values change)
 	PYTHONDONTWRITEBYTECODE=1 .tools/venv/bin/python scripts/deploy/sync-kustomize.py
 
-bench: bench-admission bench-identity bench-eligibility bench-booking bench-search ## Every benchmark (release builds; see docs/benchmarks.md)
+bench: bench-admission bench-identity bench-eligibility bench-booking bench-search bench-tokens ## Every benchmark (release builds; see docs/benchmarks.md)
 
 bench-admission: ## Waiting-room surge: 1,000,000 joins and polls beside a no-op RPC floor
 	$(CARGO) run --release -p yeyak-e2e --bin bench_admission
@@ -72,6 +72,9 @@ bench-eligibility: ## CheckEligibility/s on a 1M registry beside a PK lookup; ti
 
 bench-booking: ## Bookings/s end to end beside pgbench tpcb-like, then oversell/double-booking checks
 	YEYAK_LOG=warn $(CARGO) run --release -p yeyak-e2e --bin bench_booking
+
+bench-tokens: ## The pass check with 5% forged passes beside a clean run; one signature alone and batched
+	$(CARGO) run --release -p yeyak-platform --example bench_tokens -- --passes 40000 --rounds 5
 
 bench-search: ## Inventory reads on the full catalogue beside a primary-key SELECT (seeds yeyak_bench_inventory once)
 	YEYAK_LOG=warn $(CARGO) run --release -p yeyak-e2e --bin bench_search

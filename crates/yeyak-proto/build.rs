@@ -13,6 +13,7 @@ const FILES: &[&str] = &[
     "yeyak/reservation/v1/reservation.proto",
     "yeyak/notification/v1/notification.proto",
     "yeyak/events/v1/events.proto",
+    "yeyak/keys/v1/keys.proto",
 ];
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {

@@ -44,14 +44,15 @@ CALLS = {
     ("reservation", "inventory", "grpc-internal"),
 }
 # Data stores and the broker per service (the contexts table; AMQP from the
-# outbox and queue lines of the call graph).
+# outbox and queue lines of the call graph). Every service that checks
+# passes reads admission's Redis (the ended sessions).
 STORES = {
     "admission": {"postgres", "redis", "amqp"},
     "identity": {"redis"},
     "eligibility": {"redis", "amqp"},
     "inventory": {"postgres", "redis", "amqp"},
-    "reservation": {"postgres", "amqp"},
-    "notification": {"postgres", "amqp"},
+    "reservation": {"postgres", "redis", "amqp"},
+    "notification": {"postgres", "redis", "amqp"},
 }
 MOCK_OF = {"identityProviders": "mock-identity-provider", "registry": "mock-registry",
            "smsGateway": "mock-sms-gateway"}

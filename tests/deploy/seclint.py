@@ -11,7 +11,7 @@ from deploytest import all_containers, pod_spec
 
 # Variables that hold a secret: they may only come from a secretKeyRef.
 SECRET_VARIABLES = {
-    "YEYAK_SIGNING_KEY", "YEYAK_TICKET_KEYS", "YEYAK_OPERATOR_TOKEN", "YEYAK_SUBJECT_HASH_KEY",
+    "YEYAK_SIGNING_KEY", "YEYAK_TICKET_KEYS", "YEYAK_OPERATOR_TOKEN", "YEYAK_OPERATORS", "YEYAK_SUBJECT_HASH_KEY",
     "YEYAK_CONTACT_KEYS", "YEYAK_DATABASE_URL", "YEYAK_REDIS_URL", "YEYAK_AMQP_URL",
 }
 # Names that look secret but are public by design: the trusted *public* keys

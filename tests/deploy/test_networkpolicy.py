@@ -55,8 +55,8 @@ def test_the_pinned_properties():
     assert reaches("identity") == {"ext:redis", "ext:identityProviders"}
     assert reaches("eligibility") == {"ext:redis", "ext:amqp", "ext:registry"}
     assert reaches("inventory") == {"ext:postgres", "ext:redis", "ext:amqp"}
-    assert reaches("reservation") == {"ext:postgres", "ext:amqp"}
-    assert reaches("notification") == {"ext:postgres", "ext:amqp", "ext:smsGateway"}
+    assert reaches("reservation") == {"ext:postgres", "ext:redis", "ext:amqp"}
+    assert reaches("notification") == {"ext:postgres", "ext:redis", "ext:amqp", "ext:smsGateway"}
     assert {d for s, d, _, _ in got if s == "reservation" and not d.startswith("ext:")} == {
         "eligibility", "inventory", "dns"}
     assert not [t for t in got if "ext:internet" in t or "stranger" in t[:2]]

@@ -29,13 +29,15 @@ def test_every_secret_comes_from_an_existing_secret(renders):
         # Admission's keys are files of its Secret's volume (test_keys.py).
         "admission": {"YEYAK_DATABASE_URL": "yeyak-database", "YEYAK_REDIS_URL": "yeyak-redis", "YEYAK_AMQP_URL": "yeyak-amqp"},
         "identity": {"YEYAK_SIGNING_KEY": "yeyak-identity-keys", "YEYAK_SUBJECT_HASH_KEY": "yeyak-identity-keys",
-                     "YEYAK_REDIS_URL": "yeyak-redis"},
-        "eligibility": {"YEYAK_REDIS_URL": "yeyak-redis", "YEYAK_AMQP_URL": "yeyak-amqp"},
+                     "YEYAK_REDIS_URL": "yeyak-redis", "YEYAK_SESSIONS_REDIS_URL": "yeyak-redis"},
+        "eligibility": {"YEYAK_REDIS_URL": "yeyak-redis", "YEYAK_AMQP_URL": "yeyak-amqp",
+                        "YEYAK_SESSIONS_REDIS_URL": "yeyak-redis"},
         "inventory": {"YEYAK_DATABASE_URL": "yeyak-database", "YEYAK_REDIS_URL": "yeyak-redis",
-                      "YEYAK_AMQP_URL": "yeyak-amqp"},
-        "reservation": {"YEYAK_DATABASE_URL": "yeyak-database", "YEYAK_AMQP_URL": "yeyak-amqp"},
+                      "YEYAK_AMQP_URL": "yeyak-amqp", "YEYAK_SESSIONS_REDIS_URL": "yeyak-redis"},
+        "reservation": {"YEYAK_DATABASE_URL": "yeyak-database", "YEYAK_AMQP_URL": "yeyak-amqp",
+                        "YEYAK_SESSIONS_REDIS_URL": "yeyak-redis"},
         "notification": {"YEYAK_CONTACT_KEYS": "yeyak-notification-keys", "YEYAK_DATABASE_URL": "yeyak-database",
-                         "YEYAK_AMQP_URL": "yeyak-amqp"},
+                         "YEYAK_AMQP_URL": "yeyak-amqp", "YEYAK_SESSIONS_REDIS_URL": "yeyak-redis"},
     }
     for dep in by_kind(renders["production"], "Deployment"):
         service = dep.name.removeprefix("yeyak-")

@@ -76,6 +76,11 @@ TLS = deep_merge(NETWORK, {
 # Mutual TLS alone, in a demo: the internal CA (ca.crt) is the one trusted.
 TLS_MOCKS = deep_merge(MOCKS, {"tls": {"internal": {"enabled": True}}})
 
+# Named operators and support staff from their own Secret (docs/operators.md)
+# instead of the deprecated single operator token.
+OPERATORS_SECRET = "yeyak-operators"
+NAMED_OPERATORS = deep_merge(PRODUCTION, {"secrets": {"operators": {"existingSecret": OPERATORS_SECRET, "key": "staff"}}})
+
 # Only a CA bundle, from a ConfigMap (a managed database's CA): no internal TLS.
 CA_BUNDLE_CONFIGMAP = "managed-db-ca"
 CA_BUNDLE = deep_merge(PRODUCTION, {"tls": {"caBundle": {"configMap": CA_BUNDLE_CONFIGMAP}}})
@@ -90,13 +95,14 @@ SETS = {
     "tls": TLS,
     "tls-mocks": TLS_MOCKS,
     "ca-bundle": CA_BUNDLE,
+    "operators": NAMED_OPERATORS,
 }
 
 # The Secrets an operator creates (values.yaml `secrets.*`, and the mock
 # registry's own): the only names a secretKeyRef may point at.
 EXISTING_SECRETS = {
     "yeyak-admission-keys", "yeyak-identity-keys", "yeyak-database", "yeyak-redis",
-    "yeyak-amqp", "yeyak-registry", "yeyak-notification-keys",
+    "yeyak-amqp", "yeyak-registry", "yeyak-notification-keys", OPERATORS_SECRET,
     # tls.internal: cert-manager's Secret of each service; tls.caBundle.
     *(f"yeyak-{s}-tls" for s in ("admission", "identity", "eligibility", "inventory", "reservation",
                                   "notification")),

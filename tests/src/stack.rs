@@ -51,6 +51,8 @@ impl Stack {
                 ("TRUSTED_KEYS".into(), keys.trusted.clone()),
                 ("QUEUE_IDS".into(), "demo".into()),
                 ("REDIS_KEY_PREFIX".into(), format!("test:{tag}")),
+                // Admission records ended sessions under its own prefix.
+                ("SESSIONS_REDIS_KEY_PREFIX".into(), format!("test:{tag}")),
                 ("AMQP_EXCHANGE".into(), format!("test.{tag}.events")),
                 ("AMQP_QUEUE_PREFIX".into(), format!("test.{tag}")),
                 ("SUBJECT_HASH_KEY".into(), keys.subject_hash_key.clone()),
@@ -124,6 +126,8 @@ impl Stack {
             ("DATABASE_URL", db_url("notification")),
             ("SMS_GATEWAY_URL", sms_gateway_url.clone()),
             ("CONTACT_KEYS", keys.contact.secret_spec()),
+            // Support staff read delivery status with it (the demo does).
+            ("OPERATOR_TOKEN", keys.operator_token.clone()),
         ]))?)
         .await?;
         let notification_addr = notification.grpc_addr().to_string();
@@ -148,6 +152,7 @@ impl Stack {
             sms_gateway_url,
             idp_urls,
             queue_id: "demo".into(),
+            operator_token: Some(keys.operator_token.clone()),
             tls: Default::default(),
         };
         Ok(Self { endpoints, keys, tag, registry_count, shutdown, tasks, databases })

@@ -26,6 +26,7 @@ async fn books_one_appointment_and_the_gateway_records_exactly_one_sms() {
     let person = stack.bookable_person(0);
     let outcome = yeyak_dev::demo::run(&stack.endpoints, &person, &|line| println!("{line}")).await.expect("demo booking");
     assert_eq!(outcome.sms_texts.len(), 1, "{:?}", outcome.sms_texts);
+    assert_eq!(outcome.pass_after_booking, tonic::Code::Unauthenticated, "the booking ended the session and its pass");
     assert!(outcome.sms_texts[0].contains(&format!("예약번호 {}", outcome.booking_code)), "{}", outcome.sms_texts[0]);
     // Give a duplicate every chance to show up before counting again.
     tokio::time::sleep(Duration::from_secs(2)).await;

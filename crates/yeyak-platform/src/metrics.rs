@@ -37,11 +37,22 @@ impl RpcMetrics {
     }
 }
 
+/// A document the metrics listener serves beside `/metrics` (an issuer's
+/// JWKS), produced at each request.
+type Document = Arc<dyn Fn() -> String + Send + Sync>;
+
 /// A service's metrics registry.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct Metrics {
     registry: Arc<Mutex<Registry>>,
     rpc: RpcMetrics,
+    jwks: Arc<Mutex<Option<Document>>>,
+}
+
+impl std::fmt::Debug for Metrics {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Metrics").field("jwks", &self.jwks.lock().is_some()).finish()
+    }
 }
 
 impl Metrics {
@@ -56,7 +67,13 @@ impl Metrics {
         });
         registry.register("grpc_server_requests", "gRPC requests handled, by method and status code", requests.clone());
         registry.register("grpc_server_latency_seconds", "gRPC handling latency", latency.clone());
-        Self { registry: Arc::new(Mutex::new(registry)), rpc: RpcMetrics { requests, latency } }
+        Self { registry: Arc::new(Mutex::new(registry)), rpc: RpcMetrics { requests, latency }, jwks: Arc::default() }
+    }
+
+    /// Serves `document()` at `/.well-known/jwks.json` on the metrics
+    /// listener (plain HTTP, where an edge proxy fetches remote JWKS).
+    pub fn publish_jwks(&self, document: impl Fn() -> String + Send + Sync + 'static) {
+        *self.jwks.lock() = Some(Arc::new(document));
     }
 
     pub fn rpc(&self) -> RpcMetrics {
@@ -78,14 +95,28 @@ impl Metrics {
     pub async fn serve(&self, addr: &str, shutdown: Shutdown) -> std::io::Result<std::net::SocketAddr> {
         let listener = tokio::net::TcpListener::bind(addr).await?;
         let local = listener.local_addr()?;
-        let metrics = self.clone();
-        let app = axum::Router::new().route(
-            "/metrics",
-            axum::routing::get(move || {
-                let m = metrics.clone();
-                async move { ([(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4")], m.encode()) }
-            }),
-        );
+        let (metrics, jwks) = (self.clone(), self.jwks.clone());
+        let app = axum::Router::new()
+            .route(
+                "/metrics",
+                axum::routing::get(move || {
+                    let m = metrics.clone();
+                    async move { ([(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4")], m.encode()) }
+                }),
+            )
+            .route(
+                "/.well-known/jwks.json",
+                axum::routing::get(move || {
+                    let document = jwks.lock().clone();
+                    async move {
+                        use axum::{http::StatusCode, response::IntoResponse as _};
+                        match document {
+                            Some(d) => ([(axum::http::header::CONTENT_TYPE, "application/jwk-set+json")], d()).into_response(),
+                            None => StatusCode::NOT_FOUND.into_response(),
+                        }
+                    }
+                }),
+            );
         tokio::spawn(async move {
             let _ = axum::serve(listener, app).with_graceful_shutdown(async move { shutdown.wait().await }).await;
         });

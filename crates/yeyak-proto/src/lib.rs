@@ -38,6 +38,11 @@ pub mod notification {
         tonic::include_proto!("yeyak.notification.v1");
     }
 }
+pub mod keys {
+    pub mod v1 {
+        tonic::include_proto!("yeyak.keys.v1");
+    }
+}
 pub mod events {
     pub mod v1 {
         tonic::include_proto!("yeyak.events.v1");

@@ -26,13 +26,30 @@ an empty file would refuse to start, so no file then. */ -}}
 {{- $dir := include "yeyak.path.admissionKeys" $root }}
 {{- $_ := set $env "YEYAK_SIGNING_KEY_FILE" (printf "%s/signing-key" $dir) }}
 {{- $_ := set $env "YEYAK_TICKET_KEYS_FILE" (printf "%s/ticket-keys" $dir) }}
+{{- if not $v.secrets.operators.existingSecret }}
 {{- $_ := set $env "YEYAK_OPERATOR_TOKEN_FILE" (printf "%s/operator-token" $dir) }}
+{{- end }}
+{{- end }}
+{{- /* Who may call the operator and support APIs: the named operators
+(re-read live), else the deprecated single token (admission's above;
+notification sees that one key of admission's Secret). _volumes.tpl. */ -}}
+{{- if .svc.operators }}
+{{- $dir := include "yeyak.path.operators" $root }}
+{{- if $v.secrets.operators.existingSecret }}
+{{- $_ := set $env "YEYAK_OPERATORS_FILE" (printf "%s/operators" $dir) }}
+{{- else if ne (.svc.keys | default "") "admission" }}
+{{- $_ := set $env "YEYAK_OPERATOR_TOKEN_FILE" (printf "%s/operator-token" $dir) }}
+{{- end }}
 {{- end }}
 {{- if $v.common.otlpEndpoint }}
 {{- $_ := set $env "OTEL_EXPORTER_OTLP_ENDPOINT" $v.common.otlpEndpoint }}
 {{- end }}
 {{- if .svc.redis }}
 {{- $_ := set $env "YEYAK_REDIS_KEY_PREFIX" (printf "yeyak:%s" .name) }}
+{{- end }}
+{{- /* Where admission records ended sessions: its own key prefix. */ -}}
+{{- if .svc.passes }}
+{{- $_ := set $env "YEYAK_SESSIONS_REDIS_KEY_PREFIX" "yeyak:admission" }}
 {{- end }}
 {{- if and .svc.database $v.migrations.enabled }}
 {{- $_ := set $env "YEYAK_RUN_MIGRATIONS" "false" }}

@@ -4,7 +4,11 @@ so a seventh service is one entry here and one block in values.yaml.
 - health: the gRPC health name its readiness probe asks for;
 - database/redis/amqp: which dependencies it connects to;
 - keys: which key Secret it mounts; internal: it serves internal RPCs on a
-  separate port; calls: the in-cluster services it calls (NetworkPolicy).
+  separate port; calls: the in-cluster services it calls (NetworkPolicy);
+- operators: it serves an operator or support API, so it mounts the
+  operators Secret (secrets.operators, docs/operators.md);
+- passes: it checks admission passes, so it follows the ended sessions in
+  admission's Redis (docs/admission.md, "A pass dies with its seat").
 */}}
 {{- define "yeyak.services" -}}
 admission:
@@ -14,18 +18,21 @@ admission:
   redis: true
   amqp: true
   keys: admission
+  operators: true
 identity:
   binary: yeyak-identity
   health: yeyak.identity.v1.IdentityService
   redis: true
   keys: identity
   identityProviders: true
+  passes: true
 eligibility:
   binary: yeyak-eligibility
   health: yeyak.eligibility.v1.EligibilityService
   redis: true
   amqp: true
   registry: true
+  passes: true
 inventory:
   binary: yeyak-inventory
   health: yeyak.inventory.v1.InventoryService
@@ -33,19 +40,23 @@ inventory:
   redis: true
   amqp: true
   internal: true
+  passes: true
 reservation:
   binary: yeyak-reservation
   health: yeyak.reservation.v1.ReservationService
   database: true
   amqp: true
   calls: [eligibility, inventory]
+  passes: true
 notification:
   binary: yeyak-notification
   health: yeyak.notification.v1.NotificationService
   database: true
   amqp: true
   keys: notification
+  operators: true
   smsGateway: true
+  passes: true
 {{- end }}
 
 {{/* Ports inside every pod and behind every Service. */}}
@@ -59,6 +70,7 @@ notification:
 {{/* Where the mounted files are (each a directory mount, never a subPath). */}}
 {{- define "yeyak.path.trustedKeys" -}}/etc/yeyak/keys{{- end }}
 {{- define "yeyak.path.admissionKeys" -}}/var/run/secrets/yeyak/admission{{- end }}
+{{- define "yeyak.path.operators" -}}/var/run/secrets/yeyak/operators{{- end }}
 {{- define "yeyak.path.tls" -}}/var/run/secrets/yeyak/tls{{- end }}
 {{- define "yeyak.path.caBundle" -}}/etc/yeyak/ca{{- end }}
 

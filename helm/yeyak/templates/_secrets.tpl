@@ -24,6 +24,10 @@ ticket keys rotate without a restart.
 - name: YEYAK_REDIS_URL
   valueFrom: {secretKeyRef: {name: {{ $s.redis.existingSecret }}, key: {{ $s.redis.key }}}}
 {{- end }}
+{{- if .svc.passes }}
+- name: YEYAK_SESSIONS_REDIS_URL
+  valueFrom: {secretKeyRef: {name: {{ $s.redis.existingSecret }}, key: {{ $s.redis.key }}}}
+{{- end }}
 {{- if .svc.amqp }}
 - name: YEYAK_AMQP_URL
   valueFrom: {secretKeyRef: {name: {{ $s.amqp.existingSecret }}, key: {{ $s.amqp.key }}}}

@@ -9,6 +9,9 @@ certificates without a restart). (dict "root" $ "name" "identity" "svc" ... "val
 {{- if eq (.svc.keys | default "") "admission" }}
 - {name: admission-keys, mountPath: {{ include "yeyak.path.admissionKeys" .root }}, readOnly: true}
 {{- end }}
+{{- if include "yeyak.operatorsVolume" . }}
+- {name: operators, mountPath: {{ include "yeyak.path.operators" .root }}, readOnly: true}
+{{- end }}
 {{- if .svc.registry }}
 - {name: rules, mountPath: /etc/yeyak/rules, readOnly: true}
 {{- end }}
@@ -28,7 +31,7 @@ certificates without a restart). (dict "root" $ "name" "identity" "svc" ... "val
     items: [{key: trusted-keys, path: trusted-keys}]
 {{- if eq (.svc.keys | default "") "admission" }}
 # Re-read live: the ticket keys (YEYAK_TICKET_KEYS_FILE). The signing key and
-# the operator token are read at start (a rollout applies a change).
+# the deprecated operator token are read at start (a rollout applies a change).
 - name: admission-keys
   secret:
     secretName: {{ .root.Values.secrets.admission.existingSecret }}
@@ -36,8 +39,11 @@ certificates without a restart). (dict "root" $ "name" "identity" "svc" ... "val
     items:
       - {key: YEYAK_SIGNING_KEY, path: signing-key}
       - {key: YEYAK_TICKET_KEYS, path: ticket-keys}
+      {{- if not .root.Values.secrets.operators.existingSecret }}
       - {key: YEYAK_OPERATOR_TOKEN, path: operator-token}
+      {{- end }}
 {{- end }}
+{{- include "yeyak.operatorsVolume" . }}
 {{- if .svc.registry }}
 - name: rules
   configMap:
@@ -81,5 +87,31 @@ certificates without a restart). (dict "root" $ "name" "identity" "svc" ... "val
   configMap:
     name: {{ $ca.configMap }}
     items: [{key: {{ $ca.key | quote }}, path: ca.crt}]
+{{- end }}
+{{- end }}
+
+{{/*
+Who may call the operator and support APIs (services with `operators`):
+the named operators' Secret (secrets.operators), re-read live
+(YEYAK_OPERATORS_FILE: revoking someone rolls no pod); without one, the
+deprecated single token, the one key of admission's Secret a non-admission
+pod is given (admission has it in admission-keys). Empty for other services.
+*/}}
+{{- define "yeyak.operatorsVolume" -}}
+{{- $ops := .root.Values.secrets.operators -}}
+{{- if .svc.operators }}
+{{- if $ops.existingSecret }}
+- name: operators
+  secret:
+    secretName: {{ $ops.existingSecret }}
+    defaultMode: 288   # 0440
+    items: [{key: {{ $ops.key | quote }}, path: operators}]
+{{- else if ne (.svc.keys | default "") "admission" }}
+- name: operators
+  secret:
+    secretName: {{ .root.Values.secrets.admission.existingSecret }}
+    defaultMode: 288   # 0440
+    items: [{key: YEYAK_OPERATOR_TOKEN, path: operator-token}]
+{{- end }}
 {{- end }}
 {{- end }}

@@ -5,12 +5,16 @@ use yeyak_platform::{
     config::{ConfigError, Env, Environment, ServerSettings},
     db::DatabaseSettings,
     messaging::AmqpSettings,
+    operators::Operators,
     redis_store::RedisSettings,
-    tokens::{self, HmacKey, HmacKeys, Issuer, SigningKey},
-    Secret,
+    tokens::{self, HmacKey, HmacKeys, Issuer, KeyRing, SigningKey},
 };
 
-use crate::domain::QueueDefaults;
+use crate::domain::{
+    proof,
+    source::{JoinRate, JoinRules, Networks},
+    QueueDefaults,
+};
 
 /// The database admission uses unless `YEYAK_DATABASE_URL` says otherwise.
 pub const DEFAULT_DATABASE: &str = "yeyak_admission";
@@ -33,8 +37,14 @@ pub struct Config {
     pub queue_ids: Vec<String>,
     /// Opening instant (unix ms) per queue; arrivals before it join the lottery.
     pub opens_at_ms: HashMap<String, i64>,
-    /// Bearer token of the operator API; `None` disables it (dev only).
-    pub operator_token: Option<Secret<String>>,
+    /// The operators of the operator API, by name and role
+    /// (`YEYAK_OPERATORS`, docs/operators.md); none refuses every call.
+    pub operators: Operators,
+    /// The admission keys published as JWKS: the signing key and the older
+    /// admission keys still listed in `YEYAK_TRUSTED_KEYS`.
+    pub published_keys: KeyRing,
+    /// How long ended sessions stay in their stream: at least a pass's life.
+    pub ended_retention: Duration,
     /// Rate a queue starts with until an operator changes it.
     pub default_rate_per_second: f64,
     pub default_max_active: u64,
@@ -45,6 +55,11 @@ pub struct Config {
     pub tick: Duration,
     /// Unused admission credit kept, as time at the configured rate.
     pub burst: Duration,
+    /// Limits on new entries per client key and per source, per replica
+    /// (`docs/stuffing.md`).
+    pub join: JoinRules,
+    /// Proof of work per queue (leading zero bits); absent or 0: none.
+    pub proof_bits: HashMap<String, u8>,
 }
 
 impl Config {
@@ -61,10 +76,9 @@ impl Config {
                 })
             }
         };
-        let operator_token = env.secret("OPERATOR_TOKEN")?;
-        if operator_token.is_none() && env.environment()? == Environment::Production {
-            return Err(ConfigError::Missing { key: "YEYAK_OPERATOR_TOKEN".into(), reason: "the operator API needs a token".into() });
-        }
+        let operators = Operators::from_env(env)?;
+        let published_keys = tokens::config::trusted_keys(env, Some(&signing_key))?;
+        let pass_ttl = Duration::from_secs(env.parse("PASS_TTL_SECONDS", 1_200)?);
         Ok(Self {
             server: ServerSettings::from_env(env, 50051, 9101)?,
             redis: RedisSettings::from_env(env)?,
@@ -72,16 +86,20 @@ impl Config {
             place_block: env.parse("PLACE_BLOCK", 128)?.max(1),
             amqp: AmqpSettings::from_env(env)?,
             signing_key,
+            published_keys,
+            ended_retention: Duration::from_secs(env.parse("SESSIONS_RETENTION_S", 1_800)?).max(pass_ttl),
             ticket_keys,
             queue_ids: tokens::config::queue_ids(env),
             opens_at_ms: parse_openings(&env.string("QUEUE_OPENS_AT", ""))?,
-            operator_token,
+            operators,
             default_rate_per_second: env.parse("ADMISSION_RATE", 50.0)?,
             default_max_active: env.parse("MAX_ACTIVE_SESSIONS", 10_000)?,
-            pass_ttl: Duration::from_secs(env.parse("PASS_TTL_SECONDS", 1_200)?),
+            pass_ttl,
             ticket_ttl: Duration::from_secs(env.parse("TICKET_TTL_SECONDS", 86_400)?),
             tick: Duration::from_millis(env.parse("ADMISSION_TICK_MS", 100)?),
             burst: Duration::from_millis(env.parse("ADMISSION_BURST_MS", 250)?),
+            join: join_rules(env)?,
+            proof_bits: parse_proof_bits(&env.string("JOIN_POW_BITS", ""), &tokens::config::queue_ids(env))?,
         })
     }
 
@@ -103,6 +121,52 @@ fn derived_ticket_keys(signing: &SigningKey) -> HmacKeys {
     use sha2::{Digest as _, Sha256};
     let secret = Sha256::new().chain_update(b"yeyak-ticket-key-v1:").chain_update(signing.secret_spec().as_bytes()).finalize();
     HmacKeys::new(HmacKey::new(&format!("t-{}", signing.kid()), &secret), [])
+}
+
+/// The join limits. Defaults: a client key may join 3 times at once and 3
+/// times a minute after that; a source address 500 at once and 1200 a
+/// minute (a carrier NAT puts thousands of people behind one address). In
+/// dev mode loopback is unlimited (load generators on the same host); in
+/// production nothing is unless configured (`none` empties the list).
+fn join_rules(env: &Env) -> Result<JoinRules, ConfigError> {
+    let networks = |key: &str, default: &str| {
+        let spec = env.string(key, default);
+        let spec = if spec.trim() == "none" { String::new() } else { spec };
+        Networks::parse(&spec).map_err(|reason| ConfigError::Invalid { key: format!("YEYAK_{key}"), reason })
+    };
+    let unlimited = if env.environment()? == Environment::Dev { "127.0.0.0/8,::1" } else { "none" };
+    Ok(JoinRules {
+        per_client: JoinRate { burst: env.parse("JOIN_CLIENT_BURST", 3)?, per_minute: env.parse("JOIN_CLIENT_PER_MINUTE", 3)? },
+        per_source: JoinRate { burst: env.parse("JOIN_SOURCE_BURST", 500)?, per_minute: env.parse("JOIN_SOURCE_PER_MINUTE", 1200)? },
+        trusted_proxies: networks("TRUSTED_PROXIES", "")?,
+        unlimited: networks("JOIN_UNLIMITED_SOURCES", unlimited)?,
+        challenge_ttl: Duration::from_secs(env.parse("JOIN_CHALLENGE_TTL_SECONDS", 120)?.max(1)),
+    })
+}
+
+/// `queue=bits` pairs, comma-separated; `*=bits` applies to every queue not
+/// named. At most [`proof::MAX_BITS`].
+fn parse_proof_bits(spec: &str, queues: &[String]) -> Result<HashMap<String, u8>, ConfigError> {
+    let invalid = |reason: String| ConfigError::Invalid { key: "YEYAK_JOIN_POW_BITS".into(), reason };
+    let mut every = None;
+    let mut bits = HashMap::new();
+    for entry in spec.split(',').map(str::trim).filter(|e| !e.is_empty()) {
+        let (queue, value) = entry.split_once('=').ok_or_else(|| invalid(format!("{entry:?} is not queue=bits")))?;
+        let value: u8 = value.trim().parse().map_err(|e| invalid(format!("{value:?}: {e}")))?;
+        if value > proof::MAX_BITS {
+            return Err(invalid(format!("{value} bits is more than {}", proof::MAX_BITS)));
+        }
+        match queue.trim() {
+            "*" => every = Some(value),
+            queue => drop(bits.insert(queue.to_owned(), value)),
+        }
+    }
+    if let Some(value) = every {
+        for queue in queues {
+            bits.entry(queue.clone()).or_insert(value);
+        }
+    }
+    Ok(bits)
 }
 
 /// `queue=RFC 3339 instant` pairs, comma-separated, e.g.
@@ -129,5 +193,13 @@ mod tests {
         let m = parse_openings("r3=2021-07-12T20:00:00+09:00, demo=2021-07-12T11:00:00Z").unwrap();
         assert_eq!(m["r3"], m["demo"]);
         assert!(parse_openings("r3=tonight").unwrap_err().to_string().contains("YEYAK_QUEUE_OPENS_AT"));
+    }
+
+    #[test]
+    fn proof_bits_parse_per_queue_with_a_default() {
+        let queues = ["a".to_owned(), "b".to_owned()];
+        let m = parse_proof_bits("a=20, *=8", &queues).unwrap();
+        assert_eq!((m["a"], m["b"]), (20, 8));
+        assert!(parse_proof_bits("a=33", &queues).unwrap_err().to_string().contains("YEYAK_JOIN_POW_BITS"));
     }
 }

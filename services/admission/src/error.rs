@@ -1,6 +1,8 @@
 //! Admission's use-case error: what `WaitingRoom` returns. `grpc::status`
 //! maps it to a gRPC status (and names the request field where one is at
 //! fault); the consumer requeues on it.
+use std::time::Duration;
+
 use yeyak_platform::tokens::TokenError;
 
 use crate::{domain::InvalidSettings, store::StoreError};
@@ -23,10 +25,19 @@ pub(crate) enum AdmissionError {
     Closed,
     #[error("this ticket has not been admitted")]
     NotAdmitted,
-    #[error("operator authentication required")]
-    Unauthenticated,
+    #[error("operator: {0}")]
+    Operator(#[from] yeyak_platform::operators::AuthError),
     #[error("operator settings rejected: {0}")]
     InvalidSettings(#[from] InvalidSettings),
+    /// Too many new entries from this client key or source address, in
+    /// this replica, for now.
+    #[error("too many joins from this {}", by.what())]
+    Throttled { by: Throttle, retry_after: Duration },
+    /// The queue asks for a proof of work and none came with the join.
+    #[error("this queue asks for a proof of work of {bits} bits")]
+    ProofRequired { bits: u8 },
+    #[error("proof of work rejected: {0}")]
+    BadProof(#[from] ProofFault),
     /// A join met a concurrent reservation or rebuild too many times.
     #[error("the waiting room is busy; try again")]
     Contended,
@@ -40,4 +51,36 @@ impl From<sqlx::Error> for AdmissionError {
     fn from(e: sqlx::Error) -> Self {
         Self::Store(StoreError::Durable(e))
     }
+}
+
+/// Which join limit refused a request.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Throttle {
+    Client,
+    Source,
+}
+
+impl Throttle {
+    pub(crate) fn what(self) -> &'static str {
+        match self {
+            Self::Client => "client",
+            Self::Source => "network address",
+        }
+    }
+}
+
+/// What is wrong with a proof of work.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum ProofFault {
+    /// Not a challenge of ours, altered, or expired.
+    #[error("challenge rejected ({0}); ask for a new one")]
+    Challenge(String),
+    #[error("the challenge is for another queue")]
+    OtherQueue,
+    #[error("the queue now asks for {asked} bits; ask for a new challenge")]
+    Weaker { asked: u8 },
+    #[error("the counter does not solve the challenge for this client")]
+    Unsolved,
+    #[error("the challenge was already used for a join; ask for a new one")]
+    Used,
 }

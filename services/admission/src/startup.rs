@@ -12,11 +12,12 @@ use sqlx::migrate::Migrator;
 use tokio::task::JoinSet;
 use yeyak_platform::{
     db,
-    grpc::{GrpcServer, Ready},
+    grpc::{GrpcServer, KeySetApi, Ready},
     messaging::tables,
     metrics::Metrics,
+    operators::audit,
     redis_store,
-    tokens::KeyWatch,
+    tokens::{Issuer, KeyWatch},
     Shutdown,
 };
 use yeyak_proto::admission::v1::{
@@ -33,14 +34,23 @@ use crate::{
 
 static MIGRATOR: Migrator = sqlx::migrate!("./migrations");
 
+/// Admission's schema with the operators' audit table.
+fn migrator() -> Migrator {
+    audit::with_table(tables::migrator(&MIGRATOR, &[]))
+}
+
 /// How often each replica forgets expired admitted batches and ended seats.
 const PRUNE_EVERY: Duration = Duration::from_secs(60);
+
+/// How often each replica forgets the join-limit keys that earned their
+/// burst back: between sweeps the limiters hold at most this much more.
+const SWEEP_LIMITS_EVERY: Duration = Duration::from_secs(10);
 
 /// Applies the service's migrations and returns (`yeyak-admission migrate`,
 /// the deployment's migration step).
 pub async fn migrate(database: &db::DatabaseSettings) -> anyhow::Result<()> {
     let pool = db::connect(database, true).await?;
-    tables::migrate(&pool, &MIGRATOR, &[]).await?;
+    migrator().run(&pool).await?;
     pool.close().await;
     Ok(())
 }
@@ -55,21 +65,27 @@ pub struct Application {
 
 impl Application {
     pub async fn build(config: Config) -> anyhow::Result<Self> {
-        if config.operator_token.is_none() {
-            tracing::warn!("YEYAK_OPERATOR_TOKEN unset: the operator API refuses every call");
+        if config.operators.names().is_empty() {
+            tracing::warn!("no operators configured (YEYAK_OPERATORS): the operator API refuses every call");
         }
         let pool = db::connect(&config.database, true).await?;
         if config.database.run_migrations {
-            tables::migrate(&pool, &MIGRATOR, &[]).await?;
+            migrator().run(&pool).await?;
         }
         let conn = redis_store::connect(&config.redis).await?;
         let store = QueueStore::new(conn, &config.redis.key_prefix);
         let room = Arc::new(WaitingRoom::new(store, DurableStore::new(pool), policy(&config)));
         let metrics = Metrics::new("admission");
-        let keys = KeyWatch::new(&metrics).with(config.ticket_keys.clone());
+        let keys =
+            KeyWatch::new(&metrics).with(config.ticket_keys.clone()).with(config.operators.clone()).with(config.published_keys.clone());
+        // The pass keys, for verifiers outside Yeyak (docs/admission.md).
+        let key_set = KeySetApi::new(config.published_keys.clone(), Issuer::Admission);
+        let jwks = key_set.clone();
+        metrics.publish_jwks(move || jwks.jwks_json());
         let ready = GrpcServer::new(config.server.clone(), metrics)
             .add(AdmissionServiceServer::new(QueueApi::new(room.clone())))
-            .add(AdmissionOperatorServiceServer::new(OperatorApi::new(room.clone())))
+            .add(AdmissionOperatorServiceServer::new(OperatorApi::new(room.clone(), config.operators.clone())))
+            .add(key_set.service())
             .bind()
             .await?;
         Ok(Self { ready, room, config, keys })
@@ -86,6 +102,7 @@ impl Application {
         }
         tasks.spawn(consumers::sessions::run(self.room.clone(), self.config.amqp.clone(), shutdown.clone()));
         tasks.spawn(self.keys.run(shutdown.clone()));
+        tasks.spawn(sweeper(self.room.clone(), shutdown.clone()));
         self.ready.set_serving().await;
         let result = self.ready.run(shutdown.clone()).await;
         shutdown.trigger();
@@ -100,8 +117,10 @@ fn policy(config: &Config) -> Policy {
         signing_key: config.signing_key.clone(),
         ticket_keys: config.ticket_keys.clone(),
         ticket_ttl: config.ticket_ttl,
-        operator_token: config.operator_token.clone(),
+        ended_retention: config.ended_retention,
         place_block: config.place_block,
+        join: config.join.clone(),
+        proof_bits: config.proof_bits.clone(),
     }
 }
 
@@ -127,6 +146,20 @@ async fn ticker(room: Arc<WaitingRoom>, queue: String, tick: Duration, shutdown:
                         tracing::debug!(%queue, error = %e, "pruning expired admissions failed");
                     }
                 }
+            }
+            _ = shutdown.wait() => return,
+        }
+    }
+}
+
+/// Keeps the join limiters' memory bounded by the recent joins.
+async fn sweeper(room: Arc<WaitingRoom>, shutdown: Shutdown) {
+    let mut interval = tokio::time::interval(SWEEP_LIMITS_EVERY);
+    loop {
+        tokio::select! {
+            _ = interval.tick() => {
+                let remembered = room.sweep_join_limits();
+                tracing::debug!(remembered, "join limits swept");
             }
             _ = shutdown.wait() => return,
         }

@@ -86,7 +86,7 @@ async fn a_redis_restarted_empty_mid_event_loses_no_place_no_seat_and_no_setting
 
     // A booking frees its own seat, nobody else's.
     let booker = &admitted[1];
-    publish_booking(&d, booker.position).await;
+    publish_booking(&d, booker.position, "").await;
     eventually(Duration::from_secs(10), "the booking frees its seat", || async { booker.state(at(0)).await == QueueState::SessionEnded })
         .await;
     for (i, p) in admitted.iter().enumerate().skip(2) {

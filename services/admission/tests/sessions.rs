@@ -94,7 +94,7 @@ async fn a_booking_event_frees_the_seat_of_the_place_that_booked() {
     })
     .await;
     let position = r.status(&a, &client(0)).await.unwrap().position;
-    common::publish_booking(&d, position).await;
+    common::publish_booking(&d, position, "").await;
     eventually(Duration::from_secs(5), "the freed seat goes to the next in line", || async {
         r.status(&b, &client(1)).await.unwrap().state == QueueState::Admitted as i32
     })

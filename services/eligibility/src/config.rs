@@ -18,6 +18,8 @@ pub struct Config {
     /// Verifies admission passes and identity assertions.
     pub trusted: KeyRing,
     pub queue_ids: Vec<String>,
+    /// The ended sessions the pass check follows (docs/admission.md).
+    pub sessions: yeyak_platform::sessions::SessionsSettings,
     /// `YEYAK_REGISTRY_URL`: the national insurance registry's API.
     pub registry_url: String,
     /// `YEYAK_TLS_*`: what an `https://` registry is verified against.
@@ -62,6 +64,7 @@ impl Config {
             server: ServerSettings::from_env(env, 50053, 9103)?,
             trusted: tokens::config::trusted_keys(env, None)?,
             queue_ids: tokens::config::queue_ids(env),
+            sessions: yeyak_platform::sessions::SessionsSettings::from_env(env)?,
             registry_url: env.string("REGISTRY_URL", "http://127.0.0.1:18081").trim_end_matches('/').to_owned(),
             tls: TlsSettings::from_env(env)?,
             registry_timeout: Duration::from_millis(env.parse("REGISTRY_TIMEOUT_MS", 1_500)?),

@@ -10,6 +10,7 @@ use yeyak_platform::{
     grpc::{GrpcServer, PassVerifier, Ready},
     metrics::Metrics,
     redis_store,
+    sessions::EndedSessions,
     tokens::{AssertionVerifier, KeyWatch},
     Shutdown,
 };
@@ -64,8 +65,9 @@ impl Application {
             proxy_max_subjects: config.proxy_max_subjects,
             metrics: CheckMetrics::register(&metrics),
         });
-        let verifier = PassVerifier::new(config.trusted.clone(), config.queue_ids.clone());
-        let keys = KeyWatch::new(&metrics).with(config.trusted.clone());
+        let ended = EndedSessions::new(&config.sessions, config.queue_ids.clone()).await?;
+        let verifier = PassVerifier::new(config.trusted.clone(), config.queue_ids.clone()).with_ended_sessions(ended.clone());
+        let keys = KeyWatch::new(&metrics).with(config.trusted.clone()).following(ended);
         let api = EligibilityServiceServer::new(EligibilityApi::new(check.clone()));
         let ready = GrpcServer::new(config.server.clone(), metrics.clone()).add(verifier.guard(api)).bind().await?;
         Ok(Self { ready, config, check, metrics, hangups, keys })

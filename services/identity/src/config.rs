@@ -32,6 +32,8 @@ pub struct Config {
     /// plus the signing key, so a rotation's old key keeps working.
     pub assertions: KeyRing,
     pub queue_ids: Vec<String>,
+    /// The ended sessions the pass check follows (docs/admission.md).
+    pub sessions: yeyak_platform::sessions::SessionsSettings,
     /// Key of the pseudonymous subject id, shared with the registry only.
     pub subject_hash_key: Secret<String>,
     /// `YEYAK_PROVIDERS`, with `YEYAK_PROVIDER_MAX_IN_FLIGHT` / `YEYAK_PROVIDER_LIMITS`.
@@ -61,6 +63,11 @@ pub struct Config {
     /// `YEYAK_PROXY_LIMIT`: distinct people one admission pass may verify
     /// (oneself plus one parent by default).
     pub proxy_limit: u32,
+    /// `YEYAK_PLACE_BINDING_TTL_SECONDS`: how long a verified person stays
+    /// bound to the admission session (place in line) they verified under,
+    /// per event; a second place of the same event is refused meanwhile.
+    /// Default the ticket lifetime (the event); 0 turns the binding off.
+    pub place_binding_ttl: Duration,
     /// `YEYAK_APPROVAL_WAIT_MS`: how long CompleteVerification waits for an
     /// app approval or certificate signature before answering "pending".
     pub approval_wait: Duration,
@@ -145,6 +152,7 @@ impl Config {
             trusted,
             assertions,
             queue_ids: tokens::config::queue_ids(env),
+            sessions: yeyak_platform::sessions::SessionsSettings::from_env(env)?,
             subject_hash_key,
             providers,
             tls: TlsSettings::from_env(env)?,
@@ -163,6 +171,7 @@ impl Config {
             max_attempts_per_phone: env.parse("MAX_ATTEMPTS_PER_PHONE", 10)?,
             max_attempts_per_pass: env.parse("MAX_ATTEMPTS_PER_PASS", 20)?,
             proxy_limit: env.parse("PROXY_LIMIT", 2)?,
+            place_binding_ttl: Duration::from_secs(env.parse("PLACE_BINDING_TTL_SECONDS", 86_400)?),
             approval_wait,
             approval_poll: millis(env, "APPROVAL_POLL_MS", 250)?.max(Duration::from_millis(10)),
         })

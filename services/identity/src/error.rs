@@ -51,6 +51,10 @@ pub(crate) enum IdentityError {
     AttemptsExhausted(Exhausted),
     #[error("this admission pass already verified {limit} people")]
     ProxyLimit { limit: u32 },
+    /// The person already verified under another admission session (place
+    /// in line) of this event: one person, one place.
+    #[error("this person is bound to another place in line of this event")]
+    OtherPlace,
     #[error("identity is at capacity")]
     Overloaded { retry_after: Duration },
     #[error("approval still pending")]

@@ -5,10 +5,11 @@
 use std::{net::SocketAddr, sync::Arc};
 
 use yeyak_platform::{
-    grpc::{GrpcServer, PassVerifier, Ready},
+    grpc::{GrpcServer, KeySetApi, PassVerifier, Ready},
     metrics::Metrics,
     redis_store,
-    tokens::KeyWatch,
+    sessions::EndedSessions,
+    tokens::{Issuer, KeyWatch},
     Shutdown,
 };
 use yeyak_proto::identity::v1::identity_service_server::IdentityServiceServer;
@@ -49,12 +50,22 @@ impl Application {
         ));
         let conn = redis_store::connect(&config.redis).await?;
         let store = Store::new(conn, &config.redis.key_prefix);
-        let verifier = PassVerifier::new(config.trusted.clone(), config.queue_ids.clone());
-        let keys = KeyWatch::new(&metrics).with(config.trusted.clone()).with(config.assertions.clone());
+        let ended = EndedSessions::new(&config.sessions, config.queue_ids.clone()).await?;
+        let verifier = PassVerifier::new(config.trusted.clone(), config.queue_ids.clone()).with_ended_sessions(ended.clone());
+        let keys = KeyWatch::new(&metrics).with(config.trusted.clone()).with(config.assertions.clone()).following(ended);
+        // Identity's keys (its signing key and older ones still trusted), for
+        // verifiers of assertions outside Yeyak.
+        let key_set = KeySetApi::new(config.assertions.clone(), Issuer::Identity);
+        let jwks = key_set.clone();
+        metrics.publish_jwks(move || jwks.jwks_json());
         let (request_timeout, max_in_flight) = (config.server.request_timeout, config.max_in_flight_verifications);
         let verification = Verification::new(Arc::new(config), board.clone(), store, identity_metrics.clone());
         let api = IdentityApi::new(verification, request_timeout, max_in_flight, identity_metrics);
-        let ready = GrpcServer::new(server, metrics.clone()).add(verifier.guard(IdentityServiceServer::new(api))).bind().await?;
+        let ready = GrpcServer::new(server, metrics.clone())
+            .add(verifier.guard(IdentityServiceServer::new(api)))
+            .add(key_set.service())
+            .bind()
+            .await?;
         Ok(Self { ready, board, metrics, keys })
     }
 

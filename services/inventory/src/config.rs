@@ -24,6 +24,8 @@ pub struct Config {
     /// Verifies admission passes on the public API.
     pub trusted: KeyRing,
     pub queue_ids: Vec<String>,
+    /// The ended sessions the pass check follows (docs/admission.md).
+    pub sessions: yeyak_platform::sessions::SessionsSettings,
     pub environment: Environment,
     /// Demo clinics per district seeded into an empty catalogue; 0 seeds
     /// nothing (the production default: real catalogues are imported).
@@ -67,6 +69,7 @@ impl Config {
             amqp: AmqpSettings::from_env(env)?,
             trusted: tokens::config::trusted_keys(env, None)?,
             queue_ids: tokens::config::queue_ids(env),
+            sessions: yeyak_platform::sessions::SessionsSettings::from_env(env)?,
             environment,
             seed_clinics_per_district: env.parse("SEED_CLINICS_PER_DISTRICT", default_seed)?,
             seed_days,

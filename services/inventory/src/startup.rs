@@ -10,6 +10,7 @@ use yeyak_platform::{
     grpc::{GrpcServer, PassVerifier, Ready},
     messaging::{outbox, AmqpSettings, Publisher},
     metrics::Metrics,
+    sessions::EndedSessions,
     tokens::KeyWatch,
     Shutdown,
 };
@@ -56,8 +57,9 @@ impl Application {
         let store = CatalogStore::new(pool);
         let catalogue = Catalogue::new(store.clone(), cache.clone());
         let search = Search::new(store.clone(), cache.clone());
-        let verifier = PassVerifier::new(config.trusted.clone(), config.queue_ids.clone());
-        let keys = KeyWatch::new(&metrics).with(config.trusted.clone());
+        let ended = EndedSessions::new(&config.sessions, config.queue_ids.clone()).await?;
+        let verifier = PassVerifier::new(config.trusted.clone(), config.queue_ids.clone()).with_ended_sessions(ended.clone());
+        let keys = KeyWatch::new(&metrics).with(config.trusted.clone()).following(ended);
         let ready = GrpcServer::new(config.server.clone(), metrics)
             .add(verifier.guard(InventoryServiceServer::new(InventoryApi::new(search))))
             // Only reservation calls GetSlot: its own listener, never the public one.

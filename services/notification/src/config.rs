@@ -6,7 +6,9 @@ use yeyak_platform::{
     contact::{self, ContactKeys},
     db::DatabaseSettings,
     messaging::AmqpSettings,
+    operators::Operators,
     tls::{check_third_party_url, PlainHttp, TlsSettings},
+    tokens::{config as keys, KeyRing},
 };
 
 #[derive(Clone, Debug)]
@@ -35,6 +37,16 @@ pub struct Config {
     /// comma-separated, current first; keep previous keys listed until
     /// nothing sealed under them can still be sent).
     pub contact_keys: ContactKeys,
+    /// Verify the admission passes and identity assertions a person looks up
+    /// their own SMS with (`YEYAK_TRUSTED_KEYS`, re-read from its file).
+    pub trusted: KeyRing,
+    /// The queues whose passes are accepted (`YEYAK_QUEUE_IDS`).
+    pub queue_ids: Vec<String>,
+    /// The ended sessions the pass check follows (docs/admission.md).
+    pub sessions: yeyak_platform::sessions::SessionsSettings,
+    /// Support staff (`YEYAK_OPERATORS`, docs/operators.md): required
+    /// outside dev mode, since this service serves them.
+    pub operators: Operators,
 }
 
 impl Config {
@@ -66,6 +78,10 @@ impl Config {
             sms_concurrency,
             sweep_interval: Duration::from_millis(env.parse("SMS_SWEEP_MS", 500)?),
             contact_keys: contact::keys_from_env(env)?,
+            trusted: keys::trusted_keys(env, None)?,
+            queue_ids: keys::queue_ids(env),
+            sessions: yeyak_platform::sessions::SessionsSettings::from_env(env)?,
+            operators: Operators::from_env(env)?,
         })
     }
 }
@@ -73,6 +89,8 @@ impl Config {
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
+    use yeyak_platform::tokens::{Issuer, SigningKey};
+
     use super::*;
 
     #[test]
@@ -95,7 +113,17 @@ mod tests {
         let err = Config::from_env(&Env::from_pairs([("ENV", "production"), ("SMS_GATEWAY_URL", "https://sms")])).unwrap_err().to_string();
         assert!(err.contains("YEYAK_CONTACT_KEYS"), "production needs the keys that open phone numbers: {err}");
         let keys = ContactKeys::generate("n2").rotated_to(ContactKeys::generate("n3")).secret_spec();
-        let pairs = [("ENV", "production"), ("SMS_GATEWAY_URL", "https://sms"), ("CONTACT_KEYS", keys.as_str())];
-        assert_eq!(Config::from_env(&Env::from_pairs(pairs)).unwrap().contact_keys.kids(), ["n3", "n2"]);
+        let trusted = SigningKey::generate(Issuer::Admission, "a1").trusted_entry();
+        let operators = "sam:support:0123456789abcdefghijklmnop";
+        let mut pairs = vec![("ENV", "production"), ("SMS_GATEWAY_URL", "https://sms"), ("CONTACT_KEYS", keys.as_str())];
+        let err = Config::from_env(&Env::from_pairs(pairs.clone())).unwrap_err().to_string();
+        assert!(err.contains("YEYAK_TRUSTED_KEYS"), "production needs the keys that verify passes: {err}");
+        pairs.push(("TRUSTED_KEYS", trusted.as_str()));
+        let err = Config::from_env(&Env::from_pairs(pairs.clone())).unwrap_err().to_string();
+        assert!(err.contains("YEYAK_OPERATORS"), "production needs its support staff named: {err}");
+        pairs.push(("OPERATORS", operators));
+        let config = Config::from_env(&Env::from_pairs(pairs)).unwrap();
+        assert_eq!(config.contact_keys.kids(), ["n3", "n2"]);
+        assert_eq!(config.operators.names(), ["sam"]);
     }
 }

@@ -1,8 +1,9 @@
 //! The use-case error `app/` returns; its mapping to gRPC status is
 //! `grpc/status.rs`.
+use yeyak_platform::{operators::AuthError, tokens::TokenError};
 
 /// What can go wrong in a use case. Request validation is the handler's (it
-/// knows the field names); below it only the database can fail.
+/// knows the field names); below it: who is asking, and the database.
 #[derive(Debug, thiserror::Error)]
 pub(crate) enum Error {
     /// The database cannot be reached (as opposed to a bad query), so
@@ -11,6 +12,19 @@ pub(crate) enum Error {
     DatabaseUnreachable(sqlx::Error),
     #[error("database: {0}")]
     Database(sqlx::Error),
+    /// The caller's identity assertion does not verify.
+    #[error("identity_assertion: {0}")]
+    BadAssertion(TokenError),
+    /// A valid assertion from another admission session: copied, useless.
+    #[error("identity_assertion is bound to another admission pass")]
+    ForeignAssertion,
+    /// Nothing this person may see: their own reservation without messages
+    /// yet, someone else's, or none at all, alike (existence is not leaked).
+    #[error("no deliveries found for you under this reference")]
+    NotFound,
+    /// An operator token missing, unknown, or without the role needed.
+    #[error(transparent)]
+    Operator(#[from] AuthError),
 }
 
 impl From<sqlx::Error> for Error {

@@ -7,9 +7,12 @@ use sqlx::migrate::Migrator;
 use tokio::task::JoinSet;
 use yeyak_platform::{
     db,
-    grpc::{GrpcServer, Ready},
+    grpc::{GrpcServer, PassVerifier, Ready},
     messaging::tables::{self, Table},
     metrics::Metrics,
+    operators::audit,
+    sessions::EndedSessions,
+    tokens::{remembered::DEFAULT_REMEMBERED, AssertionVerifier, KeyWatch},
     Shutdown,
 };
 use yeyak_proto::notification::v1::notification_service_server::NotificationServiceServer;
@@ -19,19 +22,24 @@ use crate::{
     clients::SmsGateway,
     config::Config,
     consumers,
-    grpc::NotificationApi,
+    grpc::{Credentials, NotificationApi},
     metrics::SenderMetrics,
     store::DeliveryStore,
 };
 
-/// The service's own schema; the inbox table comes from the platform.
+/// The service's own schema; the inbox and the operator audit tables come
+/// from the platform.
 static MIGRATOR: Migrator = sqlx::migrate!("./migrations");
+
+fn migrator() -> Migrator {
+    audit::with_table(tables::migrator(&MIGRATOR, &[Table::Inbox]))
+}
 
 /// Applies the service's migrations and returns (`yeyak-notification migrate`,
 /// the deployment's migration step).
 pub async fn migrate(database: &db::DatabaseSettings) -> anyhow::Result<()> {
     let pool = db::connect(database, true).await?;
-    tables::migrate(&pool, &MIGRATOR, &[Table::Inbox]).await?;
+    migrator().run(&pool).await?;
     pool.close().await;
     Ok(())
 }
@@ -40,13 +48,15 @@ pub struct Application {
     ready: Ready,
     config: Config,
     deliveries: Arc<Deliveries>,
+    /// The trusted keys and the operators, re-read from their files.
+    keys: KeyWatch,
 }
 
 impl Application {
     pub async fn build(config: Config) -> anyhow::Result<Self> {
         let pool = db::connect(&config.database, true).await?;
         if config.database.run_migrations {
-            tables::migrate(&pool, &MIGRATOR, &[Table::Inbox]).await?;
+            migrator().run(&pool).await?;
         }
         let gateway = SmsGateway::new(&config.sms_gateway_url, config.sms_timeout, config.sms_connect_timeout, &config.tls)?;
         let metrics = Metrics::new("notification");
@@ -61,13 +71,23 @@ impl Application {
             policy,
             SenderMetrics::register(&metrics),
             config.contact_keys.clone(),
+            AssertionVerifier::new(config.trusted.clone(), DEFAULT_REMEMBERED),
         ));
-        // Support-staff API: deliberately not behind the admission-pass interceptor.
+        if config.operators.names().is_empty() {
+            tracing::warn!("no operators configured (YEYAK_OPERATORS): support staff cannot read delivery status");
+        }
+        let ended = EndedSessions::new(&config.sessions, config.queue_ids.clone()).await?;
+        let keys = KeyWatch::new(&metrics).with(config.trusted.clone()).with(config.operators.clone()).following(ended.clone());
+        // Not behind the pass layer: a call carries a pass or an operator token.
+        let credentials = Credentials {
+            passes: PassVerifier::new(config.trusted.clone(), config.queue_ids.clone()).with_ended_sessions(ended),
+            operators: config.operators.clone(),
+        };
         let ready = GrpcServer::new(config.server.clone(), metrics)
-            .add(NotificationServiceServer::new(NotificationApi::new(deliveries.clone())))
+            .add(NotificationServiceServer::new(NotificationApi::new(deliveries.clone(), credentials)))
             .bind()
             .await?;
-        Ok(Self { ready, config, deliveries })
+        Ok(Self { ready, config, deliveries, keys })
     }
 
     pub fn grpc_addr(&self) -> SocketAddr {
@@ -76,6 +96,7 @@ impl Application {
 
     pub async fn run_until_stopped(self, shutdown: Shutdown) -> anyhow::Result<()> {
         let mut tasks = JoinSet::new();
+        tasks.spawn(self.keys.run(shutdown.clone()));
         tasks.spawn(consumers::reservations::run(self.config.amqp.clone(), self.deliveries.clone(), shutdown.clone()));
         tasks.spawn(self.deliveries.clone().seal_plain_contacts_until_stopped(shutdown.clone()));
         for _ in 0..app::LOOPS {

@@ -36,7 +36,7 @@ async fn confirmed_event_sends_one_sms_with_the_clinic_name() {
 
     // The same delivery by message id; the raw number never leaves the service.
     let req = pb::GetDeliveryStatusRequest { message_id: d.message_id.clone(), ..Default::default() };
-    let by_id = app.client.clone().get_delivery_status(req).await.unwrap().into_inner().deliveries;
+    let by_id = app.as_support(req).await.unwrap();
     assert_eq!(by_id, deliveries);
     assert!(!format!("{by_id:?}").contains(&phone));
     app.stop().await;

@@ -20,6 +20,8 @@ pub struct Config {
     /// Verifies admission passes and identity assertions.
     pub trusted: KeyRing,
     pub queue_ids: Vec<String>,
+    /// The ended sessions the pass check follows (docs/admission.md).
+    pub sessions: yeyak_platform::sessions::SessionsSettings,
     /// SlotCatalogService (internal, no pass).
     pub inventory_addr: String,
     /// EligibilityService (behind the pass: the caller's pass is forwarded).
@@ -51,6 +53,7 @@ impl Config {
             amqp: AmqpSettings::from_env(env)?,
             trusted: tokens::config::trusted_keys(env, None)?,
             queue_ids: tokens::config::queue_ids(env),
+            sessions: yeyak_platform::sessions::SessionsSettings::from_env(env)?,
             inventory_addr: env.string("INVENTORY_ADDR", "127.0.0.1:50064"),
             tls: TlsSettings::from_env(env)?,
             eligibility_addr: env.string("ELIGIBILITY_ADDR", "127.0.0.1:50053"),

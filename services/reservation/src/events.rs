@@ -52,6 +52,7 @@ pub(crate) fn confirmed(r: &Reservation, admitted_by: &AdmissionPass) -> OutboxE
         sealed_contact: r.sealed_contact.clone(),
         admission_queue_id: admitted_by.queue_id.clone(),
         admission_position: admitted_by.place,
+        admission_session_id: admitted_by.session_id.clone(),
     };
     OutboxEvent { event_id, routing_key: routing::RESERVATION_CONFIRMED, payload: payload.encode_to_vec(), traceparent }
 }

@@ -14,6 +14,7 @@ use yeyak_platform::{
         AmqpSettings, Publisher,
     },
     metrics::Metrics,
+    sessions::EndedSessions,
     tokens::KeyWatch,
     Shutdown,
 };
@@ -70,9 +71,10 @@ impl Application {
             config.full_slot_window,
             config.contact.clone(),
         ));
-        let verifier = PassVerifier::new(config.trusted.clone(), config.queue_ids.clone());
+        let ended = EndedSessions::new(&config.sessions, config.queue_ids.clone()).await?;
+        let verifier = PassVerifier::new(config.trusted.clone(), config.queue_ids.clone()).with_ended_sessions(ended.clone());
         let metrics = Metrics::new("reservation");
-        let keys = KeyWatch::new(&metrics).with(config.trusted.clone());
+        let keys = KeyWatch::new(&metrics).with(config.trusted.clone()).following(ended);
         let ready = GrpcServer::new(config.server.clone(), metrics)
             .add(verifier.guard(ReservationServiceServer::new(ReservationApi::new(booking.clone()))))
             .bind()

@@ -117,6 +117,7 @@ impl DemoArgs {
             sms_gateway_url: self.sms_gateway_url,
             idp_urls,
             queue_id: self.queue_id,
+            operator_token: std::env::var("YEYAK_OPERATOR_TOKEN").ok().filter(|t| !t.is_empty()),
             tls,
         })
     }

@@ -22,6 +22,19 @@ pub fn resource_exhausted(message: impl Into<String>, retry_after: Duration) -> 
     status
 }
 
+/// `UNAUTHENTICATED` with a `RetryInfo` detail: refused for now, not for good.
+pub fn unauthenticated_for(message: impl Into<String>, retry_after: Duration) -> Status {
+    let details = ErrorDetails::with_retry_info(Some(retry_after));
+    Status::with_error_details(Code::Unauthenticated, message, details)
+}
+
+/// `UNAVAILABLE` with a `RetryInfo` detail, for a state this replica
+/// cannot confirm right now.
+pub fn unavailable_for(message: impl Into<String>, retry_after: Duration) -> Status {
+    let details = ErrorDetails::with_retry_info(Some(retry_after));
+    Status::with_error_details(Code::Unavailable, message, details)
+}
+
 /// `UNAVAILABLE` for a dependency that is down; the cause is logged, not sent.
 pub fn unavailable(dependency: &str, cause: &dyn std::fmt::Display) -> Status {
     tracing::warn!(dependency, error = %cause, "dependency unavailable");

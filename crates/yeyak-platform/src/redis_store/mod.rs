@@ -9,6 +9,7 @@
 //! run twice take [`RedisConn::idempotent`], so that the first call after a
 //! reconnection does not fail (see `conn`).
 mod batch;
+pub mod claim;
 mod conn;
 
 use std::{str::FromStr, time::Duration};
@@ -62,11 +63,17 @@ pub struct RedisSettings {
 
 impl RedisSettings {
     pub fn from_env(env: &Env) -> Result<Self, ConfigError> {
+        Self::from_env_named(env, "REDIS")
+    }
+
+    /// The settings of another Redis than the service's own, read from
+    /// `YEYAK_<name>_URL`, `_KEY_PREFIX`, `_TIMEOUT_MS`, `_MODE`.
+    pub fn from_env_named(env: &Env, name: &str) -> Result<Self, ConfigError> {
         Ok(Self {
-            url: env.secret("REDIS_URL")?.unwrap_or_else(|| Secret::new("redis://127.0.0.1:6379/0".into())),
-            key_prefix: env.string("REDIS_KEY_PREFIX", "yeyak"),
-            timeout: Duration::from_millis(env.parse("REDIS_TIMEOUT_MS", 500)?),
-            mode: env.parse("REDIS_MODE", RedisMode::Single)?,
+            url: env.secret(&format!("{name}_URL"))?.unwrap_or_else(|| Secret::new("redis://127.0.0.1:6379/0".into())),
+            key_prefix: env.string(&format!("{name}_KEY_PREFIX"), "yeyak"),
+            timeout: Duration::from_millis(env.parse(&format!("{name}_TIMEOUT_MS"), 500)?),
+            mode: env.parse(&format!("{name}_MODE"), RedisMode::Single)?,
             tls: TlsSettings::from_env(env)?,
         })
     }

@@ -60,8 +60,8 @@ impl TokenClaims for QueueTicket {
 /// Proof that the holder waited their turn; required behind the waiting room.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AdmissionPass {
-    /// Queue (event) id.
-    #[serde(rename = "q")]
+    /// Queue (event) id: the token's audience.
+    #[serde(rename = "aud")]
     pub queue_id: String,
     /// The place in line that was admitted.
     #[serde(rename = "pos")]
@@ -138,8 +138,8 @@ pub struct ConsentToken {
     /// The agent's pseudonymous subject id.
     #[serde(rename = "agent")]
     pub agent_subject: String,
-    /// The event (queue) the consent is for.
-    #[serde(rename = "q")]
+    /// The event (queue) the consent is for: the token's audience.
+    #[serde(rename = "aud")]
     pub queue_id: String,
     #[serde(rename = "iat")]
     pub issued_at: i64,

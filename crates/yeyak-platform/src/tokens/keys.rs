@@ -39,7 +39,7 @@ impl FromStr for Issuer {
 pub struct SigningKey {
     kid: String,
     issuer: Issuer,
-    key: ed25519_dalek::SigningKey,
+    key: ed25519_zebra::SigningKey,
 }
 
 impl fmt::Debug for SigningKey {
@@ -55,12 +55,12 @@ impl SigningKey {
         validate_kid(kid).map_err(|e| invalid(&e))?;
         let seed: [u8; 32] =
             B64.decode(seed.trim()).ok().and_then(|b| b.try_into().ok()).ok_or_else(|| invalid("seed must be 32 bytes, base64"))?;
-        Ok(Self { kid: kid.to_owned(), issuer, key: ed25519_dalek::SigningKey::from_bytes(&seed) })
+        Ok(Self { kid: kid.to_owned(), issuer, key: ed25519_zebra::SigningKey::from(seed) })
     }
 
     /// A fresh random key: dev mode and tests only.
     pub fn generate(issuer: Issuer, kid: &str) -> Self {
-        let key = ed25519_dalek::SigningKey::generate(&mut rand::rngs::OsRng);
+        let key = ed25519_zebra::SigningKey::new(rand::rngs::OsRng);
         Self { kid: kid.to_owned(), issuer, key }
     }
 
@@ -70,21 +70,21 @@ impl SigningKey {
     pub fn issuer(&self) -> Issuer {
         self.issuer
     }
-    pub(crate) fn inner(&self) -> &ed25519_dalek::SigningKey {
+    pub(crate) fn inner(&self) -> &ed25519_zebra::SigningKey {
         &self.key
     }
-    pub(crate) fn verifying_key(&self) -> ed25519_dalek::VerifyingKey {
-        self.key.verifying_key()
+    pub(crate) fn verifying_key(&self) -> ed25519_zebra::VerificationKey {
+        self.key.verification_key()
     }
 
     /// `issuer:kid:base64(public key)`, the entry verifiers put in their trusted set.
     pub fn trusted_entry(&self) -> String {
-        format!("{}:{}:{}", self.issuer.as_str(), self.kid, B64.encode(self.key.verifying_key().to_bytes()))
+        format!("{}:{}:{}", self.issuer.as_str(), self.kid, B64.encode(<[u8; 32]>::from(self.key.verification_key())))
     }
 
     /// `kid:base64(seed)`, the secret form read back by [`SigningKey::parse`].
     pub fn secret_spec(&self) -> String {
-        format!("{}:{}", self.kid, B64.encode(self.key.to_bytes()))
+        format!("{}:{}", self.kid, B64.encode(self.key.as_ref()))
     }
 }
 

@@ -1,20 +1,27 @@
 //! Signed tokens: queue tickets and admission passes (issued by admission) and
 //! identity assertions (issued by identity), verified by every service.
 //!
-//! Format: `v1.<kid>.<base64url(json claims)>.<base64url(ed25519 signature)>`,
-//! the signature covering `v1.<kid>.<claims>`. Every key id belongs to exactly
-//! one issuer, so a key that signs assertions can never mint a pass. Several
-//! key ids may be trusted at once: rotation adds the new key, starts signing
-//! with it, and removes the old one only after its longest-lived token expired.
-//! Key sets read from files are re-read when the file changes ([`reload`]).
+//! Passes, assertions and consents are JWS compact tokens signed with
+//! Ed25519 ([`jws`]); the issuers publish their public keys as JWKS
+//! ([`jwks`]). Every key id belongs to exactly one issuer, so a key that
+//! signs assertions can never mint a pass. Several key ids may be trusted at
+//! once: rotation adds the new key, starts signing with it, and removes the
+//! old one only after its longest-lived token expired. Key sets read from
+//! files are re-read when the file changes ([`reload`]). Queue tickets, read
+//! only by admission, are HMAC tokens of our own format,
+//! `v1.<kid>.<b64url(claims)>.<b64url(mac)>` ([`hmac_keys`]).
 pub mod batch;
 mod claims;
 pub mod config;
 mod hmac_keys;
+pub mod jwks;
+pub mod jws;
 mod keys;
 pub mod reload;
 pub mod remembered;
 mod ring;
+pub mod sig;
+pub mod suspects;
 
 pub use batch::SignatureBatcher;
 pub use claims::{client_binding, AdmissionPass, ConsentToken, IdentityAssertion, QueueTicket, TokenClaims};
@@ -25,7 +32,6 @@ pub use remembered::{AssertionVerifier, Remembered};
 pub use ring::KeyRing;
 
 use base64::{engine::general_purpose::URL_SAFE_NO_PAD as B64, Engine as _};
-use ed25519_dalek::{Signer as _, Verifier as _};
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum TokenError {
@@ -43,53 +49,61 @@ pub enum TokenError {
     Expired,
 }
 
-/// Signs claims with the service's active key.
+/// Signs claims with the service's active key: a JWS compact token.
 pub fn sign<C: TokenClaims>(key: &SigningKey, claims: &C) -> String {
-    let signed = signed_part(key.kid(), claims);
-    let sig = key.inner().sign(signed.as_bytes());
-    format!("{signed}.{}", B64.encode(sig.to_bytes()))
+    let input = jws::signing_input(key.kid(), claims);
+    let signature = key.inner().sign(input.as_bytes());
+    format!("{input}.{}", B64.encode(signature.to_bytes()))
 }
 
-/// Verifies signature, issuer, type and expiry (against `now_unix`).
+/// Verifies header, signature, issuer, type and expiry (against `now_unix`).
 pub fn verify<C: TokenClaims>(ring: &KeyRing, token: &str, now_unix: i64) -> Result<C, TokenError> {
-    verify_with(token, now_unix, |kid, signed, sig| {
-        let (issuer, key) = ring.get(kid).ok_or(TokenError::UnknownKey)?;
-        let sig: [u8; 64] = sig.try_into().map_err(|_| TokenError::Malformed)?;
-        key.verify(signed, &ed25519_dalek::Signature::from_bytes(&sig)).map_err(|_| TokenError::BadSignature)?;
-        if issuer != C::ISSUER {
-            return Err(TokenError::WrongIssuer);
-        }
-        Ok(())
-    })
+    let parts = jws::split::<C>(token)?;
+    let key = issuer_key::<C>(ring, &parts.kid)?;
+    let signature = jws::signature(&parts)?;
+    if !sig::verify_one(&key, parts.signed, &signature.signature()) {
+        return Err(TokenError::BadSignature);
+    }
+    jws::claims(&parts, now_unix)
 }
 
-/// Encodes claims (with their type) as the signed part `v1.<kid>.<claims>`.
+/// Verifies like [`verify`], with the signature checked in a batch with
+/// those of concurrent requests (see [`batch`]); `alone` keeps it out of
+/// any batch (a client that recently sent a bad one).
+pub async fn verify_batched<C: TokenClaims>(
+    ring: &KeyRing,
+    batcher: &SignatureBatcher,
+    token: &str,
+    now_unix: i64,
+    alone: bool,
+) -> Result<C, TokenError> {
+    let parts = jws::split::<C>(token)?;
+    let key = issuer_key::<C>(ring, &parts.kid)?;
+    let signature = jws::signature(&parts)?;
+    let good = if alone { batcher.verify_alone(key, parts.signed, signature) } else { batcher.verify(key, parts.signed, signature).await };
+    if !good {
+        return Err(TokenError::BadSignature);
+    }
+    jws::claims(&parts, now_unix)
+}
+
+/// The public key of `kid`, when it belongs to the issuer of `C`.
+fn issuer_key<C: TokenClaims>(ring: &KeyRing, kid: &str) -> Result<sig::VerificationKey, TokenError> {
+    let (issuer, key) = ring.get(kid).ok_or(TokenError::UnknownKey)?;
+    if issuer != C::ISSUER {
+        return Err(TokenError::WrongIssuer);
+    }
+    Ok(key)
+}
+
+/// Encodes claims (with their type) as the signed part `v1.<kid>.<claims>`
+/// of an HMAC token.
 pub(crate) fn signed_part<C: TokenClaims>(kid: &str, claims: &C) -> String {
     let mut value = serde_json::to_value(claims).unwrap_or_default();
     if let Some(obj) = value.as_object_mut() {
         obj.insert("typ".into(), C::TYPE.into());
     }
     format!("v1.{kid}.{}", B64.encode(serde_json::to_vec(&value).unwrap_or_default()))
-}
-
-/// Verifies like [`verify`], with the signature checked in a batch with
-/// those of concurrent requests (see [`batch`]).
-pub async fn verify_batched<C: TokenClaims>(
-    ring: &KeyRing,
-    batcher: &SignatureBatcher,
-    token: &str,
-    now_unix: i64,
-) -> Result<C, TokenError> {
-    let parts = split(token)?;
-    let (issuer, key) = ring.get(parts.kid).ok_or(TokenError::UnknownKey)?;
-    let sig: [u8; 64] = parts.sig.as_slice().try_into().map_err(|_| TokenError::Malformed)?;
-    if !batcher.verify(key, parts.signed, ed25519_dalek::Signature::from_bytes(&sig)).await {
-        return Err(TokenError::BadSignature);
-    }
-    if issuer != C::ISSUER {
-        return Err(TokenError::WrongIssuer);
-    }
-    claims(&parts, now_unix)
 }
 
 /// A token cut at its dots; nothing in it is trusted yet.

@@ -21,6 +21,7 @@ use super::{HmacKeys, KeyRing};
 use crate::{
     config::ConfigError,
     metrics::Metrics,
+    sessions::EndedSessions,
     watch::{self, FileWatch, Fingerprint},
     Shutdown,
 };
@@ -76,10 +77,13 @@ struct ReloadLabels {
     outcome: &'static str,
 }
 
-/// The key sets of one service to keep up to date with their files.
+/// The key sets of one service to keep up to date with their files, and
+/// the ended sessions its pass check follows: what the service trusts,
+/// kept current while it runs.
 pub struct KeyWatch {
     targets: Vec<Arc<dyn Reloadable>>,
     reloads: Family<ReloadLabels, Counter>,
+    ended: Option<EndedSessions>,
 }
 
 impl KeyWatch {
@@ -87,7 +91,13 @@ impl KeyWatch {
     pub fn new(metrics: &Metrics) -> Self {
         let reloads = Family::<ReloadLabels, Counter>::default();
         metrics.register("key_reloads", "Key set files re-read after a change, by setting and outcome", reloads.clone());
-        Self { targets: Vec::new(), reloads }
+        Self { targets: Vec::new(), reloads, ended: None }
+    }
+
+    /// Follows `ended` (see [`crate::sessions`]) while [`KeyWatch::run`] runs.
+    pub fn following(mut self, ended: EndedSessions) -> Self {
+        self.ended = Some(ended);
+        self
     }
 
     /// Watches `keys` if they came from a file (a clone shares the keys).
@@ -100,6 +110,9 @@ impl KeyWatch {
 
     /// Watches every file until `shutdown`; returns at once if none.
     pub async fn run(self, shutdown: Shutdown) {
+        if let Some(ended) = &self.ended {
+            ended.spawn(&shutdown);
+        }
         let watches = self.targets.into_iter().filter_map(|target| {
             let source = target.source()?.clone();
             let file = FileWatch::new(&source.path, source.read_as);

@@ -8,13 +8,12 @@ use std::{collections::HashMap, fmt, sync::Arc};
 
 use arc_swap::ArcSwap;
 use base64::{engine::general_purpose::STANDARD as B64, Engine as _};
-use ed25519_dalek::VerifyingKey;
 use parking_lot::Mutex;
 
-use super::{keys::validate_kid, reload::KeySource, Issuer, SigningKey};
+use super::{keys::validate_kid, reload::KeySource, sig::VerificationKey, Issuer, SigningKey};
 use crate::config::ConfigError;
 
-type Keys = HashMap<String, (Issuer, VerifyingKey)>;
+type Keys = HashMap<String, (Issuer, VerificationKey)>;
 
 /// One key set as read at one moment. `generation` differs between any two
 /// sets (whatever the ring), so a cache of verified tokens keyed with it
@@ -74,7 +73,7 @@ impl KeyRing {
     }
 
     /// The issuer and public key of `kid` in the set in force.
-    pub fn get(&self, kid: &str) -> Option<(Issuer, VerifyingKey)> {
+    pub fn get(&self, kid: &str) -> Option<(Issuer, VerificationKey)> {
         self.shared.current.load().keys.get(kid).copied()
     }
 
@@ -83,6 +82,14 @@ impl KeyRing {
     /// again.
     pub fn generation(&self) -> u64 {
         self.shared.current.load().generation
+    }
+
+    /// Every key of `issuer` in force, by key id (for its published JWKS).
+    pub fn keys_of(&self, issuer: Issuer) -> Vec<(String, VerificationKey)> {
+        let mut keys: Vec<_> =
+            self.shared.current.load().keys.iter().filter(|(_, (i, _))| *i == issuer).map(|(kid, (_, key))| (kid.clone(), *key)).collect();
+        keys.sort_by(|a, b| a.0.cmp(&b.0));
+        keys
     }
 
     pub fn is_empty(&self) -> bool {
@@ -160,7 +167,7 @@ fn parse_keys(spec: &str) -> Result<Keys, ConfigError> {
             .ok()
             .and_then(|b| b.try_into().ok())
             .ok_or_else(|| invalid(format!("public key of {kid} must be 32 bytes, base64")))?;
-        let key = VerifyingKey::from_bytes(&bytes).map_err(|e| invalid(e.to_string()))?;
+        let key = super::sig::public_key(bytes).ok_or_else(|| invalid(format!("public key of {kid} is not a curve point")))?;
         if keys.insert(kid.to_owned(), (issuer, key)).is_some() {
             return Err(invalid(format!("key id {kid} listed twice")));
         }
@@ -220,6 +227,6 @@ mod tests {
         assertions.reload(&spec(&[&k2])).unwrap();
         assert_eq!(assertions.kids(), ["k2", "own"], "the pinned key stays");
         assert_eq!(format!("{assertions:?}").matches("k2").count(), 1, "ids only");
-        assert!(!format!("{assertions:?}").contains(&B64.encode(k2.verifying_key().to_bytes())));
+        assert!(!format!("{assertions:?}").contains(&B64.encode(<[u8; 32]>::from(k2.verifying_key()))));
     }
 }

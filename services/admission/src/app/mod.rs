@@ -4,24 +4,25 @@
 //!
 //! - `queue`: a citizen's side (join, rejoin, poll, end a session);
 //! - `operator`: the operator's side (settings, pause, resume, drain);
+//! - `guard`: the per-client and per-source limits on new entries;
+//! - `challenge`: the proof of work a queue may ask before a new entry;
 //! - `recovery`: rebuilding a queue whose Redis lost its state, and the
 //!   reservations of places and lottery entries in PostgreSQL;
 //! - here: the queues served, the admission tick, and the end of a session
 //!   whose holder has booked.
+mod challenge;
+mod guard;
 mod operator;
 mod queue;
 mod recovery;
 
 use std::{collections::HashMap, time::Duration};
 
-use yeyak_platform::{
-    tokens::{HmacKeys, SigningKey},
-    Secret,
-};
+use yeyak_platform::tokens::{HmacKeys, SigningKey};
 
-pub(crate) use self::operator::{Operator, QueueOverview};
+pub(crate) use self::{challenge::Proof, guard::Origin, operator::QueueOverview};
 use crate::{
-    domain::QueueDefaults,
+    domain::{source::JoinRules, QueueDefaults},
     error::AdmissionError,
     store::{durable::DurableStore, QueueStore, Tick},
 };
@@ -35,11 +36,16 @@ pub(crate) struct Policy {
     /// Sign and verify queue tickets, which only admission ever reads.
     pub(crate) ticket_keys: HmacKeys,
     pub(crate) ticket_ttl: Duration,
-    /// Bearer token of the operator API; `None` refuses every operator call.
-    pub(crate) operator_token: Option<Secret<String>>,
+    /// How long an ended session stays in its stream (every pass of it has
+    /// expired by then).
+    pub(crate) ended_retention: Duration,
     /// Places (and lottery entries) reserved in PostgreSQL at a time: the
     /// most a loss of Redis can skip.
     pub(crate) place_block: u64,
+    /// Limits on new entries, and how long a join challenge lives.
+    pub(crate) join: JoinRules,
+    /// Leading zero bits of proof of work each queue asks per join (absent: none).
+    pub(crate) proof_bits: HashMap<String, u8>,
 }
 
 /// The virtual waiting room of every queue this deployment serves. All its
@@ -49,6 +55,8 @@ pub(crate) struct WaitingRoom {
     store: QueueStore,
     durable: DurableStore,
     policy: Policy,
+    /// This replica's join limits.
+    guard: guard::Guard,
     /// Per queue: one rebuild or one reservation at a time in this replica.
     locks: HashMap<String, recovery::Locks>,
 }
@@ -56,7 +64,14 @@ pub(crate) struct WaitingRoom {
 impl WaitingRoom {
     pub(crate) fn new(store: QueueStore, durable: DurableStore, policy: Policy) -> Self {
         let locks = policy.queues.keys().map(|q| (q.clone(), recovery::Locks::default())).collect();
-        Self { store, durable, policy, locks }
+        let guard = guard::Guard::new(policy.join.clone());
+        Self { store, durable, policy, guard, locks }
+    }
+
+    /// Forgets join-limit keys that have earned their burst back (bounded
+    /// memory); returns how many are still remembered.
+    pub(crate) fn sweep_join_limits(&self) -> usize {
+        self.guard.sweep()
     }
 
     /// The starting settings of a queue this deployment serves.
@@ -96,14 +111,24 @@ impl WaitingRoom {
     /// pass's place goes back to the pool at once, instead of when the pass
     /// expires. Freeing a seat is idempotent, so a repeated booking event
     /// frees nothing twice.
-    pub(crate) async fn end_booked_session(&self, queue: &str, position: u64) -> Result<(), AdmissionError> {
+    pub(crate) async fn end_booked_session(&self, queue: &str, position: u64, session_id: &str) -> Result<(), AdmissionError> {
         if position == 0 || self.known_queue(queue).is_err() {
             // Booked without a pass of ours (another deployment): nothing to free.
             return Ok(());
         }
         let freed = self.free_seat(queue, position).await?;
+        if !session_id.is_empty() {
+            self.end_pass(queue, session_id).await?;
+        }
         tracing::debug!(%queue, position, freed, "booking ended the admitted session");
         Ok(())
+    }
+
+    /// Ends the session's pass at every service within seconds (its seat is
+    /// free; the pass would otherwise work until its expiry).
+    async fn end_pass(&self, queue: &str, session_id: &str) -> Result<(), AdmissionError> {
+        let retention_ms = self.policy.ended_retention.as_millis() as i64;
+        Ok(self.store.record_end(queue, session_id, now_ms(), retention_ms).await?)
     }
 
     /// Frees a seat, recording it in PostgreSQL first so a rebuild leaves it

@@ -4,18 +4,13 @@
 //! replica's next tick and snapshot use them.
 use std::sync::Arc;
 
-use sha2::{Digest as _, Sha256};
+use yeyak_platform::operators::{audit, OperatorIdentity, Role};
 
 use super::WaitingRoom;
 use crate::{
     domain::{validate_settings, Flag, Snapshot, StoredSettings},
     error::AdmissionError,
 };
-
-/// Proof that the caller presented the operator token: every operator use
-/// case asks for one, so none can be reached without authenticating.
-#[derive(Debug)]
-pub(crate) struct Operator(());
 
 /// A queue as an operator sees it: its settings and counters, fresh.
 #[derive(Clone, Debug)]
@@ -27,18 +22,11 @@ pub(crate) struct QueueOverview {
 }
 
 impl WaitingRoom {
-    /// Compares digests so the comparison time does not depend on the token.
-    pub(crate) fn authenticate_operator(&self, bearer: Option<&str>) -> Result<Operator, AdmissionError> {
-        let expected = self.policy.operator_token.as_ref().ok_or(AdmissionError::Unauthenticated)?;
-        let given = bearer.ok_or(AdmissionError::Unauthenticated)?;
-        if Sha256::digest(given.as_bytes()) == Sha256::digest(expected.expose().as_bytes()) {
-            Ok(Operator(()))
-        } else {
-            Err(AdmissionError::Unauthenticated)
+    /// Support staff may look; only operators change anything.
+    pub(crate) async fn settings(&self, op: &OperatorIdentity, queue: &str) -> Result<QueueOverview, AdmissionError> {
+        if !op.has(Role::Support) {
+            op.require(Role::Operator, "admission.get_settings")?;
         }
-    }
-
-    pub(crate) async fn settings(&self, _: &Operator, queue: &str) -> Result<QueueOverview, AdmissionError> {
         self.known_queue(queue)?;
         self.overview(queue).await
     }
@@ -46,32 +34,44 @@ impl WaitingRoom {
     /// Sets the admission rate and the cap on admitted active sessions.
     pub(crate) async fn set_settings(
         &self,
-        _: &Operator,
+        op: &OperatorIdentity,
         queue: &str,
         rate: f64,
         max_active: u64,
     ) -> Result<QueueOverview, AdmissionError> {
+        op.require(Role::Operator, "admission.set_settings")?;
         self.known_queue(queue)?;
         validate_settings(rate, max_active)?;
-        self.save(queue, StoredSettings { rate: Some(rate), max_active: Some(max_active), ..StoredSettings::default() }).await?;
-        tracing::info!(queue, rate, max_active, "admission settings changed by operator");
+        let change = StoredSettings { rate: Some(rate), max_active: Some(max_active), ..StoredSettings::default() };
+        self.save(op, "admission.set_settings", queue, change).await?;
         self.overview(queue).await
     }
 
     /// Pauses or resumes admission, or closes the line to newcomers.
-    pub(crate) async fn set_flag(&self, _: &Operator, queue: &str, flag: Flag, on: bool) -> Result<QueueOverview, AdmissionError> {
+    pub(crate) async fn set_flag(&self, op: &OperatorIdentity, queue: &str, flag: Flag, on: bool) -> Result<QueueOverview, AdmissionError> {
+        let action = match (flag, on) {
+            (Flag::Paused, true) => "admission.pause",
+            (Flag::Paused, false) => "admission.resume",
+            (Flag::Closed, true) => "admission.drain",
+            (Flag::Closed, false) => "admission.reopen",
+        };
+        op.require(Role::Operator, action)?;
         self.known_queue(queue)?;
-        self.save(queue, StoredSettings::flag(flag, on)).await?;
-        tracing::info!(queue, flag = flag.name(), on, "admission flag changed by operator");
+        self.save(op, action, queue, StoredSettings::flag(flag, on)).await?;
         self.overview(queue).await
     }
 
-    /// PostgreSQL first: a change Redis missed comes back with its rebuild.
-    async fn save(&self, queue: &str, change: StoredSettings) -> Result<(), AdmissionError> {
-        let saved = self.durable.save_settings(queue, &change).await?;
+    /// PostgreSQL first, with the audit row of the change in the same
+    /// transaction (no record, no change); a change Redis missed comes back
+    /// with its rebuild.
+    async fn save(&self, op: &OperatorIdentity, action: &str, queue: &str, change: StoredSettings) -> Result<(), AdmissionError> {
+        let resource = format!("queue {queue}");
+        let saved = self
+            .durable
+            .save_settings(queue, &change, |old, new| audit(op, action, &resource, Some(&describe(old)), Some(&describe(new))))
+            .await?;
         self.checked(queue, || self.store.write_settings(queue, &saved)).await
     }
-
     /// Read past the snapshot cache, so an operator sees their change at once.
     async fn overview(&self, queue: &str) -> Result<QueueOverview, AdmissionError> {
         self.store.invalidate(queue);
@@ -79,4 +79,16 @@ impl WaitingRoom {
         let snapshot = self.checked(queue, || self.store.snapshot(queue, defaults)).await?;
         Ok(QueueOverview { queue_id: queue.to_owned(), snapshot, opens_at_ms: defaults.opens_at_ms })
     }
+}
+
+/// Settings as the audit trail shows them; unset means the deployment's default.
+fn describe(s: &StoredSettings) -> String {
+    let or_default = |v: Option<String>| v.unwrap_or_else(|| "default".into());
+    format!(
+        "rate={} max_active={} paused={} closed={}",
+        or_default(s.rate.map(|r| r.to_string())),
+        or_default(s.max_active.map(|m| m.to_string())),
+        s.paused.unwrap_or(false),
+        s.closed.unwrap_or(false)
+    )
 }

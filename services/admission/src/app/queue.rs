@@ -3,7 +3,7 @@
 //! in line lives in the signed ticket; the store only keeps counters.
 use yeyak_platform::tokens::{self, client_binding, AdmissionPass, QueueTicket};
 
-use super::{now_ms, WaitingRoom};
+use super::{now_ms, Origin, Proof, WaitingRoom};
 use crate::{
     domain::{standing, IssuedPass, Place, QueueView},
     error::AdmissionError,
@@ -16,9 +16,19 @@ const JOIN_STEPS: usize = 6;
 
 impl WaitingRoom {
     /// Joins the line: the signed ticket (a place, or an entry in the
-    /// pre-opening lottery) and what its holder sees.
-    pub(crate) async fn join(&self, queue: &str, client_id: &str) -> Result<(String, QueueView), AdmissionError> {
+    /// pre-opening lottery) and what its holder sees. A new entry is counted
+    /// against the client's and the source's join limits and, when the queue
+    /// asks for it, paid for with a proof of work.
+    pub(crate) async fn join(
+        &self,
+        queue: &str,
+        client_id: &str,
+        origin: &Origin,
+        proof: Option<&Proof>,
+    ) -> Result<(String, QueueView), AdmissionError> {
         let opens_at_ms = self.known_queue(queue)?.opens_at_ms;
+        self.guard.admit(client_id, origin)?;
+        self.check_proof(queue, client_id, proof).await?;
         let now = now_ms();
         let (place, lottery_entry) = match self.take_place(queue, opens_at_ms).await? {
             Joined::Closed => return Err(AdmissionError::Closed),
@@ -54,7 +64,9 @@ impl WaitingRoom {
     }
 
     /// Reconnecting with the ticket already held: the same place, never a
-    /// worse one, and the same ticket back.
+    /// worse one, and the same ticket back. Not counted against the join
+    /// limits and no proof of work: it creates no entry, costs what a poll
+    /// costs, and a person whose connection drops must always get back in.
     pub(crate) async fn rejoin(&self, queue: &str, client_id: &str, ticket: String) -> Result<(String, QueueView), AdmissionError> {
         let now = now_ms();
         let claims = self.verify_ticket(&ticket, client_id, now / 1000)?;
@@ -85,6 +97,7 @@ impl WaitingRoom {
             _ => return Err(AdmissionError::NotAdmitted),
         };
         self.free_seat(queue, position).await?;
+        self.end_pass(queue, &claims.session_id).await?;
         self.store.invalidate(queue);
         self.view(&claims, now).await
     }

@@ -29,5 +29,7 @@ pub(crate) async fn run(room: Arc<WaitingRoom>, settings: AmqpSettings, shutdown
 
 async fn handle(room: &WaitingRoom, delivery: Delivery) -> Result<(), HandlerError> {
     let event = ReservationConfirmed::decode(delivery.payload.as_slice()).map_err(|e| HandlerError::Poison(e.to_string()))?;
-    room.end_booked_session(&event.admission_queue_id, event.admission_position).await.map_err(|e| HandlerError::Transient(e.to_string()))
+    room.end_booked_session(&event.admission_queue_id, event.admission_position, &event.admission_session_id)
+        .await
+        .map_err(|e| HandlerError::Transient(e.to_string()))
 }

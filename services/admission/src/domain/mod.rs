@@ -3,10 +3,14 @@
 //! a ticket stands and how long it may wait, and what its holder sees.
 //!
 //! `lottery` is public so that operators (and the integration tests) can
-//! recompute a draw from the published seed.
+//! recompute a draw from the published seed; `proof` so that clients (the
+//! tests, the demo) can solve a join challenge; `source` for the address
+//! rules a deployment's trusted proxies are parsed with.
 pub mod lottery;
+pub mod proof;
 mod settings;
 mod snapshot;
+pub mod source;
 mod standing;
 mod view;
 

@@ -62,16 +62,6 @@ pub(crate) enum Flag {
     Closed,
 }
 
-impl Flag {
-    /// The name every replica stores it under (and logs it with).
-    pub(crate) fn name(self) -> &'static str {
-        match self {
-            Flag::Paused => "paused",
-            Flag::Closed => "closed",
-        }
-    }
-}
-
 /// Which operator setting is out of range, and why.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
 pub(crate) enum InvalidSettings {

@@ -1,30 +1,33 @@
-//! The operator API: every call needs `authorization: Bearer <token>`.
+//! The operator API: every call needs `authorization: Bearer <token>` of a
+//! named operator (`YEYAK_OPERATORS`, docs/operators.md); the use cases
+//! check the role and write the audit trail.
 use std::sync::Arc;
 
 use tonic::{Request, Response, Status};
+use yeyak_platform::operators::{OperatorIdentity, Operators};
 use yeyak_proto::{
     admission::v1::{self as pb, admission_operator_service_server::AdmissionOperatorService},
     time,
 };
 
 use crate::{
-    app::{Operator, QueueOverview, WaitingRoom},
+    app::{QueueOverview, WaitingRoom},
     domain::Flag,
     error::AdmissionError,
 };
 
 pub(crate) struct OperatorApi {
     room: Arc<WaitingRoom>,
+    operators: Operators,
 }
 
 impl OperatorApi {
-    pub(crate) fn new(room: Arc<WaitingRoom>) -> Self {
-        Self { room }
+    pub(crate) fn new(room: Arc<WaitingRoom>, operators: Operators) -> Self {
+        Self { room, operators }
     }
 
-    fn authenticate<T>(&self, request: &Request<T>) -> Result<Operator, AdmissionError> {
-        let bearer = request.metadata().get("authorization").and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer "));
-        self.room.authenticate_operator(bearer)
+    fn authenticate<T>(&self, request: &Request<T>) -> Result<OperatorIdentity, AdmissionError> {
+        Ok(self.operators.authenticate(request.metadata())?)
     }
 }
 

@@ -1,4 +1,4 @@
-//! JoinQueue, GetQueueStatus and EndSession.
+//! JoinQueue, GetJoinChallenge, GetQueueStatus and EndSession.
 use std::{sync::Arc, time::Duration};
 
 use tonic::{Request, Response, Status};
@@ -9,9 +9,13 @@ use yeyak_proto::{
 };
 
 use crate::{
-    app::WaitingRoom,
+    app::{Origin, Proof, WaitingRoom},
     domain::{Phase, QueueView},
 };
+
+/// Metadata entries of a proof of work sent with JoinQueue.
+pub(super) const CHALLENGE: &str = "yeyak-join-challenge";
+pub(super) const SOLUTION: &str = "yeyak-join-solution";
 
 pub(crate) struct QueueApi {
     room: Arc<WaitingRoom>,
@@ -26,14 +30,27 @@ impl QueueApi {
 #[tonic::async_trait]
 impl AdmissionService for QueueApi {
     async fn join_queue(&self, request: Request<pb::JoinQueueRequest>) -> Result<Response<pb::JoinQueueResponse>, Status> {
+        let (origin, proof) = (origin(&request), proof(&request)?);
         let req = request.into_inner();
         check_client_id(&req.client_id)?;
         let (ticket, view) = if req.existing_ticket.is_empty() {
-            self.room.join(&req.queue_id, &req.client_id).await?
+            self.room.join(&req.queue_id, &req.client_id, &origin, proof.as_ref()).await?
         } else {
             self.room.rejoin(&req.queue_id, &req.client_id, req.existing_ticket).await?
         };
         Ok(Response::new(pb::JoinQueueResponse { ticket, status: Some(queue_status(view)) }))
+    }
+
+    async fn get_join_challenge(
+        &self,
+        request: Request<pb::GetJoinChallengeRequest>,
+    ) -> Result<Response<pb::GetJoinChallengeResponse>, Status> {
+        let issued = self.room.challenge(&request.into_inner().queue_id)?;
+        Ok(Response::new(pb::GetJoinChallengeResponse {
+            challenge: issued.token,
+            difficulty_bits: issued.bits.into(),
+            expires_at: Some(time::from_unix_millis(issued.expires_at * 1000)),
+        }))
     }
 
     async fn get_queue_status(&self, request: Request<pb::GetQueueStatusRequest>) -> Result<Response<pb::GetQueueStatusResponse>, Status> {
@@ -55,6 +72,28 @@ fn check_client_id(client_id: &str) -> Result<(), Status> {
     yeyak_platform::validate::token_chars("client_id", client_id, 16, 128)
         .map(|_| ())
         .map_err(|_| status::invalid_argument("client_id", "must be 16 to 128 characters of [A-Za-z0-9_-]"))
+}
+
+/// The TCP peer and the `x-forwarded-for` entries, for the source limit.
+fn origin<T>(request: &Request<T>) -> Origin {
+    let forwarded = request.metadata().get_all("x-forwarded-for").iter().filter_map(|v| v.to_str().ok()).map(str::to_owned).collect();
+    Origin { peer: request.remote_addr().map(|a| a.ip()), forwarded }
+}
+
+/// The proof of work in the metadata, if the client sent one.
+fn proof<T>(request: &Request<T>) -> Result<Option<Proof>, Status> {
+    let entry = |key| request.metadata().get(key).map(|v| v.to_str().map(str::trim));
+    match (entry(CHALLENGE), entry(SOLUTION)) {
+        (None, None) => Ok(None),
+        (Some(Ok(challenge)), Some(Ok(counter))) => {
+            let counter = counter.parse().map_err(|_| status::invalid_argument(SOLUTION, "must be a decimal counter (u64)"))?;
+            Ok(Some(Proof { challenge: challenge.to_owned(), counter }))
+        }
+        (Some(Err(_)), _) => Err(status::invalid_argument(CHALLENGE, "must be the challenge token as given")),
+        (_, Some(Err(_))) => Err(status::invalid_argument(SOLUTION, "must be a decimal counter (u64)")),
+        (Some(_), None) => Err(status::invalid_argument(SOLUTION, format!("is required with {CHALLENGE}"))),
+        (None, Some(_)) => Err(status::invalid_argument(CHALLENGE, format!("is required with {SOLUTION}"))),
+    }
 }
 
 fn required_ticket(ticket: &str) -> Result<&str, Status> {

@@ -7,7 +7,12 @@ use tonic::{Code, Status};
 use tonic_types::{ErrorDetails, StatusExt as _};
 use yeyak_platform::{grpc::status, tokens::TokenError};
 
-use crate::{domain::InvalidSettings, error::AdmissionError, store::StoreError};
+use super::queue::{CHALLENGE, SOLUTION};
+use crate::{
+    domain::InvalidSettings,
+    error::{AdmissionError, ProofFault},
+    store::StoreError,
+};
 
 /// How soon a caller may try again while the room is closed for a rebuild.
 const RETRY_AFTER: Duration = Duration::from_secs(1);
@@ -23,8 +28,18 @@ impl From<AdmissionError> for Status {
             AdmissionError::TicketForAnotherQueue => status::invalid_argument("existing_ticket", "is for another queue"),
             AdmissionError::Closed => Status::failed_precondition("the line is closed to new arrivals"),
             AdmissionError::NotAdmitted => Status::failed_precondition("this ticket has not been admitted yet"),
-            AdmissionError::Unauthenticated => Status::unauthenticated("operator bearer token required"),
+            AdmissionError::Operator(e) if e.is_forbidden() => Status::permission_denied(e.to_string()),
+            AdmissionError::Operator(e) => Status::unauthenticated(e.to_string()),
             AdmissionError::InvalidSettings(invalid) => status::invalid_argument(settings_field(invalid), invalid.to_string()),
+            AdmissionError::Throttled { by, retry_after } => status::resource_exhausted(
+                format!("too many new places in line from this {}; retry after {} ms", by.what(), retry_after.as_millis()),
+                retry_after,
+            ),
+            AdmissionError::ProofRequired { bits } => proof_required(bits),
+            AdmissionError::BadProof(fault) => {
+                let field = if matches!(fault, ProofFault::Unsolved) { SOLUTION } else { CHALLENGE };
+                status::invalid_argument(field, fault.to_string())
+            }
             AdmissionError::Contended => closed_for_now("the waiting room is busy; your place is kept, retry in a second"),
             AdmissionError::Store(StoreError::Lost) => {
                 tracing::warn!("queue state lost and not yet rebuilt");
@@ -40,6 +55,15 @@ impl From<AdmissionError> for Status {
 /// the request, the room is closed for a moment.
 fn closed_for_now(message: &str) -> Status {
     Status::with_error_details(Code::Unavailable, message, ErrorDetails::with_retry_info(Some(RETRY_AFTER)))
+}
+
+/// `FAILED_PRECONDITION` with an `ErrorInfo` a client acts on: ask for a
+/// challenge (GetJoinChallenge), solve it, join again with the solution.
+fn proof_required(bits: u8) -> Status {
+    let metadata = std::collections::HashMap::from([("difficulty_bits".to_owned(), bits.to_string())]);
+    let details = ErrorDetails::with_error_info("PROOF_OF_WORK_REQUIRED", "admission.yeyak", metadata);
+    let message = format!("this event asks for a proof of work of {bits} bits: call GetJoinChallenge and send {CHALLENGE} and {SOLUTION}");
+    Status::with_error_details(Code::FailedPrecondition, message, details)
 }
 
 /// The `SetAdmissionSettingsRequest` field an invalid setting came in.

@@ -5,6 +5,7 @@
 //! an operator's change, an ended session), read in full only to rebuild.
 use chrono::{DateTime, Utc};
 use sqlx::PgPool;
+use yeyak_platform::operators::{self, audit::AuditEvent};
 
 use crate::domain::StoredSettings;
 
@@ -142,7 +143,20 @@ impl DurableStore {
     }
 
     /// Saves an operator's settings; `None` leaves a value as it is.
-    pub(crate) async fn save_settings(&self, queue: &str, change: &StoredSettings) -> Result<StoredSettings, sqlx::Error> {
+    /// Applies an operator's change and writes its audit row (built from the
+    /// settings before and after) in one transaction.
+    pub(crate) async fn save_settings(
+        &self,
+        queue: &str,
+        change: &StoredSettings,
+        audit: impl FnOnce(&StoredSettings, &StoredSettings) -> AuditEvent,
+    ) -> Result<StoredSettings, sqlx::Error> {
+        let mut tx = self.pool.begin().await?;
+        let old: Option<SettingsRow> =
+            sqlx::query_as("SELECT rate_per_second, max_active, paused, closed FROM queue_settings WHERE queue_id = $1 FOR UPDATE")
+                .bind(queue)
+                .fetch_optional(&mut *tx)
+                .await?;
         let row: SettingsRow = sqlx::query_as(
             "INSERT INTO queue_settings AS s (queue_id, rate_per_second, max_active, paused, closed)
              VALUES ($1, $2, $3, COALESCE($4, false), COALESCE($5, false))
@@ -156,9 +170,13 @@ impl DurableStore {
         .bind(change.max_active.map(|m| m as i64))
         .bind(change.paused)
         .bind(change.closed)
-        .fetch_one(&self.pool)
+        .fetch_one(&mut *tx)
         .await?;
-        Ok(from_row(row))
+        let saved = from_row(row);
+        let event = audit(&old.map(from_row).unwrap_or_default(), &saved);
+        operators::audit::record(&mut *tx, &event).await?;
+        tx.commit().await?;
+        Ok(saved)
     }
 
     /// Forgets batches and ended seats that expired (the latest batch stays:

@@ -26,6 +26,7 @@ use self::durable::Marks;
 use crate::domain::{QueueDefaults, Snapshot, StoredSettings};
 
 mod read;
+mod replay;
 
 /// How stale a poll's view of the queue may be. Admission only moves the
 /// frontier forward, so a slightly old view can only understate progress.
@@ -112,6 +113,13 @@ impl QueueStore {
     /// a script again whose reply was lost is harmless here: a second `JOIN`
     /// skips a place, a second `ADVANCE` returns the batch still to log, and
     /// the rest set values or compare run ids.
+    /// Appends an ended session to the stream every service that checks
+    /// passes follows, so its pass stops working everywhere
+    /// (`yeyak_platform::sessions`). Appending twice is harmless.
+    pub(crate) async fn record_end(&self, queue: &str, session_id: &str, now_ms: i64, retention_ms: i64) -> Result<(), StoreError> {
+        Ok(yeyak_platform::sessions::record_end(&self.conn, &self.prefix, queue, session_id, now_ms, retention_ms).await?)
+    }
+
     pub(crate) fn new(conn: RedisConn, prefix: &str) -> Self {
         let conn = conn.idempotent();
         let scripts = Scripts {

@@ -90,6 +90,11 @@ impl Replica {
         AdmissionServiceClient::new(self.channel.clone())
     }
 
+    /// The replica's gRPC channel (other services served on it).
+    pub(crate) fn channel(&self) -> Channel {
+        self.channel.clone()
+    }
+
     pub(crate) fn operator(&self) -> AdmissionOperatorServiceClient<Channel> {
         AdmissionOperatorServiceClient::new(self.channel.clone())
     }
@@ -175,12 +180,18 @@ where
     }
 }
 
-/// Reservation's event for a booking made with the pass of `position`.
-pub(crate) async fn publish_booking(d: &Deployment, position: u64) {
+/// Reservation's event for a booking made with the pass of `position`
+/// (whose session id is `session_id`; empty as from an older build).
+pub(crate) async fn publish_booking(d: &Deployment, position: u64, session_id: &str) {
     use prost::Message as _;
     use yeyak_platform::messaging::publisher::{Outgoing, Publisher};
     use yeyak_proto::events::v1::{routing, ReservationConfirmed};
-    let event = ReservationConfirmed { admission_queue_id: "q1".into(), admission_position: position, ..Default::default() };
+    let event = ReservationConfirmed {
+        admission_queue_id: "q1".into(),
+        admission_position: position,
+        admission_session_id: session_id.into(),
+        ..Default::default()
+    };
     let publisher = Publisher::new(d.amqp());
     let out = Outgoing {
         event_id: uuid::Uuid::new_v4(),

@@ -55,6 +55,7 @@ impl Verification {
                 return Err(IdentityError::ProxyLimit { limit: self.config.proxy_limit });
             }
         }
+        self.bind_place(pass, &challenge.subject).await?;
         let by =
             domain::Vouched { provider: &challenge.provider_id, assurance: slot.provider.assurance(), session_id: &challenge.session_id };
         let claims = domain::assertion(key, &person.rrn, &person.name, &by, now, self.config.assertion_ttl.as_secs() as i64);
@@ -66,6 +67,34 @@ impl Verification {
             subject_id: claims.subject,
             masked_name: claims.name,
         })
+    }
+
+    /// Whether `subject` may verify under `pass`: not while bound to another
+    /// session of the same event (checked at the start, so no code is sent).
+    pub(super) async fn check_place(&self, pass: &AdmissionPass, subject: &str) -> Result<(), IdentityError> {
+        if self.config.place_binding_ttl.is_zero() {
+            return Ok(());
+        }
+        match self.store.place_of(&pass.queue_id, subject).await? {
+            Some(bound) if bound != pass.session_id => {
+                self.metrics.refused("other_place");
+                Err(IdentityError::OtherPlace)
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// Binds `subject` to the pass's session for the event, atomically:
+    /// of two sessions completing at once, one wins and the other is refused.
+    /// After the challenge is consumed, so a refusal by the proxy limit never
+    /// binds a person to a session that did not verify them.
+    async fn bind_place(&self, pass: &AdmissionPass, subject: &str) -> Result<(), IdentityError> {
+        let ttl = self.config.place_binding_ttl;
+        if ttl.is_zero() || self.store.bind_place(&pass.queue_id, subject, &pass.session_id, ttl).await? {
+            return Ok(());
+        }
+        self.metrics.refused("other_place");
+        Err(IdentityError::OtherPlace)
     }
 
     /// Asks the provider to confirm, polling approvals while they and their

@@ -39,6 +39,8 @@ impl Verification {
         let subject = subject_id(key, &person.rrn);
         let phone_key = domain::phone_key(key, &person.phone);
         let session_id = &pass.session_id;
+        // Refused before any attempt is counted or any code is sent.
+        self.check_place(pass, &subject).await?;
         let limits = self.person_limits(&subject, &phone_key, session_id);
         // Also the attempt's id on its counters (what a refund gives back).
         let challenge_id = uuid::Uuid::new_v4().to_string();

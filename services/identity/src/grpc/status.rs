@@ -17,6 +17,9 @@ const ERROR_DOMAIN: &str = "identity.yeyak";
 /// `ErrorInfo.reason` of a provider that cannot take the verification now;
 /// `metadata["alternatives"]` lists the healthy providers, comma-separated.
 const PROVIDER_UNAVAILABLE: &str = "PROVIDER_UNAVAILABLE";
+/// `ErrorInfo.reason` of a person verifying under a second place in line of
+/// one event (`FAILED_PRECONDITION`).
+const OTHER_PLACE: &str = "SUBJECT_BOUND_TO_ANOTHER_PLACE";
 
 impl From<IdentityError> for Status {
     fn from(e: IdentityError) -> Self {
@@ -43,6 +46,12 @@ impl From<IdentityError> for Status {
                 "this admission pass has already verified {limit} different people (yourself and those you book for); \
                  join the queue again to verify someone else"
             )),
+            IdentityError::OtherPlace => {
+                let details = ErrorDetails::with_error_info(OTHER_PLACE, ERROR_DOMAIN, HashMap::new());
+                let message = "this person already verified in another place in line for this event; \
+                               one person holds one place: continue in the session you verified in";
+                Status::with_error_details(Code::FailedPrecondition, message, details)
+            }
             IdentityError::Overloaded { retry_after } => {
                 status::resource_exhausted("identity verification is at capacity, retry shortly", retry_after)
             }

@@ -12,7 +12,9 @@
 //! - `mark:{<counter key>}:<attempt>`: the attempt a counter counted, for a
 //!   few minutes (see [`counters`]);
 //! - `proxy:{sid}`: the set of subject ids a pass has verified (proxy limit),
-//!   until the pass expires.
+//!   until the pass expires;
+//! - `place:{queue}:{subject id}`: the admission session a verified person
+//!   is bound to for the event (one person, one place; see [`places`]).
 //!
 //! Redis restarted empty loses all of it: challenges in flight are gone (the
 //! person starts the verification again and gets a new code), the counters
@@ -93,6 +95,7 @@ pub(crate) enum Finish {
 }
 
 mod counters;
+mod places;
 mod scripts;
 #[cfg(test)]
 mod tests;

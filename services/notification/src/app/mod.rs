@@ -6,25 +6,21 @@
 //! - `record`: each event becomes at most one pending delivery;
 //! - `send`: the sender's claim / send / mark rounds, with their retries;
 //! - `contacts`: seals phone numbers an older build stored in plain text;
-//! - the status lookup (here): what support staff see.
+//! - `status`: the status lookup, for the person (their own deliveries) and
+//!   for support staff (anyone's, audited).
 mod contacts;
 mod record;
 mod send;
+mod status;
 
 use std::time::Duration;
 
 use tokio::sync::Notify;
-use yeyak_platform::contact::ContactKeys;
+use yeyak_platform::{contact::ContactKeys, tokens::AssertionVerifier};
 
 pub(crate) use send::LOOPS;
 
-use crate::{
-    clients::SmsGateway,
-    domain::{DeliveryRecord, Lookup},
-    error::Error,
-    metrics::SenderMetrics,
-    store::DeliveryStore,
-};
+use crate::{clients::SmsGateway, metrics::SenderMetrics, store::DeliveryStore};
 
 /// How the sender works through its queue.
 #[derive(Clone, Copy, Debug)]
@@ -56,6 +52,8 @@ pub(crate) struct Deliveries {
     wake: Notify,
     /// Open the phone numbers reservation sealed to this service, in memory.
     contacts: ContactKeys,
+    /// Verifies the identity assertions people look up their own SMS with.
+    assertions: AssertionVerifier,
 }
 
 impl Deliveries {
@@ -65,6 +63,7 @@ impl Deliveries {
         policy: SendPolicy,
         metrics: SenderMetrics,
         contacts: ContactKeys,
+        assertions: AssertionVerifier,
     ) -> Self {
         Self {
             store,
@@ -75,6 +74,7 @@ impl Deliveries {
             metrics,
             wake: Notify::new(),
             contacts,
+            assertions,
         }
     }
 
@@ -82,15 +82,5 @@ impl Deliveries {
     /// number as it records the event).
     pub(crate) fn contact_keys(&self) -> &ContactKeys {
         &self.contacts
-    }
-
-    /// The deliveries a support request asks for. Unknown ids are not
-    /// errors: nothing was sent for them.
-    pub(crate) async fn status(&self, lookup: Lookup) -> Result<Vec<DeliveryRecord>, Error> {
-        Ok(match lookup {
-            Lookup::Reservation(id) => self.store.by_reservation(id).await?,
-            Lookup::BookingCode(code) => self.store.by_booking_code(&code).await?,
-            Lookup::Message(id) => self.store.by_message(id).await?.into_iter().collect(),
-        })
     }
 }

@@ -62,6 +62,18 @@ pub(crate) enum Lookup {
     Message(Uuid),
 }
 
+/// How an audit record names what was looked up (ids and codes, never a
+/// person).
+impl std::fmt::Display for Lookup {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Lookup::Reservation(id) => write!(f, "reservation {id}"),
+            Lookup::BookingCode(code) => write!(f, "booking_code {code}"),
+            Lookup::Message(id) => write!(f, "message {id}"),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -25,6 +25,21 @@ pub(crate) struct Notice {
     /// (nothing to send).
     pub(crate) contact: Option<Contact>,
     pub(crate) text: String,
+    /// Who may read the delivery: the reservation's pseudonymous subject id
+    /// and, for a proxy booking, the agent's (empty when none or from an
+    /// event without them).
+    pub(crate) owners: Owners,
+}
+
+/// The pseudonymous subject ids (yeyak_platform::pseudonym: an HMAC of the
+/// person, not the person) an event names. Kept with the delivery so a
+/// person can read their own SMS status and nobody else's.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Owners {
+    pub(crate) subject_id: String,
+    /// Only `reservation.confirmed.v1` carries it; the agent still sees the
+    /// later messages of the reservation (the store matches by reservation).
+    pub(crate) agent_subject_id: String,
 }
 
 /// A destination as this service keeps it: the number sealed to its own key
@@ -91,6 +106,7 @@ pub(crate) fn decode(routing_key: &str, payload: &[u8], keys: &ContactKeys) -> R
                 event_type: RESERVATION_CONFIRMED,
                 contact: contact(id, e.sealed_contact, keys)?,
                 text: parts.join(" "),
+                owners: Owners { subject_id: e.subject_id, agent_subject_id: e.agent_subject_id },
             })
         }
         RESERVATION_CANCELLED => {
@@ -99,7 +115,8 @@ pub(crate) fn decode(routing_key: &str, payload: &[u8], keys: &ContactKeys) -> R
             let code = booking_code(&e.booking_code)?;
             let text = format!("[예약] 예약번호 {} 접종 예약이 취소되었습니다.", number(id, code.as_ref()));
             let contact = contact(id, e.sealed_contact, keys)?;
-            Ok(Notice { reservation_id: id, booking_code: code, event_type: RESERVATION_CANCELLED, contact, text })
+            let owners = Owners { subject_id: e.subject_id, ..Owners::default() };
+            Ok(Notice { reservation_id: id, booking_code: code, event_type: RESERVATION_CANCELLED, contact, text, owners })
         }
         RESERVATION_RESCHEDULED => {
             let e = ev::ReservationRescheduled::decode(payload)?;
@@ -109,7 +126,8 @@ pub(crate) fn decode(routing_key: &str, payload: &[u8], keys: &ContactKeys) -> R
             place.push(seoul_time(e.starts_at.as_ref())?);
             let text = format!("[예약] 예약번호 {} 예약이 {} 으로 변경되었습니다.", number(id, code.as_ref()), place.join(" "));
             let contact = contact(id, e.sealed_contact, keys)?;
-            Ok(Notice { reservation_id: id, booking_code: code, event_type: RESERVATION_RESCHEDULED, contact, text })
+            let owners = Owners { subject_id: e.subject_id, ..Owners::default() };
+            Ok(Notice { reservation_id: id, booking_code: code, event_type: RESERVATION_RESCHEDULED, contact, text, owners })
         }
         other => Err(DecodeError::UnknownRoutingKey(other.to_owned())),
     }

@@ -124,3 +124,21 @@ fn debug_never_shows_the_phone() {
     assert!(!shown.contains("01012345678"), "{shown}");
     assert!(shown.contains("010-****-5678"), "{shown}");
 }
+
+/// The owners travel with every event: the subject always, the agent of a
+/// proxy booking on the confirmation.
+#[test]
+fn events_name_who_may_read_their_deliveries() {
+    let confirmed = ev::ReservationConfirmed {
+        reservation_id: RID.into(),
+        subject_id: "subject-a".into(),
+        agent_subject_id: "agent-b".into(),
+        starts_at: at("2021-07-26T11:00:00Z"),
+        ..Default::default()
+    };
+    let n = decode(RESERVATION_CONFIRMED, &confirmed.encode_to_vec(), &keys()).unwrap();
+    assert_eq!(n.owners, Owners { subject_id: "subject-a".into(), agent_subject_id: "agent-b".into() });
+    let cancelled = ev::ReservationCancelled { reservation_id: RID.into(), subject_id: "subject-a".into(), ..Default::default() };
+    let n = decode(RESERVATION_CANCELLED, &cancelled.encode_to_vec(), &keys()).unwrap();
+    assert_eq!(n.owners, Owners { subject_id: "subject-a".into(), agent_subject_id: String::new() });
+}

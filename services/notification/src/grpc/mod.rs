@@ -1,7 +1,10 @@
-//! RPC handlers: `notification` serves support staff and gateways (not
-//! behind the admission pass: nobody in the waiting room calls it).
-//! `status` maps use-case errors to gRPC status.
+//! RPC handlers: `notification` serves people asking about their own SMS
+//! and support staff (not behind the admission-pass layer: either a pass or
+//! an operator token gets in, `callers` tells which). `status` maps use-case
+//! errors to gRPC status.
+mod callers;
 pub(crate) mod notification;
 mod status;
 
+pub(crate) use callers::Credentials;
 pub(crate) use notification::NotificationApi;

@@ -1,35 +1,50 @@
 //! GetDeliveryStatus: what happened to the SMS of a reservation, named by
-//! its id or by the booking code the caller reads out. Only masked phone
+//! its id or by the booking code the caller reads out; for the person whose
+//! reservation it is, or for support staff (`callers`). Only masked phone
 //! numbers leave the service.
 use std::sync::Arc;
 
 use tonic::{Request, Response, Status};
 use uuid::Uuid;
-use yeyak_platform::grpc::status;
+use yeyak_platform::{grpc::status, validate};
 use yeyak_proto::notification::v1::{self as pb, notification_service_server::NotificationService};
 
+use super::callers::{Caller, Credentials};
 use crate::{
     app::Deliveries,
     domain::{BookingCode, DeliveryRecord, DeliveryState, Lookup},
 };
 
+/// Tokens are a few hundred bytes; anything far larger is not one.
+const MAX_ASSERTION_LEN: usize = 4096;
+
 pub(crate) struct NotificationApi {
     deliveries: Arc<Deliveries>,
+    credentials: Credentials,
 }
 
 impl NotificationApi {
-    pub(crate) fn new(deliveries: Arc<Deliveries>) -> Self {
-        Self { deliveries }
+    pub(crate) fn new(deliveries: Arc<Deliveries>, credentials: Credentials) -> Self {
+        Self { deliveries, credentials }
     }
 }
 
 #[tonic::async_trait]
 impl NotificationService for NotificationApi {
+    /// The request is validated first (that reveals nothing), then the
+    /// caller is identified, then one use case runs.
     async fn get_delivery_status(
         &self,
         request: Request<pb::GetDeliveryStatusRequest>,
     ) -> Result<Response<pb::GetDeliveryStatusResponse>, Status> {
-        let records = self.deliveries.status(lookup(request.get_ref())?).await?;
+        let (req, lookup) = (request.get_ref(), lookup(request.get_ref())?);
+        let records = match self.credentials.caller(request.metadata(), chrono::Utc::now().timestamp())? {
+            Caller::Staff(staff) => self.deliveries.status_for_staff(&staff, lookup).await?,
+            Caller::Person(pass) => {
+                let assertion = validate::required("identity_assertion", &req.identity_assertion, MAX_ASSERTION_LEN)?;
+                self.deliveries.status_for_person(&pass, assertion, lookup).await?
+            }
+        };
         Ok(Response::new(pb::GetDeliveryStatusResponse { deliveries: records.into_iter().map(to_pb).collect() }))
     }
 }
@@ -90,7 +105,7 @@ mod tests {
     use super::*;
 
     fn req(reservation_id: &str, message_id: &str) -> pb::GetDeliveryStatusRequest {
-        pb::GetDeliveryStatusRequest { reservation_id: reservation_id.into(), message_id: message_id.into(), booking_code: String::new() }
+        pb::GetDeliveryStatusRequest { reservation_id: reservation_id.into(), message_id: message_id.into(), ..Default::default() }
     }
 
     fn by_code(code: &str, reservation_id: &str, message_id: &str) -> pb::GetDeliveryStatusRequest {

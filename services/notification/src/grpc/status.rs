@@ -1,7 +1,7 @@
 //! The one mapping from a use-case error to a gRPC status. Internal causes
 //! are logged by `status::internal`, never sent.
 use tonic::Status;
-use yeyak_platform::grpc::status;
+use yeyak_platform::{grpc::status, tokens::TokenError};
 
 use crate::error::Error;
 
@@ -10,6 +10,12 @@ impl From<Error> for Status {
         match e {
             Error::DatabaseUnreachable(cause) => status::unavailable("notification database", &cause),
             Error::Database(cause) => status::internal(&cause),
+            Error::BadAssertion(TokenError::Expired) => Status::unauthenticated("identity_assertion expired: verify your identity again"),
+            Error::BadAssertion(error) => Status::unauthenticated(format!("identity_assertion rejected: {error}")),
+            e @ Error::ForeignAssertion => Status::permission_denied(e.to_string()),
+            e @ Error::NotFound => Status::not_found(e.to_string()),
+            Error::Operator(e) if e.is_forbidden() => Status::permission_denied(e.to_string()),
+            Error::Operator(e) => Status::unauthenticated(e.to_string()),
         }
     }
 }

@@ -1,9 +1,11 @@
 //! The `deliveries` table: one row per SMS, the sender's work queue and the
 //! record support staff read. Nothing else talks to the database.
 //!
-//! Recording events and reading deliveries back live here; claiming and
-//! marking them for the sender in `sending`.
+//! Recording events lives here; reading deliveries back (and the audit
+//! trail of support staff's reads) in `reads`; claiming and marking them
+//! for the sender in `sending`.
 mod contacts;
+mod reads;
 mod sending;
 
 use chrono::{DateTime, Utc};
@@ -69,6 +71,8 @@ struct Rows {
     sealed: Vec<Vec<u8>>,
     masked: Vec<String>,
     texts: Vec<String>,
+    subject_ids: Vec<Option<String>>,
+    agent_ids: Vec<Option<String>>,
 }
 
 impl Rows {
@@ -81,6 +85,10 @@ impl Rows {
         self.sealed.push(contact.sealed.clone());
         self.masked.push(contact.masked.clone());
         self.texts.push(notice.text.clone());
+        // NULL, never "", so an empty subject can never match a reader.
+        let id = |s: &str| (!s.is_empty()).then(|| s.to_owned());
+        self.subject_ids.push(id(&notice.owners.subject_id));
+        self.agent_ids.push(id(&notice.owners.agent_subject_id));
     }
 }
 
@@ -118,9 +126,11 @@ impl DeliveryStore {
             .collect();
         if !rows.event_ids.is_empty() {
             sqlx::query(
-                "INSERT INTO deliveries (message_id, event_id, reservation_id, event_type, sealed_contact, masked_phone, text, booking_code, state, attempts, next_attempt_at)
-                 SELECT m, e, r, t, p, mp, x, b, 'pending', 0, now()
-                     FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::bytea[], $6::text[], $7::text[], $8::text[]) AS v(m, e, r, t, p, mp, x, b)
+                "INSERT INTO deliveries (message_id, event_id, reservation_id, event_type, sealed_contact, masked_phone, text, booking_code,
+                                         subject_id, agent_subject_id, state, attempts, next_attempt_at)
+                 SELECT m, e, r, t, p, mp, x, b, s, a, 'pending', 0, now()
+                     FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::bytea[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[])
+                         AS v(m, e, r, t, p, mp, x, b, s, a)
                  ON CONFLICT (message_id) DO NOTHING",
             )
             .bind(&rows.message_ids)
@@ -131,38 +141,12 @@ impl DeliveryStore {
             .bind(&rows.masked)
             .bind(&rows.texts)
             .bind(&rows.booking_codes)
+            .bind(&rows.subject_ids)
+            .bind(&rows.agent_ids)
             .execute(&mut *tx)
             .await?;
         }
         tx.commit().await?;
         Ok(recorded)
-    }
-
-    /// Deliveries of one reservation, oldest first.
-    pub(crate) async fn by_reservation(&self, reservation_id: Uuid) -> Result<Vec<DeliveryRecord>, sqlx::Error> {
-        let rows: Vec<RecordRow> =
-            sqlx::query_as(&format!("SELECT {RECORD_COLUMNS} FROM deliveries WHERE reservation_id = $1 ORDER BY event_id"))
-                .bind(reservation_id)
-                .fetch_all(&self.pool)
-                .await?;
-        Ok(rows.into_iter().map(DeliveryRecord::from).collect())
-    }
-
-    /// Deliveries of the reservation with this booking code, oldest first.
-    pub(crate) async fn by_booking_code(&self, code: &BookingCode) -> Result<Vec<DeliveryRecord>, sqlx::Error> {
-        let rows: Vec<RecordRow> =
-            sqlx::query_as(&format!("SELECT {RECORD_COLUMNS} FROM deliveries WHERE booking_code = $1 ORDER BY event_id"))
-                .bind(code.as_str())
-                .fetch_all(&self.pool)
-                .await?;
-        Ok(rows.into_iter().map(DeliveryRecord::from).collect())
-    }
-
-    pub(crate) async fn by_message(&self, message_id: Uuid) -> Result<Option<DeliveryRecord>, sqlx::Error> {
-        let row: Option<RecordRow> = sqlx::query_as(&format!("SELECT {RECORD_COLUMNS} FROM deliveries WHERE message_id = $1"))
-            .bind(message_id)
-            .fetch_optional(&self.pool)
-            .await?;
-        Ok(row.map(DeliveryRecord::from))
     }
 }

@@ -82,3 +82,19 @@ pub(crate) fn rescheduled(event_id: Uuid, reservation_id: Uuid, phone: &str, cli
 pub(crate) fn phone() -> String {
     format!("010{:08}", Uuid::new_v4().as_u128() % 100_000_000)
 }
+
+/// A confirmation naming its pseudonymous subject and, for a proxy
+/// booking, the agent (empty otherwise), as reservation publishes it.
+pub(crate) fn confirmed_for(event_id: Uuid, reservation_id: Uuid, phone: &str, subject: &str, agent: &str) -> Vec<u8> {
+    let mut e = ev::ReservationConfirmed::decode(confirmed(event_id, reservation_id, phone, "서울의원").as_slice()).expect("decodes");
+    e.subject_id = subject.into();
+    e.agent_subject_id = agent.into();
+    e.encode_to_vec()
+}
+
+/// A cancellation: it names the subject only, never the agent.
+pub(crate) fn cancelled_for(event_id: Uuid, reservation_id: Uuid, phone: &str, subject: &str) -> Vec<u8> {
+    let mut e = ev::ReservationCancelled::decode(cancelled(event_id, reservation_id, phone).as_slice()).expect("decodes");
+    e.subject_id = subject.into();
+    e.encode_to_vec()
+}

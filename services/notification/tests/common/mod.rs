@@ -1,6 +1,7 @@
 //! Test harness: a notification service on a fresh database, a private AMQP
 //! exchange and queue, and a stub SMS gateway.
-#![allow(dead_code)]
+#![allow(dead_code, clippy::unwrap_used)]
+pub(crate) mod creds;
 pub(crate) mod events;
 pub(crate) mod stub_gateway;
 
@@ -51,6 +52,9 @@ impl TestApp {
             ("AMQP_QUEUE_PREFIX".into(), format!("test.{tag}")),
             ("SMS_GATEWAY_URL".into(), format!("http://{gateway_addr}")),
             ("CONTACT_KEYS".into(), events::KEYS.secret_spec()),
+            ("TRUSTED_KEYS".into(), creds::trusted_keys()),
+            ("QUEUE_IDS".into(), "demo".into()),
+            ("OPERATORS".into(), creds::operators()),
         ];
         pairs.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
         let config = Config::from_env(&Env::from_pairs(pairs)).expect("config");
@@ -99,15 +103,24 @@ impl TestApp {
         }
     }
 
+    /// GetDeliveryStatus as support staff (the `support` role) ask it.
+    pub(crate) async fn as_support(&self, req: pb::GetDeliveryStatusRequest) -> Result<Vec<pb::Delivery>, tonic::Status> {
+        self.ask(creds::as_staff(creds::SUPPORT_TOKEN, req)).await
+    }
+
+    /// GetDeliveryStatus with whatever credentials `request` carries.
+    pub(crate) async fn ask(&self, request: tonic::Request<pb::GetDeliveryStatusRequest>) -> Result<Vec<pb::Delivery>, tonic::Status> {
+        Ok(self.client.clone().get_delivery_status(request).await?.into_inner().deliveries)
+    }
+
     pub(crate) async fn by_reservation(&self, reservation_id: Uuid) -> Vec<pb::Delivery> {
         let req = pb::GetDeliveryStatusRequest { reservation_id: reservation_id.to_string(), ..Default::default() };
-        self.client.clone().get_delivery_status(req).await.expect("GetDeliveryStatus").into_inner().deliveries
+        self.as_support(req).await.expect("GetDeliveryStatus")
     }
 
     /// The deliveries of a reservation found by its booking code, typed as given.
     pub(crate) async fn by_booking_code(&self, code: &str) -> Result<Vec<pb::Delivery>, tonic::Status> {
-        let req = pb::GetDeliveryStatusRequest { booking_code: code.into(), ..Default::default() };
-        Ok(self.client.clone().get_delivery_status(req).await?.into_inner().deliveries)
+        self.as_support(pb::GetDeliveryStatusRequest { booking_code: code.into(), ..Default::default() }).await
     }
 
     /// Polls until the reservation has `n` deliveries, all in `state`.

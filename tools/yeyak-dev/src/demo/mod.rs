@@ -15,7 +15,7 @@ use yeyak_platform::{
     grpc::{client, CLIENT_ID_HEADER, PASS_HEADER},
     tls::TlsSettings,
 };
-use yeyak_proto::{eligibility::v1 as elig, notification::v1 as ntf, reservation::v1 as res};
+use yeyak_proto::{eligibility::v1 as elig, inventory::v1 as inv, notification::v1 as ntf, reservation::v1 as res};
 
 pub use access::{admit, verify, verify_with, IdentityClient};
 pub use search::find_slot;
@@ -33,6 +33,9 @@ pub struct Endpoints {
     /// Provider id → the mock provider's base URL (to read the phone's inbox).
     pub idp_urls: Vec<(String, String)>,
     pub queue_id: String,
+    /// An operator token with the `support` role, to read delivery status
+    /// as support staff do (the person's own pass ended with the booking).
+    pub operator_token: Option<String>,
     /// What an `https://` address is checked against (`YEYAK_TLS_CA_FILE`)
     /// and the client certificate shown if the server asks for one.
     pub tls: TlsSettings,
@@ -53,6 +56,8 @@ pub struct Outcome {
     pub booking_code: String,
     pub phone: String,
     pub sms_texts: Vec<String>,
+    /// How the pass was refused once the booking ended its session.
+    pub pass_after_booking: tonic::Code,
 }
 
 impl Endpoints {
@@ -143,18 +148,41 @@ pub async fn run(ep: &Endpoints, person: &Person, say: &(dyn Fn(String) + Sync))
     // 6. The SMS, as the gateway recorded it.
     let sms_texts = wait_for_sms(&http, &ep.sms_gateway_url, &person.phone).await?;
     say(format!("10. SMS gateway recorded: {}", sms_texts.join(" | ")));
-    let mut notifications = ntf::notification_service_client::NotificationServiceClient::new(ep.ch(&ep.notification)?);
-    let deliveries = notifications
-        .get_delivery_status(ntf::GetDeliveryStatusRequest { reservation_id: booked.reservation_id.clone(), ..Default::default() })
-        .await
-        .context("GetDeliveryStatus")?
-        .into_inner()
-        .deliveries;
-    say(format!(
-        "11. delivery status: {:?}",
-        deliveries.iter().map(|d| ntf::DeliveryState::try_from(d.state).unwrap_or_default()).collect::<Vec<_>>()
-    ));
-    Ok(Outcome { reservation_id: booked.reservation_id, booking_code: booked.booking_code, phone: person.phone.clone(), sms_texts })
+    let ended = pass_refused_after_booking(ep, &pass, &client_id).await?;
+    say(format!("11. the booking ended the session: its pass is refused ({ended:?})"));
+    if let Some(token) = &ep.operator_token {
+        let mut notifications = ntf::notification_service_client::NotificationServiceClient::new(ep.ch(&ep.notification)?);
+        let mut request =
+            tonic::Request::new(ntf::GetDeliveryStatusRequest { reservation_id: booked.reservation_id.clone(), ..Default::default() });
+        request.metadata_mut().insert("authorization", format!("Bearer {token}").parse().context("operator token")?);
+        let deliveries = notifications.get_delivery_status(request).await.context("GetDeliveryStatus")?.into_inner().deliveries;
+        say(format!(
+            "12. delivery status, as support sees it: {:?}",
+            deliveries.iter().map(|d| ntf::DeliveryState::try_from(d.state).unwrap_or_default()).collect::<Vec<_>>()
+        ));
+    }
+    Ok(Outcome {
+        reservation_id: booked.reservation_id,
+        booking_code: booked.booking_code,
+        phone: person.phone.clone(),
+        sms_texts,
+        pass_after_booking: ended,
+    })
+}
+
+/// Admission ends the session of a booking: within seconds its pass stops
+/// working at every service (docs/admission.md). Asks inventory until it
+/// refuses the pass, for at most 5 s.
+async fn pass_refused_after_booking(ep: &Endpoints, pass: &str, client_id: &str) -> anyhow::Result<tonic::Code> {
+    let mut inventory = inv::inventory_service_client::InventoryServiceClient::new(ep.ch(&ep.inventory)?);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    loop {
+        match inventory.list_regions(with_pass(inv::ListRegionsRequest {}, pass, client_id)?).await {
+            Err(status) if status.code() == tonic::Code::Unauthenticated => return Ok(status.code()),
+            other if tokio::time::Instant::now() > deadline => bail!("the pass still works 5 s after the booking: {other:?}"),
+            _ => tokio::time::sleep(Duration::from_millis(100)).await,
+        }
+    }
 }
 
 async fn wait_for_sms(http: &reqwest::Client, gateway: &str, phone: &str) -> anyhow::Result<Vec<String>> {

@@ -3,22 +3,21 @@
 //! A person's first call carries tokens no replica has seen, and checking one
 //! signature alone (30–40 µs here) costs more than the rest of a cheap call.
 //! Batch verification checks n signatures with one multi-scalar
-//! multiplication: measured here, 12–16 µs per signature in sixteens from two
-//! keys, in runs where one alone took 37–42 µs. During a surge dozens of first calls are in flight at
-//! once, so signatures that arrive while a batch is being checked wait for
-//! the next one; a lone signature is checked alone at once (no timer, no
-//! added latency when the service is quiet).
+//! multiplication, with one term per signing key (our tokens come from a
+//! handful of issuer keys). During a surge dozens of first calls are in
+//! flight at once, so signatures that arrive while a batch is being checked
+//! wait for the next one; a lone signature is checked alone at once (no
+//! timer, no added latency when the service is quiet).
 //!
-//! Batches use the cofactored equation with one term per signing key
-//! ([`equation`]): it accepts the signatures the holder of the key could have
-//! made, like single verification; the two only differ on signatures with
-//! small-order parts, which only the key holder can produce, and our keys are
-//! our own issuers'. A batch that fails is checked one signature at a time,
-//! so a forged token fails alone and costs its sender a single verification
-//! more.
-mod equation;
+//! The equation is `ed25519-zebra`'s (ZIP 215, see [`super::sig`]), the same
+//! rules single verification applies, so batched and single answers agree
+//! on every signature. Only screened signatures join a batch, and a batch
+//! that fails is halved until the bad ones are found ([`bisect`]).
+mod bisect;
+mod size;
 
-pub use equation::{verify_all, Item};
+pub use bisect::{all_valid, verify_each};
+pub use ed25519_zebra::batch::Item;
 
 use std::sync::{
     atomic::{AtomicU64, Ordering},
@@ -27,8 +26,9 @@ use std::sync::{
 
 use parking_lot::Mutex;
 
-use ed25519_dalek::{Signature, Verifier as _, VerifyingKey};
 use tokio::sync::oneshot;
+
+use super::sig::{Screened, VerificationKey, VerificationKeyBytes};
 
 /// Signatures checked in one multi-scalar multiplication at most, unless
 /// `YEYAK_SIGNATURE_BATCH_MAX` says otherwise (1 turns batching off: each
@@ -37,9 +37,8 @@ use tokio::sync::oneshot;
 pub const MAX_BATCH: usize = 32;
 
 struct Job {
-    key: VerifyingKey,
-    message: Vec<u8>,
-    signature: Signature,
+    /// Key, signature and the message's hash, computed by the caller.
+    item: Item,
     reply: oneshot::Sender<bool>,
 }
 
@@ -54,10 +53,15 @@ struct Queue {
 #[derive(Clone)]
 pub struct SignatureBatcher {
     max_batch: usize,
+    /// Recent share of bad signatures: batches shrink under garbage.
+    bad: Arc<size::BadShare>,
     queue: Arc<Mutex<Queue>>,
-    /// Batches checked, and signatures in them.
+    /// Verifications run (a batch equation or a single check, halves of a
+    /// failed batch included), and signatures answered.
     checks: Arc<AtomicU64>,
     signatures: Arc<AtomicU64>,
+    /// Batches formed (a lone signature counts as one).
+    batches: Arc<AtomicU64>,
 }
 
 impl std::fmt::Debug for SignatureBatcher {
@@ -74,8 +78,8 @@ impl Default for SignatureBatcher {
 
 impl SignatureBatcher {
     pub fn with_max_batch(max_batch: usize) -> Self {
-        let (queue, checks, signatures) = Default::default();
-        Self { max_batch: max_batch.max(1), queue, checks, signatures }
+        let (queue, checks, signatures, batches) = Default::default();
+        Self { max_batch: max_batch.max(1), bad: Arc::default(), queue, checks, signatures, batches }
     }
 
     /// The process's batcher: the more verifiers share one, the fuller its
@@ -90,9 +94,15 @@ impl SignatureBatcher {
             .clone()
     }
 
-    /// Batches checked so far (a lone signature counts as one).
+    /// Verifications run so far (a lone signature counts as one; a failed
+    /// batch counts once plus once per half checked).
     pub fn checks(&self) -> u64 {
         self.checks.load(Ordering::Relaxed)
+    }
+
+    /// Batches formed so far, however many checks each took.
+    pub fn batches(&self) -> u64 {
+        self.batches.load(Ordering::Relaxed)
     }
 
     /// Signatures checked so far.
@@ -101,18 +111,16 @@ impl SignatureBatcher {
     }
 
     /// True when `signature` is `key`'s over `message`.
-    pub async fn verify(&self, key: VerifyingKey, message: &[u8], signature: Signature) -> bool {
+    pub async fn verify(&self, key: VerificationKey, message: &[u8], signature: Screened) -> bool {
+        let item = Item::from((VerificationKeyBytes::from(key), signature.signature(), message));
         if self.max_batch == 1 {
             // Batching off: checked here, as the synchronous path does.
-            self.checks.fetch_add(1, Ordering::Relaxed);
-            self.signatures.fetch_add(1, Ordering::Relaxed);
-            return key.verify(message, &signature).is_ok();
+            return self.alone(item);
         }
         let (reply, answer) = oneshot::channel();
-        let job = Job { key, message: message.to_vec(), signature, reply };
         let start_drain = {
             let mut q = self.queue.lock();
-            q.jobs.push(job);
+            q.jobs.push(Job { item, reply });
             !std::mem::replace(&mut q.draining, true)
         };
         if start_drain {
@@ -121,6 +129,19 @@ impl SignatureBatcher {
         // The drain task answers every job it takes; a dropped sender means it
         // panicked, and an unchecked signature is a bad one.
         answer.await.unwrap_or(false)
+    }
+
+    /// Checked alone, never in a batch: for a client that recently sent a
+    /// bad signature, whose next one is likely bad too.
+    pub fn verify_alone(&self, key: VerificationKey, message: &[u8], signature: Screened) -> bool {
+        self.alone(Item::from((VerificationKeyBytes::from(key), signature.signature(), message)))
+    }
+
+    fn alone(&self, item: Item) -> bool {
+        self.checks.fetch_add(1, Ordering::Relaxed);
+        self.batches.fetch_add(1, Ordering::Relaxed);
+        self.signatures.fetch_add(1, Ordering::Relaxed);
+        item.verify_single().is_ok()
     }
 }
 
@@ -136,12 +157,14 @@ async fn drain(batcher: SignatureBatcher) {
                 guard.finished = true;
                 return;
             }
-            let take = q.jobs.len().min(guard.batcher.max_batch);
+            let take = q.jobs.len().min(guard.batcher.bad.batch_size(guard.batcher.max_batch));
             q.jobs.drain(..take).collect()
         };
-        guard.batcher.checks.fetch_add(1, Ordering::Relaxed);
         guard.batcher.signatures.fetch_add(batch.len() as u64, Ordering::Relaxed);
-        check(batch);
+        guard.batcher.batches.fetch_add(1, Ordering::Relaxed);
+        let (checks, bad, total) = check(batch);
+        guard.batcher.bad.observe(bad, total);
+        guard.batcher.checks.fetch_add(checks, Ordering::Relaxed);
         tokio::task::yield_now().await;
     }
 }
@@ -166,28 +189,23 @@ impl Drop for Draining {
             std::mem::take(&mut q.jobs)
         };
         for job in left {
-            let good = job.key.verify(&job.message, &job.signature).is_ok();
+            let good = job.item.verify_single().is_ok();
             let _ = job.reply.send(good);
         }
     }
 }
 
-fn check(batch: Vec<Job>) {
-    let single = |j: &Job| j.key.verify(&j.message, &j.signature).is_ok();
-    if let [one] = batch.as_slice() {
-        let good = single(one);
-        for job in batch {
-            let _ = job.reply.send(good);
-        }
-        return;
+/// Answers every job of a batch; returns the verifications it took, the
+/// bad signatures and the signatures.
+fn check(batch: Vec<Job>) -> (u64, usize, usize) {
+    let mut checks = 0;
+    let (items, replies): (Vec<Item>, Vec<_>) = batch.into_iter().map(|j| (j.item, j.reply)).unzip();
+    let answers = verify_each(&items, &mut checks);
+    let bad = answers.iter().filter(|good| !**good).count();
+    for (good, reply) in answers.into_iter().zip(replies) {
+        let _ = reply.send(good);
     }
-    let items: Vec<equation::Item<'_>> = batch.iter().map(|j| (&j.key, j.message.as_slice(), &j.signature)).collect();
-    let all_good = equation::verify_all(&items);
-    drop(items);
-    for job in batch {
-        let good = all_good || single(&job);
-        let _ = job.reply.send(good);
-    }
+    (checks, bad, items.len())
 }
 
 #[cfg(test)]

@@ -5,9 +5,11 @@ use std::{collections::HashSet, sync::Arc};
 
 use tonic::{codegen::http, metadata::MetadataMap, Request, Status};
 
+use crate::sessions::{EndedSessions, SessionState};
 use crate::tokens::{
     self, client_binding,
     remembered::{digest, Key, DEFAULT_REMEMBERED},
+    suspects::Suspects,
     AdmissionPass, KeyRing, Remembered, SignatureBatcher, TokenError,
 };
 
@@ -51,6 +53,11 @@ pub struct PassVerifier {
     queues: Arc<HashSet<String>>,
     remembered: Arc<Remembered<VerifiedPass>>,
     batcher: SignatureBatcher,
+    /// Clients that sent a forged pass a moment ago: refused new passes
+    /// without a signature check for a few seconds (see [`Suspects`]).
+    suspects: Arc<Suspects>,
+    /// Sessions admission ended: their passes die with their seats.
+    ended: EndedSessions,
 }
 
 impl PassVerifier {
@@ -60,7 +67,23 @@ impl PassVerifier {
             queues: Arc::new(queues.into_iter().collect()),
             remembered: Arc::new(Remembered::new(DEFAULT_REMEMBERED)),
             batcher: SignatureBatcher::shared(),
+            suspects: Arc::new(Suspects::default()),
+            ended: EndedSessions::off(),
         }
+    }
+
+    /// Refuses the passes of sessions that `ended` reports ended, and every
+    /// pass while it cannot tell (see [`crate::sessions`]).
+    pub fn with_ended_sessions(mut self, ended: EndedSessions) -> Self {
+        self.ended = ended;
+        self
+    }
+
+    /// The same verifier with its own batcher and forgery window (benchmarks, tests).
+    pub fn with_batcher(mut self, batcher: SignatureBatcher, suspects: Suspects) -> Self {
+        self.batcher = batcher;
+        self.suspects = Arc::new(suspects);
+        self
     }
 
     /// The check one at a time, for callers outside a server.
@@ -69,10 +92,10 @@ impl PassVerifier {
         let (token, client_id) = (header(value(PASS_HEADER), PASS_HEADER)?, header(value(CLIENT_ID_HEADER), CLIENT_ID_HEADER)?);
         let key = self.digest(token, client_id);
         if let Some(hit) = self.remembered_pass(&key, now_unix) {
-            return Ok(hit);
+            return self.live(hit);
         }
         let pass = tokens::verify(&self.ring, token, now_unix).map_err(rejected)?;
-        self.admit(key, pass, token, client_id)
+        self.admit(key, pass, token, client_id).and_then(|v| self.live(v))
     }
 
     /// The check a server makes on each request's headers; a new pass's
@@ -82,10 +105,35 @@ impl PassVerifier {
         let (token, client_id) = (header(value(PASS_HEADER), PASS_HEADER)?, header(value(CLIENT_ID_HEADER), CLIENT_ID_HEADER)?);
         let key = self.digest(token, client_id);
         if let Some(hit) = self.remembered_pass(&key, now_unix) {
-            return Ok(hit);
+            return self.live(hit);
         }
-        let pass = tokens::verify_batched(&self.ring, &self.batcher, token, now_unix).await.map_err(rejected)?;
-        self.admit(key, pass, token, client_id)
+        let now_ms = chrono::Utc::now().timestamp_millis();
+        if let Some(left_ms) = self.suspects.refused_for(client_id, now_ms) {
+            return Err(super::status::unauthenticated_for(
+                "this client sent a forged admission pass: its new passes are refused for a few seconds",
+                std::time::Duration::from_millis(left_ms.unsigned_abs()),
+            ));
+        }
+        let pass = match tokens::verify_batched(&self.ring, &self.batcher, token, now_unix, false).await {
+            Err(TokenError::BadSignature) => {
+                self.suspects.note(client_id, now_ms);
+                return Err(rejected(TokenError::BadSignature));
+            }
+            other => other.map_err(rejected)?,
+        };
+        self.admit(key, pass, token, client_id).and_then(|v| self.live(v))
+    }
+
+    /// A verified pass whose session admission has not ended.
+    fn live(&self, verified: VerifiedPass) -> Result<VerifiedPass, Status> {
+        match self.ended.state(&verified.pass.session_id, chrono::Utc::now().timestamp_millis()) {
+            SessionState::Live => Ok(verified),
+            SessionState::Ended => Err(Status::unauthenticated("admission session ended: rejoin the queue")),
+            SessionState::Unknown => Err(super::status::unavailable_for(
+                "cannot confirm the admission session is still live; retry shortly",
+                std::time::Duration::from_secs(1),
+            )),
+        }
     }
 
     /// What a verified pass is remembered by: the exact token and client, and
@@ -140,94 +188,4 @@ pub fn verified_pass<T>(request: &Request<T>) -> Result<VerifiedPass, Status> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::tokens::{sign, Issuer, SigningKey};
-
-    fn setup() -> (SigningKey, PassVerifier) {
-        let key = SigningKey::generate(Issuer::Admission, "a1");
-        let mut ring = KeyRing::default();
-        ring.trust(&key);
-        (key, PassVerifier::new(ring, ["q1".to_string()]))
-    }
-
-    fn md(pass: &str, client: &str) -> MetadataMap {
-        let mut m = MetadataMap::new();
-        m.insert(PASS_HEADER, pass.parse().unwrap());
-        m.insert(CLIENT_ID_HEADER, client.parse().unwrap());
-        m
-    }
-
-    fn pass(q: &str, client: &str) -> AdmissionPass {
-        AdmissionPass {
-            queue_id: q.into(),
-            place: 1,
-            client_binding: client_binding(client),
-            session_id: "s".into(),
-            issued_at: 0,
-            expires_at: 100,
-        }
-    }
-
-    #[test]
-    fn accepts_a_good_pass_and_rejects_the_rest() {
-        let (key, v) = setup();
-        let good = sign(&key, &pass("q1", "client-a"));
-        assert!(v.verify_metadata(&md(&good, "client-a"), 10).is_ok());
-        assert!(v.verify_metadata(&md(&good, "client-a"), 11).is_ok(), "remembered");
-        assert_eq!(v.remembered_len(), 1, "verified once, then remembered");
-        assert_eq!(v.verify_metadata(&md(&good, "client-b"), 10).unwrap_err().code(), tonic::Code::PermissionDenied);
-        // A remembered pass still expires.
-        assert_eq!(v.verify_metadata(&md(&good, "client-a"), 100).unwrap_err().code(), tonic::Code::Unauthenticated);
-        let other_q = sign(&key, &pass("q2", "client-a"));
-        assert_eq!(v.verify_metadata(&md(&other_q, "client-a"), 10).unwrap_err().code(), tonic::Code::PermissionDenied);
-        assert_eq!(v.verify_metadata(&MetadataMap::new(), 10).unwrap_err().code(), tonic::Code::Unauthenticated);
-        let forged = sign(&SigningKey::generate(Issuer::Admission, "a1"), &pass("q1", "client-a"));
-        let unknown_kid = sign(&SigningKey::generate(Issuer::Admission, "zz"), &pass("q1", "client-a"));
-        let promoted = sign(&key, &AdmissionPass { place: 0, ..pass("q1", "client-a") });
-        let altered = format!("{}.{}", promoted.rsplit_once('.').unwrap().0, good.rsplit_once('.').unwrap().1);
-        for bad in [forged, unknown_kid, altered, "not-a-pass".to_string()] {
-            assert_eq!(v.verify_metadata(&md(&bad, "client-a"), 10).unwrap_err().code(), tonic::Code::Unauthenticated, "{bad}");
-        }
-        let mut referer_only = MetadataMap::new();
-        referer_only.insert("referer", "https://ncvr.kdca.go.kr/".parse().unwrap());
-        assert!(v.verify_metadata(&referer_only, 10).is_err());
-    }
-
-    #[test]
-    fn a_remembered_pass_is_refused_once_its_key_is_removed() {
-        let key = SigningKey::generate(Issuer::Admission, "a1");
-        let v = PassVerifier::new(KeyRing::parse(&key.trusted_entry()).unwrap(), ["q1".to_string()]);
-        let good = sign(&key, &pass("q1", "client-a"));
-        assert!(v.verify_metadata(&md(&good, "client-a"), 10).is_ok());
-        let other = SigningKey::generate(Issuer::Admission, "a2");
-        assert!(v.ring.reload(&format!("{},{}", key.trusted_entry(), other.trusted_entry())).unwrap().is_some());
-        assert!(v.verify_metadata(&md(&good, "client-a"), 10).is_ok(), "still listed");
-        v.ring.reload(&other.trusted_entry()).unwrap();
-        assert_eq!(v.verify_metadata(&md(&good, "client-a"), 10).unwrap_err().code(), tonic::Code::Unauthenticated, "removed");
-        assert!(v.verify_metadata(&md(&sign(&other, &pass("q1", "client-a")), "client-a"), 10).is_ok());
-    }
-
-    /// The server's batched check on raw headers answers as the one-at-a-time check.
-    #[tokio::test]
-    async fn the_header_check_answers_like_the_metadata_check() {
-        let (key, v) = setup();
-        let good = sign(&key, &pass("q1", "client-a"));
-        let forged = sign(&SigningKey::generate(Issuer::Admission, "a1"), &pass("q1", "client-a"));
-        let cases = [
-            md(&good, "client-a"),
-            md(&good, "client-b"),
-            md(&sign(&key, &pass("q2", "client-a")), "client-a"),
-            md(&forged, "client-a"),
-            md("not-a-pass", "client-a"),
-            MetadataMap::new(),
-        ];
-        for (i, metadata) in cases.into_iter().enumerate() {
-            let fresh = PassVerifier::new(v.ring.as_ref().clone(), ["q1".to_string()]);
-            let one = v.verify_metadata(&metadata, 10).map(|p| p.pass).map_err(|s| s.code());
-            let batched = fresh.verify_headers(&metadata.into_headers(), 10).await.map(|p| p.pass).map_err(|s| s.code());
-            assert_eq!(one, batched, "case {i}");
-        }
-        assert_eq!(v.verify_metadata(&md(&good, "client-a"), 100).unwrap_err().code(), tonic::Code::Unauthenticated, "expired");
-    }
-}
+mod tests;
