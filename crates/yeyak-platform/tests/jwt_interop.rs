@@ -92,11 +92,13 @@ fn an_identity_assertion_verifies_with_another_library_under_identitys_keys_only
         provider: "carrier-sms".into(),
         assurance_level: 1,
         session_id: "0123456789abcdef".into(),
+        queue_id: "covid19-2021-07".into(),
         issued_at: 1_000,
         expires_at: 4_000_000_000,
     };
     let token = tokens::sign(&idn, &assertion);
-    let claims = theirs(&token, &their_key(&ring, Issuer::Identity, "idn-1"), "urn:yeyak:identity", None).expect("accepted");
+    let claims =
+        theirs(&token, &their_key(&ring, Issuer::Identity, "idn-1"), "urn:yeyak:identity", Some("covid19-2021-07")).expect("accepted");
     assert_eq!(claims["sub"].as_str(), Some("pseudonym"));
     assert!(JwkSet::of(&ring, Issuer::Identity).keys.iter().all(|k| k.kid != "adm-1"), "identity's set lists only its keys");
     assert_eq!(decode_header(&token).unwrap().typ.as_deref(), Some("assertion+jwt"));

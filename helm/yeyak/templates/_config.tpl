@@ -47,6 +47,19 @@ notification sees that one key of admission's Secret). _volumes.tpl. */ -}}
 {{- if .svc.redis }}
 {{- $_ := set $env "YEYAK_REDIS_KEY_PREFIX" (printf "yeyak:%s" .name) }}
 {{- end }}
+{{- if eq .name "admission" }}
+{{- $j := $v.joinLimits }}
+{{- if $j.trustedProxies }}
+{{- $_ := set $env "YEYAK_TRUSTED_PROXIES" (join "," $j.trustedProxies) }}
+{{- end }}
+{{- $_ := set $env "YEYAK_JOIN_CLIENT_BURST" (toString $j.perClient.burst) }}
+{{- $_ := set $env "YEYAK_JOIN_CLIENT_PER_MINUTE" (toString $j.perClient.perMinute) }}
+{{- $_ := set $env "YEYAK_JOIN_SOURCE_BURST" (toString $j.perSource.burst) }}
+{{- $_ := set $env "YEYAK_JOIN_SOURCE_PER_MINUTE" (toString $j.perSource.perMinute) }}
+{{- if $j.proofOfWorkBits }}
+{{- $_ := set $env "YEYAK_JOIN_POW_BITS" $j.proofOfWorkBits }}
+{{- end }}
+{{- end }}
 {{- /* Where admission records ended sessions: its own key prefix. */ -}}
 {{- if .svc.passes }}
 {{- $_ := set $env "YEYAK_SESSIONS_REDIS_KEY_PREFIX" "yeyak:admission" }}

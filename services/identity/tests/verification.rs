@@ -46,6 +46,7 @@ async fn sms_code_flow_issues_a_pseudonymous_assertion_bound_to_the_pass_and_is_
     let done = c.complete_verification(with_pass(&pass, complete.clone())).await.unwrap().into_inner();
     let a: IdentityAssertion = tokens::verify(&h.ring, &done.identity_assertion, chrono::Utc::now().timestamp()).unwrap();
     assert_eq!((a.name.as_str(), a.session_id.as_str(), a.assurance_level, a.provider.as_str()), ("김*희", "sid-1", 1, "carrier-sms"));
+    assert_eq!(a.queue_id, "q1", "the assertion's audience is the event of the pass it was obtained under");
     assert_eq!(a.birth_date, person.rrn.birth_date().format("%Y-%m-%d").to_string());
     assert_eq!(a.subject, subject_id(&Secret::new(HASH_KEY.into()), &person.rrn));
     assert_eq!((done.subject_id.as_str(), done.masked_name.as_str()), (a.subject.as_str(), "김*희"));

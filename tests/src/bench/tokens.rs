@@ -61,6 +61,7 @@ impl Session<'_> {
             provider: person.provider.to_owned(),
             assurance_level: 1,
             session_id: self.id.to_owned(),
+            queue_id: self.queue.to_owned(),
             issued_at: validity.issued_at,
             expires_at: validity.expires_at,
         };

@@ -106,6 +106,11 @@ pub struct IdentityAssertion {
     /// Session id of the admission pass the verification ran under.
     #[serde(rename = "sid")]
     pub session_id: String,
+    /// The event (queue) of that pass: the token's audience, for verifiers
+    /// outside Yeyak (ours bind the assertion to the pass by `sid`). Empty
+    /// in assertions issued before it existed.
+    #[serde(rename = "aud", default, skip_serializing_if = "String::is_empty")]
+    pub queue_id: String,
     #[serde(rename = "iat")]
     pub issued_at: i64,
     #[serde(rename = "exp")]

@@ -109,6 +109,7 @@ mod tests {
             provider: "carrier-sms".into(),
             assurance_level: 1,
             session_id: "sid".into(),
+            queue_id: String::new(),
             issued_at: 0,
             expires_at: 60,
         };

@@ -206,6 +206,7 @@ impl Harness {
             provider: "carrier-sms".into(),
             assurance_level: 1,
             session_id: session_id.into(),
+            queue_id: "q1".into(),
             issued_at: t,
             expires_at: t + 600,
         };

@@ -56,8 +56,12 @@ impl Verification {
             }
         }
         self.bind_place(pass, &challenge.subject).await?;
-        let by =
-            domain::Vouched { provider: &challenge.provider_id, assurance: slot.provider.assurance(), session_id: &challenge.session_id };
+        let by = domain::Vouched {
+            provider: &challenge.provider_id,
+            assurance: slot.provider.assurance(),
+            session_id: &challenge.session_id,
+            queue_id: &pass.queue_id,
+        };
         let claims = domain::assertion(key, &person.rrn, &person.name, &by, now, self.config.assertion_ttl.as_secs() as i64);
         self.metrics.verified.get_or_create(&ProviderLabel { provider: challenge.provider_id.clone() }).inc();
         tracing::info!(provider = %challenge.provider_id, "identity verified");

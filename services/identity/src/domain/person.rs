@@ -69,6 +69,8 @@ pub(crate) struct Vouched<'a> {
     pub provider: &'a str,
     pub assurance: u8,
     pub session_id: &'a str,
+    /// The event of that session.
+    pub queue_id: &'a str,
 }
 
 /// Builds the pseudonymous assertion; the number itself goes no further.
@@ -80,6 +82,7 @@ pub(crate) fn assertion(key: &Secret<String>, rrn: &Rrn, name: &str, by: &Vouche
         provider: by.provider.to_owned(),
         assurance_level: by.assurance,
         session_id: by.session_id.to_owned(),
+        queue_id: by.queue_id.to_owned(),
         issued_at: now,
         expires_at: now + ttl_secs,
     }
@@ -139,7 +142,7 @@ mod tests {
     #[test]
     fn assertion_carries_no_number() {
         let rrn = Rrn::synthesize(chrono::NaiveDate::from_ymd_opt(1966, 7, 1).unwrap(), false, 42);
-        let by = Vouched { provider: "carrier-sms", assurance: 1, session_id: "sid" };
+        let by = Vouched { provider: "carrier-sms", assurance: 1, session_id: "sid", queue_id: "q1" };
         let a = assertion(&Secret::new("k".into()), &rrn, "홍길동", &by, 100, 60);
         let json = serde_json::to_string(&a).unwrap();
         assert!(!json.contains(rrn.expose()));

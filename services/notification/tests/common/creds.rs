@@ -79,6 +79,7 @@ pub(crate) fn assertion(key: &SigningKey, subject: &str, session_id: &str) -> St
         provider: "carrier-sms".into(),
         assurance_level: 1,
         session_id: session_id.into(),
+        queue_id: String::new(),
         issued_at: now() - 30,
         expires_at: now() + 600,
     };

@@ -86,6 +86,7 @@ impl Keys {
             provider: "mock".into(),
             assurance_level: 1,
             session_id: session_id.into(),
+            queue_id: String::new(),
             issued_at: now - 10,
             expires_at: now + ttl,
         };

@@ -55,6 +55,7 @@ fn assertion() -> IdentityAssertion {
         provider: "p".into(),
         assurance_level: 1,
         session_id: "x".into(),
+        queue_id: String::new(),
         issued_at: 0,
         expires_at: i64::MAX,
     }
