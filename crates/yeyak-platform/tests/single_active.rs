@@ -9,7 +9,7 @@ mod common;
 
 use std::{sync::Arc, time::Duration};
 
-use common::{declared_by, eventually, namespace, publish};
+use common::{consumed_by_one, declared_by, eventually, namespace, publish};
 use parking_lot::Mutex;
 use yeyak_platform::{
     messaging::{consume_batches, delete_namespace, one_by_one, AmqpSettings, QueueSpec},
@@ -38,7 +38,7 @@ async fn one_replica_at_a_time_consumes_an_in_order_queue() {
     let amqp = namespace();
     let log: Log = Arc::default();
     let (stop_a, a) = replica(&amqp, QueueSpec::in_order("ordered"), 'a', &log);
-    declared_by(&amqp, "ordered").await;
+    consumed_by_one(&amqp, "ordered").await;
     let (stop_b, b) = replica(&amqp, QueueSpec::in_order("ordered"), 'b', &log);
     tokio::time::sleep(Duration::from_millis(300)).await; // b subscribed too
     publish(&amqp, 0..20).await;

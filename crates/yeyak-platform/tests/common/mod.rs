@@ -22,11 +22,17 @@ pub(crate) async fn channel(amqp: &AmqpSettings) -> (lapin::Connection, lapin::C
 
 /// Messages ready in `queue` (full name), or `None` if it does not exist.
 pub(crate) async fn depth(amqp: &AmqpSettings, queue: &str) -> Option<u32> {
+    counts(amqp, queue).await.map(|(messages, _)| messages)
+}
+
+/// Messages ready and consumers attached, if the queue exists.
+pub(crate) async fn counts(amqp: &AmqpSettings, queue: &str) -> Option<(u32, u32)> {
     let (conn, channel) = channel(amqp).await;
     let options = QueueDeclareOptions { passive: true, ..Default::default() };
-    let depth = channel.queue_declare(queue.into(), options, FieldTable::default()).await.ok().map(|q| q.message_count());
+    let counts =
+        channel.queue_declare(queue.into(), options, FieldTable::default()).await.ok().map(|q| (q.message_count(), q.consumer_count()));
     let _ = conn.close(200, "done".into()).await;
-    depth
+    counts
 }
 
 /// Waits until `check` holds, failing the test after `within`.
@@ -73,4 +79,14 @@ pub(crate) async fn dead_letter_reason(amqp: &AmqpSettings, dlq: &str) -> Option
 pub(crate) async fn declared_by(amqp: &AmqpSettings, queue: &str) {
     let name = format!("{}.{queue}", amqp.queue_prefix);
     eventually(Duration::from_secs(10), "the queue is declared", || async { depth(amqp, &name).await.is_some() }).await;
+}
+
+/// Waits until `queue` has a consumer attached (declared is not subscribed:
+/// a replica started next could otherwise subscribe first).
+pub(crate) async fn consumed_by_one(amqp: &AmqpSettings, queue: &str) {
+    let name = format!("{}.{queue}", amqp.queue_prefix);
+    eventually(Duration::from_secs(10), "a consumer is attached", || async {
+        counts(amqp, &name).await.is_some_and(|(_, consumers)| consumers >= 1)
+    })
+    .await;
 }
