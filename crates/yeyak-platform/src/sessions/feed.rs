@@ -126,14 +126,7 @@ impl EndedSessions {
         tokio::spawn(async move {
             let _running = shutdown.track("ended-sessions feed");
             loop {
-                let now = chrono::Utc::now().timestamp_millis();
-                match reader.read(&feed, now).await {
-                    Ok(()) => feed.inner.last_read_ms.store(now, Ordering::Relaxed),
-                    Err(e) => {
-                        tracing::warn!(error = %e, "cannot read the ended sessions: passes are refused once the last read is too old")
-                    }
-                }
-                feed.prune(now - reader.retention_ms);
+                feed.read(&mut reader).await;
                 tokio::select! {
                     _ = shutdown.wait() => return,
                     _ = tokio::time::sleep(reader.interval) => {}

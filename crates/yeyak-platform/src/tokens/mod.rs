@@ -68,20 +68,17 @@ pub fn verify<C: TokenClaims>(ring: &KeyRing, token: &str, now_unix: i64) -> Res
 }
 
 /// Verifies like [`verify`], with the signature checked in a batch with
-/// those of concurrent requests (see [`batch`]); `alone` keeps it out of
-/// any batch (a client that recently sent a bad one).
+/// those of concurrent requests (see [`batch`]).
 pub async fn verify_batched<C: TokenClaims>(
     ring: &KeyRing,
     batcher: &SignatureBatcher,
     token: &str,
     now_unix: i64,
-    alone: bool,
 ) -> Result<C, TokenError> {
     let parts = jws::split::<C>(token)?;
     let key = issuer_key::<C>(ring, &parts.kid)?;
     let signature = jws::signature(&parts)?;
-    let good = if alone { batcher.verify_alone(key, parts.signed, signature) } else { batcher.verify(key, parts.signed, signature).await };
-    if !good {
+    if !batcher.verify(key, parts.signed, signature).await {
         return Err(TokenError::BadSignature);
     }
     jws::claims(&parts, now_unix)

@@ -116,7 +116,7 @@ impl AssertionVerifier {
         if let Some(hit) = self.remembered.get(&key) {
             return if hit.expires_at > now_unix { Ok(hit) } else { Err(TokenError::Expired) };
         }
-        let assertion: IdentityAssertion = verify_batched(&self.ring, &self.batcher, token, now_unix, false).await?;
+        let assertion: IdentityAssertion = verify_batched(&self.ring, &self.batcher, token, now_unix).await?;
         self.remembered.insert(key, assertion.clone());
         Ok(assertion)
     }

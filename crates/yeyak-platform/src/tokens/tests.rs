@@ -133,11 +133,11 @@ async fn batched_verification_answers_like_single_verification() {
             let mut calls: Vec<_> = (0..alongside)
                 .map(|_| {
                     let (ring, batcher, good) = (ring.clone(), batcher.clone(), good.clone());
-                    tokio::spawn(async move { verify_batched::<AdmissionPass>(&ring, &batcher, &good, 10, false).await })
+                    tokio::spawn(async move { verify_batched::<AdmissionPass>(&ring, &batcher, &good, 10).await })
                 })
                 .collect();
             let (ring, batcher, mine) = (ring.clone(), batcher.clone(), token.clone());
-            calls.push(tokio::spawn(async move { verify_batched::<AdmissionPass>(&ring, &batcher, &mine, 10, false).await }));
+            calls.push(tokio::spawn(async move { verify_batched::<AdmissionPass>(&ring, &batcher, &mine, 10).await }));
             let results = futures_util::future::join_all(calls).await;
             let (mine, others) = results.split_last().unwrap();
             assert_eq!(mine.as_ref().unwrap(), &expected, "{token} beside {alongside} good passes");

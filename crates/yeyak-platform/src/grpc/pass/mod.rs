@@ -114,7 +114,7 @@ impl PassVerifier {
                 std::time::Duration::from_millis(left_ms.unsigned_abs()),
             ));
         }
-        let pass = match tokens::verify_batched(&self.ring, &self.batcher, token, now_unix, false).await {
+        let pass = match tokens::verify_batched(&self.ring, &self.batcher, token, now_unix).await {
             Err(TokenError::BadSignature) => {
                 self.suspects.note(client_id, now_ms);
                 return Err(rejected(TokenError::BadSignature));

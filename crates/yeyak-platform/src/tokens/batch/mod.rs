@@ -131,8 +131,8 @@ impl SignatureBatcher {
         answer.await.unwrap_or(false)
     }
 
-    /// Checked alone, never in a batch: for a client that recently sent a
-    /// bad signature, whose next one is likely bad too.
+    /// Checked alone, never in a batch, under the same rules (tools and
+    /// tests that compare the two).
     pub fn verify_alone(&self, key: VerificationKey, message: &[u8], signature: Screened) -> bool {
         self.alone(Item::from((VerificationKeyBytes::from(key), signature.signature(), message)))
     }
