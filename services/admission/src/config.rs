@@ -7,6 +7,7 @@ use yeyak_platform::{
     messaging::AmqpSettings,
     operators::Operators,
     redis_store::RedisSettings,
+    sessions::SessionsSettings,
     tokens::{self, HmacKey, HmacKeys, Issuer, KeyRing, SigningKey},
 };
 
@@ -87,7 +88,7 @@ impl Config {
             amqp: AmqpSettings::from_env(env)?,
             signing_key,
             published_keys,
-            ended_retention: Duration::from_secs(env.parse("SESSIONS_RETENTION_S", 1_800)?).max(pass_ttl),
+            ended_retention: SessionsSettings::from_env(env)?.retention.max(pass_ttl),
             ticket_keys,
             queue_ids: tokens::config::queue_ids(env),
             opens_at_ms: parse_openings(&env.string("QUEUE_OPENS_AT", ""))?,

@@ -26,15 +26,7 @@ fn confirmed(slot: Uuid) -> Outgoing {
 }
 
 async fn search(app: &common::TestApp, region: &str, vaccine: &str) -> Vec<pb::ClinicSummary> {
-    let req = pb::SearchClinicsRequest {
-        region_code: region.into(),
-        vaccine_code: vaccine.into(),
-        from_date: app.day(1),
-        to_date: app.day(2),
-        page_size: 100,
-        ..Default::default()
-    };
-    app.inventory().await.search_clinics(app.with_pass(req)).await.expect("search").into_inner().clinics
+    app.search(region, vaccine, 1, 2).await.expect("search")
 }
 
 async fn total(app: &common::TestApp, clinic: &catalogue::DemoClinic, region: &str, vaccine: &str) -> u32 {

@@ -12,10 +12,7 @@ use inventory::{domain::catalogue, store::cache::Scope};
 use prost::Message as _;
 use uuid::Uuid;
 use yeyak_platform::messaging::{publisher::Outgoing, Publisher};
-use yeyak_proto::{
-    events::v1::{self as ev, routing},
-    inventory::v1 as pb,
-};
+use yeyak_proto::events::v1::{self as ev, routing};
 use yeyak_testkit::{redis_cluster::RedisCluster, Proxy};
 
 fn confirmed(slot: Uuid) -> Outgoing {
@@ -30,15 +27,7 @@ fn confirmed(slot: Uuid) -> Outgoing {
 }
 
 async fn total(app: &common::TestApp, clinic: &catalogue::DemoClinic, region: &str, vaccine: &str) -> u32 {
-    let req = pb::SearchClinicsRequest {
-        region_code: region.into(),
-        vaccine_code: vaccine.into(),
-        from_date: app.day(1),
-        to_date: app.day(2),
-        page_size: 100,
-        ..Default::default()
-    };
-    let clinics = app.inventory().await.search_clinics(app.with_pass(req)).await.expect("search").into_inner().clinics;
+    let clinics = app.search(region, vaccine, 1, 2).await.expect("search");
     clinics.iter().find(|c| c.clinic_id == clinic.clinic_id.to_string()).map_or(0, |c| c.remaining_total)
 }
 

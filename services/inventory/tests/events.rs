@@ -53,17 +53,9 @@ async fn wait_for(app: &common::TestApp, slot: Uuid, want: u32) {
 
 /// The clinic's searched total, which comes from the day summaries.
 async fn search_total(app: &common::TestApp, clinic: &catalogue::DemoClinic, vaccine: &str) -> u32 {
-    let req = pb::SearchClinicsRequest {
-        region_code: clinic.district_code.into(),
-        vaccine_code: vaccine.into(),
-        from_date: app.day(1),
-        to_date: app.day(1),
-        page_size: 100,
-        ..Default::default()
-    };
-    let resp = app.inventory().await.search_clinics(app.with_pass(req)).await.expect("search").into_inner();
+    let clinics = app.search(clinic.district_code, vaccine, 1, 1).await.expect("search");
     let id = clinic.clinic_id.to_string();
-    resp.clinics.iter().find(|c| c.clinic_id == id).map_or(0, |c| c.remaining_total)
+    clinics.iter().find(|c| c.clinic_id == id).map_or(0, |c| c.remaining_total)
 }
 
 /// The searched total converges to `want` (the cached page is invalidated

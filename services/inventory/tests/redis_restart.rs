@@ -11,15 +11,7 @@ use yeyak_proto::inventory::v1 as pb;
 use yeyak_testkit::redis_server::RedisServer;
 
 async fn search(app: &common::TestApp, region: &str, vaccine: &str) -> Result<Vec<pb::ClinicSummary>, tonic::Status> {
-    let req = pb::SearchClinicsRequest {
-        region_code: region.into(),
-        vaccine_code: vaccine.into(),
-        from_date: app.day(1),
-        to_date: app.day(2),
-        page_size: 100,
-        ..Default::default()
-    };
-    Ok(app.inventory().await.search_clinics(app.with_pass(req)).await?.into_inner().clinics)
+    app.search(region, vaccine, 1, 2).await
 }
 
 /// The search pages cached in `redis`, with their versions.

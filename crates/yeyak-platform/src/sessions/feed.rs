@@ -8,7 +8,7 @@ use std::{
     time::Duration,
 };
 
-use parking_lot::Mutex;
+use parking_lot::{Mutex, RwLock};
 use redis::RedisResult;
 
 use super::ended_key;
@@ -57,7 +57,8 @@ pub enum SessionState {
 #[derive(Debug, Default)]
 struct Inner {
     /// Ended session id → when this replica learnt of it (ms), for pruning.
-    ended: Mutex<HashMap<String, i64>>,
+    /// Read on every protected call, written by one task: a read lock.
+    ended: RwLock<HashMap<String, i64>>,
     last_read_ms: AtomicI64,
     max_staleness_ms: i64,
     following: bool,
@@ -142,7 +143,7 @@ impl EndedSessions {
         if now_ms - self.inner.last_read_ms.load(Ordering::Relaxed) > self.inner.max_staleness_ms {
             return SessionState::Unknown;
         }
-        if self.inner.ended.lock().contains_key(session_id) {
+        if self.inner.ended.read().contains_key(session_id) {
             SessionState::Ended
         } else {
             SessionState::Live
@@ -151,18 +152,18 @@ impl EndedSessions {
 
     /// Sessions known to have ended (metrics, tests).
     pub fn known(&self) -> usize {
-        self.inner.ended.lock().len()
+        self.inner.ended.read().len()
     }
 
     fn learn(&self, ids: impl IntoIterator<Item = String>, now_ms: i64) {
-        let mut ended = self.inner.ended.lock();
+        let mut ended = self.inner.ended.write();
         for id in ids {
             ended.entry(id).or_insert(now_ms);
         }
     }
 
     fn prune(&self, before_ms: i64) {
-        self.inner.ended.lock().retain(|_, learnt| *learnt >= before_ms);
+        self.inner.ended.write().retain(|_, learnt| *learnt >= before_ms);
     }
 }
 

@@ -74,7 +74,8 @@ pub(crate) fn split<C: TokenClaims>(token: &str) -> Result<Parts<'_>, TokenError
     if h.alg != "EdDSA" {
         return Err(TokenError::Malformed);
     }
-    if h.typ != Some(media_type::<C>().as_str()) {
+    // Compared in parts: no string built per check.
+    if h.typ.and_then(|t| t.strip_suffix("+jwt")) != Some(C::TYPE) {
         return Err(TokenError::WrongType);
     }
     let kid = h.kid.to_owned();

@@ -11,6 +11,18 @@ fn pass(exp: i64) -> AdmissionPass {
     }
 }
 
+fn ticket() -> QueueTicket {
+    QueueTicket {
+        queue_id: "q1".into(),
+        place: 1,
+        lottery_entry: None,
+        client_binding: "x".into(),
+        session_id: "s".into(),
+        issued_at: 0,
+        expires_at: 100,
+    }
+}
+
 fn ring_for(keys: &[&SigningKey]) -> KeyRing {
     let spec: Vec<String> = keys.iter().map(|k| k.trusted_entry()).collect();
     KeyRing::parse(&spec.join(",")).unwrap()
@@ -46,15 +58,7 @@ fn a_ticket_is_not_a_pass_and_identity_keys_cannot_mint_passes() {
     let adm = SigningKey::generate(Issuer::Admission, "a1");
     let idn = SigningKey::generate(Issuer::Identity, "i1");
     let ring = ring_for(&[&adm, &idn]);
-    let ticket = QueueTicket {
-        queue_id: "q1".into(),
-        place: 1,
-        lottery_entry: None,
-        client_binding: "x".into(),
-        session_id: "s".into(),
-        issued_at: 0,
-        expires_at: 100,
-    };
+    let ticket = ticket();
     assert_eq!(verify::<AdmissionPass>(&ring, &sign(&adm, &ticket), 0), Err(TokenError::WrongType));
     assert_eq!(verify::<AdmissionPass>(&ring, &sign(&idn, &pass(100)), 0), Err(TokenError::WrongIssuer));
 }
@@ -106,15 +110,7 @@ async fn batched_verification_answers_like_single_verification() {
     let ring = ring_for(&[&adm, &idn]);
     let good = sign(&adm, &pass(100));
     let altered = format!("{}.{}", sign(&adm, &pass(200)).rsplit_once('.').unwrap().0, good.rsplit_once('.').unwrap().1);
-    let ticket = QueueTicket {
-        queue_id: "q1".into(),
-        place: 1,
-        lottery_entry: None,
-        client_binding: "x".into(),
-        session_id: "s".into(),
-        issued_at: 0,
-        expires_at: 100,
-    };
+    let ticket = ticket();
     let tokens = [
         good.clone(),
         sign(&SigningKey::generate(Issuer::Admission, "a1"), &pass(100)),

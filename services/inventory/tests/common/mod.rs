@@ -19,7 +19,10 @@ use yeyak_platform::{
     tokens::{client_binding, sign, AdmissionPass, Issuer, SigningKey},
     Shutdown,
 };
-use yeyak_proto::inventory::v1::{inventory_service_client::InventoryServiceClient, slot_catalog_service_client::SlotCatalogServiceClient};
+use yeyak_proto::inventory::v1::{
+    inventory_service_client::InventoryServiceClient, slot_catalog_service_client::SlotCatalogServiceClient, ClinicSummary,
+    SearchClinicsRequest,
+};
 
 pub(crate) const CLIENT_ID: &str = "test-client-0123456789";
 
@@ -143,6 +146,20 @@ impl TestApp {
     /// The operator's use cases (slot resizes) over this instance's store and cache.
     pub(crate) fn catalogue(&self) -> Catalogue {
         Catalogue::new(self.store.clone(), self.cache.clone())
+    }
+
+    /// SearchClinics for `region` and `vaccine` from day `from` to day `to`
+    /// (offsets from today), with a pass, one page of up to 100.
+    pub(crate) async fn search(&self, region: &str, vaccine: &str, from: u64, to: u64) -> Result<Vec<ClinicSummary>, tonic::Status> {
+        let req = SearchClinicsRequest {
+            region_code: region.into(),
+            vaccine_code: vaccine.into(),
+            from_date: self.day(from),
+            to_date: self.day(to),
+            page_size: 100,
+            ..Default::default()
+        };
+        Ok(self.inventory().await.search_clinics(self.with_pass(req)).await?.into_inner().clinics)
     }
 
     pub(crate) fn day(&self, offset: u64) -> String {
