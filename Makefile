@@ -34,14 +34,18 @@ lint: lint-protos ## buf lint, service layout, rustfmt check, clippy with warnin
 
 test: bootstrap lint test-deploy ## bootstrap, every lint, the offline deployment checks, the whole test suite, the chart-driven run
 	env -u RUST_TEST_THREADS $(CARGO) test --workspace --all-targets
-	$(MAKE) --no-print-directory test-chart-run
+	$(MAKE) --no-print-directory test-chart-run CHART_RUN_BUILD=true
 
 test-deploy: ## Helm chart, kustomize overlays, NetworkPolicies, Dockerfile: rendered and validated offline
 	PYTHONDONTWRITEBYTECODE=1 .tools/venv/bin/python -m pytest tests/deploy -q
 
+# `make test` has built every binary already (`--all-targets`); building them again with
+# `--bins` alone would rebuild 55 crates, whose features differ without the dev-dependencies.
+CHART_RUN_BUILD ?= $(CARGO) build --bins -p admission -p identity -p eligibility -p inventory -p reservation -p notification \
+	-p mock-registry -p mock-idp -p mock-sms -p yeyak-dev
+
 test-chart-run: ## proto/ loaded by a Python client (real error details); the Helm chart's Deployments as local processes, book through them, scale identity, stop a replica
-	$(CARGO) build --bins -p admission -p identity -p eligibility -p inventory -p reservation -p notification \
-		-p mock-registry -p mock-idp -p mock-sms -p yeyak-dev
+	$(CHART_RUN_BUILD)
 	PYTHONDONTWRITEBYTECODE=1 .tools/venv/bin/python -m pytest tests/proto -q -p no:cacheprovider
 	PYTHONDONTWRITEBYTECODE=1 .tools/venv/bin/python -m pytest tests/chart_run -q -p no:cacheprovider
 
