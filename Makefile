@@ -5,7 +5,7 @@ SHELL := /bin/bash
 
 CARGO ?= cargo
 
-.PHONY: help run run-check test test-deploy test-chart-run sync-kustomize image build lint lint-protos bootstrap bench bench-admission bench-identity bench-eligibility bench-booking bench-search bench-tokens clean-run
+.PHONY: help run run-check test test-deploy test-chart-run sync-kustomize image build lint lint-protos bootstrap bench bench-admission bench-identity bench-eligibility bench-booking bench-search bench-tokens bench-proofs clean-run
 
 help: ## List the targets
 	@echo "Yeyak make targets:"
@@ -34,12 +34,13 @@ lint: lint-protos ## buf lint, service layout, rustfmt check, clippy with warnin
 
 test: bootstrap lint test-deploy ## bootstrap, every lint, the offline deployment checks, the whole test suite, the chart-driven run
 	env -u RUST_TEST_THREADS $(CARGO) test --workspace --all-targets
-	$(MAKE) --no-print-directory test-chart-run CHART_RUN_BUILD=true
+	$(MAKE) --no-print-directory test-chart-run CHART_RUN_BUILD="$(CARGO) build --workspace --all-targets"
 
 test-deploy: ## Helm chart, kustomize overlays, NetworkPolicies, Dockerfile: rendered and validated offline
 	PYTHONDONTWRITEBYTECODE=1 .tools/venv/bin/python -m pytest tests/deploy -q
 
-# `make test` has built every binary already (`--all-targets`); building them again with
+# `make test` has compiled every binary already (`--all-targets`) but cargo test leaves them in
+# target/debug/deps: `cargo build --all-targets` only copies them out (same features), whereas
 # `--bins` alone would rebuild 55 crates, whose features differ without the dev-dependencies.
 CHART_RUN_BUILD ?= $(CARGO) build --bins -p admission -p identity -p eligibility -p inventory -p reservation -p notification \
 	-p mock-registry -p mock-idp -p mock-sms -p yeyak-dev
@@ -63,7 +64,7 @@ image: ## Build every container image (needs a Docker engine): IMAGE_REGISTRY=..
 sync-kustomize: ## Regenerate the kustomize layers in k8s/ from helm/yeyak (after a chart or values change)
 	PYTHONDONTWRITEBYTECODE=1 .tools/venv/bin/python scripts/deploy/sync-kustomize.py
 
-bench: bench-admission bench-identity bench-eligibility bench-booking bench-search bench-tokens ## Every benchmark (release builds; see docs/benchmarks.md)
+bench: bench-admission bench-identity bench-eligibility bench-booking bench-search bench-tokens bench-proofs ## Every benchmark (release builds; see docs/benchmarks.md)
 
 bench-admission: ## Waiting-room surge: 1,000,000 joins and polls beside a no-op RPC floor
 	$(CARGO) run --release -p yeyak-e2e --bin bench_admission
@@ -79,6 +80,9 @@ bench-booking: ## Bookings/s end to end beside pgbench tpcb-like, then oversell/
 
 bench-tokens: ## The pass check with 5% forged passes beside a clean run; one signature alone and batched
 	$(CARGO) run --release -p yeyak-platform --example bench_tokens -- --passes 40000 --rounds 5
+
+bench-proofs: ## Protected calls/s with device-bound passes (a proof per call) beside unbound passes
+	$(CARGO) run --release -p yeyak-platform --example bench_proofs
 
 bench-search: ## Inventory reads on the full catalogue beside a primary-key SELECT (seeds yeyak_bench_inventory once)
 	YEYAK_LOG=warn $(CARGO) run --release -p yeyak-e2e --bin bench_search

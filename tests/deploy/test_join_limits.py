@@ -29,6 +29,15 @@ def test_only_admission_gets_join_limits_and_the_defaults_are_admissions():
                         "YEYAK_JOIN_SOURCE_BURST": "500", "YEYAK_JOIN_SOURCE_PER_MINUTE": "1200"}
 
 
+def test_passes_are_bound_to_device_keys_unless_the_values_say_optional():
+    """Only admission reads it; a deployment gets required unless it opts out."""
+    objs = render(valuesets.PRODUCTION)
+    assert [s for s in SERVICES if "YEYAK_DEVICE_BINDING" in config(objs, s)] == ["admission"]
+    assert config(objs, "admission")["YEYAK_DEVICE_BINDING"] == "required"
+    optional = chartlib.deep_merge(valuesets.PRODUCTION, {"joinLimits": {"deviceBinding": "optional"}})
+    assert config(render(optional), "admission")["YEYAK_DEVICE_BINDING"] == "optional"
+
+
 def test_trusted_proxies_and_proof_of_work_reach_admission():
     values = chartlib.deep_merge(valuesets.PRODUCTION, {"joinLimits": {
         "trustedProxies": ["10.244.0.0/16", "fd00::/8"], "perSource": {"burst": 50, "perMinute": 600},
@@ -43,6 +52,7 @@ def test_trusted_proxies_and_proof_of_work_reach_admission():
     ({"joinLimits": {"trustedProxies": ["10.0.0.1"]}}, "trustedProxies"),
     ({"joinLimits": {"perClient": {"burst": 0, "perMinute": 3}}}, "burst"),
     ({"joinLimits": {"proofOfWorkBits": "twenty"}}, "proofOfWorkBits"),
+    ({"joinLimits": {"deviceBinding": "sometimes"}}, "deviceBinding"),
 ])
 def test_the_schema_refuses_limits_admission_would_refuse(bad, fragment):
     with pytest.raises(HelmError) as err:

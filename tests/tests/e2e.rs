@@ -10,6 +10,10 @@ use yeyak_proto::{
     reservation::v1 as res,
 };
 
+const IDENTITY: &str = idn::identity_service_server::SERVICE_NAME;
+const ELIGIBILITY: &str = elig::eligibility_service_server::SERVICE_NAME;
+const RESERVATION: &str = res::reservation_service_server::SERVICE_NAME;
+
 fn ch(addr: &str) -> Channel {
     client::channel(addr, &client::ClientSettings::default()).expect("channel")
 }
@@ -203,7 +207,12 @@ async fn a_child_books_for_a_parent_who_consented_from_their_own_session() {
         identity_assertion: parent_id.identity_assertion.clone(),
         agent_subject_id: child_id.subject_id.clone(),
     };
-    let consent = identity.grant_consent(parent_session.request(grant).unwrap()).await.expect("consent").into_inner().consent_token;
+    let consent = identity
+        .grant_consent(parent_session.request(grant, IDENTITY, "GrantConsent").unwrap())
+        .await
+        .expect("consent")
+        .into_inner()
+        .consent_token;
 
     let check = elig::CheckEligibilityRequest {
         consent_token: consent.clone(),
@@ -212,16 +221,23 @@ async fn a_child_books_for_a_parent_who_consented_from_their_own_session() {
         ..Default::default()
     };
     let mut eligibility = elig::eligibility_service_client::EligibilityServiceClient::new(ch(&e.eligibility));
-    let decision = eligibility.check_eligibility(child_session.request(check.clone()).unwrap()).await.expect("check").into_inner();
+    let decision = eligibility
+        .check_eligibility(child_session.request(check.clone(), ELIGIBILITY, "CheckEligibility").unwrap())
+        .await
+        .expect("check")
+        .into_inner();
     assert!(decision.eligible, "{decision:?}");
     // The parent's own session cannot use it: the parent is not the agent it names.
     let mut as_parent = check.clone();
     as_parent.agent_assertion = parent_id.identity_assertion.clone();
-    let refused = eligibility.check_eligibility(parent_session.request(as_parent).unwrap()).await.expect_err("not the agent");
+    let refused = eligibility
+        .check_eligibility(parent_session.request(as_parent, ELIGIBILITY, "CheckEligibility").unwrap())
+        .await
+        .expect_err("not the agent");
     assert_eq!(refused.code(), Code::PermissionDenied, "{refused:?}");
     assert!(refused.message().contains("another agent"), "{refused:?}");
 
-    let slot = yeyak_dev::demo::find_slot(e, &child_session.pass, &child_session.client_id, &quiet).await.expect("a slot");
+    let slot = yeyak_dev::demo::find_slot(e, &child_session, &quiet).await.expect("a slot");
     let create = res::CreateReservationRequest {
         idempotency_key: "consent-12345678".into(),
         slot_id: slot.slot_id,
@@ -232,7 +248,11 @@ async fn a_child_books_for_a_parent_who_consented_from_their_own_session() {
         ..Default::default()
     };
     let mut reservations = res::reservation_service_client::ReservationServiceClient::new(ch(&e.reservation));
-    let booked = reservations.create_reservation(child_session.request(create).unwrap()).await.expect("booked").into_inner();
+    let booked = reservations
+        .create_reservation(child_session.request(create, RESERVATION, "CreateReservation").unwrap())
+        .await
+        .expect("booked")
+        .into_inner();
     let booked = booked.reservation.expect("reservation");
     assert_eq!(
         (booked.subject_id.as_str(), booked.agent_subject_id.as_str()),
@@ -240,7 +260,11 @@ async fn a_child_books_for_a_parent_who_consented_from_their_own_session() {
     );
     // The parent, in their own session, sees the booking as theirs.
     let list = res::ListReservationsRequest { identity_assertion: parent_id.identity_assertion.clone(), ..Default::default() };
-    let mine = reservations.list_reservations(parent_session.request(list).unwrap()).await.expect("list").into_inner();
+    let mine = reservations
+        .list_reservations(parent_session.request(list, RESERVATION, "ListReservations").unwrap())
+        .await
+        .expect("list")
+        .into_inner();
     assert_eq!(mine.reservations, vec![booked]);
     stack.stop().await.expect("clean stop");
 }

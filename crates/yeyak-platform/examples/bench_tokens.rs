@@ -45,6 +45,7 @@ fn pass(client: &str, place: u64) -> AdmissionPass {
         place,
         client_binding: client_binding(client),
         session_id: format!("{place:032x}"),
+        cnf: None,
         issued_at: now,
         expires_at: now + 3_600,
     }
@@ -83,7 +84,7 @@ async fn run(verifier: PassVerifier, calls: Arc<Vec<Call>>, concurrency: usize) 
                 loop {
                     let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                     let Some(c) = calls.get(i) else { return };
-                    let ok = verifier.verify_headers(&c.headers, now).await.is_ok();
+                    let ok = verifier.verify_headers(&c.headers, "/bench/Call", now).await.is_ok();
                     assert_eq!(ok, c.valid, "call {i}");
                 }
             })

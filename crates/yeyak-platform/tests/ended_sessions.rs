@@ -34,6 +34,7 @@ fn pass_metadata(key: &SigningKey, session: &str) -> MetadataMap {
         place: 1,
         client_binding: client_binding(session),
         session_id: session.into(),
+        cnf: None,
         issued_at: now,
         expires_at: now + 1_200,
     };

@@ -11,6 +11,7 @@ fn pass() -> AdmissionPass {
         place: 42,
         client_binding: client_binding("device-1"),
         session_id: "0123456789abcdef".into(),
+        cnf: None,
         issued_at: 1_000,
         expires_at: 4_000_000_000,
     }

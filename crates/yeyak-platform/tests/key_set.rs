@@ -55,6 +55,7 @@ async fn the_key_set_is_served_over_grpc_and_http_and_follows_a_rotation() {
         place: 3,
         client_binding: client_binding("device"),
         session_id: "ab".repeat(16),
+        cnf: None,
         issued_at: now,
         expires_at: now + 600,
     };

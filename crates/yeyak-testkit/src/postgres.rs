@@ -76,8 +76,13 @@ impl TlsPostgres {
             .spawn()?;
         let server = Self { child, port, _dir: dir };
         let deadline = Instant::now() + Duration::from_secs(20);
-        while tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_err() {
-            check(Instant::now() < deadline, "postgres did not start listening")?;
+        // Accepting sessions, not just listening: while it starts up, the
+        // port is open and a session is refused ("the database system is
+        // starting up"), which a loaded machine hit.
+        let ready =
+            || Command::new(bin.join("pg_isready")).args(["-q", "-h", "127.0.0.1", "-p", &port.to_string()]).stdout(Stdio::null()).status();
+        while !ready().await?.success() {
+            check(Instant::now() < deadline, "postgres did not start accepting sessions")?;
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
         Ok(server)

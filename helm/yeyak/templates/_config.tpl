@@ -59,6 +59,7 @@ notification sees that one key of admission's Secret). _volumes.tpl. */ -}}
 {{- if $j.proofOfWorkBits }}
 {{- $_ := set $env "YEYAK_JOIN_POW_BITS" $j.proofOfWorkBits }}
 {{- end }}
+{{- $_ := set $env "YEYAK_DEVICE_BINDING" (default "required" $j.deviceBinding) }}
 {{- end }}
 {{- /* Where admission records ended sessions: its own key prefix. */ -}}
 {{- if .svc.passes }}

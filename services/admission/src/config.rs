@@ -61,6 +61,10 @@ pub struct Config {
     pub join: JoinRules,
     /// Proof of work per queue (leading zero bits); absent or 0: none.
     pub proof_bits: HashMap<String, u8>,
+    /// Every join must come with a device proof, so every pass is bound to
+    /// a device key (`YEYAK_DEVICE_BINDING` = `required` | `optional`; required
+    /// outside dev mode). Optional: a join with a proof still binds.
+    pub device_keys_required: bool,
 }
 
 impl Config {
@@ -101,6 +105,7 @@ impl Config {
             burst: Duration::from_millis(env.parse("ADMISSION_BURST_MS", 250)?),
             join: join_rules(env)?,
             proof_bits: parse_proof_bits(&env.string("JOIN_POW_BITS", ""), &tokens::config::queue_ids(env))?,
+            device_keys_required: device_keys_required(env)?,
         })
     }
 
@@ -112,6 +117,17 @@ impl Config {
             opens_at_ms: self.opens_at_ms.get(queue).copied().unwrap_or(0),
             session_ttl: self.pass_ttl,
             burst: self.burst,
+        }
+    }
+}
+
+fn device_keys_required(env: &Env) -> Result<bool, ConfigError> {
+    let default = if env.environment()? == Environment::Dev { "optional" } else { "required" };
+    match env.string("DEVICE_BINDING", default).trim() {
+        "required" => Ok(true),
+        "optional" => Ok(false),
+        other => {
+            Err(ConfigError::Invalid { key: "YEYAK_DEVICE_BINDING".into(), reason: format!("{other:?} is neither required nor optional") })
         }
     }
 }

@@ -38,6 +38,9 @@ pub(crate) enum AdmissionError {
     ProofRequired { bits: u8 },
     #[error("proof of work rejected: {0}")]
     BadProof(#[from] ProofFault),
+    /// The join's device proof is missing where required, or does not hold.
+    #[error("device key: {0}")]
+    DeviceKey(#[from] yeyak_platform::tokens::dpop::ProofError),
     /// A join met a concurrent reservation or rebuild too many times.
     #[error("the waiting room is busy; try again")]
     Contended,

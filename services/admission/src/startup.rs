@@ -25,7 +25,7 @@ use yeyak_proto::admission::v1::{
 };
 
 use crate::{
-    app::{Policy, WaitingRoom},
+    app::{DeviceKeys, Policy, WaitingRoom},
     config::Config,
     consumers,
     grpc::{OperatorApi, QueueApi},
@@ -121,6 +121,7 @@ fn policy(config: &Config) -> Policy {
         place_block: config.place_block,
         join: config.join.clone(),
         proof_bits: config.proof_bits.clone(),
+        device_keys: DeviceKeys::new(config.device_keys_required),
     }
 }
 

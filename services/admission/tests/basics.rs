@@ -41,6 +41,7 @@ async fn forged_altered_and_foreign_tickets_are_rejected() {
         lottery_entry: None,
         client_binding: client_binding(&c),
         session_id: "0123456789abcdef0123456789abcdef".into(),
+        jkt: None,
         issued_at: 0,
         expires_at: i64::MAX,
     };
@@ -59,6 +60,7 @@ async fn forged_altered_and_foreign_tickets_are_rejected() {
                 place: 1,
                 client_binding: client_binding(&c),
                 session_id: "s".into(),
+                cnf: None,
                 issued_at: 0,
                 expires_at: i64::MAX,
             },

@@ -66,7 +66,13 @@ impl Application {
             metrics: CheckMetrics::register(&metrics),
         });
         let ended = EndedSessions::new(&config.sessions, config.queue_ids.clone()).await?;
-        let verifier = PassVerifier::new(config.trusted.clone(), config.queue_ids.clone()).with_ended_sessions(ended.clone());
+        // Reservation forwards the person's pass and device proof when it checks a booking here.
+        let verifier = PassVerifier::new(config.trusted.clone(), config.queue_ids.clone())
+            .with_ended_sessions(ended.clone())
+            .accepting_forwarded_from([format!(
+                "/{}/CreateReservation",
+                yeyak_proto::reservation::v1::reservation_service_server::SERVICE_NAME
+            )]);
         let keys = KeyWatch::new(&metrics).with(config.trusted.clone()).following(ended);
         let api = EligibilityServiceServer::new(EligibilityApi::new(check.clone()));
         let ready = GrpcServer::new(config.server.clone(), metrics.clone()).add(verifier.guard(api)).bind().await?;

@@ -34,6 +34,7 @@ fn pass(key: &SigningKey) -> String {
         place: 1,
         client_binding: client_binding(CLIENT),
         session_id: "s".into(),
+        cnf: None,
         issued_at: t,
         expires_at: t + 600,
     };

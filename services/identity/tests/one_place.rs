@@ -28,6 +28,7 @@ fn pass(admission: &SigningKey, queue: &str, sid: &str) -> String {
         place: 1,
         client_binding: client_binding(CLIENT),
         session_id: sid.into(),
+        cnf: None,
         issued_at: now,
         expires_at: now + 600,
     };

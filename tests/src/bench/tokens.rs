@@ -40,11 +40,17 @@ pub struct Verified<'a> {
 impl Session<'_> {
     /// The admission pass of this session, signed with admission's key.
     pub fn pass(&self, key: &SigningKey, validity: Validity) -> String {
+        self.pass_bound_to(key, validity, None)
+    }
+
+    /// The pass, bound to a device key (`cnf.jkt`) when one is given.
+    pub fn pass_bound_to(&self, key: &SigningKey, validity: Validity, jkt: Option<&str>) -> String {
         let claims = AdmissionPass {
             queue_id: self.queue.to_owned(),
             place: self.place,
             client_binding: client_binding(self.client_id),
             session_id: self.id.to_owned(),
+            cnf: jkt.map(|jkt| tokens::Confirmation { jkt: jkt.to_owned() }),
             issued_at: validity.issued_at,
             expires_at: validity.expires_at,
         };

@@ -73,7 +73,8 @@ where
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
         Box::pin(async move {
-            match verifier.verify_headers(request.headers(), chrono::Utc::now().timestamp()).await {
+            let method = request.uri().path().to_owned();
+            match verifier.verify_headers(request.headers(), &method, chrono::Utc::now().timestamp()).await {
                 Ok(verified) => {
                     request.extensions_mut().insert(verified);
                     inner.call(request).await

@@ -80,7 +80,16 @@ async fn open_channel(settings: &AmqpSettings) -> lapin::Result<(lapin::Connecti
 
 /// Deletes the exchange and the named queues (with their dead-letter queues)
 /// of a test namespace: durable queues would otherwise outlive every test run.
+///
+/// It first waits a second. A quorum queue with at-least-once dead-lettering
+/// deleted within milliseconds of its declaration (a test that ends while
+/// its service's consumer is still declaring) crashes RabbitMQ's dead-letter
+/// worker as it starts (`rabbit_fifo_dlx_worker`); a few such crashes in a
+/// row take its supervisor (`rabbit_fifo_dlx_sup`) down, and from then on
+/// every such queue on the broker is broken until `rabbitmqctl stop_app &&
+/// rabbitmqctl start_app` (seen on 3.x with a test suite's teardowns).
 pub async fn delete_namespace(settings: &AmqpSettings, queues: &[&str]) -> lapin::Result<()> {
+    tokio::time::sleep(std::time::Duration::from_secs(1)).await;
     let (conn, channel) = open_channel(settings).await?;
     for queue in queues {
         for suffix in ["", ".dlq"] {

@@ -41,6 +41,10 @@ pub struct QueueTicket {
     /// and nobody can derive another's.
     #[serde(rename = "sid")]
     pub session_id: String,
+    /// The thumbprint of the device key that joined (see [`super::dpop`]):
+    /// the passes of this place are bound to it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jkt: Option<String>,
     /// Issued at (unix seconds, server clock).
     #[serde(rename = "iat")]
     pub issued_at: i64,
@@ -72,10 +76,20 @@ pub struct AdmissionPass {
     /// Session id, unique per admission.
     #[serde(rename = "sid")]
     pub session_id: String,
+    /// The device key the pass is bound to (RFC 7800 `cnf`, RFC 9449 `jkt`):
+    /// every call with it carries a proof signed with that key.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cnf: Option<Confirmation>,
     #[serde(rename = "iat")]
     pub issued_at: i64,
     #[serde(rename = "exp")]
     pub expires_at: i64,
+}
+
+/// The `cnf` claim: the thumbprint of the key that must sign each call's proof.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Confirmation {
+    pub jkt: String,
 }
 
 impl TokenClaims for AdmissionPass {

@@ -197,6 +197,7 @@ mod tests {
             lottery_entry: None,
             client_binding: "c".into(),
             session_id: "s".into(),
+            jkt: None,
             issued_at: 0,
             expires_at: 100,
         }

@@ -13,6 +13,7 @@
 pub mod batch;
 mod claims;
 pub mod config;
+pub mod dpop;
 mod hmac_keys;
 pub mod jwks;
 pub mod jws;
@@ -24,7 +25,7 @@ pub mod sig;
 pub mod suspects;
 
 pub use batch::SignatureBatcher;
-pub use claims::{client_binding, AdmissionPass, ConsentToken, IdentityAssertion, QueueTicket, TokenClaims};
+pub use claims::{client_binding, AdmissionPass, Confirmation, ConsentToken, IdentityAssertion, QueueTicket, TokenClaims};
 pub use hmac_keys::{sign_hmac, verify_hmac, HmacKey, HmacKeys};
 pub use keys::{generate_key_material, Issuer, SigningKey};
 pub use reload::{KeySource, KeyWatch};

@@ -181,7 +181,15 @@ mod tests {
     use crate::tokens::{sign, verify, AdmissionPass, TokenError};
 
     fn pass() -> AdmissionPass {
-        AdmissionPass { queue_id: "q1".into(), place: 1, client_binding: "c".into(), session_id: "s".into(), issued_at: 0, expires_at: 100 }
+        AdmissionPass {
+            queue_id: "q1".into(),
+            place: 1,
+            client_binding: "c".into(),
+            session_id: "s".into(),
+            cnf: None,
+            issued_at: 0,
+            expires_at: 100,
+        }
     }
 
     fn spec(keys: &[&SigningKey]) -> String {

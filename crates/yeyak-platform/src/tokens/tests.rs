@@ -6,6 +6,7 @@ fn pass(exp: i64) -> AdmissionPass {
         place: 7,
         client_binding: client_binding("client-a"),
         session_id: "s".into(),
+        cnf: None,
         issued_at: 0,
         expires_at: exp,
     }
@@ -18,6 +19,7 @@ fn ticket() -> QueueTicket {
         lottery_entry: None,
         client_binding: "x".into(),
         session_id: "s".into(),
+        jkt: None,
         issued_at: 0,
         expires_at: 100,
     }

@@ -11,6 +11,7 @@
 //! - here: the queues served, the admission tick, and the end of a session
 //!   whose holder has booked.
 mod challenge;
+mod device;
 mod guard;
 mod operator;
 mod queue;
@@ -20,7 +21,7 @@ use std::{collections::HashMap, time::Duration};
 
 use yeyak_platform::tokens::{HmacKeys, SigningKey};
 
-pub(crate) use self::{challenge::Proof, guard::Origin, operator::QueueOverview};
+pub(crate) use self::{challenge::Proof, device::DeviceKeys, guard::Origin, operator::QueueOverview};
 use crate::{
     domain::{source::JoinRules, QueueDefaults},
     error::AdmissionError,
@@ -46,6 +47,8 @@ pub(crate) struct Policy {
     pub(crate) join: JoinRules,
     /// Leading zero bits of proof of work each queue asks per join (absent: none).
     pub(crate) proof_bits: HashMap<String, u8>,
+    /// Whether passes must be bound to a device key, and the joins' proofs checked.
+    pub(crate) device_keys: DeviceKeys,
 }
 
 /// The virtual waiting room of every queue this deployment serves. All its

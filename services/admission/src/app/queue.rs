@@ -1,7 +1,7 @@
 //! A citizen's side of the waiting room: joining (or rejoining with the
 //! ticket already held), polling, and ending an admitted session. The place
 //! in line lives in the signed ticket; the store only keeps counters.
-use yeyak_platform::tokens::{self, client_binding, AdmissionPass, QueueTicket};
+use yeyak_platform::tokens::{self, client_binding, AdmissionPass, Confirmation, QueueTicket};
 
 use super::{now_ms, Origin, Proof, WaitingRoom};
 use crate::{
@@ -25,11 +25,15 @@ impl WaitingRoom {
         client_id: &str,
         origin: &Origin,
         proof: Option<&Proof>,
+        device_proof: Option<&str>,
     ) -> Result<(String, QueueView), AdmissionError> {
         let opens_at_ms = self.known_queue(queue)?.opens_at_ms;
-        self.guard.admit(client_id, origin)?;
-        self.check_proof(queue, client_id, proof).await?;
         let now = now_ms();
+        let device = self.device_claim(device_proof, now / 1000)?;
+        // With a device key, the key is the client the limits count.
+        self.guard.admit(device.as_ref().map_or(client_id, |d| d.jkt.as_str()), origin)?;
+        self.check_proof(queue, client_id, proof).await?;
+        let jkt = self.device_key(device, now / 1000).await?;
         let (place, lottery_entry) = match self.take_place(queue, opens_at_ms).await? {
             Joined::Closed => return Err(AdmissionError::Closed),
             Joined::PreOpening(k) => (0, Some(k)),
@@ -42,6 +46,7 @@ impl WaitingRoom {
             lottery_entry,
             client_binding: client_binding(client_id),
             session_id: new_session_id(),
+            jkt,
             issued_at,
             expires_at: issued_at + self.policy.ticket_ttl.as_secs() as i64,
         };
@@ -138,6 +143,7 @@ impl WaitingRoom {
             place: position,
             client_binding: ticket.client_binding.clone(),
             session_id: ticket.session_id.clone(),
+            cnf: ticket.jkt.clone().map(|jkt| Confirmation { jkt }),
             issued_at: now_ms / 1000,
             expires_at: seat_expiry_ms / 1000,
         };

@@ -2,7 +2,7 @@
 use std::{sync::Arc, time::Duration};
 
 use tonic::{Request, Response, Status};
-use yeyak_platform::grpc::status;
+use yeyak_platform::{grpc::status, tokens::dpop::PROOF_HEADER};
 use yeyak_proto::{
     admission::v1::{self as pb, admission_service_server::AdmissionService},
     time,
@@ -31,10 +31,12 @@ impl QueueApi {
 impl AdmissionService for QueueApi {
     async fn join_queue(&self, request: Request<pb::JoinQueueRequest>) -> Result<Response<pb::JoinQueueResponse>, Status> {
         let (origin, proof) = (origin(&request), proof(&request)?);
+        let device = request.metadata().get(PROOF_HEADER).map(|v| v.to_str().map(str::to_owned)).transpose();
+        let device = device.map_err(|_| status::invalid_argument(PROOF_HEADER, "must be the device proof as signed"))?;
         let req = request.into_inner();
         check_client_id(&req.client_id)?;
         let (ticket, view) = if req.existing_ticket.is_empty() {
-            self.room.join(&req.queue_id, &req.client_id, &origin, proof.as_ref()).await?
+            self.room.join(&req.queue_id, &req.client_id, &origin, proof.as_ref(), device.as_deref()).await?
         } else {
             self.room.rejoin(&req.queue_id, &req.client_id, req.existing_ticket).await?
         };

@@ -40,6 +40,7 @@ impl From<AdmissionError> for Status {
                 let field = if matches!(fault, ProofFault::Unsolved) { SOLUTION } else { CHALLENGE };
                 status::invalid_argument(field, fault.to_string())
             }
+            AdmissionError::DeviceKey(e) => Status::unauthenticated(e.to_string()),
             AdmissionError::Contended => closed_for_now("the waiting room is busy; your place is kept, retry in a second"),
             AdmissionError::Store(StoreError::Lost) => {
                 tracing::warn!("queue state lost and not yet rebuilt");

@@ -187,6 +187,7 @@ impl Harness {
             place: 1,
             client_binding: client_binding(CLIENT),
             session_id: session_id.into(),
+            cnf: None,
             issued_at: t,
             expires_at: t + 600,
         };

@@ -121,6 +121,7 @@ pub(crate) fn mint_pass(admission: &SigningKey, session_id: &str) -> String {
             place: 1,
             client_binding: client_binding(CLIENT),
             session_id: session_id.into(),
+            cnf: None,
             issued_at: now,
             expires_at: now + 600,
         },

@@ -134,6 +134,7 @@ impl TestApp {
             place: 1,
             client_binding: client_binding(CLIENT_ID),
             session_id: "sid-1".into(),
+            cnf: None,
             issued_at: now,
             expires_at: now + 600,
         };

@@ -32,7 +32,8 @@ impl Credentials {
             return self.operators.authenticate(metadata).map(Caller::Staff).map_err(|e| Error::from(e).into());
         }
         if metadata.contains_key(PASS_HEADER) || metadata.contains_key(CLIENT_ID_HEADER) {
-            return self.passes.verify_metadata(metadata, now_unix).map(Caller::Person);
+            let method = format!("/{}/GetDeliveryStatus", yeyak_proto::notification::v1::notification_service_server::SERVICE_NAME);
+            return self.passes.verify_call(metadata, &method, now_unix).map(Caller::Person);
         }
         Err(Status::unauthenticated(format!(
             "credentials required: your admission pass ({PASS_HEADER}, {CLIENT_ID_HEADER}) with identity_assertion, \

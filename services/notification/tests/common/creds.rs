@@ -55,6 +55,7 @@ impl Person {
             place: 1,
             client_binding: client_binding(&client_id),
             session_id: session_id.clone(),
+            cnf: None,
             issued_at: now() - 60,
             expires_at,
         };

@@ -68,6 +68,7 @@ impl Keys {
             place: 1,
             client_binding: client_binding(&client_id),
             session_id: session_id.clone(),
+            cnf: None,
             issued_at: now,
             expires_at: now + 600,
         };

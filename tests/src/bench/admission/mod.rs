@@ -7,6 +7,7 @@
 use super::args::{defaults_to, Connections};
 
 pub mod floor;
+mod proofs;
 pub mod report;
 pub mod room;
 
@@ -43,15 +44,20 @@ pub struct Surge {
     /// Calls in flight.
     #[arg(long, default_value_t = 128)]
     pub concurrency: usize,
+    /// Admission requires device keys and every join carries a device proof
+    /// (each client its own key; proofs signed before the clock starts).
+    #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
+    pub device_binding: bool,
     #[command(flatten)]
     pub connections: Connections,
 }
 
 impl Surge {
     pub fn announce(&self) {
-        let Self { joins, polls, rate, concurrency, .. } = *self;
+        let Self { joins, polls, rate, concurrency, device_binding, .. } = *self;
         let nchan = self.connections.channels;
         println!("surge: {joins} joins, {polls} polls, configured rate {rate}/s, {concurrency} in flight over {nchan} HTTP/2 connections");
+        println!("device binding: {}", if device_binding { "required, a device proof per join" } else { "off" });
         println!(
             "machine: {} cores shared by the generator, the server process and Redis",
             std::thread::available_parallelism().map_or(0, |n| n.get())

@@ -13,6 +13,7 @@ use tonic::{transport::Channel, Request};
 use yeyak_platform::{
     config::Env,
     messaging::{self, AmqpSettings},
+    tokens::dpop::PROOF_HEADER,
     Shutdown,
 };
 use yeyak_proto::admission::v1::{
@@ -76,8 +77,10 @@ impl WaitingRoom {
         let amqp = AmqpSettings::for_test(&format!("bench-{tag}"));
         let rate = surge.rate.to_string();
         let database_url = format!("postgres://postgres@127.0.0.1:5432/yeyak_bench_{tag}");
-        let settings: [(&str, &str); 13] = [
+        let binding = if surge.device_binding { "required" } else { "optional" };
+        let settings: [(&str, &str); 14] = [
             ("ENV", "dev"),
+            ("DEVICE_BINDING", binding),
             ("GRPC_ADDR", "127.0.0.1:0"),
             ("METRICS_ADDR", "off"),
             ("QUEUE_IDS", QUEUE),
@@ -103,13 +106,18 @@ impl WaitingRoom {
 
     /// Every client joins once; each keeps its ticket for polling.
     pub async fn join(&self, surge: &Surge) -> Joins {
+        let proofs = Arc::new(if surge.device_binding { super::proofs::join_proofs(surge.joins) } else { Vec::new() });
         let rss_before = self.server.rss_bytes();
         let (channels, tickets) = (self.channels.clone(), self.tickets.clone());
         let phase = closed_loop::run(Load::calls(surge.joins, surge.concurrency), move |i| {
             let mut c = AdmissionServiceClient::new(pick(&channels, i).clone());
             let tickets = tickets.clone();
+            let mut req =
+                Request::new(JoinQueueRequest { queue_id: QUEUE.into(), client_id: client_id(i), existing_ticket: String::new() });
+            if let Some(Ok(proof)) = proofs.get(i as usize).map(|p| p.parse()) {
+                req.metadata_mut().insert(PROOF_HEADER, proof);
+            }
             async move {
-                let req = JoinQueueRequest { queue_id: QUEUE.into(), client_id: client_id(i), existing_ticket: String::new() };
                 match c.join_queue(req).await {
                     Ok(r) => tickets[i as usize].set(r.into_inner().ticket).is_ok(),
                     Err(_) => false,

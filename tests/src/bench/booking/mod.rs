@@ -6,7 +6,7 @@
 //! nothing queued and its rate includes the time the event consumers need
 //! to catch up with it ([`crate::bench::backlog`]).
 use uuid::Uuid;
-use yeyak_platform::{pseudonym, Secret};
+use yeyak_platform::{pseudonym, tokens::dpop::DeviceKey, Secret};
 use yeyak_proto::reservation::v1::CreateReservationRequest;
 
 use super::{
@@ -40,7 +40,10 @@ pub struct Args {
 #[derive(Clone)]
 pub struct Booking {
     pub client_id: String,
+    /// Bound to `device`: each call carries a proof signed with it, made
+    /// just before its phase starts (proofs live 60 s).
     pub pass: String,
+    pub device: DeviceKey,
     pub request: CreateReservationRequest,
 }
 
@@ -68,8 +71,10 @@ pub fn prepare(stack: &Stack, people: u64, slots: &[Uuid], hot: Option<Uuid>, sa
                 Some(hot) if mix(n, salt).is_multiple_of(10) => hot,
                 _ => *pick(slots, mix(n, salt + 100)),
             };
+            let device = DeviceKey::generate();
             Booking {
-                pass: session.pass(&stack.keys.admission, validity),
+                pass: session.pass_bound_to(&stack.keys.admission, validity, Some(device.thumbprint())),
+                device,
                 request: CreateReservationRequest {
                     idempotency_key: format!("bench-{salt}-{}", p.index),
                     slot_id: slot.to_string(),

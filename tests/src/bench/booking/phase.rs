@@ -6,7 +6,11 @@ use std::{collections::HashMap, sync::Arc, time::Duration};
 use tonic::{transport::Channel, Code, Status};
 use yeyak_proto::reservation::v1::reservation_service_client::ReservationServiceClient;
 
+use yeyak_platform::tokens::dpop::PROOF_HEADER;
+
 use super::Booking;
+
+const CREATE: &str = "/yeyak.reservation.v1.ReservationService/CreateReservation";
 use crate::bench::{
     backlog::{Backlog, Behind},
     closed_loop::{self, Load, Phase, Tally},
@@ -64,12 +68,18 @@ pub async fn run(
     concurrency: usize,
     duration: Duration,
 ) -> Phase<Bookings> {
-    let (clients, bookings) = (Arc::new(clients.to_vec()), Arc::new(bookings));
+    // Each booking's device proof, signed before the clock starts.
+    let now = chrono::Utc::now().timestamp();
+    let proofs: Vec<String> = bookings.iter().map(|b| b.device.proof(CREATE, Some(&b.pass), now)).collect();
+    let (clients, bookings, proofs) = (Arc::new(clients.to_vec()), Arc::new(bookings), Arc::new(proofs));
     let load = Load::timed(duration, concurrency).at_most(bookings.len() as u64);
     closed_loop::run(load, move |i| {
         let mut client = pick(&clients, i).clone();
         let b = &bookings[i as usize];
-        let request = grpc::with_pass(b.request.clone(), &b.pass, &b.client_id);
+        let request = grpc::with_pass(b.request.clone(), &b.pass, &b.client_id).and_then(|mut r| {
+            r.metadata_mut().insert(PROOF_HEADER, proofs[i as usize].parse()?);
+            Ok(r)
+        });
         async move { client.create_reservation(request.map_err(|e| Status::internal(e.to_string()))?).await.map(|_| ()) }
     })
     .await

@@ -5,18 +5,23 @@ use anyhow::{bail, Context as _};
 use yeyak_platform::grpc::client;
 use yeyak_proto::{admission::v1 as adm, identity::v1 as idn};
 
-use super::{with_pass, Endpoints, Person, Session};
+use yeyak_platform::tokens::dpop::{self, DeviceKey};
+
+use super::{Endpoints, Person, Session};
 
 /// Joins the queue as a new client and polls until admitted.
 pub async fn admit(ep: &Endpoints, say: &(dyn Fn(String) + Sync)) -> anyhow::Result<Session> {
     let client_id = format!("demo-{}", uuid::Uuid::new_v4().simple());
-    // 1. The waiting room.
+    // 1. The waiting room, joined with a new device key: the pass will be bound to it.
+    let device = DeviceKey::generate();
     let mut queue = adm::admission_service_client::AdmissionServiceClient::new(ep.ch(&ep.admission)?);
-    let joined = queue
-        .join_queue(adm::JoinQueueRequest { queue_id: ep.queue_id.clone(), client_id: client_id.clone(), existing_ticket: String::new() })
-        .await
-        .context("JoinQueue")?
-        .into_inner();
+    let mut join = tonic::Request::new(adm::JoinQueueRequest {
+        queue_id: ep.queue_id.clone(),
+        client_id: client_id.clone(),
+        existing_ticket: String::new(),
+    });
+    device.sign_request(&mut join, &format!("/{}/JoinQueue", adm::admission_service_server::SERVICE_NAME));
+    let joined = queue.join_queue(join).await.context("JoinQueue")?.into_inner();
     let mut status = joined.status.context("JoinQueue returned no status")?;
     say(format!("1. joined queue {:?}: position {}, {} people ahead", ep.queue_id, status.position, status.people_ahead));
     let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
@@ -37,8 +42,11 @@ pub async fn admit(ep: &Endpoints, say: &(dyn Fn(String) + Sync)) -> anyhow::Res
             .context("no status")?;
     }
     let pass = status.admission_pass.clone();
-    say(format!("2. admitted: signed pass received ({} bytes)", pass.len()));
-    Ok(Session { client_id, pass })
+    if dpop::bound_key(&pass).as_deref() != Some(device.thumbprint()) {
+        bail!("admission did not bind the pass to the device key the join was signed with");
+    }
+    say(format!("2. admitted: signed pass received ({} bytes), bound to this device's key", pass.len()));
+    Ok(Session { client_id, pass, device })
 }
 
 /// Identity's client over one long-lived connection, as a gateway keeps it.
@@ -66,10 +74,11 @@ pub async fn verify_with(
 ) -> anyhow::Result<idn::CompleteVerificationResponse> {
     let http = reqwest::Client::builder().timeout(Duration::from_secs(5)).build()?;
     // 2. Identity, with the healthiest SMS-code provider.
-    let providers = on_identity(identity, session, idn::ListProvidersRequest {}, |mut c, r| async move { c.list_providers(r).await })
-        .await
-        .context("ListProviders")?
-        .providers;
+    let providers =
+        on_identity(identity, session, "ListProviders", idn::ListProvidersRequest {}, |mut c, r| async move { c.list_providers(r).await })
+            .await
+            .context("ListProviders")?
+            .providers;
     let provider = providers
         .iter()
         .find(|p| p.kind == idn::ProviderKind::SmsCode as i32 && p.status != idn::ProviderStatus::Red as i32)
@@ -88,7 +97,7 @@ pub async fn verify_with(
         resident_registration_number: person.rrn.clone(),
         phone_number: person.phone.clone(),
     };
-    let started = on_identity(identity, session, start, |mut c, r| async move { c.start_verification(r).await })
+    let started = on_identity(identity, session, "StartVerification", start, |mut c, r| async move { c.start_verification(r).await })
         .await
         .context("StartVerification")?;
     let idp_url = &ep.idp_urls.iter().find(|(id, _)| *id == provider.provider_id).context("no URL for provider")?.1;
@@ -97,9 +106,10 @@ pub async fn verify_with(
     let code = inbox["code"].as_str().context("no code in the phone's inbox")?.to_owned();
     say(format!("4. {} sent a code to the phone; entering it", provider.provider_id));
     let complete = idn::CompleteVerificationRequest { challenge_id: started.challenge_id, code };
-    let verified = on_identity(identity, session, complete, |mut c, r| async move { c.complete_verification(r).await })
-        .await
-        .context("CompleteVerification")?;
+    let verified =
+        on_identity(identity, session, "CompleteVerification", complete, |mut c, r| async move { c.complete_verification(r).await })
+            .await
+            .context("CompleteVerification")?;
     say(format!("5. verified {} as subject {}…", verified.masked_name, &verified.subject_id[..12]));
     Ok(verified)
 }
@@ -107,14 +117,21 @@ pub async fn verify_with(
 /// Sends `msg` to identity with the pass, and once more if identity was
 /// draining and refused it (what a gateway's transparent retry does: the
 /// first try was never processed, see `client::is_refused`).
-async fn on_identity<M, R, F, Fut>(identity: &IdentityClient, session: &Session, msg: M, mut rpc: F) -> Result<R, tonic::Status>
+async fn on_identity<M, R, F, Fut>(
+    identity: &IdentityClient,
+    session: &Session,
+    method: &str,
+    msg: M,
+    mut rpc: F,
+) -> Result<R, tonic::Status>
 where
     M: Clone,
     F: FnMut(IdentityClient, tonic::Request<M>) -> Fut,
     Fut: std::future::Future<Output = Result<tonic::Response<R>, tonic::Status>>,
 {
     let response = client::retry_refused(|| {
-        let call = with_pass(msg.clone(), &session.pass, &session.client_id)
+        let call = session
+            .request(msg.clone(), idn::identity_service_server::SERVICE_NAME, method)
             .map(|request| rpc(identity.clone(), request))
             .map_err(|e| tonic::Status::invalid_argument(e.to_string()));
         async move { call?.await }

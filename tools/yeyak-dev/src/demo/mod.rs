@@ -14,6 +14,7 @@ use tonic::transport::Channel;
 use yeyak_platform::{
     grpc::{client, CLIENT_ID_HEADER, PASS_HEADER},
     tls::TlsSettings,
+    tokens::dpop::DeviceKey,
 };
 use yeyak_proto::{eligibility::v1 as elig, inventory::v1 as inv, notification::v1 as ntf, reservation::v1 as res};
 
@@ -74,25 +75,25 @@ impl Endpoints {
     }
 }
 
-/// Attaches the pass and client id, as a gateway does on every call.
-fn with_pass<T>(msg: T, pass: &str, client_id: &str) -> anyhow::Result<tonic::Request<T>> {
-    let mut r = tonic::Request::new(msg);
-    r.metadata_mut().insert(PASS_HEADER, pass.parse()?);
-    r.metadata_mut().insert(CLIENT_ID_HEADER, client_id.parse()?);
-    Ok(r)
-}
-
-/// An admitted client: its id and the pass the waiting room gave it.
+/// An admitted client: its id, the pass the waiting room gave it, and the
+/// device key it joined with, which the pass is bound to.
 #[derive(Clone, Debug)]
 pub struct Session {
     pub client_id: String,
     pub pass: String,
+    pub device: DeviceKey,
 }
 
 impl Session {
-    /// `msg` with this session's pass and client id attached.
-    pub fn request<T>(&self, msg: T) -> anyhow::Result<tonic::Request<T>> {
-        with_pass(msg, &self.pass, &self.client_id)
+    /// `msg` for `method` of `service` (its gRPC name, `SERVICE_NAME`) with
+    /// this session's pass, client id and a fresh device proof, as a
+    /// gateway sends every call behind the waiting room.
+    pub fn request<T>(&self, msg: T, service: &str, method: &str) -> anyhow::Result<tonic::Request<T>> {
+        let mut r = tonic::Request::new(msg);
+        r.metadata_mut().insert(PASS_HEADER, self.pass.parse()?);
+        r.metadata_mut().insert(CLIENT_ID_HEADER, self.client_id.parse()?);
+        self.device.sign_request(&mut r, &format!("/{service}/{method}"));
+        Ok(r)
     }
 }
 
@@ -102,15 +103,14 @@ pub async fn run(ep: &Endpoints, person: &Person, say: &(dyn Fn(String) + Sync))
     let http = reqwest::Client::builder().timeout(Duration::from_secs(5)).build()?;
     let session = admit(ep, say).await?;
     let verified = verify(ep, person, &session, say).await?;
-    let (client_id, pass) = (session.client_id, session.pass);
 
     // 3. Eligibility.
     let mut eligibility = elig::eligibility_service_client::EligibilityServiceClient::new(ep.ch(&ep.eligibility)?);
     let decision = eligibility
-        .check_eligibility(with_pass(
+        .check_eligibility(session.request(
             elig::CheckEligibilityRequest { identity_assertion: verified.identity_assertion.clone(), dose_number: 1, ..Default::default() },
-            &pass,
-            &client_id,
+            elig::eligibility_service_server::SERVICE_NAME,
+            "CheckEligibility",
         )?)
         .await
         .context("CheckEligibility")?
@@ -121,12 +121,12 @@ pub async fn run(ep: &Endpoints, person: &Person, say: &(dyn Fn(String) + Sync))
     say(format!("6. eligible: {}", decision.detail));
 
     // 4. Search and pick a slot.
-    let slot = find_slot(ep, &pass, &client_id, say).await?;
+    let slot = find_slot(ep, &session, say).await?;
 
     // 5. Book.
     let mut reservations = res::reservation_service_client::ReservationServiceClient::new(ep.ch(&ep.reservation)?);
     let booked = reservations
-        .create_reservation(with_pass(
+        .create_reservation(session.request(
             res::CreateReservationRequest {
                 idempotency_key: format!("demo-{}", uuid::Uuid::new_v4().simple()),
                 slot_id: slot.slot_id.clone(),
@@ -135,8 +135,8 @@ pub async fn run(ep: &Endpoints, person: &Person, say: &(dyn Fn(String) + Sync))
                 contact_phone: person.phone.clone(),
                 ..Default::default()
             },
-            &pass,
-            &client_id,
+            res::reservation_service_server::SERVICE_NAME,
+            "CreateReservation",
         )?)
         .await
         .context("CreateReservation")?
@@ -148,7 +148,7 @@ pub async fn run(ep: &Endpoints, person: &Person, say: &(dyn Fn(String) + Sync))
     // 6. The SMS, as the gateway recorded it.
     let sms_texts = wait_for_sms(&http, &ep.sms_gateway_url, &person.phone).await?;
     say(format!("10. SMS gateway recorded: {}", sms_texts.join(" | ")));
-    let ended = pass_refused_after_booking(ep, &pass, &client_id).await?;
+    let ended = pass_refused_after_booking(ep, &session).await?;
     say(format!("11. the booking ended the session: its pass is refused ({ended:?})"));
     if let Some(token) = &ep.operator_token {
         let mut notifications = ntf::notification_service_client::NotificationServiceClient::new(ep.ch(&ep.notification)?);
@@ -173,11 +173,12 @@ pub async fn run(ep: &Endpoints, person: &Person, say: &(dyn Fn(String) + Sync))
 /// Admission ends the session of a booking: within seconds its pass stops
 /// working at every service (docs/admission.md). Asks inventory until it
 /// refuses the pass, for at most 5 s.
-async fn pass_refused_after_booking(ep: &Endpoints, pass: &str, client_id: &str) -> anyhow::Result<tonic::Code> {
+async fn pass_refused_after_booking(ep: &Endpoints, session: &Session) -> anyhow::Result<tonic::Code> {
     let mut inventory = inv::inventory_service_client::InventoryServiceClient::new(ep.ch(&ep.inventory)?);
     let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
     loop {
-        match inventory.list_regions(with_pass(inv::ListRegionsRequest {}, pass, client_id)?).await {
+        let request = session.request(inv::ListRegionsRequest {}, inv::inventory_service_server::SERVICE_NAME, "ListRegions")?;
+        match inventory.list_regions(request).await {
             Err(status) if status.code() == tonic::Code::Unauthenticated => return Ok(status.code()),
             other if tokio::time::Instant::now() > deadline => bail!("the pass still works 5 s after the booking: {other:?}"),
             _ => tokio::time::sleep(Duration::from_millis(100)).await,

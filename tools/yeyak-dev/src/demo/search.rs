@@ -3,14 +3,16 @@
 use anyhow::{bail, Context as _};
 use yeyak_proto::inventory::v1 as inv;
 
-use super::{with_pass, Endpoints};
+use super::{Endpoints, Session};
+
+const INVENTORY: &str = inv::inventory_service_server::SERVICE_NAME;
 
 /// The first slot with a place left, walking provinces and vaccines in
 /// order, so the demo books wherever the seeded catalogue has room.
-pub async fn find_slot(ep: &Endpoints, pass: &str, client_id: &str, say: &(dyn Fn(String) + Sync)) -> anyhow::Result<inv::Slot> {
+pub async fn find_slot(ep: &Endpoints, session: &Session, say: &(dyn Fn(String) + Sync)) -> anyhow::Result<inv::Slot> {
     let mut inventory = inv::inventory_service_client::InventoryServiceClient::new(ep.ch(&ep.inventory)?);
     let regions = inventory
-        .list_regions(with_pass(inv::ListRegionsRequest {}, pass, client_id)?)
+        .list_regions(session.request(inv::ListRegionsRequest {}, INVENTORY, "ListRegions")?)
         .await
         .context("ListRegions")?
         .into_inner()
@@ -20,7 +22,7 @@ pub async fn find_slot(ep: &Endpoints, pass: &str, client_id: &str, say: &(dyn F
     for province in &regions {
         for vaccine in ["pfizer", "moderna", "az", "janssen"] {
             let found = inventory
-                .search_clinics(with_pass(
+                .search_clinics(session.request(
                     inv::SearchClinicsRequest {
                         region_code: province.code.clone(),
                         vaccine_code: vaccine.into(),
@@ -29,8 +31,8 @@ pub async fn find_slot(ep: &Endpoints, pass: &str, client_id: &str, say: &(dyn F
                         page_size: 5,
                         page_token: String::new(),
                     },
-                    pass,
-                    client_id,
+                    INVENTORY,
+                    "SearchClinics",
                 )?)
                 .await
                 .context("SearchClinics")?
@@ -45,15 +47,15 @@ pub async fn find_slot(ep: &Endpoints, pass: &str, client_id: &str, say: &(dyn F
                 clinic.remaining_total
             ));
             let slots = inventory
-                .get_availability(with_pass(
+                .get_availability(session.request(
                     inv::GetAvailabilityRequest {
                         clinic_id: clinic.clinic_id.clone(),
                         vaccine_code: vaccine.into(),
                         from_date: from.clone(),
                         to_date: to.clone(),
                     },
-                    pass,
-                    client_id,
+                    INVENTORY,
+                    "GetAvailability",
                 )?)
                 .await
                 .context("GetAvailability")?

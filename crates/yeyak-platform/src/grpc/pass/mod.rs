@@ -8,6 +8,7 @@ use tonic::{codegen::http, metadata::MetadataMap, Request, Status};
 use crate::sessions::{EndedSessions, SessionState};
 use crate::tokens::{
     self, client_binding,
+    dpop::{replay::ReplayCache, PROOF_HEADER},
     remembered::{digest, Key, DEFAULT_REMEMBERED},
     suspects::Suspects,
     AdmissionPass, KeyRing, Remembered, SignatureBatcher, TokenError,
@@ -23,6 +24,8 @@ pub struct VerifiedPass {
     /// The raw token, forwarded on calls this RPC makes to other services.
     pub token: String,
     pub client_id: String,
+    /// This call's device proof, forwarded with the pass (see [`proof`]).
+    pub proof: Option<String>,
 }
 
 impl VerifiedPass {
@@ -32,6 +35,9 @@ impl VerifiedPass {
         if let (Ok(p), Ok(c)) = (self.token.parse(), self.client_id.parse()) {
             request.metadata_mut().insert(PASS_HEADER, p);
             request.metadata_mut().insert(CLIENT_ID_HEADER, c);
+        }
+        if let Some(Ok(p)) = self.proof.as_deref().map(str::parse) {
+            request.metadata_mut().insert(PROOF_HEADER, p);
         }
         crate::telemetry::inject_traceparent(&mut request);
         request
@@ -58,6 +64,11 @@ pub struct PassVerifier {
     suspects: Arc<Suspects>,
     /// Sessions admission ended: their passes die with their seats.
     ended: EndedSessions,
+    /// Device proofs accepted by this replica (see [`proof`]).
+    replays: Arc<ReplayCache>,
+    /// Methods of other services whose calls forward their pass and proof
+    /// here (reservation's CreateReservation to eligibility).
+    forwarded_from: Arc<HashSet<String>>,
 }
 
 impl PassVerifier {
@@ -69,7 +80,16 @@ impl PassVerifier {
             batcher: SignatureBatcher::shared(),
             suspects: Arc::new(Suspects::default()),
             ended: EndedSessions::off(),
+            replays: Arc::new(ReplayCache::default()),
+            forwarded_from: Arc::new(HashSet::new()),
         }
+    }
+
+    /// Also accepts device proofs made for these methods of another service,
+    /// whose calls forward the pass and proof here.
+    pub fn accepting_forwarded_from(mut self, methods: impl IntoIterator<Item = String>) -> Self {
+        self.forwarded_from = Arc::new(methods.into_iter().collect());
+        self
     }
 
     /// Refuses the passes of sessions that `ended` reports ended, and every
@@ -86,26 +106,46 @@ impl PassVerifier {
         self
     }
 
-    /// The check one at a time, for callers outside a server.
-    pub fn verify_metadata(&self, metadata: &MetadataMap, now_unix: i64) -> Result<VerifiedPass, Status> {
+    /// The check of a call to `method` (its gRPC path) one at a time, for
+    /// callers outside a server.
+    pub fn verify_call(&self, metadata: &MetadataMap, method: &str, now_unix: i64) -> Result<VerifiedPass, Status> {
         let value = |name: &str| metadata.get(name).map(|v| v.to_str().map_err(|_| ()));
         let (token, client_id) = (header(value(PASS_HEADER), PASS_HEADER)?, header(value(CLIENT_ID_HEADER), CLIENT_ID_HEADER)?);
+        let proof = value(PROOF_HEADER).and_then(Result::ok);
         let key = self.digest(token, client_id);
-        if let Some(hit) = self.remembered_pass(&key, now_unix) {
-            return self.live(hit);
-        }
-        let pass = tokens::verify(&self.ring, token, now_unix).map_err(rejected)?;
-        self.admit(key, pass, token, client_id).and_then(|v| self.live(v))
+        let verified = match self.remembered_pass(&key, now_unix) {
+            Some(hit) => hit,
+            None => {
+                let pass = tokens::verify(&self.ring, token, now_unix).map_err(rejected)?;
+                self.admit(key, pass, token, client_id)?
+            }
+        };
+        let verified = self.live(verified)?;
+        self.check_proof_now(verified, proof, method, now_unix)
+    }
+
+    /// The pass alone, as for a call to no method: a pass bound to a device
+    /// key is refused here (tools and tests of unbound passes).
+    pub fn verify_metadata(&self, metadata: &MetadataMap, now_unix: i64) -> Result<VerifiedPass, Status> {
+        self.verify_call(metadata, "", now_unix)
     }
 
     /// The check a server makes on each request's headers; a new pass's
-    /// signature waits for the batch it joins.
-    pub async fn verify_headers(&self, headers: &http::HeaderMap, now_unix: i64) -> Result<VerifiedPass, Status> {
+    /// signature, and the device proof's, wait for the batch they join.
+    pub async fn verify_headers(&self, headers: &http::HeaderMap, method: &str, now_unix: i64) -> Result<VerifiedPass, Status> {
         let value = |name: &str| headers.get(name).map(|v| v.to_str().map_err(|_| ()));
         let (token, client_id) = (header(value(PASS_HEADER), PASS_HEADER)?, header(value(CLIENT_ID_HEADER), CLIENT_ID_HEADER)?);
+        let proof = value(PROOF_HEADER).and_then(Result::ok);
+        let verified = self.pass_of(token, client_id, now_unix).await?;
+        let verified = self.live(verified)?;
+        self.check_proof(verified, proof, method, now_unix).await
+    }
+
+    /// The verified pass of `token`, from memory or checked in a batch.
+    async fn pass_of(&self, token: &str, client_id: &str, now_unix: i64) -> Result<VerifiedPass, Status> {
         let key = self.digest(token, client_id);
         if let Some(hit) = self.remembered_pass(&key, now_unix) {
-            return self.live(hit);
+            return Ok(hit);
         }
         let now_ms = chrono::Utc::now().timestamp_millis();
         if let Some(left_ms) = self.suspects.refused_for(client_id, now_ms) {
@@ -121,7 +161,7 @@ impl PassVerifier {
             }
             other => other.map_err(rejected)?,
         };
-        self.admit(key, pass, token, client_id).and_then(|v| self.live(v))
+        self.admit(key, pass, token, client_id)
     }
 
     /// A verified pass whose session admission has not ended.
@@ -160,7 +200,7 @@ impl PassVerifier {
         if pass.client_binding != client_binding(client_id) {
             return Err(Status::permission_denied("admission pass belongs to another client"));
         }
-        let verified = VerifiedPass { pass, token: token.to_owned(), client_id: client_id.to_owned() };
+        let verified = VerifiedPass { pass, token: token.to_owned(), client_id: client_id.to_owned(), proof: None };
         self.remembered.insert(key, verified.clone());
         Ok(verified)
     }
@@ -187,5 +227,6 @@ pub fn verified_pass<T>(request: &Request<T>) -> Result<VerifiedPass, Status> {
     request.extensions().get::<VerifiedPass>().cloned().ok_or_else(|| Status::unauthenticated("admission pass required"))
 }
 
+mod proof;
 #[cfg(test)]
 mod tests;

@@ -3,6 +3,8 @@
 use super::*;
 use crate::tokens::{sign, Issuer, SigningKey};
 
+const M: &str = "/yeyak.test.v1.Service/Call";
+
 fn setup() -> (SigningKey, PassVerifier) {
     let key = SigningKey::generate(Issuer::Admission, "a1");
     let mut ring = KeyRing::default();
@@ -23,6 +25,7 @@ fn pass(q: &str, client: &str) -> AdmissionPass {
         place: 1,
         client_binding: client_binding(client),
         session_id: "s".into(),
+        cnf: None,
         issued_at: 0,
         expires_at: 100,
     }
@@ -84,7 +87,7 @@ async fn the_header_check_answers_like_the_metadata_check() {
     for (i, metadata) in cases.into_iter().enumerate() {
         let fresh = PassVerifier::new(v.ring.as_ref().clone(), ["q1".to_string()]);
         let one = v.verify_metadata(&metadata, 10).map(|p| p.pass).map_err(|s| s.code());
-        let batched = fresh.verify_headers(&metadata.into_headers(), 10).await.map(|p| p.pass).map_err(|s| s.code());
+        let batched = fresh.verify_headers(&metadata.into_headers(), M, 10).await.map(|p| p.pass).map_err(|s| s.code());
         assert_eq!(one, batched, "case {i}");
     }
     assert_eq!(v.verify_metadata(&md(&good, "client-a"), 100).unwrap_err().code(), tonic::Code::Unauthenticated, "expired");
@@ -97,19 +100,21 @@ async fn a_forger_is_refused_new_passes_for_a_moment() {
     let (key, v) = setup();
     let v = v.with_batcher(SignatureBatcher::with_max_batch(8), Suspects::new(16, 60_000));
     let held = sign(&key, &pass("q1", "bot"));
-    assert!(v.verify_headers(&md(&held, "bot").into_headers(), 10).await.is_ok());
+    assert!(v.verify_headers(&md(&held, "bot").into_headers(), M, 10).await.is_ok());
     let forged = sign(&SigningKey::generate(Issuer::Admission, "a1"), &pass("q1", "bot"));
-    let err = v.verify_headers(&md(&forged, "bot").into_headers(), 10).await.unwrap_err();
+    let err = v.verify_headers(&md(&forged, "bot").into_headers(), M, 10).await.unwrap_err();
     assert_eq!(err.code(), tonic::Code::Unauthenticated);
     let checks = v.batcher.checks();
     let fresh = sign(&key, &AdmissionPass { place: 2, ..pass("q1", "bot") });
-    let err = v.verify_headers(&md(&fresh, "bot").into_headers(), 10).await.unwrap_err();
+    let err = v.verify_headers(&md(&fresh, "bot").into_headers(), M, 10).await.unwrap_err();
     assert_eq!(err.code(), tonic::Code::Unauthenticated);
     assert!(err.message().contains("forged"), "{}", err.message());
     let retry = tonic_types::StatusExt::get_details_retry_info(&err).and_then(|r| r.retry_delay).expect("a retry hint");
     assert!(retry > std::time::Duration::from_secs(50));
     assert_eq!(v.batcher.checks(), checks, "refused without a signature check");
-    assert!(v.verify_headers(&md(&held, "bot").into_headers(), 11).await.is_ok(), "the pass it holds still works");
+    assert!(v.verify_headers(&md(&held, "bot").into_headers(), M, 11).await.is_ok(), "the pass it holds still works");
     let person = sign(&key, &pass("q1", "person"));
-    assert!(v.verify_headers(&md(&person, "person").into_headers(), 10).await.is_ok(), "other clients are not refused");
+    assert!(v.verify_headers(&md(&person, "person").into_headers(), M, 10).await.is_ok(), "other clients are not refused");
 }
+
+mod device;

@@ -112,7 +112,13 @@ impl SignatureBatcher {
 
     /// True when `signature` is `key`'s over `message`.
     pub async fn verify(&self, key: VerificationKey, message: &[u8], signature: Screened) -> bool {
-        let item = Item::from((VerificationKeyBytes::from(key), signature.signature(), message));
+        self.verify_bytes(VerificationKeyBytes::from(key), message, signature).await
+    }
+
+    /// [`Self::verify`] with the key as sent, not yet decompressed: the batch
+    /// decompresses it anyway (device keys, which admission checked once).
+    pub async fn verify_bytes(&self, key: VerificationKeyBytes, message: &[u8], signature: Screened) -> bool {
+        let item = Item::from((key, signature.signature(), message));
         if self.max_batch == 1 {
             // Batching off: checked here, as the synchronous path does.
             return self.alone(item);
