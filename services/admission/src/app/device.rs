@@ -18,17 +18,17 @@ use crate::error::AdmissionError;
 pub(crate) const JOIN_METHOD: &str = "/yeyak.admission.v1.AdmissionService/JoinQueue";
 
 /// Checks joins' device proofs: signatures in batches, each proof once.
-#[derive(Clone, Default)]
+#[derive(Clone)]
 pub(crate) struct DeviceKeys {
     /// Passes must be bound: a join without a device proof is refused.
     pub(crate) required: bool,
-    batcher: Option<SignatureBatcher>,
+    batcher: SignatureBatcher,
     replays: Arc<ReplayCache>,
 }
 
 impl DeviceKeys {
     pub(crate) fn new(required: bool) -> Self {
-        Self { required, batcher: Some(SignatureBatcher::shared()), replays: Arc::default() }
+        Self { required, batcher: SignatureBatcher::shared(), replays: Arc::default() }
     }
 }
 
@@ -53,11 +53,7 @@ impl WaitingRoom {
         let keys = &self.policy.device_keys;
         // A small-order key would let anyone sign its proofs.
         let key = sig::public_key(parsed.key.into()).ok_or(ProofError::BadSignature)?;
-        let held = match &keys.batcher {
-            Some(batcher) => batcher.verify(key, parsed.signed, parsed.signature).await,
-            None => sig::verify_one(&key, parsed.signed, &parsed.signature.signature()),
-        };
-        if !held {
+        if !keys.batcher.verify(key, parsed.signed, parsed.signature).await {
             return Err(ProofError::BadSignature.into());
         }
         match keys.replays.first_use(&parsed.claims.jti, parsed.claims.iat, now_unix) {
