@@ -52,7 +52,7 @@ def main() -> None:
             for name, sha in shas.items():
                 for pipeline in ("16", "1"):
                     out = subprocess.run(["redis-benchmark", "-p", a.port, "-q", "-n", a.requests, "-c", "50", "-P", pipeline,
-                                          "EVALSHA", sha, "7", *keys, "0"], capture_output=True, text=True).stdout
+                                          "EVALSHA", sha, "7", *keys, "0", "128"], capture_output=True, text=True).stdout
                     rps = float(re.findall(r"([\d.]+) requests per second", out)[-1])
                     results.setdefault((name, pipeline), []).append(rps)
         for pipeline in ("16", "1"):

@@ -12,7 +12,7 @@ use yeyak_platform::tokens::{self, Issuer, TokenClaims};
 
 use super::{now_ms, WaitingRoom};
 use crate::{
-    domain::proof,
+    domain::{proof, Settings},
     error::{AdmissionError, ProofFault},
 };
 
@@ -58,9 +58,8 @@ pub(crate) struct Proof {
 
 impl WaitingRoom {
     /// A fresh challenge for `queue` at its difficulty (no token at 0).
-    pub(crate) fn challenge(&self, queue: &str) -> Result<IssuedChallenge, AdmissionError> {
-        self.known_queue(queue)?;
-        let bits = self.proof_bits(queue);
+    pub(crate) async fn challenge(&self, queue: &str) -> Result<IssuedChallenge, AdmissionError> {
+        let bits = self.proof_bits(queue).await?;
         let now = now_ms() / 1000;
         let expires_at = now + self.guard.rules().challenge_ttl.as_secs().max(1) as i64;
         if bits == 0 {
@@ -77,15 +76,23 @@ impl WaitingRoom {
         Ok(IssuedChallenge { token: tokens::sign_hmac(&self.policy.ticket_keys, &claims), bits, expires_at })
     }
 
-    /// The difficulty `queue` asks for now.
-    pub(crate) fn proof_bits(&self, queue: &str) -> u8 {
-        self.policy.proof_bits.get(queue).copied().unwrap_or(0)
+    /// The difficulty `queue` asks for now: the operator's, shared by every
+    /// replica (read through the snapshot, ≤ 100 ms old), else the deployment's.
+    pub(crate) async fn proof_bits(&self, queue: &str) -> Result<u8, AdmissionError> {
+        let defaults = self.known_queue(queue)?;
+        let snap = self.checked(queue, || self.store.snapshot(queue, defaults)).await?;
+        Ok(self.difficulty(queue, &snap.settings))
+    }
+
+    /// The difficulty in force given a queue's shared settings.
+    pub(super) fn difficulty(&self, queue: &str, settings: &Settings) -> u8 {
+        settings.pow_bits.unwrap_or_else(|| self.policy.proof_bits.get(queue).copied().unwrap_or(0))
     }
 
     /// Checks `proof` for a new entry of `client_key` in `queue`, and uses
     /// its challenge up. Nothing to check when the queue asks for no work.
     pub(super) async fn check_proof(&self, queue: &str, client_key: &str, proof: Option<&Proof>) -> Result<(), AdmissionError> {
-        let bits = self.proof_bits(queue);
+        let bits = self.proof_bits(queue).await?;
         if bits == 0 {
             return Ok(());
         }

@@ -41,7 +41,7 @@ pub(crate) struct Policy {
     /// expired by then).
     pub(crate) ended_retention: Duration,
     /// Places (and lottery entries) reserved in PostgreSQL at a time: the
-    /// most a loss of Redis can skip.
+    /// most a loss of Redis can skip is two blocks (one in use, one reserved ahead).
     pub(crate) place_block: u64,
     /// Limits on new entries, and how long a join challenge lives.
     pub(crate) join: JoinRules,

@@ -8,7 +8,7 @@ use yeyak_platform::operators::{audit, OperatorIdentity, Role};
 
 use super::WaitingRoom;
 use crate::{
-    domain::{validate_settings, Flag, Snapshot, StoredSettings},
+    domain::{validate_difficulty, validate_settings, Flag, Snapshot, StoredSettings},
     error::AdmissionError,
 };
 
@@ -19,6 +19,8 @@ pub(crate) struct QueueOverview {
     pub(crate) snapshot: Arc<Snapshot>,
     /// Unix ms.
     pub(crate) opens_at_ms: i64,
+    /// The proof of work in force (the operator's, else the deployment's).
+    pub(crate) join_difficulty_bits: u8,
 }
 
 impl WaitingRoom {
@@ -44,6 +46,16 @@ impl WaitingRoom {
         validate_settings(rate, max_active)?;
         let change = StoredSettings { rate: Some(rate), max_active: Some(max_active), ..StoredSettings::default() };
         self.save(op, "admission.set_settings", queue, change).await?;
+        self.overview(queue).await
+    }
+
+    /// Sets the proof of work each new entry must carry (0: none).
+    pub(crate) async fn set_join_difficulty(&self, op: &OperatorIdentity, queue: &str, bits: u32) -> Result<QueueOverview, AdmissionError> {
+        op.require(Role::Operator, "admission.set_join_difficulty")?;
+        self.known_queue(queue)?;
+        let bits = validate_difficulty(bits)?;
+        let change = StoredSettings { pow_bits: Some(bits), ..StoredSettings::default() };
+        self.save(op, "admission.set_join_difficulty", queue, change).await?;
         self.overview(queue).await
     }
 
@@ -77,7 +89,8 @@ impl WaitingRoom {
         self.store.invalidate(queue);
         let defaults = self.known_queue(queue)?;
         let snapshot = self.checked(queue, || self.store.snapshot(queue, defaults)).await?;
-        Ok(QueueOverview { queue_id: queue.to_owned(), snapshot, opens_at_ms: defaults.opens_at_ms })
+        let join_difficulty_bits = self.difficulty(queue, &snapshot.settings);
+        Ok(QueueOverview { queue_id: queue.to_owned(), snapshot, opens_at_ms: defaults.opens_at_ms, join_difficulty_bits })
     }
 }
 
@@ -85,10 +98,11 @@ impl WaitingRoom {
 fn describe(s: &StoredSettings) -> String {
     let or_default = |v: Option<String>| v.unwrap_or_else(|| "default".into());
     format!(
-        "rate={} max_active={} paused={} closed={}",
+        "rate={} max_active={} paused={} closed={} join_pow_bits={}",
         or_default(s.rate.map(|r| r.to_string())),
         or_default(s.max_active.map(|m| m.to_string())),
         s.paused.unwrap_or(false),
-        s.closed.unwrap_or(false)
+        s.closed.unwrap_or(false),
+        or_default(s.pow_bits.map(|b| b.to_string()))
     )
 }

@@ -58,8 +58,13 @@ impl WaitingRoom {
     /// store hands them out within blocks reserved in PostgreSQL.
     async fn take_place(&self, queue: &str, opens_at_ms: i64) -> Result<Joined, AdmissionError> {
         for _ in 0..JOIN_STEPS {
-            match self.checked(queue, || self.store.join(queue, opens_at_ms)).await? {
-                JoinStep::Done(joined) => return Ok(joined),
+            let low_water = self.policy.place_block;
+            match self.checked(queue, || self.store.join(queue, opens_at_ms, low_water)).await? {
+                JoinStep::Done(joined, None) => return Ok(joined),
+                JoinStep::Done(joined, Some(limit)) => {
+                    self.reserve_ahead(queue, limit).await?;
+                    return Ok(joined);
+                }
                 JoinStep::ReserveLottery => self.reserve(queue, Limit::Lottery).await?,
                 JoinStep::ReservePlaces => self.reserve(queue, Limit::Places).await?,
                 JoinStep::FreezePool(entries) => self.freeze_pool(queue, entries).await?,
@@ -122,8 +127,10 @@ impl WaitingRoom {
         let queue = &ticket.queue_id;
         let defaults = self.known_queue(queue)?;
         let snap = self.checked(queue, || self.store.snapshot(queue, defaults)).await?;
+        let difficulty = self.difficulty(queue, &snap.settings);
         let Some(position) = snap.position(place(ticket)) else {
-            return Ok(QueueView::pre_opening(ticket.lottery_entry.unwrap_or(0), defaults.opens_at_ms, now_ms));
+            let view = QueueView::pre_opening(ticket.lottery_entry.unwrap_or(0), defaults.opens_at_ms, now_ms);
+            return Ok(QueueView { join_difficulty_bits: difficulty, ..view });
         };
         let standing = standing(position, &snap);
         let pass = if standing.admitted {
@@ -133,7 +140,8 @@ impl WaitingRoom {
         } else {
             None
         };
-        Ok(QueueView::in_line(position, standing, pass, defaults.opens_at_ms, now_ms))
+        let view = QueueView::in_line(position, standing, pass, defaults.opens_at_ms, now_ms);
+        Ok(QueueView { join_difficulty_bits: difficulty, ..view })
     }
 
     /// A pass for an admitted place, expiring with its seat.

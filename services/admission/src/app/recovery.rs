@@ -83,12 +83,26 @@ impl WaitingRoom {
             drop(locks.reserve.lock().await);
             return Ok(());
         };
+        self.reserve_block(queue, limit).await
+    }
+
+    async fn reserve_block(&self, queue: &str, limit: Limit) -> Result<(), AdmissionError> {
         let block = self.policy.place_block;
         let mark = match limit {
             Limit::Lottery => self.durable.reserve_lottery(queue, block).await?,
             Limit::Places | Limit::Pool => self.durable.reserve_places(queue, block).await?,
         };
         self.checked(queue, || self.store.raise(queue, limit, mark)).await
+    }
+
+    /// Reserves the next block before the current one runs out, unless a
+    /// reservation is already under way in this replica (then that one
+    /// will do). One join in a block pays for it with one PostgreSQL write.
+    pub(super) async fn reserve_ahead(&self, queue: &str, limit: Limit) -> Result<(), AdmissionError> {
+        let Ok(_one) = self.locks(queue)?.reserve.try_lock() else {
+            return Ok(());
+        };
+        self.reserve_block(queue, limit).await
     }
 
     /// Freezes the lottery pool at the opening, in PostgreSQL first.

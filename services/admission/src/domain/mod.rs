@@ -14,7 +14,7 @@ pub mod source;
 mod standing;
 mod view;
 
-pub(crate) use settings::{validate_settings, Flag, InvalidSettings, QueueDefaults, Settings, StoredSettings};
+pub(crate) use settings::{validate_difficulty, validate_settings, Flag, InvalidSettings, QueueDefaults, Settings, StoredSettings};
 pub(crate) use snapshot::{Place, Snapshot};
 pub(crate) use standing::{standing, Standing};
 pub(crate) use view::{IssuedPass, Phase, QueueView};

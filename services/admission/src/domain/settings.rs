@@ -3,6 +3,8 @@
 //! each queue with.
 use std::time::Duration;
 
+use super::proof::MAX_BITS;
+
 /// Admission settings of one queue, as stored for every replica.
 #[derive(Clone, Debug, PartialEq)]
 pub(crate) struct Settings {
@@ -11,11 +13,14 @@ pub(crate) struct Settings {
     pub(crate) paused: bool,
     /// Closed to new arrivals (drained).
     pub(crate) closed: bool,
+    /// Proof of work per new entry set by an operator; `None`: the
+    /// deployment's default for the queue.
+    pub(crate) pow_bits: Option<u8>,
 }
 
 impl Default for Settings {
     fn default() -> Self {
-        Self { rate_per_second: 0.0, max_active: 0, paused: false, closed: false }
+        Self { rate_per_second: 0.0, max_active: 0, paused: false, closed: false, pow_bits: None }
     }
 }
 
@@ -27,6 +32,7 @@ pub(crate) struct StoredSettings {
     pub(crate) max_active: Option<u64>,
     pub(crate) paused: Option<bool>,
     pub(crate) closed: Option<bool>,
+    pub(crate) pow_bits: Option<u8>,
 }
 
 impl StoredSettings {
@@ -69,6 +75,13 @@ pub(crate) enum InvalidSettings {
     Rate,
     #[error("must be at least 1")]
     MaxActive,
+    #[error("must be 0 to {}", MAX_BITS)]
+    Difficulty,
+}
+
+/// Validates a proof-of-work difficulty an operator sets.
+pub(crate) fn validate_difficulty(bits: u32) -> Result<u8, InvalidSettings> {
+    u8::try_from(bits).ok().filter(|b| *b <= MAX_BITS).ok_or(InvalidSettings::Difficulty)
 }
 
 /// Validates operator settings before they reach the shared store.
@@ -93,5 +106,9 @@ mod tests {
         assert_eq!(validate_settings(0.0, 1).unwrap_err(), InvalidSettings::Rate);
         assert_eq!(validate_settings(1.0, 0).unwrap_err(), InvalidSettings::MaxActive);
         assert!(validate_settings(10.0, 5).is_ok());
+        assert_eq!(validate_difficulty(0), Ok(0));
+        assert_eq!(validate_difficulty(32), Ok(32));
+        assert_eq!(validate_difficulty(33), Err(InvalidSettings::Difficulty));
+        assert_eq!(validate_difficulty(256), Err(InvalidSettings::Difficulty));
     }
 }

@@ -38,6 +38,9 @@ pub(crate) struct QueueView {
     pub(crate) next_poll_at_ms: Option<i64>,
     /// Unix ms.
     pub(crate) opens_at_ms: i64,
+    /// The proof of work a new join must carry now (reported, so a client
+    /// sees an operator's change before its next join).
+    pub(crate) join_difficulty_bits: u8,
 }
 
 impl QueueView {
@@ -53,6 +56,7 @@ impl QueueView {
             estimated_wait: Err(LOTTERY),
             next_poll_at_ms: Some(now_ms + poll.as_millis() as i64),
             opens_at_ms,
+            join_difficulty_bits: 0,
         }
     }
 
@@ -65,7 +69,15 @@ impl QueueView {
             (true, None) => Phase::SessionEnded,
         };
         let next_poll_at_ms = (!standing.admitted).then(|| now_ms + standing.next_poll_after.as_millis() as i64);
-        Self { phase, position, people_ahead: standing.people_ahead, estimated_wait: standing.estimated_wait, next_poll_at_ms, opens_at_ms }
+        Self {
+            phase,
+            position,
+            people_ahead: standing.people_ahead,
+            estimated_wait: standing.estimated_wait,
+            next_poll_at_ms,
+            opens_at_ms,
+            join_difficulty_bits: 0,
+        }
     }
 }
 

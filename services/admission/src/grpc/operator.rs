@@ -67,6 +67,16 @@ impl AdmissionOperatorService for OperatorApi {
         Ok(Response::new(pb::ResumeAdmissionResponse { settings: Some(settings(overview)) }))
     }
 
+    async fn set_join_difficulty(
+        &self,
+        request: Request<pb::SetJoinDifficultyRequest>,
+    ) -> Result<Response<pb::SetJoinDifficultyResponse>, Status> {
+        let operator = self.authenticate(&request)?;
+        let req = request.into_inner();
+        let overview = self.room.set_join_difficulty(&operator, &req.queue_id, req.difficulty_bits).await?;
+        Ok(Response::new(pb::SetJoinDifficultyResponse { settings: Some(settings(overview)) }))
+    }
+
     async fn drain_queue(&self, request: Request<pb::DrainQueueRequest>) -> Result<Response<pb::DrainQueueResponse>, Status> {
         let operator = self.authenticate(&request)?;
         let overview = self.room.set_flag(&operator, &request.into_inner().queue_id, Flag::Closed, true).await?;
@@ -90,5 +100,6 @@ fn settings(overview: QueueOverview) -> pb::AdmissionSettings {
         opens_at: (overview.opens_at_ms > 0).then(|| time::from_unix_millis(overview.opens_at_ms.div_euclid(1000) * 1000)),
         pre_opening_joined: snap.lottery_pool(),
         lottery_seed: snap.published_seed().map(|seed| String::from_utf8_lossy(seed).into_owned()).unwrap_or_default(),
+        join_difficulty_bits: overview.join_difficulty_bits.into(),
     }
 }

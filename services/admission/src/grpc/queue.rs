@@ -47,7 +47,7 @@ impl AdmissionService for QueueApi {
         &self,
         request: Request<pb::GetJoinChallengeRequest>,
     ) -> Result<Response<pb::GetJoinChallengeResponse>, Status> {
-        let issued = self.room.challenge(&request.into_inner().queue_id)?;
+        let issued = self.room.challenge(&request.into_inner().queue_id).await?;
         Ok(Response::new(pb::GetJoinChallengeResponse {
             challenge: issued.token,
             difficulty_bits: issued.bits.into(),
@@ -123,5 +123,6 @@ fn queue_status(view: QueueView) -> pb::QueueStatus {
         pass_expires_at,
         // No opening configured: unset, not 1970.
         opens_at: (view.opens_at_ms > 0).then(|| time::from_unix_millis(view.opens_at_ms)),
+        join_difficulty_bits: view.join_difficulty_bits.into(),
     }
 }

@@ -67,11 +67,13 @@ fn proof_required(bits: u8) -> Status {
     Status::with_error_details(Code::FailedPrecondition, message, details)
 }
 
-/// The `SetAdmissionSettingsRequest` field an invalid setting came in.
+/// The request field an invalid setting came in (`SetAdmissionSettingsRequest`,
+/// `SetJoinDifficultyRequest`).
 fn settings_field(invalid: InvalidSettings) -> &'static str {
     match invalid {
         InvalidSettings::Rate => "admission_rate_per_second",
         InvalidSettings::MaxActive => "max_active_sessions",
+        InvalidSettings::Difficulty => "difficulty_bits",
     }
 }
 

@@ -32,7 +32,7 @@ pub(crate) struct DurableStore {
     pool: PgPool,
 }
 
-type SettingsRow = (Option<f64>, Option<i64>, bool, bool);
+type SettingsRow = (Option<f64>, Option<i64>, bool, bool, Option<i16>);
 
 impl DurableStore {
     pub(crate) fn new(pool: PgPool) -> Self {
@@ -152,24 +152,27 @@ impl DurableStore {
         audit: impl FnOnce(&StoredSettings, &StoredSettings) -> AuditEvent,
     ) -> Result<StoredSettings, sqlx::Error> {
         let mut tx = self.pool.begin().await?;
-        let old: Option<SettingsRow> =
-            sqlx::query_as("SELECT rate_per_second, max_active, paused, closed FROM queue_settings WHERE queue_id = $1 FOR UPDATE")
-                .bind(queue)
-                .fetch_optional(&mut *tx)
-                .await?;
+        let old: Option<SettingsRow> = sqlx::query_as(
+            "SELECT rate_per_second, max_active, paused, closed, join_pow_bits FROM queue_settings WHERE queue_id = $1 FOR UPDATE",
+        )
+        .bind(queue)
+        .fetch_optional(&mut *tx)
+        .await?;
         let row: SettingsRow = sqlx::query_as(
-            "INSERT INTO queue_settings AS s (queue_id, rate_per_second, max_active, paused, closed)
-             VALUES ($1, $2, $3, COALESCE($4, false), COALESCE($5, false))
+            "INSERT INTO queue_settings AS s (queue_id, rate_per_second, max_active, paused, closed, join_pow_bits)
+             VALUES ($1, $2, $3, COALESCE($4, false), COALESCE($5, false), $6)
              ON CONFLICT (queue_id) DO UPDATE SET
                rate_per_second = COALESCE($2, s.rate_per_second), max_active = COALESCE($3, s.max_active),
-               paused = COALESCE($4, s.paused), closed = COALESCE($5, s.closed), updated_at = now()
-             RETURNING rate_per_second, max_active, paused, closed",
+               paused = COALESCE($4, s.paused), closed = COALESCE($5, s.closed),
+               join_pow_bits = COALESCE($6, s.join_pow_bits), updated_at = now()
+             RETURNING rate_per_second, max_active, paused, closed, join_pow_bits",
         )
         .bind(queue)
         .bind(change.rate)
         .bind(change.max_active.map(|m| m as i64))
         .bind(change.paused)
         .bind(change.closed)
+        .bind(change.pow_bits.map(i16::from))
         .fetch_one(&mut *tx)
         .await?;
         let saved = from_row(row);
@@ -198,15 +201,22 @@ impl DurableStore {
 
 async fn settings_in(conn: &mut sqlx::PgConnection, queue: &str) -> Result<StoredSettings, sqlx::Error> {
     let row: Option<SettingsRow> =
-        sqlx::query_as("SELECT rate_per_second, max_active, paused, closed FROM queue_settings WHERE queue_id = $1")
+        sqlx::query_as("SELECT rate_per_second, max_active, paused, closed, join_pow_bits FROM queue_settings WHERE queue_id = $1")
             .bind(queue)
             .fetch_optional(conn)
             .await?;
     Ok(row.map(from_row).unwrap_or_default())
 }
 
-fn from_row((rate, max_active, paused, closed): SettingsRow) -> StoredSettings {
-    StoredSettings { rate, max_active: max_active.map(|m| m as u64), paused: Some(paused), closed: Some(closed) }
+fn from_row((rate, max_active, paused, closed, pow_bits): SettingsRow) -> StoredSettings {
+    StoredSettings {
+        rate,
+        max_active: max_active.map(|m| m as u64),
+        paused: Some(paused),
+        closed: Some(closed),
+        // The column's CHECK keeps it within 0..=32.
+        pow_bits: pow_bits.and_then(|b| u8::try_from(b).ok()),
+    }
 }
 
 fn at(ms: i64) -> DateTime<Utc> {

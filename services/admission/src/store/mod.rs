@@ -17,7 +17,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use keys::Keys;
+use keys::{KeyNames, Keys};
 use parking_lot::Mutex;
 use redis::Script;
 use yeyak_platform::redis_store::RedisConn;
@@ -55,7 +55,8 @@ pub(crate) enum Joined {
 /// What a join attempt needs from the service before it can succeed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum JoinStep {
-    Done(Joined),
+    /// Joined; with the limit to reserve ahead when few places are left.
+    Done(Joined, Option<Limit>),
     /// Reserve more lottery entries in PostgreSQL.
     ReserveLottery,
     /// Freeze the lottery pool (so far this many entries).
@@ -78,7 +79,7 @@ pub(crate) enum Tick {
 }
 
 /// Which limit a reservation raises.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Limit {
     Lottery,
     Places,
@@ -93,6 +94,7 @@ pub(crate) struct QueueStore {
     prefix: String,
     scripts: Arc<Scripts>,
     cache: Arc<Mutex<HashMap<String, Cached>>>,
+    keys: Arc<KeyNames>,
 }
 
 struct Scripts {
@@ -133,11 +135,17 @@ impl QueueStore {
             settings: Script::new(scripts::SETTINGS),
             rebuild: Script::new(rebuild::REBUILD),
         };
-        Self { conn, prefix: prefix.to_owned(), scripts: Arc::new(scripts), cache: Arc::new(Mutex::new(HashMap::new())) }
+        Self {
+            conn,
+            prefix: prefix.to_owned(),
+            scripts: Arc::new(scripts),
+            cache: Arc::new(Mutex::new(HashMap::new())),
+            keys: Arc::new(KeyNames::new(prefix)),
+        }
     }
 
-    fn keys(&self, queue: &str) -> Keys {
-        Keys::new(&self.prefix, queue)
+    fn keys(&self, queue: &str) -> Arc<Keys> {
+        self.keys.get(queue)
     }
 
     /// Runs an origin-checked script: its reply, the leading code first.
@@ -157,16 +165,20 @@ impl QueueStore {
         Ok(reply)
     }
 
-    pub(crate) async fn join(&self, queue: &str, opens_at_ms: i64) -> Result<JoinStep, StoreError> {
-        let reply = self.run(&self.scripts.join, &self.keys(queue).for_join(), &[opens_at_ms.to_string()]).await?;
+    /// Takes a place; `low_water`: below this many reserved places (or
+    /// lottery entries) left, the reply asks for the next block ahead.
+    pub(crate) async fn join(&self, queue: &str, opens_at_ms: i64, low_water: u64) -> Result<JoinStep, StoreError> {
+        let args = [opens_at_ms.to_string(), low_water.to_string()];
+        let reply = self.run(&self.scripts.join, &self.keys(queue).for_join(), &args).await?;
         let value = |i: usize| reply.get(i).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
+        let ahead = |limit: Limit| (value(2) == 1).then_some(limit);
         Ok(match reply.first().map(String::as_str) {
-            Some("-1") => JoinStep::Done(Joined::Closed),
+            Some("-1") => JoinStep::Done(Joined::Closed, None),
             Some("-2") => JoinStep::ReserveLottery,
             Some("-3") => JoinStep::FreezePool(value(1)),
             Some("-4") => JoinStep::ReservePlaces,
-            Some("0") => JoinStep::Done(Joined::PreOpening(value(1))),
-            _ => JoinStep::Done(Joined::InLine(value(1))),
+            Some("0") => JoinStep::Done(Joined::PreOpening(value(1)), ahead(Limit::Lottery)),
+            _ => JoinStep::Done(Joined::InLine(value(1)), ahead(Limit::Places)),
         })
     }
 
@@ -224,6 +236,7 @@ impl QueueStore {
         let mut args = vec!["paused".to_owned(), flag(saved.paused), "closed".to_owned(), flag(saved.closed)];
         args.extend(saved.rate.map(|r| ["rate".to_owned(), r.to_string()]).into_iter().flatten());
         args.extend(saved.max_active.map(|m| ["max_active".to_owned(), m.to_string()]).into_iter().flatten());
+        args.extend(saved.pow_bits.map(|b| ["pow_bits".to_owned(), b.to_string()]).into_iter().flatten());
         self.run(&self.scripts.settings, &[&k.origin, &k.settings], &args).await.map(drop)
     }
 

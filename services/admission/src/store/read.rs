@@ -20,7 +20,7 @@ impl QueueStore {
 }
 
 /// READ's reply: code, preopen, pool, post, durable, measured, seed, rate,
-/// max_active, paused, closed, seats, restored.
+/// max_active, paused, closed, seats, restored, pow_bits.
 fn parse(reply: &[String], defaults: &QueueDefaults) -> Snapshot {
     let text = |i: usize| reply.get(i).map(String::as_str).unwrap_or("");
     let int = |i: usize| text(i).parse::<u64>().ok();
@@ -36,6 +36,7 @@ fn parse(reply: &[String], defaults: &QueueDefaults) -> Snapshot {
             max_active: int(8).unwrap_or(defaults.max_active),
             paused: text(9) == "1",
             closed: text(10) == "1",
+            pow_bits: text(13).parse().ok(),
         },
         active: int(11).unwrap_or(0),
         restored_at_ms: text(12).parse().ok(),
@@ -52,7 +53,7 @@ mod tests {
     fn unset_values_fall_back_to_the_defaults_and_a_restore_is_seen() {
         let defaults = QueueDefaults { rate: 7.0, max_active: 9, opens_at_ms: 0, session_ttl: Duration::ZERO, burst: Duration::ZERO };
         let reply: Vec<String> =
-            ["0", "3", "", "5", "2", "1.5", "seed", "", "", "1", "0", "2", "1700"].iter().map(|s| s.to_string()).collect();
+            ["0", "3", "", "5", "2", "1.5", "seed", "", "", "1", "0", "2", "1700", ""].iter().map(|s| s.to_string()).collect();
         let snap = parse(&reply, &defaults);
         assert_eq!((snap.pre_joined, snap.pool, snap.post_joined, snap.admitted, snap.active), (3, None, 5, 2, 2));
         assert_eq!((snap.settings.rate_per_second, snap.settings.max_active, snap.settings.paused), (7.0, 9, true));
@@ -60,5 +61,8 @@ mod tests {
         let mut fresh = reply.clone();
         fresh[12] = String::new();
         assert_eq!(parse(&fresh, &defaults).restored_at_ms, None);
+        assert_eq!(snap.settings.pow_bits, None, "never set by an operator");
+        fresh[13] = "0".into();
+        assert_eq!(parse(&fresh, &defaults).settings.pow_bits, Some(0), "set to none by an operator");
     }
 }

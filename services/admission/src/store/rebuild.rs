@@ -10,7 +10,8 @@ use super::durable::Marks;
 
 /// KEYS: every key of the queue ([`super::keys::Keys::all`], origin first).
 /// ARGV: restored (1/0), seed, lottery entries, pool or '', places, admitted,
-/// rate or '', max_active or '', paused, closed, then (place, expiry) pairs.
+/// rate or '', max_active or '', paused, closed, pow_bits or '', then (place,
+/// expiry) pairs.
 /// Returns 1 when it rebuilt, 0 when another replica already had.
 pub(super) const REBUILD: &str = r"
 local rid = string.match(redis.call('INFO', 'server'), 'run_id:(%x+)')
@@ -31,7 +32,8 @@ redis.call('SET', KEYS[4], 0)
 if ARGV[7] ~= '' then redis.call('HSET', KEYS[2], 'rate', ARGV[7]) end
 if ARGV[8] ~= '' then redis.call('HSET', KEYS[2], 'max_active', ARGV[8]) end
 redis.call('HSET', KEYS[2], 'paused', ARGV[9], 'closed', ARGV[10])
-for i = 11, #ARGV, 2 do redis.call('ZADD', KEYS[13], ARGV[i + 1], ARGV[i]) end
+if ARGV[11] ~= '' then redis.call('HSET', KEYS[2], 'pow_bits', ARGV[11]) end
+for i = 12, #ARGV, 2 do redis.call('ZADD', KEYS[13], ARGV[i + 1], ARGV[i]) end
 if ARGV[1] == '1' then redis.call('SET', KEYS[17], now) end
 redis.call('SET', KEYS[1], rid)
 return 1
@@ -51,6 +53,7 @@ pub(super) fn args(marks: &Marks) -> Vec<String> {
         marks.settings.max_active.map(|m| m.to_string()).unwrap_or_default(),
         flag(marks.settings.paused),
         flag(marks.settings.closed),
+        marks.settings.pow_bits.map(|b| b.to_string()).unwrap_or_default(),
     ];
     for (place, expiry) in &marks.seats {
         args.push(place.to_string());
@@ -80,8 +83,8 @@ mod tests {
     fn seats_follow_the_fixed_arguments_in_pairs() {
         let marks = Marks { seed: "s".into(), admitted: 7, seats: vec![(6, 1_000), (7, 1_000)], ..Marks::default() };
         let args = args(&marks);
-        assert_eq!(args.len(), 10 + 4);
-        assert_eq!(&args[10..], ["6", "1000", "7", "1000"]);
+        assert_eq!(args.len(), 11 + 4);
+        assert_eq!(&args[11..], ["6", "1000", "7", "1000"]);
         assert_eq!(args[0], "0", "a first build is no restore");
     }
 }

@@ -25,25 +25,32 @@ macro_rules! checked {
 /// Joins the line. Before the opening: the k-th entry of the lottery pool,
 /// within the entries reserved in PostgreSQL. From the opening on: the next
 /// place behind the whole pool, within the places reserved. Missing a
-/// reservation or the frozen pool, it asks the service for it.
-/// KEYS: origin, settings, preopen, pre_limit, pool, post, post_limit. ARGV: opens_at_ms.
+/// reservation or the frozen pool, it asks the service for it. A join that
+/// leaves fewer than ARGV[2] reserved says so (its third value is 1), so the
+/// next block is reserved before the line runs out: otherwise every join in
+/// flight at that moment comes back for a block and runs again.
+/// KEYS: origin, settings, preopen, pre_limit, pool, post, post_limit.
+/// ARGV: opens_at_ms, low_water.
 /// Returns {-1} closed, {-2} reserve lottery entries, {-3, entries} freeze
-/// the pool, {-4} reserve places, {0, k} pre-opening, {1, place} in line.
+/// the pool, {-4} reserve places, {0, k, low} pre-opening, {1, place, low} in line.
 pub(super) const JOIN: &str = checked!(
     r"
 if redis.call('HGET', KEYS[2], 'closed') == '1' then return {-1, 0} end
+local water = tonumber(ARGV[2])
 if now < tonumber(ARGV[1]) then
   local k = tonumber(redis.call('GET', KEYS[3]) or '0')
-  if k >= tonumber(redis.call('GET', KEYS[4]) or '0') then return {-2, 0} end
+  local limit = tonumber(redis.call('GET', KEYS[4]) or '0')
+  if k >= limit then return {-2, 0} end
   redis.call('SET', KEYS[3], k + 1)
-  return {0, k}
+  return {0, k, (limit - k - 1 < water) and 1 or 0}
 end
 local pool = redis.call('GET', KEYS[5])
 if not pool then return {-3, tonumber(redis.call('GET', KEYS[3]) or '0')} end
 local n = tonumber(redis.call('GET', KEYS[6]) or '0') + 1
-if n > tonumber(redis.call('GET', KEYS[7]) or '0') then return {-4, 0} end
+local limit = tonumber(redis.call('GET', KEYS[7]) or '0')
+if n > limit then return {-4, 0} end
 redis.call('SET', KEYS[6], n)
-return {1, tonumber(pool) + n}
+return {1, tonumber(pool) + n, (limit - n < water) and 1 or 0}
 "
 );
 
@@ -112,14 +119,14 @@ return {0, durable, admitted, tonumber(redis.call('GET', KEYS[13]) or '0')}
 /// one still being logged. Every value comes back as text ('' when unset).
 /// KEYS: origin, preopen, pool, post, durable, measured, seed, settings, active, restored.
 /// Returns {0, preopen, pool, post, durable, measured, seed, rate, max_active,
-/// paused, closed, seats, restored_ms}.
+/// paused, closed, seats, restored_ms, pow_bits}.
 pub(super) const READ: &str = checked!(
     r"
 local function get(key) return redis.call('GET', key) or '' end
-local s = redis.call('HMGET', KEYS[8], 'rate', 'max_active', 'paused', 'closed')
-for i = 1, 4 do s[i] = s[i] or '' end
+local s = redis.call('HMGET', KEYS[8], 'rate', 'max_active', 'paused', 'closed', 'pow_bits')
+for i = 1, 5 do s[i] = s[i] or '' end
 return {0, get(KEYS[2]), get(KEYS[3]), get(KEYS[4]), get(KEYS[5]), get(KEYS[6]), get(KEYS[7]),
-  s[1], s[2], s[3], s[4], redis.call('ZCOUNT', KEYS[9], '(' .. now, '+inf'), get(KEYS[10])}
+  s[1], s[2], s[3], s[4], redis.call('ZCOUNT', KEYS[9], '(' .. now, '+inf'), get(KEYS[10]), s[5]}
 "
 );
 

@@ -137,9 +137,14 @@ impl WaitingRoom {
         let (channels, tickets, admitted) = (self.channels.clone(), self.tickets.clone(), done.clone());
         let phase = closed_loop::run(Load::calls(surge.polls, surge.concurrency), move |i| {
             let mut c = AdmissionServiceClient::new(pick(&channels, i).clone());
+            // The admitted are the front of the line, one block: stepping to
+            // the next client would walk through all of them (thousands of
+            // loads per poll late in a run); a multiplicative hop leaves the
+            // block in about one step, so picking a poller costs the same
+            // whatever the number admitted.
             let mut k = (i.wrapping_mul(7919)) % joins;
             while admitted[k as usize].load(Ordering::Relaxed) {
-                k = (k + 1) % joins;
+                k = k.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407) % joins;
             }
             let ticket = tickets[k as usize].get().cloned().unwrap_or_default();
             let admitted = admitted.clone();
