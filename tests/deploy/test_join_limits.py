@@ -46,6 +46,9 @@ def test_trusted_proxies_and_proof_of_work_reach_admission():
     assert data["YEYAK_TRUSTED_PROXIES"] == "10.244.0.0/16,fd00::/8"
     assert (data["YEYAK_JOIN_SOURCE_BURST"], data["YEYAK_JOIN_SOURCE_PER_MINUTE"]) == ("50", "600")
     assert data["YEYAK_JOIN_POW_BITS"] == "covid-2021=20,*=0"
+    assert "YEYAK_JOIN_REQUIRE_IDENTITY" not in data, "no identity-first event unless asked"
+    first = chartlib.deep_merge(values, {"joinLimits": {"requireIdentity": "covid-2021=covid-2021-verify"}})
+    assert config(render(first), "admission")["YEYAK_JOIN_REQUIRE_IDENTITY"] == "covid-2021=covid-2021-verify"
 
 
 @pytest.mark.parametrize("bad, fragment", [
@@ -53,6 +56,7 @@ def test_trusted_proxies_and_proof_of_work_reach_admission():
     ({"joinLimits": {"perClient": {"burst": 0, "perMinute": 3}}}, "burst"),
     ({"joinLimits": {"proofOfWorkBits": "twenty"}}, "proofOfWorkBits"),
     ({"joinLimits": {"deviceBinding": "sometimes"}}, "deviceBinding"),
+    ({"joinLimits": {"requireIdentity": "covid-2021"}}, "requireIdentity"),
 ])
 def test_the_schema_refuses_limits_admission_would_refuse(bad, fragment):
     with pytest.raises(HelmError) as err:

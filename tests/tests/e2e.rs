@@ -99,12 +99,22 @@ async fn malformed_requests_get_invalid_argument_naming_the_field_and_no_pass_me
     let mut queue = adm::admission_service_client::AdmissionServiceClient::new(ch(&e.admission));
     assert_field(
         queue
-            .join_queue(adm::JoinQueueRequest { queue_id: "demo".into(), client_id: "short".into(), existing_ticket: String::new() })
+            .join_queue(adm::JoinQueueRequest {
+                queue_id: "demo".into(),
+                client_id: "short".into(),
+                existing_ticket: String::new(),
+                ..Default::default()
+            })
             .await,
         "client_id",
     );
     let joined = queue
-        .join_queue(adm::JoinQueueRequest { queue_id: "demo".into(), client_id: client_id.clone(), existing_ticket: String::new() })
+        .join_queue(adm::JoinQueueRequest {
+            queue_id: "demo".into(),
+            client_id: client_id.clone(),
+            existing_ticket: String::new(),
+            ..Default::default()
+        })
         .await
         .expect("join")
         .into_inner();

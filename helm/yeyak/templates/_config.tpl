@@ -60,6 +60,9 @@ notification sees that one key of admission's Secret). _volumes.tpl. */ -}}
 {{- $_ := set $env "YEYAK_JOIN_POW_BITS" $j.proofOfWorkBits }}
 {{- end }}
 {{- $_ := set $env "YEYAK_DEVICE_BINDING" (default "required" $j.deviceBinding) }}
+{{- if $j.requireIdentity }}
+{{- $_ := set $env "YEYAK_JOIN_REQUIRE_IDENTITY" $j.requireIdentity }}
+{{- end }}
 {{- end }}
 {{- /* Where admission records ended sessions: its own key prefix. */ -}}
 {{- if .svc.passes }}

@@ -61,6 +61,9 @@ pub struct Config {
     pub join: JoinRules,
     /// Proof of work per queue (leading zero bits); absent or 0: none.
     pub proof_bits: HashMap<String, u8>,
+    /// Identity-first events: each needs an identity assertion verified
+    /// under a pass of its verification queue (event → that queue).
+    pub identity_first: HashMap<String, String>,
     /// Every join must come with a device proof, so every pass is bound to
     /// a device key (`YEYAK_DEVICE_BINDING` = `required` | `optional`; required
     /// outside dev mode). Optional: a join with a proof still binds.
@@ -91,7 +94,6 @@ impl Config {
             place_block: env.parse("PLACE_BLOCK", 128)?.max(1),
             amqp: AmqpSettings::from_env(env)?,
             signing_key,
-            published_keys,
             ended_retention: SessionsSettings::from_env(env)?.retention.max(pass_ttl),
             ticket_keys,
             queue_ids: tokens::config::queue_ids(env),
@@ -106,6 +108,8 @@ impl Config {
             join: join_rules(env)?,
             proof_bits: parse_proof_bits(&env.string("JOIN_POW_BITS", ""), &tokens::config::queue_ids(env))?,
             device_keys_required: device_keys_required(env)?,
+            identity_first: identity_first(&env.string("JOIN_REQUIRE_IDENTITY", ""), &tokens::config::queue_ids(env), &published_keys)?,
+            published_keys,
         })
     }
 
@@ -186,6 +190,25 @@ fn parse_proof_bits(spec: &str, queues: &[String]) -> Result<HashMap<String, u8>
     Ok(bits)
 }
 
+/// `event=verification queue` pairs, comma-separated: both served here, and
+/// identity's public key trusted (else no assertion could ever verify).
+fn identity_first(spec: &str, queues: &[String], ring: &KeyRing) -> Result<HashMap<String, String>, ConfigError> {
+    let invalid = |reason: String| ConfigError::Invalid { key: "YEYAK_JOIN_REQUIRE_IDENTITY".into(), reason };
+    let mut events = HashMap::new();
+    for entry in spec.split(',').map(str::trim).filter(|e| !e.is_empty()) {
+        let (event, verify_in) = entry.split_once('=').ok_or_else(|| invalid(format!("{entry:?} is not event=verification queue")))?;
+        let (event, verify_in) = (event.trim(), verify_in.trim());
+        if event == verify_in || ![event, verify_in].iter().all(|q| queues.iter().any(|known| known == q)) {
+            return Err(invalid(format!("{entry:?}: two different queues of YEYAK_QUEUE_IDS")));
+        }
+        events.insert(event.to_owned(), verify_in.to_owned());
+    }
+    if !events.is_empty() && ring.keys_of(Issuer::Identity).is_empty() {
+        return Err(invalid("identity's public key is not in YEYAK_TRUSTED_KEYS".into()));
+    }
+    Ok(events)
+}
+
 /// `queue=RFC 3339 instant` pairs, comma-separated, e.g.
 /// `round3=2021-07-12T20:00:00+09:00`.
 fn parse_openings(spec: &str) -> Result<HashMap<String, i64>, ConfigError> {
@@ -218,5 +241,19 @@ mod tests {
         let m = parse_proof_bits("a=20, *=8", &queues).unwrap();
         assert_eq!((m["a"], m["b"]), (20, 8));
         assert!(parse_proof_bits("a=33", &queues).unwrap_err().to_string().contains("YEYAK_JOIN_POW_BITS"));
+    }
+
+    #[test]
+    fn identity_first_events_name_two_served_queues_and_need_identitys_key() {
+        let queues = ["r3".to_owned(), "r3-verify".to_owned()];
+        let identity = SigningKey::generate(Issuer::Identity, "i1");
+        let mut ring = KeyRing::parse("").unwrap();
+        assert!(identity_first("r3=r3-verify", &queues, &ring).unwrap_err().to_string().contains("public key"));
+        ring.trust(&identity);
+        assert_eq!(identity_first(" r3 = r3-verify ", &queues, &ring).unwrap()["r3"], "r3-verify");
+        for bad in ["r3=r3", "r3=other", "r3"] {
+            assert!(identity_first(bad, &queues, &ring).is_err(), "{bad}");
+        }
+        assert!(identity_first("", &queues, &KeyRing::parse("").unwrap()).unwrap().is_empty());
     }
 }

@@ -41,6 +41,15 @@ pub(crate) enum AdmissionError {
     /// The join's device proof is missing where required, or does not hold.
     #[error("device key: {0}")]
     DeviceKey(#[from] yeyak_platform::tokens::dpop::ProofError),
+    /// An identity-first event and no identity assertion came with the join.
+    #[error("this event asks who is joining: verify in queue {verify_in} first")]
+    IdentityRequired { verify_in: String },
+    /// The assertion is not identity's, was altered, or expired.
+    #[error("identity assertion rejected: {0}")]
+    BadAssertion(TokenError),
+    /// An assertion verified under another queue than the event's verification queue.
+    #[error("the identity assertion was verified in another queue than {verify_in}")]
+    AssertionFromElsewhere { verify_in: String },
     /// A join met a concurrent reservation or rebuild too many times.
     #[error("the waiting room is busy; try again")]
     Contended,

@@ -17,7 +17,7 @@ use yeyak_platform::{
     metrics::Metrics,
     operators::audit,
     redis_store,
-    tokens::{Issuer, KeyWatch},
+    tokens::{remembered::DEFAULT_REMEMBERED, AssertionVerifier, Issuer, KeyWatch},
     Shutdown,
 };
 use yeyak_proto::admission::v1::{
@@ -25,7 +25,7 @@ use yeyak_proto::admission::v1::{
 };
 
 use crate::{
-    app::{DeviceKeys, Policy, WaitingRoom},
+    app::{DeviceKeys, IdentityFirst, Policy, WaitingRoom},
     config::Config,
     consumers,
     grpc::{OperatorApi, QueueApi},
@@ -122,6 +122,10 @@ fn policy(config: &Config) -> Policy {
         join: config.join.clone(),
         proof_bits: config.proof_bits.clone(),
         device_keys: DeviceKeys::new(config.device_keys_required),
+        identity_first: IdentityFirst {
+            events: config.identity_first.clone(),
+            assertions: AssertionVerifier::new(config.published_keys.clone(), DEFAULT_REMEMBERED),
+        },
     }
 }
 

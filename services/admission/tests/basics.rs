@@ -22,7 +22,7 @@ async fn places_are_assigned_in_order_and_rejoining_keeps_the_place() {
     let settings = r.operator().get_admission_settings(common::op(GetAdmissionSettingsRequest { queue_id: "q1".into() })).await.unwrap();
     assert_eq!(settings.into_inner().settings.unwrap().opens_at, None);
     assert_eq!((b.status.as_ref().unwrap().position, b.status.as_ref().unwrap().people_ahead), (2, 1));
-    let again = JoinQueueRequest { queue_id: "q1".into(), client_id: client(2), existing_ticket: b.ticket.clone() };
+    let again = JoinQueueRequest { queue_id: "q1".into(), client_id: client(2), existing_ticket: b.ticket.clone(), ..Default::default() };
     let rejoined = r.queue().join_queue(again.clone()).await.unwrap().into_inner();
     assert_eq!((rejoined.ticket.as_str(), rejoined.status.unwrap().position), (b.ticket.as_str(), 2));
     let stolen = JoinQueueRequest { client_id: client(3), ..again };

@@ -24,7 +24,12 @@ const JOIN: &str = "/yeyak.admission.v1.AdmissionService/JoinQueue";
 const BOOK: &str = "/yeyak.reservation.v1.ReservationService/CreateReservation";
 
 fn join_request(client: &str, proof: Option<String>) -> Request<JoinQueueRequest> {
-    let mut r = Request::new(JoinQueueRequest { queue_id: "q1".into(), client_id: client.into(), existing_ticket: String::new() });
+    let mut r = Request::new(JoinQueueRequest {
+        queue_id: "q1".into(),
+        client_id: client.into(),
+        existing_ticket: String::new(),
+        ..Default::default()
+    });
     if let Some(p) = proof {
         r.metadata_mut().insert(PROOF_HEADER, p.parse().unwrap());
     }

@@ -26,7 +26,12 @@ async fn challenge(r: &Replica) -> GetJoinChallengeResponse {
 
 async fn join_with(r: &Replica, who: &str, c: &GetJoinChallengeResponse) -> Result<JoinQueueResponse, tonic::Status> {
     let counter = admission::domain::proof::solve(&c.challenge, who, c.difficulty_bits as u8);
-    let mut req = Request::new(JoinQueueRequest { queue_id: "q1".into(), client_id: who.to_owned(), existing_ticket: String::new() });
+    let mut req = Request::new(JoinQueueRequest {
+        queue_id: "q1".into(),
+        client_id: who.to_owned(),
+        existing_ticket: String::new(),
+        ..Default::default()
+    });
     req.metadata_mut().insert("yeyak-join-challenge", c.challenge.parse().unwrap());
     req.metadata_mut().insert("yeyak-join-solution", counter.to_string().parse().unwrap());
     r.queue().join_queue(req).await.map(|r| r.into_inner())

@@ -71,7 +71,7 @@ async fn two_replica_processes_share_one_order_and_rate_and_a_restart_loses_no_p
     let mut tickets = Vec::new();
     for i in 0..20 {
         let replica = if i % 2 == 0 { &a } else { &b };
-        let req = JoinQueueRequest { queue_id: "q1".into(), client_id: client(i), existing_ticket: String::new() };
+        let req = JoinQueueRequest { queue_id: "q1".into(), client_id: client(i), existing_ticket: String::new(), ..Default::default() };
         let joined = queue(replica).join_queue(req).await.unwrap().into_inner();
         assert_eq!(joined.status.unwrap().position, i as u64 + 1, "one line across replicas, in arrival order");
         tickets.push(joined.ticket);
@@ -104,6 +104,7 @@ async fn two_replica_processes_share_one_order_and_rate_and_a_restart_loses_no_p
     // Both replicas tick, yet together they admit at the configured rate.
     let elapsed = started.elapsed();
     assert!(elapsed >= Duration::from_millis(1400), "two replicas must not double the rate: 20 admitted in {elapsed:?}");
-    let rejoin = JoinQueueRequest { queue_id: "q1".into(), client_id: client(4), existing_ticket: tickets[4].clone() };
+    let rejoin =
+        JoinQueueRequest { queue_id: "q1".into(), client_id: client(4), existing_ticket: tickets[4].clone(), ..Default::default() };
     assert_eq!(queue(&a2).join_queue(rejoin).await.unwrap().into_inner().status.unwrap().position, 5);
 }

@@ -40,7 +40,8 @@ async fn a_deploy_with_a_new_key_keeps_old_tickets_and_passes_valid_until_they_e
     let t2 = HmacKey::new("t2", &[42; 32]);
     let tickets = format!("{},{}", t2.secret_spec(), d.ticket_keys.active().secret_spec());
     let new = d.start_with(&[("SIGNING_KEY", k2.secret_spec()), ("TICKET_KEYS", tickets)]).await;
-    let rejoin = JoinQueueRequest { queue_id: "q1".into(), client_id: client(1), existing_ticket: joined.ticket.clone() };
+    let rejoin =
+        JoinQueueRequest { queue_id: "q1".into(), client_id: client(1), existing_ticket: joined.ticket.clone(), ..Default::default() };
     let status = new.queue().join_queue(rejoin).await.unwrap().into_inner().status.unwrap();
     assert_eq!(status.position, joined.status.unwrap().position, "the old ticket keeps its place");
     assert_eq!(

@@ -15,7 +15,12 @@ use yeyak_platform::grpc::status::field_violations;
 use yeyak_proto::admission::v1::*;
 
 fn join_request(client: &str, via: Option<&str>) -> Request<JoinQueueRequest> {
-    let mut r = Request::new(JoinQueueRequest { queue_id: "q1".into(), client_id: client.into(), existing_ticket: String::new() });
+    let mut r = Request::new(JoinQueueRequest {
+        queue_id: "q1".into(),
+        client_id: client.into(),
+        existing_ticket: String::new(),
+        ..Default::default()
+    });
     if let Some(xff) = via {
         r.metadata_mut().insert("x-forwarded-for", xff.parse().unwrap());
     }
@@ -58,7 +63,8 @@ async fn joins_are_limited_per_client_and_per_source_but_rejoins_and_polls_are_n
     assert_throttled(join_via(&r1, &client(1), Some("198.51.100.1")).await, "a third join of one client");
     // Reconnecting with the ticket held, and polling, are never limited.
     for _ in 0..6 {
-        let again = JoinQueueRequest { queue_id: "q1".into(), client_id: client(1), existing_ticket: first.ticket.clone() };
+        let again =
+            JoinQueueRequest { queue_id: "q1".into(), client_id: client(1), existing_ticket: first.ticket.clone(), ..Default::default() };
         assert_eq!(r1.queue().join_queue(again).await.unwrap().into_inner().ticket, first.ticket);
         r1.status(&first.ticket, &client(1)).await.unwrap();
     }
@@ -123,7 +129,8 @@ async fn a_proof_of_work_buys_exactly_one_entry_on_any_replica() {
     // The unused fresh challenge still works for the client it is solved for,
     // and a reconnect needs no proof.
     join_with(&r2, &client(1), &fresh.challenge, mine).await.unwrap();
-    let again = JoinQueueRequest { queue_id: "q1".into(), client_id: client(1), existing_ticket: joined.ticket.clone() };
+    let again =
+        JoinQueueRequest { queue_id: "q1".into(), client_id: client(1), existing_ticket: joined.ticket.clone(), ..Default::default() };
     r2.queue().join_queue(again).await.unwrap();
     r1.stop().await;
     r2.stop().await;

@@ -12,6 +12,7 @@
 //!   whose holder has booked.
 mod challenge;
 mod device;
+mod entrant;
 mod guard;
 mod operator;
 mod queue;
@@ -21,7 +22,9 @@ use std::{collections::HashMap, time::Duration};
 
 use yeyak_platform::tokens::{HmacKeys, SigningKey};
 
-pub(crate) use self::{challenge::Proof, device::DeviceKeys, guard::Origin, operator::QueueOverview};
+pub(crate) use self::{
+    challenge::Proof, device::DeviceKeys, entrant::IdentityFirst, guard::Origin, operator::QueueOverview, queue::JoinProofs,
+};
 use crate::{
     domain::{source::JoinRules, QueueDefaults},
     error::AdmissionError,
@@ -49,6 +52,8 @@ pub(crate) struct Policy {
     pub(crate) proof_bits: HashMap<String, u8>,
     /// Whether passes must be bound to a device key, and the joins' proofs checked.
     pub(crate) device_keys: DeviceKeys,
+    /// Events that hold one entry per verified person.
+    pub(crate) identity_first: IdentityFirst,
 }
 
 /// The virtual waiting room of every queue this deployment serves. All its
@@ -107,7 +112,9 @@ impl WaitingRoom {
 
     /// Forgets admitted batches and ended seats past their expiry.
     pub(crate) async fn prune(&self, queue: &str) -> Result<(), AdmissionError> {
-        Ok(self.durable.prune(queue, now_ms()).await?)
+        self.durable.prune(queue, now_ms()).await?;
+        // A person's entry lives as long as the tickets it backs.
+        Ok(self.durable.prune_entries(queue, self.policy.ticket_ttl.as_secs() as i64).await?)
     }
 
     /// A booking ends the admitted session that made it: the seat of the

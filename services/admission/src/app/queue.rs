@@ -7,8 +7,17 @@ use super::{now_ms, Origin, Proof, WaitingRoom};
 use crate::{
     domain::{standing, IssuedPass, Place, QueueView},
     error::AdmissionError,
-    store::{JoinStep, Joined, Limit},
+    store::{durable::Entry, JoinStep, Joined, Limit},
 };
+
+/// What a new entry may come with: a proof of work, a device proof, an
+/// identity assertion (empty when none).
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct JoinProofs<'a> {
+    pub(crate) work: Option<&'a Proof>,
+    pub(crate) device: Option<&'a str>,
+    pub(crate) identity: &'a str,
+}
 
 /// Steps a join may need (a block of places, the pool frozen, a block
 /// behind a concurrent one) before it is done.
@@ -18,15 +27,16 @@ impl WaitingRoom {
     /// Joins the line: the signed ticket (a place, or an entry in the
     /// pre-opening lottery) and what its holder sees. A new entry is counted
     /// against the client's and the source's join limits and, when the queue
-    /// asks for it, paid for with a proof of work.
+    /// asks for it, paid for with a proof of work. In an identity-first
+    /// event a person's second join returns their entry (`entrant`).
     pub(crate) async fn join(
         &self,
         queue: &str,
         client_id: &str,
         origin: &Origin,
-        proof: Option<&Proof>,
-        device_proof: Option<&str>,
+        proofs: JoinProofs<'_>,
     ) -> Result<(String, QueueView), AdmissionError> {
+        let JoinProofs { work: proof, device: device_proof, identity } = proofs;
         let opens_at_ms = self.known_queue(queue)?.opens_at_ms;
         let now = now_ms();
         let device = self.device_claim(device_proof, now / 1000)?;
@@ -34,18 +44,25 @@ impl WaitingRoom {
         self.guard.admit(device.as_ref().map_or(client_id, |d| d.jkt.as_str()), origin)?;
         self.check_proof(queue, client_id, proof).await?;
         let jkt = self.device_key(device, now / 1000).await?;
-        let (place, lottery_entry) = match self.take_place(queue, opens_at_ms).await? {
-            Joined::Closed => return Err(AdmissionError::Closed),
-            Joined::PreOpening(k) => (0, Some(k)),
-            Joined::InLine(place) => (place, None),
+        let entrant = self.entrant(queue, identity, now / 1000).await?;
+        let entry = match self.held_entry(queue, entrant.as_ref()).await? {
+            Some(held) => held,
+            None => {
+                let (place, lottery_entry) = match self.take_place(queue, opens_at_ms).await? {
+                    Joined::Closed => return Err(AdmissionError::Closed),
+                    Joined::PreOpening(k) => (0, Some(k)),
+                    Joined::InLine(place) => (place, None),
+                };
+                self.record_entry(queue, entrant.as_ref(), Entry { place, lottery_entry, session_id: new_session_id() }).await?
+            }
         };
         let issued_at = now / 1000;
         let ticket = QueueTicket {
             queue_id: queue.to_owned(),
-            place,
-            lottery_entry,
+            place: entry.place,
+            lottery_entry: entry.lottery_entry,
             client_binding: client_binding(client_id),
-            session_id: new_session_id(),
+            session_id: entry.session_id,
             jkt,
             issued_at,
             expires_at: issued_at + self.policy.ticket_ttl.as_secs() as i64,

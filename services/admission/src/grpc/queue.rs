@@ -9,7 +9,7 @@ use yeyak_proto::{
 };
 
 use crate::{
-    app::{Origin, Proof, WaitingRoom},
+    app::{JoinProofs, Origin, Proof, WaitingRoom},
     domain::{Phase, QueueView},
 };
 
@@ -36,7 +36,8 @@ impl AdmissionService for QueueApi {
         let req = request.into_inner();
         check_client_id(&req.client_id)?;
         let (ticket, view) = if req.existing_ticket.is_empty() {
-            self.room.join(&req.queue_id, &req.client_id, &origin, proof.as_ref(), device.as_deref()).await?
+            let proofs = JoinProofs { work: proof.as_ref(), device: device.as_deref(), identity: &req.identity_assertion };
+            self.room.join(&req.queue_id, &req.client_id, &origin, proofs).await?
         } else {
             self.room.rejoin(&req.queue_id, &req.client_id, req.existing_ticket).await?
         };

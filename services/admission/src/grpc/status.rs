@@ -41,6 +41,9 @@ impl From<AdmissionError> for Status {
                 status::invalid_argument(field, fault.to_string())
             }
             AdmissionError::DeviceKey(e) => Status::unauthenticated(e.to_string()),
+            AdmissionError::IdentityRequired { verify_in } => identity_required(&verify_in),
+            AdmissionError::BadAssertion(e) => Status::unauthenticated(format!("identity_assertion rejected: {e}")),
+            e @ AdmissionError::AssertionFromElsewhere { .. } => status::invalid_argument("identity_assertion", e.to_string()),
             AdmissionError::Contended => closed_for_now("the waiting room is busy; your place is kept, retry in a second"),
             AdmissionError::Store(StoreError::Lost) => {
                 tracing::warn!("queue state lost and not yet rebuilt");
@@ -64,6 +67,16 @@ fn proof_required(bits: u8) -> Status {
     let metadata = std::collections::HashMap::from([("difficulty_bits".to_owned(), bits.to_string())]);
     let details = ErrorDetails::with_error_info("PROOF_OF_WORK_REQUIRED", "admission.yeyak", metadata);
     let message = format!("this event asks for a proof of work of {bits} bits: call GetJoinChallenge and send {CHALLENGE} and {SOLUTION}");
+    Status::with_error_details(Code::FailedPrecondition, message, details)
+}
+
+/// `FAILED_PRECONDITION` with an `ErrorInfo` a client acts on: verify the
+/// person under a pass of `verify_in`, then join with the assertion.
+fn identity_required(verify_in: &str) -> Status {
+    let metadata = std::collections::HashMap::from([("verify_in_queue".to_owned(), verify_in.to_owned())]);
+    let details = ErrorDetails::with_error_info("IDENTITY_REQUIRED", "admission.yeyak", metadata);
+    let message =
+        format!("this event holds one entry per person: verify your identity in queue {verify_in}, then join with identity_assertion");
     Status::with_error_details(Code::FailedPrecondition, message, details)
 }
 

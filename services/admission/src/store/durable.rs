@@ -9,6 +9,9 @@ use yeyak_platform::operators::{self, audit::AuditEvent};
 
 use crate::domain::StoredSettings;
 
+mod entries;
+pub(crate) use entries::Entry;
+
 /// What Redis is rebuilt from.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct Marks {

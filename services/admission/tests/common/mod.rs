@@ -100,7 +100,8 @@ impl Replica {
     }
 
     pub(crate) async fn join(&self, client: &str) -> Result<JoinQueueResponse, tonic::Status> {
-        let req = JoinQueueRequest { queue_id: "q1".into(), client_id: client.into(), existing_ticket: String::new() };
+        let req =
+            JoinQueueRequest { queue_id: "q1".into(), client_id: client.into(), existing_ticket: String::new(), ..Default::default() };
         self.queue().join_queue(req).await.map(|r| r.into_inner())
     }
 
@@ -108,7 +109,7 @@ impl Replica {
     pub(crate) fn join_owned(&self, client: String) -> impl std::future::Future<Output = Result<JoinQueueResponse, tonic::Status>> {
         let mut queue = self.queue();
         async move {
-            let req = JoinQueueRequest { queue_id: "q1".into(), client_id: client, existing_ticket: String::new() };
+            let req = JoinQueueRequest { queue_id: "q1".into(), client_id: client, existing_ticket: String::new(), ..Default::default() };
             queue.join_queue(req).await.map(|r| r.into_inner())
         }
     }

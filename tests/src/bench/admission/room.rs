@@ -112,8 +112,12 @@ impl WaitingRoom {
         let phase = closed_loop::run(Load::calls(surge.joins, surge.concurrency), move |i| {
             let mut c = AdmissionServiceClient::new(pick(&channels, i).clone());
             let tickets = tickets.clone();
-            let mut req =
-                Request::new(JoinQueueRequest { queue_id: QUEUE.into(), client_id: client_id(i), existing_ticket: String::new() });
+            let mut req = Request::new(JoinQueueRequest {
+                queue_id: QUEUE.into(),
+                client_id: client_id(i),
+                existing_ticket: String::new(),
+                ..Default::default()
+            });
             if let Some(Ok(proof)) = proofs.get(i as usize).map(|p| p.parse()) {
                 req.metadata_mut().insert(PROOF_HEADER, proof);
             }

@@ -19,6 +19,7 @@ pub async fn admit(ep: &Endpoints, say: &(dyn Fn(String) + Sync)) -> anyhow::Res
         queue_id: ep.queue_id.clone(),
         client_id: client_id.clone(),
         existing_ticket: String::new(),
+        identity_assertion: String::new(),
     });
     device.sign_request(&mut join, &format!("/{}/JoinQueue", adm::admission_service_server::SERVICE_NAME));
     let joined = queue.join_queue(join).await.context("JoinQueue")?.into_inner();
