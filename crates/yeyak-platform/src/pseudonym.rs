@@ -88,7 +88,7 @@ pub fn subject_id(key: &Secret<String>, rrn: &Rrn) -> String {
     let mut mac = Hmac::<Sha256>::new_from_slice(key.expose().as_bytes()).unwrap_or_else(|_| unreachable_hmac());
     mac.update(rrn.0.as_bytes());
     let out = mac.finalize().into_bytes();
-    out.iter().take(20).map(|b| format!("{b:02x}")).collect()
+    hex::encode(&out[..20])
 }
 
 fn unreachable_hmac() -> Hmac<Sha256> {

@@ -50,7 +50,7 @@ pub struct SeedReport {
 /// First 16 hex chars of SHA-256 of the key: enough to notice that the key
 /// changed without storing anything that helps recover it.
 pub fn key_fingerprint(hash_key: &Secret<String>) -> String {
-    Sha256::digest(hash_key.expose().as_bytes()).iter().take(8).map(|b| format!("{b:02x}")).collect()
+    hex::encode(&Sha256::digest(hash_key.expose().as_bytes())[..8])
 }
 
 /// Replaces the whole population with `count` people generated from `seed`.

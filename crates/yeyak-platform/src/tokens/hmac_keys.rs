@@ -21,6 +21,9 @@ use crate::{config::ConfigError, Secret};
 pub struct HmacKey {
     kid: String,
     secret: Secret<Vec<u8>>,
+    /// The MAC with the key already absorbed: cloning it spares every
+    /// ticket check the two hashes of the padded key.
+    keyed: Hmac<Sha256>,
 }
 
 impl fmt::Debug for HmacKey {
@@ -31,7 +34,9 @@ impl fmt::Debug for HmacKey {
 
 impl HmacKey {
     pub fn new(kid: &str, secret: &[u8]) -> Self {
-        Self { kid: kid.to_owned(), secret: Secret::new(secret.to_vec()) }
+        // HMAC accepts keys of any length, so this cannot fail.
+        let keyed = <Hmac<Sha256> as hmac::Mac>::new_from_slice(secret).unwrap_or_else(|_| unreachable!("HMAC takes any key length"));
+        Self { kid: kid.to_owned(), secret: Secret::new(secret.to_vec()), keyed }
     }
 
     pub fn kid(&self) -> &str {
@@ -39,8 +44,7 @@ impl HmacKey {
     }
 
     fn mac(&self) -> Hmac<Sha256> {
-        // HMAC accepts keys of any length, so this cannot fail.
-        <Hmac<Sha256> as hmac::Mac>::new_from_slice(self.secret.expose()).unwrap_or_else(|_| unreachable!("HMAC takes any key length"))
+        self.keyed.clone()
     }
 
     /// `kid:base64(secret)`, as read by [`HmacKeys::parse`].
@@ -161,7 +165,7 @@ fn parse_set(key: &str, spec: &str) -> Result<HmacSet, ConfigError> {
         if keys.iter().any(|k: &HmacKey| k.kid == kid) {
             return Err(invalid(format!("key id {kid} listed twice")));
         }
-        keys.push(HmacKey { kid: kid.to_owned(), secret });
+        keys.push(HmacKey::new(kid, secret.expose()));
     }
     let mut keys = keys.into_iter();
     let active = keys.next().ok_or_else(|| invalid("no key".into()))?;

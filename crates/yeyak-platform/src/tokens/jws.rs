@@ -92,12 +92,19 @@ pub fn key_id(token: &str) -> Option<String> {
 
 /// The claims, once the signature held: issuer and expiry checked.
 pub(crate) fn claims<C: TokenClaims>(parts: &Parts<'_>, now_unix: i64) -> Result<C, TokenError> {
-    let value: serde_json::Value =
-        serde_json::from_slice(&B64.decode(parts.payload).map_err(|_| TokenError::Malformed)?).map_err(|_| TokenError::Malformed)?;
-    if value.get("iss").and_then(|t| t.as_str()) != Some(issuer_uri(C::ISSUER)) {
+    /// The issuer alone, read first; both reads parse the bytes directly
+    /// (no `serde_json::Value` holding every field).
+    #[derive(Deserialize)]
+    struct Issued<'a> {
+        #[serde(borrow, default)]
+        iss: Option<std::borrow::Cow<'a, str>>,
+    }
+    let json = B64.decode(parts.payload).map_err(|_| TokenError::Malformed)?;
+    let issued: Issued<'_> = serde_json::from_slice(&json).map_err(|_| TokenError::Malformed)?;
+    if issued.iss.as_deref() != Some(issuer_uri(C::ISSUER)) {
         return Err(TokenError::WrongIssuer);
     }
-    let claims: C = serde_json::from_value(value).map_err(|_| TokenError::Malformed)?;
+    let claims: C = serde_json::from_slice(&json).map_err(|_| TokenError::Malformed)?;
     if claims.expires_at() <= now_unix {
         return Err(TokenError::Expired);
     }

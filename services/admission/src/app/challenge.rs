@@ -66,13 +66,7 @@ impl WaitingRoom {
             return Ok(IssuedChallenge { token: String::new(), bits, expires_at });
         }
         let nonce: [u8; 16] = rand::random();
-        let claims = JoinChallenge {
-            queue_id: queue.to_owned(),
-            bits,
-            nonce: nonce.iter().map(|b| format!("{b:02x}")).collect(),
-            issued_at: now,
-            expires_at,
-        };
+        let claims = JoinChallenge { queue_id: queue.to_owned(), bits, nonce: hex::encode(nonce), issued_at: now, expires_at };
         Ok(IssuedChallenge { token: tokens::sign_hmac(&self.policy.ticket_keys, &claims), bits, expires_at })
     }
 

@@ -185,5 +185,5 @@ fn place(ticket: &QueueTicket) -> Place {
 /// holder, whatever Redis forgot, and nobody can guess another's.
 fn new_session_id() -> String {
     let bits: [u8; 16] = rand::random();
-    bits.iter().map(|b| format!("{b:02x}")).collect()
+    hex::encode(bits)
 }

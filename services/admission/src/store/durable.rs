@@ -47,7 +47,7 @@ impl DurableStore {
     pub(crate) async fn marks(&self, queue: &str, now_ms: i64) -> Result<Marks, sqlx::Error> {
         let mut tx = self.pool.begin().await?;
         let seed: [u8; 16] = rand::random();
-        let seed: String = seed.iter().map(|b| format!("{b:02x}")).collect();
+        let seed: String = hex::encode(seed);
         sqlx::query("INSERT INTO queue_marks (queue_id, seed) VALUES ($1, $2) ON CONFLICT (queue_id) DO NOTHING")
             .bind(queue)
             .bind(&seed)

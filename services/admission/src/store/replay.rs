@@ -17,7 +17,7 @@ impl QueueStore {
         // The connection resends a call whose reply was lost; a holder drawn
         // per call tells that resend from another join with the challenge.
         let holder: [u8; 8] = rand::random();
-        let holder: String = holder.iter().map(|b| format!("{b:02x}")).collect();
+        let holder: String = hex::encode(holder);
         Ok(claim(&self.conn, &format!("{}:admission:pow-used:{nonce}", self.prefix), &holder, ttl).await?)
     }
 }
