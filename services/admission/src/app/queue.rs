@@ -79,7 +79,13 @@ impl WaitingRoom {
             match self.checked(queue, || self.store.join(queue, opens_at_ms, low_water)).await? {
                 JoinStep::Done(joined, None) => return Ok(joined),
                 JoinStep::Done(joined, Some(limit)) => {
-                    self.reserve_ahead(queue, limit).await?;
+                    // The place is taken (and the proofs spent): reserving
+                    // ahead only saves a later join a round trip, so its
+                    // failure must not fail this join; the next join that
+                    // finds the block short reserves it.
+                    if let Err(e) = self.reserve_ahead(queue, limit).await {
+                        tracing::warn!(queue, error = %e, "reserving the next block ahead failed; a later join will");
+                    }
                     return Ok(joined);
                 }
                 JoinStep::ReserveLottery => self.reserve(queue, Limit::Lottery).await?,

@@ -19,47 +19,45 @@ fn entry((place, lottery_entry, session_id): Row) -> Entry {
 }
 
 impl DurableStore {
-    /// The entry `subject` already holds in `queue`, if any.
+    /// The entry `subject` already holds in `queue`, if any. It is about to
+    /// back a new ticket, so its clock restarts: an entry is kept as long as
+    /// its last ticket can be used (otherwise pruning it would let a holder
+    /// of a live ticket join again as someone new).
     pub(crate) async fn entry_of(&self, queue: &str, subject: &str) -> Result<Option<Entry>, sqlx::Error> {
-        let row: Option<Row> =
-            sqlx::query_as("SELECT place, lottery_entry, session_id FROM identity_entries WHERE queue_id = $1 AND subject = $2")
-                .bind(queue)
-                .bind(subject)
-                .fetch_optional(&self.pool)
-                .await?;
+        let row: Option<Row> = sqlx::query_as(
+            "UPDATE identity_entries SET created_at = now() WHERE queue_id = $1 AND subject = $2
+             RETURNING place, lottery_entry, session_id",
+        )
+        .bind(queue)
+        .bind(subject)
+        .fetch_optional(&self.pool)
+        .await?;
         Ok(row.map(entry))
     }
 
     /// Records `new` as `subject`'s entry unless they already hold one;
-    /// returns the entry they hold now. Of two joins of one person at once,
-    /// one entry wins and the other join gets it too (its place is skipped).
+    /// returns the entry they hold now, its clock restarted. Of two joins of
+    /// one person at once, one entry wins and the other join waits for it
+    /// and gets it too (its place is skipped).
     pub(crate) async fn claim_entry(&self, queue: &str, subject: &str, new: &Entry) -> Result<Entry, sqlx::Error> {
-        let row: Option<Row> = sqlx::query_as(
-            "WITH inserted AS (
-               INSERT INTO identity_entries (queue_id, subject, place, lottery_entry, session_id)
-               VALUES ($1, $2, $3, $4, $5) ON CONFLICT (queue_id, subject) DO NOTHING
-               RETURNING place, lottery_entry, session_id)
-             SELECT place, lottery_entry, session_id FROM inserted
-             UNION ALL
-             SELECT place, lottery_entry, session_id FROM identity_entries WHERE queue_id = $1 AND subject = $2
-             LIMIT 1",
+        let row: Row = sqlx::query_as(
+            "INSERT INTO identity_entries (queue_id, subject, place, lottery_entry, session_id)
+             VALUES ($1, $2, $3, $4, $5)
+             ON CONFLICT (queue_id, subject) DO UPDATE SET created_at = now()
+             RETURNING place, lottery_entry, session_id",
         )
         .bind(queue)
         .bind(subject)
         .bind(new.place as i64)
         .bind(new.lottery_entry.map(|e| e as i64))
         .bind(&new.session_id)
-        .fetch_optional(&self.pool)
+        .fetch_one(&self.pool)
         .await?;
-        match row {
-            Some(row) => Ok(entry(row)),
-            // Another join of this person committed it after this statement's
-            // snapshot was taken: a new statement sees it.
-            None => self.entry_of(queue, subject).await?.ok_or(sqlx::Error::RowNotFound),
-        }
+        Ok(entry(row))
     }
 
-    /// Forgets entries older than the tickets they back.
+    /// Forgets entries whose last ticket has expired (`created_at` is the
+    /// time the last ticket for the entry was issued).
     pub(crate) async fn prune_entries(&self, queue: &str, older_than_secs: i64) -> Result<(), sqlx::Error> {
         sqlx::query("DELETE FROM identity_entries WHERE queue_id = $1 AND created_at < now() - make_interval(secs => $2)")
             .bind(queue)
