@@ -39,6 +39,16 @@ impl WaitingRoom {
         Ok(Some(Entrant { subject: claims.subject }))
     }
 
+    /// The cheap half of [`Self::entrant`]: an identity-first event refuses
+    /// a join without an assertion before it checks (and spends) the
+    /// join's proofs.
+    pub(super) fn require_assertion(&self, queue: &str, assertion: &str) -> Result<(), AdmissionError> {
+        match self.policy.identity_first.events.get(queue) {
+            Some(verify_in) if assertion.is_empty() => Err(AdmissionError::IdentityRequired { verify_in: verify_in.clone() }),
+            _ => Ok(()),
+        }
+    }
+
     /// The entry this person already holds in `queue`, if any.
     pub(super) async fn held_entry(&self, queue: &str, entrant: Option<&Entrant>) -> Result<Option<Entry>, AdmissionError> {
         match entrant {

@@ -42,6 +42,9 @@ impl WaitingRoom {
         let device = self.device_claim(device_proof, now / 1000)?;
         // With a device key, the key is the client the limits count.
         self.guard.admit(device.as_ref().map_or(client_id, |d| d.jkt.as_str()), origin)?;
+        // Before any proof is spent: a join that forgot the assertion of an
+        // identity-first event can come back with it and the same proofs.
+        self.require_assertion(queue, identity)?;
         self.check_proof(queue, client_id, proof).await?;
         let jkt = self.device_key(device, now / 1000).await?;
         let entrant = self.entrant(queue, identity, now / 1000).await?;
