@@ -27,25 +27,21 @@ impl WaitingRoom {
     /// The person joining `queue`, when it is an identity-first event;
     /// `None` for any other queue (an assertion sent there is ignored).
     pub(super) async fn entrant(&self, queue: &str, assertion: &str, now_unix: i64) -> Result<Option<Entrant>, AdmissionError> {
-        let first = &self.policy.identity_first;
-        let Some(verify_in) = first.events.get(queue) else { return Ok(None) };
-        if assertion.is_empty() {
-            return Err(AdmissionError::IdentityRequired { verify_in: verify_in.clone() });
-        }
-        let claims = first.assertions.verify(assertion, now_unix).await.map_err(AdmissionError::BadAssertion)?;
+        let Some(verify_in) = self.require_assertion(queue, assertion)? else { return Ok(None) };
+        let claims = self.policy.identity_first.assertions.verify(assertion, now_unix).await.map_err(AdmissionError::BadAssertion)?;
         if &claims.queue_id != verify_in {
             return Err(AdmissionError::AssertionFromElsewhere { verify_in: verify_in.clone() });
         }
         Ok(Some(Entrant { subject: claims.subject }))
     }
 
-    /// The cheap half of [`Self::entrant`]: an identity-first event refuses
-    /// a join without an assertion before it checks (and spends) the
-    /// join's proofs.
-    pub(super) fn require_assertion(&self, queue: &str, assertion: &str) -> Result<(), AdmissionError> {
+    /// The cheap half of [`Self::entrant`], run before a join's proofs are
+    /// checked (and spent): the queue people verify in for an identity-first
+    /// event, refused when no assertion came; `None` for any other queue.
+    pub(super) fn require_assertion(&self, queue: &str, assertion: &str) -> Result<Option<&String>, AdmissionError> {
         match self.policy.identity_first.events.get(queue) {
             Some(verify_in) if assertion.is_empty() => Err(AdmissionError::IdentityRequired { verify_in: verify_in.clone() }),
-            _ => Ok(()),
+            verify_in => Ok(verify_in),
         }
     }
 
