@@ -177,9 +177,10 @@ fn parse_proof_bits(spec: &str, queues: &[String]) -> Result<HashMap<String, u8>
         if value > proof::MAX_BITS {
             return Err(invalid(format!("{value} bits is more than {}", proof::MAX_BITS)));
         }
-        match queue.trim() {
-            "*" => every = Some(value),
-            queue => drop(bits.insert(queue.to_owned(), value)),
+        let queue = queue.trim();
+        let earlier = if queue == "*" { every.replace(value) } else { bits.insert(queue.to_owned(), value) };
+        if earlier.is_some() {
+            return Err(invalid(format!("{queue:?} is named twice")));
         }
     }
     if let Some(value) = every {
@@ -201,7 +202,9 @@ fn identity_first(spec: &str, queues: &[String], ring: &KeyRing) -> Result<HashM
         if event == verify_in || ![event, verify_in].iter().all(|q| queues.iter().any(|known| known == q)) {
             return Err(invalid(format!("{entry:?}: two different queues of YEYAK_QUEUE_IDS")));
         }
-        events.insert(event.to_owned(), verify_in.to_owned());
+        if events.insert(event.to_owned(), verify_in.to_owned()).is_some() {
+            return Err(invalid(format!("{event:?} is named twice")));
+        }
     }
     if !events.is_empty() && ring.keys_of(Issuer::Identity).is_empty() {
         return Err(invalid("identity's public key is not in YEYAK_TRUSTED_KEYS".into()));
@@ -213,15 +216,15 @@ fn identity_first(spec: &str, queues: &[String], ring: &KeyRing) -> Result<HashM
 /// `round3=2021-07-12T20:00:00+09:00`.
 fn parse_openings(spec: &str) -> Result<HashMap<String, i64>, ConfigError> {
     let invalid = |reason: String| ConfigError::Invalid { key: "YEYAK_QUEUE_OPENS_AT".into(), reason };
-    spec.split(',')
-        .map(str::trim)
-        .filter(|e| !e.is_empty())
-        .map(|entry| {
-            let (queue, at) = entry.split_once('=').ok_or_else(|| invalid(format!("{entry:?} is not queue=instant")))?;
-            let at = chrono::DateTime::parse_from_rfc3339(at).map_err(|e| invalid(format!("{at:?}: {e}")))?;
-            Ok((queue.to_owned(), at.timestamp_millis()))
-        })
-        .collect()
+    let mut openings = HashMap::new();
+    for entry in spec.split(',').map(str::trim).filter(|e| !e.is_empty()) {
+        let (queue, at) = entry.split_once('=').ok_or_else(|| invalid(format!("{entry:?} is not queue=instant")))?;
+        let at = chrono::DateTime::parse_from_rfc3339(at).map_err(|e| invalid(format!("{at:?}: {e}")))?;
+        if openings.insert(queue.to_owned(), at.timestamp_millis()).is_some() {
+            return Err(invalid(format!("{queue:?} is named twice")));
+        }
+    }
+    Ok(openings)
 }
 
 #[cfg(test)]
@@ -233,6 +236,8 @@ mod tests {
         let m = parse_openings("r3=2021-07-12T20:00:00+09:00, demo=2021-07-12T11:00:00Z").unwrap();
         assert_eq!(m["r3"], m["demo"]);
         assert!(parse_openings("r3=tonight").unwrap_err().to_string().contains("YEYAK_QUEUE_OPENS_AT"));
+        let twice = parse_openings("r3=2021-07-12T20:00:00+09:00,r3=2021-07-13T20:00:00+09:00").unwrap_err();
+        assert!(twice.to_string().contains("named twice"), "{twice}");
     }
 
     #[test]
@@ -241,6 +246,9 @@ mod tests {
         let m = parse_proof_bits("a=20, *=8", &queues).unwrap();
         assert_eq!((m["a"], m["b"]), (20, 8));
         assert!(parse_proof_bits("a=33", &queues).unwrap_err().to_string().contains("YEYAK_JOIN_POW_BITS"));
+        for twice in ["a=20,a=8", "*=1,b=2,*=3"] {
+            assert!(parse_proof_bits(twice, &queues).unwrap_err().to_string().contains("named twice"), "{twice}");
+        }
     }
 
     #[test]
@@ -251,7 +259,7 @@ mod tests {
         assert!(identity_first("r3=r3-verify", &queues, &ring).unwrap_err().to_string().contains("public key"));
         ring.trust(&identity);
         assert_eq!(identity_first(" r3 = r3-verify ", &queues, &ring).unwrap()["r3"], "r3-verify");
-        for bad in ["r3=r3", "r3=other", "r3"] {
+        for bad in ["r3=r3", "r3=other", "r3", "r3=r3-verify,r3=r3-verify"] {
             assert!(identity_first(bad, &queues, &ring).is_err(), "{bad}");
         }
         assert!(identity_first("", &queues, &KeyRing::parse("").unwrap()).unwrap().is_empty());

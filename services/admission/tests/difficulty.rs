@@ -48,6 +48,10 @@ fn asked(result: Result<JoinQueueResponse, tonic::Status>) -> Option<String> {
 async fn an_operator_raises_and_lowers_the_difficulty_on_every_replica_and_it_outlives_a_loss() {
     let d = Deployment::new(&[]);
     let (r1, r2) = (d.start().await, d.start().await);
+    // Every join is a new person: a client id reused in a retry loop could
+    // meet its join limit instead of the difficulty the test waits for.
+    let fresh = std::sync::atomic::AtomicUsize::new(100);
+    let next = || client(fresh.fetch_add(1, std::sync::atomic::Ordering::Relaxed));
     let first = r1.join(&client(1)).await.unwrap();
     assert_eq!(first.status.unwrap().join_difficulty_bits, 0, "no proof of work by default");
 
@@ -61,7 +65,7 @@ async fn an_operator_raises_and_lowers_the_difficulty_on_every_replica_and_it_ou
     assert_eq!(settings.join_difficulty_bits, 8);
     // Every replica asks for it within its snapshot's age, and reports it to
     // people already in line (who are never asked for it again).
-    eventually(Duration::from_secs(2), "replica 2 asks for 8 bits", || async { asked(r2.join(&client(2)).await).as_deref() == Some("8") })
+    eventually(Duration::from_secs(2), "replica 2 asks for 8 bits", || async { asked(r2.join(&next()).await).as_deref() == Some("8") })
         .await;
     assert_eq!(r2.status(&first.ticket, &client(1)).await.unwrap().join_difficulty_bits, 8);
     let c8 = challenge(&r2).await;
@@ -71,10 +75,8 @@ async fn an_operator_raises_and_lowers_the_difficulty_on_every_replica_and_it_ou
     // Raised mid-event: a challenge issued at the lower difficulty is stale.
     let stale = challenge(&r1).await;
     set(&r2, 10).await.unwrap();
-    eventually(Duration::from_secs(2), "replica 1 asks for 10 bits", || async {
-        asked(r1.join(&client(4)).await).as_deref() == Some("10")
-    })
-    .await;
+    eventually(Duration::from_secs(2), "replica 1 asks for 10 bits", || async { asked(r1.join(&next()).await).as_deref() == Some("10") })
+        .await;
     let weaker = join_with(&r1, &client(4), &stale).await.unwrap_err();
     assert_eq!(field_violations(&weaker), vec!["yeyak-join-challenge"], "{weaker:?}");
 
@@ -85,11 +87,11 @@ async fn an_operator_raises_and_lowers_the_difficulty_on_every_replica_and_it_ou
     assert_eq!(settings.unwrap().into_inner().settings.unwrap().join_difficulty_bits, 10);
     let c10 = challenge(&r2).await;
     assert_eq!(c10.difficulty_bits, 10);
-    join_with(&r2, &client(4), &c10).await.unwrap();
+    join_with(&r2, &client(5), &c10).await.unwrap();
 
     // Lowered to none: joins need no proof again, everywhere.
     set(&r1, 0).await.unwrap();
-    eventually(Duration::from_secs(2), "replica 2 asks for nothing", || async { r2.join(&client(5)).await.is_ok() }).await;
+    eventually(Duration::from_secs(2), "replica 2 asks for nothing", || async { r2.join(&next()).await.is_ok() }).await;
 
     // Each change is in the audit trail, old and new value.
     let pool = sqlx::PgPool::connect(&d.database_url()).await.unwrap();

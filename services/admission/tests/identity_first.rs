@@ -88,6 +88,17 @@ async fn the_lottery_holds_one_entry_per_person_whatever_they_join_with() {
     join(&r2, &client(20), &assertion(&identity, "subject-b", "q1-verify", 600)).await.unwrap();
     let c_ticket = join(&r1, &client(30), &assertion(&identity, "subject-c", "q1-verify", 600)).await.unwrap().ticket;
     assert_eq!(pre_opening_joined(&r1).await, 3);
+    // Person D joins from six clients at the same moment over both replicas
+    // (the claim race): still one entry.
+    let dee = assertion(&identity, "subject-d", "q1-verify", 600);
+    let at_once = (0..6).map(|i| {
+        let (r, dee) = (if i % 2 == 0 { &r1 } else { &r2 }, &dee);
+        async move { join(r, &client(50 + i), dee).await }
+    });
+    for joined in futures_util::future::join_all(at_once).await {
+        joined.unwrap();
+    }
+    assert_eq!(pre_opening_joined(&r1).await, 4, "six concurrent joins of one person take one entry");
     // The verification queue itself is an ordinary queue.
     let plain = JoinQueueRequest { queue_id: "q1-verify".into(), client_id: client(40), ..Default::default() };
     r1.queue().join_queue(plain).await.unwrap();

@@ -8,8 +8,14 @@
 //! however many tickets a bot buys, each person holds one.
 use yeyak_platform::tokens::AssertionVerifier;
 
-use super::WaitingRoom;
-use crate::{error::AdmissionError, store::durable::Entry};
+use super::{queue::new_session_id, WaitingRoom};
+use crate::{
+    error::AdmissionError,
+    store::{
+        durable::{Claimed, Entry},
+        Joined,
+    },
+};
 
 /// Who is joining an identity-first event.
 pub(super) struct Entrant {
@@ -45,20 +51,32 @@ impl WaitingRoom {
         }
     }
 
-    /// The entry this person already holds in `queue`, if any.
-    pub(super) async fn held_entry(&self, queue: &str, entrant: Option<&Entrant>) -> Result<Option<Entry>, AdmissionError> {
-        match entrant {
-            Some(e) => Ok(self.durable.entry_of(queue, &e.subject).await?),
-            None => Ok(None),
+    /// The entry a join gets: a new place for anyone but a person of an
+    /// identity-first event who already holds one (found with one statement),
+    /// or whose concurrent join is taking one (then this join waits for it).
+    pub(super) async fn entry_for(&self, queue: &str, entrant: Option<&Entrant>, opens_at_ms: i64) -> Result<Entry, AdmissionError> {
+        let Some(Entrant { subject }) = entrant else {
+            return self.new_entry(queue, opens_at_ms, new_session_id()).await;
+        };
+        if let Some(held) = self.durable.entry_of(queue, subject).await? {
+            return Ok(held);
+        }
+        match self.durable.claim(queue, subject, &new_session_id()).await? {
+            Claimed::Held(entry) => Ok(entry),
+            Claimed::New(claim) => {
+                let new = self.new_entry(queue, opens_at_ms, String::new()).await?;
+                Ok(claim.record(new.place, new.lottery_entry).await?)
+            }
         }
     }
 
-    /// Records a new entry for the person, or the one a concurrent join of
-    /// theirs recorded first.
-    pub(super) async fn record_entry(&self, queue: &str, entrant: Option<&Entrant>, new: Entry) -> Result<Entry, AdmissionError> {
-        match entrant {
-            Some(e) => Ok(self.durable.claim_entry(queue, &e.subject, &new).await?),
-            None => Ok(new),
-        }
+    /// A place never handed out before (or a lottery entry before the opening).
+    async fn new_entry(&self, queue: &str, opens_at_ms: i64, session_id: String) -> Result<Entry, AdmissionError> {
+        let (place, lottery_entry) = match self.take_place(queue, opens_at_ms).await? {
+            Joined::Closed => return Err(AdmissionError::Closed),
+            Joined::PreOpening(k) => (0, Some(k)),
+            Joined::InLine(place) => (place, None),
+        };
+        Ok(Entry { place, lottery_entry, session_id })
     }
 }

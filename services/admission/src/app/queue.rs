@@ -7,7 +7,7 @@ use super::{now_ms, Origin, Proof, WaitingRoom};
 use crate::{
     domain::{standing, IssuedPass, Place, QueueView},
     error::AdmissionError,
-    store::{durable::Entry, JoinStep, Joined, Limit},
+    store::{JoinStep, Joined},
 };
 
 /// What a new entry may come with: a proof of work, a device proof, an
@@ -48,17 +48,7 @@ impl WaitingRoom {
         self.check_proof(queue, client_id, proof).await?;
         let jkt = self.device_key(device, now / 1000).await?;
         let entrant = self.entrant(queue, identity, now / 1000).await?;
-        let entry = match self.held_entry(queue, entrant.as_ref()).await? {
-            Some(held) => held,
-            None => {
-                let (place, lottery_entry) = match self.take_place(queue, opens_at_ms).await? {
-                    Joined::Closed => return Err(AdmissionError::Closed),
-                    Joined::PreOpening(k) => (0, Some(k)),
-                    Joined::InLine(place) => (place, None),
-                };
-                self.record_entry(queue, entrant.as_ref(), Entry { place, lottery_entry, session_id: new_session_id() }).await?
-            }
-        };
+        let entry = self.entry_for(queue, entrant.as_ref(), opens_at_ms).await?;
         let issued_at = now / 1000;
         let ticket = QueueTicket {
             queue_id: queue.to_owned(),
@@ -76,23 +66,22 @@ impl WaitingRoom {
 
     /// A place in line, or a lottery entry, never handed out before: the
     /// store hands them out within blocks reserved in PostgreSQL.
-    async fn take_place(&self, queue: &str, opens_at_ms: i64) -> Result<Joined, AdmissionError> {
+    pub(super) async fn take_place(&self, queue: &str, opens_at_ms: i64) -> Result<Joined, AdmissionError> {
         for _ in 0..JOIN_STEPS {
             let low_water = self.policy.place_block;
             match self.checked(queue, || self.store.join(queue, opens_at_ms, low_water)).await? {
                 JoinStep::Done(joined, None) => return Ok(joined),
-                JoinStep::Done(joined, Some(limit)) => {
+                JoinStep::Done(joined, Some(short)) => {
                     // The place is taken (and the proofs spent): reserving
                     // ahead only saves a later join a round trip, so its
                     // failure must not fail this join; the next join that
                     // finds the block short reserves it.
-                    if let Err(e) = self.reserve_ahead(queue, limit).await {
+                    if let Err(e) = self.reserve_ahead(queue, short).await {
                         tracing::warn!(queue, error = %e, "reserving the next block ahead failed; a later join will");
                     }
                     return Ok(joined);
                 }
-                JoinStep::ReserveLottery => self.reserve(queue, Limit::Lottery).await?,
-                JoinStep::ReservePlaces => self.reserve(queue, Limit::Places).await?,
+                JoinStep::Reserve(short) => self.reserve(queue, short).await?,
                 JoinStep::FreezePool(entries) => self.freeze_pool(queue, entries).await?,
             }
         }
@@ -192,7 +181,7 @@ fn place(ticket: &QueueTicket) -> Place {
 /// A session id: 128 random bits drawn at the join and carried in the
 /// signed ticket, so every replica mints the same one for the ticket's
 /// holder, whatever Redis forgot, and nobody can guess another's.
-fn new_session_id() -> String {
+pub(super) fn new_session_id() -> String {
     let bits: [u8; 16] = rand::random();
     hex::encode(bits)
 }

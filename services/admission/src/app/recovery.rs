@@ -12,7 +12,7 @@ use tokio::sync::Mutex;
 use super::{now_ms, WaitingRoom};
 use crate::{
     error::AdmissionError,
-    store::{Limit, StoreError},
+    store::{Limit, Short, StoreError},
 };
 
 /// How many times a call meets a lost state before giving up (a rebuild
@@ -77,32 +77,36 @@ impl WaitingRoom {
     /// Reserves the next block of places or lottery entries. A caller that
     /// finds a reservation under way waits for it instead of reserving
     /// another block, then tries its join again.
-    pub(super) async fn reserve(&self, queue: &str, limit: Limit) -> Result<(), AdmissionError> {
+    pub(super) async fn reserve(&self, queue: &str, short: Short) -> Result<(), AdmissionError> {
         let locks = self.locks(queue)?;
         let Ok(_one) = locks.reserve.try_lock() else {
             drop(locks.reserve.lock().await);
             return Ok(());
         };
-        self.reserve_block(queue, limit).await
+        self.reserve_block(queue, short).await
     }
 
-    async fn reserve_block(&self, queue: &str, limit: Limit) -> Result<(), AdmissionError> {
+    /// The lock above only spares this replica's PostgreSQL round trips;
+    /// what bounds the places reserved across replicas is that PostgreSQL
+    /// adds the block only if its mark is still the limit the join saw.
+    /// Either way Redis is raised to PostgreSQL's mark.
+    async fn reserve_block(&self, queue: &str, short: Short) -> Result<(), AdmissionError> {
         let block = self.policy.place_block;
-        let mark = match limit {
-            Limit::Lottery => self.durable.reserve_lottery(queue, block).await?,
-            Limit::Places | Limit::Pool => self.durable.reserve_places(queue, block).await?,
+        let mark = match short.limit {
+            Limit::Lottery => self.durable.reserve_lottery(queue, block, short.seen).await?,
+            Limit::Places | Limit::Pool => self.durable.reserve_places(queue, block, short.seen).await?,
         };
-        self.checked(queue, || self.store.raise(queue, limit, mark)).await
+        self.checked(queue, || self.store.raise(queue, short.limit, mark)).await
     }
 
     /// Reserves the next block before the current one runs out, unless a
     /// reservation is already under way in this replica (then that one
     /// will do). One join in a block pays for it with one PostgreSQL write.
-    pub(super) async fn reserve_ahead(&self, queue: &str, limit: Limit) -> Result<(), AdmissionError> {
+    pub(super) async fn reserve_ahead(&self, queue: &str, short: Short) -> Result<(), AdmissionError> {
         let Ok(_one) = self.locks(queue)?.reserve.try_lock() else {
             return Ok(());
         };
-        self.reserve_block(queue, limit).await
+        self.reserve_block(queue, short).await
     }
 
     /// Freezes the lottery pool at the opening, in PostgreSQL first.

@@ -10,7 +10,7 @@ use yeyak_platform::operators::{self, audit::AuditEvent};
 use crate::domain::StoredSettings;
 
 mod entries;
-pub(crate) use entries::Entry;
+pub(crate) use entries::{Claimed, Entry};
 
 /// What Redis is rebuilt from.
 #[derive(Clone, Debug, Default)]
@@ -33,13 +33,18 @@ pub(crate) struct Marks {
 #[derive(Clone)]
 pub(crate) struct DurableStore {
     pool: PgPool,
+    /// First joins of identity-first events hold a connection (their
+    /// person's row locked) while they take a place; at most half the pool
+    /// may, so the reservation a place may need always finds a connection.
+    claims: std::sync::Arc<tokio::sync::Semaphore>,
 }
 
 type SettingsRow = (Option<f64>, Option<i64>, bool, bool, Option<i16>);
 
 impl DurableStore {
     pub(crate) fn new(pool: PgPool) -> Self {
-        Self { pool }
+        let claims = (pool.options().get_max_connections() as usize / 2).max(1);
+        Self { pool, claims: std::sync::Arc::new(tokio::sync::Semaphore::new(claims)) }
     }
 
     /// Everything a rebuild needs, read in one transaction (the queue's row
@@ -87,19 +92,25 @@ impl DurableStore {
         })
     }
 
-    /// Reserves the next `block` post-opening places; returns the new mark.
-    pub(crate) async fn reserve_places(&self, queue: &str, block: u64) -> Result<u64, sqlx::Error> {
-        self.reserve(queue, "places_reserved", block).await
+    /// Reserves the next `block` post-opening places past `seen`; returns the mark.
+    pub(crate) async fn reserve_places(&self, queue: &str, block: u64, seen: u64) -> Result<u64, sqlx::Error> {
+        self.reserve(queue, "places_reserved", block, seen).await
     }
 
-    /// Reserves the next `block` lottery entries; returns the new mark.
-    pub(crate) async fn reserve_lottery(&self, queue: &str, block: u64) -> Result<u64, sqlx::Error> {
-        self.reserve(queue, "lottery_reserved", block).await
+    /// Reserves the next `block` lottery entries past `seen`; returns the mark.
+    pub(crate) async fn reserve_lottery(&self, queue: &str, block: u64, seen: u64) -> Result<u64, sqlx::Error> {
+        self.reserve(queue, "lottery_reserved", block, seen).await
     }
 
-    async fn reserve(&self, queue: &str, column: &'static str, block: u64) -> Result<u64, sqlx::Error> {
-        let sql = format!("UPDATE queue_marks SET {column} = {column} + $2 WHERE queue_id = $1 RETURNING {column}");
-        let mark: i64 = sqlx::query_scalar(&sql).bind(queue).bind(block as i64).fetch_one(&self.pool).await?;
+    /// Adds a block only while the mark is still the limit a join saw in
+    /// Redis (Redis is never ahead of it): a reservation already made past
+    /// it, by another replica or a concurrent join, is returned instead.
+    async fn reserve(&self, queue: &str, column: &'static str, block: u64, seen: u64) -> Result<u64, sqlx::Error> {
+        let sql = format!(
+            "UPDATE queue_marks SET {column} = CASE WHEN {column} <= $3 THEN {column} + $2 ELSE {column} END
+             WHERE queue_id = $1 RETURNING {column}"
+        );
+        let mark: i64 = sqlx::query_scalar(&sql).bind(queue).bind(block as i64).bind(seen as i64).fetch_one(&self.pool).await?;
         Ok(mark as u64)
     }
 

@@ -56,13 +56,21 @@ pub(crate) enum Joined {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum JoinStep {
     /// Joined; with the limit to reserve ahead when few places are left.
-    Done(Joined, Option<Limit>),
-    /// Reserve more lottery entries in PostgreSQL.
-    ReserveLottery,
+    Done(Joined, Option<Short>),
+    /// Reserve more lottery entries or places in PostgreSQL.
+    Reserve(Short),
     /// Freeze the lottery pool (so far this many entries).
     FreezePool(u64),
-    /// Reserve more places in PostgreSQL.
-    ReservePlaces,
+}
+
+/// A limit found (nearly) reached, at the value the join saw: a
+/// reservation adds a block only while PostgreSQL's mark is still there, so
+/// joins and replicas that all see the same limit reserve one block between
+/// them, and a loss of Redis skips at most two.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Short {
+    pub(crate) limit: Limit,
+    pub(crate) seen: u64,
 }
 
 /// One admission tick's outcome.
@@ -171,12 +179,12 @@ impl QueueStore {
         let args = [opens_at_ms.to_string(), low_water.to_string()];
         let reply = self.run(&self.scripts.join, &self.keys(queue).for_join(), &args).await?;
         let value = |i: usize| reply.get(i).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
-        let ahead = |limit: Limit| (value(2) == 1).then_some(limit);
+        let ahead = |limit: Limit| (value(2) == 1).then_some(Short { limit, seen: value(3) });
         Ok(match reply.first().map(String::as_str) {
             Some("-1") => JoinStep::Done(Joined::Closed, None),
-            Some("-2") => JoinStep::ReserveLottery,
+            Some("-2") => JoinStep::Reserve(Short { limit: Limit::Lottery, seen: value(1) }),
             Some("-3") => JoinStep::FreezePool(value(1)),
-            Some("-4") => JoinStep::ReservePlaces,
+            Some("-4") => JoinStep::Reserve(Short { limit: Limit::Places, seen: value(1) }),
             Some("0") => JoinStep::Done(Joined::PreOpening(value(1)), ahead(Limit::Lottery)),
             _ => JoinStep::Done(Joined::InLine(value(1)), ahead(Limit::Places)),
         })

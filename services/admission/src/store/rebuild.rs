@@ -81,10 +81,15 @@ mod tests {
 
     #[test]
     fn seats_follow_the_fixed_arguments_in_pairs() {
+        let args_of = args;
         let marks = Marks { seed: "s".into(), admitted: 7, seats: vec![(6, 1_000), (7, 1_000)], ..Marks::default() };
         let args = args(&marks);
         assert_eq!(args.len(), 11 + 4);
         assert_eq!(&args[11..], ["6", "1000", "7", "1000"]);
         assert_eq!(args[0], "0", "a first build is no restore");
+        assert_eq!(args[10], "", "no operator difficulty: the deployment's default applies");
+        let mut marks = marks;
+        marks.settings.pow_bits = Some(12);
+        assert_eq!(args_of(&marks)[10], "12", "the operator's difficulty is restored");
     }
 }

@@ -28,11 +28,14 @@ macro_rules! checked {
 /// reservation or the frozen pool, it asks the service for it. A join that
 /// leaves fewer than ARGV[2] reserved says so (its third value is 1), so the
 /// next block is reserved before the line runs out: otherwise every join in
-/// flight at that moment comes back for a block and runs again.
+/// flight at that moment comes back for a block and runs again. Every reply
+/// that may lead to a reservation carries the limit it saw, so that however
+/// many joins and replicas ask at once, PostgreSQL adds one block past it.
 /// KEYS: origin, settings, preopen, pre_limit, pool, post, post_limit.
 /// ARGV: opens_at_ms, low_water.
-/// Returns {-1} closed, {-2} reserve lottery entries, {-3, entries} freeze
-/// the pool, {-4} reserve places, {0, k, low} pre-opening, {1, place, low} in line.
+/// Returns {-1} closed, {-2, limit} reserve lottery entries, {-3, entries}
+/// freeze the pool, {-4, limit} reserve places, {0, k, low, limit}
+/// pre-opening, {1, place, low, limit} in line.
 pub(super) const JOIN: &str = checked!(
     r"
 if redis.call('HGET', KEYS[2], 'closed') == '1' then return {-1, 0} end
@@ -40,17 +43,17 @@ local water = tonumber(ARGV[2])
 if now < tonumber(ARGV[1]) then
   local k = tonumber(redis.call('GET', KEYS[3]) or '0')
   local limit = tonumber(redis.call('GET', KEYS[4]) or '0')
-  if k >= limit then return {-2, 0} end
+  if k >= limit then return {-2, limit} end
   redis.call('SET', KEYS[3], k + 1)
-  return {0, k, (limit - k - 1 < water) and 1 or 0}
+  return {0, k, (limit - k - 1 < water) and 1 or 0, limit}
 end
 local pool = redis.call('GET', KEYS[5])
 if not pool then return {-3, tonumber(redis.call('GET', KEYS[3]) or '0')} end
 local n = tonumber(redis.call('GET', KEYS[6]) or '0') + 1
 local limit = tonumber(redis.call('GET', KEYS[7]) or '0')
-if n > limit then return {-4, 0} end
+if n > limit then return {-4, limit} end
 redis.call('SET', KEYS[6], n)
-return {1, tonumber(pool) + n, (limit - n < water) and 1 or 0}
+return {1, tonumber(pool) + n, (limit - n < water) and 1 or 0, limit}
 "
 );
 
