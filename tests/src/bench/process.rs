@@ -1,5 +1,5 @@
 //! A server run as a child process of the benchmark binary itself, reporting
-//! its address on stdout; its resident memory is read from /proc.
+//! its address on stdout; its resident memory and CPU time are read from /proc.
 use std::{
     io::{BufRead as _, BufReader},
     process::{Child, Command, Stdio},
@@ -37,6 +37,19 @@ impl ServerProcess {
             .find_map(|l| l.strip_prefix("VmRSS:"))
             .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
             .map_or(0, |kb| kb * 1024)
+    }
+}
+
+impl ServerProcess {
+    /// User and system CPU seconds of all the server's threads so far: the
+    /// server's own cost, apart from the generator's and Redis's on the same
+    /// cores. (`/proc/<pid>/stat` counts in clock ticks, 100 a second on
+    /// Linux; the name may hold spaces, so fields count from its `)`.)
+    pub fn cpu_seconds(&self) -> f64 {
+        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.child.id())).unwrap_or_default();
+        let after_name = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
+        let ticks: u64 = after_name.split_whitespace().skip(11).take(2).filter_map(|f| f.parse::<u64>().ok()).sum();
+        ticks as f64 / 100.0
     }
 }
 

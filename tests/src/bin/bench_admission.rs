@@ -6,7 +6,8 @@
 //! Runs two server processes, each this binary in a server mode and served by
 //! the same platform stack: a no-op unary RPC (the floor) and admission. One
 //! closed-loop generator drives both. Prints joins/s and polls/s with
-//! p50/p99/p999 beside the floor, server RSS per waiting person, measured vs
+//! p50/p99/p999 beside the floor, the server's CPU per call beside the
+//! floor server's, server RSS per waiting person, measured vs
 //! configured admission rate, and the cores the 2021 opening would need.
 //!
 //! Pollers behave like real clients: once a poll returns the pass, that

@@ -37,14 +37,21 @@ pub async fn serve() -> anyhow::Result<()> {
     ready.run(Shutdown::on_signals()).await
 }
 
+/// The floor's calls, and the server CPU seconds they cost.
+pub struct Floor {
+    pub phase: Phase<Calls>,
+    pub server_cpu: f64,
+}
+
 /// `--floor-calls` no-op calls through a fresh child process.
-pub async fn measure(surge: &Surge) -> anyhow::Result<Phase<Calls>> {
+pub async fn measure(surge: &Surge) -> anyhow::Result<Floor> {
     let noop = ServerProcess::spawn("--serve-noop", &[])?;
     let channels = Arc::new(channels(&noop.addr, surge)?);
-    let floor = closed_loop::run(Load::calls(surge.floor_calls, surge.concurrency), move |i| {
+    let cpu_before = noop.cpu_seconds();
+    let phase = closed_loop::run(Load::calls(surge.floor_calls, surge.concurrency), move |i| {
         let mut c = NotificationServiceClient::new(pick(&channels, i).clone());
         async move { c.get_delivery_status(GetDeliveryStatusRequest::default()).await.is_ok() }
     })
     .await;
-    Ok(floor)
+    Ok(Floor { phase, server_cpu: noop.cpu_seconds() - cpu_before })
 }

@@ -42,6 +42,8 @@ pub async fn serve() -> anyhow::Result<()> {
 /// The joins: their calls, and the server's memory before and after.
 pub struct Joins {
     pub phase: Phase<Calls>,
+    /// Server CPU seconds over the phase.
+    pub server_cpu: f64,
     pub rss_before: u64,
     pub rss_after: u64,
 }
@@ -50,6 +52,8 @@ pub struct Joins {
 /// the operator API reports over the polling window.
 pub struct Polls {
     pub phase: Phase<Calls>,
+    /// Server CPU seconds over the phase.
+    pub server_cpu: f64,
     pub passes: usize,
     pub line: AdmissionSettings,
     pub measured_rate: f64,
@@ -107,7 +111,7 @@ impl WaitingRoom {
     /// Every client joins once; each keeps its ticket for polling.
     pub async fn join(&self, surge: &Surge) -> Joins {
         let proofs = Arc::new(if surge.device_binding { super::proofs::join_proofs(surge.joins) } else { Vec::new() });
-        let rss_before = self.server.rss_bytes();
+        let (rss_before, cpu_before) = (self.server.rss_bytes(), self.server.cpu_seconds());
         let (channels, tickets) = (self.channels.clone(), self.tickets.clone());
         let phase = closed_loop::run(Load::calls(surge.joins, surge.concurrency), move |i| {
             let mut c = AdmissionServiceClient::new(pick(&channels, i).clone());
@@ -129,7 +133,7 @@ impl WaitingRoom {
             }
         })
         .await;
-        Joins { phase, rss_before, rss_after: self.server.rss_bytes() }
+        Joins { phase, server_cpu: self.server.cpu_seconds() - cpu_before, rss_before, rss_after: self.server.rss_bytes() }
     }
 
     /// Pollers as real clients: everyone in line polls, and a client that
@@ -137,6 +141,7 @@ impl WaitingRoom {
     pub async fn poll(&self, surge: &Surge) -> anyhow::Result<Polls> {
         let joins = surge.joins;
         let (admitted_before, started) = (self.settings().await?.admitted, Instant::now());
+        let cpu_before = self.server.cpu_seconds();
         let done: Arc<Vec<AtomicBool>> = Arc::new((0..joins).map(|_| AtomicBool::default()).collect());
         let (channels, tickets, admitted) = (self.channels.clone(), self.tickets.clone(), done.clone());
         let phase = closed_loop::run(Load::calls(surge.polls, surge.concurrency), move |i| {
@@ -165,11 +170,12 @@ impl WaitingRoom {
             }
         })
         .await;
+        let server_cpu = self.server.cpu_seconds() - cpu_before;
         let passes = done.iter().filter(|d| d.load(Ordering::Relaxed)).count();
         let line = self.settings().await?;
         let window = started.elapsed();
         let measured_rate = (line.admitted - admitted_before) as f64 / window.as_secs_f64();
-        Ok(Polls { phase, passes, line, measured_rate, window })
+        Ok(Polls { phase, server_cpu, passes, line, measured_rate, window })
     }
 
     /// The line as the operator API reports it.
