@@ -5,7 +5,7 @@ SHELL := /bin/bash
 
 CARGO ?= cargo
 
-.PHONY: help run run-check test test-deploy test-chart-run sync-kustomize image build lint lint-protos bootstrap bench bench-admission bench-identity bench-eligibility bench-booking bench-search bench-tokens bench-proofs clean-run
+.PHONY: help run run-check test test-deploy test-rules test-chart-run sync-kustomize image build lint lint-protos bootstrap bench bench-admission bench-identity bench-eligibility bench-booking bench-search bench-tokens bench-proofs clean-run
 
 help: ## List the targets
 	@echo "Yeyak make targets:"
@@ -36,8 +36,19 @@ test: bootstrap lint test-deploy ## bootstrap, every lint, the offline deploymen
 	env -u RUST_TEST_THREADS $(CARGO) test --workspace --all-targets
 	$(MAKE) --no-print-directory test-chart-run CHART_RUN_BUILD="$(CARGO) build --workspace --all-targets"
 
-test-deploy: ## Helm chart, kustomize overlays, NetworkPolicies, Dockerfile: rendered and validated offline
+test-deploy: ## Helm chart, kustomize overlays, NetworkPolicies, Dockerfile, alert rules (promtool), dashboards: rendered and validated offline
 	PYTHONDONTWRITEBYTECODE=1 .tools/venv/bin/python -m pytest tests/deploy -q
+
+# The one rules file (shipped by the chart) and its unit tests, with Debian's
+# promtool (scripts/bootstrap.sh installs it); docs/operations.md. test-deploy
+# (so `make test`) runs the same two commands in tests/deploy/test_observability.py,
+# beside the checks of the dashboards; this target runs them alone.
+RULES_FILE := helm/yeyak/files/rules/yeyak.rules.yml
+RULE_TESTS := $(wildcard observability/rules/tests/*.test.yml)
+
+test-rules: ## promtool check rules + promtool test rules: every alert fires and stays quiet on synthetic series
+	promtool check rules $(RULES_FILE)
+	promtool test rules $(RULE_TESTS)
 
 # `make test` has compiled every binary already (`--all-targets`) but cargo test leaves them in
 # target/debug/deps: `cargo build --all-targets` only copies them out (same features), whereas

@@ -8,8 +8,10 @@
 # script exits 1) and the server is started. Finally the `buf` CLI is made
 # available at .tools/node_modules/.bin/buf (npm package @bufbuild/buf), the
 # Python tools of the deployment tests are installed into .tools/venv from
-# tests/deploy/requirements.txt (again only when that file changes), and
-# kubectl (for `kubectl kustomize`) is checked.
+# tests/deploy/requirements.txt (again only when that file changes),
+# kubectl (for `kubectl kustomize`) is checked, and promtool (the alert rules'
+# checker, from Debian's package prometheus, whose server is never left
+# running or enabled) is installed when missing.
 #
 # Safe to run any number of times; prints one line per step.
 set -euo pipefail
@@ -210,6 +212,42 @@ else
     else
         log "WARNING: kubectl 1.${KUBECTL_MINOR:-?} is older than 1.$KUBECTL_MIN_MINOR: make test-deploy will fail; $KUBECTL_HELP"
     fi
+fi
+
+# --- 8. promtool (checks and unit-tests the alert rules: docs/operations.md) -----
+# Debian's package `prometheus` ships promtool beside the server; only promtool
+# is used. The package would start its service and enable it at boot: while it
+# installs, a policy-rc.d forbids service starts (unless the machine has one
+# already, as Debian container images do), and afterwards the service is
+# disabled and, under systemd, stopped. Nothing is done when promtool exists.
+promtool_version() { promtool --version 2>&1 | awk 'NR == 1 {print $3}'; }
+POLICY_RC=/usr/sbin/policy-rc.d
+if command -v promtool >/dev/null 2>&1; then
+    log "promtool $(promtool_version) present (alert rule checks)"
+elif [ "$IS_ROOT" -ne 1 ]; then
+    printf '[bootstrap] promtool missing; run (Debian package prometheus, its service kept off):\n  %s\n' \
+        "sudo apt-get update && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends prometheus && sudo systemctl disable --now prometheus" >&2
+    exit 1
+else
+    OWN_POLICY_RC=0
+    if [ ! -e "$POLICY_RC" ]; then
+        printf '#!/bin/sh\n# Written by yeyak scripts/bootstrap.sh while prometheus installs: start no service.\nexit 101\n' >"$POLICY_RC"
+        chmod 755 "$POLICY_RC"
+        OWN_POLICY_RC=1
+        trap 'rm -f "$POLICY_RC"' EXIT
+    fi
+    apt_install --no-install-recommends prometheus
+    if [ "$OWN_POLICY_RC" -eq 1 ]; then
+        rm -f "$POLICY_RC"
+        trap - EXIT
+    fi
+    deb-systemd-helper disable prometheus.service >/dev/null 2>&1 || true
+    update-rc.d prometheus disable >/dev/null 2>&1 || true
+    if [ -d /run/systemd/system ]; then
+        systemctl stop prometheus.service >/dev/null 2>&1 || true
+    fi
+    command -v promtool >/dev/null 2>&1 || die "promtool not found after installing prometheus"
+    log "promtool $(promtool_version) installed (package prometheus; its service disabled, not running)"
 fi
 
 log "done"

@@ -6,7 +6,9 @@ TLS checked where the chart turns it on (TLS-only gRPC ports, client
 certificates on inventory's internal port, plaintext probes on the health
 port), the demo booking through them over TLS, identity re-rendered to 3
 replicas (only identity's processes change), and one identity replica deleted
-during a stream of verifications with no verification failing.
+during a stream of verifications with no verification failing. After the
+booking a real Prometheus scrapes every pod: every dashboard panel's query
+returns data and every rule evaluates (prom.py, issue 19).
 """
 from __future__ import annotations
 
@@ -30,6 +32,7 @@ sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parents[1] / "scripts" / "deploy"))
 
 import chartlib  # noqa: E402
+import prom  # noqa: E402
 import grpc  # noqa: E402
 from cluster import BIN, NAMESPACE, ROOT, Cluster, make_workdir, namespace_of  # noqa: E402
 from grpc_health.v1 import health_pb2, health_pb2_grpc  # noqa: E402
@@ -212,7 +215,8 @@ def calls_answered(cluster: Cluster, workload: str, rpc_service: str) -> int:
     for pod in cluster.live(cluster.workloads[(NAMESPACE, workload)]):
         metrics = urllib.request.urlopen(f"http://127.0.0.1:{pod.local_port('metrics')}/metrics", timeout=5).read().decode()
         total += sum(int(float(line.rsplit(" ", 1)[1])) for line in metrics.splitlines()
-                     if line.startswith("yeyak_grpc_server_requests_total") and rpc_service in line and 'code="OK"' in line)
+                     if line.startswith("grpc_server_handled_total") and f'grpc_service="{rpc_service}"' in line
+                     and 'grpc_code="OK"' in line)
     return total
 
 
@@ -220,7 +224,49 @@ def verifications_served(pod) -> int:
     """CompleteVerification calls a pod answered OK, from its own /metrics."""
     metrics = urllib.request.urlopen(f"http://127.0.0.1:{pod.ports[9100]}/metrics", timeout=5).read().decode()
     return sum(int(float(line.rsplit(" ", 1)[1])) for line in metrics.splitlines()
-               if line.startswith("yeyak_grpc_server_requests_total") and "CompleteVerification" in line and 'code="OK"' in line)
+               if line.startswith("grpc_server_handled_total") and 'grpc_method="CompleteVerification"' in line
+               and 'grpc_code="OK"' in line)
+
+
+def dashboards_and_rules_hold(cluster: Cluster, workdir: Path) -> None:
+    targets = {}
+    for w in cluster.workloads.values():
+        service = w.name.removeprefix("yeyak-")
+        if service in SERVICES:
+            targets[service] = [f"127.0.0.1:{pod.local_port('metrics')}" for pod in cluster.live(w)]
+    files = ROOT / "helm" / "yeyak" / "files"
+    dashboards = sorted((files / "dashboards").glob("*.json"))
+    prometheus = prom.Prometheus(workdir, targets, sorted((files / "rules").glob("*.yml")))
+    try:
+        prometheus.scraped(samples=5)
+        # The booking went through every stage of the funnel, each counted once.
+        error, stages = prometheus.query('sum by (stage) (yeyak_funnel_total{event="demo"})')
+        reached = {s["metric"]["stage"]: float(s["value"][1]) for s in stages}
+        expected = ("joined", "admitted", "identity_started", "verified", "eligible", "searched", "booked", "sms_sent")
+        assert not error and {stage: reached.get(stage) for stage in expected} == dict.fromkeys(expected, 1.0), reached
+        # The series panels fall back from with `or vector(0)` exist in their own right.
+        for expr in ('yeyak_queue_waiting{event="demo"}', 'yeyak_queue_admission_rate_configured{event="demo"}',
+                     'yeyak_dependency_up{service="reservation",dependency="postgres"} == 1',
+                     'yeyak_dependency_up{service="admission",dependency="redis"} == 1',
+                     'yeyak_dependency_up{service="notification",dependency="rabbitmq"} == 1',
+                     'yeyak_outbox_oldest_unpublished_seconds{service="reservation"}',
+                     'yeyak_consumer_ready_messages{service="notification",queue="notification.sms"}',
+                     'yeyak_consumer_dead_letters{service="eligibility",queue="eligibility.bookings"}',
+                     'yeyak_db_pool_connections{service="inventory",state="in_use"}',
+                     'grpc_client_handled_total{service="reservation",grpc_method="GetSlot",grpc_code="OK"} > 0',
+                     'grpc_server_handled_total{service="reservation",grpc_method="CreateReservation",grpc_code="OK"} > 0'):
+            error, found = prometheus.query(expr)
+            assert not error and found, f"{expr}: {error or 'no series'}"
+        runs, dead = prom.dead_panels(prometheus, dashboards)
+        print(f"Prometheus: {runs} panel queries over {len(dashboards)} dashboards, {len(dead)} without data")
+        assert len(dashboards) >= 4 and runs > 50, (dashboards, runs)
+        assert not dead, "\n".join(dead)
+        rules = prometheus.rule_health()
+        assert len(rules) > 10, rules
+        broken = [r for r in rules if r[1] != "ok"]
+        assert not broken, broken
+    finally:
+        prometheus.stop()
 
 
 def demo_env(cluster: Cluster, keys: dict, ca_file: Path) -> dict:
@@ -262,17 +308,21 @@ def test_the_chart_runs_books_and_scales_identity_alone(infra):
 
         # The scripted demo booking, through the Services only, over TLS.
         env = demo_env(cluster, keys, certs / "ca.crt")
-        catalog_before = calls_answered(cluster, "yeyak-inventory", "SlotCatalogService")
-        eligibility_before = calls_answered(cluster, "yeyak-eligibility", "EligibilityService")
+        catalog_before = calls_answered(cluster, "yeyak-inventory", "yeyak.inventory.v1.SlotCatalogService")
+        eligibility_before = calls_answered(cluster, "yeyak-eligibility", "yeyak.eligibility.v1.EligibilityService")
         demo = subprocess.run([str(BIN / "yeyak-dev"), "demo"], env=env, capture_output=True, text=True, timeout=180)
         assert demo.returncode == 0, demo.stdout + demo.stderr
         print(demo.stdout)
         # Reservation reached inventory's internal port (mutual TLS only) and
         # eligibility (TLS only) during the booking.
-        assert calls_answered(cluster, "yeyak-inventory", "SlotCatalogService") > catalog_before
-        assert calls_answered(cluster, "yeyak-eligibility", "EligibilityService") > eligibility_before + 1
+        assert calls_answered(cluster, "yeyak-inventory", "yeyak.inventory.v1.SlotCatalogService") > catalog_before
+        assert calls_answered(cluster, "yeyak-eligibility", "yeyak.eligibility.v1.EligibilityService") > eligibility_before + 1
         sms = json.load(urllib.request.urlopen(f"{env['YEYAK_SMS_GATEWAY_URL']}/v1/messages", timeout=5))
         assert len(sms if isinstance(sms, list) else sms["messages"]) == 1, sms
+
+        # A real Prometheus scraping every pod: every dashboard panel's query
+        # returns data after the booking, and every rule evaluates cleanly.
+        dashboards_and_rules_hold(cluster, workdir)
 
         # identity.replicas=3: only identity's processes change.
         second = chartlib.render(values(keys, identity_replicas=3))

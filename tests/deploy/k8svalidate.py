@@ -1,10 +1,11 @@
 """Validate objects strictly: Kubernetes kinds against the 1.32 OpenAPI schemas
-(kubernetes-validate, strict: unknown fields fail), the two custom resources
-the chart renders against the small schemas in schemas/.
+(kubernetes-validate, strict: unknown fields fail), the custom resources the
+chart renders against the small schemas in schemas/.
 
 The CRD schemas cover the fields the chart uses, named and typed as in the
 upstream CRDs (KEDA's keda.sh_scaledobjects.yaml, the Prometheus Operator's
-monitoring.coreos.com_servicemonitors.yaml), with additionalProperties false
+monitoring.coreos.com_servicemonitors.yaml and
+monitoring.coreos.com_prometheusrules.yaml), with additionalProperties false
 so a misspelt field fails here as it would be pruned or rejected there.
 """
 
@@ -21,6 +22,7 @@ KUBE_VERSION = "1.32.0"
 SCHEMAS = Path(__file__).resolve().parent / "schemas"
 CRD_SCHEMAS = {
     ("monitoring.coreos.com/v1", "ServiceMonitor"): "servicemonitor.json",
+    ("monitoring.coreos.com/v1", "PrometheusRule"): "prometheusrule.json",
     ("keda.sh/v1alpha1", "ScaledObject"): "scaledobject.json",
 }
 

@@ -34,7 +34,10 @@ def test_service_monitor_only_when_the_api_exists_or_forced(enabled, force, api,
     assert sorted(m.name for m in monitors) == sorted(f"yeyak-{s}" for s in SERVICES)
     assert k8svalidate.all_errors(monitors) == []
     for monitor in monitors:
-        assert monitor["spec"]["endpoints"] == [{"port": "metrics", "path": "/metrics", "interval": "15s"}]
+        # honorLabels: the services' own `service` label (admission, ...) stays
+        # `service`, as the dashboards and alerts select it (docs/operations.md).
+        assert monitor["spec"]["endpoints"] == [
+            {"port": "metrics", "path": "/metrics", "interval": "15s", "honorLabels": True}]
 
 
 def test_service_monitor_extra_labels():

@@ -34,6 +34,7 @@ def test_each_set_renders_what_it_should(renders):
     assert set(kinds["tls"]) == base | {"NetworkPolicy", "ServiceMonitor"}
     assert set(kinds["tls-mocks"]) == base | {"Namespace"}
     assert set(kinds["ca-bundle"]) == base
+    assert set(kinds["observability"]) == base | {"ServiceMonitor", "PrometheusRule"}
 
 
 @pytest.mark.parametrize("set_name", SETS)

@@ -85,6 +85,16 @@ NAMED_OPERATORS = deep_merge(PRODUCTION, {"secrets": {"operators": {"existingSec
 CA_BUNDLE_CONFIGMAP = "managed-db-ca"
 CA_BUNDLE = deep_merge(PRODUCTION, {"tls": {"caBundle": {"configMap": CA_BUNDLE_CONFIGMAP}}})
 
+# Monitoring with the Prometheus Operator and Grafana's dashboard sidecar
+# (kube-prometheus-stack): the ServiceMonitors, the PrometheusRule (as
+# `helm template` in a pipeline renders them: forced), the dashboards in a
+# Grafana folder.
+OBSERVABILITY = deep_merge(PRODUCTION, {"metrics": {
+    "serviceMonitor": {"force": True, "labels": {"release": "kube-prometheus-stack"}},
+    "prometheusRule": {"force": True, "labels": {"release": "kube-prometheus-stack"}},
+    "grafanaDashboards": {"enabled": True, "annotations": {"grafana_folder": "Yeyak"}},
+}})
+
 SETS = {
     "production": PRODUCTION,
     "mocks": MOCKS,
@@ -96,6 +106,7 @@ SETS = {
     "tls-mocks": TLS_MOCKS,
     "ca-bundle": CA_BUNDLE,
     "operators": NAMED_OPERATORS,
+    "observability": OBSERVABILITY,
 }
 
 # The Secrets an operator creates (values.yaml `secrets.*`, and the mock

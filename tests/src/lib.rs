@@ -1,7 +1,9 @@
 //! The whole Yeyak stack for tests and benchmarks.
 //!
-//! - [`stack`]: starts every service and mock in this process on port 0,
-//!   each with a fresh database and private Redis/RabbitMQ namespaces;
+//! - [`stack`]: starts every service and mock on port 0 (in this process, or
+//!   our services as child processes), each with a fresh database and
+//!   private Redis/RabbitMQ namespaces;
+//! - [`otlp`]: an OTLP trace collector the services export to, for tests;
 //! - [`bench`]: what the benchmark programs (`src/bin/bench_*.rs`) share,
 //!   and each one's phases.
 //!
@@ -10,4 +12,5 @@
 #![forbid(unsafe_code)]
 
 pub mod bench;
+pub mod otlp;
 pub mod stack;

@@ -75,6 +75,10 @@ async fn scan_database(pool: &PgPool, forms: &[String]) -> Vec<String> {
 async fn tap(exchange: &str) -> (Connection, lapin::Consumer) {
     let conn = Connection::connect("amqp://guest:guest@127.0.0.1:5672/%2f", ConnectionProperties::default()).await.unwrap();
     let channel = conn.create_channel().await.unwrap();
+    // The services declare it as they start (each as its publisher or consumer connects), which may be
+    // after the stack answers: declared here too, with the same arguments.
+    let durable = ExchangeDeclareOptions { durable: true, ..Default::default() };
+    channel.exchange_declare(exchange.into(), lapin::ExchangeKind::Topic, durable, FieldTable::default()).await.unwrap();
     let options = QueueDeclareOptions { exclusive: true, auto_delete: true, ..Default::default() };
     let queue = channel.queue_declare("".into(), options, FieldTable::default()).await.unwrap();
     channel

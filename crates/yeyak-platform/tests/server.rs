@@ -69,7 +69,7 @@ async fn overload_is_shed_at_once_with_a_retry_hint() {
     assert!(started.elapsed() < Duration::from_millis(200), "shed without waiting: {:?}", started.elapsed());
     assert_eq!(shed.metadata().get("retry-after").unwrap(), "1");
     assert!(first.await.unwrap().is_ok());
-    assert!(metrics.encode().contains("code=\"RESOURCE_EXHAUSTED\""));
+    assert!(metrics.encode().contains(r#"grpc_method="GetDeliveryStatus",grpc_type="unary",grpc_code="ResourceExhausted"} 1"#));
     shutdown.trigger();
     task.await.unwrap().unwrap();
 }
@@ -92,10 +92,15 @@ async fn health(addr: &str, service: &str) -> Result<i32, Status> {
 
 #[tokio::test(flavor = "current_thread")]
 async fn health_checks_are_never_shed() {
-    let (addr, shutdown, task, _) = start(1).await;
+    let (addr, shutdown, task, metrics) = start(1).await;
     let first = tokio::spawn(call(&addr));
     tokio::time::sleep(Duration::from_millis(100)).await;
     assert_eq!(call(&addr).await.unwrap_err().code(), Code::ResourceExhausted, "the limit is saturated");
+    let shed = r#"yeyak_grpc_server_shed_total{service="test",grpc_service="yeyak.notification.v1.NotificationService",grpc_method="GetDeliveryStatus"} 1"#;
+    let text = metrics.encode();
+    assert!(text.contains(shed), "the shed call is counted: {text}");
+    let in_flight = r#"yeyak_grpc_server_in_flight{service="test",grpc_service="yeyak.notification.v1.NotificationService",grpc_method="GetDeliveryStatus"} 1"#;
+    assert!(text.contains(in_flight), "the call holding the limit is in flight: {text}");
     let serving = ServingStatus::Serving as i32;
     assert_eq!(health(&addr, "").await.unwrap(), serving, "a probe at the limit still gets an answer");
     assert_eq!(health(&addr, "yeyak.notification.v1.NotificationService").await.unwrap(), serving);
@@ -114,9 +119,12 @@ async fn methods_the_server_does_not_serve_share_one_metric_label() {
     assert_eq!(err.code(), Code::Unimplemented);
     call(&addr).await.unwrap();
     let text = metrics.encode();
-    assert!(text.contains("method=\"unknown\""), "{text}");
+    let unknown = r#"grpc_server_handled_total{service="test",grpc_service="unknown",grpc_method="unknown",grpc_type="unknown",grpc_code="Unimplemented"} 1"#;
+    assert!(text.contains(unknown), "{text}");
     assert!(!text.contains("AdmissionService"), "no series per unknown path: {text}");
-    assert!(text.contains("method=\"/yeyak.notification.v1.NotificationService/GetDeliveryStatus\""), "{text}");
+    let served =
+        r#"grpc_service="yeyak.notification.v1.NotificationService",grpc_method="GetDeliveryStatus",grpc_type="unary",grpc_code="OK"} 1"#;
+    assert!(text.contains(served), "{text}");
     shutdown.trigger();
     task.await.unwrap().unwrap();
 }

@@ -18,5 +18,6 @@ pub mod consumers;
 pub mod domain;
 mod error;
 mod grpc;
+mod metrics;
 pub mod startup;
 mod store;

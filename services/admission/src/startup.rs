@@ -14,7 +14,7 @@ use yeyak_platform::{
     db,
     grpc::{GrpcServer, KeySetApi, Ready},
     messaging::tables,
-    metrics::Metrics,
+    metrics::{Metrics, Probes},
     operators::audit,
     redis_store,
     tokens::{remembered::DEFAULT_REMEMBERED, AssertionVerifier, Issuer, KeyWatch},
@@ -41,6 +41,8 @@ fn migrator() -> Migrator {
 
 /// How often each replica forgets expired admitted batches and ended seats.
 const PRUNE_EVERY: Duration = Duration::from_secs(60);
+/// How often the queue gauges are set from the snapshot.
+const OBSERVE_EVERY: Duration = Duration::from_secs(1);
 
 /// How often each replica forgets the join-limit keys that earned their
 /// burst back: between sweeps the limiters hold at most this much more.
@@ -61,6 +63,7 @@ pub struct Application {
     config: Config,
     /// Re-reads the ticket keys when their file changes.
     keys: KeyWatch,
+    probes: Probes,
 }
 
 impl Application {
@@ -73,9 +76,14 @@ impl Application {
             migrator().run(&pool).await?;
         }
         let conn = redis_store::connect(&config.redis).await?;
-        let store = QueueStore::new(conn, &config.redis.key_prefix);
-        let room = Arc::new(WaitingRoom::new(store, DurableStore::new(pool), policy(&config)));
         let metrics = Metrics::new("admission");
+        let probes = Probes::new()
+            .postgres(pool.clone(), false)
+            .redis(conn.clone())
+            .amqp(config.amqp.clone(), &[consumers::sessions::QUEUE])
+            .registered(&metrics);
+        let store = QueueStore::new(conn, &config.redis.key_prefix);
+        let room = Arc::new(WaitingRoom::new(store, DurableStore::new(pool), policy(&config), &metrics));
         let keys =
             KeyWatch::new(&metrics).with(config.ticket_keys.clone()).with(config.operators.clone()).with(config.published_keys.clone());
         // The pass keys, for verifiers outside Yeyak (docs/admission.md).
@@ -88,7 +96,7 @@ impl Application {
             .add(key_set.service())
             .bind()
             .await?;
-        Ok(Self { ready, room, config, keys })
+        Ok(Self { ready, room, config, keys, probes })
     }
 
     pub fn grpc_addr(&self) -> SocketAddr {
@@ -102,6 +110,7 @@ impl Application {
         }
         tasks.spawn(consumers::sessions::run(self.room.clone(), self.config.amqp.clone(), shutdown.clone()));
         tasks.spawn(self.keys.run(shutdown.clone()));
+        tasks.spawn(self.probes.run(shutdown.clone()));
         tasks.spawn(sweeper(self.room.clone(), shutdown.clone()));
         self.ready.set_serving().await;
         let result = self.ready.run(shutdown.clone()).await;
@@ -138,12 +147,18 @@ async fn ticker(room: Arc<WaitingRoom>, queue: String, tick: Duration, shutdown:
     let _running = shutdown.track(format!("admission ticker {queue}"));
     let mut interval = tokio::time::interval(tick);
     interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    let mut pruned = Instant::now();
+    let (mut pruned, mut observed) = (Instant::now(), Instant::now() - OBSERVE_EVERY);
     loop {
         tokio::select! {
             _ = interval.tick() => {
                 if let Err(e) = room.admit(&queue).await {
                     tracing::debug!(%queue, error = %e, "admission tick failed; nobody admitted");
+                }
+                if observed.elapsed() >= OBSERVE_EVERY {
+                    observed = Instant::now();
+                    if let Err(e) = room.observe(&queue).await {
+                        tracing::debug!(%queue, error = %e, "reading the queue for its gauges failed");
+                    }
                 }
                 if pruned.elapsed() >= PRUNE_EVERY {
                     pruned = Instant::now();

@@ -8,7 +8,7 @@ use std::{net::SocketAddr, sync::Arc};
 use tokio::task::JoinSet;
 use yeyak_platform::{
     grpc::{GrpcServer, PassVerifier, Ready},
-    metrics::Metrics,
+    metrics::{Funnel, Metrics, Probes},
     redis_store,
     sessions::EndedSessions,
     tokens::{AssertionVerifier, KeyWatch},
@@ -37,6 +37,7 @@ pub struct Application {
     hangups: Hangups,
     /// Re-reads the trusted keys when their file changes.
     keys: KeyWatch,
+    probes: Probes,
 }
 
 impl Application {
@@ -54,6 +55,8 @@ impl Application {
             tracing::info!(file = %config.rules_file.display(), version = %r.version, cohorts = r.cohorts.len(), windows = r.windows.len(), "rules loaded");
         }
         let conn = redis_store::connect(&config.redis).await?;
+        let funnel_conn = conn.clone();
+        let probes = Probes::new().redis(conn.clone()).amqp(config.amqp.clone(), &[consumers::bookings::QUEUE]).registered(&metrics);
         let ttls = Ttls { cache: config.cache_ttl, booked: config.booked_ttl, proxy: config.proxy_ttl };
         let check = Arc::new(EligibilityCheck {
             rules,
@@ -74,9 +77,10 @@ impl Application {
                 yeyak_proto::reservation::v1::reservation_service_server::SERVICE_NAME
             )]);
         let keys = KeyWatch::new(&metrics).with(config.trusted.clone()).following(ended);
-        let api = EligibilityServiceServer::new(EligibilityApi::new(check.clone()));
+        let funnel = Funnel::new(&metrics, Some((funnel_conn, config.redis.key_prefix.clone())));
+        let api = EligibilityServiceServer::new(EligibilityApi::new(check.clone(), funnel));
         let ready = GrpcServer::new(config.server.clone(), metrics.clone()).add(verifier.guard(api)).bind().await?;
-        Ok(Self { ready, config, check, metrics, hangups, keys })
+        Ok(Self { ready, config, check, metrics, hangups, keys, probes })
     }
 
     pub fn grpc_addr(&self) -> SocketAddr {
@@ -103,6 +107,7 @@ impl Application {
         tasks.spawn(rules_file::watch(self.rules(), self.config.rules_reload_interval, self.hangups, shutdown.clone()));
         tasks.spawn(consumers::bookings::run(self.check.clone(), self.config.amqp.clone(), shutdown.clone()));
         tasks.spawn(self.keys.run(shutdown.clone()));
+        tasks.spawn(self.probes.run(shutdown.clone()));
         self.ready.set_serving().await;
         let result = self.ready.run(shutdown.clone()).await;
         shutdown.trigger();

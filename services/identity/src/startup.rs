@@ -6,7 +6,7 @@ use std::{net::SocketAddr, sync::Arc};
 
 use yeyak_platform::{
     grpc::{GrpcServer, KeySetApi, PassVerifier, Ready},
-    metrics::Metrics,
+    metrics::{Funnel, Metrics, Probes},
     redis_store,
     sessions::EndedSessions,
     tokens::{Issuer, KeyWatch},
@@ -29,6 +29,7 @@ pub struct Application {
     metrics: Metrics,
     /// Re-reads the trusted keys when their file changes.
     keys: KeyWatch,
+    probes: Probes,
 }
 
 impl Application {
@@ -49,6 +50,8 @@ impl Application {
             identity_metrics.clone(),
         ));
         let conn = redis_store::connect(&config.redis).await?;
+        let (funnel_conn, config_prefix) = (conn.clone(), config.redis.key_prefix.clone());
+        let probes = Probes::new().redis(conn.clone()).registered(&metrics);
         let store = Store::new(conn, &config.redis.key_prefix);
         let ended = EndedSessions::new(&config.sessions, config.queue_ids.clone()).await?;
         let verifier = PassVerifier::new(config.trusted.clone(), config.queue_ids.clone()).with_ended_sessions(ended.clone());
@@ -60,13 +63,14 @@ impl Application {
         metrics.publish_jwks(move || jwks.jwks_json());
         let (request_timeout, max_in_flight) = (config.server.request_timeout, config.max_in_flight_verifications);
         let verification = Verification::new(Arc::new(config), board.clone(), store, identity_metrics.clone());
-        let api = IdentityApi::new(verification, request_timeout, max_in_flight, identity_metrics);
+        let funnel = Funnel::new(&metrics, Some((funnel_conn, config_prefix)));
+        let api = IdentityApi::new(verification, request_timeout, max_in_flight, identity_metrics, funnel);
         let ready = GrpcServer::new(server, metrics.clone())
             .add(verifier.guard(IdentityServiceServer::new(api)))
             .add(key_set.service())
             .bind()
             .await?;
-        Ok(Self { ready, board, metrics, keys })
+        Ok(Self { ready, board, metrics, keys, probes })
     }
 
     pub fn grpc_addr(&self) -> SocketAddr {
@@ -86,10 +90,12 @@ impl Application {
     pub async fn run_until_stopped(self, shutdown: Shutdown) -> anyhow::Result<()> {
         let supervisor = tokio::spawn(self.board.clone().supervise(shutdown.clone()));
         let keys = tokio::spawn(self.keys.run(shutdown.clone()));
+        let probes = tokio::spawn(self.probes.run(shutdown.clone()));
         self.ready.set_serving().await;
         let served = self.ready.run(shutdown).await;
         supervisor.abort();
         keys.abort();
+        probes.abort();
         served
     }
 }

@@ -9,7 +9,7 @@ use yeyak_platform::{
     db,
     grpc::{GrpcServer, PassVerifier, Ready},
     messaging::{outbox, AmqpSettings, Publisher},
-    metrics::Metrics,
+    metrics::{Funnel, Metrics, Probes},
     sessions::EndedSessions,
     tokens::KeyWatch,
     Shutdown,
@@ -37,6 +37,7 @@ pub struct Application {
     publisher: Arc<Publisher>,
     /// Re-reads the trusted keys when their file changes.
     keys: KeyWatch,
+    probes: Probes,
 }
 
 impl Application {
@@ -60,15 +61,21 @@ impl Application {
         let ended = EndedSessions::new(&config.sessions, config.queue_ids.clone()).await?;
         let verifier = PassVerifier::new(config.trusted.clone(), config.queue_ids.clone()).with_ended_sessions(ended.clone());
         let keys = KeyWatch::new(&metrics).with(config.trusted.clone()).following(ended);
+        let funnel = Funnel::new(&metrics, cache.funnel_marks());
+        let mut probes = Probes::new().postgres(store.pool().clone(), true).amqp(config.amqp.clone(), &[consumers::availability::QUEUE]);
+        if let Some((conn, _)) = cache.funnel_marks() {
+            probes = probes.redis(conn);
+        }
+        let probes = probes.registered(&metrics);
         let ready = GrpcServer::new(config.server.clone(), metrics)
-            .add(verifier.guard(InventoryServiceServer::new(InventoryApi::new(search))))
+            .add(verifier.guard(InventoryServiceServer::new(InventoryApi::new(search, funnel))))
             // Only reservation calls GetSlot: its own listener, never the public one.
             .add_internal(SlotCatalogServiceServer::new(CatalogApi::new(catalogue.clone())))
             .bind()
             .await?;
         let internal_addr = ready.internal_addr().ok_or_else(|| anyhow::anyhow!("the internal listener was not bound"))?;
         let publisher = Arc::new(Publisher::new(config.amqp.clone()));
-        Ok(Self { ready, internal_addr, amqp: config.amqp, store, cache, catalogue, publisher, keys })
+        Ok(Self { ready, internal_addr, amqp: config.amqp, store, cache, catalogue, publisher, keys, probes })
     }
 
     pub fn grpc_addr(&self) -> SocketAddr {
@@ -94,6 +101,7 @@ impl Application {
         let mut tasks = JoinSet::new();
         tasks.spawn(consumers::availability::run(self.amqp.clone(), self.catalogue.clone(), shutdown.clone()));
         tasks.spawn(self.keys.run(shutdown.clone()));
+        tasks.spawn(self.probes.run(shutdown.clone()));
         // The relay and the invalidator outlive the drain of in-flight work.
         let background = Shutdown::new();
         tasks.spawn(self.catalogue.invalidator().clone().run(background.clone()));

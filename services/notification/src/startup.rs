@@ -9,7 +9,7 @@ use yeyak_platform::{
     db,
     grpc::{GrpcServer, PassVerifier, Ready},
     messaging::tables::{self, Table},
-    metrics::Metrics,
+    metrics::{Metrics, Probes},
     operators::audit,
     sessions::EndedSessions,
     tokens::{remembered::DEFAULT_REMEMBERED, AssertionVerifier, KeyWatch},
@@ -50,6 +50,7 @@ pub struct Application {
     deliveries: Arc<Deliveries>,
     /// The trusted keys and the operators, re-read from their files.
     keys: KeyWatch,
+    probes: Probes,
 }
 
 impl Application {
@@ -60,6 +61,8 @@ impl Application {
         }
         let gateway = SmsGateway::new(&config.sms_gateway_url, config.sms_timeout, config.sms_connect_timeout, &config.tls)?;
         let metrics = Metrics::new("notification");
+        let probes =
+            Probes::new().postgres(pool.clone(), false).amqp(config.amqp.clone(), &[consumers::reservations::QUEUE]).registered(&metrics);
         let policy = SendPolicy {
             max_attempts: config.sms_max_attempts,
             concurrency: config.sms_concurrency,
@@ -87,7 +90,7 @@ impl Application {
             .add(NotificationServiceServer::new(NotificationApi::new(deliveries.clone(), credentials)))
             .bind()
             .await?;
-        Ok(Self { ready, config, deliveries, keys })
+        Ok(Self { ready, config, deliveries, keys, probes })
     }
 
     pub fn grpc_addr(&self) -> SocketAddr {
@@ -97,6 +100,7 @@ impl Application {
     pub async fn run_until_stopped(self, shutdown: Shutdown) -> anyhow::Result<()> {
         let mut tasks = JoinSet::new();
         tasks.spawn(self.keys.run(shutdown.clone()));
+        tasks.spawn(self.probes.run(shutdown.clone()));
         tasks.spawn(consumers::reservations::run(self.config.amqp.clone(), self.deliveries.clone(), shutdown.clone()));
         tasks.spawn(self.deliveries.clone().seal_plain_contacts_until_stopped(shutdown.clone()));
         for _ in 0..app::LOOPS {

@@ -8,13 +8,25 @@ use yeyak_platform::messaging::publisher::Outgoing;
 use yeyak_proto::events::v1::routing;
 use yeyak_proto::notification::v1::{self as pb, DeliveryState};
 
+/// A W3C trace context, as a traced producer's message carries it.
+const TRACE: &str = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+
 #[tokio::test]
 async fn confirmed_event_sends_one_sms_with_the_clinic_name() {
     let app = TestApp::spawn().await;
     let (event_id, reservation_id, phone) = (Uuid::new_v4(), Uuid::new_v4(), events::phone());
-    app.publish(event_id, routing::RESERVATION_CONFIRMED, events::confirmed(event_id, reservation_id, &phone, "서울중앙의원")).await;
+    let payload = events::confirmed(event_id, reservation_id, &phone, "서울중앙의원");
+    app.publish_traced(event_id, routing::RESERVATION_CONFIRMED, payload, TRACE).await;
 
     let deliveries = app.wait_for(reservation_id, 1, DeliveryState::Sent).await;
+    // The sender runs later: the row keeps the message's trace context, which
+    // the gateway call continues (docs/tracing.md).
+    let kept: Option<String> = sqlx::query_scalar("SELECT traceparent FROM deliveries WHERE reservation_id = $1")
+        .bind(reservation_id)
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(kept.as_deref(), Some(TRACE));
     let d = &deliveries[0];
     assert_eq!(d.event_type, routing::RESERVATION_CONFIRMED);
     assert_eq!(d.attempts, 1);

@@ -13,7 +13,7 @@ use yeyak_platform::{
         tables::{self, Table},
         AmqpSettings, Publisher,
     },
-    metrics::Metrics,
+    metrics::{Funnel, Metrics, Probes},
     sessions::EndedSessions,
     tokens::KeyWatch,
     Shutdown,
@@ -51,6 +51,7 @@ pub struct Application {
     amqp: AmqpSettings,
     booking: Arc<Booking>,
     keys: KeyWatch,
+    probes: Probes,
 }
 
 impl Application {
@@ -59,28 +60,34 @@ impl Application {
         if config.database.run_migrations {
             tables::migrate(&pool, &MIGRATOR, &[Table::Outbox]).await?;
         }
-        let eligibility = EligibilityClient::connect(&config.eligibility_addr, config.outbound_timeout, &config.tls)?;
-        let catalog = CatalogClient::connect(&config.inventory_addr, config.outbound_timeout, &config.tls)?;
+        let metrics = Metrics::new("reservation");
+        let eligibility = EligibilityClient::connect(&config.eligibility_addr, config.outbound_timeout, &config.tls, &metrics)?;
+        let catalog = CatalogClient::connect(&config.inventory_addr, config.outbound_timeout, &config.tls, &metrics)?;
         let relay = Arc::new(Notify::new());
-        let booking = Arc::new(Booking::new(
-            Store::new(pool.clone()),
-            eligibility,
-            catalog,
-            config.trusted.clone(),
-            relay.clone(),
-            config.full_slot_window,
-            config.contact.clone(),
-        ));
+        // A booking happens once per committed row: no marks needed.
+        let funnel = Funnel::new(&metrics, None);
+        let probes = Probes::new().postgres(pool.clone(), true).amqp(config.amqp.clone(), &[slot_sizes::QUEUE]).registered(&metrics);
+        let booking = Arc::new(
+            Booking::new(
+                Store::new(pool.clone()),
+                eligibility,
+                catalog,
+                config.trusted.clone(),
+                relay.clone(),
+                config.full_slot_window,
+                config.contact.clone(),
+            )
+            .with_funnel(funnel),
+        );
         let ended = EndedSessions::new(&config.sessions, config.queue_ids.clone()).await?;
         let verifier = PassVerifier::new(config.trusted.clone(), config.queue_ids.clone()).with_ended_sessions(ended.clone());
-        let metrics = Metrics::new("reservation");
         let keys = KeyWatch::new(&metrics).with(config.trusted.clone()).following(ended);
         let ready = GrpcServer::new(config.server.clone(), metrics)
             .add(verifier.guard(ReservationServiceServer::new(ReservationApi::new(booking.clone()))))
             .bind()
             .await?;
         let publisher = Arc::new(Publisher::new(config.amqp.clone()));
-        Ok(Self { ready, pool, publisher, relay, amqp: config.amqp.clone(), booking, keys })
+        Ok(Self { ready, pool, publisher, relay, amqp: config.amqp.clone(), booking, keys, probes })
     }
 
     pub fn grpc_addr(&self) -> SocketAddr {
@@ -103,6 +110,7 @@ impl Application {
         let mut tasks = JoinSet::new();
         tasks.spawn(outbox::run_relay(self.pool.clone(), self.publisher.clone(), self.relay.clone(), relay_stop.clone()));
         tasks.spawn(self.keys.run(shutdown.clone()));
+        tasks.spawn(self.probes.run(shutdown.clone()));
         let booking = self.booking.clone();
         let sweep_stop = shutdown.clone();
         tasks.spawn(async move { booking.seal_plain_contacts_until_stopped(sweep_stop).await });

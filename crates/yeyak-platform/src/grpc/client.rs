@@ -8,7 +8,10 @@ use tonic::{
     Status,
 };
 
-use crate::tls::{TlsConnector, TlsSettings};
+use crate::{
+    metrics::RpcMetrics,
+    tls::{TlsConnector, TlsSettings},
+};
 
 #[derive(Clone, Debug)]
 pub struct ClientSettings {
@@ -44,6 +47,24 @@ pub fn channel(addr: &str, settings: &ClientSettings) -> anyhow::Result<Channel>
     } else {
         endpoint.connect_lazy()
     })
+}
+
+/// Records one outbound call of `path` in the `grpc_client_*` series:
+/// started, then handled with its status code (a call cut off by our own
+/// deadline counts as DeadlineExceeded) and the time it took. `metrics`
+/// comes from [`crate::metrics::Metrics::grpc_client`] with the methods of
+/// the services called ([`super::layer::service_methods`]).
+pub async fn metered<T>(metrics: &RpcMetrics, path: &str, call: impl Future<Output = Result<T, Status>>) -> Result<T, Status> {
+    let method = metrics.method(path);
+    method.started();
+    let started = std::time::Instant::now();
+    let result = call.await;
+    let code = match &result {
+        Ok(_) => tonic::Code::Ok,
+        Err(status) => status.code(),
+    };
+    method.handled(code as i32, started.elapsed());
+    result
 }
 
 /// Whether a call failed because its server was going away before it took

@@ -1,76 +1,65 @@
 //! The RPCs in progress, per method. When a shutdown overruns its deadline
 //! the log must say which calls it was waiting for ("CreateReservation ×3"
-//! points at the dependency that hung); a bare count would not.
+//! points at the dependency that hung); a bare count would not. The counts
+//! are the `yeyak_grpc_server_in_flight` gauges, so Prometheus sees them too.
 //!
-//! One counter per method the server serves, made once: counting a call is
-//! one atomic increment, never a lock, so a surge pays nothing for it.
-use std::{
-    collections::HashMap,
-    sync::{
-        atomic::{AtomicUsize, Ordering},
-        Arc,
-    },
-};
+//! Counting a call is one atomic increment, never a lock, so a surge pays
+//! nothing for it.
+use std::sync::Arc;
 
-#[derive(Clone, Debug, Default)]
-pub(crate) struct InFlight {
-    counts: Arc<HashMap<String, Arc<AtomicUsize>>>,
-}
+use crate::metrics::{rpc::Method, RpcMetrics};
 
-impl InFlight {
-    /// `methods`: every label a call can carry (unknown paths share one).
-    pub(crate) fn new(methods: impl IntoIterator<Item = String>) -> Self {
-        Self { counts: Arc::new(methods.into_iter().map(|m| (m, Arc::new(AtomicUsize::new(0)))).collect()) }
-    }
-
-    /// Counts a call of `method` until the guard drops (the call finished,
-    /// failed or was cancelled).
-    pub(crate) fn enter(&self, method: &str) -> Option<Entered> {
-        let count = self.counts.get(method)?.clone();
-        count.fetch_add(1, Ordering::Relaxed);
-        Some(Entered(count))
-    }
-
-    /// "<method> ×<n>" for each method with calls in progress, sorted.
-    pub(crate) fn describe(&self) -> Vec<String> {
-        let mut busy: Vec<String> = self
-            .counts
-            .iter()
-            .filter_map(|(method, count)| match count.load(Ordering::Relaxed) {
-                0 => None,
-                n => Some(format!("RPC {method} ×{n}")),
-            })
-            .collect();
-        busy.sort();
-        busy
-    }
-}
-
-/// One call in progress.
+/// One call in progress, counted until the guard drops (the call finished,
+/// failed or was cancelled).
 #[derive(Debug)]
-pub(crate) struct Entered(Arc<AtomicUsize>);
+pub(crate) struct Entered(Arc<Method>);
+
+impl Entered {
+    pub(crate) fn new(method: &Arc<Method>) -> Self {
+        method.in_flight.inc();
+        Self(method.clone())
+    }
+}
 
 impl Drop for Entered {
     fn drop(&mut self) {
-        self.0.fetch_sub(1, Ordering::Relaxed);
+        self.0.in_flight.dec();
     }
+}
+
+/// "RPC <path> ×<n>" for each method with calls in progress, sorted.
+pub(crate) fn describe(metrics: &RpcMetrics) -> Vec<String> {
+    let mut busy: Vec<String> = metrics
+        .all()
+        .filter_map(|m| match m.in_flight.get() {
+            n if n > 0 => Some(format!("RPC {} ×{n}", m.info.path)),
+            _ => None,
+        })
+        .collect();
+    busy.sort();
+    busy
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::metrics::{MethodInfo, Metrics};
+
+    fn info(method: &str) -> MethodInfo {
+        MethodInfo { path: format!("/a.B/{method}"), service: "a.B".into(), method: method.into(), kind: "unary" }
+    }
 
     #[test]
     fn counts_calls_until_they_end() {
-        let in_flight = InFlight::new(["/a.B/C".to_owned(), "/a.B/D".to_owned()]);
-        let first = in_flight.enter("/a.B/C").unwrap();
-        let second = in_flight.enter("/a.B/C").unwrap();
-        let other = in_flight.enter("/a.B/D").unwrap();
-        assert!(in_flight.enter("/not/served").is_none());
-        assert_eq!(in_flight.describe(), vec!["RPC /a.B/C ×2".to_owned(), "RPC /a.B/D ×1".to_owned()]);
-        drop((first, other));
-        assert_eq!(in_flight.describe(), vec!["RPC /a.B/C ×1".to_owned()]);
+        let metrics = Metrics::new("t").grpc_server([info("C"), info("D")]);
+        let first = Entered::new(metrics.method("/a.B/C"));
+        let second = Entered::new(metrics.method("/a.B/C"));
+        let other = Entered::new(metrics.method("/a.B/D"));
+        let foreign = Entered::new(metrics.method("/not/served"));
+        assert_eq!(describe(&metrics), ["RPC /a.B/C ×2", "RPC /a.B/D ×1", "RPC unknown ×1"]);
+        drop((first, other, foreign));
+        assert_eq!(describe(&metrics), ["RPC /a.B/C ×1"]);
         drop(second);
-        assert!(in_flight.describe().is_empty());
+        assert!(describe(&metrics).is_empty());
     }
 }

@@ -5,9 +5,10 @@
 //! Health checks and reflection are never shed: under a surge the kubelet's
 //! probes must still get SERVING, or Kubernetes restarts pods at the peak.
 //! Metrics record a method only if the server serves it; any other path is
-//! recorded as [`UNKNOWN_METHOD`], so random paths cannot grow the series.
+//! recorded under the `unknown` labels, so random paths cannot grow the
+//! series. Shed calls are counted as started, shed and handled with
+//! ResourceExhausted.
 use std::{
-    collections::HashSet,
     future::Future,
     pin::Pin,
     sync::Arc,
@@ -20,11 +21,12 @@ use tonic::codegen::http;
 use tower::{Layer, Service};
 use tracing::Instrument as _;
 
-use super::in_flight::InFlight;
-use crate::{grpc::status, metrics::RpcMetrics, telemetry};
-
-/// The `method` label of every path the server does not serve.
-pub const UNKNOWN_METHOD: &str = "unknown";
+use super::in_flight::{self, Entered};
+use crate::{
+    grpc::status,
+    metrics::{rpc::UNKNOWN, MethodInfo, RpcMetrics},
+    telemetry,
+};
 
 /// Paths under these prefixes bypass the concurrency limit.
 const NEVER_SHED: [&str; 2] = ["/grpc.health.v1.Health/", "/grpc.reflection."];
@@ -32,36 +34,26 @@ const NEVER_SHED: [&str; 2] = ["/grpc.health.v1.Health/", "/grpc.reflection."];
 #[derive(Clone, Debug)]
 pub struct RpcLayer {
     permits: Arc<Semaphore>,
+    /// The series of every method served (from [`methods_of`]).
     metrics: RpcMetrics,
-    known: Arc<HashSet<String>>,
-    in_flight: InFlight,
 }
 
 impl RpcLayer {
-    /// `known_methods`: the full paths (`/package.Service/Method`) the
-    /// server serves, the only values the `method` label takes.
-    pub fn new(max_concurrent: usize, metrics: RpcMetrics, known_methods: HashSet<String>) -> Self {
-        let in_flight = InFlight::new(known_methods.iter().cloned().chain([UNKNOWN_METHOD.to_owned()]));
-        Self { permits: Arc::new(Semaphore::new(max_concurrent.max(1))), metrics, known: Arc::new(known_methods), in_flight }
+    pub fn new(max_concurrent: usize, metrics: RpcMetrics) -> Self {
+        Self { permits: Arc::new(Semaphore::new(max_concurrent.max(1))), metrics }
     }
 
     /// The calls whose handler is still running, per method ("RPC <path>
     /// ×<n>"): what a drain that overruns is waiting for.
     pub fn in_flight(&self) -> Vec<String> {
-        self.in_flight.describe()
+        in_flight::describe(&self.metrics)
     }
 }
 
 impl<S> Layer<S> for RpcLayer {
     type Service = RpcService<S>;
     fn layer(&self, inner: S) -> Self::Service {
-        RpcService {
-            inner,
-            permits: self.permits.clone(),
-            metrics: self.metrics.clone(),
-            known: self.known.clone(),
-            in_flight: self.in_flight.clone(),
-        }
+        RpcService { inner, permits: self.permits.clone(), metrics: self.metrics.clone() }
     }
 }
 
@@ -70,8 +62,6 @@ pub struct RpcService<S> {
     inner: S,
     permits: Arc<Semaphore>,
     metrics: RpcMetrics,
-    known: Arc<HashSet<String>>,
-    in_flight: InFlight,
 }
 
 type BoxFuture<T, E> = Pin<Box<dyn Future<Output = Result<T, E>> + Send>>;
@@ -93,34 +83,42 @@ where
 
     fn call(&mut self, request: http::Request<B>) -> Self::Future {
         let path = request.uri().path();
-        let method = if self.known.contains(path) { path.to_owned() } else { UNKNOWN_METHOD.to_owned() };
-        let metrics = self.metrics.clone();
+        let method = self.metrics.method(path).clone();
         let permit = if NEVER_SHED.iter().any(|prefix| path.starts_with(prefix)) {
             None
         } else {
             let Ok(permit) = self.permits.clone().try_acquire_owned() else {
-                metrics.observe(&method, "RESOURCE_EXHAUSTED", Duration::ZERO);
+                method.shed();
                 let shed = status::resource_exhausted("server is at capacity, retry shortly", Duration::from_secs(1));
                 return Box::pin(async move { Ok(shed.into_http()) });
             };
             Some(permit)
         };
-        let span = tracing::info_span!("rpc", rpc.method = %method, otel.kind = "server");
+        let info = &method.info;
+        let span = tracing::info_span!(
+            "rpc",
+            otel.name = %info.path,
+            otel.kind = "server",
+            rpc.system = "grpc",
+            rpc.service = %info.service,
+            rpc.method = %info.method,
+        );
         telemetry::set_parent_from_headers(&span, request.headers());
         // The clone that was driven to readiness serves this call.
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
         let started = Instant::now();
-        let entered = self.in_flight.enter(&method);
+        method.started();
+        let entered = Entered::new(&method);
         Box::pin(
             async move {
                 let response = inner.call(request).await;
                 drop((permit, entered));
                 let code = match &response {
-                    Ok(r) => grpc_code_name(r.headers()),
-                    Err(_) => "INTERNAL",
+                    Ok(r) => grpc_code(r.headers()),
+                    Err(_) => tonic::Code::Internal as i32,
                 };
-                metrics.observe(&method, code, started.elapsed());
+                method.handled(code, started.elapsed());
                 response
             }
             .instrument(span),
@@ -128,44 +126,55 @@ where
     }
 }
 
-/// Every method path of the named services (from the descriptors this
-/// binary was built with), plus health and reflection.
-pub(crate) fn known_methods(names: &[&'static str]) -> HashSet<String> {
+/// Every method of the named services, plus health and reflection: what a
+/// server built with them serves.
+pub(crate) fn methods_of(names: &[&'static str]) -> Vec<MethodInfo> {
+    let info = |service: &str, method: &str, kind: &'static str| MethodInfo {
+        path: format!("/{service}/{method}"),
+        service: service.to_owned(),
+        method: method.to_owned(),
+        kind,
+    };
+    let mut methods = vec![
+        info("grpc.health.v1.Health", "Check", "unary"),
+        info("grpc.health.v1.Health", "Watch", "server_stream"),
+        info("grpc.reflection.v1.ServerReflection", "ServerReflectionInfo", "bidi_stream"),
+    ];
+    methods.extend(service_methods(names));
+    methods
+}
+
+/// Every method of the named services (`package.Service`), from the
+/// descriptors this binary was built with.
+pub fn service_methods(names: &[&str]) -> Vec<MethodInfo> {
     use prost::Message as _;
-    let mut known: HashSet<String> =
-        ["/grpc.health.v1.Health/Check", "/grpc.health.v1.Health/Watch", "/grpc.reflection.v1.ServerReflection/ServerReflectionInfo"]
-            .into_iter()
-            .map(str::to_owned)
-            .collect();
-    let Ok(set) = prost_types::FileDescriptorSet::decode(yeyak_proto::FILE_DESCRIPTOR_SET) else { return known };
+    let Ok(set) = prost_types::FileDescriptorSet::decode(yeyak_proto::FILE_DESCRIPTOR_SET) else { return Vec::new() };
+    let mut methods = Vec::new();
     for file in &set.file {
         for service in &file.service {
             let full = format!("{}.{}", file.package(), service.name());
-            if names.contains(&full.as_str()) {
-                known.extend(service.method.iter().map(|m| format!("/{full}/{}", m.name())));
+            if !names.contains(&full.as_str()) {
+                continue;
             }
+            methods.extend(service.method.iter().map(|m| MethodInfo {
+                path: format!("/{full}/{}", m.name()),
+                service: full.clone(),
+                method: m.name().to_owned(),
+                kind: match (m.client_streaming(), m.server_streaming()) {
+                    (false, false) => "unary",
+                    (true, false) => "client_stream",
+                    (false, true) => "server_stream",
+                    (true, true) => "bidi_stream",
+                },
+            }));
         }
     }
-    known
+    debug_assert!(methods.iter().all(|m| m.path != UNKNOWN));
+    methods
 }
 
 /// Errors are sent "trailers-only", so their code is in the headers; a
 /// response without one is a success whose status follows in trailers.
-fn grpc_code_name(headers: &http::HeaderMap) -> &'static str {
-    let code = headers.get("grpc-status").and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<i32>().ok()).unwrap_or(0);
-    match tonic::Code::from_i32(code) {
-        tonic::Code::Ok => "OK",
-        tonic::Code::Cancelled => "CANCELLED",
-        tonic::Code::InvalidArgument => "INVALID_ARGUMENT",
-        tonic::Code::DeadlineExceeded => "DEADLINE_EXCEEDED",
-        tonic::Code::NotFound => "NOT_FOUND",
-        tonic::Code::AlreadyExists => "ALREADY_EXISTS",
-        tonic::Code::PermissionDenied => "PERMISSION_DENIED",
-        tonic::Code::ResourceExhausted => "RESOURCE_EXHAUSTED",
-        tonic::Code::FailedPrecondition => "FAILED_PRECONDITION",
-        tonic::Code::Aborted => "ABORTED",
-        tonic::Code::Unavailable => "UNAVAILABLE",
-        tonic::Code::Unauthenticated => "UNAUTHENTICATED",
-        _ => "OTHER",
-    }
+fn grpc_code(headers: &http::HeaderMap) -> i32 {
+    headers.get("grpc-status").and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<i32>().ok()).unwrap_or(0)
 }

@@ -14,7 +14,7 @@ use tonic_health::{server::HealthReporter, ServingStatus};
 
 use crate::{
     config::ServerSettings,
-    grpc::layer::{known_methods, RpcLayer},
+    grpc::layer::{methods_of, RpcLayer},
     metrics::Metrics,
     shutdown::{Shutdown, AFTER_GRACE},
     tls::ServerTls,
@@ -161,7 +161,7 @@ impl Ready {
             tracing::info!(%at, "metrics listening");
         }
         // One limit for the process, whichever listener a call comes in on.
-        let layer = RpcLayer::new(settings.max_concurrent_rpcs, metrics.rpc(), known_methods(&names));
+        let layer = RpcLayer::new(settings.max_concurrent_rpcs, metrics.grpc_server(methods_of(&names)));
         // For good: calls cut off by the grace keep running (and holding
         // what they hold) until the runtime drops them.
         let rpcs = layer.clone();

@@ -10,6 +10,11 @@
 //! is retried in place, so nothing overtakes it. Each delivery is still
 //! settled on its own result: a poison message is dead-lettered without
 //! taking its batch with it.
+//!
+//! Consumers whose work is per event ([`consume_each`]) still take batches,
+//! which then only save acknowledgements. The two differ in their trace
+//! spans: a batch handled at once is one span linked to its messages, an
+//! event handled alone is a span continuing its message's trace.
 use std::{future::Future, time::Duration};
 
 use futures_util::{FutureExt as _, StreamExt as _};
@@ -17,12 +22,14 @@ use lapin::{
     options::{BasicConsumeOptions, BasicQosOptions},
     types::FieldTable,
 };
+use tracing::Instrument as _;
 
 use super::{
     backoff::{reconnecting, Lost},
     consumer::{settle_all, Settled},
     open_channel,
     queues::{self, QueueSpec},
+    spans::Consuming,
     AmqpSettings, Delivery, HandlerError,
 };
 use crate::shutdown::Shutdown;
@@ -40,6 +47,9 @@ const CLOSE_WITHIN: Duration = Duration::from_secs(1);
 /// over again (alone, in order) until they succeed. On shutdown the batch in
 /// hand finishes first, unless it is waiting out a transient failure: then
 /// it goes back to the head of the queue.
+///
+/// Each hand-over runs in one CONSUMER span linked to the context of every
+/// message in it (`spans::process_batch`).
 pub async fn consume_batches<'q, H, F>(
     settings: AmqpSettings,
     queue: impl Into<QueueSpec<'q>>,
@@ -51,13 +61,60 @@ pub async fn consume_batches<'q, H, F>(
     H: Fn(Vec<Delivery>) -> F,
     F: Future<Output = Vec<Result<(), HandlerError>>>,
 {
-    let max_batch = max_batch.max(1);
+    run(settings, queue.into(), routing_keys, shutdown, max_batch, true, handler).await;
+}
+
+/// Consumes like [`consume_batches`] (batches save acknowledgements), but
+/// hands `handler` one delivery at a time, as [`one_by_one`] does: for work
+/// done per event. Each delivery is handled in its own CONSUMER span, a
+/// child of the context the message carried (`spans::process`).
+pub async fn consume_each<'q, H, F>(
+    settings: AmqpSettings,
+    queue: impl Into<QueueSpec<'q>>,
+    routing_keys: &[&str],
+    shutdown: Shutdown,
+    max_batch: usize,
+    handler: H,
+) where
+    H: Fn(Delivery) -> F,
+    F: Future<Output = Result<(), HandlerError>>,
+{
     let spec = queue.into();
-    let queue = format!("{}.{}", settings.queue_prefix, spec.name);
+    let on = consuming(&settings, spec.name);
+    let each = |delivery: Delivery| {
+        let span = super::spans::process(&on, &delivery);
+        handler(delivery).instrument(span)
+    };
+    run(settings, spec, routing_keys, shutdown, max_batch, false, |deliveries| one_by_one(deliveries, &each)).await;
+}
+
+fn consuming(settings: &AmqpSettings, queue: &str) -> Consuming {
+    Consuming { exchange: settings.exchange.clone(), queue: format!("{}.{queue}", settings.queue_prefix) }
+}
+
+/// The consumer loop; `batch_spans`: each hand-over is a batch span.
+async fn run<H, F>(
+    settings: AmqpSettings,
+    spec: QueueSpec<'_>,
+    routing_keys: &[&str],
+    shutdown: Shutdown,
+    max_batch: usize,
+    batch_spans: bool,
+    handler: H,
+) where
+    H: Fn(Vec<Delivery>) -> F,
+    F: Future<Output = Vec<Result<(), HandlerError>>>,
+{
+    let max_batch = max_batch.max(1);
+    let on = consuming(&settings, spec.name);
+    let queue = on.queue.clone();
     let single_active = spec.single_active;
+    let spans = batch_spans.then_some(&on);
     let _running = shutdown.track(format!("consumer {queue}"));
-    reconnecting(&queue, &shutdown, || batches_once(&settings, (&queue, single_active), routing_keys, &shutdown, max_batch, &handler))
-        .await;
+    reconnecting(&queue, &shutdown, || {
+        batches_once(&settings, (&queue, single_active), routing_keys, &shutdown, max_batch, (&handler, spans))
+    })
+    .await;
 }
 
 async fn batches_once<H, F>(
@@ -66,7 +123,7 @@ async fn batches_once<H, F>(
     routing_keys: &[&str],
     shutdown: &Shutdown,
     max_batch: usize,
-    handler: &H,
+    (handler, spans): (&H, Option<&Consuming>),
 ) -> Result<(), Lost>
 where
     H: Fn(Vec<Delivery>) -> F,
@@ -96,7 +153,7 @@ where
                 Some(None) | None => break,
             }
         }
-        if settle_all(queue, &channel, shutdown, batch, handler).await.map_err(lost)? == Settled::Interrupted {
+        if settle_all(queue, &channel, shutdown, batch, (handler, spans)).await.map_err(lost)? == Settled::Interrupted {
             break;
         }
     }

@@ -8,8 +8,9 @@ use lapin::{
     options::{BasicAckOptions, BasicNackOptions},
     types::AMQPValue,
 };
+use tracing::{Instrument as _, Span};
 
-use super::AmqpSettings;
+use super::{spans::Consuming, AmqpSettings};
 use crate::shutdown::Shutdown;
 
 /// What a handler sees of a message.
@@ -33,14 +34,15 @@ pub enum HandlerError {
 }
 
 /// Consumes `queue` (prefixed) bound to `routing_keys` until shutdown, one
-/// delivery at a time, in queue order: a batch consumer of one (see
-/// [`super::consume_batches`] for consumers that write to a database).
+/// delivery at a time, in queue order: [`super::consume_each`] with batches
+/// of one (see [`super::consume_batches`] for consumers that write to a
+/// database). Each delivery is handled in a span that continues its trace.
 pub async fn consume<H, F>(settings: AmqpSettings, queue: &str, routing_keys: &[&str], shutdown: Shutdown, handler: H)
 where
     H: Fn(Delivery) -> F,
     F: Future<Output = Result<(), HandlerError>>,
 {
-    super::consume_batches(settings, queue, routing_keys, shutdown, 1, |deliveries| super::one_by_one(deliveries, &handler)).await;
+    super::consume_each(settings, queue, routing_keys, shutdown, 1, handler).await;
 }
 
 pub(super) fn message_of(delivery: &lapin::message::Delivery) -> Delivery {
@@ -75,12 +77,14 @@ pub(super) enum Settled {
 /// shutdown during a wait, or a channel the broker closed (its
 /// `consumer_timeout`), leaves the rest unacked: the broker returns them to
 /// the head of the queue, in order, one count each.
+///
+/// With `spans`, each hand-over runs in a batch span linked to its messages.
 pub(super) async fn settle_all<H, F>(
     queue: &str,
     channel: &lapin::Channel,
     shutdown: &Shutdown,
     mut batch: Vec<lapin::message::Delivery>,
-    handler: &H,
+    (handler, spans): (&H, Option<&Consuming>),
 ) -> lapin::Result<Settled>
 where
     H: Fn(Vec<Delivery>) -> F,
@@ -88,7 +92,9 @@ where
 {
     let mut backoff = super::backoff::retry();
     loop {
-        let results = handler(batch.iter().map(message_of).collect()).await;
+        let messages: Vec<Delivery> = batch.iter().map(message_of).collect();
+        let span = spans.map_or_else(Span::none, |on| super::spans::process_batch(on, &messages));
+        let results = handler(messages).instrument(span).await;
         if batch.len() == results.len() && results.iter().all(Result::is_ok) {
             // Every earlier delivery on this channel is settled already: one
             // ack with `multiple` settles the whole batch.

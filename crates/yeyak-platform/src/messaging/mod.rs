@@ -4,7 +4,9 @@
 //! delivery is at-least-once and consumers deduplicate (see [`inbox`]).
 //! Every queue is a quorum queue with a delivery limit (see [`queues`] for
 //! what that changes); consumers and the outbox relay reconnect with
-//! jittered exponential backoff.
+//! jittered exponential backoff. The W3C trace context goes with each
+//! message (`traceparent` header): publishing and handling are spans of the
+//! trace that caused the event (`spans.rs`, `docs/tracing.md`).
 mod backoff;
 pub mod batches;
 pub mod consumer;
@@ -12,6 +14,7 @@ pub mod inbox;
 pub mod outbox;
 pub mod publisher;
 pub mod queues;
+mod spans;
 pub mod tables;
 
 use crate::{
@@ -19,7 +22,7 @@ use crate::{
     tls::TlsSettings,
 };
 
-pub use batches::{consume_batches, one_by_one};
+pub use batches::{consume_batches, consume_each, one_by_one};
 pub use consumer::{consume, Delivery, HandlerError};
 pub use publisher::{PublishError, Publisher};
 pub use queues::{QueueError, QueueSpec};
@@ -56,7 +59,7 @@ impl AmqpSettings {
     }
 }
 
-async fn open_channel(settings: &AmqpSettings) -> lapin::Result<(lapin::Connection, lapin::Channel)> {
+pub(crate) async fn open_channel(settings: &AmqpSettings) -> lapin::Result<(lapin::Connection, lapin::Channel)> {
     use lapin::options::ExchangeDeclareOptions;
     let (url, properties) = (settings.url.expose(), lapin::ConnectionProperties::default());
     let conn = if url.starts_with("amqps://") {

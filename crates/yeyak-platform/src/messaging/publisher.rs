@@ -2,10 +2,15 @@
 //! reconnects on the next call after a failure (the outbox relay spaces
 //! those calls with jittered backoff). With quorum queues the confirm comes
 //! once a majority of the queue's replicas hold the message.
+//!
+//! Each message gets a PRODUCER span (`spans::publish`) from the
+//! publish to its confirm, and carries that span's context (when tracing is
+//! off, the context it was given, unchanged).
 use std::time::Duration;
 
 use lapin::{options::BasicPublishOptions, options::ConfirmSelectOptions, BasicProperties, Confirmation};
 use tokio::sync::Mutex;
+use tracing::Span;
 
 use super::{open_channel, AmqpSettings};
 
@@ -33,6 +38,8 @@ pub struct Outgoing {
     pub event_id: uuid::Uuid,
     pub routing_key: String,
     pub payload: Vec<u8>,
+    /// The W3C context of what caused the event (the request that wrote its
+    /// outbox row): the parent of its publish span. Empty for none.
     pub traceparent: String,
 }
 
@@ -44,11 +51,17 @@ impl Publisher {
     /// Publishes a batch and returns once the broker confirmed all of them
     /// (confirms are pipelined: the batch costs about one round trip).
     pub async fn publish_all(&self, events: &[Outgoing]) -> Result<(), PublishError> {
+        let spans: Vec<Span> = events.iter().map(|event| super::spans::publish(&self.settings.exchange, event)).collect();
         let mut state = self.state.lock().await;
-        let result = self.publish_locked(&mut state, events).await;
-        if result.is_err() {
+        let result = self.publish_locked(&mut state, events, &spans).await;
+        if let Err(e) = &result {
             // Drop the connection; the next call reconnects.
             *state = None;
+            spans.iter().for_each(|span| crate::telemetry::set_error(span, e.to_string()));
+        } else {
+            for (span, event) in spans.iter().zip(events) {
+                span.in_scope(|| tracing::debug!(event_id = %event.event_id, routing_key = %event.routing_key, "event published"));
+            }
         }
         result
     }
@@ -57,6 +70,7 @@ impl Publisher {
         &self,
         state: &mut Option<(lapin::Connection, lapin::Channel)>,
         events: &[Outgoing],
+        spans: &[Span],
     ) -> Result<(), PublishError> {
         let alive = state.as_ref().is_some_and(|(c, ch)| c.status().connected() && ch.status().connected());
         if !alive {
@@ -67,10 +81,12 @@ impl Publisher {
         }
         let Some((_, channel)) = state.as_ref() else { return Err(PublishError::Timeout) };
         let mut pending = Vec::with_capacity(events.len());
-        for event in events {
+        for (event, span) in events.iter().zip(spans) {
             let mut headers = lapin::types::FieldTable::default();
-            if !event.traceparent.is_empty() {
-                headers.insert("traceparent".into(), lapin::types::AMQPValue::LongString(event.traceparent.as_str().into()));
+            let own = (!span.is_disabled()).then(|| crate::telemetry::traceparent_of(span));
+            let traceparent = own.as_deref().unwrap_or(&event.traceparent);
+            if !traceparent.is_empty() {
+                headers.insert("traceparent".into(), lapin::types::AMQPValue::LongString(traceparent.into()));
             }
             let props = BasicProperties::default()
                 .with_delivery_mode(2)

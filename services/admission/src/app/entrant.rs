@@ -6,7 +6,7 @@
 //! second join by the same person gets the same entry and session back,
 //! bound to the client that joined (a new phone keeps its place), and
 //! however many tickets a bot buys, each person holds one.
-use yeyak_platform::tokens::AssertionVerifier;
+use yeyak_platform::{metrics::Stage, tokens::AssertionVerifier};
 
 use super::{queue::new_session_id, WaitingRoom};
 use crate::{
@@ -77,6 +77,7 @@ impl WaitingRoom {
             Joined::PreOpening(k) => (0, Some(k)),
             Joined::InLine(place) => (place, None),
         };
+        self.funnel.count(queue, Stage::Joined);
         Ok(Entry { place, lottery_entry, session_id })
     }
 }

@@ -20,7 +20,10 @@ mod recovery;
 
 use std::{collections::HashMap, time::Duration};
 
-use yeyak_platform::tokens::{HmacKeys, SigningKey};
+use yeyak_platform::{
+    metrics::{Funnel, Metrics, Stage},
+    tokens::{HmacKeys, SigningKey},
+};
 
 pub(crate) use self::{
     challenge::Proof, device::DeviceKeys, entrant::IdentityFirst, guard::Origin, operator::QueueOverview, queue::JoinProofs,
@@ -28,6 +31,7 @@ pub(crate) use self::{
 use crate::{
     domain::{source::JoinRules, QueueDefaults},
     error::AdmissionError,
+    metrics::QueueGauges,
     store::{durable::DurableStore, QueueStore, Tick},
 };
 
@@ -67,13 +71,25 @@ pub(crate) struct WaitingRoom {
     guard: guard::Guard,
     /// Per queue: one rebuild or one reservation at a time in this replica.
     locks: HashMap<String, recovery::Locks>,
+    funnel: Funnel,
+    gauges: QueueGauges,
 }
 
 impl WaitingRoom {
-    pub(crate) fn new(store: QueueStore, durable: DurableStore, policy: Policy) -> Self {
+    pub(crate) fn new(store: QueueStore, durable: DurableStore, policy: Policy, metrics: &Metrics) -> Self {
         let locks = policy.queues.keys().map(|q| (q.clone(), recovery::Locks::default())).collect();
         let guard = guard::Guard::new(policy.join.clone());
-        Self { store, durable, policy, guard, locks }
+        // Joins and admissions happen once per place: no marks needed.
+        let (funnel, gauges) = (Funnel::new(metrics, None), QueueGauges::new(metrics));
+        Self { store, durable, policy, guard, locks, funnel, gauges }
+    }
+
+    /// Sets the queue's gauges from its snapshot (at most 100 ms old).
+    pub(crate) async fn observe(&self, queue: &str) -> Result<(), AdmissionError> {
+        let defaults = self.known_queue(queue)?;
+        let snapshot = self.checked(queue, || self.store.snapshot(queue, defaults)).await?;
+        self.gauges.observe(queue, &snapshot);
+        Ok(())
     }
 
     /// Forgets join-limit keys that have earned their burst back (bounded
@@ -101,7 +117,8 @@ impl WaitingRoom {
                 self.freeze_pool(queue, entries).await?;
                 Ok(0)
             }
-            Tick::Frontier { durable, admitted, expiry_ms } if admitted > durable => {
+            Tick::Frontier { durable, admitted, expiry_ms, created } if admitted > durable => {
+                self.funnel.count_many(queue, Stage::Admitted, created);
                 self.durable.log_batch(queue, durable + 1, admitted, expiry_ms).await?;
                 self.checked(queue, || self.store.mark(queue, admitted)).await?;
                 Ok(admitted)

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use prost::Message as _;
 use yeyak_platform::{
-    messaging::{consume_batches, one_by_one, AmqpSettings, Delivery, HandlerError},
+    messaging::{consume_each, AmqpSettings, Delivery, HandlerError},
     Shutdown,
 };
 use yeyak_proto::events::v1::{routing, ReservationConfirmed};
@@ -19,12 +19,9 @@ pub const QUEUE: &str = "admission.sessions";
 const MAX_BATCH: usize = 128;
 
 pub(crate) async fn run(room: Arc<WaitingRoom>, settings: AmqpSettings, shutdown: Shutdown) {
-    // Batches save acknowledgements; each seat is still freed on its own.
-    consume_batches(settings, QUEUE, &[routing::RESERVATION_CONFIRMED], shutdown, MAX_BATCH, |deliveries| {
-        let room = room.clone();
-        async move { one_by_one(deliveries, |d| handle(&room, d)).await }
-    })
-    .await;
+    // Batches save acknowledgements; each seat is still freed on its own
+    // (in a span that continues the booking's trace).
+    consume_each(settings, QUEUE, &[routing::RESERVATION_CONFIRMED], shutdown, MAX_BATCH, |delivery| handle(&room, delivery)).await;
 }
 
 async fn handle(room: &WaitingRoom, delivery: Delivery) -> Result<(), HandlerError> {

@@ -83,6 +83,8 @@ pub(crate) enum Tick {
         durable: u64,
         admitted: u64,
         expiry_ms: i64,
+        /// Places this tick admitted (0 when it found a batch pending).
+        created: u64,
     },
 }
 
@@ -202,7 +204,7 @@ impl QueueStore {
         let value = |i: usize| reply.get(i).and_then(|v| v.parse::<i64>().ok()).unwrap_or(0);
         Ok(match reply.first().map(String::as_str) {
             Some("-3") => Tick::FreezePool(value(1) as u64),
-            _ => Tick::Frontier { durable: value(1) as u64, admitted: value(2) as u64, expiry_ms: value(3) },
+            _ => Tick::Frontier { durable: value(1) as u64, admitted: value(2) as u64, expiry_ms: value(3), created: value(4) as u64 },
         })
     }
 

@@ -69,14 +69,17 @@ return {1, tonumber(pool) + n, (limit - n < water) and 1 or 0, limit}
 /// KEYS: origin, settings, tick, credit, preopen, pool, post, admitted, active,
 /// samples, measured, durable, pending.
 /// ARGV: default_rate, default_max_active, opens_at_ms, session_ttl_ms, burst_ms.
-/// Returns {-3, entries} freeze the pool, or {0, durable, admitted, pending_expiry_ms}.
+/// Returns {-3, entries} freeze the pool, or {0, durable, admitted,
+/// pending_expiry_ms, created}: `created` places were admitted by this call
+/// (so each admitted place is counted by one replica).
 pub(super) const ADVANCE: &str = checked!(
     r"
 local admitted = tonumber(redis.call('GET', KEYS[8]) or '0')
 local durable = tonumber(redis.call('GET', KEYS[12]) or '0')
 if admitted > durable then
-  return {0, durable, admitted, tonumber(redis.call('GET', KEYS[13]) or '0')}
+  return {0, durable, admitted, tonumber(redis.call('GET', KEYS[13]) or '0'), 0}
 end
+local created = 0
 local rate = tonumber(redis.call('HGET', KEYS[2], 'rate') or ARGV[1])
 local max_active = tonumber(redis.call('HGET', KEYS[2], 'max_active') or ARGV[2])
 local paused = redis.call('HGET', KEYS[2], 'paused') == '1'
@@ -96,6 +99,7 @@ if now >= tonumber(ARGV[3]) and not paused then
       redis.call('ZADD', KEYS[9], expiry, p)
     end
     admitted = redis.call('INCRBY', KEYS[8], n)
+    created = n
     redis.call('SET', KEYS[13], expiry)
     credit = credit - n
   end
@@ -114,7 +118,7 @@ local span = now - tonumber(ots)
 local measured = 0
 if span >= 1000 then measured = (admitted - tonumber(oadm)) * 1000 / span end
 redis.call('SET', KEYS[11], tostring(measured))
-return {0, durable, admitted, tonumber(redis.call('GET', KEYS[13]) or '0')}
+return {0, durable, admitted, tonumber(redis.call('GET', KEYS[13]) or '0'), created}
 "
 );
 

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use prost::Message as _;
 use uuid::Uuid;
 use yeyak_platform::{
-    messaging::{consume_batches, one_by_one, AmqpSettings, Delivery, HandlerError, QueueSpec},
+    messaging::{consume_each, AmqpSettings, Delivery, HandlerError, QueueSpec},
     Shutdown,
 };
 use yeyak_proto::events::v1::{
@@ -26,13 +26,9 @@ const MAX_BATCH: usize = 128;
 /// and its cancellation must apply in that order); batches only save
 /// acknowledgements. One replica at a time consumes (the others stand by),
 /// so two replicas never apply one person's booking and cancellation in
-/// either order.
+/// either order. Each event is handled in a span that continues its trace.
 pub(crate) async fn run(check: Arc<EligibilityCheck>, settings: AmqpSettings, shutdown: Shutdown) {
-    consume_batches(settings, QueueSpec::in_order(QUEUE), &RESERVATION_EVENTS, shutdown, MAX_BATCH, move |deliveries| {
-        let check = check.clone();
-        async move { one_by_one(deliveries, |d| handle(&check, d)).await }
-    })
-    .await;
+    consume_each(settings, QueueSpec::in_order(QUEUE), &RESERVATION_EVENTS, shutdown, MAX_BATCH, |delivery| handle(&check, delivery)).await;
 }
 
 /// Subject ids go into Redis keys: only what identity issues is accepted.

@@ -3,7 +3,10 @@
 use std::sync::Arc;
 
 use tonic::{Request, Response, Status};
-use yeyak_platform::grpc::{pass::verified_pass, status};
+use yeyak_platform::{
+    grpc::{pass::verified_pass, status},
+    metrics::{Funnel, Stage},
+};
 use yeyak_proto::eligibility::v1::{self as pb, eligibility_service_server::EligibilityService};
 
 use crate::{
@@ -15,11 +18,13 @@ use crate::{
 #[derive(Clone)]
 pub(crate) struct EligibilityApi {
     check: Arc<EligibilityCheck>,
+    /// `eligible` / `not_eligible` by reason, once per admitted session.
+    funnel: Funnel,
 }
 
 impl EligibilityApi {
-    pub(crate) fn new(check: Arc<EligibilityCheck>) -> Self {
-        Self { check }
+    pub(crate) fn new(check: Arc<EligibilityCheck>, funnel: Funnel) -> Self {
+        Self { check, funnel }
     }
 }
 
@@ -40,6 +45,11 @@ impl EligibilityService for EligibilityApi {
             agent_assertion: given(&req.agent_assertion),
         };
         let decision = self.check.check(&pass.pass, credentials, req.dose_number).await?;
+        let (event, session) = (&pass.pass.queue_id, &pass.pass.session_id);
+        match decision.eligible {
+            Ok(()) => self.funnel.first(event, Stage::Eligible, session),
+            Err(reason) => self.funnel.refused(event, reason_to_pb(reason).as_str_name(), session),
+        }
         Ok(Response::new(to_pb(decision)))
     }
 }

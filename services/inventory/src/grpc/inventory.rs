@@ -2,7 +2,11 @@
 //! behind the admission-pass interceptor; every field is validated here, by
 //! the rules of `domain`, before [`Search`] runs the query.
 use tonic::{Request, Response, Status};
-use yeyak_platform::{grpc::pass::verified_pass, validate};
+use yeyak_platform::{
+    grpc::{pass::verified_pass, VerifiedPass},
+    metrics::{Funnel, Stage},
+    validate,
+};
 use yeyak_proto::inventory::v1::{self as pb, inventory_service_server::InventoryService};
 
 use crate::{
@@ -16,11 +20,17 @@ const MAX_PAGE_SIZE: u32 = 100;
 
 pub(crate) struct InventoryApi {
     search: Search,
+    /// `searched`, once per admitted session (a search or an availability read).
+    funnel: Funnel,
 }
 
 impl InventoryApi {
-    pub(crate) fn new(search: Search) -> Self {
-        Self { search }
+    pub(crate) fn new(search: Search, funnel: Funnel) -> Self {
+        Self { search, funnel }
+    }
+
+    fn searched(&self, pass: &VerifiedPass) {
+        self.funnel.first(&pass.pass.queue_id, Stage::Searched, &pass.pass.session_id);
     }
 }
 
@@ -53,17 +63,21 @@ impl InventoryService for InventoryApi {
     }
 
     async fn search_clinics(&self, request: Request<pb::SearchClinicsRequest>) -> Result<Response<pb::SearchClinicsResponse>, Status> {
-        verified_pass(&request)?;
+        let pass = verified_pass(&request)?;
         let query = search_query(request.into_inner())?;
-        Ok(Response::new(self.search.clinics(&query).await?))
+        let found = self.search.clinics(&query).await?;
+        self.searched(&pass);
+        Ok(Response::new(found))
     }
 
     async fn get_availability(
         &self,
         request: Request<pb::GetAvailabilityRequest>,
     ) -> Result<Response<pb::GetAvailabilityResponse>, Status> {
-        verified_pass(&request)?;
+        let pass = verified_pass(&request)?;
         let query = availability_query(request.into_inner())?;
-        Ok(Response::new(self.search.availability(&query).await?))
+        let found = self.search.availability(&query).await?;
+        self.searched(&pass);
+        Ok(Response::new(found))
     }
 }

@@ -118,6 +118,11 @@ impl Cache {
         })
     }
 
+    /// Where the funnel marks a session's first search (none when the cache is off).
+    pub fn funnel_marks(&self) -> Option<(RedisConn, String)> {
+        self.conn.clone().map(|conn| (conn, self.settings.key_prefix.clone()))
+    }
+
     fn now_ms(&self) -> i64 {
         i64::try_from(self.epoch.elapsed().as_millis()).unwrap_or(i64::MAX)
     }

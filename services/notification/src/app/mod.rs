@@ -78,6 +78,11 @@ impl Deliveries {
         }
     }
 
+    /// Counters the consumer shares (dead-lettered confirmations).
+    pub(crate) fn metrics(&self) -> &SenderMetrics {
+        &self.metrics
+    }
+
     /// The keys events are decoded with (the consumer checks and masks each
     /// number as it records the event).
     pub(crate) fn contact_keys(&self) -> &ContactKeys {

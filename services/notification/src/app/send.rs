@@ -4,7 +4,7 @@ use std::{sync::Arc, time::Duration};
 
 use futures_util::StreamExt as _;
 use uuid::Uuid;
-use yeyak_platform::Shutdown;
+use yeyak_platform::{metrics::Stage, Shutdown};
 
 use super::Deliveries;
 use crate::{
@@ -87,6 +87,7 @@ impl Deliveries {
             SendOutcome::Accepted { gateway_id, duplicate } => {
                 tracing::info!(message_id = %c.message_id, to = %c.masked_phone, attempt, ?gateway_id, duplicate, "sms accepted by the gateway");
                 self.metrics.sent.inc();
+                self.metrics.funnel(c.funnel_event.as_deref(), Stage::SmsSent);
                 return Some(c.message_id);
             }
             SendOutcome::Retryable(reason) => (domain::after_failure(attempt, self.max_attempts, false), reason),
@@ -101,6 +102,7 @@ impl Deliveries {
             AfterFailure::GiveUp => {
                 tracing::error!(message_id = %c.message_id, to = %c.masked_phone, attempt, %reason, "sms given up");
                 self.metrics.given_up.inc();
+                self.metrics.funnel(c.funnel_event.as_deref(), Stage::SmsFailed);
                 None
             }
         };

@@ -4,8 +4,14 @@
 use std::time::Duration;
 
 use reqwest::StatusCode;
+use tracing::{Instrument as _, Span};
 use uuid::Uuid;
-use yeyak_platform::tls::{TlsError, TlsSettings};
+use yeyak_platform::{
+    telemetry,
+    tls::{TlsError, TlsSettings},
+};
+
+use crate::domain::SmsText;
 
 /// What one attempt achieved.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -45,12 +51,24 @@ impl SmsGateway {
         Ok(Self { http, endpoint: format!("{}/v1/messages", base_url.trim_end_matches('/')) })
     }
 
-    pub(crate) async fn send(&self, message_id: Uuid, to: &str, text: &str) -> SendOutcome {
+    /// Posts one SMS. The call is a CLIENT span, a child of the context the
+    /// delivery's row kept (the message that caused it), so the SMS is part
+    /// of the booking's trace; the gateway gets that span's `traceparent`.
+    pub(crate) async fn send(&self, message_id: Uuid, to: &str, text: &SmsText) -> SendOutcome {
+        let span = self.span(message_id, text.traceparent.as_deref());
+        let outcome = self.post(message_id, to, &text.body, &span).instrument(span.clone()).await;
+        if let SendOutcome::Retryable(reason) | SendOutcome::Rejected(reason) = &outcome {
+            telemetry::set_error(&span, reason.clone());
+        }
+        outcome
+    }
+
+    async fn post(&self, message_id: Uuid, to: &str, text: &str, span: &Span) -> SendOutcome {
         let response = self
             .http
             .post(&self.endpoint)
             .header("Idempotency-Key", message_id.to_string())
-            .headers(trace_headers())
+            .headers(trace_headers(span))
             .json(&SendRequest { to, text })
             .send()
             .await;
@@ -60,6 +78,11 @@ impl SmsGateway {
             Err(e) => return SendOutcome::Retryable(format!("gateway unreachable: {e}")),
         };
         let status = response.status();
+        span.record("http.response.status_code", status.as_u16());
+        if !span.is_disabled() {
+            // The SMS step's line with the booking's trace id (docs/tracing.md).
+            tracing::info!(%message_id, status = status.as_u16(), "sms gateway answered");
+        }
         if status.is_success() {
             // Accepted even if the body is odd: the gateway has the message,
             // and a resend would be deduplicated anyway.
@@ -70,6 +93,25 @@ impl SmsGateway {
             };
         }
         classify(status)
+    }
+
+    /// The gateway call's span (`POST`, after the HTTP client conventions);
+    /// none when tracing is off.
+    fn span(&self, message_id: Uuid, traceparent: Option<&str>) -> Span {
+        if !telemetry::enabled() {
+            return Span::none();
+        }
+        let span = tracing::info_span!(
+            "sms gateway",
+            otel.name = "POST",
+            otel.kind = "client",
+            http.request.method = "POST",
+            url.full = self.endpoint.as_str(),
+            http.response.status_code = tracing::field::Empty,
+            sms.message_id = %message_id,
+        );
+        telemetry::set_parent(&span, traceparent.unwrap_or_default());
+        span
     }
 }
 
@@ -84,10 +126,10 @@ fn classify(status: StatusCode) -> SendOutcome {
     }
 }
 
-/// The current trace context for an outbound HTTP call (none when tracing is off).
-fn trace_headers() -> reqwest::header::HeaderMap {
+/// The call span's trace context for the gateway (none when tracing is off).
+fn trace_headers(span: &Span) -> reqwest::header::HeaderMap {
     let mut headers = reqwest::header::HeaderMap::new();
-    let traceparent = yeyak_platform::telemetry::current_traceparent();
+    let traceparent = telemetry::traceparent_of(span);
     if let (false, Ok(value)) = (traceparent.is_empty(), traceparent.parse()) {
         headers.insert("traceparent", value);
     }
@@ -114,7 +156,8 @@ mod tests {
         let gw =
             SmsGateway::new("http://127.0.0.1:9/", Duration::from_secs(2), Duration::from_millis(500), &TlsSettings::default()).unwrap();
         let started = std::time::Instant::now();
-        let outcome = gw.send(Uuid::new_v4(), "01012345678", "t").await;
+        let text = SmsText { body: "t".into(), traceparent: None };
+        let outcome = gw.send(Uuid::new_v4(), "01012345678", &text).await;
         assert!(matches!(outcome, SendOutcome::Retryable(_)), "{outcome:?}");
         assert!(started.elapsed() < Duration::from_secs(3));
     }

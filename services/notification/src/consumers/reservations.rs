@@ -8,6 +8,7 @@ use uuid::Uuid;
 use yeyak_platform::{
     contact::ContactKeys,
     messaging::{self, AmqpSettings, Delivery, HandlerError},
+    metrics::Stage,
     Shutdown,
 };
 use yeyak_proto::events::v1::routing::RESERVATION_EVENTS;
@@ -42,6 +43,10 @@ pub(crate) async fn run(amqp: AmqpSettings, deliveries: Arc<Deliveries>, shutdow
 async fn handle(deliveries: &Deliveries, batch: Vec<Delivery>) -> Vec<Result<(), HandlerError>> {
     let keys = deliveries.contact_keys();
     let decoded: Vec<Result<(Uuid, Notice), HandlerError>> = batch.iter().map(|d| decode(d, keys)).collect();
+    // Poison is dead-lettered at once: a booking whose confirmation ends there.
+    for (d, _) in batch.iter().zip(&decoded).filter(|(_, r)| r.is_err()) {
+        deliveries.metrics().funnel(domain::funnel_event(&d.routing_key, &d.payload).as_deref(), Stage::SmsDeadLettered);
+    }
     let events: Vec<(Uuid, &Notice)> = decoded.iter().filter_map(|d| d.as_ref().ok().map(|(id, n)| (*id, n))).collect();
     let outcome = deliveries.record(&events).await.map_err(|e| e.to_string());
     decoded
@@ -61,7 +66,9 @@ fn decode(delivery: &Delivery, keys: &ContactKeys) -> Result<(Uuid, Notice), Han
     let Some(event_id) = delivery.event_id else {
         return Err(HandlerError::Poison(format!("{}: missing or invalid event id (AMQP message id)", delivery.routing_key)));
     };
-    let notice = domain::decode(&delivery.routing_key, &delivery.payload, keys)
+    let mut notice = domain::decode(&delivery.routing_key, &delivery.payload, keys)
         .map_err(|e| HandlerError::Poison(format!("event {event_id} ({}): {e}", delivery.routing_key)))?;
+    // The SMS is sent later, by the sender: it continues the message's trace.
+    notice.traceparent.clone_from(&delivery.traceparent);
     Ok((event_id, notice))
 }

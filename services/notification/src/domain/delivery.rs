@@ -32,6 +32,15 @@ impl DeliveryState {
     }
 }
 
+/// What the sender posts for a delivery: the text, and the W3C trace
+/// context its row kept (the message that caused it), which the gateway
+/// call continues so the SMS is part of the booking's trace.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct SmsText {
+    pub(crate) body: String,
+    pub(crate) traceparent: Option<String>,
+}
+
 /// A delivery as support staff see it: the masked number only, so nothing
 /// that leaves the service can reveal whom a reservation belongs to.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -9,8 +9,8 @@ use std::time::Duration;
 
 use uuid::Uuid;
 
-pub(crate) use delivery::{DeliveryRecord, DeliveryState, Lookup};
-pub(crate) use notice::{decode, Contact, Notice};
+pub(crate) use delivery::{DeliveryRecord, DeliveryState, Lookup, SmsText};
+pub(crate) use notice::{decode, funnel_event, Contact, Notice};
 pub(crate) use yeyak_platform::booking_code::BookingCode;
 
 /// Namespace of message ids. Never change it: ids already sent would no

@@ -29,6 +29,13 @@ pub(crate) struct Notice {
     /// and, for a proxy booking, the agent's (empty when none or from an
     /// event without them).
     pub(crate) owners: Owners,
+    /// The W3C context of the message that carried the event (its publish
+    /// span), kept with the delivery so the SMS, sent later, joins the
+    /// booking's trace. Set by the consumer; `None` when it carried none.
+    pub(crate) traceparent: Option<String>,
+    /// The booking event (admission queue) a confirmation ends the funnel
+    /// of; `None` for the other messages.
+    pub(crate) funnel_event: Option<String>,
 }
 
 /// The pseudonymous subject ids (yeyak_platform::pseudonym: an HMAC of the
@@ -107,6 +114,8 @@ pub(crate) fn decode(routing_key: &str, payload: &[u8], keys: &ContactKeys) -> R
                 contact: contact(id, e.sealed_contact, keys)?,
                 text: parts.join(" "),
                 owners: Owners { subject_id: e.subject_id, agent_subject_id: e.agent_subject_id },
+                traceparent: None,
+                funnel_event: Some(e.admission_queue_id).filter(|q| !q.is_empty()),
             })
         }
         RESERVATION_CANCELLED => {
@@ -116,7 +125,16 @@ pub(crate) fn decode(routing_key: &str, payload: &[u8], keys: &ContactKeys) -> R
             let text = format!("[예약] 예약번호 {} 접종 예약이 취소되었습니다.", number(id, code.as_ref()));
             let contact = contact(id, e.sealed_contact, keys)?;
             let owners = Owners { subject_id: e.subject_id, ..Owners::default() };
-            Ok(Notice { reservation_id: id, booking_code: code, event_type: RESERVATION_CANCELLED, contact, text, owners })
+            Ok(Notice {
+                reservation_id: id,
+                booking_code: code,
+                event_type: RESERVATION_CANCELLED,
+                contact,
+                text,
+                owners,
+                traceparent: None,
+                funnel_event: None,
+            })
         }
         RESERVATION_RESCHEDULED => {
             let e = ev::ReservationRescheduled::decode(payload)?;
@@ -127,10 +145,29 @@ pub(crate) fn decode(routing_key: &str, payload: &[u8], keys: &ContactKeys) -> R
             let text = format!("[예약] 예약번호 {} 예약이 {} 으로 변경되었습니다.", number(id, code.as_ref()), place.join(" "));
             let contact = contact(id, e.sealed_contact, keys)?;
             let owners = Owners { subject_id: e.subject_id, ..Owners::default() };
-            Ok(Notice { reservation_id: id, booking_code: code, event_type: RESERVATION_RESCHEDULED, contact, text, owners })
+            Ok(Notice {
+                reservation_id: id,
+                booking_code: code,
+                event_type: RESERVATION_RESCHEDULED,
+                contact,
+                text,
+                owners,
+                traceparent: None,
+                funnel_event: None,
+            })
         }
         other => Err(DecodeError::UnknownRoutingKey(other.to_owned())),
     }
+}
+
+/// The booking event a confirmation belongs to, read from an event that
+/// may not decode as a whole (it is about to be dead-lettered).
+pub(crate) fn funnel_event(routing_key: &str, payload: &[u8]) -> Option<String> {
+    (routing_key == RESERVATION_CONFIRMED)
+        .then(|| ev::ReservationConfirmed::decode(payload).ok())
+        .flatten()
+        .map(|e| e.admission_queue_id)
+        .filter(|q| !q.is_empty())
 }
 
 fn reservation_id(s: &str) -> Result<Uuid, DecodeError> {

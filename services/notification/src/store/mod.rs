@@ -73,6 +73,8 @@ struct Rows {
     texts: Vec<String>,
     subject_ids: Vec<Option<String>>,
     agent_ids: Vec<Option<String>>,
+    traceparents: Vec<Option<String>>,
+    funnel_events: Vec<Option<String>>,
 }
 
 impl Rows {
@@ -89,6 +91,8 @@ impl Rows {
         let id = |s: &str| (!s.is_empty()).then(|| s.to_owned());
         self.subject_ids.push(id(&notice.owners.subject_id));
         self.agent_ids.push(id(&notice.owners.agent_subject_id));
+        self.traceparents.push(notice.traceparent.clone());
+        self.funnel_events.push(notice.funnel_event.clone());
     }
 }
 
@@ -127,10 +131,11 @@ impl DeliveryStore {
         if !rows.event_ids.is_empty() {
             sqlx::query(
                 "INSERT INTO deliveries (message_id, event_id, reservation_id, event_type, sealed_contact, masked_phone, text, booking_code,
-                                         subject_id, agent_subject_id, state, attempts, next_attempt_at)
-                 SELECT m, e, r, t, p, mp, x, b, s, a, 'pending', 0, now()
-                     FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::bytea[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[])
-                         AS v(m, e, r, t, p, mp, x, b, s, a)
+                                         subject_id, agent_subject_id, traceparent, funnel_event, state, attempts, next_attempt_at)
+                 SELECT m, e, r, t, p, mp, x, b, s, a, tp, fe, 'pending', 0, now()
+                     FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::bytea[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[],
+                                 $11::text[], $12::text[])
+                         AS v(m, e, r, t, p, mp, x, b, s, a, tp, fe)
                  ON CONFLICT (message_id) DO NOTHING",
             )
             .bind(&rows.message_ids)
@@ -143,6 +148,8 @@ impl DeliveryStore {
             .bind(&rows.booking_codes)
             .bind(&rows.subject_ids)
             .bind(&rows.agent_ids)
+            .bind(&rows.traceparents)
+            .bind(&rows.funnel_events)
             .execute(&mut *tx)
             .await?;
         }

@@ -3,10 +3,11 @@
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use sqlx::{postgres::PgRow, Row as _};
 use uuid::Uuid;
 
 use super::DeliveryStore;
-use crate::domain::DeliveryState;
+use crate::domain::{DeliveryState, SmsText};
 
 /// A delivery claimed by this replica's sender.
 #[derive(Clone, sqlx::FromRow)]
@@ -19,9 +20,20 @@ pub(crate) struct Claimed {
     /// A plain number a previous build wrote (sealed by the next sweep).
     pub(crate) phone: Option<String>,
     pub(crate) masked_phone: String,
-    pub(crate) text: String,
+    /// The text, with the trace context the gateway call continues.
+    #[sqlx(flatten)]
+    pub(crate) text: SmsText,
     pub(crate) attempts: i32,
     pub(crate) created_at: DateTime<Utc>,
+    /// The booking event whose funnel this SMS ends, if it is a confirmation.
+    pub(crate) funnel_event: Option<String>,
+}
+
+/// The `text` and `traceparent` columns of a claimed row.
+impl<'r> sqlx::FromRow<'r, PgRow> for SmsText {
+    fn from_row(row: &'r PgRow) -> Result<Self, sqlx::Error> {
+        Ok(Self { body: row.try_get("text")?, traceparent: row.try_get("traceparent")? })
+    }
 }
 
 /// The sender's claim (`$1` how many, `$2` the lease in seconds); see
@@ -35,7 +47,7 @@ pub const CLAIM_DUE: &str = "UPDATE deliveries SET leased_until = now() + make_i
                           AND older.event_id < p.event_id
                         LIMIT 1) IS NULL
                  ORDER BY next_attempt_at LIMIT $1 FOR UPDATE SKIP LOCKED))
-             RETURNING message_id, reservation_id, sealed_contact, phone, masked_phone, text, attempts, created_at";
+             RETURNING message_id, reservation_id, sealed_contact, phone, masked_phone, text, traceparent, attempts, created_at, funnel_event";
 
 /// Run before [`CLAIM_DUE`] in its transaction: estimates from a small early
 /// table would make a sort of the whole due range look cheaper than reading

@@ -90,7 +90,12 @@ impl TestApp {
     /// the broker reports it unroutable: the service's queue is bound only
     /// once its consumer has started.
     pub(crate) async fn publish(&self, event_id: Uuid, routing_key: &str, payload: Vec<u8>) {
-        let event = Outgoing { event_id, routing_key: routing_key.into(), payload, traceparent: String::new() };
+        self.publish_traced(event_id, routing_key, payload, "").await;
+    }
+
+    /// [`Self::publish`], the message carrying the W3C context `traceparent`.
+    pub(crate) async fn publish_traced(&self, event_id: Uuid, routing_key: &str, payload: Vec<u8>, traceparent: &str) {
+        let event = Outgoing { event_id, routing_key: routing_key.into(), payload, traceparent: traceparent.into() };
         let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
         loop {
             match self.publisher.publish_all(std::slice::from_ref(&event)).await {

@@ -3,7 +3,7 @@
 //! idempotency key is looked up only when something refuses the booking.
 //! The booking code is drawn at random and drawn again if it is taken.
 use uuid::Uuid;
-use yeyak_platform::grpc::VerifiedPass;
+use yeyak_platform::{grpc::VerifiedPass, metrics::Stage};
 
 use super::{now, Booking, KnownSlot};
 use crate::{
@@ -85,6 +85,9 @@ impl Booking {
         match booked {
             Ok(created) => {
                 self.relay.notify_one();
+                if let Some(funnel) = &self.funnel {
+                    funnel.count(&pass.pass.queue_id, Stage::Booked);
+                }
                 Ok(created)
             }
             // A concurrent retry with the same key won, the person holds this

@@ -23,6 +23,7 @@ use tokio::sync::Notify;
 use uuid::Uuid;
 use yeyak_platform::{
     contact::ContactSealer,
+    metrics::Funnel,
     tokens::{remembered::DEFAULT_REMEMBERED, AssertionVerifier, KeyRing, Remembered},
 };
 
@@ -63,6 +64,8 @@ pub(crate) struct Booking {
     relay: Arc<Notify>,
     /// Seals phone numbers to notification's public key.
     contact: ContactSealer,
+    /// `booked`: counted when a booking commits (a retry's original answer is not).
+    funnel: Option<Funnel>,
 }
 
 impl Booking {
@@ -88,7 +91,14 @@ impl Booking {
             full: FullSlots::new(full_slot_window),
             relay,
             contact,
+            funnel: None,
         }
+    }
+
+    /// Counts committed bookings in the evening's funnel.
+    pub(crate) fn with_funnel(mut self, funnel: Funnel) -> Self {
+        self.funnel = Some(funnel);
+        self
     }
 
     /// The slot from memory if its counter is known to exist, else from the

@@ -1,13 +1,19 @@
 //! SlotCatalogService.GetSlot (internal, no pass): a slot's details and its
 //! current size.
-use std::time::Duration;
+use std::{sync::Arc, time::Duration};
 
 use tonic::transport::Channel;
 use uuid::Uuid;
-use yeyak_platform::tls::TlsSettings;
-use yeyak_proto::inventory::v1::{self as inv, slot_catalog_service_client::SlotCatalogServiceClient};
+use yeyak_platform::{
+    metrics::{rpc::Method, Metrics},
+    telemetry,
+    tls::TlsSettings,
+};
+use yeyak_proto::inventory::v1::{
+    self as inv, slot_catalog_service_client::SlotCatalogServiceClient, slot_catalog_service_server::SERVICE_NAME as SLOT_CATALOG,
+};
 
-use super::{call, channel, request, ClientError, Refusal};
+use super::{call, channel, client_metrics, request, ClientError, Refusal};
 use crate::domain::Slot;
 
 const INVENTORY: &str = "inventory service";
@@ -23,18 +29,21 @@ pub(crate) struct CatalogSlot {
 pub(crate) struct CatalogClient {
     client: SlotCatalogServiceClient<Channel>,
     timeout: Duration,
+    rpc: Arc<Method>,
 }
 
 impl CatalogClient {
-    pub(crate) fn connect(addr: &str, timeout: Duration, tls: &TlsSettings) -> anyhow::Result<Self> {
-        Ok(Self { client: SlotCatalogServiceClient::new(channel(addr, timeout, tls)?), timeout })
+    pub(crate) fn connect(addr: &str, timeout: Duration, tls: &TlsSettings, metrics: &Metrics) -> anyhow::Result<Self> {
+        let rpc = client_metrics(metrics, SLOT_CATALOG, "GetSlot");
+        Ok(Self { client: SlotCatalogServiceClient::new(channel(addr, timeout, tls)?), timeout, rpc })
     }
 
     /// The slot as the catalogue knows it; `None` when it does not know it.
     pub(crate) async fn slot(&self, slot_id: Uuid) -> Result<Option<CatalogSlot>, ClientError> {
         let mut client = self.client.clone();
-        let request = request(inv::GetSlotRequest { slot_id: slot_id.to_string() }, self.timeout);
-        let response = match call(INVENTORY, self.timeout, client.get_slot(request)).await {
+        let span = telemetry::rpc_client_span(SLOT_CATALOG, "GetSlot");
+        let request = request(inv::GetSlotRequest { slot_id: slot_id.to_string() }, self.timeout, &span);
+        let response = match call(INVENTORY, self.timeout, span, &self.rpc, client.get_slot(request)).await {
             Err(ClientError::Refused { refusal: Refusal::NotFound | Refusal::InvalidArgument, .. }) => return Ok(None),
             other => other?,
         };

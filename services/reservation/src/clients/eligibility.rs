@@ -1,13 +1,20 @@
 //! EligibilityService.CheckEligibility, behind the pass: the caller's pass
 //! and the booking's tokens are forwarded as they came, so eligibility
 //! verifies them itself.
-use std::time::Duration;
+use std::{sync::Arc, time::Duration};
 
 use tonic::transport::Channel;
-use yeyak_platform::{grpc::VerifiedPass, tls::TlsSettings};
-use yeyak_proto::eligibility::v1::{self as elig, eligibility_service_client::EligibilityServiceClient};
+use yeyak_platform::{
+    grpc::VerifiedPass,
+    metrics::{rpc::Method, Metrics},
+    telemetry,
+    tls::TlsSettings,
+};
+use yeyak_proto::eligibility::v1::{
+    self as elig, eligibility_service_client::EligibilityServiceClient, eligibility_service_server::SERVICE_NAME as ELIGIBILITY_SERVICE,
+};
 
-use super::{call, channel, request, ClientError};
+use super::{call, channel, client_metrics, request, ClientError};
 use crate::domain::NewBooking;
 
 const ELIGIBILITY: &str = "eligibility service";
@@ -28,11 +35,13 @@ pub(crate) enum Verdict {
 pub(crate) struct EligibilityClient {
     client: EligibilityServiceClient<Channel>,
     timeout: Duration,
+    rpc: Arc<Method>,
 }
 
 impl EligibilityClient {
-    pub(crate) fn connect(addr: &str, timeout: Duration, tls: &TlsSettings) -> anyhow::Result<Self> {
-        Ok(Self { client: EligibilityServiceClient::new(channel(addr, timeout, tls)?), timeout })
+    pub(crate) fn connect(addr: &str, timeout: Duration, tls: &TlsSettings, metrics: &Metrics) -> anyhow::Result<Self> {
+        let rpc = client_metrics(metrics, ELIGIBILITY_SERVICE, "CheckEligibility");
+        Ok(Self { client: EligibilityServiceClient::new(channel(addr, timeout, tls)?), timeout, rpc })
     }
 
     /// Whether the subject may book the dose now.
@@ -44,8 +53,10 @@ impl EligibilityClient {
             dose_number: booking.dose_number,
         };
         let mut client = self.client.clone();
-        let request = pass.forward(request(message, self.timeout));
-        let response = call(ELIGIBILITY, self.timeout, client.check_eligibility(request)).await?;
+        let span = telemetry::rpc_client_span(ELIGIBILITY_SERVICE, "CheckEligibility");
+        // `forward` adds the current span's context: the client span's, here.
+        let request = span.in_scope(|| pass.forward(request(message, self.timeout, &span)));
+        let response = call(ELIGIBILITY, self.timeout, span, &self.rpc, client.check_eligibility(request)).await?;
         if response.eligible {
             return Ok(Verdict::Eligible);
         }

@@ -6,11 +6,17 @@
 mod catalog;
 mod eligibility;
 
-use std::{future::Future, time::Duration};
+use std::{future::Future, sync::Arc, time::Duration};
 
 use tonic::{transport::Channel, Code, Request, Status};
+use tracing::{Instrument as _, Span};
 use yeyak_platform::{
-    grpc::client::{self, ClientSettings},
+    grpc::{
+        client::{self, ClientSettings},
+        layer::service_methods,
+    },
+    metrics::{rpc::Method, Metrics},
+    telemetry,
     tls::TlsSettings,
 };
 
@@ -47,25 +53,48 @@ fn channel(addr: &str, timeout: Duration, tls: &TlsSettings) -> anyhow::Result<C
     client::channel(addr, &settings)
 }
 
-/// A request bounded by the deadline and carrying the current trace.
-fn request<T>(message: T, timeout: Duration) -> Request<T> {
+/// A request bounded by the deadline and carrying the trace of `span`, the
+/// call's client span (`telemetry::rpc_client_span`, none when tracing is off).
+fn request<T>(message: T, timeout: Duration, span: &Span) -> Request<T> {
     let mut request = Request::new(message);
     request.set_timeout(timeout);
-    yeyak_platform::telemetry::inject_traceparent(&mut request);
+    telemetry::inject_traceparent_of(span, &mut request);
     request
 }
 
-/// Bounds the call by the deadline whatever the transport does.
+/// The `grpc_client_*` series of one method of `service` (`package.Service`).
+fn client_metrics(metrics: &Metrics, service: &str, method: &str) -> Arc<Method> {
+    metrics.grpc_client(service_methods(&[service])).method(&format!("/{service}/{method}")).clone()
+}
+
+/// Bounds the call by the deadline whatever the transport does; the call
+/// runs in `span`, marked failed if it fails, and is counted in `rpc` (a
+/// call cut off by the deadline as DeadlineExceeded).
 async fn call<T>(
     dependency: &'static str,
     timeout: Duration,
+    span: Span,
+    rpc: &Method,
     call: impl Future<Output = Result<tonic::Response<T>, Status>>,
 ) -> Result<T, ClientError> {
-    match tokio::time::timeout(timeout, call).await {
+    rpc.started();
+    let started = std::time::Instant::now();
+    let outcome = tokio::time::timeout(timeout, call).instrument(span.clone()).await;
+    let code = match &outcome {
+        Ok(Ok(_)) => Code::Ok,
+        Ok(Err(status)) => status.code(),
+        Err(_) => Code::DeadlineExceeded,
+    };
+    rpc.handled(code as i32, started.elapsed());
+    let result = match outcome {
         Ok(Ok(response)) => Ok(response.into_inner()),
         Ok(Err(status)) => Err(classify(dependency, status)),
         Err(_) => Err(ClientError::Unavailable { dependency, cause: format!("no answer within {timeout:?}") }),
+    };
+    if let Err(e) = &result {
+        telemetry::set_error(&span, e.to_string());
     }
+    result
 }
 
 /// Refusals the caller can act on pass through; anything else means the

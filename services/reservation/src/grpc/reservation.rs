@@ -32,6 +32,8 @@ impl ReservationService for ReservationApi {
         let pass = verified_pass(&request)?;
         let booking = new_booking(request.into_inner())?;
         let reservation = self.booking.create(&pass, booking).await.map_err(naming_slot("slot_id"))?;
+        // Where a booking's trace id meets its reservation id (docs/tracing.md).
+        tracing::info!(reservation_id = %reservation.reservation_id, "reservation booked");
         Ok(Response::new(pb::CreateReservationResponse { reservation: Some(to_pb(&reservation)) }))
     }
 

@@ -30,7 +30,8 @@ pub struct VerifiedPass {
 
 impl VerifiedPass {
     /// Copies the caller's pass and client id onto an outbound request, with
-    /// the current trace context.
+    /// the current trace context unless the request carries one already (a
+    /// client span's, which must stay the parent of the server's span).
     pub fn forward<T>(&self, mut request: Request<T>) -> Request<T> {
         if let (Ok(p), Ok(c)) = (self.token.parse(), self.client_id.parse()) {
             request.metadata_mut().insert(PASS_HEADER, p);
@@ -39,7 +40,9 @@ impl VerifiedPass {
         if let Some(Ok(p)) = self.proof.as_deref().map(str::parse) {
             request.metadata_mut().insert(PROOF_HEADER, p);
         }
-        crate::telemetry::inject_traceparent(&mut request);
+        if !request.metadata().contains_key("traceparent") {
+            crate::telemetry::inject_traceparent(&mut request);
+        }
         request
     }
 }
