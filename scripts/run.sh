@@ -357,6 +357,15 @@ else
 fi
 
 # --- 7. summary + wait ------------------------------------------------------------
+# The operator CLI's settings for this stack: `. .run/ctl.env` and every
+# `target/debug/yeyak-ctl` command reaches it (the token in a file, as a
+# mounted Secret gives it, never on a command line).
+(umask 077 && printf '%s\n' "$YEYAK_OPERATOR_TOKEN" >"$RUN_DIR/operator-token")
+cat >"$RUN_DIR/ctl.env" <<EOF
+export YEYAK_CTL_ADMISSION=http://$ADMISSION_ADDR
+export YEYAK_CTL_METRICS=http://$ADMISSION_METRICS_ADDR/metrics,http://$IDENTITY_METRICS_ADDR/metrics,http://$ELIGIBILITY_METRICS_ADDR/metrics,http://$INVENTORY_METRICS_ADDR/metrics,http://$RESERVATION_METRICS_ADDR/metrics,http://$NOTIFICATION_METRICS_ADDR/metrics
+export YEYAK_CTL_TOKEN_FILE=$RUN_DIR/operator-token
+EOF
 cat <<EOF
 [run] Yeyak is running:
 [run]   admission     grpc $ADMISSION_ADDR    metrics http://$ADMISSION_METRICS_ADDR/metrics
@@ -372,6 +381,7 @@ cat <<EOF
 [run]   mock IdP fin-cert    http://$IDP_FIN_CERT_ADDR
 [run]   mock SMS gateway    $SMS_GATEWAY_URL
 [run]   logs .run/logs/   dev keys .run/dev.env
+[run]   operator CLI: . .run/ctl.env && target/debug/yeyak-ctl status --watch 2   (docs/yeyak-ctl.md)
 EOF
 
 if [ "$WAIT" -eq 0 ]; then

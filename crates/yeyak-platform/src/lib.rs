@@ -10,6 +10,7 @@ pub mod config;
 pub mod contact;
 pub mod db;
 pub mod grpc;
+pub mod health;
 pub mod messaging;
 pub mod metrics;
 pub mod operators;

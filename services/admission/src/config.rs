@@ -1,4 +1,6 @@
 //! Admission settings from `YEYAK_*` variables.
+mod control;
+
 use std::{collections::HashMap, time::Duration};
 
 use yeyak_platform::{
@@ -12,6 +14,7 @@ use yeyak_platform::{
 };
 
 use crate::domain::{
+    control::ControlSettings,
     proof,
     source::{JoinRate, JoinRules, Networks},
     QueueDefaults,
@@ -68,6 +71,9 @@ pub struct Config {
     /// a device key (`YEYAK_DEVICE_BINDING` = `required` | `optional`; required
     /// outside dev mode). Optional: a join with a proof still binds.
     pub device_keys_required: bool,
+    /// The automatic admission rate (`YEYAK_ADMISSION_CONTROL_*`); without
+    /// targets the controller does not run.
+    pub control: ControlSettings,
 }
 
 impl Config {
@@ -110,6 +116,7 @@ impl Config {
             device_keys_required: device_keys_required(env)?,
             identity_first: identity_first(&env.string("JOIN_REQUIRE_IDENTITY", ""), &tokens::config::queue_ids(env), &published_keys)?,
             published_keys,
+            control: control::control(env)?,
         })
     }
 

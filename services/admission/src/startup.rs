@@ -1,6 +1,7 @@
 //! Builds the admission server: binds the listener, connects Redis and
 //! PostgreSQL (and migrates it), wires the handlers to the `WaitingRoom`,
-//! and runs it — with one admission ticker per queue and the booking
+//! and runs it — with one admission ticker per queue, one automatic rate
+//! controller per queue when targets are configured, and the booking
 //! consumer — until shutdown.
 use std::{
     net::SocketAddr,
@@ -25,7 +26,7 @@ use yeyak_proto::admission::v1::{
 };
 
 use crate::{
-    app::{DeviceKeys, IdentityFirst, Policy, WaitingRoom},
+    app::{ControlState, DeviceKeys, IdentityFirst, Policy, RateControl, WaitingRoom},
     config::Config,
     consumers,
     grpc::{OperatorApi, QueueApi},
@@ -83,7 +84,8 @@ impl Application {
             .amqp(config.amqp.clone(), &[consumers::sessions::QUEUE])
             .registered(&metrics);
         let store = QueueStore::new(conn, &config.redis.key_prefix);
-        let room = Arc::new(WaitingRoom::new(store, DurableStore::new(pool), policy(&config), &metrics));
+        let control = if config.control.targets.is_empty() { None } else { Some(RateControl::new(config.control.clone())?) };
+        let room = Arc::new(WaitingRoom::new(store, DurableStore::new(pool), policy(&config), &metrics).with_control(control));
         let keys =
             KeyWatch::new(&metrics).with(config.ticket_keys.clone()).with(config.operators.clone()).with(config.published_keys.clone());
         // The pass keys, for verifiers outside Yeyak (docs/admission.md).
@@ -106,7 +108,10 @@ impl Application {
     pub async fn run_until_stopped(self, shutdown: Shutdown) -> anyhow::Result<()> {
         let mut tasks = JoinSet::new();
         for queue in self.config.queue_ids.clone() {
-            tasks.spawn(ticker(self.room.clone(), queue, self.config.tick, shutdown.clone()));
+            tasks.spawn(ticker(self.room.clone(), queue.clone(), self.config.tick, shutdown.clone()));
+            if let Some(every) = self.room.control_interval() {
+                tasks.spawn(controller(self.room.clone(), queue, every, shutdown.clone()));
+            }
         }
         tasks.spawn(consumers::sessions::run(self.room.clone(), self.config.amqp.clone(), shutdown.clone()));
         tasks.spawn(self.keys.run(shutdown.clone()));
@@ -168,6 +173,30 @@ async fn ticker(room: Arc<WaitingRoom>, queue: String, tick: Duration, shutdown:
                 }
             }
             _ = shutdown.wait() => return,
+        }
+    }
+}
+
+/// Decides one queue's automatic admission rate every `every`, while this
+/// replica holds the queue's control lease (docs/admission.md). A failed
+/// interval changes nothing: the rate last written holds for ten intervals,
+/// then the operators' rate applies again.
+async fn controller(room: Arc<WaitingRoom>, queue: String, every: Duration, shutdown: Shutdown) {
+    let _running = shutdown.track(format!("admission rate controller {queue}"));
+    let mut interval = tokio::time::interval(every);
+    interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut state = ControlState::default();
+    loop {
+        tokio::select! {
+            _ = interval.tick() => {
+                if let Err(e) = room.control(&queue, &mut state).await {
+                    tracing::warn!(%queue, error = %e, "automatic admission rate: interval failed; the rate holds");
+                }
+            }
+            _ = shutdown.wait() => {
+                room.release_control(&queue).await;
+                return;
+            }
         }
     }
 }

@@ -7,13 +7,14 @@
 //!   start and complete a verification (routing, attempt limits, proxy limit,
 //!   the assertion), grant consent;
 //! - `domain/`: pure rules and value types: names, keyed hashes and the
-//!   assertion; configured providers; the health rules (sliding window,
-//!   circuit breaker, traffic light, ranking);
+//!   assertion; configured providers; the health rules (the platform's
+//!   `health`: sliding window, circuit breaker, traffic light, ranking);
 //! - `store/`: challenges, attempt counters and proxy sets in Redis (shared
 //!   by every replica, all with a TTL);
 //! - `clients/`: one adapter per provider channel behind the `Provider`
-//!   trait, and the [`clients::Board`] that calls them by health, with a
-//!   breaker and a bulkhead each;
+//!   trait, and the [`clients::Board`] (the platform's, shared with
+//!   notification) that calls them by health, with a breaker and a bulkhead
+//!   each;
 //! - `consumers/`: none (identity consumes no bus events).
 //!
 //! The raw resident registration number is sent to the chosen provider and

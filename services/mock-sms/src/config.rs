@@ -3,7 +3,7 @@
 //! no database and forgets everything on restart, like a test double should.
 use yeyak_platform::config::{ConfigError, Env};
 
-use crate::faults::Faults;
+use crate::{behaviour::Behaviour, faults::Faults};
 
 /// Where the gateway listens by default; the notification service's dev
 /// config points here.
@@ -15,16 +15,22 @@ pub struct Config {
     pub http_addr: String,
     /// Initial faults (`YEYAK_LATENCY_MS`, ...); changeable at run time.
     pub faults: Faults,
+    /// Initial gateway faults (`YEYAK_SMS_DOWN`, ...); changeable at run time.
+    pub behaviour: Behaviour,
 }
 
 impl Config {
     pub fn from_env(env: &Env) -> Result<Self, ConfigError> {
-        Ok(Self { http_addr: env.string("HTTP_ADDR", DEFAULT_HTTP_ADDR), faults: Faults::from_env(env)? })
+        Ok(Self {
+            http_addr: env.string("HTTP_ADDR", DEFAULT_HTTP_ADDR),
+            faults: Faults::from_env(env)?,
+            behaviour: Behaviour::from_env(env)?,
+        })
     }
 
     /// A gateway on `http_addr` without faults.
     pub fn new(http_addr: impl Into<String>) -> Self {
-        Self { http_addr: http_addr.into(), faults: Faults::default() }
+        Self { http_addr: http_addr.into(), faults: Faults::default(), behaviour: Behaviour::default() }
     }
 
     /// Loopback, free port, no faults: what integration tests want.

@@ -1,15 +1,22 @@
 //! A mock SMS gateway, standing in for the carrier-facing bulk SMS provider
 //! that the notification service delivers through. It "sends" nothing: it
 //! records each accepted message so that tests and the demo can read them
-//! back, and it de-duplicates on `Idempotency-Key` the way real gateways do,
-//! which is what makes at-least-once delivery from the outbox safe.
+//! back, and it de-duplicates on `Idempotency-Key` (the caller's reference)
+//! the way real gateways do, which is what makes at-least-once delivery from
+//! the outbox safe. `GET /v1/messages/{reference}` answers whether a
+//! reference was accepted, and voids one that was not (`messages`), which
+//! is what makes failing over to another gateway safe.
 //!
 //! Fault injection (latency, errors, hangs, capacity) applies to
-//! `POST /v1/messages` only; reading the record back is an observer's view.
+//! `POST /v1/messages` only; the gateway's own faults (`behaviour`: down,
+//! accept then answer late or never) to sending, the lookup and `/healthz`;
+//! reading the record back is an observer's view.
 #![forbid(unsafe_code)]
 // Unit tests may unwrap: a panic there is the failure report.
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
+pub mod api;
+pub mod behaviour;
 pub mod config;
 pub mod messages;
 
@@ -28,6 +35,8 @@ use axum::{
 use tokio::net::TcpListener;
 use yeyak_platform::Shutdown;
 
+pub use api::Gateway;
+pub use behaviour::{AfterAccept, Behaviour, Switches};
 pub use config::Config;
 pub use messages::{Message, MessageStore};
 pub use yeyak_mockkit::faults::{FaultInjector, Faults};
@@ -44,7 +53,8 @@ impl Application {
     pub async fn build(config: Config) -> anyhow::Result<Self> {
         let listener = TcpListener::bind(&config.http_addr).await.with_context(|| format!("binding {}", config.http_addr))?;
         let address = listener.local_addr()?;
-        let router = router(FaultInjector::new(config.faults), MessageStore::default());
+        let gateway = Gateway { store: MessageStore::default(), switches: Switches::new(config.behaviour) };
+        let router = router(FaultInjector::new(config.faults), gateway);
         tracing::info!(%address, "mock-sms listening");
         Ok(Self { listener, address, router })
     }
@@ -60,10 +70,19 @@ impl Application {
     }
 }
 
-/// The routes; faults wrap only the send endpoint, the one Yeyak calls.
-pub fn router(faults: FaultInjector, store: MessageStore) -> Router {
+/// The routes; the shared faults wrap only the send endpoint, the one
+/// Yeyak sends through.
+pub fn router(faults: FaultInjector, gateway: Gateway) -> Router {
     let faulty = from_fn_with_state(faults.clone(), faults::inject);
-    let messages = Router::new().route("/v1/messages", post(messages::send.layer(faulty)).get(messages::list)).with_state(store);
+    let switches = gateway.switches.clone();
+    let messages = Router::new()
+        .route("/v1/messages", post(api::send.layer(faulty)).get(api::list))
+        .route("/v1/messages/{reference}", get(api::status))
+        .with_state(gateway);
     let admin = Router::new().route("/admin/faults", get(faults::get_faults).put(faults::put_faults)).with_state(faults);
-    Router::new().route("/healthz", get(error::healthz)).merge(messages).merge(admin)
+    let own = Router::new()
+        .route("/healthz", get(behaviour::healthz))
+        .route("/admin/gateway", get(behaviour::get_behaviour).put(behaviour::put_behaviour))
+        .with_state(switches);
+    own.merge(messages).merge(admin)
 }

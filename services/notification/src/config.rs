@@ -5,11 +5,14 @@ use yeyak_platform::{
     config::{ConfigError, Env, Environment, ServerSettings},
     contact::{self, ContactKeys},
     db::DatabaseSettings,
+    health::BreakerSettings,
     messaging::AmqpSettings,
     operators::Operators,
     tls::{check_third_party_url, PlainHttp, TlsSettings},
     tokens::{config as keys, KeyRing},
 };
+
+use crate::domain::gateway::{parse_gateways, GatewaySpec};
 
 #[derive(Clone, Debug)]
 pub struct Config {
@@ -17,8 +20,14 @@ pub struct Config {
     pub database: DatabaseSettings,
     pub amqp: AmqpSettings,
     pub environment: Environment,
-    /// Base URL of the SMS gateway (`POST {url}/v1/messages`).
-    pub sms_gateway_url: String,
+    /// The SMS gateways, in order of preference among equally healthy ones
+    /// (`YEYAK_SMS_GATEWAYS=name=url,name=url`; the older
+    /// `YEYAK_SMS_GATEWAY_URL` is one gateway named `primary`).
+    pub(crate) sms_gateways: Vec<GatewaySpec>,
+    /// When a gateway's breaker opens and how it recovers
+    /// (`YEYAK_SMS_BREAKER_FAILURES`, `YEYAK_SMS_BREAKER_OPEN_MS`,
+    /// `YEYAK_SMS_PROBE_MS`).
+    pub sms_breaker: BreakerSettings,
     /// For an `https://` gateway: CA bundle and client certificate (`YEYAK_TLS_*`).
     pub tls: TlsSettings,
     /// Attempts before a delivery is given up as failed.
@@ -52,10 +61,10 @@ pub struct Config {
 impl Config {
     pub fn from_env(env: &Env) -> Result<Self, ConfigError> {
         let environment = env.environment()?;
-        if environment == Environment::Production && env.raw("SMS_GATEWAY_URL").is_none() {
+        if environment == Environment::Production && env.raw("SMS_GATEWAY_URL").is_none() && env.raw("SMS_GATEWAYS").is_none() {
             return Err(ConfigError::Missing {
-                key: "YEYAK_SMS_GATEWAY_URL".into(),
-                reason: "production must name its SMS gateway".into(),
+                key: "YEYAK_SMS_GATEWAYS".into(),
+                reason: "production must name its SMS gateways (or YEYAK_SMS_GATEWAY_URL, one gateway)".into(),
             });
         }
         let sms_max_attempts = env.parse("SMS_MAX_ATTEMPTS", 8u32)?;
@@ -63,14 +72,25 @@ impl Config {
             return Err(ConfigError::Invalid { key: "YEYAK_SMS_MAX_ATTEMPTS".into(), reason: "must be at least 1".into() });
         }
         let sms_concurrency = env.parse("SMS_CONCURRENCY", 16usize)?.max(1);
-        let sms_gateway_url = env.string("SMS_GATEWAY_URL", "http://127.0.0.1:18084").trim_end_matches('/').to_owned();
-        check_third_party_url("SMS_GATEWAY_URL", &sms_gateway_url, PlainHttp::from_env(env)?)?;
+        let sms_gateways = gateways(env)?;
+        let plain_http = PlainHttp::from_env(env)?;
+        for gateway in &sms_gateways {
+            check_third_party_url("SMS_GATEWAYS", &gateway.url, plain_http)?;
+        }
+        let defaults = BreakerSettings::default();
+        let sms_breaker = BreakerSettings {
+            consecutive_failures: env.parse("SMS_BREAKER_FAILURES", defaults.consecutive_failures)?.max(1),
+            open_for: Duration::from_millis(env.parse("SMS_BREAKER_OPEN_MS", defaults.open_for.as_millis() as u64)?),
+            probe_interval: Duration::from_millis(env.parse("SMS_PROBE_MS", defaults.probe_interval.as_millis() as u64)?),
+            ..defaults
+        };
         Ok(Self {
             server: ServerSettings::from_env(env, 50056, 9106)?,
             database: DatabaseSettings::from_env(env, "yeyak_notification")?,
             amqp: AmqpSettings::from_env(env)?,
             environment,
-            sms_gateway_url,
+            sms_gateways,
+            sms_breaker,
             tls: TlsSettings::from_env(env)?,
             sms_max_attempts,
             sms_timeout: Duration::from_millis(env.parse("SMS_TIMEOUT_MS", 2_000)?),
@@ -83,6 +103,17 @@ impl Config {
             sessions: yeyak_platform::sessions::SessionsSettings::from_env(env)?,
             operators: Operators::from_env(env)?,
         })
+    }
+}
+
+/// `YEYAK_SMS_GATEWAYS`, else `YEYAK_SMS_GATEWAY_URL` as one gateway.
+fn gateways(env: &Env) -> Result<Vec<GatewaySpec>, ConfigError> {
+    match env.raw("SMS_GATEWAYS") {
+        Some(list) => parse_gateways(&list).map_err(|reason| ConfigError::Invalid { key: "YEYAK_SMS_GATEWAYS".into(), reason }),
+        None => {
+            let url = env.string("SMS_GATEWAY_URL", "http://127.0.0.1:18084").trim_end_matches('/').to_owned();
+            Ok(vec![GatewaySpec { name: "primary".into(), url }])
+        }
     }
 }
 
@@ -99,7 +130,10 @@ mod tests {
         assert_eq!(c.server.grpc_addr, "127.0.0.1:50056");
         assert_eq!(c.server.metrics_addr, "127.0.0.1:9106");
         assert_eq!(c.database.database_name().as_deref(), Some("yeyak_notification"));
-        assert_eq!(c.sms_gateway_url, "http://sms:1");
+        assert_eq!(c.sms_gateways, [GatewaySpec { name: "primary".into(), url: "http://sms:1".into() }]);
+        let c = Config::from_env(&Env::from_pairs([("SMS_GATEWAYS", "a=http://a:1,b=http://b:2/")])).unwrap();
+        let names: Vec<_> = c.sms_gateways.iter().map(|g| g.name.as_str()).collect();
+        assert_eq!(names, ["a", "b"]);
         assert_eq!(c.sms_max_attempts, 8);
         assert_eq!(c.sms_timeout, Duration::from_secs(2));
     }
@@ -109,7 +143,9 @@ mod tests {
         let err = Config::from_env(&Env::from_pairs([("SMS_MAX_ATTEMPTS", "0")])).unwrap_err().to_string();
         assert!(err.contains("YEYAK_SMS_MAX_ATTEMPTS"), "{err}");
         let err = Config::from_env(&Env::from_pairs([("ENV", "production")])).unwrap_err().to_string();
-        assert!(err.contains("YEYAK_SMS_GATEWAY_URL"), "{err}");
+        assert!(err.contains("YEYAK_SMS_GATEWAYS"), "{err}");
+        let err = Config::from_env(&Env::from_pairs([("SMS_GATEWAYS", "a=http://a,a=http://b")])).unwrap_err().to_string();
+        assert!(err.contains("YEYAK_SMS_GATEWAYS") && err.contains("twice"), "{err}");
         let err = Config::from_env(&Env::from_pairs([("ENV", "production"), ("SMS_GATEWAY_URL", "https://sms")])).unwrap_err().to_string();
         assert!(err.contains("YEYAK_CONTACT_KEYS"), "production needs the keys that open phone numbers: {err}");
         let keys = ContactKeys::generate("n2").rotated_to(ContactKeys::generate("n3")).secret_spec();

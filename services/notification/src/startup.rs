@@ -8,6 +8,7 @@ use tokio::task::JoinSet;
 use yeyak_platform::{
     db,
     grpc::{GrpcServer, PassVerifier, Ready},
+    health::HealthRules,
     messaging::tables::{self, Table},
     metrics::{Metrics, Probes},
     operators::audit,
@@ -19,11 +20,11 @@ use yeyak_proto::notification::v1::notification_service_server::NotificationServ
 
 use crate::{
     app::{self, Deliveries, SendPolicy},
-    clients::SmsGateway,
+    clients::{GatewayLimits, Gateways, SmsGateway},
     config::Config,
     consumers,
     grpc::{Credentials, NotificationApi},
-    metrics::SenderMetrics,
+    metrics::{GatewayMetrics, SenderMetrics},
     store::DeliveryStore,
 };
 
@@ -48,6 +49,8 @@ pub struct Application {
     ready: Ready,
     config: Config,
     deliveries: Arc<Deliveries>,
+    /// The gateways' health board, whose supervisor probes opened breakers.
+    gateways: Arc<Gateways>,
     /// The trusted keys and the operators, re-read from their files.
     keys: KeyWatch,
     probes: Probes,
@@ -59,18 +62,29 @@ impl Application {
         if config.database.run_migrations {
             migrator().run(&pool).await?;
         }
-        let gateway = SmsGateway::new(&config.sms_gateway_url, config.sms_timeout, config.sms_connect_timeout, &config.tls)?;
         let metrics = Metrics::new("notification");
+        // The bulkhead holds every call this replica's send loops can make at once.
+        let max_in_flight = config.sms_concurrency * app::LOOPS;
+        let limits = GatewayLimits { timeout: config.sms_timeout, connect_timeout: config.sms_connect_timeout, max_in_flight };
+        let gateways = config.sms_gateways.iter().map(|g| SmsGateway::new(g, limits, &config.tls)).collect::<Result<Vec<_>, _>>()?;
+        let gateways = Arc::new(Gateways::new(
+            gateways,
+            HealthRules::default(),
+            config.sms_breaker.clone(),
+            config.sms_timeout,
+            GatewayMetrics::register(&metrics),
+        ));
         let probes =
             Probes::new().postgres(pool.clone(), false).amqp(config.amqp.clone(), &[consumers::reservations::QUEUE]).registered(&metrics);
         let policy = SendPolicy {
             max_attempts: config.sms_max_attempts,
             concurrency: config.sms_concurrency,
-            call_timeout: config.sms_timeout + config.sms_connect_timeout,
+            // A round may send to each gateway and ask each once.
+            call_timeout: (config.sms_timeout + config.sms_connect_timeout) * (2 * config.sms_gateways.len() as u32 + 1),
         };
         let deliveries = Arc::new(Deliveries::new(
             DeliveryStore::new(pool),
-            gateway,
+            gateways.clone(),
             policy,
             SenderMetrics::register(&metrics),
             config.contact_keys.clone(),
@@ -90,7 +104,7 @@ impl Application {
             .add(NotificationServiceServer::new(NotificationApi::new(deliveries.clone(), credentials)))
             .bind()
             .await?;
-        Ok(Self { ready, config, deliveries, keys, probes })
+        Ok(Self { ready, config, deliveries, gateways, keys, probes })
     }
 
     pub fn grpc_addr(&self) -> SocketAddr {
@@ -101,6 +115,7 @@ impl Application {
         let mut tasks = JoinSet::new();
         tasks.spawn(self.keys.run(shutdown.clone()));
         tasks.spawn(self.probes.run(shutdown.clone()));
+        tasks.spawn(self.gateways.clone().supervise(shutdown.clone()));
         tasks.spawn(consumers::reservations::run(self.config.amqp.clone(), self.deliveries.clone(), shutdown.clone()));
         tasks.spawn(self.deliveries.clone().seal_plain_contacts_until_stopped(shutdown.clone()));
         for _ in 0..app::LOOPS {

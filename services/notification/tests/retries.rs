@@ -30,7 +30,7 @@ async fn a_resend_after_a_crash_sends_nothing_twice() {
     let d = app.wait_for(reservation_id, 1, DeliveryState::Sent).await.remove(0);
 
     // A replica that died after the gateway accepted but before recording it
-    // leaves the row pending with its number.
+    // leaves the row pending with its number, naming the gateway it went to.
     let message_id: Uuid = d.message_id.parse().unwrap();
     let changed = sqlx::query(
         "UPDATE deliveries SET state = 'pending', sent_at = NULL, sealed_contact = $2, next_attempt_at = now() WHERE message_id = $1",
@@ -46,6 +46,24 @@ async fn a_resend_after_a_crash_sends_nothing_twice() {
     let d = common::eventually("the resend to be recorded", || async {
         let d = app.by_reservation(reservation_id).await.remove(0);
         (d.state == DeliveryState::Sent as i32 && d.attempts == 2).then_some(d)
+    })
+    .await;
+    assert_eq!(d.gateway, "primary");
+    assert_eq!(app.gateway.lookups_of(&d.message_id), vec![200], "the gateway named in the row was asked first");
+    assert_eq!(app.gateway.requests_with_key(&d.message_id), vec![202], "and, having it, was not sent it again");
+    assert_eq!(app.gateway.accepted_to(&phone).len(), 1, "the gateway sent it once");
+
+    // Had the row named no gateway (a crash before the hand-over), the
+    // resend carries the same key and the gateway deduplicates it.
+    sqlx::query("UPDATE deliveries SET state = 'pending', sent_at = NULL, gateway = NULL, sealed_contact = $2, next_attempt_at = now() WHERE message_id = $1")
+        .bind(message_id)
+        .bind(events::seal(reservation_id, &phone))
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    common::eventually("the second resend to be recorded", || async {
+        let d = app.by_reservation(reservation_id).await.remove(0);
+        (d.state == DeliveryState::Sent as i32 && d.attempts == 3).then_some(d)
     })
     .await;
     assert_eq!(app.gateway.requests_with_key(&d.message_id), vec![202, 202], "resent with the same key");

@@ -11,7 +11,7 @@ use yeyak_platform::{config::Env, db, messaging, Shutdown};
 
 use yeyak_dev::{demo, keys::DevKeys};
 
-pub use process::{child_main, Processes};
+pub use process::{child_main, Child, Processes};
 pub use services::Service;
 
 /// Seed of the synthetic registry population.

@@ -65,7 +65,7 @@ async fn run_child(service: Service) -> anyhow::Result<()> {
 }
 
 /// A running child.
-pub(crate) struct Child {
+pub struct Child {
     service: Service,
     process: Process,
     stdin: Option<ChildStdin>,
@@ -94,6 +94,17 @@ impl Processes {
     }
 }
 
+impl Processes {
+    /// Starts one of our services alone, as a child, with its settings
+    /// `pairs` (keys without `YEYAK_`): for tests that need one real
+    /// downstream process rather than a whole stack. Returns its gRPC
+    /// address once it listens.
+    pub async fn start_one(&self, service: Service, pairs: &[(String, String)], tag: &str) -> anyhow::Result<(String, Child)> {
+        let (listening, child) = self.start(service, pairs, tag).await?;
+        Ok((listening.grpc, child))
+    }
+}
+
 impl Child {
     /// Reads the child's log until it says where it listens.
     async fn ready(&mut self) -> anyhow::Result<Listening> {
@@ -117,7 +128,7 @@ impl Child {
 
     /// Closes its standard input and waits for the graceful stop (at most
     /// 15 s, then it is killed).
-    pub(crate) async fn stop(mut self) -> anyhow::Result<()> {
+    pub async fn stop(mut self) -> anyhow::Result<()> {
         drop(self.stdin.take());
         let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
         loop {

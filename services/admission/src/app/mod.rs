@@ -6,11 +6,14 @@
 //! - `operator`: the operator's side (settings, pause, resume, drain);
 //! - `guard`: the per-client and per-source limits on new entries;
 //! - `challenge`: the proof of work a queue may ask before a new entry;
+//! - `control`: the automatic admission rate (one controller per event,
+//!   across replicas);
 //! - `recovery`: rebuilding a queue whose Redis lost its state, and the
 //!   reservations of places and lottery entries in PostgreSQL;
 //! - here: the queues served, the admission tick, and the end of a session
 //!   whose holder has booked.
 mod challenge;
+mod control;
 mod device;
 mod entrant;
 mod guard;
@@ -26,7 +29,13 @@ use yeyak_platform::{
 };
 
 pub(crate) use self::{
-    challenge::Proof, device::DeviceKeys, entrant::IdentityFirst, guard::Origin, operator::QueueOverview, queue::JoinProofs,
+    challenge::Proof,
+    control::{ControlState, RateControl},
+    device::DeviceKeys,
+    entrant::IdentityFirst,
+    guard::Origin,
+    operator::QueueOverview,
+    queue::JoinProofs,
 };
 use crate::{
     domain::{source::JoinRules, QueueDefaults},
@@ -73,6 +82,8 @@ pub(crate) struct WaitingRoom {
     locks: HashMap<String, recovery::Locks>,
     funnel: Funnel,
     gauges: QueueGauges,
+    /// The automatic admission rate; `None`: no targets configured.
+    control: Option<RateControl>,
 }
 
 impl WaitingRoom {
@@ -81,7 +92,13 @@ impl WaitingRoom {
         let guard = guard::Guard::new(policy.join.clone());
         // Joins and admissions happen once per place: no marks needed.
         let (funnel, gauges) = (Funnel::new(metrics, None), QueueGauges::new(metrics));
-        Self { store, durable, policy, guard, locks, funnel, gauges }
+        Self { store, durable, policy, guard, locks, funnel, gauges, control: None }
+    }
+
+    /// Runs the automatic admission rate with `control` (startup, when
+    /// targets are configured).
+    pub(crate) fn with_control(self, control: Option<RateControl>) -> Self {
+        Self { control, ..self }
     }
 
     /// Sets the queue's gauges from its snapshot (at most 100 ms old).

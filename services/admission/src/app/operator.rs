@@ -1,5 +1,6 @@
 //! The operator's side of the waiting room: a queue's settings and counters,
-//! its rate and seat cap, pausing, resuming and draining. Changes are saved
+//! its rate and seat cap, pausing, resuming and draining, and the switch and
+//! floor of the automatic admission rate. Changes are saved
 //! in PostgreSQL, where they outlive Redis, then copied into Redis, so every
 //! replica's next tick and snapshot use them.
 use std::sync::Arc;
@@ -8,7 +9,7 @@ use yeyak_platform::operators::{audit, OperatorIdentity, Role};
 
 use super::WaitingRoom;
 use crate::{
-    domain::{validate_difficulty, validate_settings, Flag, Snapshot, StoredSettings},
+    domain::{validate_difficulty, validate_floor, validate_settings, Flag, Snapshot, StoredSettings},
     error::AdmissionError,
 };
 
@@ -21,6 +22,10 @@ pub(crate) struct QueueOverview {
     pub(crate) opens_at_ms: i64,
     /// The proof of work in force (the operator's, else the deployment's).
     pub(crate) join_difficulty_bits: u8,
+    /// Whether the automatic admission rate controls the queue, and its
+    /// floor (0 when it does not).
+    pub(crate) automatic: bool,
+    pub(crate) floor: f64,
 }
 
 impl WaitingRoom {
@@ -59,6 +64,27 @@ impl WaitingRoom {
         self.overview(queue).await
     }
 
+    /// Switches the automatic admission rate on or off, and sets its floor
+    /// (`None`: unchanged). Off clears the controller's rate at once, so the
+    /// operators' rate applies on every replica's next tick.
+    pub(crate) async fn set_automatic(
+        &self,
+        op: &OperatorIdentity,
+        queue: &str,
+        enabled: bool,
+        floor: Option<f64>,
+    ) -> Result<QueueOverview, AdmissionError> {
+        op.require(Role::Operator, "admission.set_automatic")?;
+        self.known_queue(queue)?;
+        let floor = floor.map(validate_floor).transpose()?;
+        let change = StoredSettings { auto_rate: Some(enabled), auto_floor: floor, ..StoredSettings::default() };
+        self.save(op, "admission.set_automatic", queue, change).await?;
+        if !enabled {
+            self.checked(queue, || self.store.write_control(queue, None, std::time::Duration::ZERO)).await?;
+        }
+        self.overview(queue).await
+    }
+
     /// Pauses or resumes admission, or closes the line to newcomers.
     pub(crate) async fn set_flag(&self, op: &OperatorIdentity, queue: &str, flag: Flag, on: bool) -> Result<QueueOverview, AdmissionError> {
         let action = match (flag, on) {
@@ -90,7 +116,16 @@ impl WaitingRoom {
         let defaults = self.known_queue(queue)?;
         let snapshot = self.checked(queue, || self.store.snapshot(queue, defaults)).await?;
         let join_difficulty_bits = self.difficulty(queue, &snapshot.settings);
-        Ok(QueueOverview { queue_id: queue.to_owned(), snapshot, opens_at_ms: defaults.opens_at_ms, join_difficulty_bits })
+        let (automatic, floor) = match &self.control {
+            Some(rc) => {
+                let stored = self.durable.settings(queue).await?;
+                let on = stored.auto_rate.unwrap_or(rc.enabled_by_default());
+                (on, if on { rc.floor(stored.auto_floor, snapshot.settings.rate_per_second) } else { 0.0 })
+            }
+            None => (false, 0.0),
+        };
+        let opens_at_ms = defaults.opens_at_ms;
+        Ok(QueueOverview { queue_id: queue.to_owned(), snapshot, opens_at_ms, join_difficulty_bits, automatic, floor })
     }
 }
 
@@ -98,11 +133,13 @@ impl WaitingRoom {
 fn describe(s: &StoredSettings) -> String {
     let or_default = |v: Option<String>| v.unwrap_or_else(|| "default".into());
     format!(
-        "rate={} max_active={} paused={} closed={} join_pow_bits={}",
+        "rate={} max_active={} paused={} closed={} automatic_rate={} automatic_floor={} join_pow_bits={}",
         or_default(s.rate.map(|r| r.to_string())),
         or_default(s.max_active.map(|m| m.to_string())),
         s.paused.unwrap_or(false),
         s.closed.unwrap_or(false),
+        or_default(s.auto_rate.map(|on| if on { "on" } else { "off" }.to_owned())),
+        or_default(s.auto_floor.map(|f| f.to_string())),
         or_default(s.pow_bits.map(|b| b.to_string()))
     )
 }

@@ -145,7 +145,7 @@ impl WaitingRoom {
         let difficulty = self.difficulty(queue, &snap.settings);
         let Some(position) = snap.position(place(ticket)) else {
             let view = QueueView::pre_opening(ticket.lottery_entry.unwrap_or(0), defaults.opens_at_ms, now_ms);
-            return Ok(QueueView { join_difficulty_bits: difficulty, ..view });
+            return Ok(QueueView { join_difficulty_bits: difficulty, admission_slowed: snap.settings.slowed(), ..view });
         };
         let standing = standing(position, &snap);
         let pass = if standing.admitted {
@@ -156,7 +156,7 @@ impl WaitingRoom {
             None
         };
         let view = QueueView::in_line(position, standing, pass, defaults.opens_at_ms, now_ms);
-        Ok(QueueView { join_difficulty_bits: difficulty, ..view })
+        Ok(QueueView { join_difficulty_bits: difficulty, admission_slowed: snap.settings.slowed(), ..view })
     }
 
     /// A pass for an admitted place, expiring with its seat.

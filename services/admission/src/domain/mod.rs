@@ -5,7 +5,9 @@
 //! `lottery` is public so that operators (and the integration tests) can
 //! recompute a draw from the published seed; `proof` so that clients (the
 //! tests, the demo) can solve a join challenge; `source` for the address
-//! rules a deployment's trusted proxies are parsed with.
+//! rules a deployment's trusted proxies are parsed with; `control` for the
+//! automatic admission rate's settings, which the configuration builds.
+pub mod control;
 pub mod lottery;
 pub mod proof;
 mod settings;
@@ -14,7 +16,9 @@ pub mod source;
 mod standing;
 mod view;
 
-pub(crate) use settings::{validate_difficulty, validate_settings, Flag, InvalidSettings, QueueDefaults, Settings, StoredSettings};
+pub(crate) use settings::{
+    validate_difficulty, validate_floor, validate_settings, Flag, InvalidSettings, QueueDefaults, Settings, StoredSettings,
+};
 pub(crate) use snapshot::{Place, Snapshot};
 pub(crate) use standing::{standing, Standing};
 pub(crate) use view::{IssuedPass, Phase, QueueView};

@@ -3,7 +3,7 @@
 //! each queue with.
 use std::time::Duration;
 
-use super::proof::MAX_BITS;
+use super::{control::Controlled, proof::MAX_BITS};
 
 /// Admission settings of one queue, as stored for every replica.
 #[derive(Clone, Debug, PartialEq)]
@@ -16,11 +16,27 @@ pub(crate) struct Settings {
     /// Proof of work per new entry set by an operator; `None`: the
     /// deployment's default for the queue.
     pub(crate) pow_bits: Option<u8>,
+    /// The automatic admission rate in force, when the event is under
+    /// control (docs/admission.md, "Automatic admission rate").
+    pub(crate) controlled: Option<Controlled>,
 }
 
 impl Default for Settings {
     fn default() -> Self {
-        Self { rate_per_second: 0.0, max_active: 0, paused: false, closed: false, pow_bits: None }
+        Self { rate_per_second: 0.0, max_active: 0, paused: false, closed: false, pow_bits: None, controlled: None }
+    }
+}
+
+impl Settings {
+    /// People per second admitted now: the operators' rate, or the
+    /// controller's below it (never above: the operators' rate is the ceiling).
+    pub(crate) fn effective_rate(&self) -> f64 {
+        self.controlled.as_ref().map_or(self.rate_per_second, |c| c.rate.min(self.rate_per_second))
+    }
+
+    /// Whether the controller holds admission below the operators' rate.
+    pub(crate) fn slowed(&self) -> bool {
+        self.effective_rate() < self.rate_per_second
     }
 }
 
@@ -33,6 +49,11 @@ pub(crate) struct StoredSettings {
     pub(crate) paused: Option<bool>,
     pub(crate) closed: Option<bool>,
     pub(crate) pow_bits: Option<u8>,
+    /// Automatic admission rate switched on or off by an operator; `None`:
+    /// the deployment's default.
+    pub(crate) auto_rate: Option<bool>,
+    /// The lowest rate the controller may set; `None`: a share of the ceiling.
+    pub(crate) auto_floor: Option<f64>,
 }
 
 impl StoredSettings {
@@ -77,6 +98,13 @@ pub(crate) enum InvalidSettings {
     MaxActive,
     #[error("must be 0 to {}", MAX_BITS)]
     Difficulty,
+    #[error("must be greater than 0 and at most 100000")]
+    Floor,
+}
+
+/// Validates the floor of the automatic admission rate an operator sets.
+pub(crate) fn validate_floor(floor: f64) -> Result<f64, InvalidSettings> {
+    Some(floor).filter(|f| *f > 0.0 && *f <= 100_000.0).ok_or(InvalidSettings::Floor)
 }
 
 /// Validates a proof-of-work difficulty an operator sets.
@@ -110,5 +138,18 @@ mod tests {
         assert_eq!(validate_difficulty(32), Ok(32));
         assert_eq!(validate_difficulty(33), Err(InvalidSettings::Difficulty));
         assert_eq!(validate_difficulty(256), Err(InvalidSettings::Difficulty));
+        assert_eq!(validate_floor(0.0), Err(InvalidSettings::Floor));
+        assert_eq!(validate_floor(f64::NAN), Err(InvalidSettings::Floor));
+        assert_eq!(validate_floor(2.5), Ok(2.5));
+    }
+
+    #[test]
+    fn the_controlled_rate_never_exceeds_the_operators() {
+        let controlled = |rate| Some(Controlled { rate, reason: String::new(), changed_at_ms: 0 });
+        let s = Settings { rate_per_second: 100.0, controlled: controlled(40.0), ..Settings::default() };
+        assert_eq!((s.effective_rate(), s.slowed()), (40.0, true));
+        let s = Settings { rate_per_second: 30.0, controlled: controlled(40.0), ..Settings::default() };
+        assert_eq!((s.effective_rate(), s.slowed()), (30.0, false));
+        assert_eq!(Settings { rate_per_second: 30.0, ..Settings::default() }.effective_rate(), 30.0);
     }
 }

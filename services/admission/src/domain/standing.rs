@@ -60,7 +60,7 @@ mod tests {
         Snapshot {
             admitted,
             measured_rate: measured,
-            settings: Settings { rate_per_second: 5.0, max_active: 10, paused, closed: false, pow_bits: None },
+            settings: Settings { rate_per_second: 5.0, max_active: 10, paused, ..Settings::default() },
             ..Snapshot::default()
         }
     }

@@ -41,6 +41,9 @@ pub(crate) struct QueueView {
     /// The proof of work a new join must carry now (reported, so a client
     /// sees an operator's change before its next join).
     pub(crate) join_difficulty_bits: u8,
+    /// The automatic admission rate holds admission below the operators'
+    /// rate (the booking services are under strain).
+    pub(crate) admission_slowed: bool,
 }
 
 impl QueueView {
@@ -57,6 +60,7 @@ impl QueueView {
             next_poll_at_ms: Some(now_ms + poll.as_millis() as i64),
             opens_at_ms,
             join_difficulty_bits: 0,
+            admission_slowed: false,
         }
     }
 
@@ -77,6 +81,7 @@ impl QueueView {
             next_poll_at_ms,
             opens_at_ms,
             join_difficulty_bits: 0,
+            admission_slowed: false,
         }
     }
 }

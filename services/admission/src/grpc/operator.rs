@@ -77,6 +77,16 @@ impl AdmissionOperatorService for OperatorApi {
         Ok(Response::new(pb::SetJoinDifficultyResponse { settings: Some(settings(overview)) }))
     }
 
+    async fn set_automatic_admission(
+        &self,
+        request: Request<pb::SetAutomaticAdmissionRequest>,
+    ) -> Result<Response<pb::SetAutomaticAdmissionResponse>, Status> {
+        let operator = self.authenticate(&request)?;
+        let req = request.into_inner();
+        let overview = self.room.set_automatic(&operator, &req.queue_id, req.enabled, req.floor_rate_per_second).await?;
+        Ok(Response::new(pb::SetAutomaticAdmissionResponse { settings: Some(settings(overview)) }))
+    }
+
     async fn drain_queue(&self, request: Request<pb::DrainQueueRequest>) -> Result<Response<pb::DrainQueueResponse>, Status> {
         let operator = self.authenticate(&request)?;
         let overview = self.room.set_flag(&operator, &request.into_inner().queue_id, Flag::Closed, true).await?;
@@ -101,5 +111,10 @@ fn settings(overview: QueueOverview) -> pb::AdmissionSettings {
         pre_opening_joined: snap.lottery_pool(),
         lottery_seed: snap.published_seed().map(|seed| String::from_utf8_lossy(seed).into_owned()).unwrap_or_default(),
         join_difficulty_bits: overview.join_difficulty_bits.into(),
+        automatic_admission: overview.automatic,
+        controlled_rate_per_second: snap.settings.effective_rate(),
+        floor_rate_per_second: overview.floor,
+        rate_change_reason: snap.settings.controlled.as_ref().map(|c| c.reason.clone()).unwrap_or_default(),
+        rate_changed_at: snap.settings.controlled.as_ref().filter(|c| c.changed_at_ms > 0).map(|c| time::from_unix_millis(c.changed_at_ms)),
     }
 }

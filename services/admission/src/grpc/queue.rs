@@ -125,5 +125,6 @@ fn queue_status(view: QueueView) -> pb::QueueStatus {
         // No opening configured: unset, not 1970.
         opens_at: (view.opens_at_ms > 0).then(|| time::from_unix_millis(view.opens_at_ms)),
         join_difficulty_bits: view.join_difficulty_bits.into(),
+        admission_slowed: view.admission_slowed,
     }
 }

@@ -81,12 +81,13 @@ fn identity_required(verify_in: &str) -> Status {
 }
 
 /// The request field an invalid setting came in (`SetAdmissionSettingsRequest`,
-/// `SetJoinDifficultyRequest`).
+/// `SetJoinDifficultyRequest`, `SetAutomaticAdmissionRequest`).
 fn settings_field(invalid: InvalidSettings) -> &'static str {
     match invalid {
         InvalidSettings::Rate => "admission_rate_per_second",
         InvalidSettings::MaxActive => "max_active_sessions",
         InvalidSettings::Difficulty => "difficulty_bits",
+        InvalidSettings::Floor => "floor_rate_per_second",
     }
 }
 

@@ -9,7 +9,9 @@ use yeyak_platform::operators::{self, audit::AuditEvent};
 
 use crate::domain::StoredSettings;
 
+mod control;
 mod entries;
+pub(crate) use control::RateChange;
 pub(crate) use entries::{Claimed, Entry};
 
 /// What Redis is rebuilt from.
@@ -39,7 +41,10 @@ pub(crate) struct DurableStore {
     claims: std::sync::Arc<tokio::sync::Semaphore>,
 }
 
-type SettingsRow = (Option<f64>, Option<i64>, bool, bool, Option<i16>);
+type SettingsRow = (Option<f64>, Option<i64>, bool, bool, Option<i16>, Option<bool>, Option<f64>);
+
+/// The columns of a [`SettingsRow`].
+const SETTINGS_COLUMNS: &str = "rate_per_second, max_active, paused, closed, join_pow_bits, auto_rate, auto_floor";
 
 impl DurableStore {
     pub(crate) fn new(pool: PgPool) -> Self {
@@ -166,27 +171,29 @@ impl DurableStore {
         audit: impl FnOnce(&StoredSettings, &StoredSettings) -> AuditEvent,
     ) -> Result<StoredSettings, sqlx::Error> {
         let mut tx = self.pool.begin().await?;
-        let old: Option<SettingsRow> = sqlx::query_as(
-            "SELECT rate_per_second, max_active, paused, closed, join_pow_bits FROM queue_settings WHERE queue_id = $1 FOR UPDATE",
-        )
-        .bind(queue)
-        .fetch_optional(&mut *tx)
-        .await?;
-        let row: SettingsRow = sqlx::query_as(
-            "INSERT INTO queue_settings AS s (queue_id, rate_per_second, max_active, paused, closed, join_pow_bits)
-             VALUES ($1, $2, $3, COALESCE($4, false), COALESCE($5, false), $6)
+        let old: Option<SettingsRow> =
+            sqlx::query_as(&format!("SELECT {SETTINGS_COLUMNS} FROM queue_settings WHERE queue_id = $1 FOR UPDATE"))
+                .bind(queue)
+                .fetch_optional(&mut *tx)
+                .await?;
+        let row: SettingsRow = sqlx::query_as(&format!(
+            "INSERT INTO queue_settings AS s (queue_id, rate_per_second, max_active, paused, closed, join_pow_bits, auto_rate, auto_floor)
+             VALUES ($1, $2, $3, COALESCE($4, false), COALESCE($5, false), $6, $7, $8)
              ON CONFLICT (queue_id) DO UPDATE SET
                rate_per_second = COALESCE($2, s.rate_per_second), max_active = COALESCE($3, s.max_active),
                paused = COALESCE($4, s.paused), closed = COALESCE($5, s.closed),
-               join_pow_bits = COALESCE($6, s.join_pow_bits), updated_at = now()
-             RETURNING rate_per_second, max_active, paused, closed, join_pow_bits",
-        )
+               join_pow_bits = COALESCE($6, s.join_pow_bits), auto_rate = COALESCE($7, s.auto_rate),
+               auto_floor = COALESCE($8, s.auto_floor), updated_at = now()
+             RETURNING {SETTINGS_COLUMNS}",
+        ))
         .bind(queue)
         .bind(change.rate)
         .bind(change.max_active.map(|m| m as i64))
         .bind(change.paused)
         .bind(change.closed)
         .bind(change.pow_bits.map(i16::from))
+        .bind(change.auto_rate)
+        .bind(change.auto_floor)
         .fetch_one(&mut *tx)
         .await?;
         let saved = from_row(row);
@@ -214,15 +221,14 @@ impl DurableStore {
 }
 
 async fn settings_in(conn: &mut sqlx::PgConnection, queue: &str) -> Result<StoredSettings, sqlx::Error> {
-    let row: Option<SettingsRow> =
-        sqlx::query_as("SELECT rate_per_second, max_active, paused, closed, join_pow_bits FROM queue_settings WHERE queue_id = $1")
-            .bind(queue)
-            .fetch_optional(conn)
-            .await?;
+    let row: Option<SettingsRow> = sqlx::query_as(&format!("SELECT {SETTINGS_COLUMNS} FROM queue_settings WHERE queue_id = $1"))
+        .bind(queue)
+        .fetch_optional(conn)
+        .await?;
     Ok(row.map(from_row).unwrap_or_default())
 }
 
-fn from_row((rate, max_active, paused, closed, pow_bits): SettingsRow) -> StoredSettings {
+fn from_row((rate, max_active, paused, closed, pow_bits, auto_rate, auto_floor): SettingsRow) -> StoredSettings {
     StoredSettings {
         rate,
         max_active: max_active.map(|m| m as u64),
@@ -230,6 +236,8 @@ fn from_row((rate, max_active, paused, closed, pow_bits): SettingsRow) -> Stored
         closed: Some(closed),
         // The column's CHECK keeps it within 0..=32.
         pow_bits: pow_bits.and_then(|b| u8::try_from(b).ok()),
+        auto_rate,
+        auto_floor,
     }
 }
 

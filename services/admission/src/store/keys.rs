@@ -64,6 +64,9 @@ pub(super) struct Keys {
     pub(super) measured: String,
     /// The lottery seed, drawn by the first pre-opening arrival.
     pub(super) seed: String,
+    /// Which replica runs the event's rate controller (a lease, `SET NX PX`).
+    /// Not queue state: never rebuilt, and a lost lease is simply taken again.
+    pub(super) control_lease: String,
 }
 
 impl Keys {
@@ -90,6 +93,7 @@ impl Keys {
             samples: key("samples"),
             measured: key("measured"),
             seed: key("seed"),
+            control_lease: key("control_lease"),
         }
     }
 

@@ -6,6 +6,7 @@
 //! and pool, high-water marks of places, and the admitted batches.
 //! Reads go through a snapshot cached for [`SNAPSHOT_TTL`], so a poll costs no
 //! Redis round trip at all most of the time, and never a write.
+mod control;
 pub(crate) mod durable;
 mod keys;
 mod rebuild;
@@ -116,6 +117,8 @@ struct Scripts {
     mark: Script,
     raise: Script,
     settings: Script,
+    control: Script,
+    lease: Script,
     rebuild: Script,
 }
 
@@ -143,6 +146,8 @@ impl QueueStore {
             mark: Script::new(scripts::MARK),
             raise: Script::new(scripts::RAISE),
             settings: Script::new(scripts::SETTINGS),
+            control: Script::new(scripts::CONTROL),
+            lease: Script::new(control::LEASE),
             rebuild: Script::new(rebuild::REBUILD),
         };
         Self {
@@ -247,6 +252,7 @@ impl QueueStore {
         args.extend(saved.rate.map(|r| ["rate".to_owned(), r.to_string()]).into_iter().flatten());
         args.extend(saved.max_active.map(|m| ["max_active".to_owned(), m.to_string()]).into_iter().flatten());
         args.extend(saved.pow_bits.map(|b| ["pow_bits".to_owned(), b.to_string()]).into_iter().flatten());
+        args.extend(saved.auto_rate.map(|on| ["auto".to_owned(), flag(Some(on))]).into_iter().flatten());
         self.run(&self.scripts.settings, &[&k.origin, &k.settings], &args).await.map(drop)
     }
 

@@ -2,7 +2,7 @@
 use std::{sync::Arc, time::Instant};
 
 use super::{QueueStore, StoreError};
-use crate::domain::{QueueDefaults, Settings, Snapshot};
+use crate::domain::{control::Controlled, QueueDefaults, Settings, Snapshot};
 
 impl QueueStore {
     /// The queue as every replica sees it, at most [`super::SNAPSHOT_TTL`] old.
@@ -20,7 +20,8 @@ impl QueueStore {
 }
 
 /// READ's reply: code, preopen, pool, post, durable, measured, seed, rate,
-/// max_active, paused, closed, seats, restored, pow_bits.
+/// max_active, paused, closed, seats, restored, pow_bits, ctl_rate,
+/// ctl_reason, ctl_at, auto.
 fn parse(reply: &[String], defaults: &QueueDefaults) -> Snapshot {
     let text = |i: usize| reply.get(i).map(String::as_str).unwrap_or("");
     let int = |i: usize| text(i).parse::<u64>().ok();
@@ -37,6 +38,12 @@ fn parse(reply: &[String], defaults: &QueueDefaults) -> Snapshot {
             paused: text(9) == "1",
             closed: text(10) == "1",
             pow_bits: text(13).parse().ok(),
+            // Switched off by an operator: whatever is left is not in force.
+            controlled: text(14).parse().ok().filter(|_| text(17) != "0").map(|rate| Controlled {
+                rate,
+                reason: text(15).to_owned(),
+                changed_at_ms: text(16).parse().unwrap_or(0),
+            }),
         },
         active: int(11).unwrap_or(0),
         restored_at_ms: text(12).parse().ok(),
@@ -64,5 +71,11 @@ mod tests {
         assert_eq!(snap.settings.pow_bits, None, "never set by an operator");
         fresh[13] = "0".into();
         assert_eq!(parse(&fresh, &defaults).settings.pow_bits, Some(0), "set to none by an operator");
+        assert_eq!(snap.settings.controlled, None, "short replies (no controller) parse");
+        fresh.extend(["12.5", "degraded", "1700", ""].map(String::from));
+        let controlled = parse(&fresh, &defaults).settings.controlled.unwrap();
+        assert_eq!((controlled.rate, controlled.reason.as_str(), controlled.changed_at_ms), (12.5, "degraded", 1700));
+        fresh[17] = "0".into();
+        assert_eq!(parse(&fresh, &defaults).settings.controlled, None, "switched off");
     }
 }

@@ -61,7 +61,9 @@ return {1, tonumber(pool) + n, (limit - n < water) and 1 or 0, limit}
 /// seats (max active sessions), never before the opening, never while
 /// paused, and never while the previous batch is not yet logged in
 /// PostgreSQL (it returns that batch instead, for whichever replica ticks to
-/// log it). Unused credit is capped at `burst_ms` worth of the rate, so
+/// log it). The rate is the operators', or the automatic rate below it
+/// (`ctl_rate`, unless an operator switched the controller off or the
+/// controller stopped renewing it: `ctl_until`). Unused credit is capped at `burst_ms` worth of the rate, so
 /// after an outage or a pause admission resumes at the rate, not in a
 /// burst. Each admitted place gets a seat that expires with its pass. Once a
 /// second a sample of the frontier is kept; the rate measured over the last
@@ -81,6 +83,8 @@ if admitted > durable then
 end
 local created = 0
 local rate = tonumber(redis.call('HGET', KEYS[2], 'rate') or ARGV[1])
+local ctl = redis.call('HMGET', KEYS[2], 'ctl_rate', 'ctl_until', 'auto')
+if ctl[1] and ctl[3] ~= '0' and tonumber(ctl[2] or '0') > now then rate = math.min(rate, tonumber(ctl[1])) end
 local max_active = tonumber(redis.call('HGET', KEYS[2], 'max_active') or ARGV[2])
 local paused = redis.call('HGET', KEYS[2], 'paused') == '1'
 local last = tonumber(redis.call('GET', KEYS[3]) or now)
@@ -126,14 +130,34 @@ return {0, durable, admitted, tonumber(redis.call('GET', KEYS[13]) or '0'), crea
 /// one still being logged. Every value comes back as text ('' when unset).
 /// KEYS: origin, preopen, pool, post, durable, measured, seed, settings, active, restored.
 /// Returns {0, preopen, pool, post, durable, measured, seed, rate, max_active,
-/// paused, closed, seats, restored_ms, pow_bits}.
+/// paused, closed, seats, restored_ms, pow_bits, ctl_rate ('' once stale),
+/// ctl_reason, ctl_at, auto}.
 pub(super) const READ: &str = checked!(
     r"
 local function get(key) return redis.call('GET', key) or '' end
-local s = redis.call('HMGET', KEYS[8], 'rate', 'max_active', 'paused', 'closed', 'pow_bits')
-for i = 1, 5 do s[i] = s[i] or '' end
+local s = redis.call('HMGET', KEYS[8], 'rate', 'max_active', 'paused', 'closed', 'pow_bits', 'ctl_rate', 'ctl_reason', 'ctl_at', 'auto', 'ctl_until')
+for i = 1, 10 do s[i] = s[i] or '' end
+if tonumber(s[10]) == nil or tonumber(s[10]) <= now then s[6] = '' end
 return {0, get(KEYS[2]), get(KEYS[3]), get(KEYS[4]), get(KEYS[5]), get(KEYS[6]), get(KEYS[7]),
-  s[1], s[2], s[3], s[4], redis.call('ZCOUNT', KEYS[9], '(' .. now, '+inf'), get(KEYS[10]), s[5]}
+  s[1], s[2], s[3], s[4], redis.call('ZCOUNT', KEYS[9], '(' .. now, '+inf'), get(KEYS[10]), s[5], s[6], s[7], s[8], s[9]}
+"
+);
+
+/// The automatic rate every replica's tick follows: set (ARGV: rate, reason
+/// of the last change, its time in ms, how long it holds unless written
+/// again, in ms) unless an operator switched the controller off meanwhile
+/// (`auto` = 0), or cleared (ARGV[1] = ''). A controller that stops
+/// renewing it (removed from the configuration) cannot pin the event below
+/// the operators' rate for good. KEYS: origin, settings. Returns {0, 1} when written.
+pub(super) const CONTROL: &str = checked!(
+    r"
+if ARGV[1] == '' then
+  redis.call('HDEL', KEYS[2], 'ctl_rate', 'ctl_reason', 'ctl_at', 'ctl_until')
+  return {0, 1}
+end
+if redis.call('HGET', KEYS[2], 'auto') == '0' then return {0, 0} end
+redis.call('HSET', KEYS[2], 'ctl_rate', ARGV[1], 'ctl_reason', ARGV[2], 'ctl_at', ARGV[3], 'ctl_until', now + tonumber(ARGV[4]))
+return {0, 1}
 "
 );
 

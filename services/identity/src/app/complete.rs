@@ -58,7 +58,7 @@ impl Verification {
         self.bind_place(pass, &challenge.subject).await?;
         let by = domain::Vouched {
             provider: &challenge.provider_id,
-            assurance: slot.provider.assurance(),
+            assurance: slot.upstream.assurance(),
             session_id: &challenge.session_id,
             queue_id: &pass.queue_id,
         };
@@ -111,12 +111,12 @@ impl Verification {
         code: &str,
         answer_by: Instant,
     ) -> Result<VerifiedPerson, IdentityError> {
-        let method = slot.provider.config().method;
+        let method = slot.upstream.config().method;
         let wait_until = Instant::now() + self.config.approval_wait;
         loop {
             let permit = self.board.acquire(slot).map_err(|r| self.refused(slot, r))?;
             let outcome = slot
-                .provider
+                .upstream
                 .confirm(&challenge.transaction_id, code, self.provider_deadline(answer_by))
                 .instrument(tracing::info_span!("provider.confirm", provider = slot.id()))
                 .await;

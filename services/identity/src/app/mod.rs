@@ -51,7 +51,7 @@ impl Verification {
             .offered()
             .into_iter()
             .filter_map(|s| {
-                let p = self.board.find(&s.provider_id)?.provider.config();
+                let p = self.board.find(&s.id)?.upstream.config();
                 Some(OfferedProvider { id: p.id.clone(), display_name: p.display_name.clone(), method: p.method, light: s.light })
             })
             .collect()

@@ -57,7 +57,7 @@ impl Verification {
         }
 
         let call = CallOptions { deadline: self.provider_deadline(answer_by), idempotency_key: challenge_id.clone() };
-        let outcome = slot.provider.start(&person, &call).instrument(tracing::info_span!("provider.start", provider = slot.id())).await;
+        let outcome = slot.upstream.start(&person, &call).instrument(tracing::info_span!("provider.start", provider = slot.id())).await;
         permit.finish(!outcome.as_ref().is_err_and(ProviderError::is_failure));
         let transaction_id = match outcome {
             Ok(t) => t,
@@ -74,6 +74,6 @@ impl Verification {
         let challenge = Challenge { provider_id: slot.id().to_owned(), transaction_id, session_id: session_id.clone(), subject, phone_key };
         self.store.put(&challenge_id, &challenge, ttl).await?;
         let expires_at = Utc::now() + chrono::Duration::from_std(ttl).unwrap_or_default();
-        Ok(Started { challenge_id, expires_at, instructions: slot.provider.instructions() })
+        Ok(Started { challenge_id, expires_at, instructions: slot.upstream.instructions() })
     }
 }

@@ -5,22 +5,24 @@
 //!
 //! - `record`: each event becomes at most one pending delivery;
 //! - `send`: the sender's claim / send / mark rounds, with their retries;
+//! - `route`: failing over between gateways, never sending twice;
 //! - `contacts`: seals phone numbers an older build stored in plain text;
 //! - `status`: the status lookup, for the person (their own deliveries) and
 //!   for support staff (anyone's, audited).
 mod contacts;
 mod record;
+mod route;
 mod send;
 mod status;
 
-use std::time::Duration;
+use std::{sync::Arc, time::Duration};
 
 use tokio::sync::Notify;
 use yeyak_platform::{contact::ContactKeys, tokens::AssertionVerifier};
 
 pub(crate) use send::LOOPS;
 
-use crate::{clients::SmsGateway, metrics::SenderMetrics, store::DeliveryStore};
+use crate::{clients::Gateways, metrics::SenderMetrics, store::DeliveryStore};
 
 /// How the sender works through its queue.
 #[derive(Clone, Copy, Debug)]
@@ -37,10 +39,11 @@ pub(crate) struct SendPolicy {
 /// Every SMS this service owes, one per reservation event with a phone
 /// number. Any number of replicas run it side by side; the gateway's
 /// idempotency key makes the rare double attempt (a replica dying between
-/// sending and recording) send nothing twice.
+/// sending and recording) send nothing twice, and the row names the gateway
+/// before the message leaves, so that attempt asks the same gateway.
 pub(crate) struct Deliveries {
     store: DeliveryStore,
-    gateway: SmsGateway,
+    gateways: Arc<Gateways>,
     max_attempts: u32,
     concurrency: usize,
     /// How long a claim keeps other replicas off a delivery: longer than the
@@ -59,7 +62,7 @@ pub(crate) struct Deliveries {
 impl Deliveries {
     pub(crate) fn new(
         store: DeliveryStore,
-        gateway: SmsGateway,
+        gateways: Arc<Gateways>,
         policy: SendPolicy,
         metrics: SenderMetrics,
         contacts: ContactKeys,
@@ -67,7 +70,7 @@ impl Deliveries {
     ) -> Self {
         Self {
             store,
-            gateway,
+            gateways,
             max_attempts: policy.max_attempts,
             concurrency: policy.concurrency,
             lease: send::lease_for(policy.call_timeout, policy.concurrency),

@@ -1,14 +1,14 @@
-//! The sender: takes due deliveries, posts them to the SMS gateway and
-//! records the outcome, retrying failures with the domain's backoff.
+//! The sender: takes due deliveries, sends them through the gateways
+//! (`route`) and records the outcome, retrying failures with the domain's
+//! backoff and asking again where the outcome is unknown.
 use std::{sync::Arc, time::Duration};
 
 use futures_util::StreamExt as _;
 use uuid::Uuid;
 use yeyak_platform::{metrics::Stage, Shutdown};
 
-use super::Deliveries;
+use super::{route::Routed, Deliveries};
 use crate::{
-    clients::SendOutcome,
     domain::{self, AfterFailure},
     error::Error,
     store::Claimed,
@@ -50,48 +50,66 @@ impl Deliveries {
         }
     }
 
-    /// Sends one batch of due deliveries; returns how many were claimed. The
-    /// accepted ones are recorded together, in one statement.
+    /// Sends one batch of due deliveries; returns how many were claimed.
+    /// Fresh ones are handed to the healthiest gateway first, in one
+    /// statement; the accepted ones are recorded together, in another.
     async fn send_due(&self) -> Result<usize, Error> {
         let claimed = self.store.claim_due(BATCH as i64, self.lease).await?;
         let n = claimed.len();
-        let accepted: Vec<Uuid> = futures_util::stream::iter(claimed)
-            .map(|c| self.send_one(c))
+        let planned = self.gateways.ranked().into_iter().next().map(|s| s.id);
+        let fresh: Vec<Uuid> = claimed.iter().filter(|c| c.gateway.is_none()).map(|c| c.message_id).collect();
+        if let (Some(gateway), false) = (&planned, fresh.is_empty()) {
+            // Nothing leaves before the rows name where it goes.
+            self.store.hand_to(&fresh, gateway).await?;
+        }
+        let planned = planned.as_deref();
+        let sent: Vec<(Uuid, String)> = futures_util::stream::iter(claimed)
+            .map(|c| self.send_one(c, planned))
             .buffer_unordered(self.concurrency.max(1))
             .filter_map(|sent| async move { sent })
             .collect()
             .await;
-        if !accepted.is_empty() {
-            if let Err(e) = self.store.mark_sent(&accepted).await {
-                // The lease expires and the resends are deduplicated by the gateway.
-                tracing::warn!(messages = accepted.len(), error = %e, "sms sent but not recorded; will be confirmed again");
+        if !sent.is_empty() {
+            if let Err(e) = self.store.mark_sent(&sent).await {
+                // The lease expires; the next round asks the gateway named in the row.
+                tracing::warn!(messages = sent.len(), error = %e, "sms sent but not recorded; will be confirmed again");
             }
         }
         Ok(n)
     }
 
-    /// Sends one delivery; its message id if the gateway accepted it
-    /// (recorded by the caller), else the failure is recorded here.
-    async fn send_one(&self, c: Claimed) -> Option<Uuid> {
+    /// Sends one delivery; its message id and gateway if a gateway has it
+    /// (recorded by the caller), else the outcome is recorded here.
+    async fn send_one(&self, c: Claimed, planned: Option<&str>) -> Option<(Uuid, String)> {
         let attempt = u32::try_from(c.attempts).unwrap_or(0) + 1;
-        // Opened here, in memory, for this one call; wiped when it returns.
-        let outcome = match (&c.sealed_contact, &c.phone) {
+        // Opened here, in memory, for this one round; wiped when it returns.
+        let routed = match (&c.sealed_contact, &c.phone) {
             (Some(sealed), _) => match self.contacts.open(c.reservation_id.as_bytes(), sealed) {
-                Ok(phone) => self.gateway.send(c.message_id, &phone, &c.text).await,
-                Err(e) => SendOutcome::Rejected(format!("sealed contact: {e}")),
+                Ok(phone) => self.route(&c, &phone, planned).await,
+                Err(e) => Routed::Rejected(format!("sealed contact: {e}")),
             },
-            (None, Some(phone)) => self.gateway.send(c.message_id, phone, &c.text).await,
-            (None, None) => SendOutcome::Rejected("no destination number".into()),
+            (None, Some(phone)) => self.route(&c, phone, planned).await,
+            (None, None) => Routed::Rejected("no destination number".into()),
         };
-        let (retry_in, reason) = match outcome {
-            SendOutcome::Accepted { gateway_id, duplicate } => {
-                tracing::info!(message_id = %c.message_id, to = %c.masked_phone, attempt, ?gateway_id, duplicate, "sms accepted by the gateway");
+        let (retry_in, reason) = match routed {
+            Routed::Sent { gateway, duplicate } => {
+                tracing::info!(message_id = %c.message_id, to = %c.masked_phone, attempt, %gateway, duplicate, "sms accepted by the gateway");
                 self.metrics.sent.inc();
                 self.metrics.funnel(c.funnel_event.as_deref(), Stage::SmsSent);
-                return Some(c.message_id);
+                return Some((c.message_id, gateway));
             }
-            SendOutcome::Retryable(reason) => (domain::after_failure(attempt, self.max_attempts, false), reason),
-            SendOutcome::Rejected(reason) => (domain::after_failure(attempt, self.max_attempts, true), reason),
+            Routed::Unknown { gateway, reason } => {
+                let check_in = domain::backoff(attempt);
+                tracing::warn!(message_id = %c.message_id, attempt, %gateway, %reason, check_in = ?check_in,
+                    "sms outcome unknown at the gateway; asking it again later, never sending elsewhere meanwhile");
+                self.metrics.unknown.inc();
+                if let Err(e) = self.store.mark_unknown(c.message_id, &gateway, check_in, &reason).await {
+                    tracing::warn!(message_id = %c.message_id, error = %e, "could not record the unknown outcome; the row still names the gateway");
+                }
+                return None;
+            }
+            Routed::NotTaken(reason) => (domain::after_failure(attempt, self.max_attempts, false), reason),
+            Routed::Rejected(reason) => (domain::after_failure(attempt, self.max_attempts, true), reason),
         };
         let next = match retry_in {
             AfterFailure::RetryIn(delay) => {

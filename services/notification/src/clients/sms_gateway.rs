@@ -1,28 +1,21 @@
-//! The SMS gateway client. Every request carries the message id as its
-//! `Idempotency-Key`: the gateway sends a key once however often it is
-//! posted, which is what makes retries (and resends after a crash) safe.
+//! One SMS gateway. Every send carries the message id as the gateway's
+//! client reference (`Idempotency-Key`): the gateway sends a reference once
+//! however often it is posted, which makes retries and resends after a crash
+//! safe. `GET {url}/v1/messages/{reference}` asks whether it has a
+//! reference (and voids one it does not), which makes failing over safe
+//! (`domain::gateway`). Every call has a deadline.
 use std::time::Duration;
 
-use reqwest::StatusCode;
 use tracing::{Instrument as _, Span};
 use uuid::Uuid;
 use yeyak_platform::{
+    health::{BoxFuture, Upstream},
     telemetry,
     tls::{TlsError, TlsSettings},
 };
 
-use crate::domain::SmsText;
-
-/// What one attempt achieved.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) enum SendOutcome {
-    /// Accepted; `duplicate` when the gateway had already seen the key.
-    Accepted { gateway_id: Option<Uuid>, duplicate: bool },
-    /// Timeout, connection refused, 5xx, 429…: try again later.
-    Retryable(String),
-    /// The gateway refused the message itself (4xx): retrying cannot help.
-    Rejected(String),
-}
+use super::classify::{classify_error, classify_status, lookup_status};
+use crate::domain::{gateway::Lookup, GatewaySpec, SendOutcome, SmsText};
 
 #[derive(serde::Serialize)]
 struct SendRequest<'a> {
@@ -37,18 +30,29 @@ struct SendResponse {
     duplicate: bool,
 }
 
-#[derive(Clone)]
+/// Deadlines and the bulkhead of every gateway.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct GatewayLimits {
+    /// Whole-request deadline of a send or a lookup.
+    pub(crate) timeout: Duration,
+    pub(crate) connect_timeout: Duration,
+    /// Calls in flight at once per gateway (its bulkhead on the board).
+    pub(crate) max_in_flight: usize,
+}
+
 pub(crate) struct SmsGateway {
+    name: String,
     http: reqwest::Client,
-    endpoint: String,
+    base: String,
+    max_in_flight: usize,
 }
 
 impl SmsGateway {
-    /// `timeout` bounds the whole request (the call's deadline): a slow
-    /// gateway costs a retry later, never a stuck sender.
-    pub(crate) fn new(base_url: &str, timeout: Duration, connect_timeout: Duration, tls: &TlsSettings) -> Result<Self, TlsError> {
-        let http = tls.http_client(reqwest::Client::builder().timeout(timeout).connect_timeout(connect_timeout))?;
-        Ok(Self { http, endpoint: format!("{}/v1/messages", base_url.trim_end_matches('/')) })
+    /// `limits.timeout` bounds the whole request (the call's deadline): a
+    /// slow gateway costs a lookup and a retry later, never a stuck sender.
+    pub(crate) fn new(spec: &GatewaySpec, limits: GatewayLimits, tls: &TlsSettings) -> Result<Self, TlsError> {
+        let http = tls.http_client(reqwest::Client::builder().timeout(limits.timeout).connect_timeout(limits.connect_timeout))?;
+        Ok(Self { name: spec.name.clone(), http, base: spec.url.trim_end_matches('/').to_owned(), max_in_flight: limits.max_in_flight })
     }
 
     /// Posts one SMS. The call is a CLIENT span, a child of the context the
@@ -57,7 +61,7 @@ impl SmsGateway {
     pub(crate) async fn send(&self, message_id: Uuid, to: &str, text: &SmsText) -> SendOutcome {
         let span = self.span(message_id, text.traceparent.as_deref());
         let outcome = self.post(message_id, to, &text.body, &span).instrument(span.clone()).await;
-        if let SendOutcome::Retryable(reason) | SendOutcome::Rejected(reason) = &outcome {
+        if let SendOutcome::NotTaken(reason) | SendOutcome::Rejected(reason) | SendOutcome::Unknown(reason) = &outcome {
             telemetry::set_error(&span, reason.clone());
         }
         outcome
@@ -66,7 +70,7 @@ impl SmsGateway {
     async fn post(&self, message_id: Uuid, to: &str, text: &str, span: &Span) -> SendOutcome {
         let response = self
             .http
-            .post(&self.endpoint)
+            .post(format!("{}/v1/messages", self.base))
             .header("Idempotency-Key", message_id.to_string())
             .headers(trace_headers(span))
             .json(&SendRequest { to, text })
@@ -75,24 +79,32 @@ impl SmsGateway {
         let response = match response {
             Ok(r) => r,
             // reqwest errors name the URL only; the body (phone) is not in them.
-            Err(e) => return SendOutcome::Retryable(format!("gateway unreachable: {e}")),
+            Err(e) => return classify_error(&self.name, &e),
         };
         let status = response.status();
         span.record("http.response.status_code", status.as_u16());
         if !span.is_disabled() {
             // The SMS step's line with the booking's trace id (docs/tracing.md).
-            tracing::info!(%message_id, status = status.as_u16(), "sms gateway answered");
+            tracing::info!(%message_id, gateway = %self.name, status = status.as_u16(), "sms gateway answered");
         }
         if status.is_success() {
-            // Accepted even if the body is odd: the gateway has the message,
-            // and a resend would be deduplicated anyway.
+            // Accepted even if the body is odd or cut: the gateway has the
+            // message, and a resend would be deduplicated anyway.
             let body = response.json::<SendResponse>().await.ok();
             return SendOutcome::Accepted {
                 gateway_id: body.as_ref().and_then(|b| b.gateway_id),
                 duplicate: body.is_some_and(|b| b.duplicate),
             };
         }
-        classify(status)
+        classify_status(&self.name, status)
+    }
+
+    /// Whether this gateway has `message_id` (and, if not, voids it there).
+    pub(crate) async fn lookup(&self, message_id: Uuid) -> Lookup {
+        match self.http.get(format!("{}/v1/messages/{message_id}", self.base)).send().await {
+            Ok(response) => lookup_status(&self.name, response.status()),
+            Err(e) => Lookup::Unknown(format!("gateway {} lookup failed: {e}", self.name)),
+        }
     }
 
     /// The gateway call's span (`POST`, after the HTTP client conventions);
@@ -106,7 +118,8 @@ impl SmsGateway {
             otel.name = "POST",
             otel.kind = "client",
             http.request.method = "POST",
-            url.full = self.endpoint.as_str(),
+            url.full = format!("{}/v1/messages", self.base),
+            sms.gateway = self.name.as_str(),
             http.response.status_code = tracing::field::Empty,
             sms.message_id = %message_id,
         );
@@ -115,14 +128,25 @@ impl SmsGateway {
     }
 }
 
-fn classify(status: StatusCode) -> SendOutcome {
-    let retryable =
-        status.is_server_error() || matches!(status, StatusCode::REQUEST_TIMEOUT | StatusCode::CONFLICT | StatusCode::TOO_MANY_REQUESTS);
-    let reason = format!("gateway answered {status}");
-    if retryable {
-        SendOutcome::Retryable(reason)
-    } else {
-        SendOutcome::Rejected(reason)
+/// A gateway is an upstream of the platform's health board: its probe is
+/// `GET /healthz` under the probe deadline.
+impl Upstream for SmsGateway {
+    fn id(&self) -> &str {
+        &self.name
+    }
+
+    fn max_in_flight(&self) -> usize {
+        self.max_in_flight
+    }
+
+    fn probe(&self, deadline: Duration) -> BoxFuture<'_, Result<(), String>> {
+        Box::pin(async move {
+            let response = self.http.get(format!("{}/healthz", self.base)).timeout(deadline).send().await.map_err(|e| e.to_string())?;
+            match response.status() {
+                s if s.is_success() => Ok(()),
+                s => Err(format!("healthz answered {s}")),
+            }
+        })
     }
 }
 
@@ -134,31 +158,4 @@ fn trace_headers(span: &Span) -> reqwest::header::HeaderMap {
         headers.insert("traceparent", value);
     }
     headers
-}
-
-#[cfg(test)]
-#[allow(clippy::unwrap_used)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn only_client_errors_about_the_message_are_permanent() {
-        assert!(matches!(classify(StatusCode::SERVICE_UNAVAILABLE), SendOutcome::Retryable(_)));
-        assert!(matches!(classify(StatusCode::TOO_MANY_REQUESTS), SendOutcome::Retryable(_)));
-        assert!(matches!(classify(StatusCode::CONFLICT), SendOutcome::Retryable(_)));
-        assert!(matches!(classify(StatusCode::BAD_REQUEST), SendOutcome::Rejected(_)));
-        assert!(matches!(classify(StatusCode::UNPROCESSABLE_ENTITY), SendOutcome::Rejected(_)));
-    }
-
-    #[tokio::test]
-    async fn unreachable_gateway_is_retryable_and_fast() {
-        // Port 9 (discard) is closed on the test machine: connection refused.
-        let gw =
-            SmsGateway::new("http://127.0.0.1:9/", Duration::from_secs(2), Duration::from_millis(500), &TlsSettings::default()).unwrap();
-        let started = std::time::Instant::now();
-        let text = SmsText { body: "t".into(), traceparent: None };
-        let outcome = gw.send(Uuid::new_v4(), "01012345678", &text).await;
-        assert!(matches!(outcome, SendOutcome::Retryable(_)), "{outcome:?}");
-        assert!(started.elapsed() < Duration::from_secs(3));
-    }
 }

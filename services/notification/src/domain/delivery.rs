@@ -11,6 +11,12 @@ pub(crate) enum DeliveryState {
     Pending,
     Sent,
     Failed,
+    /// Handed to a gateway whose answer never came and whose status lookup
+    /// could not tell either: re-checked at that gateway, never resent
+    /// elsewhere, until it answers or an operator resolves it.
+    Unknown,
+    /// Dropped by an operator.
+    Discarded,
 }
 
 impl DeliveryState {
@@ -19,6 +25,8 @@ impl DeliveryState {
             Self::Pending => "pending",
             Self::Sent => "sent",
             Self::Failed => "failed",
+            Self::Unknown => "unknown",
+            Self::Discarded => "discarded",
         }
     }
 
@@ -27,6 +35,8 @@ impl DeliveryState {
             "pending" => Some(Self::Pending),
             "sent" => Some(Self::Sent),
             "failed" => Some(Self::Failed),
+            "unknown" => Some(Self::Unknown),
+            "discarded" => Some(Self::Discarded),
             _ => None,
         }
     }
@@ -58,6 +68,11 @@ pub(crate) struct DeliveryRecord {
     pub(crate) attempts: i32,
     pub(crate) created_at: DateTime<Utc>,
     pub(crate) sent_at: Option<DateTime<Utc>>,
+    /// The gateway that sent it, or that it is waiting on (unknown outcome).
+    pub(crate) gateway: Option<String>,
+    /// Why the last attempt failed (gateway answers and transport errors,
+    /// never a number or a text).
+    pub(crate) last_error: Option<String>,
 }
 
 /// Which deliveries a status request asks for: exactly one selector.
@@ -89,7 +104,7 @@ mod tests {
 
     #[test]
     fn states_round_trip() {
-        for s in [DeliveryState::Pending, DeliveryState::Sent, DeliveryState::Failed] {
+        for s in [DeliveryState::Pending, DeliveryState::Sent, DeliveryState::Failed, DeliveryState::Unknown, DeliveryState::Discarded] {
             assert_eq!(DeliveryState::parse(s.as_str()), Some(s));
         }
         assert_eq!(DeliveryState::parse("lost"), None);

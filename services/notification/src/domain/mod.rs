@@ -1,8 +1,10 @@
 //! Pure notification rules: which SMS an event causes (`notice`), the
 //! message id that makes a resend harmless, how long to wait before trying
 //! again, what a delivery looks like to support staff (`delivery`), and how
-//! a booking code is read (`yeyak_platform::booking_code`).
+//! a booking code is read (`yeyak_platform::booking_code`), and the
+//! configured gateways with what an exchange with one can tell (`gateway`).
 pub(crate) mod delivery;
+pub(crate) mod gateway;
 pub(crate) mod notice;
 
 use std::time::Duration;
@@ -10,6 +12,7 @@ use std::time::Duration;
 use uuid::Uuid;
 
 pub(crate) use delivery::{DeliveryRecord, DeliveryState, Lookup, SmsText};
+pub(crate) use gateway::{GatewaySpec, SendOutcome};
 pub(crate) use notice::{decode, funnel_event, Contact, Notice};
 pub(crate) use yeyak_platform::booking_code::BookingCode;
 

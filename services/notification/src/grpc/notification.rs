@@ -84,6 +84,8 @@ fn to_pb(r: DeliveryRecord) -> pb::Delivery {
         Some(DeliveryState::Pending) => pb::DeliveryState::Pending,
         Some(DeliveryState::Sent) => pb::DeliveryState::Sent,
         Some(DeliveryState::Failed) => pb::DeliveryState::Failed,
+        Some(DeliveryState::Unknown) => pb::DeliveryState::OutcomeUnknown,
+        Some(DeliveryState::Discarded) => pb::DeliveryState::Discarded,
         None => pb::DeliveryState::Unspecified,
     };
     pb::Delivery {
@@ -96,6 +98,7 @@ fn to_pb(r: DeliveryRecord) -> pb::Delivery {
         attempts: u32::try_from(r.attempts).unwrap_or(0),
         created_at: Some(yeyak_proto::time::to_proto(r.created_at)),
         sent_at: r.sent_at.map(yeyak_proto::time::to_proto),
+        gateway: r.gateway.unwrap_or_default(),
     }
 }
 

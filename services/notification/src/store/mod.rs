@@ -30,6 +30,8 @@ struct RecordRow {
     attempts: i32,
     created_at: DateTime<Utc>,
     sent_at: Option<DateTime<Utc>>,
+    gateway: Option<String>,
+    last_error: Option<String>,
 }
 
 impl From<RecordRow> for DeliveryRecord {
@@ -45,6 +47,8 @@ impl From<RecordRow> for DeliveryRecord {
             attempts: r.attempts,
             created_at: r.created_at,
             sent_at: r.sent_at,
+            gateway: r.gateway,
+            last_error: r.last_error,
         }
     }
 }
@@ -101,7 +105,8 @@ pub(crate) struct DeliveryStore {
     pool: PgPool,
 }
 
-const RECORD_COLUMNS: &str = "message_id, reservation_id, booking_code, event_type, state, masked_phone, attempts, created_at, sent_at";
+const RECORD_COLUMNS: &str =
+    "message_id, reservation_id, booking_code, event_type, state, masked_phone, attempts, created_at, sent_at, gateway, last_error";
 
 impl DeliveryStore {
     pub(crate) fn new(pool: PgPool) -> Self {

@@ -25,6 +25,10 @@ pub(crate) struct Claimed {
     pub(crate) text: SmsText,
     pub(crate) attempts: i32,
     pub(crate) created_at: DateTime<Utc>,
+    /// The gateway an earlier round handed it to without learning the
+    /// outcome (an unknown outcome, or a replica that died mid-send): asked
+    /// first, before anything is sent anywhere.
+    pub(crate) gateway: Option<String>,
     /// The booking event whose funnel this SMS ends, if it is a confirmation.
     pub(crate) funnel_event: Option<String>,
 }
@@ -43,11 +47,12 @@ pub const CLAIM_DUE: &str = "UPDATE deliveries SET leased_until = now() + make_i
                  SELECT ctid FROM deliveries p
                  WHERE next_attempt_at <= now() AND (leased_until IS NULL OR leased_until <= now())
                    AND (SELECT 1 FROM deliveries older
-                        WHERE older.reservation_id = p.reservation_id AND older.state = 'pending'
+                        WHERE older.reservation_id = p.reservation_id AND older.state IN ('pending', 'unknown')
                           AND older.event_id < p.event_id
                         LIMIT 1) IS NULL
                  ORDER BY next_attempt_at LIMIT $1 FOR UPDATE SKIP LOCKED))
-             RETURNING message_id, reservation_id, sealed_contact, phone, masked_phone, text, traceparent, attempts, created_at, funnel_event";
+             RETURNING message_id, reservation_id, sealed_contact, phone, masked_phone, text, traceparent, attempts, created_at, gateway,
+                       funnel_event";
 
 /// Run before [`CLAIM_DUE`] in its transaction: estimates from a small early
 /// table would make a sort of the whole due range look cheaper than reading
@@ -83,34 +88,68 @@ impl DeliveryStore {
         Ok(rows)
     }
 
-    /// The gateway accepted these messages. Their phone numbers, sealed or
-    /// not, are no longer needed and are erased (data minimisation).
-    pub(crate) async fn mark_sent(&self, message_ids: &[Uuid]) -> Result<(), sqlx::Error> {
+    /// Notes, before sending, which gateway each message goes to (one
+    /// statement for a batch): should this round never record its outcome,
+    /// the next one asks that gateway before sending anywhere.
+    pub(crate) async fn hand_to(&self, message_ids: &[Uuid], gateway: &str) -> Result<(), sqlx::Error> {
+        sqlx::query("UPDATE deliveries SET gateway = $2 WHERE message_id = ANY($1) AND state IN ('pending', 'unknown')")
+            .bind(message_ids)
+            .bind(gateway)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// The gateways accepted these messages (message id, gateway). Their
+    /// phone numbers, sealed or not, are no longer needed and are erased
+    /// (data minimisation).
+    pub(crate) async fn mark_sent(&self, sent: &[(Uuid, String)]) -> Result<(), sqlx::Error> {
+        let (ids, gateways): (Vec<Uuid>, Vec<String>) = sent.iter().cloned().unzip();
         sqlx::query(
-            "UPDATE deliveries SET state = 'sent', sent_at = now(), attempts = attempts + 1, phone = NULL, sealed_contact = NULL, last_error = NULL,
-                 next_attempt_at = NULL, leased_until = NULL
-             WHERE message_id = ANY($1) AND state = 'pending'",
+            "UPDATE deliveries d SET state = 'sent', sent_at = now(), attempts = attempts + 1, phone = NULL, sealed_contact = NULL,
+                 last_error = NULL, next_attempt_at = NULL, leased_until = NULL, gateway = v.gateway
+             FROM unnest($1::uuid[], $2::text[]) AS v(id, gateway)
+             WHERE d.message_id = v.id AND d.state IN ('pending', 'unknown')",
         )
-        .bind(message_ids)
+        .bind(&ids)
+        .bind(&gateways)
         .execute(&self.pool)
         .await?;
         Ok(())
     }
 
-    /// An attempt failed: schedule the next one, or give up (`retry_in` None).
+    /// No gateway took it: schedule the next attempt, or give up (`retry_in`
+    /// None; the number is then erased, as once sent).
     pub(crate) async fn mark_attempt_failed(&self, message_id: Uuid, retry_in: Option<Duration>, error: &str) -> Result<(), sqlx::Error> {
         let state = if retry_in.is_some() { DeliveryState::Pending } else { DeliveryState::Failed };
         sqlx::query(
-            "UPDATE deliveries SET attempts = attempts + 1, state = $2, last_error = $3,
+            "UPDATE deliveries SET attempts = attempts + 1, state = $2, last_error = $3, gateway = NULL,
                  next_attempt_at = CASE WHEN $2 = 'pending' THEN now() + make_interval(secs => $4) END, leased_until = NULL,
                  phone = CASE WHEN $2 = 'pending' THEN phone END,
                  sealed_contact = CASE WHEN $2 = 'pending' THEN sealed_contact END
-             WHERE message_id = $1 AND state = 'pending'",
+             WHERE message_id = $1 AND state IN ('pending', 'unknown')",
         )
         .bind(message_id)
         .bind(state.as_str())
         .bind(error)
         .bind(retry_in.unwrap_or_default().as_secs_f64())
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Handed to `gateway`, outcome unknown: asked there again in `check_in`
+    /// (never sent elsewhere meanwhile).
+    pub(crate) async fn mark_unknown(&self, message_id: Uuid, gateway: &str, check_in: Duration, error: &str) -> Result<(), sqlx::Error> {
+        sqlx::query(
+            "UPDATE deliveries SET attempts = attempts + 1, state = 'unknown', gateway = $2, last_error = $3,
+                 next_attempt_at = now() + make_interval(secs => $4), leased_until = NULL
+             WHERE message_id = $1 AND state IN ('pending', 'unknown')",
+        )
+        .bind(message_id)
+        .bind(gateway)
+        .bind(error)
+        .bind(check_in.as_secs_f64())
         .execute(&self.pool)
         .await?;
         Ok(())

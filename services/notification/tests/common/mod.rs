@@ -3,6 +3,7 @@
 #![allow(dead_code, clippy::unwrap_used)]
 pub(crate) mod creds;
 pub(crate) mod events;
+pub(crate) mod mock_gateway;
 pub(crate) mod stub_gateway;
 
 use std::{future::Future, time::Duration};

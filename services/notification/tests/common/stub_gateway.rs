@@ -1,8 +1,15 @@
 //! A stand-in for the SMS gateway: records what it accepted, deduplicates by
-//! `Idempotency-Key` like the real one, and can fail the next N requests.
+//! `Idempotency-Key` like the real one, answers status lookups by that key
+//! (`GET /v1/messages/{key}`), and can fail the next N requests.
 use std::{collections::HashMap, net::SocketAddr, sync::Arc};
 
-use axum::{extract::State, http::HeaderMap, http::StatusCode, routing::post, Json, Router};
+use axum::{
+    extract::{Path, State},
+    http::HeaderMap,
+    http::StatusCode,
+    routing::{get, post},
+    Json, Router,
+};
 use parking_lot::Mutex;
 use serde_json::{json, Value};
 use uuid::Uuid;
@@ -21,6 +28,8 @@ struct Inner {
     /// Accepted messages, once per key.
     accepted: Vec<Sms>,
     gateway_ids: HashMap<String, Uuid>,
+    /// Every status lookup: (key, answered status).
+    lookups: Vec<(String, u16)>,
     fail_next: usize,
 }
 
@@ -33,7 +42,7 @@ impl StubGateway {
     /// Serves on a free port until the test process ends.
     pub(crate) async fn start() -> (Self, SocketAddr) {
         let stub = Self::default();
-        let app = Router::new().route("/v1/messages", post(accept)).with_state(stub.clone());
+        let app = Router::new().route("/v1/messages", post(accept)).route("/v1/messages/{key}", get(lookup)).with_state(stub.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
@@ -51,6 +60,10 @@ impl StubGateway {
 
     pub(crate) fn accepted_to(&self, phone: &str) -> Vec<Sms> {
         self.accepted().into_iter().filter(|m| m.to == phone).collect()
+    }
+
+    pub(crate) fn lookups_of(&self, key: &str) -> Vec<u16> {
+        self.inner.lock().lookups.iter().filter(|(k, _)| k == key).map(|(_, s)| *s).collect()
     }
 
     pub(crate) fn requests_with_key(&self, key: &str) -> Vec<u16> {
@@ -79,4 +92,13 @@ async fn accept(State(stub): State<StubGateway>, headers: HeaderMap, Json(body):
     let field = |name: &str| body.get(name).and_then(Value::as_str).unwrap_or_default().to_owned();
     inner.accepted.push(Sms { idempotency_key: key, to: field("to"), text: field("text") });
     (StatusCode::ACCEPTED, Json(json!({"gateway_id": id, "duplicate": false})))
+}
+
+/// 200 if the key was accepted, else 404 (the stub never sees a late copy,
+/// so it need not void the key).
+async fn lookup(State(stub): State<StubGateway>, Path(key): Path<String>) -> StatusCode {
+    let mut inner = stub.inner.lock();
+    let status = if inner.gateway_ids.contains_key(&key) { StatusCode::OK } else { StatusCode::NOT_FOUND };
+    inner.lookups.push((key, status.as_u16()));
+    status
 }

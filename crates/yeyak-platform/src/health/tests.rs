@@ -1,43 +1,30 @@
+//! The board over fake upstreams, and the ranking rule.
+#![allow(clippy::unwrap_used)]
 use std::sync::{
     atomic::{AtomicBool, Ordering},
     Arc,
 };
 
 use super::*;
-use crate::{
-    clients::providers::{BoxFuture, CallOptions, ProviderError},
-    domain::{
-        health::{Light, Reason},
-        Method, PersonDetails, ProviderConfig, VerifiedPerson,
-    },
-};
 
 struct Fake {
-    config: ProviderConfig,
+    id: &'static str,
+    limit: usize,
     failing: Arc<AtomicBool>,
 }
 
-impl Provider for Fake {
-    fn config(&self) -> &ProviderConfig {
-        &self.config
+impl Upstream for Fake {
+    fn id(&self) -> &str {
+        self.id
     }
-    fn assurance(&self) -> u8 {
-        1
+    fn max_in_flight(&self) -> usize {
+        self.limit
     }
-    fn instructions(&self) -> &'static str {
-        ""
-    }
-    fn start<'a>(&'a self, _: &'a PersonDetails, _: &'a CallOptions) -> BoxFuture<'a, Result<String, ProviderError>> {
-        Box::pin(async { Ok("tx".into()) })
-    }
-    fn confirm<'a>(&'a self, _: &'a str, _: &'a str, _: Duration) -> BoxFuture<'a, Result<VerifiedPerson, ProviderError>> {
-        Box::pin(async { Err(ProviderError::Gone) })
-    }
-    fn probe(&self, _: Duration) -> BoxFuture<'_, Result<(), ProviderError>> {
+    fn probe(&self, _: Duration) -> BoxFuture<'_, Result<(), String>> {
         let failing = self.failing.load(Ordering::SeqCst);
         Box::pin(async move {
             if failing {
-                Err(ProviderError::Unavailable("down".into()))
+                Err("down".into())
             } else {
                 Ok(())
             }
@@ -45,31 +32,41 @@ impl Provider for Fake {
     }
 }
 
-fn board(limit: usize, breaker: BreakerSettings) -> (Arc<Board>, Arc<AtomicBool>) {
+fn board(limit: usize, breaker: BreakerSettings) -> (Arc<Board<Fake>>, Arc<AtomicBool>) {
     let failing = Arc::new(AtomicBool::new(false));
-    let providers: Vec<Box<dyn Provider>> = ["a", "b"]
-        .into_iter()
-        .map(|id| {
-            let config = ProviderConfig {
-                id: id.into(),
-                url: "http://127.0.0.1:9".into(),
-                method: Method::SmsCode,
-                display_name: id.into(),
-                max_in_flight: limit,
-            };
-            Box::new(Fake { config, failing: failing.clone() }) as Box<dyn Provider>
-        })
-        .collect();
-    let board = Board::new(providers, HealthRules::default(), breaker, Duration::from_millis(200), IdentityMetrics::default());
+    let upstreams = ["a", "b"].into_iter().map(|id| Fake { id, limit, failing: failing.clone() }).collect();
+    let board = Board::new(upstreams, HealthRules::default(), breaker, Duration::from_millis(200), ());
     (Arc::new(board), failing)
 }
 
-fn ids(list: Vec<Snapshot>) -> Vec<String> {
-    list.into_iter().map(|s| s.provider_id).collect()
+fn snapshot(id: &str, light: Light) -> Snapshot {
+    Snapshot {
+        id: id.into(),
+        light,
+        reason: Reason::Healthy,
+        breaker: BreakerState::Closed,
+        stats: WindowStats::default(),
+        in_flight: 0,
+        limit: 1,
+    }
 }
 
 #[test]
-fn failures_take_a_provider_off_the_list_and_name_the_alternatives() {
+fn healthiest_first_in_configured_order_and_red_is_not_offered() {
+    let all = vec![snapshot("a", Light::Yellow), snapshot("b", Light::Red), snapshot("c", Light::Green), snapshot("d", Light::Yellow)];
+    let ranked = rank(all);
+    let ids: Vec<_> = ranked.iter().map(|s| s.id.as_str()).collect();
+    assert_eq!(ids, ["c", "a", "d", "b"]);
+    let ids: Vec<_> = offered(ranked).into_iter().map(|s| s.id).collect();
+    assert_eq!(ids, ["c", "a", "d"]);
+}
+
+fn ids(list: Vec<Snapshot>) -> Vec<String> {
+    list.into_iter().map(|s| s.id).collect()
+}
+
+#[test]
+fn failures_take_an_upstream_off_the_list_and_name_the_alternatives() {
     let (board, _) = board(8, BreakerSettings::default());
     assert_eq!(ids(board.offered()), ["a", "b"], "configured order among equals");
     let a = &board.slots()[0];
@@ -88,7 +85,7 @@ fn a_filling_bulkhead_turns_yellow_then_refuses() {
     let a = &board.slots()[0];
     let held: Vec<_> = (0..3).map(|_| board.acquire(a).unwrap()).collect();
     let first = &board.ranked()[0];
-    assert_eq!((first.provider_id.as_str(), first.light), ("b", Light::Green), "the busy provider moves down");
+    assert_eq!((first.id.as_str(), first.light), ("b", Light::Green), "the busy upstream moves down");
     assert_eq!((board.snapshot(a).light, board.snapshot(a).reason), (Light::Yellow, Reason::Saturated));
     let fourth = board.acquire(a).unwrap();
     assert_eq!(board.acquire(a).map(|_| ()).unwrap_err(), Refusal::Saturated);
@@ -137,6 +134,6 @@ async fn recovery_goes_through_half_open_probes_to_green() {
     assert_eq!(&seen[..4], ["open", "half_open", "open", "half_open"], "{seen:?}");
     assert_eq!(seen.last(), Some(&"closed"), "{seen:?}");
     assert_eq!(board.snapshot(a).light, Light::Green);
-    assert_eq!(board.snapshot(a).stats.calls, 0, "a recovered provider starts with a clean window");
+    assert_eq!(board.snapshot(a).stats.calls, 0, "a recovered upstream starts with a clean window");
     assert_eq!(ids(board.offered()), ["a", "b"]);
 }

@@ -1,5 +1,6 @@
-//! The circuit breaker of one provider, as a pure state machine driven by
-//! explicit instants (tests need no clock).
+//! The circuit breaker of one upstream (an identity provider, an SMS
+//! gateway), as a pure state machine driven by explicit instants (tests need
+//! no clock).
 //!
 //! - **Closed**: calls flow. It trips to Open after `consecutive_failures`
 //!   failures in a row, or when the health rules judge the window RED.
@@ -38,6 +39,15 @@ pub enum BreakerState {
 }
 
 impl BreakerState {
+    /// The state as a gauge shows it: 0 closed, 1 half-open, 2 open.
+    pub fn gauge(&self) -> i64 {
+        match self {
+            Self::Closed => 0,
+            Self::HalfOpen { .. } => 1,
+            Self::Open { .. } => 2,
+        }
+    }
+
     pub fn name(&self) -> &'static str {
         match self {
             Self::Closed => "closed",
@@ -49,7 +59,7 @@ impl BreakerState {
 
 /// What a state change means for the caller (the window is cleared on close).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Transition {
+pub enum Transition {
     None,
     Tripped,
     HalfOpened,
@@ -58,7 +68,7 @@ pub(crate) enum Transition {
 }
 
 #[derive(Clone, Debug)]
-pub(crate) struct Breaker {
+pub struct Breaker {
     settings: BreakerSettings,
     state: BreakerState,
     consecutive_failures: u32,
@@ -68,21 +78,21 @@ pub(crate) struct Breaker {
 }
 
 impl Breaker {
-    pub(crate) fn new(settings: BreakerSettings) -> Self {
+    pub fn new(settings: BreakerSettings) -> Self {
         let open_for = settings.open_for;
         Self { settings, state: BreakerState::Closed, consecutive_failures: 0, open_for, trips: 0 }
     }
 
-    pub(crate) fn state(&self) -> BreakerState {
+    pub fn state(&self) -> BreakerState {
         self.state
     }
 
-    pub(crate) fn is_closed(&self) -> bool {
+    pub fn is_closed(&self) -> bool {
         self.state == BreakerState::Closed
     }
 
     /// `None` if a user call may go out now, else how long until the next probe.
-    pub(crate) fn refusal(&self, now: Instant) -> Option<Duration> {
+    pub fn refusal(&self, now: Instant) -> Option<Duration> {
         match self.state {
             BreakerState::Closed => None,
             BreakerState::Open { until } => Some(until.saturating_duration_since(now) + self.settings.probe_interval),
@@ -93,7 +103,7 @@ impl Breaker {
     /// A user call finished; `judged_red` is the health rules' verdict on the
     /// window including it. Outcomes arriving while not Closed are ignored:
     /// they were decided before the breaker opened.
-    pub(crate) fn on_call(&mut self, ok: bool, judged_red: bool, now: Instant) -> Transition {
+    pub fn on_call(&mut self, ok: bool, judged_red: bool, now: Instant) -> Transition {
         if !self.is_closed() {
             return Transition::None;
         }
@@ -117,7 +127,7 @@ impl Breaker {
     }
 
     /// Moves Open to HalfOpen once the opening is over.
-    pub(crate) fn tick(&mut self, now: Instant) -> Transition {
+    pub fn tick(&mut self, now: Instant) -> Transition {
         match self.state {
             BreakerState::Open { until } if now >= until => {
                 self.state = BreakerState::HalfOpen { successes: 0, next_probe: now };
@@ -128,7 +138,7 @@ impl Breaker {
     }
 
     /// Whether a probe is due now; if so, the next one is scheduled.
-    pub(crate) fn take_probe(&mut self, now: Instant) -> bool {
+    pub fn take_probe(&mut self, now: Instant) -> bool {
         match &mut self.state {
             BreakerState::HalfOpen { next_probe, .. } if now >= *next_probe => {
                 *next_probe = now + self.settings.probe_interval;
@@ -139,7 +149,7 @@ impl Breaker {
     }
 
     /// A probe finished.
-    pub(crate) fn on_probe(&mut self, ok: bool, now: Instant) -> Transition {
+    pub fn on_probe(&mut self, ok: bool, now: Instant) -> Transition {
         let BreakerState::HalfOpen { successes, next_probe } = self.state else {
             return Transition::None;
         };

@@ -1,11 +1,11 @@
-//! Outcomes of calls to one provider over a sliding time window: counts and
+//! Outcomes of calls to one upstream over a sliding time window: counts and
 //! a latency histogram per time slice, so the success rate and latency
 //! percentiles always describe the last `window` of traffic, whatever its
 //! volume, in constant memory.
 use std::time::{Duration, Instant};
 
 /// Time slices per window: the window slides in steps of `window / SLICES`.
-pub(crate) const SLICES: usize = 20;
+pub const SLICES: usize = 20;
 /// Latency bins: bin 0 is below 1 ms, bin `i` ends at 1 ms × 1.25^i, the last
 /// is open-ended (about 70 s and beyond).
 const BINS: usize = 52;
@@ -39,7 +39,7 @@ pub struct WindowStats {
 }
 
 #[derive(Clone, Debug)]
-pub(crate) struct SlidingWindow {
+pub struct SlidingWindow {
     origin: Instant,
     slice_len: Duration,
     slices: Vec<Slice>,
@@ -59,7 +59,7 @@ fn bin_upper(bin: usize) -> Duration {
 }
 
 impl SlidingWindow {
-    pub(crate) fn new(window: Duration, now: Instant) -> Self {
+    pub fn new(window: Duration, now: Instant) -> Self {
         let slice_len = (window / SLICES as u32).max(Duration::from_millis(10));
         Self { origin: now, slice_len, slices: (0..SLICES).map(|_| Slice::empty(u64::MAX)).collect() }
     }
@@ -68,7 +68,7 @@ impl SlidingWindow {
         (now.saturating_duration_since(self.origin).as_nanos() / self.slice_len.as_nanos().max(1)) as u64
     }
 
-    pub(crate) fn record(&mut self, now: Instant, ok: bool, latency: Duration) {
+    pub fn record(&mut self, now: Instant, ok: bool, latency: Duration) {
         let epoch = self.epoch(now);
         let slice = &mut self.slices[(epoch % SLICES as u64) as usize];
         if slice.epoch != epoch {
@@ -82,14 +82,14 @@ impl SlidingWindow {
         slice.latency[bin_of(latency)] += 1;
     }
 
-    /// Forgets everything (a provider that just recovered starts afresh).
-    pub(crate) fn clear(&mut self) {
+    /// Forgets everything (an upstream that just recovered starts afresh).
+    pub fn clear(&mut self) {
         for slice in &mut self.slices {
             *slice = Slice::empty(u64::MAX);
         }
     }
 
-    pub(crate) fn stats(&self, now: Instant) -> WindowStats {
+    pub fn stats(&self, now: Instant) -> WindowStats {
         let current = self.epoch(now);
         let oldest = current.saturating_sub(SLICES as u64 - 1);
         let (mut ok, mut failed) = (0u32, 0u32);

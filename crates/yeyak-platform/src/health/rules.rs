@@ -1,5 +1,6 @@
-//! The traffic light: how a provider's recent numbers become GREEN, YELLOW or
-//! RED. Pure; thresholds come from configuration (see `docs/identity.md`).
+//! The traffic light: how an upstream's recent numbers become GREEN, YELLOW
+//! or RED. Pure; thresholds come from each service's configuration
+//! (`docs/identity.md`, `docs/notification.md`).
 use std::time::Duration;
 
 use super::window::WindowStats;
@@ -27,15 +28,15 @@ pub struct HealthRules {
     pub window: Duration,
     /// Calls needed in the window before rates and percentiles count at all.
     pub min_calls: u32,
-    /// Success rate below which a provider is YELLOW.
+    /// Success rate below which an upstream is YELLOW.
     pub yellow_success: f64,
-    /// Success rate below which a provider is RED (and its breaker opens).
+    /// Success rate below which an upstream is RED (and its breaker opens).
     pub red_success: f64,
-    /// p99 latency from which a provider is YELLOW.
+    /// p99 latency from which an upstream is YELLOW.
     pub yellow_p99: Duration,
-    /// p50 latency from which a provider is RED (and its breaker opens).
+    /// p50 latency from which an upstream is RED (and its breaker opens).
     pub red_p50: Duration,
-    /// Share of the provider's concurrency limit in use from which it is YELLOW.
+    /// Share of the upstream's concurrency limit in use from which it is YELLOW.
     pub yellow_saturation: f64,
 }
 
@@ -53,7 +54,7 @@ impl Default for HealthRules {
     }
 }
 
-/// Why a provider has the light it has (exposed in metrics and logs).
+/// Why an upstream has the light it has (exposed in metrics and logs).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Reason {
     Healthy,
@@ -97,7 +98,7 @@ impl HealthRules {
     }
 
     /// The full light: the breaker first, then the window, then how full the
-    /// provider's concurrency limit is. A full limit is YELLOW, not RED: it
+    /// upstream's concurrency limit is. A full limit is YELLOW, not RED: it
     /// is our own bulkhead, it drains in one call's time, and calls that do
     /// not fit are sent to the alternatives at once.
     pub fn judge(&self, breaker_closed: bool, s: &WindowStats, in_flight: usize, limit: usize) -> (Light, Reason) {

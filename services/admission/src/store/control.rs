@@ -1,0 +1,63 @@
+//! The shared side of the automatic admission rate: which replica controls
+//! an event (a lease in Redis), and the rate it decided, written into the
+//! event's settings where every replica's admission tick reads it.
+use std::time::Duration;
+
+use super::{QueueStore, StoreError};
+use crate::domain::control::Controlled;
+
+/// Takes the lease when nobody holds it, or extends it when `ARGV[1]`
+/// already does. KEYS: the lease. ARGV: holder, lifetime in ms. Returns 1
+/// when the caller holds it. Not origin-checked: a lease is no queue state,
+/// and one lost with Redis's data is simply taken again.
+pub(super) const LEASE: &str = r"
+local holder = redis.call('GET', KEYS[1])
+if not holder then
+  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+  return 1
+end
+if holder == ARGV[1] then
+  redis.call('PEXPIRE', KEYS[1], ARGV[2])
+  return 1
+end
+return 0
+";
+
+/// Gives the lease up only if `ARGV[1]` holds it. KEYS: the lease.
+const RELEASE: &str = r"
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+";
+
+impl QueueStore {
+    /// Whether `holder` controls `queue` for the next `lifetime` (taking or
+    /// extending the lease). Whoever stops renewing loses it after `lifetime`.
+    pub(crate) async fn hold_control(&self, queue: &str, holder: &str, lifetime: Duration) -> Result<bool, StoreError> {
+        let keys = self.keys(queue);
+        let mut call = self.scripts.lease.key(&keys.control_lease);
+        let held: i64 = call.arg(holder).arg(lifetime.as_millis() as u64).invoke_async(&mut self.conn.clone()).await?;
+        Ok(held == 1)
+    }
+
+    /// Gives up the lease at shutdown, so another replica takes over at its
+    /// next interval instead of after the lease's lifetime.
+    pub(crate) async fn release_control(&self, queue: &str, holder: &str) -> Result<(), StoreError> {
+        let keys = self.keys(queue);
+        let _: i64 = redis::Script::new(RELEASE).key(&keys.control_lease).arg(holder).invoke_async(&mut self.conn.clone()).await?;
+        Ok(())
+    }
+
+    /// Writes the automatic rate, in force for `valid` unless written again,
+    /// or clears it (`None`: the operators' rate applies again). Returns
+    /// false when an operator switched the controller off in the meantime.
+    pub(crate) async fn write_control(&self, queue: &str, rate: Option<&Controlled>, valid: Duration) -> Result<bool, StoreError> {
+        let k = self.keys(queue);
+        let args = match rate {
+            Some(c) => vec![c.rate.to_string(), c.reason.clone(), c.changed_at_ms.to_string(), valid.as_millis().to_string()],
+            None => vec![String::new()],
+        };
+        let reply = self.run(&self.scripts.control, &[&k.origin, &k.settings], &args).await?;
+        self.invalidate(queue);
+        Ok(reply.get(1).map(String::as_str) == Some("1"))
+    }
+}
