@@ -42,6 +42,11 @@ CALLS = {
     ("notification", "smsGateway", "http"),
     ("reservation", "eligibility", "grpc"),
     ("reservation", "inventory", "grpc-internal"),
+    # The automatic admission rate reads these services' metrics ports
+    # (automaticAdmission.watch, when enabled).
+    ("admission", "identity", "metrics"),
+    ("admission", "eligibility", "metrics"),
+    ("admission", "reservation", "metrics"),
 }
 # Data stores and the broker per service (the contexts table; AMQP from the
 # outbox and queue lines of the call graph). Every service that checks
@@ -65,13 +70,16 @@ def parse_architecture(text: str) -> tuple[set, dict]:
     source = None
     third_party = {"mock-idp": "identityProviders", "mock-registry": "registry", "mock-sms": "smsGateway"}
     for line in block.splitlines():
-        arrow = re.match(r"^\s*([a-z]+)?\s*─+(gRPC|HTTP|outbox)─+▶\s*(\S+)(.*)$", line)
+        arrow = re.match(r"^\s*([a-z]+)?\s*─+(gRPC|HTTP|outbox|metrics)─+▶\s*(\S+)(.*)$", line)
         queue = re.match(r"^\s*[├└]──▶ queue ([a-z]+)\.", line)
         if arrow:
             source = arrow.group(1) or source
             kind, target, rest = arrow.group(2), arrow.group(3), arrow.group(4)
             if kind == "outbox":
                 amqp.add(source)
+            elif kind == "metrics":
+                for callee in (target + rest).split("(")[0].replace(",", " ").split():
+                    calls.add((source, callee, "metrics"))
             elif kind == "HTTP":
                 calls.add((source, third_party[target], "http"))
             else:
@@ -155,9 +163,13 @@ def expected(endpoints: list[Endpoint], values: dict, mocks: bool) -> set[tuple]
     def externals(concern):
         return [e.id for e in endpoints if e.role == f"ext:{concern}"]
 
+    auto = values["automaticAdmission"]
     for caller, callee, kind in CALLS:
         source = "gateway" if caller in ("gateway", "operator") else caller
-        if kind in ("grpc", "grpc-internal"):
+        if kind == "metrics":
+            if auto["enabled"] and callee in auto["watch"]:
+                out.add((source, *named(callee, kind)))
+        elif kind in ("grpc", "grpc-internal"):
             out.add((source, *named(callee, kind)))
         elif mocks:
             for mock in [e.id for e in endpoints if e.role == MOCK_OF[callee]]:

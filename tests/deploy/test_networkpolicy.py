@@ -49,7 +49,9 @@ def test_the_pinned_properties():
     for service in SERVICES:
         expected = {"gateway", "reservation"} if service == "eligibility" else {"gateway"}
         assert sources_of(service, 50051) == expected, service
-        assert sources_of(service, 9100) == {"monitoring"}, service
+        # Prometheus, and admission for the services its automatic rate watches.
+        watched = service in ("identity", "eligibility", "reservation")
+        assert sources_of(service, 9100) == ({"monitoring", "admission"} if watched else {"monitoring"}), service
     reaches = lambda src: {d.split("#")[0] for s, d, _, _ in got if s == src and d.startswith("ext:")}  # noqa: E731
     assert reaches("admission") == {"ext:postgres", "ext:redis", "ext:amqp"}
     assert reaches("identity") == {"ext:redis", "ext:identityProviders"}
@@ -59,6 +61,8 @@ def test_the_pinned_properties():
     assert reaches("notification") == {"ext:postgres", "ext:redis", "ext:amqp", "ext:smsGateway"}
     assert {d for s, d, _, _ in got if s == "reservation" and not d.startswith("ext:")} == {
         "eligibility", "inventory", "dns"}
+    assert {(d, p) for s, d, p, _ in got if s == "admission" and not d.startswith("ext:")} == {
+        ("identity", 9100), ("eligibility", 9100), ("reservation", 9100), ("dns", 53)}
     assert not [t for t in got if "ext:internet" in t or "stranger" in t[:2]]
 
 

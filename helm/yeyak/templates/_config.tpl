@@ -63,6 +63,15 @@ notification sees that one key of admission's Secret). _volumes.tpl. */ -}}
 {{- if $j.requireIdentity }}
 {{- $_ := set $env "YEYAK_JOIN_REQUIRE_IDENTITY" $j.requireIdentity }}
 {{- end }}
+{{- $auto := $v.automaticAdmission }}
+{{- if and $auto.enabled $auto.watch }}
+{{- $targets := list }}
+{{- range $auto.watch }}
+{{- $targets = append $targets (printf "%s=http://%s-%s-metrics:%s/metrics" . (include "yeyak.fullname" $root) . (include "yeyak.port.metrics" $root)) }}
+{{- end }}
+{{- $_ := set $env "YEYAK_ADMISSION_CONTROL_TARGETS" (join "," $targets) }}
+{{- $_ := set $env "YEYAK_ADMISSION_CONTROL_INTERVAL_MS" (toString $auto.intervalMs) }}
+{{- end }}
 {{- end }}
 {{- /* Where admission records ended sessions: its own key prefix. */ -}}
 {{- if .svc.passes }}
