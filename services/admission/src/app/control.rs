@@ -16,8 +16,11 @@ use crate::{
 };
 
 /// A change recorded in PostgreSQL this recently is resumed by a replica
-/// taking the control over when Redis has no rate (it lost its data).
-const RESUME_WINDOW_MS: i64 = 60_000;
+/// taking the control over when Redis has no rate (it lost its data). Holds
+/// are not recorded, so the last change is the rate in force however long
+/// ago it was made; the window only keeps a previous evening's rate from
+/// coming back when the controller is switched on again.
+const RESUME_WINDOW_MS: i64 = 30 * 60_000;
 
 /// The controller of this replica: its settings, its metrics reader and
 /// the name it holds leases under.
@@ -61,6 +64,8 @@ pub(crate) struct ControlState {
     controller: Option<Controller>,
     /// The last counters of every process read, by service and address.
     previous: HashMap<String, Counts>,
+    /// Reads in a row that failed, by service and address.
+    failures: HashMap<String, u32>,
     /// The reason and time of the last change.
     last: Option<(String, i64)>,
 }
@@ -103,13 +108,28 @@ impl WaitingRoom {
         let readings = self.read_health(rc, state).await;
         let verdict = assess(&readings, &rc.settings.thresholds);
         let floor = rc.settings.floor(stored.auto_floor, ceiling);
-        let Some(controller) = state.controller.as_mut() else { return Ok(()) };
+        let Some(mut controller) = state.controller.clone() else { return Ok(()) };
         let old_rate = controller.rate();
+        // Decided on a copy: the decision is kept only once it is in force.
         let decision = controller.step(&rc.settings.law, &verdict, ceiling, floor);
         let now = now_ms();
-        if decision.direction != Direction::Hold {
+        let changed = decision.direction != Direction::Hold;
+        let (reason, changed_at_ms) = if changed { (decision.reason.clone(), now) } else { state.last.clone().unwrap_or_default() };
+        let controlled = Controlled { rate: decision.rate, reason, changed_at_ms };
+        let written = self.checked(queue, || self.store.write_control(queue, Some((&controlled, &rc.replica)), rc.validity())).await?;
+        if !written {
+            // Switched off meanwhile, or the lease went to another replica
+            // during this interval: nothing changed, nothing to record.
+            tracing::debug!(queue, "automatic rate not written (switched off, or the lease moved)");
+            *state = ControlState::default();
+            return Ok(());
+        }
+        state.controller = Some(controller);
+        if changed {
             let direction = decision.direction.as_str();
             tracing::info!(queue, from = old_rate, to = decision.rate, direction, reason = %decision.reason, "admission rate changed");
+            self.gauges.rate_changed(queue, direction);
+            state.last = Some((decision.reason.clone(), now));
             let change = RateChange {
                 old_rate,
                 new_rate: decision.rate,
@@ -118,13 +138,12 @@ impl WaitingRoom {
                 replica: rc.replica.clone(),
                 at_ms: now,
             };
-            self.durable.record_rate_change(queue, &change).await?;
-            self.gauges.rate_changed(queue, direction);
-            state.last = Some((decision.reason.clone(), now));
+            // The change is in force: a record that fails is logged, not a
+            // reason to stop controlling (a slow PostgreSQL must not delay a cut).
+            if let Err(e) = self.durable.record_rate_change(queue, &change).await {
+                tracing::warn!(queue, error = %e, from = old_rate, to = decision.rate, "recording an admission rate change failed");
+            }
         }
-        let (reason, changed_at_ms) = state.last.clone().unwrap_or_default();
-        let controlled = Controlled { rate: decision.rate, reason, changed_at_ms };
-        self.checked(queue, || self.store.write_control(queue, Some(&controlled), rc.validity())).await?;
         Ok(())
     }
 
@@ -141,7 +160,7 @@ impl WaitingRoom {
     async fn read_health(&self, rc: &RateControl, state: &mut ControlState) -> Vec<(String, Reading)> {
         let reads = join_all(rc.settings.targets.iter().map(|t| async move { (t.name.clone(), rc.reader.read(t).await) })).await;
         let mut readings = Vec::new();
-        let mut now = HashMap::new();
+        let (mut now, mut failures) = (HashMap::new(), HashMap::new());
         for (service, processes) in reads {
             for (address, result) in processes {
                 let key = format!("{service} {address}");
@@ -149,9 +168,11 @@ impl WaitingRoom {
                     Err(e) => {
                         // Kept: the next read measures from the last one that worked.
                         if let Some(previous) = state.previous.remove(&key) {
-                            now.insert(key, previous);
+                            now.insert(key.clone(), previous);
                         }
-                        Reading::Unreachable(format!("{address}: {e}"))
+                        let in_a_row = state.failures.get(&key).copied().unwrap_or(0) + 1;
+                        failures.insert(key, in_a_row);
+                        Reading::Unreachable { why: format!("{address}: {e}"), persistent: in_a_row >= 2 }
                     }
                     Ok(counts) => {
                         let reading = state.previous.get(&key).map_or(Reading::First, |p| Reading::Counted(counts.since(p)));
@@ -164,6 +185,7 @@ impl WaitingRoom {
         }
         // Processes gone since the last read are forgotten.
         state.previous = now;
+        state.failures = failures;
         readings
     }
 }

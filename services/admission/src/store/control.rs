@@ -47,16 +47,20 @@ impl QueueStore {
         Ok(())
     }
 
-    /// Writes the automatic rate, in force for `valid` unless written again,
-    /// or clears it (`None`: the operators' rate applies again). Returns
-    /// false when an operator switched the controller off in the meantime.
-    pub(crate) async fn write_control(&self, queue: &str, rate: Option<&Controlled>, valid: Duration) -> Result<bool, StoreError> {
+    /// Writes the automatic rate as `holder` of the control lease, in force
+    /// for `valid` unless written again, or clears it (`None`: the operators'
+    /// rate applies again; anyone may). Returns false when nothing was
+    /// written: an operator switched the controller off in the meantime, or
+    /// `holder` no longer holds the lease.
+    pub(crate) async fn write_control(&self, queue: &str, rate: Option<(&Controlled, &str)>, valid: Duration) -> Result<bool, StoreError> {
         let k = self.keys(queue);
         let args = match rate {
-            Some(c) => vec![c.rate.to_string(), c.reason.clone(), c.changed_at_ms.to_string(), valid.as_millis().to_string()],
+            Some((c, holder)) => {
+                vec![c.rate.to_string(), c.reason.clone(), c.changed_at_ms.to_string(), valid.as_millis().to_string(), holder.to_owned()]
+            }
             None => vec![String::new()],
         };
-        let reply = self.run(&self.scripts.control, &[&k.origin, &k.settings], &args).await?;
+        let reply = self.run(&self.scripts.control, &[&k.origin, &k.settings, &k.control_lease], &args).await?;
         self.invalidate(queue);
         Ok(reply.get(1).map(String::as_str) == Some("1"))
     }

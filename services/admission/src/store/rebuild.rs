@@ -10,8 +10,10 @@ use super::durable::Marks;
 
 /// KEYS: every key of the queue ([`super::keys::Keys::all`], origin first).
 /// ARGV: restored (1/0), seed, lottery entries, pool or '', places, admitted,
-/// rate or '', max_active or '', paused, closed, pow_bits or '', then (place,
-/// expiry) pairs.
+/// rate or '', max_active or '', paused, closed, pow_bits or '', the
+/// automatic rate's switch ('1', '0' or '' when never switched), then
+/// (place, expiry) pairs. The switch comes back so that an operator's "off"
+/// still stops a controller's write that was in flight across the loss.
 /// Returns 1 when it rebuilt, 0 when another replica already had.
 pub(super) const REBUILD: &str = r"
 local rid = string.match(redis.call('INFO', 'server'), 'run_id:(%x+)')
@@ -33,7 +35,8 @@ if ARGV[7] ~= '' then redis.call('HSET', KEYS[2], 'rate', ARGV[7]) end
 if ARGV[8] ~= '' then redis.call('HSET', KEYS[2], 'max_active', ARGV[8]) end
 redis.call('HSET', KEYS[2], 'paused', ARGV[9], 'closed', ARGV[10])
 if ARGV[11] ~= '' then redis.call('HSET', KEYS[2], 'pow_bits', ARGV[11]) end
-for i = 12, #ARGV, 2 do redis.call('ZADD', KEYS[13], ARGV[i + 1], ARGV[i]) end
+if ARGV[12] ~= '' then redis.call('HSET', KEYS[2], 'auto', ARGV[12]) end
+for i = 13, #ARGV, 2 do redis.call('ZADD', KEYS[13], ARGV[i + 1], ARGV[i]) end
 if ARGV[1] == '1' then redis.call('SET', KEYS[17], now) end
 redis.call('SET', KEYS[1], rid)
 return 1
@@ -54,6 +57,7 @@ pub(super) fn args(marks: &Marks) -> Vec<String> {
         flag(marks.settings.paused),
         flag(marks.settings.closed),
         marks.settings.pow_bits.map(|b| b.to_string()).unwrap_or_default(),
+        marks.settings.auto_rate.map(|on| flag(Some(on))).unwrap_or_default(),
     ];
     for (place, expiry) in &marks.seats {
         args.push(place.to_string());
@@ -84,12 +88,15 @@ mod tests {
         let args_of = args;
         let marks = Marks { seed: "s".into(), admitted: 7, seats: vec![(6, 1_000), (7, 1_000)], ..Marks::default() };
         let args = args(&marks);
-        assert_eq!(args.len(), 11 + 4);
-        assert_eq!(&args[11..], ["6", "1000", "7", "1000"]);
+        assert_eq!(args.len(), 12 + 4);
+        assert_eq!(&args[12..], ["6", "1000", "7", "1000"]);
+        assert_eq!(args[11], "", "never switched: the deployment's default");
         assert_eq!(args[0], "0", "a first build is no restore");
         assert_eq!(args[10], "", "no operator difficulty: the deployment's default applies");
         let mut marks = marks;
         marks.settings.pow_bits = Some(12);
         assert_eq!(args_of(&marks)[10], "12", "the operator's difficulty is restored");
+        marks.settings.auto_rate = Some(false);
+        assert_eq!(args_of(&marks)[11], "0", "an operator's off switch is restored");
     }
 }

@@ -148,13 +148,17 @@ return {0, get(KEYS[2]), get(KEYS[3]), get(KEYS[4]), get(KEYS[5]), get(KEYS[6]),
 /// again, in ms) unless an operator switched the controller off meanwhile
 /// (`auto` = 0), or cleared (ARGV[1] = ''). A controller that stops
 /// renewing it (removed from the configuration) cannot pin the event below
-/// the operators' rate for good. KEYS: origin, settings. Returns {0, 1} when written.
+/// the operators' rate for good. Only the lease's holder (ARGV[5]) may set
+/// it: a controller whose interval outlasted its lease, and whose place
+/// another replica took, writes nothing (fencing). KEYS: origin, settings,
+/// the control lease. Returns {0, 1} when written.
 pub(super) const CONTROL: &str = checked!(
     r"
 if ARGV[1] == '' then
   redis.call('HDEL', KEYS[2], 'ctl_rate', 'ctl_reason', 'ctl_at', 'ctl_until')
   return {0, 1}
 end
+if redis.call('GET', KEYS[3]) ~= ARGV[5] then return {0, 0} end
 if redis.call('HGET', KEYS[2], 'auto') == '0' then return {0, 0} end
 redis.call('HSET', KEYS[2], 'ctl_rate', ARGV[1], 'ctl_reason', ARGV[2], 'ctl_at', ARGV[3], 'ctl_until', now + tonumber(ARGV[4]))
 return {0, 1}

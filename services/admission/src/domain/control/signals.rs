@@ -69,8 +69,13 @@ impl Interval {
 /// What one read of one process gave.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Reading {
-    /// Not read within its deadline, or not metrics: counted as unhealthy.
-    Unreachable(String),
+    /// Not read within its deadline, or not metrics. `persistent`: the
+    /// previous read of the same process failed too (one slow scrape, or a
+    /// pod that a rolling update is replacing, is not yet a verdict).
+    Unreachable {
+        why: String,
+        persistent: bool,
+    },
     /// Read for the first time: no interval yet.
     First,
     Counted(Interval),
@@ -86,9 +91,13 @@ pub struct Thresholds {
     /// The handling-time quantile watched (0.95: p95) and its limit.
     pub latency_quantile: f64,
     pub max_latency: Duration,
-    /// Fewer completed calls in an interval say nothing about ratios or
-    /// latency: the interval counts as healthy (quiet).
+    /// Fewer completed calls of a service in an interval say nothing about
+    /// its latency, nor about ratios unless failures reach `min_failures`:
+    /// such a quiet interval counts as healthy.
     pub min_calls: f64,
+    /// A ratio condemns a service only with at least this many failed (or
+    /// shed) calls behind it: one failure among ten calls is not a trend.
+    pub min_failures: f64,
     /// Healthy again only below this share of every limit; between it and
     /// the limit the rate holds (the hysteresis band).
     pub recover_fraction: f64,
@@ -102,6 +111,7 @@ impl Default for Thresholds {
             latency_quantile: 0.95,
             max_latency: Duration::from_millis(500),
             min_calls: 10.0,
+            min_failures: 3.0,
             recover_fraction: 0.5,
         }
     }
@@ -120,21 +130,44 @@ pub enum Verdict {
 }
 
 /// The verdict over every process read this interval: `(service, reading)`.
+/// A service is judged on the sum of its processes' intervals (a pod sees a
+/// share of the calls: judged alone, each would be too quiet to tell, and
+/// one slow call would make its p95). Its metrics count as unreachable when
+/// most of its processes failed twice in a row; fewer, or a first failure,
+/// hold the rate.
 pub fn assess(readings: &[(String, Reading)], t: &Thresholds) -> Verdict {
     let (mut degraded, mut band, mut unknown) = (Vec::new(), Vec::new(), Vec::new());
-    for (service, reading) in readings {
-        match reading {
-            Reading::Unreachable(why) => degraded.push(format!("{service}: metrics unreachable ({why})")),
-            Reading::First => unknown.push(format!("{service}: first read")),
-            Reading::Counted(i) if i.handled < t.min_calls => {}
-            Reading::Counted(i) => {
-                for (what, value, limit) in measures(i, t) {
-                    if value > limit {
-                        degraded.push(format!("{service}: {what} {} > {}", show(what, value), show(what, limit)));
-                    } else if value > limit * t.recover_fraction {
-                        band.push(format!("{service}: {what} {}", show(what, value)));
-                    }
-                }
+    let mut services: Vec<&str> = Vec::new();
+    for (service, _) in readings {
+        if !services.contains(&service.as_str()) {
+            services.push(service);
+        }
+    }
+    for service in services {
+        let mine: Vec<&Reading> = readings.iter().filter(|(s, _)| s == service).map(|(_, r)| r).collect();
+        let lost: Vec<&str> = mine
+            .iter()
+            .filter_map(|r| match r {
+                Reading::Unreachable { why, persistent: true } => Some(why.as_str()),
+                _ => None,
+            })
+            .collect();
+        if lost.len() * 2 > mine.len() {
+            degraded.push(format!("{service}: metrics unreachable ({})", lost.join(", ")));
+            continue;
+        }
+        if mine.iter().any(|r| matches!(r, Reading::First | Reading::Unreachable { .. })) {
+            unknown.push(format!("{service}: not every process read"));
+        }
+        let total = mine.iter().fold(Interval::default(), |sum, r| match r {
+            Reading::Counted(i) => sum.plus(i),
+            _ => sum,
+        });
+        for (what, value, limit, failures) in measures(&total, t) {
+            if value > limit && failures >= t.min_failures {
+                degraded.push(format!("{service}: {what} {} > {}", show(what, value), show(what, limit)));
+            } else if value > limit * t.recover_fraction && total.handled >= t.min_calls {
+                band.push(format!("{service}: {what} {}", show(what, value)));
             }
         }
     }
@@ -149,11 +182,38 @@ pub fn assess(readings: &[(String, Reading)], t: &Thresholds) -> Verdict {
     }
 }
 
-/// `(name, value, limit)` of each signal of an interval with enough calls.
-fn measures(i: &Interval, t: &Thresholds) -> Vec<(&'static str, f64, f64)> {
-    let mut m = vec![("error ratio", i.errors / i.handled, t.max_error_ratio), ("shed ratio", i.shed / i.handled, t.max_shed_ratio)];
+impl Interval {
+    /// Two processes' intervals as one (buckets matched by bound).
+    fn plus(mut self, other: &Interval) -> Interval {
+        self.handled += other.handled;
+        self.errors += other.errors;
+        self.shed += other.shed;
+        for (le, n) in &other.buckets {
+            match self.buckets.iter_mut().find(|(b, _)| b == le) {
+                Some((_, sum)) => *sum += n,
+                None => self.buckets.push((*le, *n)),
+            }
+        }
+        self.buckets.sort_by(|a, b| a.0.total_cmp(&b.0));
+        self
+    }
+}
+
+/// `(name, value, limit, evidence)` of each signal of an interval: the
+/// evidence is the count of calls behind a ratio (failures, shed calls), or
+/// for latency the calls when there are enough of them to take a quantile
+/// (else 0: a quiet interval says nothing about latency).
+fn measures(i: &Interval, t: &Thresholds) -> Vec<(&'static str, f64, f64, f64)> {
+    if i.handled <= 0.0 {
+        return Vec::new();
+    }
+    let mut m = vec![
+        ("error ratio", i.errors / i.handled, t.max_error_ratio, i.errors),
+        ("shed ratio", i.shed / i.handled, t.max_shed_ratio, i.shed),
+    ];
     if let Some(latency) = i.quantile(t.latency_quantile) {
-        m.push(("latency", latency, t.max_latency.as_secs_f64()));
+        let evidence = if i.handled >= t.min_calls { f64::INFINITY } else { 0.0 };
+        m.push(("latency", latency, t.max_latency.as_secs_f64(), evidence));
     }
     m
 }

@@ -41,7 +41,9 @@ fn errors_shedding_slowness_and_silence_each_degrade() {
     assert!(matches!(one(interval(100.0, 5.0, 5.0, &FAST)), Verdict::Degraded(w) if w.contains("shed ratio")));
     let slow = [(0.1, 0.0), (1.0, 100.0), (f64::INFINITY, 100.0)];
     assert!(matches!(one(interval(100.0, 0.0, 0.0, &slow)), Verdict::Degraded(w) if w.contains("latency 955 ms > 500 ms")));
-    assert!(matches!(one(Reading::Unreachable("timed out".into())), Verdict::Degraded(w) if w.contains("unreachable")));
+    let lost = |persistent| Reading::Unreachable { why: "timed out".into(), persistent };
+    assert!(matches!(one(lost(true)), Verdict::Degraded(w) if w.contains("unreachable")));
+    assert!(matches!(one(lost(false)), Verdict::Unknown(_)), "one failed read holds");
     assert!(matches!(assess(&[], &t), Verdict::Degraded(_)), "nothing read is not healthy");
 }
 
@@ -51,7 +53,26 @@ fn the_band_holds_a_first_read_is_unknown_and_a_quiet_interval_is_healthy() {
     let one = |r: Reading| assess(&[("reservation".into(), r)], &t);
     assert!(matches!(one(interval(100.0, 3.0, 0.0, &FAST)), Verdict::Band(w) if w.contains("error ratio 0.030")));
     assert!(matches!(one(Reading::First), Verdict::Unknown(_)));
-    assert_eq!(one(interval(3.0, 3.0, 0.0, &FAST)), Verdict::Healthy, "3 calls say nothing");
+    assert_eq!(one(interval(3.0, 1.0, 0.0, &FAST)), Verdict::Healthy, "one failure in 3 calls is no trend");
+    assert_eq!(one(interval(12.0, 1.0, 0.0, &FAST)), Verdict::Band("reservation: error ratio 0.083".into()), "nor in 12");
+    assert!(matches!(one(interval(3.0, 3.0, 0.0, &FAST)), Verdict::Degraded(_)), "but every call failing is, however few");
     let mixed = [("a".to_owned(), Reading::First), ("b".to_owned(), interval(100.0, 50.0, 0.0, &FAST))];
     assert!(matches!(assess(&mixed, &t), Verdict::Degraded(w) if w.starts_with("b:")), "degraded wins");
+}
+
+#[test]
+fn a_service_is_judged_on_all_its_processes_together() {
+    let t = Thresholds::default();
+    let slow = [(0.1, 0.0), (1.0, 8.0), (f64::INFINITY, 8.0)];
+    // Each pod alone is too quiet for a p95; together they are not.
+    let pods = [("identity".to_owned(), interval(8.0, 0.0, 0.0, &slow)), ("identity".to_owned(), interval(8.0, 0.0, 0.0, &slow))];
+    assert!(matches!(assess(&pods, &t), Verdict::Degraded(w) if w.contains("identity: latency")));
+    assert_eq!(assess(&pods[..1], &t), Verdict::Healthy);
+    // One failing pod of three holds the rate; two of three condemn the service.
+    let lost = || Reading::Unreachable { why: "refused".into(), persistent: true };
+    let three = |a: Reading, b: Reading| {
+        [("eligibility".to_owned(), a), ("eligibility".to_owned(), b), ("eligibility".to_owned(), interval(100.0, 0.0, 0.0, &FAST))]
+    };
+    assert!(matches!(assess(&three(lost(), interval(100.0, 0.0, 0.0, &FAST)), &t), Verdict::Unknown(_)));
+    assert!(matches!(assess(&three(lost(), lost()), &t), Verdict::Degraded(w) if w.contains("metrics unreachable")));
 }
