@@ -363,6 +363,7 @@ fi
 (umask 077 && printf '%s\n' "$YEYAK_OPERATOR_TOKEN" >"$RUN_DIR/operator-token")
 cat >"$RUN_DIR/ctl.env" <<EOF
 export YEYAK_CTL_ADMISSION=http://$ADMISSION_ADDR
+export YEYAK_CTL_NOTIFICATION=http://$NOTIFICATION_ADDR
 export YEYAK_CTL_METRICS=http://$ADMISSION_METRICS_ADDR/metrics,http://$IDENTITY_METRICS_ADDR/metrics,http://$ELIGIBILITY_METRICS_ADDR/metrics,http://$INVENTORY_METRICS_ADDR/metrics,http://$RESERVATION_METRICS_ADDR/metrics,http://$NOTIFICATION_METRICS_ADDR/metrics
 export YEYAK_CTL_TOKEN_FILE=$RUN_DIR/operator-token
 EOF

@@ -41,6 +41,14 @@ pub struct Config {
     /// Sweep period that catches due retries and rows written by other
     /// replicas (new rows written here wake the sender at once).
     pub sweep_interval: Duration,
+    /// How long a delivery that ended (sent or failed) keeps its sealed
+    /// number, for an operator's replay or resend
+    /// (`YEYAK_SMS_CONTACT_RETENTION_HOURS`, 168 = 7 days; 0 erases at the
+    /// next sweep).
+    pub contact_retention: Duration,
+    /// How often plain numbers are sealed and expired ones erased
+    /// (`YEYAK_SMS_CONTACT_SWEEP_MS`, 300000).
+    pub contact_sweep: Duration,
     /// Open the phone numbers reservation seals to this service
     /// (`YEYAK_CONTACT_KEYS`, a mounted Secret: `kid:base64(X25519 secret)`,
     /// comma-separated, current first; keep previous keys listed until
@@ -97,6 +105,8 @@ impl Config {
             sms_connect_timeout: Duration::from_millis(env.parse("SMS_CONNECT_TIMEOUT_MS", 500)?),
             sms_concurrency,
             sweep_interval: Duration::from_millis(env.parse("SMS_SWEEP_MS", 500)?),
+            contact_retention: Duration::from_secs(env.parse("SMS_CONTACT_RETENTION_HOURS", 168u64)?.saturating_mul(3600)),
+            contact_sweep: Duration::from_millis(env.parse("SMS_CONTACT_SWEEP_MS", 300_000u64)?.max(10)),
             contact_keys: contact::keys_from_env(env)?,
             trusted: keys::trusted_keys(env, None)?,
             queue_ids: keys::queue_ids(env),
@@ -136,6 +146,7 @@ mod tests {
         assert_eq!(names, ["a", "b"]);
         assert_eq!(c.sms_max_attempts, 8);
         assert_eq!(c.sms_timeout, Duration::from_secs(2));
+        assert_eq!(c.contact_retention, Duration::from_secs(7 * 24 * 3600));
     }
 
     #[test]

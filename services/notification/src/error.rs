@@ -1,6 +1,9 @@
 //! The use-case error `app/` returns; its mapping to gRPC status is
 //! `grpc/status.rs`.
-use yeyak_platform::{operators::AuthError, tokens::TokenError};
+use uuid::Uuid;
+use yeyak_platform::{messaging::dead_letters::DeadLetterError, operators::AuthError, tokens::TokenError};
+
+use crate::domain::Refusal;
 
 /// What can go wrong in a use case. Request validation is the handler's (it
 /// knows the field names); below it: who is asking, and the database.
@@ -25,6 +28,21 @@ pub(crate) enum Error {
     /// An operator token missing, unknown, or without the role needed.
     #[error(transparent)]
     Operator(#[from] AuthError),
+    /// An operator named a message id nobody recorded.
+    #[error("no delivery with message id {0}")]
+    UnknownDelivery(Uuid),
+    /// An operator named a reservation without deliveries.
+    #[error("no deliveries recorded for this reservation")]
+    NoDeliveries,
+    /// The change does not apply to the delivery in its state.
+    #[error("{0}")]
+    Refused(Refusal),
+    /// A resend cannot be made now, or at all (the reason says which).
+    #[error("cannot resend: {0}")]
+    CannotResend(String),
+    /// RabbitMQ, for the dead-letter queue.
+    #[error("dead-letter queue: {0}")]
+    DeadLetters(#[from] DeadLetterError),
 }
 
 impl From<sqlx::Error> for Error {

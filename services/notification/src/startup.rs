@@ -1,7 +1,7 @@
 //! Builds the notification server: binds the listener, connects PostgreSQL
 //! and runs migrations, then runs the event consumer and the SMS send loops
 //! next to the gRPC server until shutdown.
-use std::{net::SocketAddr, sync::Arc};
+use std::{net::SocketAddr, sync::Arc, time::Duration};
 
 use sqlx::migrate::Migrator;
 use tokio::task::JoinSet;
@@ -9,24 +9,32 @@ use yeyak_platform::{
     db,
     grpc::{GrpcServer, PassVerifier, Ready},
     health::HealthRules,
-    messaging::tables::{self, Table},
+    messaging::{
+        dead_letters::DeadLetters,
+        tables::{self, Table},
+    },
     metrics::{Metrics, Probes},
     operators::audit,
     sessions::EndedSessions,
     tokens::{remembered::DEFAULT_REMEMBERED, AssertionVerifier, KeyWatch},
     Shutdown,
 };
-use yeyak_proto::notification::v1::notification_service_server::NotificationServiceServer;
+use yeyak_proto::notification::v1::{
+    notification_operator_service_server::NotificationOperatorServiceServer, notification_service_server::NotificationServiceServer,
+};
 
 use crate::{
     app::{self, Deliveries, SendPolicy},
     clients::{GatewayLimits, Gateways, SmsGateway},
     config::Config,
     consumers,
-    grpc::{Credentials, NotificationApi},
+    grpc::{Credentials, NotificationApi, OperatorApi},
     metrics::{GatewayMetrics, SenderMetrics},
     store::DeliveryStore,
 };
+
+/// Deadline of each RabbitMQ call an operator's dead-letter request makes.
+const DEAD_LETTER_CALL_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// The service's own schema; the inbox and the operator audit tables come
 /// from the platform.
@@ -81,7 +89,10 @@ impl Application {
             concurrency: config.sms_concurrency,
             // A round may send to each gateway and ask each once.
             call_timeout: (config.sms_timeout + config.sms_connect_timeout) * (2 * config.sms_gateways.len() as u32 + 1),
+            contact_retention: config.contact_retention,
+            contact_sweep: config.contact_sweep,
         };
+        let dead_letters = DeadLetters::new(config.amqp.clone(), consumers::reservations::QUEUE, DEAD_LETTER_CALL_TIMEOUT);
         let deliveries = Arc::new(Deliveries::new(
             DeliveryStore::new(pool),
             gateways.clone(),
@@ -89,9 +100,12 @@ impl Application {
             SenderMetrics::register(&metrics),
             config.contact_keys.clone(),
             AssertionVerifier::new(config.trusted.clone(), DEFAULT_REMEMBERED),
+            dead_letters,
         ));
         if config.operators.names().is_empty() {
-            tracing::warn!("no operators configured (YEYAK_OPERATORS): support staff cannot read delivery status");
+            tracing::warn!(
+                "no operators configured (YEYAK_OPERATORS): support staff cannot read delivery status, the operator API refuses every call"
+            );
         }
         let ended = EndedSessions::new(&config.sessions, config.queue_ids.clone()).await?;
         let keys = KeyWatch::new(&metrics).with(config.trusted.clone()).with(config.operators.clone()).following(ended.clone());
@@ -102,6 +116,7 @@ impl Application {
         };
         let ready = GrpcServer::new(config.server.clone(), metrics)
             .add(NotificationServiceServer::new(NotificationApi::new(deliveries.clone(), credentials)))
+            .add(NotificationOperatorServiceServer::new(OperatorApi::new(deliveries.clone(), config.operators.clone())))
             .bind()
             .await?;
         Ok(Self { ready, config, deliveries, gateways, keys, probes })

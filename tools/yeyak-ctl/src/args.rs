@@ -7,7 +7,11 @@ use std::{path::PathBuf, time::Duration};
 use clap::{Args, Parser, Subcommand};
 
 #[derive(Debug, Parser)]
-#[command(name = "yeyak-ctl", version, about = "Run a Yeyak booking evening: admission, the live funnel, eligibility rules")]
+#[command(
+    name = "yeyak-ctl",
+    version,
+    about = "Run a Yeyak booking evening: admission, the live funnel, eligibility rules, SMS deliveries"
+)]
 pub struct Cli {
     #[command(flatten)]
     pub global: Global,
@@ -24,6 +28,9 @@ pub struct Global {
     /// Admission's gRPC address (`host:port`, `http://` or `https://`).
     #[arg(long, global = true, env = "YEYAK_CTL_ADMISSION", default_value = "http://127.0.0.1:50051")]
     pub admission: String,
+    /// Notification's gRPC address (deliveries, dead letters, SMS resends).
+    #[arg(long, global = true, env = "YEYAK_CTL_NOTIFICATION", default_value = "http://127.0.0.1:50056")]
+    pub notification: String,
     /// Every service's Prometheus `/metrics` URL, comma-separated (the live view reads them).
     #[arg(
         long,
@@ -59,6 +66,15 @@ pub enum Command {
     Admission(AdmissionCommand),
     /// The evening at a glance from every service's metrics: the funnel per event, the line, providers.
     Status(StatusArgs),
+    /// SMS deliveries that need an operator: list, show, replay, resolve an unknown outcome, discard.
+    #[command(subcommand)]
+    Deliveries(DeliveriesCommand),
+    /// Reservation events notification dead-lettered: list, replay through the idempotent consumer, discard.
+    #[command(subcommand, name = "dead-letters")]
+    DeadLetters(DeadLettersCommand),
+    /// One SMS on an operator's word.
+    #[command(subcommand)]
+    Sms(SmsCommand),
     /// Eligibility rules: validate a file, explain a person, dry-run hour by hour (the eligibility CLI's commands).
     Rules {
         /// `validate`, `check`, `sample` or `dry-run`, then their flags (`yeyak-ctl rules --help`).
@@ -119,6 +135,89 @@ pub enum AdmissionCommand {
     Difficulty {
         event: String,
         bits: u32,
+        #[command(flatten)]
+        dry: DryRun,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DeliveriesCommand {
+    /// Counts per state and gateway, then the newest deliveries of a state (default: failed and unknown).
+    List {
+        #[arg(long, value_parser = ["failed", "unknown", "discarded"])]
+        state: Option<String>,
+        /// Deliveries per state shown (1 to 500).
+        #[arg(long, default_value = "20")]
+        limit: u32,
+        /// Continue a listing (`next page` of the previous one).
+        #[arg(long, requires = "state")]
+        page: Option<String>,
+    },
+    /// One delivery: state, gateway, attempts, last error, whether its number is kept.
+    Show { message_id: String },
+    /// Send a failed delivery again (never one already sent or being sent).
+    Replay {
+        message_id: String,
+        #[command(flatten)]
+        dry: DryRun,
+    },
+    /// Settle an unknown outcome after checking with its gateway: `sent` (it has it) or `not-sent` (send through any gateway).
+    Resolve {
+        message_id: String,
+        #[arg(value_parser = ["sent", "not-sent"])]
+        verdict: String,
+        #[command(flatten)]
+        dry: DryRun,
+    },
+    /// Stop a delivery that is not sent yet and erase its number.
+    Discard {
+        message_id: String,
+        #[command(flatten)]
+        dry: DryRun,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DeadLettersCommand {
+    /// How many, and the first few summarised (event id, routing key, why, age).
+    List {
+        /// Messages summarised (0 to 100; each look counts towards the queue's limit of 1000 returns).
+        #[arg(long, default_value = "20")]
+        limit: u32,
+    },
+    /// Move messages back to the consumer's queue, oldest first; an event already recorded sends nothing.
+    Replay {
+        #[command(flatten)]
+        which: Which,
+        #[command(flatten)]
+        dry: DryRun,
+    },
+    /// Drop messages for good, oldest first.
+    Discard {
+        #[command(flatten)]
+        which: Which,
+        #[command(flatten)]
+        dry: DryRun,
+    },
+}
+
+/// How many dead letters a command takes.
+#[derive(Clone, Copy, Debug, Args)]
+#[group(required = true, multiple = false)]
+pub struct Which {
+    /// This many, from the oldest.
+    #[arg(long)]
+    pub limit: Option<u64>,
+    /// Every message in the queue now.
+    #[arg(long)]
+    pub all: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SmsCommand {
+    /// A new SMS repeating a reservation's latest message, marked as a resend, to the number it keeps.
+    Resend {
+        reservation_id: String,
         #[command(flatten)]
         dry: DryRun,
     },

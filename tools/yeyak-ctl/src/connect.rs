@@ -42,6 +42,7 @@ pub struct Deployment {
     settings: ClientSettings,
     token: Option<String>,
     pub admission: String,
+    pub notification: String,
     pub metrics: Vec<String>,
     pub timeout: Duration,
 }
@@ -62,7 +63,14 @@ impl Deployment {
             client_key_file: global.tls_client_key_file.clone(),
         };
         let settings = ClientSettings { connect_timeout: global.timeout.min(Duration::from_secs(2)), request_timeout: global.timeout, tls };
-        Ok(Self { settings, token, admission: global.admission.clone(), metrics: global.metrics.clone(), timeout: global.timeout })
+        Ok(Self {
+            settings,
+            token,
+            admission: global.admission.clone(),
+            notification: global.notification.clone(),
+            metrics: global.metrics.clone(),
+            timeout: global.timeout,
+        })
     }
 
     /// A channel to `addr` with the operator's token on every call.

@@ -8,6 +8,8 @@ pub mod args;
 
 mod admission;
 mod connect;
+mod dead_letters;
+mod deliveries;
 mod live;
 mod progress;
 mod report;
@@ -25,6 +27,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<Report> {
     match cli.command {
         Command::Admission(command) => admission::run(&deployment, command).await,
         Command::Status(args) => live::run(&deployment, args, cli.global.json).await,
+        Command::Deliveries(command) => deliveries::run(&deployment, command).await,
+        Command::DeadLetters(command) => dead_letters::run(&deployment, command).await,
+        Command::Sms(command) => deliveries::sms(&deployment, command).await,
         Command::Rules { args } => rules(args).await,
     }
 }

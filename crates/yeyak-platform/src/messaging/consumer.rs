@@ -45,9 +45,18 @@ where
     super::consume_each(settings, queue, routing_keys, shutdown, 1, handler).await;
 }
 
+/// A copy replayed from the dead-letter queue comes through the default
+/// exchange, addressed to the queue: its event's routing key is in a header
+/// (`dead_letters::REPLAYED_ROUTING_KEY`), honoured only then.
 pub(super) fn message_of(delivery: &lapin::message::Delivery) -> Delivery {
+    let replayed = delivery.exchange.as_str().is_empty().then(|| delivery.properties.headers().as_ref()).flatten().and_then(|h| {
+        match h.inner().get(super::dead_letters::REPLAYED_ROUTING_KEY) {
+            Some(AMQPValue::LongString(s)) => Some(s.to_string()),
+            _ => None,
+        }
+    });
     Delivery {
-        routing_key: delivery.routing_key.as_str().to_owned(),
+        routing_key: replayed.unwrap_or_else(|| delivery.routing_key.as_str().to_owned()),
         event_id: delivery.properties.message_id().as_ref().and_then(|s| s.as_str().parse().ok()),
         payload: delivery.data.clone(),
         traceparent: delivery.properties.headers().as_ref().and_then(|h| match h.inner().get("traceparent") {

@@ -10,6 +10,7 @@
 mod backoff;
 pub mod batches;
 pub mod consumer;
+pub mod dead_letters;
 pub mod inbox;
 pub mod outbox;
 pub mod publisher;

@@ -1,8 +1,11 @@
-//! Seals phone numbers that an older build stored in plain text in pending
-//! deliveries, with this service's current key: at start-up and then every
-//! few minutes, so rows written by old replicas during a rolling upgrade are
-//! sealed soon after it.
-use std::{sync::Arc, time::Duration};
+//! Phone numbers at rest. Seals those an older build stored in plain text,
+//! with this service's current key: at start-up and then every few minutes,
+//! so rows written by old replicas during a rolling upgrade are sealed soon
+//! after it. And erases the sealed numbers of deliveries that ended (sent or
+//! failed) once the retention period has passed (`YEYAK_SMS_CONTACT_RETENTION_HOURS`,
+//! 7 days): until then an operator can replay a failed one or resend a lost
+//! one (docs/notification.md, "Phone numbers").
+use std::sync::Arc;
 
 use yeyak_platform::Shutdown;
 
@@ -11,8 +14,6 @@ use crate::error::Error;
 
 /// Rows sealed per statement.
 const BATCH: i64 = 500;
-/// Pause between sweeps; one sweep of nothing is one index probe.
-const SWEEP: Duration = Duration::from_secs(300);
 
 impl Deliveries {
     /// Seals every plain number left; returns how many were sealed.
@@ -30,7 +31,19 @@ impl Deliveries {
         }
     }
 
-    /// Sweeps until shutdown.
+    /// Erases every number kept past the retention period; returns how many.
+    pub(crate) async fn erase_expired_contacts(&self) -> Result<u64, Error> {
+        let mut erased = 0;
+        loop {
+            let n = self.store.erase_expired_contacts(self.contact_retention, BATCH).await?;
+            erased += n;
+            if n < BATCH as u64 {
+                return Ok(erased);
+            }
+        }
+    }
+
+    /// Sweeps until shutdown (each sweep of nothing is two index probes).
     pub(crate) async fn seal_plain_contacts_until_stopped(self: Arc<Self>, shutdown: Shutdown) {
         while !shutdown.is_triggered() {
             match self.seal_plain_contacts().await {
@@ -38,8 +51,13 @@ impl Deliveries {
                 Ok(n) => tracing::info!(deliveries = n, "sealed phone numbers stored in plain text by an older build"),
                 Err(e) => tracing::warn!(error = %e, "could not seal plain phone numbers; retrying at the next sweep"),
             }
+            match self.erase_expired_contacts().await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(deliveries = n, "erased phone numbers kept past the retention period"),
+                Err(e) => tracing::warn!(error = %e, "could not erase expired phone numbers; retrying at the next sweep"),
+            }
             tokio::select! {
-                _ = tokio::time::sleep(SWEEP) => {},
+                _ = tokio::time::sleep(self.contact_sweep) => {},
                 _ = shutdown.wait() => {},
             }
         }

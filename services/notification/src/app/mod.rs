@@ -8,9 +8,15 @@
 //! - `route`: failing over between gateways, never sending twice;
 //! - `contacts`: seals phone numbers an older build stored in plain text;
 //! - `status`: the status lookup, for the person (their own deliveries) and
-//!   for support staff (anyone's, audited).
+//!   for support staff (anyone's, audited);
+//! - `operator`, `resend`, `dead_letters`: the operator API's use cases
+//!   (listing, replaying, resolving, discarding, resending; the consumer's
+//!   dead-letter queue), each call audited.
 mod contacts;
+mod dead_letters;
+mod operator;
 mod record;
+mod resend;
 mod route;
 mod send;
 mod status;
@@ -18,8 +24,10 @@ mod status;
 use std::{sync::Arc, time::Duration};
 
 use tokio::sync::Notify;
-use yeyak_platform::{contact::ContactKeys, tokens::AssertionVerifier};
+use yeyak_platform::{contact::ContactKeys, messaging::dead_letters::DeadLetters, tokens::AssertionVerifier};
 
+pub(crate) use dead_letters::{Letter, Settle, Settled, MAX_SHOWN};
+pub(crate) use operator::Listing;
 pub(crate) use send::LOOPS;
 
 use crate::{clients::Gateways, metrics::SenderMetrics, store::DeliveryStore};
@@ -34,6 +42,11 @@ pub(crate) struct SendPolicy {
     /// The longest one gateway call can take (connecting included): the
     /// lease on a claimed delivery must outlast a round of them.
     pub(crate) call_timeout: Duration,
+    /// How long a sealed number is kept after its delivery ended (sent or
+    /// failed), for replays and resends.
+    pub(crate) contact_retention: Duration,
+    /// How often numbers are sealed and expired ones erased.
+    pub(crate) contact_sweep: Duration,
 }
 
 /// Every SMS this service owes, one per reservation event with a phone
@@ -57,6 +70,10 @@ pub(crate) struct Deliveries {
     contacts: ContactKeys,
     /// Verifies the identity assertions people look up their own SMS with.
     assertions: AssertionVerifier,
+    /// The consumer's dead-letter queue, for operators.
+    dead_letters: DeadLetters,
+    contact_retention: Duration,
+    contact_sweep: Duration,
 }
 
 impl Deliveries {
@@ -67,6 +84,7 @@ impl Deliveries {
         metrics: SenderMetrics,
         contacts: ContactKeys,
         assertions: AssertionVerifier,
+        dead_letters: DeadLetters,
     ) -> Self {
         Self {
             store,
@@ -78,6 +96,9 @@ impl Deliveries {
             wake: Notify::new(),
             contacts,
             assertions,
+            dead_letters,
+            contact_retention: policy.contact_retention,
+            contact_sweep: policy.contact_sweep,
         }
     }
 

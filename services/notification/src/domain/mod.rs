@@ -2,10 +2,12 @@
 //! message id that makes a resend harmless, how long to wait before trying
 //! again, what a delivery looks like to support staff (`delivery`), and how
 //! a booking code is read (`yeyak_platform::booking_code`), and the
-//! configured gateways with what an exchange with one can tell (`gateway`).
+//! configured gateways with what an exchange with one can tell (`gateway`),
+//! and what an operator's change does to a delivery (`operator`).
 pub(crate) mod delivery;
 pub(crate) mod gateway;
 pub(crate) mod notice;
+pub(crate) mod operator;
 
 use std::time::Duration;
 
@@ -14,6 +16,7 @@ use uuid::Uuid;
 pub(crate) use delivery::{DeliveryRecord, DeliveryState, Lookup, SmsText};
 pub(crate) use gateway::{GatewaySpec, SendOutcome};
 pub(crate) use notice::{decode, funnel_event, Contact, Notice};
+pub(crate) use operator::{Change, DeliveryDetail, Outcome, PageCursor, Refusal};
 pub(crate) use yeyak_platform::booking_code::BookingCode;
 
 /// Namespace of message ids. Never change it: ids already sent would no

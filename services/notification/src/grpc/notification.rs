@@ -49,7 +49,7 @@ impl NotificationService for NotificationApi {
     }
 }
 
-fn parse_uuid(field: &'static str, value: &str) -> Result<Uuid, Status> {
+pub(super) fn parse_uuid(field: &'static str, value: &str) -> Result<Uuid, Status> {
     Uuid::parse_str(value.trim()).map_err(|_| status::invalid_argument(field, "must be a UUID"))
 }
 
@@ -79,15 +79,19 @@ fn lookup(req: &pb::GetDeliveryStatusRequest) -> Result<Lookup, Status> {
     read(field, value)
 }
 
-fn to_pb(r: DeliveryRecord) -> pb::Delivery {
-    let state = match r.state {
+pub(super) fn state_to_pb(state: Option<DeliveryState>) -> pb::DeliveryState {
+    match state {
         Some(DeliveryState::Pending) => pb::DeliveryState::Pending,
         Some(DeliveryState::Sent) => pb::DeliveryState::Sent,
         Some(DeliveryState::Failed) => pb::DeliveryState::Failed,
         Some(DeliveryState::Unknown) => pb::DeliveryState::OutcomeUnknown,
         Some(DeliveryState::Discarded) => pb::DeliveryState::Discarded,
         None => pb::DeliveryState::Unspecified,
-    };
+    }
+}
+
+pub(super) fn to_pb(r: DeliveryRecord) -> pb::Delivery {
+    let state = state_to_pb(r.state);
     pb::Delivery {
         message_id: r.message_id.to_string(),
         reservation_id: r.reservation_id.to_string(),

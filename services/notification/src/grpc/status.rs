@@ -3,7 +3,7 @@
 use tonic::Status;
 use yeyak_platform::{grpc::status, tokens::TokenError};
 
-use crate::error::Error;
+use crate::{domain::Refusal, error::Error};
 
 impl From<Error> for Status {
     fn from(e: Error) -> Self {
@@ -16,6 +16,11 @@ impl From<Error> for Status {
             e @ Error::NotFound => Status::not_found(e.to_string()),
             Error::Operator(e) if e.is_forbidden() => Status::permission_denied(e.to_string()),
             Error::Operator(e) => Status::unauthenticated(e.to_string()),
+            e @ (Error::UnknownDelivery(_) | Error::NoDeliveries) => Status::not_found(e.to_string()),
+            Error::Refused(r @ Refusal::Busy) => Status::aborted(r.to_string()),
+            Error::Refused(r) => Status::failed_precondition(r.to_string()),
+            e @ Error::CannotResend(_) => Status::failed_precondition(e.to_string()),
+            Error::DeadLetters(cause) => status::unavailable("RabbitMQ (dead-letter queue)", &cause),
         }
     }
 }

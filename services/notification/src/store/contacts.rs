@@ -29,3 +29,24 @@ impl DeliveryStore {
         Ok(done.rows_affected())
     }
 }
+
+impl DeliveryStore {
+    /// Erases up to `limit` sealed (or plain) numbers of deliveries that
+    /// ended (sent or failed) more than `retention` after they were
+    /// recorded; returns how many. Found through `deliveries_kept_contacts`.
+    pub(crate) async fn erase_expired_contacts(&self, retention: std::time::Duration, limit: i64) -> Result<u64, sqlx::Error> {
+        let done = sqlx::query(
+            "UPDATE deliveries SET sealed_contact = NULL, phone = NULL
+             WHERE message_id IN (SELECT message_id FROM deliveries
+                                  WHERE sealed_contact IS NOT NULL AND state IN ('sent', 'failed')
+                                    AND created_at < now() - make_interval(secs => $1)
+                                  LIMIT $2)
+               AND state IN ('sent', 'failed')",
+        )
+        .bind(retention.as_secs_f64())
+        .bind(limit)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected())
+    }
+}

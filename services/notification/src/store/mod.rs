@@ -3,9 +3,12 @@
 //!
 //! Recording events lives here; reading deliveries back (and the audit
 //! trail of support staff's reads) in `reads`; claiming and marking them
-//! for the sender in `sending`.
+//! for the sender in `sending`; the operators' listing and changes in
+//! `operator`, their resends in `resend`; numbers in `contacts`.
 mod contacts;
+mod operator;
 mod reads;
+mod resend;
 mod sending;
 
 use chrono::{DateTime, Utc};
@@ -15,6 +18,8 @@ use yeyak_platform::messaging::inbox;
 
 use crate::domain::{self, BookingCode, Contact, DeliveryRecord, DeliveryState, Notice};
 
+pub(crate) use operator::LISTED;
+pub(crate) use resend::{NewResend, ReservationRow};
 pub(crate) use sending::Claimed;
 pub use sending::{CLAIM_DUE, CLAIM_PLANNER};
 

@@ -100,13 +100,13 @@ impl DeliveryStore {
         Ok(())
     }
 
-    /// The gateways accepted these messages (message id, gateway). Their
-    /// phone numbers, sealed or not, are no longer needed and are erased
-    /// (data minimisation).
+    /// The gateways accepted these messages (message id, gateway). A plain
+    /// number an older build stored is erased; the sealed one is kept for
+    /// resends until the retention period passes (`app::contacts`).
     pub(crate) async fn mark_sent(&self, sent: &[(Uuid, String)]) -> Result<(), sqlx::Error> {
         let (ids, gateways): (Vec<Uuid>, Vec<String>) = sent.iter().cloned().unzip();
         sqlx::query(
-            "UPDATE deliveries d SET state = 'sent', sent_at = now(), attempts = attempts + 1, phone = NULL, sealed_contact = NULL,
+            "UPDATE deliveries d SET state = 'sent', sent_at = now(), attempts = attempts + 1, phone = NULL,
                  last_error = NULL, next_attempt_at = NULL, leased_until = NULL, gateway = v.gateway
              FROM unnest($1::uuid[], $2::text[]) AS v(id, gateway)
              WHERE d.message_id = v.id AND d.state IN ('pending', 'unknown')",
@@ -119,14 +119,13 @@ impl DeliveryStore {
     }
 
     /// No gateway took it: schedule the next attempt, or give up (`retry_in`
-    /// None; the number is then erased, as once sent).
+    /// None). A failed delivery keeps its sealed number, so an operator can
+    /// replay it, until it is sent, discarded or the retention period passes.
     pub(crate) async fn mark_attempt_failed(&self, message_id: Uuid, retry_in: Option<Duration>, error: &str) -> Result<(), sqlx::Error> {
         let state = if retry_in.is_some() { DeliveryState::Pending } else { DeliveryState::Failed };
         sqlx::query(
             "UPDATE deliveries SET attempts = attempts + 1, state = $2, last_error = $3, gateway = NULL,
-                 next_attempt_at = CASE WHEN $2 = 'pending' THEN now() + make_interval(secs => $4) END, leased_until = NULL,
-                 phone = CASE WHEN $2 = 'pending' THEN phone END,
-                 sealed_contact = CASE WHEN $2 = 'pending' THEN sealed_contact END
+                 next_attempt_at = CASE WHEN $2 = 'pending' THEN now() + make_interval(secs => $4) END, leased_until = NULL
              WHERE message_id = $1 AND state IN ('pending', 'unknown')",
         )
         .bind(message_id)

@@ -4,6 +4,7 @@
 pub(crate) mod creds;
 pub(crate) mod events;
 pub(crate) mod mock_gateway;
+pub(crate) mod ops;
 pub(crate) mod stub_gateway;
 
 use std::{future::Future, time::Duration};
@@ -19,12 +20,17 @@ use yeyak_platform::{
     messaging::{publisher::Outgoing, AmqpSettings, PublishError, Publisher},
     Shutdown,
 };
-use yeyak_proto::notification::v1::{self as pb, notification_service_client::NotificationServiceClient};
+use yeyak_proto::notification::v1::{
+    self as pb, notification_operator_service_client::NotificationOperatorServiceClient,
+    notification_service_client::NotificationServiceClient,
+};
 
 pub(crate) use stub_gateway::StubGateway;
 
 pub(crate) struct TestApp {
     pub client: NotificationServiceClient<Channel>,
+    /// The operator API on the same port.
+    pub operator: NotificationOperatorServiceClient<Channel>,
     pub gateway: StubGateway,
     pub publisher: Publisher,
     /// Direct database access, to play a crashed replica.
@@ -65,9 +71,11 @@ impl TestApp {
         let shutdown = Shutdown::new();
         let handle = tokio::spawn(app.run_until_stopped(shutdown.clone()));
         let client = NotificationServiceClient::connect(format!("http://{addr}")).await.expect("connect");
+        let operator = NotificationOperatorServiceClient::connect(format!("http://{addr}")).await.expect("connect");
         let pool = db::connect(&database, false).await.expect("test pool");
         Self {
             client,
+            operator,
             gateway,
             publisher: Publisher::new(amqp.clone()),
             pool,
@@ -85,6 +93,21 @@ impl TestApp {
     pub(crate) async fn replica(&mut self) {
         let app = Application::build(self.config.clone()).await.expect("build replica");
         self.replicas.push(tokio::spawn(app.run_until_stopped(self.shutdown.clone())));
+    }
+
+    /// Stops the service and starts it again on the same database, queue
+    /// and gateway with `change` made to its configuration (a deploy).
+    pub(crate) async fn restart_with(&mut self, change: impl FnOnce(&mut Config)) {
+        self.shutdown.trigger();
+        let stopped = std::mem::replace(&mut self.handle, tokio::spawn(async { Ok(()) }));
+        tokio::time::timeout(Duration::from_secs(20), stopped).await.expect("drains in time").unwrap().unwrap();
+        change(&mut self.config);
+        let app = Application::build(self.config.clone()).await.expect("build");
+        let addr = format!("http://{}", app.grpc_addr());
+        self.shutdown = Shutdown::new();
+        self.handle = tokio::spawn(app.run_until_stopped(self.shutdown.clone()));
+        self.client = NotificationServiceClient::connect(addr.clone()).await.expect("connect");
+        self.operator = NotificationOperatorServiceClient::connect(addr).await.expect("connect");
     }
 
     /// Publishes an event as a producer's outbox relay would. Retries while

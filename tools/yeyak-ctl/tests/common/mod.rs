@@ -2,6 +2,7 @@
 //! RabbitMQ namespace), two named operators, and the real `yeyak-ctl`
 //! binary run against it as a child process.
 #![allow(dead_code, clippy::unwrap_used)]
+pub(crate) mod notification;
 
 use std::process::{Command, Output};
 
@@ -78,7 +79,12 @@ pub(crate) struct Ran(Output);
 
 pub(crate) fn run_ctl(token: &str, args: &[&str]) -> Ran {
     let mut command = Command::new(env!("CARGO_BIN_EXE_yeyak-ctl"));
-    command.args(args).env_remove("YEYAK_CTL_TOKEN_FILE").env_remove("YEYAK_CTL_METRICS").env_remove("YEYAK_CTL_ADMISSION");
+    command
+        .args(args)
+        .env_remove("YEYAK_CTL_TOKEN_FILE")
+        .env_remove("YEYAK_CTL_METRICS")
+        .env_remove("YEYAK_CTL_ADMISSION")
+        .env_remove("YEYAK_CTL_NOTIFICATION");
     if token.is_empty() {
         command.env_remove("YEYAK_CTL_TOKEN");
     } else {
@@ -105,6 +111,12 @@ impl Ran {
 
     pub(crate) fn ok_json(&self) -> Value {
         serde_json::from_str(&self.ok_text()).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.describe()))
+    }
+
+    /// Stderr of a usage error (exit 2).
+    pub(crate) fn failed_usage(&self) -> String {
+        assert_eq!(self.0.status.code(), Some(2), "expected a usage error: {}", self.describe());
+        String::from_utf8(self.0.stderr.clone()).unwrap()
     }
 
     /// Stderr of a run that exited 1 with nothing on stdout.
