@@ -54,7 +54,7 @@ test-rules: ## promtool check rules + promtool test rules: every alert fires and
 # target/debug/deps: `cargo build --all-targets` only copies them out (same features), whereas
 # `--bins` alone would rebuild 55 crates, whose features differ without the dev-dependencies.
 CHART_RUN_BUILD ?= $(CARGO) build --bins -p admission -p identity -p eligibility -p inventory -p reservation -p notification \
-	-p mock-registry -p mock-idp -p mock-sms -p yeyak-dev
+	-p mock-registry -p mock-idp -p mock-sms -p yeyak-dev -p yeyak-ctl
 
 test-chart-run: ## proto/ loaded by a Python client (real error details); the Helm chart's Deployments as local processes, book through them, scale identity, stop a replica
 	$(CHART_RUN_BUILD)

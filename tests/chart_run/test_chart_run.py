@@ -269,6 +269,35 @@ def dashboards_and_rules_hold(cluster: Cluster, workdir: Path) -> None:
         prometheus.stop()
 
 
+def operator_cli_sees_the_evening(cluster: Cluster, keys: dict, ca_file: Path) -> None:
+    """yeyak-ctl against the chart's deployment, as an operator runs it: the
+    admission API through its Service over TLS with the operators' token,
+    and the live view from every pod's metrics port."""
+    env = {"PATH": os.environ["PATH"], "YEYAK_CTL_TOKEN": keys["YEYAK_OPERATOR_TOKEN"],
+           "YEYAK_CTL_ADMISSION": f"https://{cluster.service_address('yeyak-admission', GRPC)}",
+           "YEYAK_CTL_TLS_CA_FILE": str(ca_file),
+           "YEYAK_CTL_METRICS": ",".join(f"http://127.0.0.1:{pod.local_port('metrics')}/metrics"
+                                         for w in cluster.workloads.values() if w.name.removeprefix("yeyak-") in SERVICES
+                                         for pod in cluster.live(w))}
+    ctl = [str(BIN / "yeyak-ctl"), "--json"]
+    run = subprocess.run(ctl + ["admission", "status", "demo"], env=env, capture_output=True, text=True, timeout=30)
+    assert run.returncode == 0, run.stdout + run.stderr
+    settings = json.loads(run.stdout)["settings"]
+    # The chart wires the automatic rate: on, at the ceiling while the booking path is healthy.
+    assert settings["automatic_admission"] is True, settings
+    assert 0 < settings["controlled_rate_per_second"] <= settings["rate_per_second"], settings
+    assert settings["joined"] >= 1 and settings["admitted"] >= 1, settings
+    pods = len(env["YEYAK_CTL_METRICS"].split(","))
+    run = subprocess.run(ctl + ["status", "--event", "demo"], env=env, capture_output=True, text=True, timeout=30)
+    assert run.returncode == 0, run.stdout + run.stderr
+    view = json.loads(run.stdout)
+    assert view["answered"] == pods and view["unreachable"] == [], view
+    funnel = view["events"]["demo"]["funnel"]
+    assert {stage: funnel.get(stage) for stage in ("joined", "booked", "sms_sent")} == {
+        "joined": 1.0, "booked": 1.0, "sms_sent": 1.0}, funnel
+    print(f"yeyak-ctl: {pods} metrics endpoints, admission automatic at {settings['controlled_rate_per_second']}/s")
+
+
 def demo_env(cluster: Cluster, keys: dict, ca_file: Path) -> dict:
     """The demo's and the stream's view: every public gRPC port over TLS (as a
     gateway connects: the internal CA trusted, no client certificate)."""
@@ -323,6 +352,7 @@ def test_the_chart_runs_books_and_scales_identity_alone(infra):
         # A real Prometheus scraping every pod: every dashboard panel's query
         # returns data after the booking, and every rule evaluates cleanly.
         dashboards_and_rules_hold(cluster, workdir)
+        operator_cli_sees_the_evening(cluster, keys, certs / "ca.crt")
 
         # identity.replicas=3: only identity's processes change.
         second = chartlib.render(values(keys, identity_replicas=3))

@@ -36,7 +36,8 @@ CALLS = {
     ("gateway", "inventory", "grpc"),
     ("gateway", "reservation", "grpc"),
     ("gateway", "notification", "grpc"),
-    ("operator", "admission", "grpc"),        # the operator API is on admission's public port
+    ("operator", "admission", "grpc"),        # the operator APIs are on the public ports
+    ("operator", "notification", "grpc"),
     ("identity", "identityProviders", "http"),
     ("eligibility", "registry", "http"),
     ("notification", "smsGateway", "http"),
