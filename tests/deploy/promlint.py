@@ -46,6 +46,8 @@ CONTRACT: dict[str, set[str]] = {
     "yeyak_notification_sms_sent_total": set(),
     "yeyak_notification_sms_retried_total": set(),
     "yeyak_notification_sms_failed_total": set(),
+    "yeyak_notification_sms_unknown_deliveries": set(),
+    "yeyak_notification_sms_unknown_oldest_age_seconds": set(),
     "yeyak_dependency_up": {"dependency"},
     "yeyak_db_pool_connections": {"state"},
     "yeyak_db_pool_max_connections": set(),
@@ -226,4 +228,6 @@ def series_after_one_booking() -> list[dict]:
     out.append(_series("yeyak_notification_sms_sent_total", notification, ONCE))
     out.append(_series("yeyak_notification_sms_retried_total", notification, STEADY.format(0)))
     out.append(_series("yeyak_notification_sms_failed_total", notification, STEADY.format(0)))
+    out.append(_series("yeyak_notification_sms_unknown_deliveries", notification, STEADY.format(0)))
+    out.append(_series("yeyak_notification_sms_unknown_oldest_age_seconds", notification, STEADY.format(0)))
     return out

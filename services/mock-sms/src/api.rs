@@ -65,16 +65,32 @@ fn validate(headers: &HeaderMap, request: &SendRequest) -> Result<String, ApiErr
 
 /// `POST /v1/messages`: 202 with the gateway id; a repeated key answers the
 /// first id with `duplicate: true` and records nothing new; a voided key is
-/// 410 and sends nothing. While down: 503, nothing accepted.
+/// 410 and sends nothing. While down: 503, nothing accepted. With
+/// `accept_delay_ms`, the message is taken in only after that delay, even
+/// if the caller has gone by then.
 pub async fn send(State(gateway): State<Gateway>, headers: HeaderMap, body: Bytes) -> Result<Response, ApiError> {
     gateway.switches.refuse_if_down()?;
     let request: SendRequest = parse_json(&body)?;
     let key = validate(&headers, &request)?;
-    let Accepted::Sent { gateway_id, duplicate } = gateway.store.accept(&key, &request.to, &request.text) else {
+    let behaviour = gateway.switches.now();
+    let accepted = if behaviour.accept_delay_ms > 0 {
+        // Taken in after the delay whether or not the caller still waits (a
+        // slow queue in front of the gateway): a caller that gave up first
+        // cannot know, and a lookup meanwhile voids the reference.
+        let (store, delay) = (gateway.store.clone(), Duration::from_millis(behaviour.accept_delay_ms));
+        let late = tokio::spawn(async move {
+            tokio::time::sleep(delay).await;
+            store.accept(&key, &request.to, &request.text)
+        });
+        late.await.map_err(|_| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "accept task failed"))?
+    } else {
+        gateway.store.accept(&key, &request.to, &request.text)
+    };
+    let Accepted::Sent { gateway_id, duplicate } = accepted else {
+        tracing::info!("voided reference refused");
         return Err(ApiError::new(StatusCode::GONE, "reference voided by an earlier lookup: not sent"));
     };
     tracing::info!(%gateway_id, duplicate, "message accepted");
-    let behaviour = gateway.switches.now();
     match behaviour.after_accept {
         AfterAccept::Answer => {}
         AfterAccept::Late => tokio::time::sleep(Duration::from_millis(behaviour.late_ms)).await,
@@ -100,18 +116,31 @@ pub struct StatusResponse {
     pub status: &'static str,
 }
 
+/// The 404 of a lookup: `status: "absent"` is the gateway's explicit
+/// answer (a bare 404, say from a wrong path, proves nothing to a caller).
+#[derive(Serialize)]
+pub struct AbsentResponse {
+    pub reference: String,
+    pub status: &'static str,
+    pub error: &'static str,
+}
+
 /// `GET /v1/messages/{reference}`: 200 if the reference was accepted; 404
-/// if not, which also voids it (a send of it arriving later is refused), so
-/// "not here" is final and the caller may send it elsewhere. While down: 503.
-pub async fn status(State(gateway): State<Gateway>, Path(reference): Path<String>) -> Result<Json<StatusResponse>, ApiError> {
+/// with `"status": "absent"` if not, which also voids it (a send of it
+/// arriving later is refused), so "not here" is final and the caller may
+/// send it elsewhere. While down: 503.
+pub async fn status(State(gateway): State<Gateway>, Path(reference): Path<String>) -> Result<Response, ApiError> {
     gateway.switches.refuse_if_down()?;
     if gateway.switches.now().lookup_down {
         return Err(ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "lookups unavailable (injected fault)"));
     }
-    match gateway.store.lookup(&reference) {
-        Some(gateway_id) => Ok(Json(StatusResponse { reference, gateway_id, status: "accepted" })),
-        None => Err(ApiError::not_found("no message under this reference; it is now void here")),
-    }
+    Ok(match gateway.store.lookup(&reference) {
+        Some(gateway_id) => Json(StatusResponse { reference, gateway_id, status: "accepted" }).into_response(),
+        None => {
+            let error = "no message under this reference; it is now void here";
+            (StatusCode::NOT_FOUND, Json(AbsentResponse { reference, status: "absent", error })).into_response()
+        }
+    })
 }
 
 #[derive(Deserialize)]

@@ -10,11 +10,15 @@
 //! - `after_accept = drop`: the message is recorded, then the connection is
 //!   broken instead of answering;
 //! - `lookup_down`: only the status lookup answers 503, so a caller cannot
-//!   learn an unknown outcome until it is switched off.
+//!   learn an unknown outcome until it is switched off;
+//! - `accept_delay_ms`: a send is taken in only after this delay, even if
+//!   its caller gave up waiting first (a send that timed out *before* the
+//!   gateway processed it: a lookup meanwhile answers "absent" and voids the
+//!   reference, and the late copy is then refused).
 //!
 //! Adjustable at run time through `GET/PUT /admin/gateway`, initially from
-//! `YEYAK_SMS_DOWN`, `YEYAK_SMS_LOOKUP_DOWN`, `YEYAK_SMS_AFTER_ACCEPT` and
-//! `YEYAK_SMS_LATE_MS`.
+//! `YEYAK_SMS_DOWN`, `YEYAK_SMS_LOOKUP_DOWN`, `YEYAK_SMS_AFTER_ACCEPT`,
+//! `YEYAK_SMS_LATE_MS` and `YEYAK_SMS_ACCEPT_DELAY_MS`.
 use std::{str::FromStr, sync::Arc};
 
 use axum::{body::Bytes, extract::State, Json};
@@ -57,11 +61,13 @@ pub struct Behaviour {
     pub lookup_down: bool,
     pub after_accept: AfterAccept,
     pub late_ms: u64,
+    /// 0: sends are taken in at once.
+    pub accept_delay_ms: u64,
 }
 
 impl Default for Behaviour {
     fn default() -> Self {
-        Self { down: false, lookup_down: false, after_accept: AfterAccept::Answer, late_ms: 30_000 }
+        Self { down: false, lookup_down: false, after_accept: AfterAccept::Answer, late_ms: 30_000, accept_delay_ms: 0 }
     }
 }
 
@@ -72,6 +78,7 @@ impl Behaviour {
             lookup_down: env.parse("SMS_LOOKUP_DOWN", false)?,
             after_accept: env.parse("SMS_AFTER_ACCEPT", AfterAccept::Answer)?,
             late_ms: env.parse("SMS_LATE_MS", 30_000)?,
+            accept_delay_ms: env.parse("SMS_ACCEPT_DELAY_MS", 0)?,
         })
     }
 }
@@ -84,6 +91,7 @@ struct BehaviourUpdate {
     lookup_down: Option<bool>,
     after_accept: Option<AfterAccept>,
     late_ms: Option<u64>,
+    accept_delay_ms: Option<u64>,
 }
 
 /// The live behaviour, shared by every handler.
@@ -121,6 +129,7 @@ pub async fn put_behaviour(State(switches): State<Switches>, body: Bytes) -> Res
     now.lookup_down = update.lookup_down.unwrap_or(now.lookup_down);
     now.after_accept = update.after_accept.unwrap_or(now.after_accept);
     now.late_ms = update.late_ms.unwrap_or(now.late_ms);
+    now.accept_delay_ms = update.accept_delay_ms.unwrap_or(now.accept_delay_ms);
     Ok(Json(*now))
 }
 

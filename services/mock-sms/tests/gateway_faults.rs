@@ -33,7 +33,14 @@ impl Running {
     }
 
     async fn lookup(&self, key: &str) -> u16 {
-        self.http.get(format!("{}/v1/messages/{key}", self.base)).send().await.expect("lookup").status().as_u16()
+        self.lookup_answer(key).await.0
+    }
+
+    /// The lookup's status and body.
+    async fn lookup_answer(&self, key: &str) -> (u16, Value) {
+        let response = self.http.get(format!("{}/v1/messages/{key}", self.base)).send().await.expect("lookup");
+        let status = response.status().as_u16();
+        (status, response.json().await.unwrap_or(Value::Null))
     }
 
     async fn behave(&self, body: Value) {
@@ -52,8 +59,25 @@ async fn a_lookup_finds_accepted_references_and_voids_unknown_ones() {
     let gw = start().await;
     assert_eq!(gw.send("r1").await.expect("send"), 202);
     assert_eq!(gw.lookup("r1").await, 200);
-    assert_eq!(gw.lookup("r2").await, 404);
+    let (status, body) = gw.lookup_answer("r2").await;
+    assert_eq!((status, body["status"].as_str()), (404, Some("absent")), "an explicit answer: {body}");
     assert_eq!(gw.send("r2").await.expect("send"), 410, "a voided reference is never sent");
+    assert_eq!(gw.count().await, 1);
+    gw.shutdown.trigger();
+}
+
+#[tokio::test]
+async fn a_send_taken_in_after_its_caller_gave_up_is_refused_once_the_lookup_voided_it() {
+    let gw = start().await;
+    gw.behave(json!({"accept_delay_ms": 1000})).await;
+    let gave_up = gw.send("m.0").await.expect_err("the caller's deadline passes first");
+    assert!(gave_up.is_timeout(), "{gave_up:?}");
+    let (status, body) = gw.lookup_answer("m.0").await;
+    assert_eq!((status, body["status"].as_str()), (404, Some("absent")), "not taken in yet: {body}");
+    tokio::time::sleep(Duration::from_millis(1000)).await;
+    assert_eq!(gw.count().await, 0, "the late copy was refused: the lookup voided it");
+    gw.behave(json!({"accept_delay_ms": 0})).await;
+    assert_eq!(gw.send("m.1").await.expect("send"), 202, "the next generation goes through");
     assert_eq!(gw.count().await, 1);
     gw.shutdown.trigger();
 }

@@ -22,6 +22,10 @@ pub(crate) struct SenderMetrics {
     pub(crate) given_up: Counter,
     /// Rounds that ended with the outcome unknown at a gateway.
     pub(crate) unknown: Counter,
+    /// Deliveries in `unknown` now, and how old the oldest is (seconds
+    /// since it was recorded): what an alert on stuck SMS reads.
+    pub(crate) unknown_rows: Gauge,
+    pub(crate) unknown_oldest: Gauge<f64, AtomicU64>,
     funnel: Funnel,
 }
 
@@ -33,6 +37,8 @@ impl SenderMetrics {
             retried: Counter::default(),
             given_up: Counter::default(),
             unknown: Counter::default(),
+            unknown_rows: Gauge::default(),
+            unknown_oldest: Gauge::default(),
             funnel: Funnel::new(metrics, None),
         };
         metrics.register("notification_sms_sent", "SMS accepted by the gateway", m.sent.clone());
@@ -42,6 +48,16 @@ impl SenderMetrics {
             "notification_sms_outcome_unknown",
             "SMS rounds that ended with the outcome unknown at a gateway (asked again later, never sent elsewhere)",
             m.unknown.clone(),
+        );
+        metrics.register(
+            "notification_sms_unknown_deliveries",
+            "Deliveries whose outcome is unknown at their gateway now (waiting on its lookup or an operator)",
+            m.unknown_rows.clone(),
+        );
+        metrics.register(
+            "notification_sms_unknown_oldest_age_seconds",
+            "Age of the oldest delivery in state unknown (0 when there is none)",
+            m.unknown_oldest.clone(),
         );
         m
     }

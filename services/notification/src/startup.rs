@@ -133,6 +133,7 @@ impl Application {
         tasks.spawn(self.gateways.clone().supervise(shutdown.clone()));
         tasks.spawn(consumers::reservations::run(self.config.amqp.clone(), self.deliveries.clone(), shutdown.clone()));
         tasks.spawn(self.deliveries.clone().seal_plain_contacts_until_stopped(shutdown.clone()));
+        tasks.spawn(self.deliveries.clone().watch_unknown_until_stopped(shutdown.clone()));
         for _ in 0..app::LOOPS {
             tasks.spawn(self.deliveries.clone().send_until_stopped(self.config.sweep_interval, shutdown.clone()));
         }

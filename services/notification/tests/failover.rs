@@ -1,7 +1,8 @@
 //! Gateway failover against real mock-sms processes, PostgreSQL and
 //! RabbitMQ: every message is sent exactly once in total, counted at every
-//! gateway, whether a gateway is down, accepts and then answers too late or
-//! not at all, cannot tell the outcome, or flaps.
+//! gateway, whether a gateway is down, refuses, answers 503 to everything,
+//! accepts and then answers too late or not at all, cannot tell the
+//! outcome, or flaps.
 #![allow(clippy::unwrap_used)]
 mod common;
 
@@ -82,12 +83,43 @@ async fn with_gateways_down_everything_goes_through_the_other_exactly_once() {
     let app = spawn(&gateways).await;
     let spec = gateways_spec(&gateways);
     dead.kill();
-    refusing.down(true).await;
+    // Every send answered 503, every lookup "absent" (and voided).
+    refusing.faults(json!({"error_rate": 1.0})).await;
     let reservations = confirm(&app, 8).await;
     let by_message = sent(&app, &reservations).await;
     assert!(by_message.values().all(|g| g == "good"), "{by_message:?}");
     assert!(spec.starts_with("dead="), "the dead gateway was preferred");
     exactly_once(&by_message, &[("refusing", &refusing), ("good", &good)]).await;
+    app.stop().await;
+}
+
+/// A gateway answering 503 to everything, its lookups included: a proxy
+/// may have forwarded a message before answering, so a message it answered
+/// waits (unknown) until its lookup says "absent"; the rest goes through
+/// the other gateway once its breaker opens. Sent once in total.
+#[tokio::test]
+async fn a_503_is_no_proof_what_it_answered_waits_for_the_lookup() {
+    let (down, good) = (MockGateway::start(), MockGateway::start());
+    down.down(true).await;
+    let gateways = [("down", &down), ("good", &good)];
+    let app = spawn(&gateways).await;
+    let reservations = confirm(&app, 6).await;
+    let waiting = common::eventually("every delivery sent, or waiting on the gateway that answered 503", || async {
+        let mut waiting = 0;
+        for id in &reservations {
+            match app.by_reservation(*id).await.as_slice() {
+                [d] if d.state == pb::DeliveryState::Sent as i32 => {}
+                [d] if d.state == pb::DeliveryState::OutcomeUnknown as i32 && d.gateway == "down" => waiting += 1,
+                _ => return None,
+            }
+        }
+        Some(waiting)
+    })
+    .await;
+    assert!(waiting >= 1, "the first message went to the preferred gateway");
+    down.down(false).await;
+    let by_message = sent(&app, &reservations).await;
+    exactly_once(&by_message, &gateways).await;
     app.stop().await;
 }
 
@@ -146,10 +178,11 @@ async fn routing_follows_a_flapping_gateways_health() {
     let app = spawn(&gateways).await;
     let mut all = HashMap::new();
     for round in 0..2 {
-        flappy.down(true).await;
+        // Refusing every send (its lookups still answer "absent").
+        flappy.faults(json!({"error_rate": 1.0})).await;
         let down = sent(&app, &confirm(&app, 4).await).await;
         assert!(down.values().all(|g| g == "steady"), "round {round}, flappy down: {down:?}");
-        flappy.down(false).await;
+        flappy.faults(json!({"error_rate": 0.0})).await;
         // Opened for 300 ms, then three probes 50 ms apart close it.
         tokio::time::sleep(Duration::from_millis(1500)).await;
         let up = sent(&app, &confirm(&app, 4).await).await;

@@ -49,7 +49,8 @@ async fn sent_by(gateway: &MockGateway, message_id: &str) -> usize {
 #[tokio::test]
 async fn a_failed_delivery_is_replayed_once_and_a_sent_one_never() {
     let gateway = MockGateway::start();
-    gateway.down(true).await;
+    // Every send refused (503), every lookup answered "absent": failed.
+    gateway.faults(json!({"error_rate": 1.0})).await;
     let app = spawn(&[("kt", &gateway)], &[("SMS_MAX_ATTEMPTS", "2"), ("SMS_BREAKER_FAILURES", "50")]).await;
     let reservation = confirm(&app).await;
     let [failed] = app.wait_for(reservation, 1, pb::DeliveryState::Failed).await.try_into().unwrap();
@@ -60,7 +61,7 @@ async fn a_failed_delivery_is_replayed_once_and_a_sent_one_never() {
     assert_eq!(denied.unwrap_err().code(), Code::PermissionDenied, "support staff read, they do not replay");
     let dry = app.replay(&id, true).await.unwrap();
     assert_eq!((dry.outcome, dry.dry_run), (pb::ChangeOutcome::Done as i32, true));
-    gateway.down(false).await;
+    gateway.faults(json!({"error_rate": 0.0})).await;
     tokio::time::sleep(Duration::from_millis(700)).await;
     assert_eq!(state_of(&app.detail(&id).await), pb::DeliveryState::Failed, "a dry run changes nothing");
     assert_eq!(sent_by(&gateway, &id).await, 0);
@@ -147,7 +148,7 @@ async fn an_unknown_outcome_is_resolved_as_the_gateway_says() {
 #[tokio::test]
 async fn discard_and_the_retention_period_erase_the_number_and_lists_page_through_an_index() {
     let gateway = MockGateway::start();
-    gateway.down(true).await;
+    gateway.faults(json!({"error_rate": 1.0})).await;
     let extra = [("SMS_MAX_ATTEMPTS", "1"), ("SMS_BREAKER_FAILURES", "50"), ("SMS_CONTACT_SWEEP_MS", "100")];
     let app = spawn(&[("kt", &gateway)], &extra).await;
     let mut ids = Vec::new();
@@ -156,7 +157,7 @@ async fn discard_and_the_retention_period_erase_the_number_and_lists_page_throug
         let [failed] = app.wait_for(reservation, 1, pb::DeliveryState::Failed).await.try_into().unwrap();
         ids.push(failed.message_id);
     }
-    gateway.down(false).await;
+    gateway.faults(json!({"error_rate": 0.0})).await;
 
     assert!(app.discard(&ids[0], true).await.dry_run);
     assert!(app.sealed_kept(&ids[0]).await, "a dry run erases nothing");
@@ -218,5 +219,35 @@ async fn only_named_operators_with_the_role_get_in() {
     assert!(client.list_deliveries(support(list())).await.is_ok());
     assert_eq!(app.audited("notification.list_deliveries").await.len(), 1, "refused calls changed nothing; the read is audited");
     assert_eq!(app.audited("notification.replay_delivery").await[0].3.as_deref(), Some("no such delivery"));
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_replay_goes_out_under_the_next_generation_where_the_only_gateway_voided_the_last() {
+    let gateway = MockGateway::start();
+    let app = spawn(&[("kt", &gateway)], &[]).await;
+    // Failed under generation 0, which the gateway voided (its lookup
+    // answered "absent"), as an older build's failed deliveries are.
+    let (message_id, event_id, reservation) = (Uuid::new_v4(), Uuid::now_v7(), Uuid::new_v4());
+    sqlx::query(
+        "INSERT INTO deliveries (message_id, event_id, reservation_id, event_type, sealed_contact, masked_phone, text, state, attempts, next_attempt_at)
+         VALUES ($1, $2, $3, $4, $5, '010-****-0000', 'hello', 'failed', 8, NULL)",
+    )
+    .bind(message_id)
+    .bind(event_id)
+    .bind(reservation)
+    .bind(routing::RESERVATION_CONFIRMED)
+    .bind(events::seal(reservation, &events::phone()))
+    .execute(&app.pool)
+    .await
+    .unwrap();
+    let id = message_id.to_string();
+    let voided = reqwest::get(format!("{}/v1/messages/{id}", gateway.url)).await.unwrap().status();
+    assert_eq!(voided.as_u16(), 404);
+
+    assert_eq!(app.replay(&id, false).await.unwrap().outcome, pb::ChangeOutcome::Done as i32);
+    let [sent] = app.wait_for(reservation, 1, pb::DeliveryState::Sent).await.try_into().unwrap();
+    assert_eq!(sent.attempts, 1, "the replay's first attempt went through: no 410 for a voided reference");
+    assert_eq!(gateway.references().await, [format!("{id}.1")], "sent once, under the next generation");
     app.stop().await;
 }

@@ -7,6 +7,7 @@
 //! - `send`: the sender's claim / send / mark rounds, with their retries;
 //! - `route`: failing over between gateways, never sending twice;
 //! - `contacts`: seals phone numbers an older build stored in plain text;
+//! - `unknown`: gauges of the deliveries waiting on a gateway's answer;
 //! - `status`: the status lookup, for the person (their own deliveries) and
 //!   for support staff (anyone's, audited);
 //! - `operator`, `resend`, `dead_letters`: the operator API's use cases
@@ -20,6 +21,7 @@ mod resend;
 mod route;
 mod send;
 mod status;
+mod unknown;
 
 use std::{sync::Arc, time::Duration};
 

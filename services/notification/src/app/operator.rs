@@ -93,7 +93,8 @@ impl Deliveries {
             return Ok(Changed { outcome, delivery: before });
         }
         let new = match change {
-            Change::Replay | Change::ResolveNotSent => "pending, 0 attempts, any gateway",
+            Change::Replay => "pending, 0 attempts, any gateway, next generation",
+            Change::ResolveNotSent => "pending, 0 attempts, any gateway",
             Change::ResolveSent => "sent",
             Change::Discard => "discarded, number erased",
         };

@@ -4,9 +4,13 @@
 //! outcome that stays unknown ends the round: the delivery waits for that
 //! gateway's answer (`unknown`), it is never sent elsewhere meanwhile.
 //!
-//! The delivery row names the gateway before the message leaves for it
-//! (`DeliveryStore::hand_to`), so a round that dies before recording its
-//! outcome is resumed by asking that gateway first.
+//! The delivery row names the gateway and the reference's generation just
+//! before the message leaves (`DeliveryStore::hand_to`, under the round's
+//! claim), so a round that dies before recording its outcome is resumed by
+//! asking that gateway first. A lookup that answers "absent" voids that
+//! reference at the gateway for good; the message goes on under the next
+//! generation, to any gateway (that one included), so a void never makes it
+//! unsendable and a late copy of the old reference is still refused.
 use uuid::Uuid;
 
 use super::Deliveries;
@@ -31,24 +35,52 @@ pub(super) enum Routed {
     NotTaken(String),
     /// The message itself was refused.
     Rejected(String),
+    /// Another round claimed the row (this one's lease expired): nothing was
+    /// sent after that, and this round records nothing.
+    Overtaken,
+}
+
+/// A round's result: what it achieved, the generation of the reference it
+/// ended with, and whether it posted the message anywhere.
+#[derive(Debug)]
+pub(super) struct Round {
+    pub(super) routed: Routed,
+    pub(super) generation: i32,
+    pub(super) posted: bool,
+}
+
+impl Round {
+    /// A round that ended before any gateway was called.
+    pub(super) fn ended(routed: Routed, generation: i32) -> Self {
+        Self { routed, generation, posted: false }
+    }
 }
 
 impl Deliveries {
-    /// Sends `c` to `phone` through the gateways. `planned` is the gateway
-    /// the row was handed to for this round (none when it resumes one).
-    pub(super) async fn route(&self, c: &Claimed, phone: &str, planned: Option<&str>) -> Routed {
+    /// Sends `c` to `phone` through the gateways.
+    pub(super) async fn route(&self, c: &Claimed, phone: &str) -> Round {
+        let mut round = Round::ended(Routed::NotTaken(String::new()), c.generation);
+        round.routed = self.route_round(c, phone, &mut round).await;
+        round
+    }
+
+    async fn route_round(&self, c: &Claimed, phone: &str, round: &mut Round) -> Routed {
+        // Gateways posted to in this round (not asked again this round).
         let mut tried: Vec<String> = Vec::new();
         let mut reasons: Vec<String> = Vec::new();
+        // What the row names: (gateway, generation) it was last handed.
+        let mut named = c.gateway.clone().map(|g| (g, c.generation));
         if let Some(gateway) = &c.gateway {
             // An earlier round handed it over and never learned the outcome.
-            match self.ask(gateway, c.message_id).await {
+            match self.ask(gateway, c.message_id, round.generation).await {
                 Lookup::Found => return Routed::Sent { gateway: gateway.clone(), duplicate: true },
-                Lookup::Absent => reasons.push(format!("gateway {gateway} does not have it")),
+                Lookup::Absent => {
+                    reasons.push(format!("gateway {gateway} does not have generation {} (now void there)", round.generation));
+                    round.generation += 1;
+                }
                 Lookup::Unknown(reason) => return Routed::Unknown { gateway: gateway.clone(), reason },
             }
-            tried.push(gateway.clone());
         }
-        let mut named = c.gateway.clone().or(planned.map(str::to_owned));
         for candidate in self.gateways.ranked() {
             let Some(slot) = self.gateways.find(&candidate.id).filter(|_| !tried.contains(&candidate.id)) else { continue };
             let permit = match self.gateways.acquire(slot) {
@@ -58,25 +90,37 @@ impl Deliveries {
                     continue;
                 }
             };
-            if named.as_deref() != Some(slot.id()) {
-                if let Err(e) = self.store.hand_to(&[c.message_id], slot.id()).await {
-                    // Unrecorded, it must not leave: next round.
-                    reasons.push(format!("could not record the hand-over to {}: {e}", slot.id()));
-                    return Routed::NotTaken(reasons.join("; "));
-                }
-                named = Some(slot.id().to_owned());
-            }
-            tried.push(slot.id().to_owned());
-            let outcome = slot.upstream.send(c.message_id, phone, &c.text).await;
-            permit.finish(outcome.healthy());
             let gateway = slot.id().to_owned();
+            let handed = (gateway.clone(), round.generation);
+            if named.as_ref() != Some(&handed) {
+                match self.store.hand_to(c.message_id, c.claim, &gateway, round.generation).await {
+                    Ok(true) => named = Some(handed),
+                    Ok(false) => return Routed::Overtaken,
+                    Err(e) => {
+                        // Unrecorded, it must not leave: next round.
+                        reasons.push(format!("could not record the hand-over to {gateway}: {e}"));
+                        return Routed::NotTaken(reasons.join("; "));
+                    }
+                }
+            }
+            tried.push(gateway.clone());
+            round.posted = true;
+            let outcome = slot.upstream.send(c.message_id, round.generation, phone, &c.text).await;
+            permit.finish(outcome.healthy());
             match outcome {
                 SendOutcome::Accepted { duplicate, .. } => return Routed::Sent { gateway, duplicate },
                 SendOutcome::Rejected(reason) => return Routed::Rejected(reason),
                 SendOutcome::NotTaken(reason) => reasons.push(reason),
-                SendOutcome::Unknown(reason) => match self.ask(&gateway, c.message_id).await {
+                SendOutcome::Voided(reason) => {
+                    reasons.push(reason);
+                    round.generation += 1;
+                }
+                SendOutcome::Unknown(reason) => match self.ask(&gateway, c.message_id, round.generation).await {
                     Lookup::Found => return Routed::Sent { gateway, duplicate: false },
-                    Lookup::Absent => reasons.push(format!("{reason}; it does not have it")),
+                    Lookup::Absent => {
+                        reasons.push(format!("{reason}; it does not have it (now void there)"));
+                        round.generation += 1;
+                    }
                     Lookup::Unknown(why) => return Routed::Unknown { gateway, reason: format!("{reason}; {why}") },
                 },
             }
@@ -87,11 +131,23 @@ impl Deliveries {
         Routed::NotTaken(reasons.join("; "))
     }
 
-    /// Asks `gateway` whether it has `message_id`, under the call deadline.
-    async fn ask(&self, gateway: &str, message_id: Uuid) -> Lookup {
-        match self.gateways.find(gateway) {
-            Some(slot) => slot.upstream.lookup(message_id).await,
-            None => Lookup::Unknown(format!("gateway {gateway} is no longer configured: an operator must resolve it")),
+    /// Asks `gateway` whether it has this generation of `message_id`, under
+    /// the call deadline and through the board: an open breaker or a full
+    /// bulkhead is no answer. A failed lookup counts against the gateway's
+    /// health; an answered one records nothing (it must not hide failing
+    /// sends from the breaker).
+    async fn ask(&self, gateway: &str, message_id: Uuid, generation: i32) -> Lookup {
+        let Some(slot) = self.gateways.find(gateway) else {
+            return Lookup::Unknown(format!("gateway {gateway} is no longer configured: an operator must resolve it"));
+        };
+        let permit = match self.gateways.acquire(slot) {
+            Ok(permit) => permit,
+            Err(refusal) => return Lookup::Unknown(format!("gateway {gateway} not asked ({refusal:?})")),
+        };
+        let answer = slot.upstream.lookup(message_id, generation).await;
+        if matches!(answer, Lookup::Unknown(_)) {
+            permit.finish(false);
         }
+        answer
     }
 }

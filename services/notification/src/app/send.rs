@@ -7,11 +7,14 @@ use futures_util::StreamExt as _;
 use uuid::Uuid;
 use yeyak_platform::{metrics::Stage, Shutdown};
 
-use super::{route::Routed, Deliveries};
+use super::{
+    route::{Round, Routed},
+    Deliveries,
+};
 use crate::{
     domain::{self, AfterFailure},
     error::Error,
-    store::Claimed,
+    store::{Attempt, Claimed},
 };
 
 /// Deliveries claimed per round.
@@ -51,61 +54,65 @@ impl Deliveries {
     }
 
     /// Sends one batch of due deliveries; returns how many were claimed.
-    /// Fresh ones are handed to the healthiest gateway first, in one
-    /// statement; the accepted ones are recorded together, in another.
+    /// Each row names its gateway just before its own send (`route`); the
+    /// accepted ones are recorded together, in one statement.
     async fn send_due(&self) -> Result<usize, Error> {
         let claimed = self.store.claim_due(BATCH as i64, self.lease).await?;
         let n = claimed.len();
-        let planned = self.gateways.ranked().into_iter().next().map(|s| s.id);
-        let fresh: Vec<Uuid> = claimed.iter().filter(|c| c.gateway.is_none()).map(|c| c.message_id).collect();
-        if let (Some(gateway), false) = (&planned, fresh.is_empty()) {
-            // Nothing leaves before the rows name where it goes.
-            self.store.hand_to(&fresh, gateway).await?;
-        }
-        let planned = planned.as_deref();
-        let sent: Vec<(Uuid, String)> = futures_util::stream::iter(claimed)
-            .map(|c| self.send_one(c, planned))
+        let sent: Vec<(Attempt, String)> = futures_util::stream::iter(claimed)
+            .map(|c| self.send_one(c))
             .buffer_unordered(self.concurrency.max(1))
             .filter_map(|sent| async move { sent })
             .collect()
             .await;
         if !sent.is_empty() {
-            if let Err(e) = self.store.mark_sent(&sent).await {
+            match self.store.mark_sent(&sent).await {
+                Ok(recorded) if recorded.len() < sent.len() => {
+                    let overtaken: Vec<Uuid> = sent.iter().map(|(a, _)| a.message_id).filter(|id| !recorded.contains(id)).collect();
+                    tracing::warn!(?overtaken, "sms sent but claimed by another round meanwhile; that round confirms it at the gateway");
+                }
+                Ok(_) => {}
                 // The lease expires; the next round asks the gateway named in the row.
-                tracing::warn!(messages = sent.len(), error = %e, "sms sent but not recorded; will be confirmed again");
+                Err(e) => tracing::warn!(messages = sent.len(), error = %e, "sms sent but not recorded; will be confirmed again"),
             }
         }
         Ok(n)
     }
 
-    /// Sends one delivery; its message id and gateway if a gateway has it
+    /// Sends one delivery; its round and gateway if a gateway has it
     /// (recorded by the caller), else the outcome is recorded here.
-    async fn send_one(&self, c: Claimed, planned: Option<&str>) -> Option<(Uuid, String)> {
-        let attempt = u32::try_from(c.attempts).unwrap_or(0) + 1;
+    async fn send_one(&self, c: Claimed) -> Option<(Attempt, String)> {
         // Opened here, in memory, for this one round; wiped when it returns.
-        let routed = match (&c.sealed_contact, &c.phone) {
+        let round = match (&c.sealed_contact, &c.phone) {
             (Some(sealed), _) => match self.contacts.open(c.reservation_id.as_bytes(), sealed) {
-                Ok(phone) => self.route(&c, &phone, planned).await,
-                Err(e) => Routed::Rejected(format!("sealed contact: {e}")),
+                Ok(phone) => self.route(&c, &phone).await,
+                Err(e) => Round::ended(Routed::Rejected(format!("sealed contact: {e}")), c.generation),
             },
-            (None, Some(phone)) => self.route(&c, phone, planned).await,
-            (None, None) => Routed::Rejected("no destination number".into()),
+            (None, Some(phone)) => self.route(&c, phone).await,
+            (None, None) => Round::ended(Routed::Rejected("no destination number".into()), c.generation),
         };
-        let (retry_in, reason) = match routed {
+        let this = Attempt { message_id: c.message_id, claim: c.claim, generation: round.generation, posted: round.posted };
+        // A failed round is always an attempt; one that only asked a gateway and
+        // ended unknown (or found it sent) is not (`Attempt::posted`).
+        let attempt = u32::try_from(c.attempts).unwrap_or(0) + 1;
+        let (retry_in, reason) = match round.routed {
             Routed::Sent { gateway, duplicate } => {
-                tracing::info!(message_id = %c.message_id, to = %c.masked_phone, attempt, %gateway, duplicate, "sms accepted by the gateway");
+                tracing::info!(message_id = %c.message_id, to = %c.masked_phone, attempt, generation = round.generation, %gateway, duplicate,
+                    "sms accepted by the gateway");
                 self.metrics.sent.inc();
                 self.metrics.funnel(c.funnel_event.as_deref(), Stage::SmsSent);
-                return Some((c.message_id, gateway));
+                return Some((this, gateway));
+            }
+            Routed::Overtaken => {
+                tracing::warn!(message_id = %c.message_id, "another round claimed this delivery (this round's lease expired); recording nothing");
+                return None;
             }
             Routed::Unknown { gateway, reason } => {
-                let check_in = domain::backoff(attempt);
+                let check_in = domain::backoff(u32::try_from(c.checks).unwrap_or(0) + 1);
                 tracing::warn!(message_id = %c.message_id, attempt, %gateway, %reason, check_in = ?check_in,
                     "sms outcome unknown at the gateway; asking it again later, never sending elsewhere meanwhile");
                 self.metrics.unknown.inc();
-                if let Err(e) = self.store.mark_unknown(c.message_id, &gateway, check_in, &reason).await {
-                    tracing::warn!(message_id = %c.message_id, error = %e, "could not record the unknown outcome; the row still names the gateway");
-                }
+                unrecorded(self.store.mark_unknown(&this, &gateway, check_in, &reason).await, &this, "the unknown outcome");
                 return None;
             }
             Routed::NotTaken(reason) => (domain::after_failure(attempt, self.max_attempts, false), reason),
@@ -124,10 +131,21 @@ impl Deliveries {
                 None
             }
         };
-        if let Err(e) = self.store.mark_attempt_failed(c.message_id, next, &reason).await {
-            tracing::warn!(message_id = %c.message_id, error = %e, "could not record the failed attempt; retried after the lease");
-        }
+        unrecorded(self.store.mark_attempt_failed(&this, next, &reason).await, &this, "the failed attempt");
         None
+    }
+}
+
+/// Logs an update of this round that did not happen: a database error
+/// (the lease expires, the row still names its gateway), or a claim
+/// another round has taken over (its update wins; this one is ignored).
+fn unrecorded(result: Result<bool, impl Into<Error>>, round: &Attempt, what: &str) {
+    match result.map_err(Into::into) {
+        Ok(true) => {}
+        Ok(false) => tracing::warn!(message_id = %round.message_id, claim = %round.claim,
+            "could not record {what}: another round claimed the delivery meanwhile; ignored"),
+        Err(e) => tracing::warn!(message_id = %round.message_id, error = %e,
+            "could not record {what}; retried after the lease, asking the gateway the row names first"),
     }
 }
 

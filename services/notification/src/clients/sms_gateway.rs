@@ -1,9 +1,10 @@
-//! One SMS gateway. Every send carries the message id as the gateway's
-//! client reference (`Idempotency-Key`): the gateway sends a reference once
+//! One SMS gateway. Every send carries the message's reference (its id and
+//! generation, `domain::gateway::reference`) as the gateway's client
+//! reference (`Idempotency-Key`): the gateway sends a reference once
 //! however often it is posted, which makes retries and resends after a crash
 //! safe. `GET {url}/v1/messages/{reference}` asks whether it has a
-//! reference (and voids one it does not), which makes failing over safe
-//! (`domain::gateway`). Every call has a deadline.
+//! reference (and voids one it does not, saying so in the body), which makes
+//! failing over safe (`domain::gateway`). Every call has a deadline.
 use std::time::Duration;
 
 use tracing::{Instrument as _, Span};
@@ -15,7 +16,10 @@ use yeyak_platform::{
 };
 
 use super::classify::{classify_error, classify_status, lookup_status};
-use crate::domain::{gateway::Lookup, GatewaySpec, SendOutcome, SmsText};
+use crate::domain::{
+    gateway::{reference, Lookup},
+    GatewaySpec, SendOutcome, SmsText,
+};
 
 #[derive(serde::Serialize)]
 struct SendRequest<'a> {
@@ -58,20 +62,22 @@ impl SmsGateway {
     /// Posts one SMS. The call is a CLIENT span, a child of the context the
     /// delivery's row kept (the message that caused it), so the SMS is part
     /// of the booking's trace; the gateway gets that span's `traceparent`.
-    pub(crate) async fn send(&self, message_id: Uuid, to: &str, text: &SmsText) -> SendOutcome {
+    pub(crate) async fn send(&self, message_id: Uuid, generation: i32, to: &str, text: &SmsText) -> SendOutcome {
         let span = self.span(message_id, text.traceparent.as_deref());
-        let outcome = self.post(message_id, to, &text.body, &span).instrument(span.clone()).await;
-        if let SendOutcome::NotTaken(reason) | SendOutcome::Rejected(reason) | SendOutcome::Unknown(reason) = &outcome {
+        let outcome = self.post(message_id, generation, to, &text.body, &span).instrument(span.clone()).await;
+        if let SendOutcome::NotTaken(reason) | SendOutcome::Voided(reason) | SendOutcome::Rejected(reason) | SendOutcome::Unknown(reason) =
+            &outcome
+        {
             telemetry::set_error(&span, reason.clone());
         }
         outcome
     }
 
-    async fn post(&self, message_id: Uuid, to: &str, text: &str, span: &Span) -> SendOutcome {
+    async fn post(&self, message_id: Uuid, generation: i32, to: &str, text: &str, span: &Span) -> SendOutcome {
         let response = self
             .http
             .post(format!("{}/v1/messages", self.base))
-            .header("Idempotency-Key", message_id.to_string())
+            .header("Idempotency-Key", reference(message_id, generation))
             .headers(trace_headers(span))
             .json(&SendRequest { to, text })
             .send()
@@ -85,7 +91,7 @@ impl SmsGateway {
         span.record("http.response.status_code", status.as_u16());
         if !span.is_disabled() {
             // The SMS step's line with the booking's trace id (docs/tracing.md).
-            tracing::info!(%message_id, gateway = %self.name, status = status.as_u16(), "sms gateway answered");
+            tracing::info!(%message_id, generation, gateway = %self.name, status = status.as_u16(), "sms gateway answered");
         }
         if status.is_success() {
             // Accepted even if the body is odd or cut: the gateway has the
@@ -99,10 +105,17 @@ impl SmsGateway {
         classify_status(&self.name, status)
     }
 
-    /// Whether this gateway has `message_id` (and, if not, voids it there).
-    pub(crate) async fn lookup(&self, message_id: Uuid) -> Lookup {
-        match self.http.get(format!("{}/v1/messages/{message_id}", self.base)).send().await {
-            Ok(response) => lookup_status(&self.name, response.status()),
+    /// Whether this gateway has the message under this generation of its
+    /// reference (and, if not, voids that reference there).
+    pub(crate) async fn lookup(&self, message_id: Uuid, generation: i32) -> Lookup {
+        let url = format!("{}/v1/messages/{}", self.base, reference(message_id, generation));
+        match self.http.get(url).send().await {
+            Ok(response) => {
+                let status = response.status();
+                // The body matters only for a 404 ("absent" or not); a cut one is not "absent".
+                let body = if status == reqwest::StatusCode::NOT_FOUND { response.json().await.ok() } else { None };
+                lookup_status(&self.name, status, body)
+            }
             Err(e) => Lookup::Unknown(format!("gateway {} lookup failed: {e}", self.name)),
         }
     }

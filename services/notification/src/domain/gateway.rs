@@ -4,12 +4,17 @@
 //!
 //! The rule: a message goes to another gateway only when this one provably
 //! does not have it. "Provably" is: the connection was never made (the
-//! request never left), the gateway answered that it did not accept it
-//! (503, 429, 410), or its status lookup answered that it does not have the
+//! request never left), the gateway refused the reference as voided (410),
+//! or its status lookup answered explicitly that it does not have the
 //! reference (which also voids the reference there, so a copy still on its
 //! way is refused). Anything else (a deadline passed after the request was
-//! sent, a broken answer, another 5xx) is an unknown outcome: asked again at
-//! the same gateway, never sent elsewhere. Never twice beats late.
+//! sent, a broken answer, 503, 429, another 5xx, a bare 404) is an unknown
+//! outcome until the lookup answers: asked again at the same gateway,
+//! never sent elsewhere. Never twice beats late.
+//!
+//! A voided reference is dead at that gateway for good, so the message is
+//! sent on under the next *generation* of its reference ([`reference`]):
+//! to any gateway, the same one included.
 use uuid::Uuid;
 
 /// One configured gateway: its name (metrics, logs, the delivery row) and
@@ -47,14 +52,29 @@ pub(crate) fn parse_gateways(spec: &str) -> Result<Vec<GatewaySpec>, String> {
     Ok(gateways)
 }
 
+/// The client reference (`Idempotency-Key`) a message is sent under:
+/// generation 0 is the bare message id (what every build before
+/// generations sent, so a row handed over by one is still looked up under
+/// the reference it went out with), later ones `<message_id>.<generation>`.
+pub(crate) fn reference(message_id: Uuid, generation: i32) -> String {
+    if generation == 0 {
+        message_id.to_string()
+    } else {
+        format!("{message_id}.{generation}")
+    }
+}
+
 /// What one send to one gateway achieved.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) enum SendOutcome {
     /// Accepted; `duplicate` when the gateway had already seen the reference.
     Accepted { gateway_id: Option<Uuid>, duplicate: bool },
-    /// Provably not taken by this gateway (never connected, or it said so):
-    /// another gateway may send it.
+    /// Provably not taken by this gateway (the connection was never made):
+    /// another gateway may send it, under the same reference.
     NotTaken(String),
+    /// Refused because a lookup voided this reference there (410): not
+    /// taken, and never will be; only a new generation can go anywhere.
+    Voided(String),
     /// The gateway refused the message itself (4xx): no gateway will take it.
     Rejected(String),
     /// It may or may not have been accepted: ask this gateway, nobody else.
@@ -66,9 +86,11 @@ pub(crate) enum SendOutcome {
 pub(crate) enum Lookup {
     /// The gateway has it: it was sent.
     Found,
-    /// The gateway does not have it, and will refuse it from now on.
+    /// The gateway answered explicitly that it does not have it, and will
+    /// refuse this reference from now on.
     Absent,
-    /// No answer we can act on (unreachable, 5xx): still unknown.
+    /// No answer we can act on (unreachable, 5xx, a 404 without the
+    /// explicit "absent"): still unknown.
     Unknown(String),
 }
 
@@ -77,7 +99,7 @@ impl SendOutcome {
     /// a refusal of the message is a healthy answer, everything that is
     /// not an answer is not.
     pub(crate) fn healthy(&self) -> bool {
-        matches!(self, Self::Accepted { .. } | Self::Rejected(_))
+        matches!(self, Self::Accepted { .. } | Self::Rejected(_) | Self::Voided(_))
     }
 }
 
@@ -96,5 +118,12 @@ mod tests {
         for bad in ["", "a", "a=", "=http://x", "a=http://x,a=http://y", "a b=http://x"] {
             assert!(parse_gateways(bad).is_err(), "{bad:?}");
         }
+    }
+
+    #[test]
+    fn generation_zero_is_the_bare_message_id() {
+        let id = Uuid::from_u128(7);
+        assert_eq!(reference(id, 0), id.to_string());
+        assert_eq!(reference(id, 2), format!("{id}.2"));
     }
 }

@@ -4,7 +4,9 @@
 //!
 //! - A replay only moves a `failed` delivery back to the sender; a sent one
 //!   or one the sender still has is left alone and the outcome says so, so
-//!   a replay repeated (a retried call, two operators) is a replay once.
+//!   a replay repeated (a retried call, two operators) is a replay once. It
+//!   goes out under the next generation of its reference: no gateway has
+//!   the last one (that is how it failed), and one may have voided it.
 //! - Resolving an unknown outcome is the operator vouching for the gateway's
 //!   answer: `Sent` ends it, `NotSent` frees it for any gateway.
 //! - Discarding stops whatever is not sent yet and erases the number.

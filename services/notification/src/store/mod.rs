@@ -20,8 +20,7 @@ use crate::domain::{self, BookingCode, Contact, DeliveryRecord, DeliveryState, N
 
 pub(crate) use operator::LISTED;
 pub(crate) use resend::{NewResend, ReservationRow};
-pub(crate) use sending::Claimed;
-pub use sending::{CLAIM_DUE, CLAIM_PLANNER};
+pub use sending::{Attempt, Claimed, CLAIM_DUE, CLAIM_PLANNER};
 
 /// A `deliveries` row as support staff see it (no raw phone number).
 #[derive(sqlx::FromRow)]
@@ -105,8 +104,10 @@ impl Rows {
     }
 }
 
+/// The `deliveries` table (public for the integration tests of the
+/// sender's updates).
 #[derive(Clone)]
-pub(crate) struct DeliveryStore {
+pub struct DeliveryStore {
     pool: PgPool,
 }
 
@@ -114,7 +115,7 @@ const RECORD_COLUMNS: &str =
     "message_id, reservation_id, booking_code, event_type, state, masked_phone, attempts, created_at, sent_at, gateway, last_error";
 
 impl DeliveryStore {
-    pub(crate) fn new(pool: PgPool) -> Self {
+    pub fn new(pool: PgPool) -> Self {
         Self { pool }
     }
 

@@ -115,14 +115,21 @@ impl Locked {
     /// commits; returns the delivery as it now is.
     pub(crate) async fn apply(mut self, change: Change, event: &AuditEvent) -> Result<DeliveryDetail, sqlx::Error> {
         let set = match change {
-            // A fresh budget of attempts; the same message id, so the same
-            // idempotency key at every gateway.
-            Change::Replay => "state = 'pending', attempts = 0, gateway = NULL, next_attempt_at = now()",
+            // A fresh budget of attempts, under the next generation of the
+            // reference: no gateway has the last one (that is how it
+            // failed), and one may have voided it.
+            Change::Replay => {
+                "state = 'pending', attempts = 0, checks = 0, gateway = NULL, generation = generation + 1, next_attempt_at = now()"
+            }
             Change::ResolveSent => "state = 'sent', sent_at = now(), last_error = NULL, next_attempt_at = NULL",
-            Change::ResolveNotSent => "state = 'pending', attempts = 0, gateway = NULL, next_attempt_at = now()",
+            // The same generation: should the gateway have it after all, it
+            // deduplicates the resend (a voided reference is answered 410
+            // and the sender moves on to the next generation).
+            Change::ResolveNotSent => "state = 'pending', attempts = 0, checks = 0, gateway = NULL, next_attempt_at = now()",
             Change::Discard => "state = 'discarded', next_attempt_at = NULL, phone = NULL, sealed_contact = NULL",
         };
-        let sql = format!("UPDATE deliveries SET {set}, leased_until = NULL WHERE message_id = $1");
+        // No round's late update applies after an operator's change.
+        let sql = format!("UPDATE deliveries SET {set}, leased_until = NULL, claim = NULL WHERE message_id = $1");
         let id = self.detail.record.message_id;
         sqlx::query(&sql).bind(id).execute(&mut *self.tx).await?;
         audit::record(&mut *self.tx, event).await?;

@@ -43,4 +43,15 @@ impl DeliveryStore {
     pub(crate) async fn record_audit(&self, event: &AuditEvent) -> Result<(), sqlx::Error> {
         audit::record(&self.pool, event).await
     }
+
+    /// Deliveries in `unknown` and the age in seconds of the oldest (from
+    /// `deliveries_for_operators`, never the table).
+    pub(crate) async fn unknown_backlog(&self) -> Result<(i64, f64), sqlx::Error> {
+        sqlx::query_as(
+            "SELECT count(*), coalesce(extract(epoch FROM now() - min(created_at))::float8, 0)
+             FROM deliveries WHERE state = 'unknown'",
+        )
+        .fetch_one(&self.pool)
+        .await
+    }
 }

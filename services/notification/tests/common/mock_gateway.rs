@@ -80,10 +80,23 @@ impl MockGateway {
         self.behave(json!({ "down": down })).await;
     }
 
-    /// The references (message ids) this gateway has sent, in order.
+    /// The message ids this gateway has sent, in order (whatever the
+    /// generation of the reference each went out under).
     pub(crate) async fn sent(&self) -> Vec<String> {
+        self.references().await.iter().map(|r| super::stub_gateway::message_of(r).to_owned()).collect()
+    }
+
+    /// The references (`<message_id>[.<generation>]`) it has sent, in order.
+    pub(crate) async fn references(&self) -> Vec<String> {
         let body: Value = self.http.get(format!("{}/v1/messages", self.url)).send().await.unwrap().json().await.unwrap();
         body["messages"].as_array().unwrap().iter().map(|m| m["idempotency_key"].as_str().unwrap().to_owned()).collect()
+    }
+
+    /// Sets the shared faults of its send endpoint (`PUT /admin/faults`):
+    /// `error_rate` 1 answers every send 503 while lookups still answer.
+    pub(crate) async fn faults(&self, body: Value) {
+        let put = self.http.put(format!("{}/admin/faults", self.url)).json(&body).send().await.unwrap();
+        assert_eq!(put.status().as_u16(), 200);
     }
 }
 

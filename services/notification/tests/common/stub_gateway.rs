@@ -62,13 +62,25 @@ impl StubGateway {
         self.accepted().into_iter().filter(|m| m.to == phone).collect()
     }
 
-    pub(crate) fn lookups_of(&self, key: &str) -> Vec<u16> {
-        self.inner.lock().lookups.iter().filter(|(k, _)| k == key).map(|(_, s)| *s).collect()
+    /// Lookups of any generation of `message_id`'s reference, in order.
+    pub(crate) fn lookups_of(&self, message_id: &str) -> Vec<u16> {
+        self.inner.lock().lookups.iter().filter(|(k, _)| message_of(k) == message_id).map(|(_, s)| *s).collect()
     }
 
-    pub(crate) fn requests_with_key(&self, key: &str) -> Vec<u16> {
-        self.inner.lock().requests.iter().filter(|(k, _)| k == key).map(|(_, s)| *s).collect()
+    /// Sends of any generation of `message_id`'s reference, in order.
+    pub(crate) fn requests_with_key(&self, message_id: &str) -> Vec<u16> {
+        self.requests_of(message_id).into_iter().map(|(_, s)| s).collect()
     }
+
+    /// Sends of `message_id`: (reference, answered status), in order.
+    pub(crate) fn requests_of(&self, message_id: &str) -> Vec<(String, u16)> {
+        self.inner.lock().requests.iter().filter(|(k, _)| message_of(k) == message_id).cloned().collect()
+    }
+}
+
+/// The message id a reference (`<message_id>[.<generation>]`) belongs to.
+pub(crate) fn message_of(reference: &str) -> &str {
+    reference.split_once('.').map_or(reference, |(id, _)| id)
 }
 
 async fn accept(State(stub): State<StubGateway>, headers: HeaderMap, Json(body): Json<Value>) -> (StatusCode, Json<Value>) {
@@ -94,11 +106,12 @@ async fn accept(State(stub): State<StubGateway>, headers: HeaderMap, Json(body):
     (StatusCode::ACCEPTED, Json(json!({"gateway_id": id, "duplicate": false})))
 }
 
-/// 200 if the key was accepted, else 404 (the stub never sees a late copy,
-/// so it need not void the key).
-async fn lookup(State(stub): State<StubGateway>, Path(key): Path<String>) -> StatusCode {
+/// 200 if the key was accepted, else 404 saying `"status": "absent"` (the
+/// stub never sees a late copy, so it need not void the key).
+async fn lookup(State(stub): State<StubGateway>, Path(key): Path<String>) -> (StatusCode, Json<Value>) {
     let mut inner = stub.inner.lock();
-    let status = if inner.gateway_ids.contains_key(&key) { StatusCode::OK } else { StatusCode::NOT_FOUND };
-    inner.lookups.push((key, status.as_u16()));
-    status
+    let found = inner.gateway_ids.contains_key(&key);
+    let status = if found { StatusCode::OK } else { StatusCode::NOT_FOUND };
+    inner.lookups.push((key.clone(), status.as_u16()));
+    (status, Json(json!({"reference": key, "status": if found { "accepted" } else { "absent" }})))
 }
