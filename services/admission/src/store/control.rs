@@ -65,3 +65,47 @@ impl QueueStore {
         Ok(reply.get(1).map(String::as_str) == Some("1"))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    //! The fence, in the script itself, against a private `redis-server`:
+    //! only the lease's holder writes the automatic rate, and never while an
+    //! operator has switched the controller off; anyone may clear it.
+    #![allow(clippy::unwrap_used)] // test set-up code: a failure here should abort the test
+
+    use redis::Script;
+    use yeyak_testkit::redis_server::RedisServer;
+
+    use super::super::scripts::CONTROL;
+
+    /// CONTROL as the store runs it: `(written, ctl_rate now)`.
+    async fn control(conn: &mut redis::aio::MultiplexedConnection, args: &[&str]) -> (String, Option<String>) {
+        let script = Script::new(CONTROL);
+        let mut call = script.prepare_invoke();
+        call.key("origin").key("settings").key("lease");
+        for a in args {
+            call.arg(*a);
+        }
+        let reply: Vec<String> = call.invoke_async(conn).await.unwrap();
+        let rate: Option<String> = redis::cmd("HGET").arg("settings").arg("ctl_rate").query_async(conn).await.unwrap();
+        (reply[1].clone(), rate)
+    }
+
+    #[tokio::test]
+    async fn only_the_lease_holder_writes_the_rate_and_an_off_switch_wins() {
+        let server = RedisServer::start().await.unwrap();
+        let mut conn = redis::Client::open(server.url()).unwrap().get_multiplexed_async_connection().await.unwrap();
+        let info: String = redis::cmd("INFO").arg("server").query_async(&mut conn).await.unwrap();
+        let run_id = info.lines().find_map(|l| l.strip_prefix("run_id:")).unwrap().trim().to_owned();
+        let _: () = redis::cmd("SET").arg("origin").arg(&run_id).query_async(&mut conn).await.unwrap();
+        let _: () = redis::cmd("SET").arg("lease").arg("replica-a").query_async(&mut conn).await.unwrap();
+
+        let write = |holder: &'static str| ["25", "degraded: eligibility", "1", "10000", holder];
+        assert_eq!(control(&mut conn, &write("replica-b")).await, ("0".into(), None), "a stale holder writes nothing");
+        assert_eq!(control(&mut conn, &write("replica-a")).await, ("1".into(), Some("25".into())), "the holder writes");
+        let _: () = redis::cmd("HSET").arg("settings").arg("auto").arg("0").query_async(&mut conn).await.unwrap();
+        let later = ["12.5", "degraded: eligibility", "2", "10000", "replica-a"];
+        assert_eq!(control(&mut conn, &later).await, ("0".into(), Some("25".into())), "switched off: not even the holder");
+        assert_eq!(control(&mut conn, &[""]).await, ("1".into(), None), "anyone clears it");
+    }
+}
