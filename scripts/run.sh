@@ -106,7 +106,7 @@ MANAGED_VARS=(
     YEYAK_NOTIFICATION_ADDR YEYAK_ADMISSION_METRICS_ADDR YEYAK_IDENTITY_METRICS_ADDR
     YEYAK_ELIGIBILITY_METRICS_ADDR YEYAK_INVENTORY_METRICS_ADDR
     YEYAK_RESERVATION_METRICS_ADDR YEYAK_NOTIFICATION_METRICS_ADDR
-    YEYAK_START_TIMEOUT
+    YEYAK_START_TIMEOUT YEYAK_ADMISSION_CONTROL_TARGETS
 )
 UNSET_ARGS=()
 for v in "${MANAGED_VARS[@]}"; do UNSET_ARGS+=(-u "$v"); done
@@ -312,8 +312,13 @@ wait_ready "mock third parties" \
     "mock-idp-fin-cert=$IDP_FIN_CERT_ADDR" "mock-sms=$SMS_GATEWAY_ADDR"
 
 # --- 5. services (reservation last: it calls inventory and eligibility) ---------
+# The automatic admission rate reads the booking path's metrics (docs/admission.md):
+# until those services are up it holds, then cuts, then climbs back to the
+# operators' rate within a minute; `yeyak-ctl admission status demo` shows it.
 start admission YEYAK_GRPC_ADDR="$ADMISSION_ADDR" YEYAK_METRICS_ADDR="$ADMISSION_METRICS_ADDR" \
-    YEYAK_SIGNING_KEY="$YEYAK_ADMISSION_SIGNING_KEY" -- "$BIN_DIR/yeyak-admission"
+    YEYAK_SIGNING_KEY="$YEYAK_ADMISSION_SIGNING_KEY" \
+    YEYAK_ADMISSION_CONTROL_TARGETS="identity=http://$IDENTITY_METRICS_ADDR/metrics,eligibility=http://$ELIGIBILITY_METRICS_ADDR/metrics,reservation=http://$RESERVATION_METRICS_ADDR/metrics" \
+    -- "$BIN_DIR/yeyak-admission"
 start identity YEYAK_GRPC_ADDR="$IDENTITY_ADDR" YEYAK_METRICS_ADDR="$IDENTITY_METRICS_ADDR" \
     YEYAK_SIGNING_KEY="$YEYAK_IDENTITY_SIGNING_KEY" YEYAK_PROVIDERS="$IDP_URLS" \
     -- "$BIN_DIR/yeyak-identity"

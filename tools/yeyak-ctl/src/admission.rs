@@ -173,7 +173,7 @@ fn settings_report(s: &AdmissionSettings, head: &str) -> Report {
     let changed = s.rate_changed_at.as_ref().and_then(yeyak_proto::time::from_proto);
     let automatic = if s.automatic_admission {
         format!(
-            "\n  automatic rate on: {} in force (floor {}){}",
+            "  automatic rate on: {} in force (floor {}){}\n",
             rate(s.controlled_rate_per_second),
             rate(s.floor_rate_per_second),
             match changed {
@@ -186,7 +186,7 @@ fn settings_report(s: &AdmissionSettings, head: &str) -> Report {
         String::new()
     };
     let text = format!(
-        "{head}event {}: {state}\n  rate {}{automatic} (measured {}), max active sessions {} ({} active)\n  joined {}, admitted {}, waiting {}\n  opens at {}, join difficulty {} bits{}\n",
+        "{head}event {}: {state}\n  rate {} (measured {}), max active sessions {} ({} active)\n{automatic}  joined {}, admitted {}, waiting {}\n  opens at {}, join difficulty {} bits{}\n",
         s.queue_id,
         rate(s.admission_rate_per_second),
         rate(s.measured_rate_per_second),

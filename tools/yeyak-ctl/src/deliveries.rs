@@ -71,13 +71,15 @@ async fn list(client: &mut Client<Authorized>, state: Option<&str>, limit: u32, 
         Some(_) => vec![DeliveryState::Failed],
         None => vec![DeliveryState::Failed, DeliveryState::OutcomeUnknown],
     };
-    let (mut text, mut pages, mut counts) = (String::new(), serde_json::Map::new(), Vec::new());
+    let (mut text, mut pages, mut counts) = (String::new(), serde_json::Map::new(), None);
     for state in states {
         let request = ListDeliveriesRequest { state: state as i32, page_size: limit, page_token: page.clone() };
         let a = client.list_deliveries(request).await.map_err(refused)?.into_inner();
-        if counts.is_empty() {
-            counts = a.counts.iter().map(|c| (short(c.state), c.gateway.clone(), c.count)).collect();
-            text.push_str(&counts_text(&counts));
+        if counts.is_none() {
+            // Every page carries the same counts: shown once, from the first.
+            let all: Vec<(&str, String, u64)> = a.counts.iter().map(|c| (short(c.state), c.gateway.clone(), c.count)).collect();
+            text.push_str(&counts_text(&all));
+            counts = Some(all);
         }
         text.push_str(&format!("{}: {} shown\n", name(state as i32), a.deliveries.len()));
         for d in &a.deliveries {
@@ -95,7 +97,7 @@ async fn list(client: &mut Client<Authorized>, state: Option<&str>, limit: u32, 
         "dead-lettered events: {} (yeyak-ctl dead-letters list)\n",
         dead.map_or_else(|| "- (not answered)".to_owned(), grouped)
     ));
-    let counts: Vec<Value> = counts.iter().map(|(s, g, n)| json!({ "state": s, "gateway": g, "count": n })).collect();
+    let counts: Vec<Value> = counts.unwrap_or_default().iter().map(|(s, g, n)| json!({ "state": s, "gateway": g, "count": n })).collect();
     Ok(Report::new(text, json!({ "counts": counts, "states": pages, "dead_lettered": dead })))
 }
 

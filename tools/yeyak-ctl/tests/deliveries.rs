@@ -32,6 +32,8 @@ async fn a_failed_sms_is_replayed_once_and_a_lost_one_resent_once() {
     let keys = ContactKeys::generate("ctl-a");
     let ntf = Notification::start(&keys).await;
     let ctl = |args: &[&str]| ntf.ctl(OPERATOR, args);
+    let empty = ctl(&["deliveries", "list"]).ok_text();
+    assert_eq!(empty.matches("no delivery is failed, unknown or discarded").count(), 1, "the counts once: {empty}");
     ntf.sms_down(true).await;
     let (reservation, phone) = (Uuid::new_v4(), phone());
     ntf.confirm(Uuid::now_v7(), reservation, &phone, &keys).await;
