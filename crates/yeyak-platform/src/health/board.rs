@@ -142,6 +142,18 @@ impl<U: Upstream> Board<U> {
         Ok(Permit { board: self, slot, _place: place, started: Instant::now() })
     }
 
+    /// Leave to call `slot` whatever its breaker says, within its bulkhead:
+    /// for a call that settles work already sent (asking what became of a
+    /// message), not new work. An open breaker keeps new work away; it must
+    /// not also keep the answer about old work from arriving.
+    pub fn acquire_past_breaker<'a>(&'a self, slot: &'a Slot<U>) -> Result<Permit<'a, U>, Refusal> {
+        let Ok(place) = slot.bulkhead.try_acquire() else {
+            self.observer.call(slot.id(), "refused_saturated");
+            return Err(Refusal::Saturated);
+        };
+        Ok(Permit { board: self, slot, _place: place, started: Instant::now() })
+    }
+
     fn record(&self, slot: &Slot<U>, ok: bool, latency: Duration) {
         let now = Instant::now();
         self.observer.call(slot.id(), if ok { "ok" } else { "failure" });

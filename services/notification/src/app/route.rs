@@ -132,15 +132,17 @@ impl Deliveries {
     }
 
     /// Asks `gateway` whether it has this generation of `message_id`, under
-    /// the call deadline and through the board: an open breaker or a full
-    /// bulkhead is no answer. A failed lookup counts against the gateway's
-    /// health; an answered one records nothing (it must not hide failing
-    /// sends from the breaker).
+    /// the call deadline and within the gateway's bulkhead (a full one is no
+    /// answer), past its breaker: an open breaker keeps new messages away,
+    /// but the message asked about is already there or not, and waiting for
+    /// the breaker to close would hold it for nothing. A failed lookup
+    /// counts against the gateway's health; an answered one records nothing
+    /// (it must not hide failing sends from the breaker).
     async fn ask(&self, gateway: &str, message_id: Uuid, generation: i32) -> Lookup {
         let Some(slot) = self.gateways.find(gateway) else {
             return Lookup::Unknown(format!("gateway {gateway} is no longer configured: an operator must resolve it"));
         };
-        let permit = match self.gateways.acquire(slot) {
+        let permit = match self.gateways.acquire_past_breaker(slot) {
             Ok(permit) => permit,
             Err(refusal) => return Lookup::Unknown(format!("gateway {gateway} not asked ({refusal:?})")),
         };
