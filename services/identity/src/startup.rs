@@ -62,9 +62,9 @@ impl Application {
         let jwks = key_set.clone();
         metrics.publish_jwks(move || jwks.jwks_json());
         let (request_timeout, max_in_flight) = (config.server.request_timeout, config.max_in_flight_verifications);
-        let verification = Verification::new(Arc::new(config), board.clone(), store, identity_metrics.clone());
         let funnel = Funnel::new(&metrics, Some((funnel_conn, config_prefix)));
-        let api = IdentityApi::new(verification, request_timeout, max_in_flight, identity_metrics, funnel);
+        let verification = Verification::new(Arc::new(config), board.clone(), store, identity_metrics.clone(), funnel);
+        let api = IdentityApi::new(verification, request_timeout, max_in_flight, identity_metrics);
         let ready = GrpcServer::new(server, metrics.clone())
             .add(verifier.guard(IdentityServiceServer::new(api)))
             .add(key_set.service())

@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, Utc};
 use tracing::Instrument as _;
 use yeyak_platform::{
+    metrics::Stage,
     pseudonym::subject_id,
     tokens::{self, AdmissionPass},
 };
@@ -65,6 +66,7 @@ impl Verification {
         let claims = domain::assertion(key, &person.rrn, &person.name, &by, now, self.config.assertion_ttl.as_secs() as i64);
         self.metrics.verified.get_or_create(&ProviderLabel { provider: challenge.provider_id.clone() }).inc();
         tracing::info!(provider = %challenge.provider_id, "identity verified");
+        self.funnel.first(&pass.queue_id, Stage::Verified, &pass.session_id);
         Ok(Verified {
             identity_assertion: tokens::sign(&self.config.signing_key, &claims),
             expires_at: DateTime::from_timestamp(claims.expires_at, 0).unwrap_or_default(),

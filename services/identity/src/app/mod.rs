@@ -13,6 +13,7 @@ use std::{
     sync::Arc,
     time::{Duration, Instant},
 };
+use yeyak_platform::metrics::Funnel;
 
 use crate::{
     clients::{Board, Refusal, Slot},
@@ -29,6 +30,8 @@ pub(crate) struct Verification {
     board: Arc<Board>,
     store: Store,
     metrics: IdentityMetrics,
+    /// `identity_started` and `verified`, once per admitted session.
+    funnel: Funnel,
 }
 
 /// A provider as the front end is offered it.
@@ -41,8 +44,8 @@ pub(crate) struct OfferedProvider {
 }
 
 impl Verification {
-    pub(crate) fn new(config: Arc<Config>, board: Arc<Board>, store: Store, metrics: IdentityMetrics) -> Self {
-        Self { config, board, store, metrics }
+    pub(crate) fn new(config: Arc<Config>, board: Arc<Board>, store: Store, metrics: IdentityMetrics, funnel: Funnel) -> Self {
+        Self { config, board, store, metrics, funnel }
     }
 
     /// The providers that are not RED, healthiest first.

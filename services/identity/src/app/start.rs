@@ -5,7 +5,7 @@ use std::time::Instant;
 
 use chrono::{DateTime, Utc};
 use tracing::Instrument as _;
-use yeyak_platform::{pseudonym::subject_id, tokens::AdmissionPass};
+use yeyak_platform::{metrics::Stage, pseudonym::subject_id, tokens::AdmissionPass};
 
 use super::Verification;
 use crate::{
@@ -74,6 +74,7 @@ impl Verification {
         let challenge = Challenge { provider_id: slot.id().to_owned(), transaction_id, session_id: session_id.clone(), subject, phone_key };
         self.store.put(&challenge_id, &challenge, ttl).await?;
         let expires_at = Utc::now() + chrono::Duration::from_std(ttl).unwrap_or_default();
+        self.funnel.first(&pass.queue_id, Stage::IdentityStarted, &pass.session_id);
         Ok(Started { challenge_id, expires_at, instructions: slot.upstream.instructions() })
     }
 }

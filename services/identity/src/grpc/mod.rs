@@ -14,7 +14,7 @@ use std::{
 
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tonic::{metadata::MetadataMap, Request, Response, Status};
-use yeyak_platform::{grpc::pass::verified_pass, metrics::Funnel};
+use yeyak_platform::grpc::pass::verified_pass;
 use yeyak_proto::identity::v1::{self as pb, identity_service_server::IdentityService};
 
 use crate::{
@@ -36,8 +36,6 @@ pub(crate) struct IdentityApi {
     /// Start/Complete calls in progress on this replica (load shedding).
     busy: Arc<Semaphore>,
     metrics: IdentityMetrics,
-    /// `identity_started` and `verified`, once per admitted session.
-    funnel: Funnel,
 }
 
 fn light_to_pb(light: Light) -> pb::ProviderStatus {
@@ -75,15 +73,9 @@ fn grpc_timeout(metadata: &MetadataMap) -> Option<Duration> {
 
 impl IdentityApi {
     /// `max_in_flight` Start/Complete/Grant calls at once; beyond, shed.
-    pub(crate) fn new(
-        verification: Verification,
-        request_timeout: Duration,
-        max_in_flight: usize,
-        metrics: IdentityMetrics,
-        funnel: Funnel,
-    ) -> Self {
+    pub(crate) fn new(verification: Verification, request_timeout: Duration, max_in_flight: usize, metrics: IdentityMetrics) -> Self {
         let busy = Arc::new(Semaphore::new(max_in_flight.max(1)));
-        Self { verification, request_timeout, busy, metrics, funnel }
+        Self { verification, request_timeout, busy, metrics }
     }
 
     /// When this call must be answered by: the caller's deadline or the

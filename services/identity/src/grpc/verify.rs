@@ -5,7 +5,6 @@
 use tonic::{Request, Response, Status};
 use yeyak_platform::{
     grpc::{pass::verified_pass, status},
-    metrics::Stage,
     pseudonym::Rrn,
     validate,
 };
@@ -36,7 +35,6 @@ impl IdentityApi {
         drop((resident_registration_number, phone_number));
         let person = PersonDetails { name, rrn, phone };
         let started = self.verification.start(&pass.pass, &provider_id, person, answer_by).await?;
-        self.funnel.first(&pass.pass.queue_id, Stage::IdentityStarted, &pass.pass.session_id);
         Ok(Response::new(pb::StartVerificationResponse {
             challenge_id: started.challenge_id,
             expires_at: Some(time::to_proto(started.expires_at)),
@@ -58,7 +56,6 @@ impl IdentityApi {
             return Err(status::invalid_argument("code", "must be at most 16 letters or digits"));
         }
         let verified = self.verification.complete(&pass.pass, &req.challenge_id, code, answer_by).await?;
-        self.funnel.first(&pass.pass.queue_id, Stage::Verified, &pass.pass.session_id);
         Ok(Response::new(pb::CompleteVerificationResponse {
             identity_assertion: verified.identity_assertion,
             subject_id: verified.subject_id,

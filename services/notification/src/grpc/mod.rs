@@ -4,6 +4,7 @@
 //! operator API (operator tokens only; `operator_pb` maps its messages).
 //! `status` maps use-case errors to gRPC status.
 mod callers;
+mod delivery_pb;
 pub(crate) mod notification;
 mod operator;
 mod operator_pb;

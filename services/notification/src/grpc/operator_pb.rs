@@ -5,7 +5,7 @@ use tonic::Status;
 use yeyak_platform::{grpc::status, messaging::dead_letters::DeadLetter};
 use yeyak_proto::{notification::v1 as pb, time};
 
-use super::notification::{state_to_pb, to_pb};
+use super::delivery_pb::{state_to_pb, to_pb};
 use crate::{
     app::{Letter, Listing, Settled},
     domain::{DeliveryDetail, DeliveryState, Outcome, PageCursor},
