@@ -25,12 +25,19 @@
 #   YEYAK_INVENTORY_INTERNAL_ADDR inventory internal gRPC (SlotCatalogService, reservation only) 127.0.0.1:50064
 #   YEYAK_RESERVATION_ADDR        reservation gRPC                 127.0.0.1:50055
 #   YEYAK_NOTIFICATION_ADDR       notification gRPC                127.0.0.1:50056
+#   YEYAK_BROKER_ADDR             RabbitMQ (AMQP) the services use 127.0.0.1:5672
+#   YEYAK_BROKER_LINK_ADDR        the services' link to it         127.0.0.1:5673
+#   YEYAK_BROKER_LINK_ADMIN_ADDR  its admin API (HTTP; yeyak-surge --chaos cuts it) 127.0.0.1:18087
 #   YEYAK_ADMISSION_METRICS_ADDR    .. YEYAK_NOTIFICATION_METRICS_ADDR
 #                                 Prometheus /metrics     127.0.0.1:9101 .. 9106
 # Other knobs:
 #   YEYAK_SEED_COUNT=1000000      people seeded by the mock registry
 #   YEYAK_QUEUE_IDS=demo          admission queues
 #   YEYAK_START_TIMEOUT=120       seconds to wait for each start-up stage
+#   YEYAK_RUN_PROFILE=dev         cargo profile the stack is built with: dev (default),
+#                                 release (as shipped: fat LTO, ~40 min on 2 cores) or
+#                                 measure (release without LTO: ~10% more CPU per call,
+#                                 a fraction of the build time; yeyak-surge measurements)
 #
 # Each child gets its own explicit YEYAK_* environment; the YEYAK_* variables
 # this script manages are removed from what children inherit, any other
@@ -74,6 +81,9 @@ ELIGIBILITY_METRICS_ADDR="${YEYAK_ELIGIBILITY_METRICS_ADDR:-127.0.0.1:9103}"
 INVENTORY_METRICS_ADDR="${YEYAK_INVENTORY_METRICS_ADDR:-127.0.0.1:9104}"
 RESERVATION_METRICS_ADDR="${YEYAK_RESERVATION_METRICS_ADDR:-127.0.0.1:9105}"
 NOTIFICATION_METRICS_ADDR="${YEYAK_NOTIFICATION_METRICS_ADDR:-127.0.0.1:9106}"
+BROKER_ADDR="${YEYAK_BROKER_ADDR:-127.0.0.1:5672}"
+BROKER_LINK_ADDR="${YEYAK_BROKER_LINK_ADDR:-127.0.0.1:5673}"
+BROKER_LINK_ADMIN_ADDR="${YEYAK_BROKER_LINK_ADMIN_ADDR:-127.0.0.1:18087}"
 SEED_COUNT="${YEYAK_SEED_COUNT:-1000000}"
 QUEUE_IDS="${YEYAK_QUEUE_IDS:-demo}"
 START_TIMEOUT="${YEYAK_START_TIMEOUT:-120}"
@@ -86,7 +96,12 @@ RUN_DIR="$ROOT_DIR/.run"
 LOG_DIR="$RUN_DIR/logs"
 DEV_ENV="$RUN_DIR/dev.env"
 PID_FILE="$RUN_DIR/pids"
-BIN_DIR="$ROOT_DIR/target/debug"
+PROFILE="${YEYAK_RUN_PROFILE:-dev}"
+case "$PROFILE" in
+    dev) BIN_DIR="$ROOT_DIR/target/debug" ;;
+    release | measure) BIN_DIR="$ROOT_DIR/target/$PROFILE" ;;
+    *) echo "[run] YEYAK_RUN_PROFILE=$PROFILE: dev, release or measure" >&2; exit 2 ;;
+esac
 STOP_GRACE=15
 
 DEV_KEYS=(YEYAK_ADMISSION_SIGNING_KEY YEYAK_IDENTITY_SIGNING_KEY YEYAK_TRUSTED_KEYS
@@ -96,7 +111,7 @@ DEV_KEYS=(YEYAK_ADMISSION_SIGNING_KEY YEYAK_IDENTITY_SIGNING_KEY YEYAK_TRUSTED_K
 MANAGED_VARS=(
     "${DEV_KEYS[@]}"
     YEYAK_ENV YEYAK_HTTP_ADDR YEYAK_GRPC_ADDR YEYAK_METRICS_ADDR YEYAK_SIGNING_KEY
-    YEYAK_SEED_COUNT YEYAK_QUEUE_IDS YEYAK_PROVIDER_ID YEYAK_PROVIDER_KIND
+    YEYAK_SEED_COUNT YEYAK_QUEUE_IDS YEYAK_PROVIDER_ID YEYAK_PROVIDER_KIND YEYAK_RUN_PROFILE
     YEYAK_PROVIDERS YEYAK_REGISTRY_URL YEYAK_SMS_GATEWAY_URL YEYAK_IDP_URLS
     YEYAK_REGISTRY_ADDR YEYAK_IDP_CARRIER_SMS_ADDR YEYAK_IDP_KAKAO_CERT_ADDR
     YEYAK_IDP_NAVER_CERT_ADDR YEYAK_IDP_FIN_CERT_ADDR
@@ -107,6 +122,7 @@ MANAGED_VARS=(
     YEYAK_ELIGIBILITY_METRICS_ADDR YEYAK_INVENTORY_METRICS_ADDR
     YEYAK_RESERVATION_METRICS_ADDR YEYAK_NOTIFICATION_METRICS_ADDR
     YEYAK_START_TIMEOUT YEYAK_ADMISSION_CONTROL_TARGETS
+    YEYAK_AMQP_URL YEYAK_BROKER_ADDR YEYAK_BROKER_LINK_ADDR YEYAK_BROKER_LINK_ADMIN_ADDR
 )
 UNSET_ARGS=()
 for v in "${MANAGED_VARS[@]}"; do UNSET_ARGS+=(-u "$v"); done
@@ -159,6 +175,8 @@ cleanup() {
     if [ "$CLEANED" -eq 1 ]; then return; fi
     CLEANED=1
     trap - INT TERM
+    # A service yeyak-surge --chaos started again is stopped as the original was.
+    if declare -F adopt_restarted >/dev/null; then adopt_restarted || true; fi
     if [ "${#PIDS[@]}" -gt 0 ]; then
         log "stopping ${#PIDS[@]} processes"
         local pid waited=0 alive i
@@ -202,6 +220,7 @@ start() {
         YEYAK_QUEUE_IDS="$QUEUE_IDS" \
         YEYAK_SUBJECT_HASH_KEY="$YEYAK_SUBJECT_HASH_KEY" \
         YEYAK_OPERATOR_TOKEN="$YEYAK_OPERATOR_TOKEN" \
+        YEYAK_AMQP_URL="amqp://guest:guest@$BROKER_LINK_ADDR/%2f" \
         "${vars[@]}" "$@" >"$LOG_DIR/$name.log" 2>&1 </dev/null &
     local pid=$!
     NAMES+=("$name")
@@ -258,8 +277,8 @@ reap_stale() {
 log "bootstrap"
 "$ROOT_DIR/scripts/bootstrap.sh"
 
-log "cargo build --workspace --bins"
-cargo build --workspace --bins
+log "cargo build --workspace --bins --profile $PROFILE"
+cargo build --workspace --bins --profile "$PROFILE"
 
 mkdir -p "$LOG_DIR"
 reap_stale
@@ -290,7 +309,7 @@ done
 # --- 3. free ports? -------------------------------------------------------------
 for a in "$REGISTRY_ADDR" "$IDP_CARRIER_SMS_ADDR" "$IDP_KAKAO_CERT_ADDR" "$IDP_NAVER_CERT_ADDR" "$IDP_FIN_CERT_ADDR" "$SMS_GATEWAY_ADDR" \
          "$ADMISSION_ADDR" "$IDENTITY_ADDR" "$ELIGIBILITY_ADDR" "$INVENTORY_ADDR" "$INVENTORY_INTERNAL_ADDR" \
-         "$RESERVATION_ADDR" "$NOTIFICATION_ADDR"; do
+         "$RESERVATION_ADDR" "$NOTIFICATION_ADDR" "$BROKER_LINK_ADDR" "$BROKER_LINK_ADMIN_ADDR"; do
     if addr_open "$a"; then die "$a is already in use (another run?)"; fi
 done
 
@@ -312,11 +331,17 @@ wait_ready "mock third parties" \
     "mock-idp-fin-cert=$IDP_FIN_CERT_ADDR" "mock-sms=$SMS_GATEWAY_ADDR"
 
 # --- 5. services (reservation last: it calls inventory and eligibility) ---------
+# The services reach RabbitMQ through a link yeyak-surge --chaos can cut
+# (`broker-cut`, docs/surge.md); cut it by hand with
+#   curl -X PUT -H 'content-type: application/json' -d '{"up":false}' http://$BROKER_LINK_ADMIN_ADDR/admin/link
+start broker-link -- "$BIN_DIR/yeyak-dev" link --listen "$BROKER_LINK_ADDR" \
+    --upstream "$BROKER_ADDR" --admin "$BROKER_LINK_ADMIN_ADDR"
+wait_ready "broker link" "broker-link=$BROKER_LINK_ADDR" "broker-link-admin=$BROKER_LINK_ADMIN_ADDR"
 # The automatic admission rate reads the booking path's metrics (docs/admission.md):
 # until those services are up it holds, then cuts, then climbs back to the
 # operators' rate within a minute; `yeyak-ctl admission status demo` shows it.
 start admission YEYAK_GRPC_ADDR="$ADMISSION_ADDR" YEYAK_METRICS_ADDR="$ADMISSION_METRICS_ADDR" \
-    YEYAK_SIGNING_KEY="$YEYAK_ADMISSION_SIGNING_KEY" \
+    YEYAK_SIGNING_KEY="$YEYAK_ADMISSION_SIGNING_KEY" YEYAK_TRUSTED_PROXIES=127.0.0.1/32 \
     YEYAK_ADMISSION_CONTROL_TARGETS="identity=http://$IDENTITY_METRICS_ADDR/metrics,eligibility=http://$ELIGIBILITY_METRICS_ADDR/metrics,reservation=http://$RESERVATION_METRICS_ADDR/metrics" \
     -- "$BIN_DIR/yeyak-admission"
 start identity YEYAK_GRPC_ADDR="$IDENTITY_ADDR" YEYAK_METRICS_ADDR="$IDENTITY_METRICS_ADDR" \
@@ -369,8 +394,34 @@ fi
 cat >"$RUN_DIR/ctl.env" <<EOF
 export YEYAK_CTL_ADMISSION=http://$ADMISSION_ADDR
 export YEYAK_CTL_NOTIFICATION=http://$NOTIFICATION_ADDR
+export YEYAK_CTL_INVENTORY=http://$INVENTORY_ADDR
+export YEYAK_CTL_RESERVATION=http://$RESERVATION_ADDR
 export YEYAK_CTL_METRICS=http://$ADMISSION_METRICS_ADDR/metrics,http://$IDENTITY_METRICS_ADDR/metrics,http://$ELIGIBILITY_METRICS_ADDR/metrics,http://$INVENTORY_METRICS_ADDR/metrics,http://$RESERVATION_METRICS_ADDR/metrics,http://$NOTIFICATION_METRICS_ADDR/metrics
 export YEYAK_CTL_TOKEN_FILE=$RUN_DIR/operator-token
+EOF
+# Where yeyak-surge finds this stack (docs/surge.md); the token stays in its file.
+cat >"$RUN_DIR/endpoints.toml" <<EOF
+# Written by scripts/run.sh for yeyak-surge (docs/surge.md).
+admission = "$ADMISSION_ADDR"
+identity = "$IDENTITY_ADDR"
+eligibility = "$ELIGIBILITY_ADDR"
+inventory = "$INVENTORY_ADDR"
+reservation = "$RESERVATION_ADDR"
+sms_gateway_url = "$SMS_GATEWAY_URL"
+registry_seed = ${YEYAK_SEED:-20210226}
+registry_count = $SEED_COUNT
+pids_file = "pids"
+broker_link_url = "http://$BROKER_LINK_ADMIN_ADDR"
+
+# Counted by process name for the plan's data-store sizing (all of this
+# machine's processes of that name: on a shared machine an upper bound).
+[data_stores]
+postgres = "postgres"
+redis = "redis-server"
+rabbitmq = "beam.smp"
+
+[idp_urls]
+carrier-sms = "http://$IDP_CARRIER_SMS_ADDR"
 EOF
 cat <<EOF
 [run] Yeyak is running:
@@ -386,8 +437,10 @@ cat <<EOF
 [run]   mock IdP naver-cert  http://$IDP_NAVER_CERT_ADDR
 [run]   mock IdP fin-cert    http://$IDP_FIN_CERT_ADDR
 [run]   mock SMS gateway    $SMS_GATEWAY_URL
+[run]   broker link         $BROKER_LINK_ADDR -> $BROKER_ADDR   admin http://$BROKER_LINK_ADMIN_ADDR/admin/link
 [run]   logs .run/logs/   dev keys .run/dev.env
 [run]   operator CLI: . .run/ctl.env && target/debug/yeyak-ctl status --watch 2   (docs/yeyak-ctl.md)
+[run]   surge: target/debug/yeyak-surge run --scenario tools/yeyak-surge/scenarios/ci.toml --operator-token-file .run/operator-token   (docs/surge.md)
 EOF
 
 if [ "$WAIT" -eq 0 ]; then
@@ -395,8 +448,44 @@ if [ "$WAIT" -eq 0 ]; then
     exit 0
 fi
 
+# `yeyak-surge run --chaos` stops services and starts them again, writing
+# each new pid into the pids file: the stack follows it (and Ctrl-C stops
+# the new process), and a process that ended is given RESTART_GRACE seconds
+# to reappear there before the stack is declared broken.
+RESTART_GRACE=30
+declare -A DEAD_SINCE=()
+adopt_restarted() {
+    [ -f "$PID_FILE" ] || return 0
+    local name pid i
+    while read -r name pid; do
+        for i in "${!NAMES[@]}"; do
+            if [ "${NAMES[$i]}" = "$name" ] && [ -n "${pid:-}" ] && [ "${PIDS[$i]}" != "$pid" ]; then
+                log "$name is now pid $pid (started again by yeyak-surge --chaos)"
+                PIDS[$i]=$pid
+                unset "DEAD_SINCE[$i]"
+            fi
+        done
+    done <"$PID_FILE"
+}
+watch_alive() {
+    local i now
+    now=$(date +%s)
+    for i in "${!PIDS[@]}"; do
+        if kill -0 "${PIDS[$i]}" 2>/dev/null; then
+            unset "DEAD_SINCE[$i]"
+        elif [ -z "${DEAD_SINCE[$i]:-}" ]; then
+            DEAD_SINCE[$i]=$now
+        elif [ $((now - DEAD_SINCE[$i])) -ge "$RESTART_GRACE" ]; then
+            printf '[run] ERROR: %s (pid %s) ended and was not started again within %ss\n' "${NAMES[$i]}" "${PIDS[$i]}" "$RESTART_GRACE" >&2
+            show_log_tail "${NAMES[$i]}"
+            exit 1
+        fi
+    done
+}
+
 log "Press Ctrl-C to stop"
 while :; do
-    check_alive
+    adopt_restarted
+    watch_alive
     sleep 1
 done

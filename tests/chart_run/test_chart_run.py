@@ -295,7 +295,18 @@ def operator_cli_sees_the_evening(cluster: Cluster, keys: dict, ca_file: Path) -
     funnel = view["events"]["demo"]["funnel"]
     assert {stage: funnel.get(stage) for stage in ("joined", "booked", "sms_sent")} == {
         "joined": 1.0, "booked": 1.0, "sms_sent": 1.0}, funnel
-    print(f"yeyak-ctl: {pods} metrics endpoints, admission automatic at {settings['controlled_rate_per_second']}/s")
+    # Events as data on the chart's deployment: created, listed beside the configured one, closed.
+    def events(*args: str) -> dict:
+        run = subprocess.run(ctl + ["events", *args], env=env, capture_output=True, text=True, timeout=30)
+        assert run.returncode == 0, run.stdout + run.stderr
+        return json.loads(run.stdout)
+    made = events("create", "night2", "--title", "Second night", "--opens-at", "2021-07-26 20:00", "--rate", "5")
+    assert made["applied"] and made["event"]["opens_at"] == "2021-07-26 20:00", made
+    phases = {e["event"]["id"]: e["phase"] for e in events("list")["events"]}
+    assert phases == {"demo": "open", "night2": "open"}, phases
+    assert events("close", "night2")["applied"]
+    assert {e["event"]["id"]: e["phase"] for e in events("list")["events"]}["night2"] == "closed"
+    print(f"yeyak-ctl: {pods} metrics endpoints, admission automatic at {settings['controlled_rate_per_second']}/s; events created and closed")
 
 
 def demo_env(cluster: Cluster, keys: dict, ca_file: Path) -> dict:

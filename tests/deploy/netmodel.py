@@ -38,6 +38,8 @@ CALLS = {
     ("gateway", "notification", "grpc"),
     ("operator", "admission", "grpc"),        # the operator APIs are on the public ports
     ("operator", "notification", "grpc"),
+    ("operator", "inventory", "grpc"),        # supply changes (docs/supply-changes.md)
+    ("operator", "reservation", "grpc"),
     ("identity", "identityProviders", "http"),
     ("eligibility", "registry", "http"),
     ("notification", "smsGateway", "http"),

@@ -1,6 +1,7 @@
 """The operators Secret (docs/operators.md): mounted as a file, re-read live,
-in exactly the services that serve an operator or support API (admission and
-notification), and the deprecated single operator token as the fallback."""
+in exactly the services that serve an operator or support API (admission,
+inventory, reservation and notification; never their migration Jobs), and the
+deprecated single operator token as the fallback."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ import valuesets
 from deploytest import SERVICES, find, pod_spec, service_deployments
 
 OPERATORS_DIR = "/var/run/secrets/yeyak/operators"
-WITH_OPERATOR_API = {"admission", "notification"}
+WITH_OPERATOR_API = {"admission", "inventory", "reservation", "notification"}
 
 
 def config(objs, service) -> dict:
@@ -31,7 +32,7 @@ def operator_settings(data: dict) -> set:
     return {k for k in data if k.startswith("YEYAK_OPERATOR")}
 
 
-def test_named_operators_are_a_file_of_their_own_secret_in_admission_and_notification(renders):
+def test_named_operators_are_a_file_of_their_own_secret_in_the_services_with_an_operator_api(renders):
     objs = renders["operators"]
     for service, dep in service_deployments(objs).items():
         data = config(objs, service)
@@ -53,19 +54,21 @@ def test_named_operators_are_a_file_of_their_own_secret_in_admission_and_notific
 
 
 @pytest.mark.parametrize("set_name", ["production", "mocks", "tls"])
-def test_without_named_operators_the_deprecated_token_serves_both(renders, set_name):
+def test_without_named_operators_the_deprecated_token_serves_them_all(renders, set_name):
     """Existing installs keep working: admission reads its token as before, and
-    notification is given that one key of admission's Secret, nothing else."""
+    the other services with an operator API are given that one key of
+    admission's Secret, nothing else."""
     objs = renders[set_name]
     deps = service_deployments(objs)
     assert config(objs, "admission")["YEYAK_OPERATOR_TOKEN_FILE"] == "/var/run/secrets/yeyak/admission/operator-token"
     assert "operators" not in volumes(deps["admission"]), "admission has the token in admission-keys"
-    data = config(objs, "notification")
-    assert operator_settings(data) == {"YEYAK_OPERATOR_TOKEN_FILE"}
-    assert data["YEYAK_OPERATOR_TOKEN_FILE"] == f"{OPERATORS_DIR}/operator-token"
-    assert volumes(deps["notification"])["operators"]["secret"] == {
-        "secretName": "yeyak-admission-keys", "defaultMode": 0o440,
-        "items": [{"key": "YEYAK_OPERATOR_TOKEN", "path": "operator-token"}]}, "never the signing or ticket keys"
+    for service in WITH_OPERATOR_API - {"admission"}:
+        data = config(objs, service)
+        assert operator_settings(data) == {"YEYAK_OPERATOR_TOKEN_FILE"}, service
+        assert data["YEYAK_OPERATOR_TOKEN_FILE"] == f"{OPERATORS_DIR}/operator-token"
+        assert volumes(deps[service])["operators"]["secret"] == {
+            "secretName": "yeyak-admission-keys", "defaultMode": 0o440,
+            "items": [{"key": "YEYAK_OPERATOR_TOKEN", "path": "operator-token"}]}, "never the signing or ticket keys"
     for service in set(SERVICES) - WITH_OPERATOR_API:
         assert not operator_settings(config(objs, service)) and "operators" not in volumes(deps[service]), service
 
@@ -80,3 +83,16 @@ def test_the_schema_keeps_operator_tokens_out_of_values(bad, fragment):
     with pytest.raises(HelmError) as err:
         chartlib.chart().validate_schema(chartlib.deep_merge(valuesets.PRODUCTION, bad))
     assert fragment in str(err.value), str(err.value)
+
+
+def test_migration_jobs_get_no_operators(renders):
+    """`<binary> migrate` reads the database settings only: the Secret stays
+    with the serving pods."""
+    for set_name in ("operators", "production"):
+        jobs = [o for o in renders[set_name] if o["kind"] == "Job" and o["metadata"]["name"].endswith("-migrate")]
+        assert {j["metadata"]["name"] for j in jobs} >= {"yeyak-inventory-migrate", "yeyak-reservation-migrate"}, set_name
+        for job in jobs:
+            spec = pod_spec(job)
+            env = {e["name"] for e in spec["containers"][0].get("env", [])}
+            assert not {n for n in env if n.startswith("YEYAK_OPERATOR")}, job["metadata"]["name"]
+            assert "operators" not in {v["name"] for v in spec.get("volumes", [])}, job["metadata"]["name"]

@@ -58,6 +58,8 @@ pub mod events {
             pub const RESERVATION_RESCHEDULED: &str = "reservation.rescheduled.v1";
             /// [`super::SlotResized`].
             pub const SLOT_RESIZED: &str = "inventory.slot_resized.v1";
+            /// [`super::SupplyChanged`].
+            pub const SUPPLY_CHANGED: &str = "inventory.supply_changed.v1";
             /// Every reservation event, for consumers that follow a booking's life.
             pub const RESERVATION_EVENTS: [&str; 3] = [RESERVATION_CONFIRMED, RESERVATION_CANCELLED, RESERVATION_RESCHEDULED];
         }

@@ -21,7 +21,7 @@ pub use wait::eventually;
 use std::{
     net::SocketAddr,
     sync::{
-        atomic::{AtomicBool, Ordering},
+        atomic::{AtomicBool, AtomicUsize, Ordering},
         Arc,
     },
 };
@@ -34,6 +34,10 @@ use tokio::{
 pub struct Proxy {
     addr: SocketAddr,
     up: Arc<AtomicBool>,
+    /// Connections being forwarded now.
+    open: Arc<AtomicUsize>,
+    /// Connections a cut or a retarget dropped, in all.
+    dropped: AtomicUsize,
     upstream: Arc<parking_lot::Mutex<String>>,
     generation: watch::Sender<u64>,
     task: tokio::task::JoinHandle<()>,
@@ -42,13 +46,20 @@ pub struct Proxy {
 impl Proxy {
     /// Listens on 127.0.0.1:0 and forwards to `upstream` (`host:port`).
     pub async fn start(upstream: &str) -> std::io::Result<Self> {
-        let listener = TcpListener::bind("127.0.0.1:0").await?;
+        Self::start_on("127.0.0.1:0", upstream).await
+    }
+
+    /// Listens on `listen` (`host:port`; a fixed port where clients must
+    /// find it again, as `make run`'s broker link) and forwards to `upstream`.
+    pub async fn start_on(listen: &str, upstream: &str) -> std::io::Result<Self> {
+        let listener = TcpListener::bind(listen).await?;
         let addr = listener.local_addr()?;
         let up = Arc::new(AtomicBool::new(true));
+        let open = Arc::new(AtomicUsize::new(0));
         let (generation, _) = watch::channel(0u64);
         let upstream = Arc::new(parking_lot::Mutex::new(upstream.to_owned()));
-        let task = tokio::spawn(accept_loop(listener, upstream.clone(), up.clone(), generation.clone()));
-        Ok(Self { addr, up, upstream, generation, task })
+        let task = tokio::spawn(accept_loop(listener, upstream.clone(), up.clone(), open.clone(), generation.clone()));
+        Ok(Self { addr, up, open, dropped: AtomicUsize::new(0), upstream, generation, task })
     }
 
     pub fn addr(&self) -> SocketAddr {
@@ -58,7 +69,23 @@ impl Proxy {
     /// The dependency "goes down": open connections drop, new ones are refused.
     pub fn cut(&self) {
         self.up.store(false, Ordering::SeqCst);
+        self.drop_open();
+    }
+
+    fn drop_open(&self) {
+        self.dropped.fetch_add(self.open.load(Ordering::SeqCst), Ordering::SeqCst);
         self.generation.send_modify(|g| *g += 1);
+    }
+
+    /// Connections forwarded now.
+    pub fn open(&self) -> usize {
+        self.open.load(Ordering::SeqCst)
+    }
+
+    /// Connections that were open when the link was cut or retargeted, in
+    /// all: proof that clients were using it.
+    pub fn dropped(&self) -> usize {
+        self.dropped.load(Ordering::SeqCst)
     }
 
     /// The dependency "comes back".
@@ -70,7 +97,7 @@ impl Proxy {
     /// switch): open connections drop, new ones go to `upstream`.
     pub fn retarget(&self, upstream: &str) {
         *self.upstream.lock() = upstream.to_owned();
-        self.generation.send_modify(|g| *g += 1);
+        self.drop_open();
     }
 
     pub fn is_up(&self) -> bool {
@@ -89,6 +116,7 @@ async fn accept_loop(
     listener: TcpListener,
     upstream: Arc<parking_lot::Mutex<String>>,
     up: Arc<AtomicBool>,
+    open: Arc<AtomicUsize>,
     generation: watch::Sender<u64>,
 ) {
     while let Ok((client, _)) = listener.accept().await {
@@ -98,8 +126,10 @@ async fn accept_loop(
         }
         let upstream = upstream.lock().clone();
         let mut cut = generation.subscribe();
+        let open = open.clone();
         tokio::spawn(async move {
             let Ok(server) = TcpStream::connect(&upstream).await else { return };
+            open.fetch_add(1, Ordering::SeqCst);
             // Small request/response protocols stall on delayed ACKs otherwise.
             let _ = client.set_nodelay(true);
             let _ = server.set_nodelay(true);
@@ -108,6 +138,7 @@ async fn accept_loop(
                 _ = tokio::io::copy_bidirectional(&mut client, &mut server) => {},
                 _ = cut.changed() => {},
             }
+            open.fetch_sub(1, Ordering::SeqCst);
         });
     }
 }
@@ -140,7 +171,9 @@ mod tests {
         let mut buf = [0u8; 4];
         conn.read_exact(&mut buf).await.unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(&buf, b"ping");
+        assert_eq!(proxy.open(), 1);
         proxy.cut();
+        assert_eq!(proxy.dropped(), 1, "the cut counted the connection it dropped");
         let mut rest = Vec::new();
         let n = conn.read_to_end(&mut rest).await.unwrap_or(0);
         assert_eq!(n, 0, "the open connection was dropped");

@@ -108,6 +108,9 @@ notification sees that one key of admission's Secret). _volumes.tpl. */ -}}
 {{- end }}
 {{- if .svc.registry }}
 {{- $_ := set $env "YEYAK_RULES_FILE" "/etc/yeyak/rules/rules.toml" }}
+{{- if include "yeyak.ruleSets" $root }}
+{{- $_ := set $env "YEYAK_RULE_SETS_DIR" "/etc/yeyak/rule-sets" }}
+{{- end }}
 {{- if $v.mocks.enabled }}
 {{- $_ := set $env "YEYAK_REGISTRY_URL" (include "yeyak.mockUrl" (dict "root" $root "name" "mock-registry" "namespace" $v.mocks.registry.namespace)) }}
 {{- else }}

@@ -40,6 +40,7 @@ inventory:
   redis: true
   amqp: true
   internal: true
+  operators: true
   passes: true
 reservation:
   binary: yeyak-reservation
@@ -47,6 +48,7 @@ reservation:
   database: true
   amqp: true
   calls: [eligibility, inventory]
+  operators: true
   passes: true
 notification:
   binary: yeyak-notification

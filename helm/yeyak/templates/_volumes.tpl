@@ -14,11 +14,24 @@ certificates without a restart). (dict "root" $ "name" "identity" "svc" ... "val
 {{- end }}
 {{- if .svc.registry }}
 - {name: rules, mountPath: /etc/yeyak/rules, readOnly: true}
+{{- if include "yeyak.ruleSets" .root }}
+- {name: rule-sets, mountPath: /etc/yeyak/rule-sets, readOnly: true}
+{{- end }}
 {{- end }}
 {{- if .root.Values.tls.internal.enabled }}
 - {name: tls, mountPath: {{ include "yeyak.path.tls" .root }}, readOnly: true}
 {{- end }}
 {{- include "yeyak.caBundleMount" .root }}
+{{- end }}
+
+{{/* The ConfigMap of the named rule sets, or nothing when there are none. */}}
+{{- define "yeyak.ruleSets" -}}
+{{- $sets := .Values.eligibility.ruleSets -}}
+{{- if $sets.existingConfigMap -}}
+{{ $sets.existingConfigMap }}
+{{- else if $sets.sets -}}
+{{ include "yeyak.fullname" . }}-eligibility-rule-sets
+{{- end -}}
 {{- end }}
 
 {{- define "yeyak.volumes" -}}
@@ -49,6 +62,12 @@ certificates without a restart). (dict "root" $ "name" "identity" "svc" ... "val
   configMap:
     name: {{ .values.rules.existingConfigMap | default (printf "%s-eligibility-rules" $full) }}
     items: [{key: rules.toml, path: rules.toml}]
+{{- with include "yeyak.ruleSets" .root }}
+# Every key a set: a new one appears in the directory without a restart.
+- name: rule-sets
+  configMap:
+    name: {{ . }}
+{{- end }}
 {{- end }}
 {{- if .root.Values.tls.internal.enabled }}
 # cert-manager's Secret of this service (type kubernetes.io/tls), renewed in place.

@@ -93,6 +93,13 @@ impl Config {
         let operators = Operators::from_env(env)?;
         let published_keys = tokens::config::trusted_keys(env, Some(&signing_key))?;
         let pass_ttl = Duration::from_secs(env.parse("PASS_TTL_SECONDS", 1_200)?);
+        // They seed the catalog of booking events, whose ids they must fit.
+        if let Some(bad) = tokens::config::queue_ids(env).into_iter().find(|q| !crate::domain::valid_id(q)) {
+            return Err(ConfigError::Invalid {
+                key: "YEYAK_QUEUE_IDS".into(),
+                reason: format!("{bad:?}: an event id is 1 to 32 of a-z, 0-9 and '-', not starting with '-'"),
+            });
+        }
         Ok(Self {
             server: ServerSettings::from_env(env, 50051, 9101)?,
             redis: RedisSettings::from_env(env)?,

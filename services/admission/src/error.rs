@@ -14,6 +14,22 @@ pub(crate) enum AdmissionError {
     NoQueue,
     #[error("unknown queue {0}")]
     UnknownQueue(String),
+    /// The event was closed by an operator: no joins, no admissions.
+    #[error("event {0} is closed")]
+    EventClosed(String),
+    /// A join before the event's pre-opening window.
+    #[error("the event takes arrivals from {from_ms} (unix ms)")]
+    NotYetOpen { from_ms: i64 },
+    #[error("event {0} already exists")]
+    EventExists(String),
+    /// Another operator changed the event since this replica read it.
+    #[error("event {0} changed meanwhile")]
+    EventChanged(String),
+    /// A change that would throw out people inside, without `force`.
+    #[error("refused without force: it {0}")]
+    NeedsForce(String),
+    #[error("event definition rejected: {0}")]
+    InvalidEvent(#[from] crate::domain::InvalidEvent),
     #[error("ticket rejected: {0}")]
     BadTicket(TokenError),
     #[error("ticket belongs to another client")]
@@ -57,6 +73,19 @@ pub(crate) enum AdmissionError {
     /// not be rebuilt: fail closed, nobody is admitted.
     #[error("queue store: {0}")]
     Store(#[from] StoreError),
+}
+
+impl From<crate::store::durable::EventWrite> for AdmissionError {
+    fn from(e: crate::store::durable::EventWrite) -> Self {
+        use crate::store::durable::EventWrite;
+        match e {
+            EventWrite::Exists(id) => Self::EventExists(id),
+            EventWrite::Missing(id) => Self::UnknownQueue(id),
+            EventWrite::Closed(id) => Self::EventClosed(id),
+            EventWrite::Stale(id) => Self::EventChanged(id),
+            EventWrite::Db(e) => e.into(),
+        }
+    }
 }
 
 impl From<sqlx::Error> for AdmissionError {

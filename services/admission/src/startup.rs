@@ -3,11 +3,7 @@
 //! and runs it — with one admission ticker per queue, one automatic rate
 //! controller per queue when targets are configured, and the booking
 //! consumer — until shutdown.
-use std::{
-    net::SocketAddr,
-    sync::Arc,
-    time::{Duration, Instant},
-};
+use std::{net::SocketAddr, sync::Arc, time::Duration};
 
 use sqlx::migrate::Migrator;
 use tokio::task::JoinSet;
@@ -26,12 +22,14 @@ use yeyak_proto::admission::v1::{
 };
 
 use crate::{
-    app::{ControlState, DeviceKeys, IdentityFirst, Policy, RateControl, WaitingRoom},
+    app::{seed, DeviceKeys, IdentityFirst, Policy, RateControl, WaitingRoom},
     config::Config,
     consumers,
     grpc::{OperatorApi, QueueApi},
     store::{durable::DurableStore, QueueStore},
 };
+
+mod tasks;
 
 static MIGRATOR: Migrator = sqlx::migrate!("./migrations");
 
@@ -86,6 +84,9 @@ impl Application {
         let store = QueueStore::new(conn, &config.redis.key_prefix);
         let control = if config.control.targets.is_empty() { None } else { Some(RateControl::new(config.control.clone())?) };
         let room = Arc::new(WaitingRoom::new(store, DurableStore::new(pool), policy(&config), &metrics).with_control(control));
+        // The events: the configured ones on a first start, then as data.
+        room.seed_events().await?;
+        room.sync_events().await?;
         let keys =
             KeyWatch::new(&metrics).with(config.ticket_keys.clone()).with(config.operators.clone()).with(config.published_keys.clone());
         // The pass keys, for verifiers outside Yeyak (docs/admission.md).
@@ -107,16 +108,11 @@ impl Application {
 
     pub async fn run_until_stopped(self, shutdown: Shutdown) -> anyhow::Result<()> {
         let mut tasks = JoinSet::new();
-        for queue in self.config.queue_ids.clone() {
-            tasks.spawn(ticker(self.room.clone(), queue.clone(), self.config.tick, shutdown.clone()));
-            if let Some(every) = self.room.control_interval() {
-                tasks.spawn(controller(self.room.clone(), queue, every, shutdown.clone()));
-            }
-        }
+        tasks.spawn(tasks::events(self.room.clone(), self.config.tick, shutdown.clone()));
         tasks.spawn(consumers::sessions::run(self.room.clone(), self.config.amqp.clone(), shutdown.clone()));
         tasks.spawn(self.keys.run(shutdown.clone()));
         tasks.spawn(self.probes.run(shutdown.clone()));
-        tasks.spawn(sweeper(self.room.clone(), shutdown.clone()));
+        tasks.spawn(tasks::sweeper(self.room.clone(), shutdown.clone()));
         self.ready.set_serving().await;
         let result = self.ready.run(shutdown.clone()).await;
         shutdown.trigger();
@@ -126,91 +122,21 @@ impl Application {
 }
 
 fn policy(config: &Config) -> Policy {
+    let seeds = config.queue_ids.iter().map(|q| {
+        let bits = config.proof_bits.get(q).copied().unwrap_or(0);
+        seed(q, &config.defaults(q), bits, config.identity_first.get(q).cloned())
+    });
     Policy {
-        queues: config.queue_ids.iter().map(|queue| (queue.clone(), config.defaults(queue))).collect(),
+        seeds: seeds.collect(),
+        session_ttl: config.pass_ttl,
+        burst: config.burst,
         signing_key: config.signing_key.clone(),
         ticket_keys: config.ticket_keys.clone(),
         ticket_ttl: config.ticket_ttl,
         ended_retention: config.ended_retention,
         place_block: config.place_block,
         join: config.join.clone(),
-        proof_bits: config.proof_bits.clone(),
         device_keys: DeviceKeys::new(config.device_keys_required),
-        identity_first: IdentityFirst {
-            events: config.identity_first.clone(),
-            assertions: AssertionVerifier::new(config.published_keys.clone(), DEFAULT_REMEMBERED),
-        },
-    }
-}
-
-/// Advances one queue's admission frontier every `tick` until shutdown.
-/// Errors (Redis or PostgreSQL down) admit nobody: the waiting room fails
-/// closed. Once a minute it also forgets what expired in PostgreSQL.
-async fn ticker(room: Arc<WaitingRoom>, queue: String, tick: Duration, shutdown: Shutdown) {
-    // A tick runs to its end (a reserved batch is logged before it is
-    // shown); if one overruns the grace, the shutdown deadline names it.
-    let _running = shutdown.track(format!("admission ticker {queue}"));
-    let mut interval = tokio::time::interval(tick);
-    interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    let (mut pruned, mut observed) = (Instant::now(), Instant::now() - OBSERVE_EVERY);
-    loop {
-        tokio::select! {
-            _ = interval.tick() => {
-                if let Err(e) = room.admit(&queue).await {
-                    tracing::debug!(%queue, error = %e, "admission tick failed; nobody admitted");
-                }
-                if observed.elapsed() >= OBSERVE_EVERY {
-                    observed = Instant::now();
-                    if let Err(e) = room.observe(&queue).await {
-                        tracing::debug!(%queue, error = %e, "reading the queue for its gauges failed");
-                    }
-                }
-                if pruned.elapsed() >= PRUNE_EVERY {
-                    pruned = Instant::now();
-                    if let Err(e) = room.prune(&queue).await {
-                        tracing::debug!(%queue, error = %e, "pruning expired admissions failed");
-                    }
-                }
-            }
-            _ = shutdown.wait() => return,
-        }
-    }
-}
-
-/// Decides one queue's automatic admission rate every `every`, while this
-/// replica holds the queue's control lease (docs/admission.md). A failed
-/// interval changes nothing: the rate last written holds for ten intervals,
-/// then the operators' rate applies again.
-async fn controller(room: Arc<WaitingRoom>, queue: String, every: Duration, shutdown: Shutdown) {
-    let _running = shutdown.track(format!("admission rate controller {queue}"));
-    let mut interval = tokio::time::interval(every);
-    interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    let mut state = ControlState::default();
-    loop {
-        tokio::select! {
-            _ = interval.tick() => {
-                if let Err(e) = room.control(&queue, &mut state).await {
-                    tracing::warn!(%queue, error = %e, "automatic admission rate: interval failed; the rate holds");
-                }
-            }
-            _ = shutdown.wait() => {
-                room.release_control(&queue).await;
-                return;
-            }
-        }
-    }
-}
-
-/// Keeps the join limiters' memory bounded by the recent joins.
-async fn sweeper(room: Arc<WaitingRoom>, shutdown: Shutdown) {
-    let mut interval = tokio::time::interval(SWEEP_LIMITS_EVERY);
-    loop {
-        tokio::select! {
-            _ = interval.tick() => {
-                let remembered = room.sweep_join_limits();
-                tracing::debug!(remembered, "join limits swept");
-            }
-            _ = shutdown.wait() => return,
-        }
+        identity_first: IdentityFirst { assertions: AssertionVerifier::new(config.published_keys.clone(), DEFAULT_REMEMBERED) },
     }
 }

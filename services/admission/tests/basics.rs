@@ -131,6 +131,32 @@ async fn pausing_stops_admission_and_says_why_and_resuming_admits_at_the_rate() 
     r.stop().await;
 }
 
+/// The 2021 scene the surge simulator found again: people who joined in the
+/// first seconds after the opening were told 250–870 s and waited 10–22 s,
+/// because the rate was measured over 30 s of which most came before the
+/// opening, when admitting nobody is the plan, not a stall.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_rate_just_after_the_opening_is_measured_from_the_opening() {
+    let opens_at = chrono::Utc::now() + chrono::Duration::milliseconds(6_000);
+    let spec = format!("q1={}", opens_at.to_rfc3339());
+    let d = Deployment::new(&[("QUEUE_OPENS_AT", spec.as_str()), ("ADMISSION_RATE", "20")]);
+    let r = d.start().await;
+    let joined = futures_util::future::join_all((0..200).map(|i| r.join_owned(client(i)))).await;
+    assert!(joined.iter().all(Result::is_ok), "every pre-opening join is taken");
+    tokio::time::sleep((opens_at - chrono::Utc::now()).to_std().unwrap_or_default() + Duration::from_secs(3)).await;
+    let settings = r
+        .operator()
+        .get_admission_settings(op(GetAdmissionSettingsRequest { queue_id: "q1".into() }))
+        .await
+        .unwrap()
+        .into_inner()
+        .settings
+        .unwrap();
+    let measured = settings.measured_rate_per_second;
+    assert!((12.0..=26.0).contains(&measured), "measured {measured}/s three seconds after an opening at 20/s");
+    r.stop().await;
+}
+
 #[tokio::test]
 async fn estimates_come_from_the_measured_rate() {
     let d = Deployment::new(&[("ADMISSION_RATE", "10")]);

@@ -33,6 +33,9 @@ pub struct Config {
     pub registry_batch: BatchSettings,
     /// `YEYAK_RULES_FILE`: the cohort rules file (TOML).
     pub rules_file: PathBuf,
+    /// `YEYAK_RULE_SETS_DIR`: named rule sets (`<name>.toml`) that booking
+    /// events may name; unset: only the rules file.
+    pub rule_sets_dir: Option<PathBuf>,
     /// `YEYAK_RULES_RELOAD_INTERVAL_MS`: how often the rules file's
     /// modification time is checked (0: only on SIGHUP).
     pub rules_reload_interval: Duration,
@@ -76,6 +79,7 @@ impl Config {
                 queue: env.parse::<usize>("REGISTRY_QUEUE", 8192)?.max(1),
             },
             rules_file: PathBuf::from(env.string("RULES_FILE", "services/eligibility/rules/demo.toml")),
+            rule_sets_dir: env.raw("RULE_SETS_DIR").filter(|d| !d.trim().is_empty()).map(PathBuf::from),
             rules_reload_interval: Duration::from_millis(env.parse("RULES_RELOAD_INTERVAL_MS", 2_000)?),
             redis: RedisSettings::from_env(env)?,
             amqp: AmqpSettings::from_env(env)?,

@@ -28,6 +28,9 @@ pub(crate) enum EligibilityError {
     /// A valid consent token that does not cover this request.
     #[error("consent token {0}")]
     ConsentMismatch(ConsentMismatch),
+    /// The event names a rule set this replica has not loaded.
+    #[error("rule set {0:?} is not loaded (YEYAK_RULE_SETS_DIR)")]
+    RuleSetMissing(String),
     #[error("registry unavailable: {0}")]
     RegistryUnavailable(String),
     #[error("redis unavailable: {0}")]

@@ -25,7 +25,7 @@ use crate::{
     metrics::CheckMetrics,
     store::{
         rules_file::{self, Hangups},
-        RulesHandle, Store, Ttls,
+        RuleSets, RulesHandle, Store, Ttls,
     },
 };
 
@@ -54,12 +54,16 @@ impl Application {
             let r = rules.current();
             tracing::info!(file = %config.rules_file.display(), version = %r.version, cohorts = r.cohorts.len(), windows = r.windows.len(), "rules loaded");
         }
+        let rule_sets = Arc::new(RuleSets::load(config.rule_sets_dir.as_deref())?);
+        let ended = EndedSessions::new(&config.sessions, config.queue_ids.clone()).await?;
         let conn = redis_store::connect(&config.redis).await?;
         let funnel_conn = conn.clone();
         let probes = Probes::new().redis(conn.clone()).amqp(config.amqp.clone(), &[consumers::bookings::QUEUE]).registered(&metrics);
         let ttls = Ttls { cache: config.cache_ttl, booked: config.booked_ttl, proxy: config.proxy_ttl };
         let check = Arc::new(EligibilityCheck {
             rules,
+            rule_sets,
+            events: ended.clone(),
             registry: RegistryClient::with_tls(&config.registry_url, config.registry_timeout, &config.tls)?.batching(config.registry_batch),
             store: Store::new(conn, &config.redis.key_prefix, ttls),
             trusted: config.trusted.clone(),
@@ -68,7 +72,6 @@ impl Application {
             proxy_max_subjects: config.proxy_max_subjects,
             metrics: CheckMetrics::register(&metrics),
         });
-        let ended = EndedSessions::new(&config.sessions, config.queue_ids.clone()).await?;
         // Reservation forwards the person's pass and device proof when it checks a booking here.
         let verifier = PassVerifier::new(config.trusted.clone(), config.queue_ids.clone())
             .with_ended_sessions(ended.clone())
@@ -104,7 +107,13 @@ impl Application {
 
     pub async fn run_until_stopped(self, shutdown: Shutdown) -> anyhow::Result<()> {
         let mut tasks = JoinSet::new();
-        tasks.spawn(rules_file::watch(self.rules(), self.config.rules_reload_interval, self.hangups, shutdown.clone()));
+        tasks.spawn(rules_file::watch(
+            self.rules(),
+            self.check.rule_sets.clone(),
+            self.config.rules_reload_interval,
+            self.hangups,
+            shutdown.clone(),
+        ));
         tasks.spawn(consumers::bookings::run(self.check.clone(), self.config.amqp.clone(), shutdown.clone()));
         tasks.spawn(self.keys.run(shutdown.clone()));
         tasks.spawn(self.probes.run(shutdown.clone()));

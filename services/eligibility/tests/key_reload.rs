@@ -71,6 +71,9 @@ async fn trusted_keys_follow_their_mounted_file_without_a_restart() {
         // Never called: every request here stops at the pass check or the dose.
         ("REGISTRY_URL".into(), "http://127.0.0.1:9".into()),
         ("REDIS_KEY_PREFIX".into(), format!("test:{tag}")),
+        // The admission catalogue and ended sessions this test follows are its own:
+        // the default prefix is shared with `make run` on the same Redis.
+        ("SESSIONS_REDIS_KEY_PREFIX".into(), format!("test:{tag}")),
         ("AMQP_EXCHANGE".into(), amqp.exchange.clone()),
         ("AMQP_QUEUE_PREFIX".into(), amqp.queue_prefix.clone()),
     ]);

@@ -85,6 +85,9 @@ fn sighup_makes_the_running_binary_reload_its_rules() {
         // Polling off: only SIGHUP can reload.
         .env("YEYAK_RULES_RELOAD_INTERVAL_MS", "0")
         .env("YEYAK_REDIS_KEY_PREFIX", format!("test:{tag}"))
+        // The admission catalogue and ended sessions this test follows are its own:
+        // the default prefix is shared with `make run` on the same Redis.
+        .env("YEYAK_SESSIONS_REDIS_KEY_PREFIX", format!("test:{tag}"))
         .env("YEYAK_AMQP_EXCHANGE", &amqp.exchange)
         .env("YEYAK_AMQP_QUEUE_PREFIX", &amqp.queue_prefix)
         .stdout(Stdio::piped())

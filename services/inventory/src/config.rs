@@ -5,6 +5,7 @@ use yeyak_platform::{
     config::{ConfigError, Env, Environment, ServerSettings},
     db::DatabaseSettings,
     messaging::AmqpSettings,
+    operators::Operators,
     redis_store::RedisSettings,
     tokens::{self, KeyRing},
 };
@@ -34,6 +35,10 @@ pub struct Config {
     pub seed_days: u32,
     /// Redis cache of hot read answers.
     pub cache: CacheSettings,
+    /// Who may call the operator API (`YEYAK_OPERATORS`, docs/operators.md).
+    /// Read only by the server: `migrate`, `seed` and `resize-slot` need
+    /// no operators, so the migration Job is not given their Secret.
+    pub operators: Operators,
 }
 
 impl Config {
@@ -44,25 +49,6 @@ impl Config {
         if seed_days > 366 {
             return Err(ConfigError::Invalid { key: "YEYAK_SEED_DAYS".into(), reason: "at most 366 days".into() });
         }
-        let redis = RedisSettings::from_env(env)?;
-        let millis = |key: &str, default: u64| -> Result<Duration, ConfigError> {
-            let value: u64 = env.parse(key, default)?;
-            if value == 0 {
-                return Err(ConfigError::Invalid { key: format!("YEYAK_{key}"), reason: "must be positive".into() });
-            }
-            Ok(Duration::from_millis(value))
-        };
-        let cache = CacheSettings {
-            url: redis.url,
-            mode: redis.mode,
-            key_prefix: redis.key_prefix,
-            tls: redis.tls,
-            enabled: env.parse("CACHE_ENABLED", true)?,
-            timeout: millis("CACHE_TIMEOUT_MS", 100)?,
-            ttl: millis("CACHE_TTL_MS", 30_000)?,
-            regions_ttl: millis("CACHE_REGIONS_TTL_MS", 600_000)?,
-            invalidation_interval: millis("CACHE_INVALIDATION_MS", 200)?,
-        };
         Ok(Self {
             server: ServerSettings::from_env(env, 50054, 9104)?,
             database: DatabaseSettings::from_env(env, "yeyak_inventory")?,
@@ -73,9 +59,34 @@ impl Config {
             environment,
             seed_clinics_per_district: env.parse("SEED_CLINICS_PER_DISTRICT", default_seed)?,
             seed_days,
-            cache,
+            cache: cache_settings(env)?,
+            operators: Operators::from_env(env)?,
         })
     }
+}
+
+/// The Redis cache's settings alone (`yeyak-inventory resize-slot` needs them
+/// to invalidate what a resize changes, and nothing else of the server's).
+pub fn cache_settings(env: &Env) -> Result<CacheSettings, ConfigError> {
+    let redis = RedisSettings::from_env(env)?;
+    let millis = |key: &str, default: u64| -> Result<Duration, ConfigError> {
+        let value: u64 = env.parse(key, default)?;
+        if value == 0 {
+            return Err(ConfigError::Invalid { key: format!("YEYAK_{key}"), reason: "must be positive".into() });
+        }
+        Ok(Duration::from_millis(value))
+    };
+    Ok(CacheSettings {
+        url: redis.url,
+        mode: redis.mode,
+        key_prefix: redis.key_prefix,
+        tls: redis.tls,
+        enabled: env.parse("CACHE_ENABLED", true)?,
+        timeout: millis("CACHE_TIMEOUT_MS", 100)?,
+        ttl: millis("CACHE_TTL_MS", 30_000)?,
+        regions_ttl: millis("CACHE_REGIONS_TTL_MS", 600_000)?,
+        invalidation_interval: millis("CACHE_INVALIDATION_MS", 200)?,
+    })
 }
 
 #[cfg(test)]
@@ -90,8 +101,14 @@ mod tests {
         assert_eq!(dev.server.grpc_addr, "127.0.0.1:50054");
         assert_eq!(dev.database.database_name().as_deref(), Some("yeyak_inventory"));
         let key = tokens::SigningKey::generate(tokens::Issuer::Admission, "k1");
-        let prod = Config::from_env(&Env::from_pairs([("ENV", "production"), ("TRUSTED_KEYS", key.trusted_entry().as_str())])).unwrap();
+        let (operators, trusted) = ("kim.ops:operator:0123456789abcdefghijklmnop", key.trusted_entry());
+        let prod_env = [("ENV", "production"), ("TRUSTED_KEYS", trusted.as_str()), ("OPERATORS", operators)];
+        let prod = Config::from_env(&Env::from_pairs(prod_env)).unwrap();
         assert_eq!(prod.seed_clinics_per_district, 0);
+        assert_eq!(prod.operators.names(), ["kim.ops"]);
+        let err = Config::from_env(&Env::from_pairs([("ENV", "production"), ("TRUSTED_KEYS", trusted.as_str())]));
+        assert!(err.unwrap_err().to_string().contains("YEYAK_OPERATORS"), "serving in production needs operators");
+        assert!(dev.operators.names().is_empty());
         assert!(dev.cache.enabled);
         assert_eq!(
             (dev.cache.key_prefix.as_str(), dev.cache.ttl, dev.cache.timeout),

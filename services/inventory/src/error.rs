@@ -1,5 +1,7 @@
 //! Inventory's use-case error: what `app/` returns. Store errors convert into
 //! it; `grpc/status.rs` maps it to a gRPC status, once.
+use yeyak_platform::operators::AuthError;
+
 use crate::domain::Invalid;
 
 #[derive(Debug, thiserror::Error)]
@@ -14,6 +16,15 @@ pub enum InventoryError {
     /// Slot sizes are stored as 32-bit integers.
     #[error("capacity: is too large")]
     CapacityTooLarge,
+    /// A closed slot keeps no size: it takes no booking whatever its size.
+    #[error("slot {0} is closed")]
+    SlotClosed(uuid::Uuid),
+    /// A vaccine change to a vaccine no clinic offers is most likely a typo.
+    #[error("no clinic offers vaccine {0}")]
+    UnknownVaccine(String),
+    /// The operator API's caller is not an operator, or lacks the role.
+    #[error(transparent)]
+    Unauthorized(#[from] AuthError),
     #[error("database: {0}")]
     Database(#[from] sqlx::Error),
 }

@@ -1,7 +1,9 @@
 //! Builds the inventory server: binds the public and internal listeners, connects PostgreSQL, runs
 //! migrations, seeds the demo catalogue when asked, and runs alongside the
 //! gRPC server until shutdown: the reservation-event consumer (read model),
-//! the cache invalidator and the outbox relay (slot size changes).
+//! the cache invalidator and the outbox relay (slot size and supply changes).
+//! The operators' API shares the public listener, outside the pass check:
+//! its calls carry an operator's token instead.
 use std::{net::SocketAddr, sync::Arc, time::Duration};
 
 use tokio::{sync::Notify, task::JoinSet};
@@ -14,13 +16,16 @@ use yeyak_platform::{
     tokens::KeyWatch,
     Shutdown,
 };
-use yeyak_proto::inventory::v1::{inventory_service_server::InventoryServiceServer, slot_catalog_service_server::SlotCatalogServiceServer};
+use yeyak_proto::inventory::v1::{
+    inventory_operator_service_server::InventoryOperatorServiceServer, inventory_service_server::InventoryServiceServer,
+    slot_catalog_service_server::SlotCatalogServiceServer, supply_catalog_service_server::SupplyCatalogServiceServer,
+};
 
 use crate::{
     app::{Catalogue, Search},
     config::Config,
     consumers, domain,
-    grpc::{catalog::CatalogApi, inventory::InventoryApi},
+    grpc::{catalog::CatalogApi, inventory::InventoryApi, operator::OperatorApi, supply::SupplyApi},
     store::{self, cache::Cache, seed::seed_demo, CatalogStore},
 };
 
@@ -60,7 +65,10 @@ impl Application {
         let search = Search::new(store.clone(), cache.clone());
         let ended = EndedSessions::new(&config.sessions, config.queue_ids.clone()).await?;
         let verifier = PassVerifier::new(config.trusted.clone(), config.queue_ids.clone()).with_ended_sessions(ended.clone());
-        let keys = KeyWatch::new(&metrics).with(config.trusted.clone()).following(ended);
+        if config.operators.names().is_empty() {
+            tracing::warn!("no operators configured (YEYAK_OPERATORS): the operator API refuses every call");
+        }
+        let keys = KeyWatch::new(&metrics).with(config.trusted.clone()).with(config.operators.clone()).following(ended);
         let funnel = Funnel::new(&metrics, cache.funnel_marks());
         let mut probes = Probes::new().postgres(store.pool().clone(), true).amqp(config.amqp.clone(), &[consumers::availability::QUEUE]);
         if let Some((conn, _)) = cache.funnel_marks() {
@@ -69,8 +77,10 @@ impl Application {
         let probes = probes.registered(&metrics);
         let ready = GrpcServer::new(config.server.clone(), metrics)
             .add(verifier.guard(InventoryServiceServer::new(InventoryApi::new(search, funnel))))
-            // Only reservation calls GetSlot: its own listener, never the public one.
+            .add(InventoryOperatorServiceServer::new(OperatorApi::new(catalogue.clone(), config.operators.clone())))
+            // Only reservation calls these: their own listener, never the public one.
             .add_internal(SlotCatalogServiceServer::new(CatalogApi::new(catalogue.clone())))
+            .add_internal(SupplyCatalogServiceServer::new(SupplyApi::new(catalogue.clone())))
             .bind()
             .await?;
         let internal_addr = ready.internal_addr().ok_or_else(|| anyhow::anyhow!("the internal listener was not bound"))?;

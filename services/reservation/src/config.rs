@@ -6,6 +6,7 @@ use yeyak_platform::{
     contact::{self, ContactSealer},
     db::DatabaseSettings,
     messaging::AmqpSettings,
+    operators::Operators,
     tls::TlsSettings,
     tokens::{self, KeyRing},
 };
@@ -39,6 +40,13 @@ pub struct Config {
     /// (`YEYAK_CONTACT_PUBLIC_KEY`, `kid:base64(X25519 public key)`):
     /// this service never holds a number it could read back.
     pub contact: ContactSealer,
+    /// Who may call the supply-change operator API (`YEYAK_OPERATORS`,
+    /// docs/operators.md). `yeyak-reservation migrate` reads none of this.
+    pub operators: Operators,
+    /// Workers of supply-change jobs in this replica (`YEYAK_SUPPLY_WORKERS`,
+    /// 0 to 8): each moves one booking per transaction; 0 leaves the jobs to
+    /// other replicas.
+    pub supply_workers: usize,
 }
 
 impl Config {
@@ -46,6 +54,10 @@ impl Config {
         let outbound_timeout = Duration::from_millis(env.parse("OUTBOUND_TIMEOUT_MS", 2_000)?);
         if outbound_timeout.is_zero() {
             return Err(ConfigError::Invalid { key: "YEYAK_OUTBOUND_TIMEOUT_MS".into(), reason: "must be positive".into() });
+        }
+        let supply_workers: usize = env.parse("SUPPLY_WORKERS", 2)?;
+        if supply_workers > 8 {
+            return Err(ConfigError::Invalid { key: "YEYAK_SUPPLY_WORKERS".into(), reason: "at most 8".into() });
         }
         Ok(Self {
             server: ServerSettings::from_env(env, 50055, 9105)?,
@@ -60,6 +72,8 @@ impl Config {
             outbound_timeout,
             full_slot_window: Duration::from_millis(env.parse("FULL_SLOT_WINDOW_MS", 250)?),
             contact: contact::sealer_from_env(env)?,
+            operators: Operators::from_env(env)?,
+            supply_workers,
         })
     }
 }
@@ -78,6 +92,10 @@ mod tests {
         assert_eq!((c.inventory_addr.as_str(), c.eligibility_addr.as_str()), ("127.0.0.1:50064", "127.0.0.1:50053"));
         assert_eq!(c.outbound_timeout, Duration::from_secs(2));
         assert_eq!(c.full_slot_window, Duration::from_millis(250));
+        assert_eq!((c.supply_workers, c.operators.names().len()), (2, 0));
+        assert!(Config::from_env(&Env::from_pairs([("SUPPLY_WORKERS", "9")])).is_err());
+        let c = Config::from_env(&Env::from_pairs([("OPERATORS", "kim.ops:operator:0123456789abcdefghijklmnop")])).unwrap();
+        assert_eq!(c.operators.names(), ["kim.ops"]);
         let c = Config::from_env(&Env::from_pairs([("OUTBOUND_TIMEOUT_MS", "150"), ("INVENTORY_ADDR", "inv:1")])).unwrap();
         assert_eq!((c.outbound_timeout, c.inventory_addr.as_str()), (Duration::from_millis(150), "inv:1"));
         assert!(Config::from_env(&Env::from_pairs([("OUTBOUND_TIMEOUT_MS", "0")])).is_err());

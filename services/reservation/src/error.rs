@@ -3,7 +3,7 @@
 //! handlers name request fields.
 use std::fmt;
 
-use yeyak_platform::tokens::TokenError;
+use yeyak_platform::{operators::AuthError, tokens::TokenError};
 
 pub(crate) use crate::clients::{ClientError, Refusal};
 
@@ -63,6 +63,12 @@ pub(crate) enum ReservationError {
     /// A reschedule must keep the vaccine (the dose series depends on it).
     #[error("the new slot offers {offered}, the reservation is for {booked}")]
     VaccineMismatch { booked: String, offered: String },
+    /// No supply-change job has that id (yet: its event may be on its way).
+    #[error("supply change not found")]
+    UnknownSupplyChange,
+    /// The operator API's caller is not an operator, or lacks the role.
+    #[error(transparent)]
+    Unauthorized(#[from] AuthError),
     /// Eligibility or the catalogue could not answer, or refused the call.
     #[error(transparent)]
     Dependency(#[from] ClientError),

@@ -59,6 +59,15 @@ pub(crate) fn confirmed(r: &Reservation, admitted_by: &AdmissionPass) -> OutboxE
 
 /// `r` is the reservation as cancelled.
 pub(crate) fn cancelled(r: &Reservation) -> OutboxEvent {
+    cancelled_for(r, None)
+}
+
+/// Cancelled by the supply change `change_id`: no equivalent slot had a place.
+pub(crate) fn cancelled_by_supply(r: &Reservation, change_id: Uuid) -> OutboxEvent {
+    cancelled_for(r, Some(change_id))
+}
+
+fn cancelled_for(r: &Reservation, supply_change: Option<Uuid>) -> OutboxEvent {
     let (event_id, traceparent, meta) = meta(r.updated_at);
     let payload = ev::ReservationCancelled {
         meta: Some(meta),
@@ -70,12 +79,30 @@ pub(crate) fn cancelled(r: &Reservation) -> OutboxEvent {
         dose_number: r.dose_number,
         sealed_contact: r.sealed_contact.clone(),
         clinic_id: r.slot.clinic_id.clone(),
+        reason: reason(supply_change) as i32,
+        supply_change_id: supply_change.map(|c| c.to_string()).unwrap_or_default(),
     };
     OutboxEvent { event_id, routing_key: routing::RESERVATION_CANCELLED, payload: payload.encode_to_vec(), traceparent }
 }
 
 /// `old` is the reservation before the move, `new` after it.
 pub(crate) fn rescheduled(old: &Reservation, new: &Reservation) -> OutboxEvent {
+    rescheduled_for(old, new, None)
+}
+
+/// Moved by the supply change `change_id` (perhaps to a substitute vaccine).
+pub(crate) fn moved_by_supply(old: &Reservation, new: &Reservation, change_id: Uuid) -> OutboxEvent {
+    rescheduled_for(old, new, Some(change_id))
+}
+
+fn reason(supply_change: Option<Uuid>) -> ev::ChangeReason {
+    match supply_change {
+        Some(_) => ev::ChangeReason::SupplyChange,
+        None => ev::ChangeReason::Unspecified,
+    }
+}
+
+fn rescheduled_for(old: &Reservation, new: &Reservation, supply_change: Option<Uuid>) -> OutboxEvent {
     let (event_id, traceparent, meta) = meta(new.updated_at);
     let payload = ev::ReservationRescheduled {
         meta: Some(meta),
@@ -90,6 +117,10 @@ pub(crate) fn rescheduled(old: &Reservation, new: &Reservation) -> OutboxEvent {
         sealed_contact: new.sealed_contact.clone(),
         old_clinic_id: old.slot.clinic_id.clone(),
         vaccine_code: new.slot.vaccine_code.clone(),
+        reason: reason(supply_change) as i32,
+        supply_change_id: supply_change.map(|c| c.to_string()).unwrap_or_default(),
+        previous_vaccine_code: old.slot.vaccine_code.clone(),
+        previous_starts_at: Some(to_proto(old.slot.starts_at)),
     };
     OutboxEvent { event_id, routing_key: routing::RESERVATION_RESCHEDULED, payload: payload.encode_to_vec(), traceparent }
 }

@@ -1,6 +1,7 @@
 //! Builds the reservation server: binds the listener, connects PostgreSQL and
 //! runs migrations, prepares the client channels, wires the handlers to
-//! `Booking`, and runs the outbox relay and the consumer until shutdown.
+//! `Booking` and `SupplyChanges`, and runs the outbox relay, the consumers
+//! and the supply-change workers until shutdown.
 use std::{net::SocketAddr, sync::Arc, time::Duration};
 
 use sqlx::{migrate::Migrator, PgPool};
@@ -18,14 +19,16 @@ use yeyak_platform::{
     tokens::KeyWatch,
     Shutdown,
 };
-use yeyak_proto::reservation::v1::reservation_service_server::ReservationServiceServer;
+use yeyak_proto::reservation::v1::{
+    reservation_service_server::ReservationServiceServer, supply_change_service_server::SupplyChangeServiceServer,
+};
 
 use crate::{
-    app::Booking,
-    clients::{CatalogClient, EligibilityClient},
+    app::{Booking, SupplyChanges},
+    clients::{CatalogClient, EligibilityClient, SupplyCatalogClient},
     config::Config,
-    consumers::slot_sizes,
-    grpc::reservation::ReservationApi,
+    consumers::{slot_sizes, supply_changes},
+    grpc::{reservation::ReservationApi, supply::SupplyApi},
     store::Store,
 };
 
@@ -50,6 +53,8 @@ pub struct Application {
     relay: Arc<Notify>,
     amqp: AmqpSettings,
     booking: Arc<Booking>,
+    supply: Arc<SupplyChanges>,
+    supply_workers: usize,
     keys: KeyWatch,
     probes: Probes,
 }
@@ -63,10 +68,13 @@ impl Application {
         let metrics = Metrics::new("reservation");
         let eligibility = EligibilityClient::connect(&config.eligibility_addr, config.outbound_timeout, &config.tls, &metrics)?;
         let catalog = CatalogClient::connect(&config.inventory_addr, config.outbound_timeout, &config.tls, &metrics)?;
+        let supply_catalog = SupplyCatalogClient::connect(&config.inventory_addr, config.outbound_timeout, &config.tls, &metrics)?;
         let relay = Arc::new(Notify::new());
         // A booking happens once per committed row: no marks needed.
         let funnel = Funnel::new(&metrics, None);
-        let probes = Probes::new().postgres(pool.clone(), true).amqp(config.amqp.clone(), &[slot_sizes::QUEUE]).registered(&metrics);
+        let queues = [slot_sizes::QUEUE, supply_changes::QUEUE];
+        let probes = Probes::new().postgres(pool.clone(), true).amqp(config.amqp.clone(), &queues).registered(&metrics);
+        let supply = Arc::new(SupplyChanges::new(Store::new(pool.clone()), supply_catalog, relay.clone()));
         let booking = Arc::new(
             Booking::new(
                 Store::new(pool.clone()),
@@ -81,13 +89,19 @@ impl Application {
         );
         let ended = EndedSessions::new(&config.sessions, config.queue_ids.clone()).await?;
         let verifier = PassVerifier::new(config.trusted.clone(), config.queue_ids.clone()).with_ended_sessions(ended.clone());
-        let keys = KeyWatch::new(&metrics).with(config.trusted.clone()).following(ended);
+        if config.operators.names().is_empty() {
+            tracing::warn!("no operators configured (YEYAK_OPERATORS): the supply-change operator API refuses every call");
+        }
+        let keys = KeyWatch::new(&metrics).with(config.trusted.clone()).with(config.operators.clone()).following(ended);
         let ready = GrpcServer::new(config.server.clone(), metrics)
             .add(verifier.guard(ReservationServiceServer::new(ReservationApi::new(booking.clone()))))
+            // Operators carry a token, not a pass: outside the pass layer.
+            .add(SupplyChangeServiceServer::new(SupplyApi::new(supply.clone(), config.operators.clone())))
             .bind()
             .await?;
         let publisher = Arc::new(Publisher::new(config.amqp.clone()));
-        Ok(Self { ready, pool, publisher, relay, amqp: config.amqp.clone(), booking, keys, probes })
+        let supply_workers = config.supply_workers;
+        Ok(Self { ready, pool, publisher, relay, amqp: config.amqp.clone(), booking, supply, supply_workers, keys, probes })
     }
 
     pub fn grpc_addr(&self) -> SocketAddr {
@@ -119,6 +133,20 @@ impl Application {
             let booking = booking.clone();
             async move { slot_sizes::handle(&booking, d).await }
         }));
+        let supply = self.supply.clone();
+        tasks.spawn(messaging::consume(
+            self.amqp.clone(),
+            supply_changes::QUEUE,
+            &supply_changes::ROUTING_KEYS,
+            shutdown.clone(),
+            move |d| {
+                let supply = supply.clone();
+                async move { supply_changes::handle(&supply, d).await }
+            },
+        ));
+        for lane in 0..self.supply_workers {
+            tasks.spawn(self.supply.clone().work_until_stopped((lane, self.supply_workers), shutdown.clone()));
+        }
         self.ready.set_serving().await;
         let result = self.ready.run(shutdown.clone()).await;
         shutdown.trigger();

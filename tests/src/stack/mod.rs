@@ -22,6 +22,8 @@ pub struct Stack {
     pub keys: DevKeys,
     pub tag: String,
     pub registry_count: u64,
+    /// A restartable stack's path to RabbitMQ, which chaos cuts (`broker-cut`).
+    pub broker_link: Option<yeyak_dev::link::Link>,
     shutdown: Shutdown,
     tasks: JoinSet<anyhow::Result<()>>,
     children: Vec<process::Child>,
@@ -34,6 +36,9 @@ type Pairs = Vec<(String, String)>;
 /// Starts our services in this process or as children.
 struct Launcher<'a> {
     processes: Option<&'a Processes>,
+    /// Each service on a port chosen before it starts (not port 0), so a
+    /// process stopped and started again comes back where clients look.
+    fixed_ports: bool,
     tag: &'a str,
     shutdown: &'a Shutdown,
 }
@@ -45,7 +50,14 @@ enum Running {
 }
 
 impl Launcher<'_> {
-    async fn start(&self, service: Service, pairs: Pairs) -> anyhow::Result<(services::Listening, Running)> {
+    async fn start(&self, service: Service, mut pairs: Pairs) -> anyhow::Result<(services::Listening, Running)> {
+        if self.fixed_ports {
+            for key in ["GRPC_ADDR", "INTERNAL_GRPC_ADDR"] {
+                let addr = format!("127.0.0.1:{}", process::restartable_port()?);
+                pairs.retain(|(k, _)| k != key);
+                pairs.push((key.to_owned(), addr));
+            }
+        }
         match self.processes {
             Some(processes) => {
                 let (listening, child) = processes.start(service, &pairs, self.tag).await?;
@@ -63,16 +75,22 @@ impl Stack {
     /// Starts everything in this process, with `registry_count` synthetic
     /// people in the registry.
     pub async fn start(registry_count: u64) -> anyhow::Result<Self> {
-        Self::start_with(registry_count, None).await
+        Self::start_with(registry_count, None, false).await
     }
 
     /// Starts the mocks in this process and each of our services as a child
     /// process, as `processes` says.
     pub async fn start_processes(registry_count: u64, processes: &Processes) -> anyhow::Result<Self> {
-        Self::start_with(registry_count, Some(processes)).await
+        Self::start_with(registry_count, Some(processes), false).await
     }
 
-    async fn start_with(registry_count: u64, processes: Option<&Processes>) -> anyhow::Result<Self> {
+    /// Like [`Stack::start_processes`], each service on a fixed port, so
+    /// that a test may kill one and start it again (`yeyak-surge --chaos`).
+    pub async fn start_restartable(registry_count: u64, processes: &Processes) -> anyhow::Result<Self> {
+        Self::start_with(registry_count, Some(processes), true).await
+    }
+
+    async fn start_with(registry_count: u64, processes: Option<&Processes>, fixed_ports: bool) -> anyhow::Result<Self> {
         let _ = yeyak_platform::telemetry::init("e2e");
         let tag = uuid::Uuid::new_v4().simple().to_string()[..12].to_owned();
         let keys = DevKeys::generate();
@@ -84,6 +102,8 @@ impl Stack {
             databases.push(name.clone());
             format!("postgres://postgres@127.0.0.1:5432/{name}")
         };
+        let broker_link =
+            if fixed_ports { Some(yeyak_dev::link::Link::start("127.0.0.1:0", "127.0.0.1:5672", "127.0.0.1:0").await?) } else { None };
         let common = |extra: Vec<(&str, String)>| -> Pairs {
             let mut pairs: Pairs = vec![
                 ("ENV".into(), "dev".into()),
@@ -99,6 +119,7 @@ impl Stack {
                 ("AMQP_QUEUE_PREFIX".into(), format!("test.{tag}")),
                 ("SUBJECT_HASH_KEY".into(), keys.subject_hash_key.clone()),
             ];
+            pairs.extend(broker_link.iter().map(|link| ("AMQP_URL".into(), format!("amqp://guest:guest@{}/%2f", link.addr()))));
             pairs.extend(extra.into_iter().map(|(k, v)| (k.to_owned(), v)));
             pairs
         };
@@ -130,7 +151,7 @@ impl Stack {
         tasks.spawn(sms.run_until_stopped(shutdown.clone()));
 
         // Our services, consumers before producers so no event is unroutable.
-        let launcher = Launcher { processes, tag: &tag, shutdown: &shutdown };
+        let launcher = Launcher { processes, fixed_ports, tag: &tag, shutdown: &shutdown };
         let providers = idp_urls.iter().map(|(id, url)| format!("{id}={url}")).collect::<Vec<_>>().join(",");
         let rules = concat!(env!("CARGO_MANIFEST_DIR"), "/../services/eligibility/rules/demo.toml");
         let (admission, identity, eligibility, inventory, notification) = tokio::try_join!(
@@ -141,6 +162,9 @@ impl Stack {
                     ("OPERATOR_TOKEN", keys.operator_token.clone()),
                     ("DATABASE_URL", db_url("admission")),
                     ("ADMISSION_RATE", "200".into()),
+                    // A gateway (or yeyak-surge, standing in for one) on
+                    // loopback names each person's address.
+                    ("TRUSTED_PROXIES", "127.0.0.1/32".into()),
                 ])
             ),
             launcher.start(Service::Identity, common(vec![("SIGNING_KEY", keys.identity.secret_spec()), ("PROVIDERS", providers)])),
@@ -194,12 +218,18 @@ impl Stack {
                 Running::Child(child) => children.push(child),
             }
         }
-        Ok(Self { endpoints, keys, tag, registry_count, shutdown, tasks, children, databases })
+        Ok(Self { endpoints, keys, tag, registry_count, broker_link, shutdown, tasks, children, databases })
     }
 
     /// The URL of `service`'s database in this stack (tests inspect it).
     pub fn database_url(&self, service: &str) -> String {
         format!("postgres://postgres@127.0.0.1:5432/yeyak_test_{}_{service}", self.tag)
+    }
+
+    /// `name pid` per service started as a child process, as `make run`
+    /// writes `.run/pids` (yeyak-surge reads CPU per service from it).
+    pub fn pids(&self) -> String {
+        self.children.iter().map(|c| c.pid()).map(|(name, pid)| format!("{name} {pid}\n")).collect()
     }
 
     /// A registered person who may book dose 1 (insured, not yet vaccinated).
@@ -214,10 +244,31 @@ impl Stack {
 
     /// Stops every service (graceful drain), then drops the test databases and
     /// the RabbitMQ exchange and queues this stack declared.
-    pub async fn stop(mut self) -> anyhow::Result<()> {
+    pub async fn stop(self) -> anyhow::Result<()> {
+        self.stop_with(Vec::new()).await
+    }
+
+    /// Stops the stack after a test killed some of its services and started
+    /// them again (`restarted`): those are stopped too, and a service
+    /// process that had already ended is no error.
+    pub async fn stop_with(mut self, restarted: Vec<std::process::Child>) -> anyhow::Result<()> {
+        let lenient = !restarted.is_empty();
         self.shutdown.trigger();
         let mut first_error = None;
-        for stopped in futures_util::future::join_all(self.children.drain(..).map(process::Child::stop)).await {
+        for stopped in futures_util::future::join_all(restarted.into_iter().map(process::stop_restarted)).await {
+            if let Err(e) = stopped {
+                first_error.get_or_insert(e);
+            }
+        }
+        let children = self.children.drain(..);
+        let stops = children.map(|c| async move {
+            if lenient {
+                c.stop_unless_ended().await
+            } else {
+                c.stop().await
+            }
+        });
+        for stopped in futures_util::future::join_all(stops).await {
             if let Err(e) = stopped {
                 first_error.get_or_insert(e);
             }

@@ -106,6 +106,11 @@ impl Processes {
 }
 
 impl Child {
+    /// The service and its process id (CPU per service is read from `/proc`).
+    pub fn pid(&self) -> (&'static str, u32) {
+        (self.service.name(), self.process.id())
+    }
+
     /// Reads the child's log until it says where it listens.
     async fn ready(&mut self) -> anyhow::Result<Listening> {
         let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
@@ -124,6 +129,16 @@ impl Child {
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
+    }
+
+    /// Like [`Child::stop`], but a process that had already ended (killed
+    /// by the test itself, `yeyak-surge --chaos`) is no error.
+    pub async fn stop_unless_ended(mut self) -> anyhow::Result<()> {
+        if self.process.try_wait()?.is_some() {
+            let _ = std::fs::remove_file(&self.log);
+            return Ok(());
+        }
+        self.stop().await
     }
 
     /// Closes its standard input and waits for the graceful stop (at most
@@ -159,8 +174,49 @@ impl Drop for Child {
     }
 }
 
+/// Stops a process a test started again itself (its input closes), as
+/// [`Child::stop`] stops the stack's own: gracefully, within 15 s.
+pub(super) async fn stop_restarted(mut process: Process) -> anyhow::Result<()> {
+    drop(process.stdin.take());
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
+    loop {
+        if let Some(status) = process.try_wait()? {
+            anyhow::ensure!(status.success(), "a restarted service stopped with {status}");
+            return Ok(());
+        }
+        if tokio::time::Instant::now() > deadline {
+            let _ = process.kill();
+            let _ = process.wait();
+            bail!("a restarted service still running 15 s after its input closed (killed)");
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
 /// The end of a log, for an error message.
 fn tail(log: &str) -> String {
     let lines: Vec<&str> = log.lines().collect();
     lines[lines.len().saturating_sub(20)..].join("\n")
+}
+
+/// A free port for a service that may be stopped and started again on it
+/// (`Stack::start_restartable`), taken below the kernel's ephemeral range:
+/// a port from that range (port 0) is free again the moment its service is
+/// killed, and any outgoing connection of the machine may take it as its
+/// local port before the restart binds it (seen: a restarted admission
+/// refused, with two stacks running at once).
+pub(crate) fn restartable_port() -> std::io::Result<u16> {
+    let ephemeral_low = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
+        .ok()
+        .and_then(|range| range.split_whitespace().next()?.parse::<u16>().ok())
+        .unwrap_or(32_768);
+    let low = ephemeral_low.saturating_sub(12_000).max(1_024);
+    let span = u32::from(ephemeral_low - low).max(1);
+    for _ in 0..200 {
+        let port = low + (uuid::Uuid::new_v4().as_u128() % u128::from(span)) as u16;
+        if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return Ok(port);
+        }
+    }
+    Err(std::io::Error::new(std::io::ErrorKind::AddrInUse, format!("no free port in {low}..{ephemeral_low}")))
 }

@@ -61,6 +61,9 @@ pub struct Global {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Booking events as data: list, create, update, close (with --dry-run; --force for changes that throw people out).
+    #[command(subcommand)]
+    Events(crate::events::EventsCommand),
     /// One event's waiting room: settings, counts, pause, drain, join difficulty.
     #[command(subcommand)]
     Admission(AdmissionCommand),
@@ -75,6 +78,9 @@ pub enum Command {
     /// One SMS on an operator's word.
     #[command(subcommand)]
     Sms(SmsCommand),
+    /// A clinic's supply (`clinics`) and supply changes' jobs (`supply`): docs/supply-changes.md.
+    #[command(flatten)]
+    Supply(crate::supply::args::SupplyCommand),
     /// Eligibility rules: validate a file, explain a person, dry-run hour by hour (the eligibility CLI's commands).
     Rules {
         /// `validate`, `check`, `sample` or `dry-run`, then their flags (`yeyak-ctl rules --help`).

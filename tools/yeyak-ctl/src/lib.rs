@@ -10,9 +10,11 @@ mod admission;
 mod connect;
 mod dead_letters;
 mod deliveries;
+pub mod events;
 mod live;
 mod progress;
 mod report;
+pub mod supply;
 
 use anyhow::Context as _;
 use tonic::{Code, Status};
@@ -26,10 +28,12 @@ pub async fn run(cli: Cli) -> anyhow::Result<Report> {
     let deployment = Deployment::from_args(&cli.global)?;
     match cli.command {
         Command::Admission(command) => admission::run(&deployment, command).await,
+        Command::Events(command) => events::run(&deployment, command).await,
         Command::Status(args) => live::run(&deployment, args, cli.global.json).await,
         Command::Deliveries(command) => deliveries::run(&deployment, command).await,
         Command::DeadLetters(command) => dead_letters::run(&deployment, command).await,
         Command::Sms(command) => deliveries::sms(&deployment, command).await,
+        Command::Supply(command) => supply::run(&deployment, command).await,
         Command::Rules { args } => rules(args).await,
     }
 }

@@ -4,6 +4,7 @@
 //! - [`keys`]: fresh development key material;
 //! - [`certs`]: a test CA and per-service certificates (the chart's internal TLS);
 //! - [`stream`]: a stream of verifications, for rollouts and replica loss;
+//! - [`link`]: the broker link `yeyak-surge --chaos` cuts and restores;
 //! - [`demo`]: one person's booking through the public gRPC APIs, step by
 //!   step — the same code `make run` prints and the end-to-end test asserts.
 #![forbid(unsafe_code)]
@@ -11,4 +12,5 @@
 pub mod certs;
 pub mod demo;
 pub mod keys;
+pub mod link;
 pub mod stream;

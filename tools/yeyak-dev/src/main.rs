@@ -7,7 +7,9 @@
 //!   printing each step (addresses from `YEYAK_*_ADDR` variables, `https://`
 //!   ones checked against `YEYAK_TLS_CA_FILE`);
 //! - `yeyak-dev verify-stream`: identity verifications back to back, with a
-//!   JSON count of what failed (the chart-driven run's stream).
+//!   JSON count of what failed (the chart-driven run's stream);
+//! - `yeyak-dev link`: the services' path to RabbitMQ, which
+//!   `yeyak-surge --chaos` cuts and restores through its admin API.
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
@@ -38,6 +40,22 @@ enum Command {
     Demo(Box<DemoArgs>),
     /// Verify identities back to back for a while and print what failed, as JSON.
     VerifyStream(Box<StreamArgs>),
+    /// Forward a port to the broker through a link that `PUT /admin/link {"up": false}`
+    /// cuts (open connections dropped, new ones refused) and `{"up": true}` restores.
+    Link(LinkArgs),
+}
+
+/// `make run` points the services' `YEYAK_AMQP_URL` at `--listen`.
+#[derive(Args)]
+struct LinkArgs {
+    #[arg(long, default_value = "127.0.0.1:5673")]
+    listen: String,
+    /// The broker (`host:port`).
+    #[arg(long, default_value = "127.0.0.1:5672")]
+    upstream: String,
+    /// The admin API (HTTP; loopback only: it takes no credentials).
+    #[arg(long, default_value = "127.0.0.1:18087")]
+    admin: String,
 }
 
 /// `<DIR>/ca.crt`, and `<DIR>/<NAME>/{tls.crt,tls.key,ca.crt}` for each NAME.
@@ -156,7 +174,20 @@ fn main() -> anyhow::Result<()> {
         }
         Command::Demo(args) => tokio::runtime::Runtime::new()?.block_on(run_demo(*args)),
         Command::VerifyStream(args) => tokio::runtime::Runtime::new()?.block_on(run_stream(*args)),
+        Command::Link(args) => tokio::runtime::Runtime::new()?.block_on(run_link(args)),
     }
+}
+
+/// Serves until SIGINT or SIGTERM (`make run` stops it with the stack).
+async fn run_link(args: LinkArgs) -> anyhow::Result<()> {
+    let link = yeyak_dev::link::Link::start(&args.listen, &args.upstream, &args.admin).await?;
+    println!("broker link {} -> {}; admin {}/admin/link", link.addr(), args.upstream, link.admin_url());
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {},
+        _ = term.recv() => {},
+    }
+    Ok(())
 }
 
 async fn run_stream(args: StreamArgs) -> anyhow::Result<()> {

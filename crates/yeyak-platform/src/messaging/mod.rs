@@ -60,7 +60,19 @@ impl AmqpSettings {
     }
 }
 
+/// How long opening a connection and channel may take. A broker that accepts
+/// TCP but no longer answers (seen with a wedged RabbitMQ) would otherwise
+/// hold a consumer's reconnect loop, or a test's clean-up, forever.
+const OPEN_DEADLINE: std::time::Duration = std::time::Duration::from_secs(10);
+
 pub(crate) async fn open_channel(settings: &AmqpSettings) -> lapin::Result<(lapin::Connection, lapin::Channel)> {
+    match tokio::time::timeout(OPEN_DEADLINE, open_channel_now(settings)).await {
+        Ok(opened) => opened,
+        Err(_) => Err(std::io::Error::new(std::io::ErrorKind::TimedOut, "the broker did not answer within 10 s").into()),
+    }
+}
+
+async fn open_channel_now(settings: &AmqpSettings) -> lapin::Result<(lapin::Connection, lapin::Channel)> {
     use lapin::options::ExchangeDeclareOptions;
     let (url, properties) = (settings.url.expose(), lapin::ConnectionProperties::default());
     let conn = if url.starts_with("amqps://") {
@@ -94,6 +106,11 @@ pub(crate) async fn open_channel(settings: &AmqpSettings) -> lapin::Result<(lapi
 /// rabbitmqctl start_app` (seen on 3.x with a test suite's teardowns).
 pub async fn delete_namespace(settings: &AmqpSettings, queues: &[&str]) -> lapin::Result<()> {
     tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+    let deleted = tokio::time::timeout(OPEN_DEADLINE * 3, delete_now(settings, queues)).await;
+    deleted.unwrap_or_else(|_| Err(std::io::Error::new(std::io::ErrorKind::TimedOut, "namespace not deleted within 30 s").into()))
+}
+
+async fn delete_now(settings: &AmqpSettings, queues: &[&str]) -> lapin::Result<()> {
     let (conn, channel) = open_channel(settings).await?;
     for queue in queues {
         for suffix in ["", ".dlq"] {

@@ -11,7 +11,7 @@ use std::{
 use parking_lot::{Mutex, RwLock};
 use redis::RedisResult;
 
-use super::ended_key;
+use super::{catalog, ended_key, Catalog};
 use crate::{
     config::{ConfigError, Env},
     redis_store::{self, RedisConn, RedisSettings},
@@ -62,6 +62,9 @@ struct Inner {
     last_read_ms: AtomicI64,
     max_staleness_ms: i64,
     following: bool,
+    /// The booking events as last read; `None` until a catalog was read
+    /// (then the service's configured queues decide).
+    catalog: RwLock<Option<Arc<Catalog>>>,
     /// Until [`EndedSessions::spawn`] takes it.
     reader: Mutex<Option<Reader>>,
 }
@@ -150,6 +153,18 @@ impl EndedSessions {
         }
     }
 
+    /// Whether passes of `event` are honoured, by the catalog of booking
+    /// events; `None` while no catalog has been read (feed off, or an
+    /// admission that publishes none).
+    pub fn serves(&self, event: &str) -> Option<bool> {
+        self.inner.catalog.read().as_ref().map(|c| c.serves(event))
+    }
+
+    /// The booking events as last read (eligibility picks rule sets by it).
+    pub fn catalog(&self) -> Option<Arc<Catalog>> {
+        self.inner.catalog.read().clone()
+    }
+
     /// Sessions known to have ended (metrics, tests).
     pub fn known(&self) -> usize {
         self.inner.ended.read().len()
@@ -185,7 +200,25 @@ impl std::fmt::Debug for Reader {
 type Entries = Vec<(String, Vec<(String, String)>)>;
 
 impl Reader {
+    /// The catalog when its version changed (then the new events' streams
+    /// are followed too); a missing copy keeps the last one read.
+    async fn follow_catalog(&mut self, feed: &EndedSessions) -> RedisResult<()> {
+        let known = feed.inner.catalog.read().as_ref().map(|c| c.version);
+        let Some(version) = catalog::version(&self.conn, &self.prefix).await? else { return Ok(()) };
+        if known == Some(version) {
+            return Ok(());
+        }
+        let Some(read) = catalog::read(&self.conn, &self.prefix).await? else { return Ok(()) };
+        for event in read.events.keys() {
+            self.last.entry(event.clone()).or_insert_with(|| "-".to_owned());
+        }
+        tracing::info!(version = read.version, events = read.events.len(), "booking events catalog read");
+        *feed.inner.catalog.write() = Some(Arc::new(read));
+        Ok(())
+    }
+
     async fn read(&mut self, feed: &EndedSessions, now_ms: i64) -> RedisResult<()> {
+        self.follow_catalog(feed).await?;
         for (queue, last) in &mut self.last {
             loop {
                 let start = if last == "-" { "-".to_owned() } else { format!("({last}") };

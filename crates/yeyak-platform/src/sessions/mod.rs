@@ -20,8 +20,14 @@
 //! bound holds), it answers UNAVAILABLE to every pass, remembered or new,
 //! until a read succeeds again. Seats expire with their passes' `exp`
 //! regardless, so expiry needs no stream entry.
+//!
+//! The same reads follow the catalog of booking events ([`catalog`]): which
+//! events exist and are open, so a new event's passes work everywhere, and a
+//! closed one's stop, within one interval of admission's change.
+pub mod catalog;
 mod feed;
 
+pub use catalog::{Catalog, EventState, PublishedEvent};
 pub use feed::{EndedSessions, SessionState, SessionsSettings};
 
 use redis::RedisResult;

@@ -74,13 +74,13 @@ impl WaitingRoom {
     /// replica (read through the snapshot, ≤ 100 ms old), else the deployment's.
     pub(crate) async fn proof_bits(&self, queue: &str) -> Result<u8, AdmissionError> {
         let defaults = self.known_queue(queue)?;
-        let snap = self.checked(queue, || self.store.snapshot(queue, defaults)).await?;
+        let snap = self.checked(queue, || self.store.snapshot(queue, &defaults)).await?;
         Ok(self.difficulty(queue, &snap.settings))
     }
 
     /// The difficulty in force given a queue's shared settings.
     pub(super) fn difficulty(&self, queue: &str, settings: &Settings) -> u8 {
-        settings.pow_bits.unwrap_or_else(|| self.policy.proof_bits.get(queue).copied().unwrap_or(0))
+        settings.pow_bits.unwrap_or_else(|| self.event(queue).map_or(0, |e| e.stored.def.pow_bits))
     }
 
     /// Checks `proof` for a new entry of `client_key` in `queue`, and uses

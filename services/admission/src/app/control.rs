@@ -86,7 +86,7 @@ impl WaitingRoom {
         }
         let stored = self.durable.settings(queue).await?;
         self.store.invalidate(queue);
-        let snap = self.checked(queue, || self.store.snapshot(queue, defaults)).await?;
+        let snap = self.checked(queue, || self.store.snapshot(queue, &defaults)).await?;
         if !stored.auto_rate.unwrap_or(rc.settings.enabled_by_default) {
             if snap.settings.controlled.is_some() {
                 self.checked(queue, || self.store.write_control(queue, None, rc.validity())).await?;

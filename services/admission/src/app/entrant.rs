@@ -24,8 +24,6 @@ pub(super) struct Entrant {
 
 /// Verifies the assertions identity-first events ask for.
 pub(crate) struct IdentityFirst {
-    /// Event → the queue whose passes people verify under.
-    pub(crate) events: std::collections::HashMap<String, String>,
     pub(crate) assertions: AssertionVerifier,
 }
 
@@ -35,8 +33,8 @@ impl WaitingRoom {
     pub(super) async fn entrant(&self, queue: &str, assertion: &str, now_unix: i64) -> Result<Option<Entrant>, AdmissionError> {
         let Some(verify_in) = self.require_assertion(queue, assertion)? else { return Ok(None) };
         let claims = self.policy.identity_first.assertions.verify(assertion, now_unix).await.map_err(AdmissionError::BadAssertion)?;
-        if &claims.queue_id != verify_in {
-            return Err(AdmissionError::AssertionFromElsewhere { verify_in: verify_in.clone() });
+        if claims.queue_id != verify_in {
+            return Err(AdmissionError::AssertionFromElsewhere { verify_in });
         }
         Ok(Some(Entrant { subject: claims.subject }))
     }
@@ -44,9 +42,9 @@ impl WaitingRoom {
     /// The cheap half of [`Self::entrant`], run before a join's proofs are
     /// checked (and spent): the queue people verify in for an identity-first
     /// event, refused when no assertion came; `None` for any other queue.
-    pub(super) fn require_assertion(&self, queue: &str, assertion: &str) -> Result<Option<&String>, AdmissionError> {
-        match self.policy.identity_first.events.get(queue) {
-            Some(verify_in) if assertion.is_empty() => Err(AdmissionError::IdentityRequired { verify_in: verify_in.clone() }),
+    pub(super) fn require_assertion(&self, queue: &str, assertion: &str) -> Result<Option<String>, AdmissionError> {
+        match self.event(queue)?.stored.def.verify_in.clone() {
+            Some(verify_in) if assertion.is_empty() => Err(AdmissionError::IdentityRequired { verify_in }),
             verify_in => Ok(verify_in),
         }
     }

@@ -4,24 +4,30 @@
 //!
 //! - `queue`: a citizen's side (join, rejoin, poll, end a session);
 //! - `operator`: the operator's side (settings, pause, resume, drain);
+//! - `events`: booking events as data (create, change, list, close), and
+//!   `catalog`: the events this replica serves, and their copy in Redis;
 //! - `guard`: the per-client and per-source limits on new entries;
 //! - `challenge`: the proof of work a queue may ask before a new entry;
 //! - `control`: the automatic admission rate (one controller per event,
 //!   across replicas);
 //! - `recovery`: rebuilding a queue whose Redis lost its state, and the
 //!   reservations of places and lottery entries in PostgreSQL;
-//! - here: the queues served, the admission tick, and the end of a session
+//! - here: the admission tick, and the end of a session
 //!   whose holder has booked.
+mod catalog;
 mod challenge;
 mod control;
 mod device;
 mod entrant;
+mod events;
 mod guard;
 mod operator;
 mod queue;
 mod recovery;
 
-use std::{collections::HashMap, time::Duration};
+use std::{collections::HashMap, sync::Arc, time::Duration};
+
+use parking_lot::{Mutex, RwLock};
 
 use yeyak_platform::{
     metrics::{Funnel, Metrics, Stage},
@@ -29,16 +35,18 @@ use yeyak_platform::{
 };
 
 pub(crate) use self::{
+    catalog::seed,
     challenge::Proof,
     control::{ControlState, RateControl},
     device::DeviceKeys,
     entrant::IdentityFirst,
+    events::{EventChange, EventOverview},
     guard::Origin,
     operator::QueueOverview,
     queue::JoinProofs,
 };
 use crate::{
-    domain::{source::JoinRules, QueueDefaults},
+    domain::{source::JoinRules, EventDefinition},
     error::AdmissionError,
     metrics::QueueGauges,
     store::{durable::DurableStore, QueueStore, Tick},
@@ -46,8 +54,13 @@ use crate::{
 
 /// What a deployment's settings decide for its waiting room.
 pub(crate) struct Policy {
-    /// Every queue served, with the settings it starts with.
-    pub(crate) queues: HashMap<String, QueueDefaults>,
+    /// The events of the configuration (`YEYAK_QUEUE_IDS` and friends),
+    /// created on a first start; operators manage them as data after that.
+    pub(crate) seeds: Vec<EventDefinition>,
+    /// Lifetime of a pass, and of the seat it holds.
+    pub(crate) session_ttl: Duration,
+    /// Unused admission credit kept, as time at the configured rate.
+    pub(crate) burst: Duration,
     /// Signs passes, which every other service verifies.
     pub(crate) signing_key: SigningKey,
     /// Sign and verify queue tickets, which only admission ever reads.
@@ -61,8 +74,6 @@ pub(crate) struct Policy {
     pub(crate) place_block: u64,
     /// Limits on new entries, and how long a join challenge lives.
     pub(crate) join: JoinRules,
-    /// Leading zero bits of proof of work each queue asks per join (absent: none).
-    pub(crate) proof_bits: HashMap<String, u8>,
     /// Whether passes must be bound to a device key, and the joins' proofs checked.
     pub(crate) device_keys: DeviceKeys,
     /// Events that hold one entry per verified person.
@@ -79,7 +90,9 @@ pub(crate) struct WaitingRoom {
     /// This replica's join limits.
     guard: guard::Guard,
     /// Per queue: one rebuild or one reservation at a time in this replica.
-    locks: HashMap<String, recovery::Locks>,
+    locks: Mutex<HashMap<String, Arc<recovery::Locks>>>,
+    /// The booking events served, as last read (`catalog`).
+    served: RwLock<Arc<catalog::Served>>,
     funnel: Funnel,
     gauges: QueueGauges,
     /// The automatic admission rate; `None`: no targets configured.
@@ -88,11 +101,11 @@ pub(crate) struct WaitingRoom {
 
 impl WaitingRoom {
     pub(crate) fn new(store: QueueStore, durable: DurableStore, policy: Policy, metrics: &Metrics) -> Self {
-        let locks = policy.queues.keys().map(|q| (q.clone(), recovery::Locks::default())).collect();
         let guard = guard::Guard::new(policy.join.clone());
         // Joins and admissions happen once per place: no marks needed.
         let (funnel, gauges) = (Funnel::new(metrics, None), QueueGauges::new(metrics));
-        Self { store, durable, policy, guard, locks, funnel, gauges, control: None }
+        let (locks, served) = (Mutex::default(), RwLock::default());
+        Self { store, durable, policy, guard, locks, served, funnel, gauges, control: None }
     }
 
     /// Runs the automatic admission rate with `control` (startup, when
@@ -104,7 +117,7 @@ impl WaitingRoom {
     /// Sets the queue's gauges from its snapshot (at most 100 ms old).
     pub(crate) async fn observe(&self, queue: &str) -> Result<(), AdmissionError> {
         let defaults = self.known_queue(queue)?;
-        let snapshot = self.checked(queue, || self.store.snapshot(queue, defaults)).await?;
+        let snapshot = self.checked(queue, || self.store.snapshot(queue, &defaults)).await?;
         self.gauges.observe(queue, &snapshot);
         Ok(())
     }
@@ -115,21 +128,13 @@ impl WaitingRoom {
         self.guard.sweep()
     }
 
-    /// The starting settings of a queue this deployment serves.
-    pub(crate) fn known_queue(&self, queue: &str) -> Result<&QueueDefaults, AdmissionError> {
-        if queue.is_empty() {
-            return Err(AdmissionError::NoQueue);
-        }
-        self.policy.queues.get(queue).ok_or_else(|| AdmissionError::UnknownQueue(queue.to_owned()))
-    }
-
     /// One admission tick: advances the queue's frontier by the rate, within
     /// the free seats, and logs the admitted batch in PostgreSQL before
     /// anyone in it is told. Returns the frontier people see. An error
     /// (Redis or PostgreSQL down) admits nobody: the waiting room fails closed.
     pub(crate) async fn admit(&self, queue: &str) -> Result<u64, AdmissionError> {
         let defaults = self.known_queue(queue)?;
-        match self.checked(queue, || self.store.advance(queue, defaults)).await? {
+        match self.checked(queue, || self.store.advance(queue, &defaults)).await? {
             Tick::FreezePool(entries) => {
                 self.freeze_pool(queue, entries).await?;
                 Ok(0)

@@ -102,7 +102,13 @@ impl WaitingRoom {
     /// PostgreSQL first, with the audit row of the change in the same
     /// transaction (no record, no change); a change Redis missed comes back
     /// with its rebuild.
-    async fn save(&self, op: &OperatorIdentity, action: &str, queue: &str, change: StoredSettings) -> Result<(), AdmissionError> {
+    pub(super) async fn save(
+        &self,
+        op: &OperatorIdentity,
+        action: &str,
+        queue: &str,
+        change: StoredSettings,
+    ) -> Result<(), AdmissionError> {
         let resource = format!("queue {queue}");
         let saved = self
             .durable
@@ -114,7 +120,7 @@ impl WaitingRoom {
     async fn overview(&self, queue: &str) -> Result<QueueOverview, AdmissionError> {
         self.store.invalidate(queue);
         let defaults = self.known_queue(queue)?;
-        let snapshot = self.checked(queue, || self.store.snapshot(queue, defaults)).await?;
+        let snapshot = self.checked(queue, || self.store.snapshot(queue, &defaults)).await?;
         let join_difficulty_bits = self.difficulty(queue, &snapshot.settings);
         let (automatic, floor) = match &self.control {
             Some(rc) => {

@@ -37,8 +37,8 @@ impl WaitingRoom {
         proofs: JoinProofs<'_>,
     ) -> Result<(String, QueueView), AdmissionError> {
         let JoinProofs { work: proof, device: device_proof, identity } = proofs;
-        let opens_at_ms = self.known_queue(queue)?.opens_at_ms;
         let now = now_ms();
+        let opens_at_ms = self.check_arrival(queue, now)?.opens_at_ms;
         let device = self.device_claim(device_proof, now / 1000)?;
         // With a device key, the key is the client the limits count.
         self.guard.admit(device.as_ref().map_or(client_id, |d| d.jkt.as_str()), origin)?;
@@ -116,7 +116,7 @@ impl WaitingRoom {
         let claims = self.verify_ticket(ticket, client_id, now / 1000)?;
         let queue = &claims.queue_id;
         let defaults = self.known_queue(queue)?;
-        let snap = self.checked(queue, || self.store.snapshot(queue, defaults)).await?;
+        let snap = self.checked(queue, || self.store.snapshot(queue, &defaults)).await?;
         let position = match snap.position(place(&claims)) {
             Some(position) if position <= snap.admitted => position,
             _ => return Err(AdmissionError::NotAdmitted),
@@ -141,7 +141,7 @@ impl WaitingRoom {
     async fn view(&self, ticket: &QueueTicket, now_ms: i64) -> Result<QueueView, AdmissionError> {
         let queue = &ticket.queue_id;
         let defaults = self.known_queue(queue)?;
-        let snap = self.checked(queue, || self.store.snapshot(queue, defaults)).await?;
+        let snap = self.checked(queue, || self.store.snapshot(queue, &defaults)).await?;
         let difficulty = self.difficulty(queue, &snap.settings);
         let Some(position) = snap.position(place(ticket)) else {
             let view = QueueView::pre_opening(ticket.lottery_entry.unwrap_or(0), defaults.opens_at_ms, now_ms);

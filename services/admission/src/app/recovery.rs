@@ -5,7 +5,7 @@
 //! is down too (then the room stays closed: UNAVAILABLE with a retry hint).
 //! Also here: reserving the next block of places or lottery entries, and
 //! freezing the lottery pool at the opening, each once at a time per queue.
-use std::future::Future;
+use std::{future::Future, sync::Arc};
 
 use tokio::sync::Mutex;
 
@@ -27,8 +27,10 @@ pub(super) struct Locks {
 }
 
 impl WaitingRoom {
-    fn locks(&self, queue: &str) -> Result<&Locks, AdmissionError> {
-        self.locks.get(queue).ok_or_else(|| AdmissionError::UnknownQueue(queue.to_owned()))
+    /// The queue's locks, made on its first use (events come and go).
+    fn locks(&self, queue: &str) -> Result<Arc<Locks>, AdmissionError> {
+        self.event(queue)?;
+        Ok(self.locks.lock().entry(queue.to_owned()).or_default().clone())
     }
 
     /// Runs a store call; when the queue's state was lost, rebuilds it and
@@ -58,7 +60,8 @@ impl WaitingRoom {
     /// in this replica wait for one rebuild; another replica's rebuild makes
     /// this one a no-op.
     async fn rebuild(&self, queue: &str) -> Result<(), AdmissionError> {
-        let _one = self.locks(queue)?.rebuild.lock().await;
+        let locks = self.locks(queue)?;
+        let _one = locks.rebuild.lock().await;
         let marks = self.durable.marks(queue, now_ms()).await?;
         if self.store.rebuild(queue, &marks).await? {
             tracing::warn!(
@@ -103,7 +106,8 @@ impl WaitingRoom {
     /// reservation is already under way in this replica (then that one
     /// will do). One join in a block pays for it with one PostgreSQL write.
     pub(super) async fn reserve_ahead(&self, queue: &str, short: Short) -> Result<(), AdmissionError> {
-        let Ok(_one) = self.locks(queue)?.reserve.try_lock() else {
+        let locks = self.locks(queue)?;
+        let Ok(_one) = locks.reserve.try_lock() else {
             return Ok(());
         };
         self.reserve_block(queue, short).await

@@ -8,6 +8,7 @@
 //! rules a deployment's trusted proxies are parsed with; `control` for the
 //! automatic admission rate's settings, which the configuration builds.
 pub mod control;
+mod event;
 pub mod lottery;
 pub mod proof;
 mod settings;
@@ -16,6 +17,9 @@ pub mod source;
 mod standing;
 mod view;
 
+pub(crate) use event::{
+    close_effects, create_effects, seoul, update_effects, valid_id, Effect, EventDefinition, EventPhase, InvalidEvent, People, StoredEvent,
+};
 pub(crate) use settings::{
     validate_difficulty, validate_floor, validate_settings, Flag, InvalidSettings, QueueDefaults, Settings, StoredSettings,
 };

@@ -68,7 +68,7 @@ impl StoredSettings {
 
 /// What a queue starts with until an operator changes it: settings that do
 /// not live in the shared store.
-#[derive(Clone, Debug)]
+#[derive(Clone, Copy, Debug)]
 pub(crate) struct QueueDefaults {
     pub(crate) rate: f64,
     pub(crate) max_active: u64,

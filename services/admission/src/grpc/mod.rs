@@ -1,6 +1,7 @@
 //! RPC handlers: `queue` serves citizens, `operator` serves operators. Each
 //! validates its request, calls one `WaitingRoom` use case and maps the
 //! result to protobuf; `status` maps the use-case error to gRPC status.
+mod events;
 mod operator;
 mod queue;
 mod status;

@@ -10,6 +10,7 @@ use yeyak_proto::{
     time,
 };
 
+use super::events;
 use crate::{
     app::{QueueOverview, WaitingRoom},
     domain::Flag,
@@ -85,6 +86,36 @@ impl AdmissionOperatorService for OperatorApi {
         let req = request.into_inner();
         let overview = self.room.set_automatic(&operator, &req.queue_id, req.enabled, req.floor_rate_per_second).await?;
         Ok(Response::new(pb::SetAutomaticAdmissionResponse { settings: Some(settings(overview)) }))
+    }
+
+    async fn list_events(&self, request: Request<pb::ListEventsRequest>) -> Result<Response<pb::ListEventsResponse>, Status> {
+        let operator = self.authenticate(&request)?;
+        let listed = self.room.list_events(&operator, chrono::Utc::now().timestamp_millis()).await?;
+        Ok(Response::new(pb::ListEventsResponse { events: listed.into_iter().map(events::overview).collect() }))
+    }
+
+    async fn create_event(&self, request: Request<pb::CreateEventRequest>) -> Result<Response<pb::CreateEventResponse>, Status> {
+        let operator = self.authenticate(&request)?;
+        let req = request.into_inner();
+        let change = self.room.create_event(&operator, events::definition(req.event)?, req.dry_run).await?;
+        Ok(Response::new(pb::CreateEventResponse { change: events::change(change) }))
+    }
+
+    async fn update_event(&self, request: Request<pb::UpdateEventRequest>) -> Result<Response<pb::UpdateEventResponse>, Status> {
+        let operator = self.authenticate(&request)?;
+        let req = request.into_inner();
+        let change = self.room.update_event(&operator, events::definition(req.event)?, req.dry_run, req.force).await?;
+        Ok(Response::new(pb::UpdateEventResponse { change: events::change(change) }))
+    }
+
+    async fn close_event(&self, request: Request<pb::CloseEventRequest>) -> Result<Response<pb::CloseEventResponse>, Status> {
+        let operator = self.authenticate(&request)?;
+        let req = request.into_inner();
+        if req.event_id.is_empty() {
+            return Err(yeyak_platform::grpc::status::invalid_argument("event_id", "is required"));
+        }
+        let change = self.room.close_event(&operator, &req.event_id, req.dry_run, req.force).await?;
+        Ok(Response::new(pb::CloseEventResponse { change: events::change(change) }))
     }
 
     async fn drain_queue(&self, request: Request<pb::DrainQueueRequest>) -> Result<Response<pb::DrainQueueResponse>, Status> {

@@ -22,6 +22,16 @@ impl From<AdmissionError> for Status {
         match e {
             AdmissionError::NoQueue => status::invalid_argument("queue_id", "is required"),
             AdmissionError::UnknownQueue(q) => Status::not_found(format!("unknown queue {q}")),
+            AdmissionError::EventClosed(q) => Status::failed_precondition(format!("event {q} is closed")),
+            AdmissionError::NotYetOpen { from_ms } => {
+                Status::failed_precondition(format!("the event takes arrivals from {} (Asia/Seoul)", crate::domain::seoul(from_ms)))
+            }
+            AdmissionError::EventExists(id) => Status::already_exists(format!("event {id} already exists")),
+            AdmissionError::EventChanged(id) => Status::aborted(format!("event {id} changed meanwhile: list it again and repeat")),
+            e @ AdmissionError::NeedsForce(_) => {
+                Status::failed_precondition(format!("{e}; run it as a dry run to see it all, or force it"))
+            }
+            AdmissionError::InvalidEvent(invalid) => status::invalid_argument(super::events::field(invalid), invalid.to_string()),
             AdmissionError::BadTicket(TokenError::Expired) => Status::unauthenticated("ticket expired: join again"),
             AdmissionError::BadTicket(t) => Status::unauthenticated(format!("ticket rejected: {t}")),
             AdmissionError::WrongClient => Status::permission_denied("ticket belongs to another client"),

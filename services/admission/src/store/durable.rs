@@ -11,8 +11,10 @@ use crate::domain::StoredSettings;
 
 mod control;
 mod entries;
+mod events;
 pub(crate) use control::RateChange;
 pub(crate) use entries::{Claimed, Entry};
+pub(crate) use events::EventWrite;
 
 /// What Redis is rebuilt from.
 #[derive(Clone, Debug, Default)]
@@ -176,27 +178,7 @@ impl DurableStore {
                 .bind(queue)
                 .fetch_optional(&mut *tx)
                 .await?;
-        let row: SettingsRow = sqlx::query_as(&format!(
-            "INSERT INTO queue_settings AS s (queue_id, rate_per_second, max_active, paused, closed, join_pow_bits, auto_rate, auto_floor)
-             VALUES ($1, $2, $3, COALESCE($4, false), COALESCE($5, false), $6, $7, $8)
-             ON CONFLICT (queue_id) DO UPDATE SET
-               rate_per_second = COALESCE($2, s.rate_per_second), max_active = COALESCE($3, s.max_active),
-               paused = COALESCE($4, s.paused), closed = COALESCE($5, s.closed),
-               join_pow_bits = COALESCE($6, s.join_pow_bits), auto_rate = COALESCE($7, s.auto_rate),
-               auto_floor = COALESCE($8, s.auto_floor), updated_at = now()
-             RETURNING {SETTINGS_COLUMNS}",
-        ))
-        .bind(queue)
-        .bind(change.rate)
-        .bind(change.max_active.map(|m| m as i64))
-        .bind(change.paused)
-        .bind(change.closed)
-        .bind(change.pow_bits.map(i16::from))
-        .bind(change.auto_rate)
-        .bind(change.auto_floor)
-        .fetch_one(&mut *tx)
-        .await?;
-        let saved = from_row(row);
+        let saved = upsert_settings(&mut tx, queue, change).await?;
         let event = audit(&old.map(from_row).unwrap_or_default(), &saved);
         operators::audit::record(&mut *tx, &event).await?;
         tx.commit().await?;
@@ -218,6 +200,31 @@ impl DurableStore {
         sqlx::query("DELETE FROM ended_seats WHERE queue_id = $1 AND expires_at < $2").bind(queue).bind(now).execute(&self.pool).await?;
         Ok(())
     }
+}
+
+/// Applies an operator's settings change (`None` leaves a value as it is).
+async fn upsert_settings(conn: &mut sqlx::PgConnection, queue: &str, change: &StoredSettings) -> Result<StoredSettings, sqlx::Error> {
+    let row: SettingsRow = sqlx::query_as(&format!(
+        "INSERT INTO queue_settings AS s (queue_id, rate_per_second, max_active, paused, closed, join_pow_bits, auto_rate, auto_floor)
+         VALUES ($1, $2, $3, COALESCE($4, false), COALESCE($5, false), $6, $7, $8)
+         ON CONFLICT (queue_id) DO UPDATE SET
+           rate_per_second = COALESCE($2, s.rate_per_second), max_active = COALESCE($3, s.max_active),
+           paused = COALESCE($4, s.paused), closed = COALESCE($5, s.closed),
+           join_pow_bits = COALESCE($6, s.join_pow_bits), auto_rate = COALESCE($7, s.auto_rate),
+           auto_floor = COALESCE($8, s.auto_floor), updated_at = now()
+         RETURNING {SETTINGS_COLUMNS}",
+    ))
+    .bind(queue)
+    .bind(change.rate)
+    .bind(change.max_active.map(|m| m as i64))
+    .bind(change.paused)
+    .bind(change.closed)
+    .bind(change.pow_bits.map(i16::from))
+    .bind(change.auto_rate)
+    .bind(change.auto_floor)
+    .fetch_one(conn)
+    .await?;
+    Ok(from_row(row))
 }
 
 async fn settings_in(conn: &mut sqlx::PgConnection, queue: &str) -> Result<StoredSettings, sqlx::Error> {

@@ -6,6 +6,7 @@
 //! and pool, high-water marks of places, and the admitted batches.
 //! Reads go through a snapshot cached for [`SNAPSHOT_TTL`], so a poll costs no
 //! Redis round trip at all most of the time, and never a write.
+mod catalog;
 mod control;
 pub(crate) mod durable;
 mod keys;

@@ -67,7 +67,8 @@ return {1, tonumber(pool) + n, (limit - n < water) and 1 or 0, limit}
 /// after an outage or a pause admission resumes at the rate, not in a
 /// burst. Each admitted place gets a seat that expires with its pass. Once a
 /// second a sample of the frontier is kept; the rate measured over the last
-/// 30 s is stored for the wait estimates.
+/// 30 s (or since the opening, when that is more recent) is stored for the
+/// wait estimates.
 /// KEYS: origin, settings, tick, credit, preopen, pool, post, admitted, active,
 /// samples, measured, durable, pending.
 /// ARGV: default_rate, default_max_active, opens_at_ms, session_ttl_ms, burst_ms.
@@ -118,7 +119,10 @@ if (not head) or now - tonumber(string.match(head, '^(%d+)')) >= 1000 then
 end
 local oldest = redis.call('LINDEX', KEYS[10], -1)
 local ots, oadm = string.match(oldest, '^(%d+):(%d+)$')
-local span = now - tonumber(ots)
+-- An opening inside the window is no stall: the seconds before it admitted
+-- nobody by design, and counting them made the first estimates many times
+-- too long (the surge simulator's finding).
+local span = now - math.max(tonumber(ots), tonumber(ARGV[3]))
 local measured = 0
 if span >= 1000 then measured = (admitted - tonumber(oadm)) * 1000 / span end
 redis.call('SET', KEYS[11], tostring(measured))

@@ -50,6 +50,9 @@ impl Deployment {
             ("OPERATOR_TOKEN".into(), TOKEN.into()),
             ("QUEUE_IDS".into(), "q1".into()),
             ("REDIS_KEY_PREFIX".into(), self.prefix.clone()),
+            // The admission catalogue and ended sessions this test follows are its own:
+            // the default prefix is shared with `make run` on the same Redis.
+            ("SESSIONS_REDIS_KEY_PREFIX".into(), self.prefix.clone()),
             ("DATABASE_URL".into(), self.database_url()),
             ("ADMISSION_TICK_MS".into(), "20".into()),
             ("AMQP_EXCHANGE".into(), self.amqp().exchange),

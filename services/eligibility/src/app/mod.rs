@@ -12,14 +12,17 @@ mod parties;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
-use yeyak_platform::tokens::{AdmissionPass, AssertionVerifier, KeyRing};
+use yeyak_platform::{
+    sessions::EndedSessions,
+    tokens::{AdmissionPass, AssertionVerifier, KeyRing},
+};
 
 use crate::{
     clients::registry::RegistryClient,
-    domain::{decide, parties::Parties, precheck, BookingEvent, Decision, Facts, Reason},
+    domain::{decide, parties::Parties, precheck, BookingEvent, Decision, Facts, Reason, Rules},
     error::EligibilityError,
     metrics::CheckMetrics,
-    store::{RulesHandle, Store},
+    store::{RuleSets, RulesHandle, Store},
 };
 
 /// The clock, injectable so tests can stand at any instant.
@@ -35,7 +38,12 @@ pub(crate) struct Credentials<'a> {
 
 /// Everything a check needs; shared by the handler and the consumer.
 pub(crate) struct EligibilityCheck {
+    /// The default rules (`YEYAK_RULES_FILE`), for events naming no set.
     pub(crate) rules: Arc<RulesHandle>,
+    /// The named rule sets events may use (`YEYAK_RULE_SETS_DIR`).
+    pub(crate) rule_sets: Arc<RuleSets>,
+    /// Admission's catalog of events: which rule set an event uses.
+    pub(crate) events: EndedSessions,
     pub(crate) registry: RegistryClient,
     pub(crate) store: Store,
     /// Verifies consent tokens.
@@ -58,7 +66,7 @@ impl EligibilityCheck {
         let wall = Utc::now().timestamp();
         let Parties { subject, agent } = self.parties(pass, credentials, wall).await?;
         let birth = subject.birth_date().ok_or(EligibilityError::UnreadableBirthDate(subject.named_by))?;
-        let rules = self.rules.current();
+        let rules = self.rules_for(&pass.queue_id)?;
         if let Some(rejected) = precheck(&rules, birth, dose, now) {
             self.metrics.decided(&rejected, true);
             return Ok(rejected);
@@ -79,6 +87,16 @@ impl EligibilityCheck {
         }
         self.metrics.decided(&decision, false);
         Ok(decision)
+    }
+
+    /// The rules `event` is judged by: the set its catalog entry names, or
+    /// the default rules when it names none (or no catalog is followed).
+    fn rules_for(&self, event: &str) -> Result<Arc<Rules>, EligibilityError> {
+        let name = self.events.catalog().and_then(|c| c.events.get(event).map(|e| e.rule_set.clone())).unwrap_or_default();
+        if name.is_empty() {
+            return Ok(self.rules.current());
+        }
+        self.rule_sets.get(&name).ok_or(EligibilityError::RuleSetMissing(name))
     }
 
     /// Applies a reservation event to the booked set (and drops the

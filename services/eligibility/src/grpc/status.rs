@@ -29,6 +29,7 @@ impl From<EligibilityError> for Status {
                 Status::permission_denied(format!("{} was obtained under another admission session", field(credential)))
             }
             EligibilityError::ConsentMismatch(why) => Status::permission_denied(format!("consent_token {why}")),
+            e @ EligibilityError::RuleSetMissing(_) => status::unavailable("eligibility rules", &e),
             EligibilityError::RegistryUnavailable(cause) => status::unavailable("insurance registry", &cause),
             EligibilityError::StoreUnavailable(cause) => status::unavailable("eligibility store", &cause),
         }

@@ -33,7 +33,7 @@ use std::{sync::Arc, time::Duration};
 use redis::{AsyncCommands as _, Script};
 use yeyak_platform::redis_store::RedisConn;
 
-pub use self::rules_file::RulesHandle;
+pub use self::rules_file::{RuleSets, RulesHandle};
 use self::{reader::CacheReader, writer::CacheWriter};
 use crate::domain::{BookingEvent, Person};
 

@@ -138,6 +138,9 @@ impl Harness {
             ("REDIS_MODE".into(), redis_mode.into()),
             ("REDIS_URL".into(), redis_url),
             ("REDIS_KEY_PREFIX".into(), redis_prefix.clone()),
+            // The admission catalogue and ended sessions this test follows are its own:
+            // the default prefix is shared with `make run` on the same Redis.
+            ("SESSIONS_REDIS_KEY_PREFIX".into(), redis_prefix.clone()),
             ("REDIS_TIMEOUT_MS".into(), "300".into()),
             ("AMQP_EXCHANGE".into(), amqp.exchange.clone()),
             ("AMQP_QUEUE_PREFIX".into(), amqp.queue_prefix.clone()),

@@ -84,6 +84,9 @@ pub(crate) fn identity_env(
         ("SUBJECT_HASH_KEY".into(), HASH_KEY.into()),
         ("PROVIDERS".into(), providers_spec(idps)),
         ("REDIS_KEY_PREFIX".into(), prefix.into()),
+        // The admission catalogue and ended sessions this test follows are its own:
+        // the default prefix is shared with `make run` on the same Redis.
+        ("SESSIONS_REDIS_KEY_PREFIX".into(), prefix.into()),
         ("PROVIDER_TIMEOUT_MS".into(), "1000".into()),
         ("APPROVAL_WAIT_MS".into(), "0".into()),
     ];

@@ -16,7 +16,7 @@ use crate::{
 
 #[derive(Clone)]
 pub struct Catalogue {
-    store: CatalogStore,
+    pub(super) store: CatalogStore,
     /// The read cache and the queue of its pending invalidations.
     invalidator: Invalidator,
 }
@@ -43,7 +43,10 @@ impl Catalogue {
     /// invalidation is logged: those entries expire by TTL.
     pub async fn resize_slot(&self, slot_id: Uuid, capacity: u32) -> Result<Resized, InventoryError> {
         let capacity = i32::try_from(capacity).map_err(|_| InventoryError::CapacityTooLarge)?;
-        let resized = self.store.resize_slot(slot_id, capacity).await?.ok_or(InventoryError::UnknownSlot)?;
+        let resized = self.store.resize_slot(slot_id, capacity, |_| None).await?.ok_or(InventoryError::UnknownSlot)?;
+        if resized.closed_by.is_some() {
+            return Err(InventoryError::SlotClosed(slot_id));
+        }
         if let Err(e) = self.invalidator.cache().bump(&resized.scopes).await {
             tracing::warn!(error = %e, %slot_id, "cache invalidation after a resize failed; cached answers expire by TTL");
         }

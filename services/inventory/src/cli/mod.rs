@@ -8,12 +8,13 @@
 //!
 //! - `yeyak-inventory migrate` applies the migrations and exits.
 //!
-//! All read the same `YEYAK_*` settings as the server (database, Redis).
+//! All read the same `YEYAK_*` settings as the server (database, Redis), and
+//! only those: operators and keys are the server's alone.
 use anyhow::anyhow;
 use clap::{value_parser, Args, Parser, Subcommand};
 use inventory::{
     app::Catalogue,
-    config::{Config, FULL_SCALE_CLINICS_PER_DISTRICT, FULL_SCALE_DAYS},
+    config::{cache_settings, FULL_SCALE_CLINICS_PER_DISTRICT, FULL_SCALE_DAYS},
     domain,
     store::{self, cache::Cache, CatalogStore},
 };
@@ -59,9 +60,11 @@ pub(crate) struct ResizeArgs {
     capacity: u32,
 }
 
+const DATABASE: &str = "yeyak_inventory";
+
 pub(crate) async fn migrate() -> anyhow::Result<()> {
     // Only the database settings: the migration step gets no service keys.
-    let database = db::DatabaseSettings::from_env(&Env::process(), "yeyak_inventory")?;
+    let database = db::DatabaseSettings::from_env(&Env::process(), DATABASE)?;
     let pool = db::connect(&database, true).await?;
     store::migrate(&pool).await?;
     pool.close().await;
@@ -70,8 +73,8 @@ pub(crate) async fn migrate() -> anyhow::Result<()> {
 }
 
 pub(crate) async fn seed(args: SeedArgs) -> anyhow::Result<()> {
-    let config = Config::from_env(&Env::process())?;
-    let pool = db::connect(&config.database, true).await?;
+    let database = db::DatabaseSettings::from_env(&Env::process(), DATABASE)?;
+    let pool = db::connect(&database, true).await?;
     store::migrate(&pool).await?;
     let today = domain::today_seoul(chrono::Utc::now());
     let report = inventory::seed_demo(&pool, args.clinics_per_district, args.days, today).await?;
@@ -94,9 +97,9 @@ pub(crate) async fn seed(args: SeedArgs) -> anyhow::Result<()> {
 
 pub(crate) async fn resize_slot(args: ResizeArgs) -> anyhow::Result<()> {
     let ResizeArgs { slot, capacity } = args;
-    let config = Config::from_env(&Env::process())?;
-    let pool = db::connect(&config.database, false).await?;
-    let cache = Cache::new(config.cache.clone(), &Metrics::new("inventory"))?;
+    let env = Env::process();
+    let pool = db::connect(&db::DatabaseSettings::from_env(&env, DATABASE)?, false).await?;
+    let cache = Cache::new(cache_settings(&env)?, &Metrics::new("inventory"))?;
     let catalogue = Catalogue::new(CatalogStore::new(pool.clone()), cache);
     let resized = catalogue.resize_slot(slot, capacity).await.map_err(|e| anyhow!("{e}"))?;
     match resized.event_id {

@@ -5,6 +5,7 @@ pub mod catalogue;
 mod query;
 pub(crate) mod regions;
 mod settings;
+pub(crate) mod supply;
 
 use std::collections::BTreeMap;
 

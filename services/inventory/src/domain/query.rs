@@ -20,6 +20,14 @@ pub enum Input {
     FromDate,
     ToDate,
     PageToken,
+    /// A supply change's day.
+    Date,
+    /// A supply change's first local start time.
+    FromTime,
+    /// A supply change's end local time.
+    ToTime,
+    /// How far a supply change may move a booking.
+    MoveDays,
 }
 
 impl fmt::Display for Input {
@@ -30,6 +38,10 @@ impl fmt::Display for Input {
             Self::FromDate => "first date",
             Self::ToDate => "last date",
             Self::PageToken => "page token",
+            Self::Date => "date",
+            Self::FromTime => "first local time",
+            Self::ToTime => "last local time",
+            Self::MoveDays => "days a booking may move",
         })
     }
 }

@@ -3,8 +3,10 @@
 //! touch only the precomputed tables and their indexes (see the migration).
 pub(crate) mod bookings;
 pub mod cache;
+mod candidates;
 pub(crate) mod resize;
 pub(crate) mod seed;
+pub(crate) mod supply;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use sqlx::{
@@ -12,18 +14,23 @@ use sqlx::{
     PgPool,
 };
 use uuid::Uuid;
-use yeyak_platform::messaging::tables::{self, Table};
+use yeyak_platform::{
+    messaging::tables::{self, Table},
+    operators::audit,
+};
 
 pub use resize::Resized;
+pub(crate) use supply::{Replacement, ScopeSlot};
 
 use crate::domain::{DateRange, Region};
 
 static MIGRATOR: Migrator = sqlx::migrate!("./migrations");
 
-/// Inventory's own tables, with the platform's outbox (slot size changes for
-/// the reservation ledger) and inbox (reservation events already applied).
+/// Inventory's own tables, with the platform's outbox (slot size changes and
+/// supply changes for the reservation service), inbox (reservation events
+/// already applied) and operators' audit trail.
 pub async fn migrate(pool: &PgPool) -> Result<(), MigrateError> {
-    tables::migrate(pool, &MIGRATOR, &[Table::Outbox, Table::Inbox]).await
+    audit::with_table(tables::migrator(&MIGRATOR, &[Table::Outbox, Table::Inbox])).run(pool).await
 }
 
 #[derive(Clone)]
@@ -50,7 +57,7 @@ pub(crate) struct ClinicSummaryRow {
     pub available_dates: Vec<NaiveDate>,
 }
 
-#[derive(Debug, sqlx::FromRow)]
+#[derive(Clone, Debug, sqlx::FromRow)]
 pub(crate) struct SlotRow {
     pub slot_id: Uuid,
     pub clinic_id: Uuid,
@@ -131,7 +138,8 @@ impl CatalogStore {
             .await
     }
 
-    /// Slots of one clinic and vaccine starting in `[from, to)`, in start order.
+    /// Open slots of one clinic and vaccine starting in `[from, to)`, in start
+    /// order (a closed slot takes no booking: it is not shown).
     pub(crate) async fn availability(
         &self,
         clinic: Uuid,
@@ -141,7 +149,7 @@ impl CatalogStore {
     ) -> Result<Vec<SlotRow>, sqlx::Error> {
         sqlx::query_as(
             "SELECT slot_id, clinic_id, vaccine_code, starts_at, ends_at, capacity, booked FROM slots
-             WHERE clinic_id = $1 AND vaccine_code = $2 AND starts_at >= $3 AND starts_at < $4
+             WHERE clinic_id = $1 AND vaccine_code = $2 AND starts_at >= $3 AND starts_at < $4 AND closed_by IS NULL
              ORDER BY starts_at, slot_id",
         )
         .bind(clinic)
@@ -150,6 +158,15 @@ impl CatalogStore {
         .bind(to)
         .fetch_all(&self.pool)
         .await
+    }
+
+    /// The supply change that closed the slot; `None` while open (or unknown).
+    pub(crate) async fn closed_by(&self, slot: Uuid) -> Result<Option<Uuid>, sqlx::Error> {
+        sqlx::query_scalar("SELECT closed_by FROM slots WHERE slot_id = $1")
+            .bind(slot)
+            .fetch_optional(&self.pool)
+            .await
+            .map(Option::flatten)
     }
 
     pub(crate) async fn clinic_exists(&self, clinic: Uuid) -> Result<bool, sqlx::Error> {

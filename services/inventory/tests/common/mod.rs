@@ -25,6 +25,10 @@ use yeyak_proto::inventory::v1::{
 };
 
 pub(crate) const CLIENT_ID: &str = "test-client-0123456789";
+/// The token of `kim.ops`, who holds the `operator` role.
+pub(crate) const OPERATOR_TOKEN: &str = "ops-token-for-the-inventory-tests-1";
+/// The token of `lee.support`, who holds only `support`.
+pub(crate) const SUPPORT_TOKEN: &str = "support-token-for-the-inventory-t2";
 
 pub(crate) struct TestApp {
     pub addr: std::net::SocketAddr,
@@ -76,12 +80,16 @@ pub(crate) async fn spawn_with(clinics_per_district: u32, days: u32, options: Op
         ("REDIS_URL", options.redis_url.unwrap_or_else(|| REDIS_URL.to_string())),
         ("REDIS_MODE", if options.redis_cluster { "cluster" } else { "single" }.to_string()),
         ("REDIS_KEY_PREFIX", redis_prefix.clone()),
+        // The admission catalogue and ended sessions this test follows are its own:
+        // the default prefix is shared with `make run` on the same Redis.
+        ("SESSIONS_REDIS_KEY_PREFIX", redis_prefix.clone()),
         ("CACHE_ENABLED", (!options.cache_disabled).to_string()),
         ("CACHE_INVALIDATION_MS", "20".to_string()),
         ("TRUSTED_KEYS", key.trusted_entry()),
         ("QUEUE_IDS", "demo".to_string()),
         ("SEED_CLINICS_PER_DISTRICT", clinics_per_district.to_string()),
         ("SEED_DAYS", days.to_string()),
+        ("OPERATORS", format!("kim.ops:operator:{OPERATOR_TOKEN},lee.support:support:{SUPPORT_TOKEN}")),
     ]);
     let config = Config::from_env(&env).expect("config");
     let today = inventory::domain::today_seoul(chrono::Utc::now());
@@ -124,6 +132,28 @@ impl TestApp {
     /// The slot catalogue's client pointed at the public port, where it must not be served.
     pub(crate) async fn catalog_on_public_port(&self) -> SlotCatalogServiceClient<Channel> {
         SlotCatalogServiceClient::connect(format!("http://{}", self.addr)).await.expect("connect")
+    }
+
+    /// The operators' API (bearer tokens, no pass).
+    pub(crate) async fn operators(
+        &self,
+    ) -> yeyak_proto::inventory::v1::inventory_operator_service_client::InventoryOperatorServiceClient<Channel> {
+        yeyak_proto::inventory::v1::inventory_operator_service_client::InventoryOperatorServiceClient::connect(format!(
+            "http://{}",
+            self.addr
+        ))
+        .await
+        .expect("connect")
+    }
+
+    /// The internal supply reads (reservation's, on the internal listener).
+    pub(crate) async fn supply(&self) -> yeyak_proto::inventory::v1::supply_catalog_service_client::SupplyCatalogServiceClient<Channel> {
+        yeyak_proto::inventory::v1::supply_catalog_service_client::SupplyCatalogServiceClient::connect(format!(
+            "http://{}",
+            self.internal_addr
+        ))
+        .await
+        .expect("connect")
     }
 
     /// A request carrying a valid admission pass for [`CLIENT_ID`].
@@ -193,3 +223,12 @@ impl TestApp {
 
 #[allow(unused_imports)] // not every test binary waits for something
 pub(crate) use yeyak_testkit::eventually;
+
+/// A request carrying `token` as an operator's bearer token (none when empty).
+pub(crate) fn as_operator<T>(token: &str, message: T) -> Request<T> {
+    let mut request = Request::new(message);
+    if !token.is_empty() {
+        request.metadata_mut().insert("authorization", format!("Bearer {token}").parse().expect("ascii"));
+    }
+    request
+}

@@ -122,7 +122,14 @@ pub(crate) fn decode(routing_key: &str, payload: &[u8], keys: &ContactKeys) -> R
             let e = ev::ReservationCancelled::decode(payload)?;
             let id = reservation_id(&e.reservation_id)?;
             let code = booking_code(&e.booking_code)?;
-            let text = format!("[예약] 예약번호 {} 접종 예약이 취소되었습니다.", number(id, code.as_ref()));
+            let text = if e.reason == ev::ChangeReason::SupplyChange as i32 {
+                format!(
+                    "[예약] 예약번호 {} 접종기관 일정 변경으로 예약이 취소되었습니다. 가까운 날짜에 옮길 자리가 없었습니다. 다시 예약해 주세요.",
+                    number(id, code.as_ref())
+                )
+            } else {
+                format!("[예약] 예약번호 {} 접종 예약이 취소되었습니다.", number(id, code.as_ref()))
+            };
             let contact = contact(id, e.sealed_contact, keys)?;
             let owners = Owners { subject_id: e.subject_id, ..Owners::default() };
             Ok(Notice {
@@ -142,7 +149,17 @@ pub(crate) fn decode(routing_key: &str, payload: &[u8], keys: &ContactKeys) -> R
             let code = booking_code(&e.booking_code)?;
             let mut place = label(&e.clinic_name).into_iter().collect::<Vec<_>>();
             place.push(seoul_time(e.starts_at.as_ref())?);
-            let text = format!("[예약] 예약번호 {} 예약이 {} 으로 변경되었습니다.", number(id, code.as_ref()), place.join(" "));
+            let text = if e.reason == ev::ChangeReason::SupplyChange as i32 {
+                // Said once, with all that changed: the place and time, and the vaccine if it did.
+                let vaccine = match (label(&e.previous_vaccine_code), label(&e.vaccine_code)) {
+                    (Some(old), Some(new)) if old != new => format!(" 백신이 {old}에서 {new}(으)로 바뀌었습니다."),
+                    _ => String::new(),
+                };
+                let n = number(id, code.as_ref());
+                format!("[예약] 예약번호 {n} 접종기관 일정 변경으로 예약이 {} 으로 옮겨졌습니다.{vaccine}", place.join(" "))
+            } else {
+                format!("[예약] 예약번호 {} 예약이 {} 으로 변경되었습니다.", number(id, code.as_ref()), place.join(" "))
+            };
             let contact = contact(id, e.sealed_contact, keys)?;
             let owners = Owners { subject_id: e.subject_id, ..Owners::default() };
             Ok(Notice {

@@ -60,6 +60,36 @@ fn seoul_date_rolls_over_at_local_midnight() {
 }
 
 #[test]
+fn a_supply_change_says_what_changed_once() {
+    let e = ev::ReservationRescheduled {
+        reservation_id: RID.into(),
+        booking_code: "3HQ9-TWN9".into(),
+        clinic_name: "강남보건소".into(),
+        starts_at: at("2021-07-26T02:00:00Z"),
+        vaccine_code: "moderna".into(),
+        previous_vaccine_code: "pfizer".into(),
+        reason: ev::ChangeReason::SupplyChange as i32,
+        ..Default::default()
+    };
+    let n = decode(RESERVATION_RESCHEDULED, &e.encode_to_vec(), &keys()).unwrap();
+    assert_eq!(
+        n.text,
+        "[예약] 예약번호 3HQ9-TWN9 접종기관 일정 변경으로 예약이 강남보건소 2021-07-26 11:00 으로 옮겨졌습니다. 백신이 pfizer에서 moderna(으)로 바뀌었습니다."
+    );
+    let same = ev::ReservationRescheduled { previous_vaccine_code: "moderna".into(), ..e };
+    let n = decode(RESERVATION_RESCHEDULED, &same.encode_to_vec(), &keys()).unwrap();
+    assert!(n.text.ends_with("으로 옮겨졌습니다."), "{}", n.text);
+    let cancelled = ev::ReservationCancelled {
+        reservation_id: RID.into(),
+        booking_code: "M8RV-E4C7".into(),
+        reason: ev::ChangeReason::SupplyChange as i32,
+        ..Default::default()
+    };
+    let n = decode(RESERVATION_CANCELLED, &cancelled.encode_to_vec(), &keys()).unwrap();
+    assert!(n.text.starts_with("[예약] 예약번호 M8RV-E4C7 접종기관 일정 변경으로 예약이 취소되었습니다."), "{}", n.text);
+}
+
+#[test]
 fn cancelled_text_and_missing_phone() {
     let e = ev::ReservationCancelled { reservation_id: RID.into(), booking_code: "M8RV-E4C7".into(), ..Default::default() };
     let n = decode(RESERVATION_CANCELLED, &e.encode_to_vec(), &keys()).unwrap();

@@ -8,13 +8,16 @@
 //! `create` books; `change` reads, cancels and reschedules; `sizes` follows
 //! the catalogue's slot sizes; `full` is the memory of slots found full;
 //! `callers` verifies who is asking; `contacts` seals numbers stored in plain
-//! text by builds before sealing.
+//! text by builds before sealing. `SupplyChanges` (`supply`, its workers in
+//! `supply_worker`) moves the bookings of slots an operator closed.
 mod callers;
 mod change;
 mod contacts;
 mod create;
 mod full;
 mod sizes;
+mod supply;
+mod supply_worker;
 
 use std::{sync::Arc, time::Duration};
 
@@ -28,6 +31,7 @@ use yeyak_platform::{
 };
 
 use self::full::FullSlots;
+pub(crate) use self::supply::{PlanRequest, SupplyChanges};
 use crate::{
     clients::{CatalogClient, EligibilityClient},
     domain::{Reservation, Slot},

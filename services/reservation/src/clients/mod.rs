@@ -1,10 +1,12 @@
 //! The two services a booking consults before it writes anything: eligibility
 //! (behind the pass: the caller's pass is forwarded, `eligibility`) and the
-//! slot catalogue (internal, `catalog`). Every call has a deadline, so a
-//! dependency that is down or slow turns into UNAVAILABLE quickly and nothing
-//! is written.
+//! slot catalogue (internal, `catalog`); and the catalogue's supply reads
+//! (internal, `supply`) that supply changes move bookings with. Every call
+//! has a deadline, so a dependency that is down or slow turns into
+//! UNAVAILABLE quickly and nothing is written.
 mod catalog;
 mod eligibility;
+mod supply;
 
 use std::{future::Future, sync::Arc, time::Duration};
 
@@ -22,6 +24,7 @@ use yeyak_platform::{
 
 pub(crate) use catalog::CatalogClient;
 pub(crate) use eligibility::{EligibilityClient, Verdict};
+pub(crate) use supply::{Candidates, SupplyCatalogClient};
 
 /// Why a dependency could not serve a call.
 #[derive(Debug, thiserror::Error)]

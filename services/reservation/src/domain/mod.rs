@@ -10,6 +10,9 @@ use yeyak_platform::Secret;
 
 pub(crate) use yeyak_platform::booking_code::BookingCode;
 
+pub(crate) mod supply;
+pub(crate) mod supply_job;
+
 /// Doses a person can book, inclusive.
 pub(crate) const DOSES: std::ops::RangeInclusive<u32> = 1..=4;
 

@@ -1,9 +1,11 @@
 //! RPC handlers: request validation (INVALID_ARGUMENT naming the field), one
-//! call to [`crate::app::Booking`], protobuf mapping. `status` maps the
-//! use-case error to a gRPC status.
+//! call to [`crate::app::Booking`] (`reservation`) or
+//! [`crate::app::SupplyChanges`] (`supply`, the operators' API), protobuf
+//! mapping. `status` maps the use-case error to a gRPC status.
 mod requests;
 pub(crate) mod reservation;
 mod status;
+pub(crate) mod supply;
 
 use yeyak_proto::{reservation::v1 as pb, time::to_proto};
 

@@ -47,7 +47,9 @@ impl From<ReservationError> for Status {
             E::AgentIsSubject => status::invalid_argument("agent_assertion", "is the subject's own; leave it empty to book for yourself"),
             // Only when the handler did not say which field named the slot.
             e @ E::UnknownSlot => Status::invalid_argument(e.to_string()),
-            e @ E::NotFound => Status::not_found(e.to_string()),
+            e @ (E::NotFound | E::UnknownSupplyChange) => Status::not_found(e.to_string()),
+            E::Unauthorized(e) if e.is_forbidden() => Status::permission_denied(e.to_string()),
+            E::Unauthorized(e) => Status::unauthenticated(e.to_string()),
             e @ (E::IdempotencyKeyReused | E::AlreadyBooked) => Status::already_exists(e.to_string()),
             E::NotEligible { reason, detail } => {
                 let message = format!("not eligible: {reason}: {detail}");
@@ -106,5 +108,10 @@ mod tests {
         assert!(!s.message().contains("secret"));
         assert_eq!(Status::from(samples::pool_timed_out()).code(), Code::Unavailable);
         assert_eq!(Status::from(ReservationError::ForeignAssertion(Credential::Identity)).code(), Code::PermissionDenied);
+        assert_eq!(Status::from(ReservationError::UnknownSupplyChange).code(), Code::NotFound);
+        let forbidden =
+            yeyak_platform::operators::AuthError::Forbidden { operator: "lee".into(), role: yeyak_platform::operators::Role::Operator };
+        assert_eq!(Status::from(ReservationError::from(forbidden)).code(), Code::PermissionDenied);
+        assert_eq!(Status::from(ReservationError::from(yeyak_platform::operators::AuthError::Missing)).code(), Code::Unauthenticated);
     }
 }

@@ -1,9 +1,12 @@
 //! PostgreSQL: the per-slot capacity ledger, the reservations and the outbox.
 //! Reads live here; a booking is in `book`, slot sizes in `sizes`, the other
-//! changes in `write`.
+//! changes in `write`, supply-change jobs in `supply` and their moves in
+//! `supply_move`.
 mod book;
 mod contacts;
 mod sizes;
+mod supply;
+mod supply_move;
 mod write;
 
 pub(crate) use write::Change;

@@ -143,7 +143,7 @@ async fn lock_visible(tx: &mut Transaction<'_, Postgres>, which: &ReservationRef
 
 /// Takes a place for a reschedule. It only counts up while there is room
 /// (as a booking's statement does), and the row lock serialises takers.
-async fn take_place(tx: &mut Transaction<'_, Postgres>, slot_id: Uuid) -> Result<(), ReservationError> {
+pub(super) async fn take_place(tx: &mut Transaction<'_, Postgres>, slot_id: Uuid) -> Result<(), ReservationError> {
     let taken = sqlx::query("UPDATE slot_ledger SET booked = booked + 1 WHERE slot_id = $1 AND booked < capacity")
         .bind(slot_id)
         .execute(&mut **tx)
@@ -159,7 +159,7 @@ async fn take_place(tx: &mut Transaction<'_, Postgres>, slot_id: Uuid) -> Result
 /// Gives a place back. On a slot flagged as overbooked (its catalogue size was
 /// cut below what was booked) the freed place is not offered again: capacity
 /// follows bookings down to the catalogue's size, where the flag clears.
-async fn give_back(tx: &mut Transaction<'_, Postgres>, slot_id: Uuid) -> Result<(), ReservationError> {
+pub(super) async fn give_back(tx: &mut Transaction<'_, Postgres>, slot_id: Uuid) -> Result<(), ReservationError> {
     let given = sqlx::query(
         "UPDATE slot_ledger SET
              booked = booked - 1,
@@ -179,6 +179,6 @@ async fn give_back(tx: &mut Transaction<'_, Postgres>, slot_id: Uuid) -> Result<
     }
 }
 
-async fn enqueue(tx: &mut Transaction<'_, Postgres>, e: &OutboxEvent) -> Result<(), sqlx::Error> {
+pub(super) async fn enqueue(tx: &mut Transaction<'_, Postgres>, e: &OutboxEvent) -> Result<(), sqlx::Error> {
     outbox::enqueue(tx, e.event_id, e.routing_key, &e.payload, &e.traceparent).await
 }

@@ -82,7 +82,7 @@ impl WaitingRoom {
         let rate = surge.rate.to_string();
         let database_url = format!("postgres://postgres@127.0.0.1:5432/yeyak_bench_{tag}");
         let binding = if surge.device_binding { "required" } else { "optional" };
-        let settings: [(&str, &str); 14] = [
+        let settings: [(&str, &str); 15] = [
             ("ENV", "dev"),
             ("DEVICE_BINDING", binding),
             ("GRPC_ADDR", "127.0.0.1:0"),
@@ -93,6 +93,9 @@ impl WaitingRoom {
             ("MAX_CONCURRENT_RPCS", "100000"),
             ("PASS_TTL_SECONDS", "3600"),
             ("REDIS_KEY_PREFIX", &redis_prefix),
+            // The admission catalogue and ended sessions this test follows are its own:
+            // the default prefix is shared with `make run` on the same Redis.
+            ("SESSIONS_REDIS_KEY_PREFIX", &redis_prefix),
             ("DATABASE_URL", &database_url),
             ("ADMISSION_RATE", &rate),
             ("AMQP_EXCHANGE", &amqp.exchange),

@@ -52,6 +52,9 @@ impl Service {
             ("REGISTRY_URL".into(), registry_url),
             ("RULES_FILE".into(), rules.into()),
             ("REDIS_KEY_PREFIX".into(), redis_prefix.clone()),
+            // The admission catalogue and ended sessions this test follows are its own:
+            // the default prefix is shared with `make run` on the same Redis.
+            ("SESSIONS_REDIS_KEY_PREFIX".into(), redis_prefix.clone()),
             ("AMQP_EXCHANGE".into(), amqp.exchange.clone()),
             ("AMQP_QUEUE_PREFIX".into(), amqp.queue_prefix.clone()),
             ("CACHE_TTL_SECONDS".into(), "600".into()),

@@ -70,6 +70,9 @@ impl Bench {
             ("SUBJECT_HASH_KEY".into(), "bench-hash-key".into()),
             ("PROVIDERS".into(), providers),
             ("REDIS_KEY_PREFIX".into(), redis_prefix.clone()),
+            // The admission catalogue and ended sessions this test follows are its own:
+            // the default prefix is shared with `make run` on the same Redis.
+            ("SESSIONS_REDIS_KEY_PREFIX".into(), redis_prefix.clone()),
             ("PROVIDER_MAX_IN_FLIGHT".into(), "256".into()),
             ("MAX_IN_FLIGHT_VERIFICATIONS".into(), "1024".into()),
             ("APPROVAL_WAIT_MS".into(), "0".into()),

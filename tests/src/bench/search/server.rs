@@ -36,6 +36,9 @@ impl Server {
             ("AMQP_EXCHANGE", amqp.exchange.clone()),
             ("AMQP_QUEUE_PREFIX", amqp.queue_prefix.clone()),
             ("REDIS_KEY_PREFIX", format!("bench:{tag}")),
+            // The admission catalogue and ended sessions this test follows are its own:
+            // the default prefix is shared with `make run` on the same Redis.
+            ("SESSIONS_REDIS_KEY_PREFIX", format!("bench:{tag}")),
             ("CACHE_ENABLED", cache.to_string()),
             ("TRUSTED_KEYS", key.trusted_entry()),
             ("QUEUE_IDS", "demo".to_string()),

@@ -40,6 +40,9 @@ impl Admission {
             ("OPERATORS", format!("kim.ops:operator:{OPERATOR},lee.support:support:{SUPPORT}")),
             ("QUEUE_IDS", "q1".to_owned()),
             ("REDIS_KEY_PREFIX", prefix.clone()),
+            // The admission catalogue and ended sessions this test follows are its own:
+            // the default prefix is shared with `make run` on the same Redis.
+            ("SESSIONS_REDIS_KEY_PREFIX", prefix.clone()),
             ("DATABASE_URL", database_url(&prefix)),
             ("ADMISSION_TICK_MS", "20".to_owned()),
             // The automatic rate, steered by a real service's metrics: its own.

@@ -167,8 +167,15 @@ impl PassVerifier {
         self.admit(key, pass, token, client_id)
     }
 
-    /// A verified pass whose session admission has not ended.
+    /// A verified pass of an event served here (open, by the catalog of
+    /// booking events; else one of the configured queues) whose session
+    /// admission has not ended. Checked on every call: closing an event
+    /// stops its remembered passes too.
     fn live(&self, verified: VerifiedPass) -> Result<VerifiedPass, Status> {
+        let queue = &verified.pass.queue_id;
+        if !self.ended.serves(queue).unwrap_or_else(|| self.queues.contains(queue)) {
+            return Err(Status::permission_denied("admission pass is for an event that is closed or not served here"));
+        }
         match self.ended.state(&verified.pass.session_id, chrono::Utc::now().timestamp_millis()) {
             SessionState::Live => Ok(verified),
             SessionState::Ended => Err(Status::unauthenticated("admission session ended: rejoin the queue")),
@@ -197,9 +204,6 @@ impl PassVerifier {
 
     /// What a signed pass must also say: one of our queues, this client.
     fn admit(&self, key: Key, pass: AdmissionPass, token: &str, client_id: &str) -> Result<VerifiedPass, Status> {
-        if !self.queues.contains(&pass.queue_id) {
-            return Err(Status::permission_denied("admission pass is for another queue"));
-        }
         if pass.client_binding != client_binding(client_id) {
             return Err(Status::permission_denied("admission pass belongs to another client"));
         }

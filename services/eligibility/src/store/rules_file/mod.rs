@@ -20,8 +20,10 @@ use std::{
 use parking_lot::{Mutex, RwLock};
 use yeyak_platform::metrics::Metrics;
 
+mod sets;
 mod watch;
 
+pub use sets::RuleSets;
 pub(crate) use watch::{watch, Hangups};
 
 use crate::{
@@ -95,10 +97,14 @@ pub struct RulesHandle {
 impl RulesHandle {
     /// Loads the file at start: an invalid file stops the service here.
     pub(crate) fn load(path: &Path, metrics: &Metrics) -> Result<Arc<Self>, RulesError> {
+        Self::load_with(path, RulesMetrics::register(metrics))
+    }
+
+    /// Loads with metrics of its own (a named rule set's are not exported).
+    pub(crate) fn load_with(path: &Path, m: RulesMetrics) -> Result<Arc<Self>, RulesError> {
         let seen = fingerprint(path);
         let text = read_text(path)?;
         let rules = Rules::parse(&text)?;
-        let m = RulesMetrics::register(metrics);
         m.in_force(&rules.version);
         Ok(Arc::new(Self {
             path: path.to_owned(),

@@ -3,7 +3,7 @@ use std::{sync::Arc, time::Duration};
 
 use yeyak_platform::Shutdown;
 
-use super::RulesHandle;
+use super::{RuleSets, RulesHandle};
 
 /// SIGHUP, registered as early as possible (at build): once registered, the
 /// signal no longer terminates the process.
@@ -33,7 +33,7 @@ impl Hangups {
 }
 
 /// Watches the file until shutdown: every `interval` (0: never) and on SIGHUP.
-pub(crate) async fn watch(handle: Arc<RulesHandle>, interval: Duration, mut hangups: Hangups, shutdown: Shutdown) {
+pub(crate) async fn watch(handle: Arc<RulesHandle>, sets: Arc<RuleSets>, interval: Duration, mut hangups: Hangups, shutdown: Shutdown) {
     let mut ticker = (!interval.is_zero()).then(|| {
         let mut t = tokio::time::interval(interval);
         t.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -48,8 +48,16 @@ pub(crate) async fn watch(handle: Arc<RulesHandle>, interval: Duration, mut hang
         if forced {
             tracing::info!(file = %handle.path().display(), "SIGHUP: re-reading the rules file");
         }
-        let h = handle.clone();
+        let (h, s) = (handle.clone(), sets.clone());
         // File I/O off the async workers.
-        let _ = tokio::task::spawn_blocking(move || if forced { h.reload() } else { h.check() }).await;
+        let _ = tokio::task::spawn_blocking(move || {
+            s.check();
+            if forced {
+                h.reload()
+            } else {
+                h.check()
+            }
+        })
+        .await;
     }
 }
