@@ -16,11 +16,12 @@ RUN --mount=type=cache,target=/usr/local/cargo/registry \
     --mount=type=cache,target=/src/target \
     cargo build --release --locked \
         -p admission -p identity -p eligibility -p inventory -p reservation -p notification \
-        -p mock-registry -p mock-idp -p mock-sms \
+        -p mock-registry -p mock-idp -p mock-sms -p edge \
     && mkdir -p /out \
     && cp target/release/yeyak-admission target/release/yeyak-identity target/release/yeyak-eligibility \
           target/release/yeyak-inventory target/release/yeyak-reservation target/release/yeyak-notification \
-          target/release/yeyak-mock-registry target/release/yeyak-mock-idp target/release/yeyak-mock-sms /out/
+          target/release/yeyak-mock-registry target/release/yeyak-mock-idp target/release/yeyak-mock-sms \
+          target/release/yeyak-edge target/release/yeyak-static /out/
 
 # glibc and libgcc only (the binaries link them); "nonroot" is uid 65532.
 FROM gcr.io/distroless/cc-debian12:nonroot AS runtime
@@ -63,6 +64,19 @@ FROM runtime AS notification
 LABEL org.opencontainers.image.title="yeyak-notification"
 COPY --from=build /out/yeyak-notification /usr/local/bin/yeyak-notification
 ENTRYPOINT ["/usr/local/bin/yeyak-notification"]
+
+FROM runtime AS edge
+LABEL org.opencontainers.image.title="yeyak-edge"
+COPY --from=build /out/yeyak-edge /usr/local/bin/yeyak-edge
+ENTRYPOINT ["/usr/local/bin/yeyak-edge"]
+
+# The page is built outside this file (web/dist, with its own toolchain) and
+# baked in where the chart's YEYAK_STATIC_DIR points: build it before this target.
+FROM runtime AS static
+LABEL org.opencontainers.image.title="yeyak-static"
+COPY --from=build /out/yeyak-static /usr/local/bin/yeyak-static
+COPY web/dist /usr/share/yeyak/www
+ENTRYPOINT ["/usr/local/bin/yeyak-static"]
 
 FROM runtime AS mock-registry
 LABEL org.opencontainers.image.title="yeyak-mock-registry"

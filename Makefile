@@ -54,18 +54,22 @@ test-rules: ## promtool check rules + promtool test rules: every alert fires and
 # target/debug/deps: `cargo build --all-targets` only copies them out (same features), whereas
 # `--bins` alone would rebuild 55 crates, whose features differ without the dev-dependencies.
 CHART_RUN_BUILD ?= $(CARGO) build --bins -p admission -p identity -p eligibility -p inventory -p reservation -p notification \
-	-p mock-registry -p mock-idp -p mock-sms -p yeyak-dev -p yeyak-ctl
+	-p mock-registry -p mock-idp -p mock-sms -p edge -p yeyak-dev -p yeyak-ctl
 
-test-chart-run: ## proto/ loaded by a Python client (real error details); the Helm chart's Deployments as local processes, book through them, scale identity, stop a replica
+test-chart-run: ## proto/ loaded by a Python client (real error details); the Helm chart's Deployments as local processes, book through them, scale identity, stop a replica; a browser's calls through the edge
 	$(CHART_RUN_BUILD)
 	PYTHONDONTWRITEBYTECODE=1 .tools/venv/bin/python -m pytest tests/proto -q -p no:cacheprovider
 	PYTHONDONTWRITEBYTECODE=1 .tools/venv/bin/python -m pytest tests/chart_run -q -p no:cacheprovider
 
 IMAGE_REGISTRY ?= ghcr.io/yeyak
 IMAGE_TAG ?= $(shell awk -F'"' '/^version = /{print $$2; exit}' Cargo.toml)
-IMAGES := admission identity eligibility inventory reservation notification mock-registry mock-idp mock-sms
+# The static server's image bakes in the built page (web/dist): it joins the
+# list once the page is built, so `make image` works without the page's toolchain.
+IMAGES := admission identity eligibility inventory reservation notification mock-registry mock-idp mock-sms edge \
+	$(if $(wildcard web/dist/index.html),static)
 
 image: ## Build every container image (needs a Docker engine): IMAGE_REGISTRY=... IMAGE_TAG=...
+	@$(if $(filter static,$(IMAGES)),,echo "web/dist/index.html is missing: no yeyak-static image (build the page first)";)
 	@for t in $(IMAGES); do \
 		echo "docker build --target $$t -t $(IMAGE_REGISTRY)/yeyak-$$t:$(IMAGE_TAG) ."; \
 		docker build --target $$t --build-arg VERSION=$(IMAGE_TAG) --build-arg REVISION=$$(git rev-parse --short HEAD) \

@@ -84,6 +84,7 @@ NOTIFICATION_METRICS_ADDR="${YEYAK_NOTIFICATION_METRICS_ADDR:-127.0.0.1:9106}"
 BROKER_ADDR="${YEYAK_BROKER_ADDR:-127.0.0.1:5672}"
 BROKER_LINK_ADDR="${YEYAK_BROKER_LINK_ADDR:-127.0.0.1:5673}"
 BROKER_LINK_ADMIN_ADDR="${YEYAK_BROKER_LINK_ADMIN_ADDR:-127.0.0.1:18087}"
+EDGE_ADDR="${YEYAK_EDGE_ADDR:-127.0.0.1:8090}"
 SEED_COUNT="${YEYAK_SEED_COUNT:-1000000}"
 QUEUE_IDS="${YEYAK_QUEUE_IDS:-demo}"
 START_TIMEOUT="${YEYAK_START_TIMEOUT:-120}"
@@ -309,7 +310,7 @@ done
 # --- 3. free ports? -------------------------------------------------------------
 for a in "$REGISTRY_ADDR" "$IDP_CARRIER_SMS_ADDR" "$IDP_KAKAO_CERT_ADDR" "$IDP_NAVER_CERT_ADDR" "$IDP_FIN_CERT_ADDR" "$SMS_GATEWAY_ADDR" \
          "$ADMISSION_ADDR" "$IDENTITY_ADDR" "$ELIGIBILITY_ADDR" "$INVENTORY_ADDR" "$INVENTORY_INTERNAL_ADDR" \
-         "$RESERVATION_ADDR" "$NOTIFICATION_ADDR" "$BROKER_LINK_ADDR" "$BROKER_LINK_ADMIN_ADDR"; do
+         "$RESERVATION_ADDR" "$NOTIFICATION_ADDR" "$BROKER_LINK_ADDR" "$BROKER_LINK_ADMIN_ADDR" "$EDGE_ADDR"; do
     if addr_open "$a"; then die "$a is already in use (another run?)"; fi
 done
 
@@ -363,6 +364,15 @@ start reservation YEYAK_GRPC_ADDR="$RESERVATION_ADDR" YEYAK_METRICS_ADDR="$RESER
     YEYAK_INVENTORY_ADDR="$INVENTORY_INTERNAL_ADDR" YEYAK_ELIGIBILITY_ADDR="$ELIGIBILITY_ADDR" \
     YEYAK_CONTACT_PUBLIC_KEY="$YEYAK_CONTACT_PUBLIC_KEY" -- "$BIN_DIR/yeyak-reservation"
 wait_ready "reservation" "reservation=$RESERVATION_ADDR"
+
+# The browser edge (docs/edge.md): gRPC-Web for the five public services
+# only, for pages served from the dev origins (its default). Admission
+# trusts 127.0.0.1 as a proxy, so the edge's x-forwarded-for is believed.
+start edge YEYAK_HTTP_ADDR="$EDGE_ADDR" \
+    YEYAK_ADMISSION_ADDR="http://$ADMISSION_ADDR" YEYAK_IDENTITY_ADDR="http://$IDENTITY_ADDR" \
+    YEYAK_ELIGIBILITY_ADDR="http://$ELIGIBILITY_ADDR" YEYAK_INVENTORY_ADDR="http://$INVENTORY_ADDR" \
+    YEYAK_RESERVATION_ADDR="http://$RESERVATION_ADDR" -- "$BIN_DIR/yeyak-edge"
+wait_ready "edge" "edge=$EDGE_ADDR"
 
 # --- 6. scripted demo -------------------------------------------------------------
 if [ "$DEMO" -eq 1 ]; then
@@ -437,6 +447,7 @@ cat <<EOF
 [run]   mock IdP naver-cert  http://$IDP_NAVER_CERT_ADDR
 [run]   mock IdP fin-cert    http://$IDP_FIN_CERT_ADDR
 [run]   mock SMS gateway    $SMS_GATEWAY_URL
+[run]   browser edge        http://$EDGE_ADDR   (gRPC-Web, public RPCs only; docs/edge.md)
 [run]   broker link         $BROKER_LINK_ADDR -> $BROKER_ADDR   admin http://$BROKER_LINK_ADMIN_ADDR/admin/link
 [run]   logs .run/logs/   dev keys .run/dev.env
 [run]   operator CLI: . .run/ctl.env && target/debug/yeyak-ctl status --watch 2   (docs/yeyak-ctl.md)

@@ -8,7 +8,11 @@ port), the demo booking through them over TLS, identity re-rendered to 3
 replicas (only identity's processes change), and one identity replica deleted
 during a stream of verifications with no verification failing. After the
 booking a real Prometheus scrapes every pod: every dashboard panel's query
-returns data and every rule evaluates (prom.py, issue 19).
+returns data and every rule evaluates (prom.py, issue 19). The browser edge
+runs too, as rendered with TLS: https:// upstreams, its own client certificate
+(yeyak-edge-tls) and the CA, and a browser's call through it reaches inventory's
+TLS-only port; test_edge_run.py runs a browser's whole session through it,
+from a render without TLS.
 """
 from __future__ import annotations
 
@@ -41,7 +45,9 @@ from proxy import free_port  # noqa: E402
 PRE_STOP_SECONDS = 1
 GRACE_MS = 4000
 SERVICES = ("admission", "identity", "eligibility", "inventory", "reservation", "notification")
-GRPC, INTERNAL = 50051, 50061
+EDGE_UPSTREAMS = ("admission", "identity", "eligibility", "inventory", "reservation")
+GRPC, INTERNAL, EDGE_HTTP = 50051, 50061, 8090
+PAGE = "https://booking.example.kr"
 
 
 def dev_keys() -> dict:
@@ -67,6 +73,10 @@ def values(keys: dict, identity_replicas: int) -> dict:
         # Mutual TLS between the services: TLS-only gRPC ports, client
         # certificates on the internal port, probes on the plaintext health port.
         "tls": {"internal": {"enabled": True}},
+        # The edge dials the TLS-only ports over https:// with its own
+        # client certificate (assert_edge_over_tls); its origins are required
+        # in production.
+        "edge": {"replicas": 1, "allowedOrigins": [PAGE]},
         "common": {"shutdownGraceMs": GRACE_MS, "preStopSleepSeconds": PRE_STOP_SECONDS, "logFilter": "info,h2=warn"},
         "mocks": {"enabled": True, "registry": {"seedCount": 60000}},
         "inventory": {"env": {"YEYAK_SEED_CLINICS_PER_DISTRICT": "1", "YEYAK_SEED_DAYS": "3"}},
@@ -125,13 +135,14 @@ def deployments(objects: list) -> list:
 
 
 def tls_secrets(objects: list, certs: Path) -> dict:
-    """The Secrets cert-manager would write for `tls.internal` (one per service,
-    `<fullname>-<service>-tls`: tls.crt, tls.key, ca.crt), for exactly the
-    Secrets the rendered Deployments mount, from one test CA (`yeyak-dev certs`)."""
+    """The Secrets cert-manager would write for `tls.internal` (one per service
+    and one for the edge, `<fullname>-<name>-tls`: tls.crt, tls.key, ca.crt), for
+    exactly the Secrets the rendered Deployments mount, from one test CA
+    (`yeyak-dev certs`)."""
     mounted = {(namespace_of(d), v["secret"]["secretName"])
                for d in deployments(objects) for v in d["spec"]["template"]["spec"].get("volumes", [])
                if v["name"] == "tls"}
-    assert mounted == {(NAMESPACE, f"yeyak-{s}-tls") for s in SERVICES}, mounted
+    assert mounted == {(NAMESPACE, f"yeyak-{s}-tls") for s in (*SERVICES, "edge")}, mounted
     names = sorted(secret.removesuffix("-tls") for _, secret in mounted)  # each Service's name
     subprocess.run([str(BIN / "yeyak-dev"), "certs", "--dir", str(certs), "--namespace", NAMESPACE, *names],
                    check=True, capture_output=True, text=True)
@@ -207,6 +218,64 @@ def assert_tls_as_rendered(cluster: Cluster, certs: Path, workdir: Path) -> None
         tls_dir = Path(pod.env["YEYAK_TLS_CLIENT_CERT_FILE"]).parent
         assert (tls_dir / "tls.crt").read_text() == (reservation_cert / "tls.crt").read_text()
         assert Path(pod.env["YEYAK_TLS_CA_FILE"]).read_bytes() == ca
+
+    assert_edge_over_tls(cluster, certs)
+
+
+def browser_call(edge: str, path: str) -> int:
+    """One empty unary gRPC-Web call from the page's origin: its grpc-status
+    (in the headers when trailers-only, else in the trailer frame)."""
+    request = urllib.request.Request(f"http://{edge}{path}", data=b"\x00\x00\x00\x00\x00", method="POST", headers={
+        "content-type": "application/grpc-web+proto", "accept": "application/grpc-web+proto",
+        "x-grpc-web": "1", "origin": PAGE})
+    with urllib.request.urlopen(request, timeout=20) as response:
+        assert response.status == 200, response.status
+        status = response.headers.get("grpc-status")
+        body = response.read()
+    while status is None and body:
+        flag, length = body[0], int.from_bytes(body[1:5], "big")
+        payload, body = body[5:5 + length], body[5 + length:]
+        if flag & 0x80:
+            for line in payload.decode().split("\r\n"):
+                key, _, value = line.partition(":")
+                if key.strip().lower() == "grpc-status":
+                    status = value.strip()
+    assert status is not None, "no grpc-status"
+    return int(status)
+
+
+def handled_codes(cluster: Cluster, workload: str, method: str) -> dict:
+    """{grpc_code: calls} the pods of `workload` handled for `method`, from their /metrics."""
+    out: dict = {}
+    for pod in cluster.live(cluster.workloads[(NAMESPACE, workload)]):
+        metrics = urllib.request.urlopen(f"http://127.0.0.1:{pod.local_port('metrics')}/metrics", timeout=5).read().decode()
+        for line in metrics.splitlines():
+            if line.startswith("grpc_server_handled_total") and f'grpc_method="{method}"' in line:
+                code = line.split('grpc_code="', 1)[1].split('"', 1)[0]
+                out[code] = out.get(code, 0) + int(float(line.rsplit(" ", 1)[1]))
+    return out
+
+
+def assert_edge_over_tls(cluster: Cluster, certs: Path) -> None:
+    """The edge as rendered with `tls.internal`: https:// to the five public
+    services through their Services, its own certificate as the client
+    certificate, the internal CA trusted; no server certificate (its port is
+    plain HTTP). A browser's call reaches inventory's TLS-only port through it
+    (inventory answers it UNAUTHENTICATED: no pass), so the handshake worked."""
+    svc = cluster.service_address
+    edge_cert = certs / "yeyak-edge"
+    for pod in cluster.live(cluster.workloads[(NAMESPACE, "yeyak-edge")]):
+        assert {s: pod.env[f"YEYAK_{s.upper()}_ADDR"] for s in EDGE_UPSTREAMS} == {
+            s: f"https://{svc(f'yeyak-{s}', GRPC)}" for s in EDGE_UPSTREAMS}, pod.env
+        assert Path(pod.env["YEYAK_TLS_CLIENT_CERT_FILE"]).read_text() == (edge_cert / "tls.crt").read_text()
+        assert Path(pod.env["YEYAK_TLS_CLIENT_KEY_FILE"]).read_text() == (edge_cert / "tls.key").read_text()
+        assert Path(pod.env["YEYAK_TLS_CA_FILE"]).read_bytes() == (certs / "ca.crt").read_bytes()
+        assert not {"YEYAK_TLS_CERT_FILE", "YEYAK_TLS_KEY_FILE", "YEYAK_TLS_CLIENT_CA_FILE"} & set(pod.env), pod.env
+    method = "ListRegions"
+    before = handled_codes(cluster, "yeyak-inventory", method)
+    assert browser_call(svc("yeyak-edge", EDGE_HTTP), f"/yeyak.inventory.v1.InventoryService/{method}") == 16
+    after = handled_codes(cluster, "yeyak-inventory", method)
+    assert after.get("Unauthenticated", 0) == before.get("Unauthenticated", 0) + 1, (before, after)
 
 
 def calls_answered(cluster: Cluster, workload: str, rpc_service: str) -> int:

@@ -9,6 +9,8 @@ import chartlib
 
 # The six services, as docs/architecture.md lists them.
 SERVICES = ["admission", "identity", "eligibility", "inventory", "reservation", "notification"]
+# The browser-facing components (docs/edge.md), each rendered when enabled.
+WEB_COMPONENTS = ["edge", "static"]
 
 WORKLOAD_KINDS = {"Deployment", "StatefulSet", "DaemonSet", "Job", "CronJob", "Pod", "ReplicaSet"}
 

@@ -8,7 +8,9 @@ party, and one Internet address in none of them.
 
 What should be allowed comes from docs/architecture.md ("Who calls whom" and
 the contexts table, parsed below and pinned by CALLS/STORES), plus DNS for
-every pod that resolves names and Prometheus on the metrics ports.
+every pod that resolves names and Prometheus on the metrics ports. The
+browser-facing components (docs/edge.md) add theirs when rendered: gateways
+reach their HTTP port, and the edge reaches EDGE_UPSTREAMS' gRPC port.
 """
 
 from __future__ import annotations
@@ -64,6 +66,15 @@ STORES = {
 }
 MOCK_OF = {"identityProviders": "mock-identity-provider", "registry": "mock-registry",
            "smsGateway": "mock-sms-gateway"}
+# What the edge forwards to: the public services of services/edge/src/routes.rs
+# (PUBLIC_SERVICES; test_networkpolicy pins the two together). Not notification:
+# its public port carries an operator API. The architecture's graph is between
+# the services, so the edge is not among CALLS.
+EDGE_UPSTREAMS = ("admission", "identity", "eligibility", "inventory", "reservation")
+# The browser-facing pods, by their component label, and who may reach their
+# HTTP port: the gateway, where browsers come in. The static server calls nothing.
+WEB_ROLES = {"edge": "edge", "static-site": "static"}
+WEB_CLIENTS = {"gateway"}
 
 
 def parse_architecture(text: str) -> tuple[set, dict]:
@@ -187,6 +198,11 @@ def expected(endpoints: list[Endpoint], values: dict, mocks: bool) -> set[tuple]
                 out.add((service, ext, egress[store]["port"], "TCP"))
     resolvers = list(SERVICES)
     for e in endpoints:
+        if e.role in WEB_ROLES:
+            out |= {(client, *named(e.id, "http")) for client in WEB_CLIENTS}
+        if e.role == "edge":
+            resolvers.append(e.id)
+            out |= {(e.id, *named(callee, "grpc")) for callee in EDGE_UPSTREAMS}
         if e.role == "migrations":          # the migration Jobs reach their database only
             resolvers.append(e.id)
             out |= {(e.id, ext, egress["postgres"]["port"], "TCP") for ext in externals("postgres")}

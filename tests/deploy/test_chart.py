@@ -97,8 +97,11 @@ def test_wrong_types_and_secret_env_fail(values, fragment):
 
 
 @pytest.mark.parametrize("values,message", [
-    ({"eligibility": {"rules": {"toml": valuesets.RULES}}}, "thirdParties.registryUrl"),
+    ({"eligibility": {"rules": {"toml": valuesets.RULES}}, "edge": valuesets.PRODUCTION["edge"]},
+     "thirdParties.registryUrl"),
     ({k: v for k, v in valuesets.PRODUCTION.items() if k != "eligibility"}, "eligibility.rules"),
+    # The edge refuses to start without its origins outside dev: so does the render.
+    ({k: v for k, v in valuesets.PRODUCTION.items() if k != "edge"}, "edge.allowedOrigins"),
 ])
 def test_production_requires_its_inputs(values, message):
     """Without mocks, the third parties' URLs and the rules are required at render time."""

@@ -90,9 +90,9 @@ def cargo_bins() -> dict[str, str]:
 
 def chart_binaries() -> dict[tuple[str, str], str]:
     """{(image name, binary path): where} for every container of every workload
-    the chart can render (mocks on, migrations on)."""
+    the chart can render (every value set: mocks on, migrations on, the static server on)."""
     out = {}
-    for values in (valuesets.PRODUCTION, valuesets.MOCKS):
+    for values in valuesets.SETS.values():
         for workload in workloads(render(values)):
             for container in all_containers(pod_spec(workload)):
                 image = container["image"]
@@ -103,9 +103,9 @@ def chart_binaries() -> dict[tuple[str, str], str]:
     return out
 
 
-def test_the_chart_runs_images_of_nine_binaries():
+def test_the_chart_runs_images_of_eleven_binaries():
     images = {image for image, _ in chart_binaries()}
-    assert len(images) == 9, images   # six services, three mocks
+    assert len(images) == 11, images   # six services, three mocks, the edge and the static server
 
 
 def test_every_chart_binary_is_built_by_its_target():
@@ -135,6 +135,14 @@ def test_no_stale_image_target():
     targets = {name for name, lines in stages().items() if re.match(r"FROM\s+runtime\s", lines[0], re.I)}
     used = {image.removeprefix("yeyak-") for image, _ in chart_binaries()}
     assert targets == used
+
+
+def test_the_static_image_holds_the_page_where_the_chart_serves_it():
+    config = next(o for o in render(valuesets.NETWORK) if o.kind == "ConfigMap" and o.name == "yeyak-static")
+    assert f"COPY web/dist {config['data']['YEYAK_STATIC_DIR']}" in stages()["static"]
+    patterns = [line.strip() for line in (REPO / ".dockerignore").read_text().splitlines()
+                if line.strip() and not line.startswith("#")]
+    assert not _dockerignore_excludes(patterns, "web/dist/index.html")
 
 
 def test_runtime_runs_as_the_charts_user():

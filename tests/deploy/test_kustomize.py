@@ -99,7 +99,8 @@ def test_overlays_say_what_they_are(kubectl):
     assert [d.namespace for d in registry] == ["yeyak-registry"]
     assert ("Namespace", "", "yeyak-registry") in {o.key for o in dev}
     assert not [d for d in by_kind(prod, "Deployment") if "mock" in d.name]
-    assert by_kind(dev, "NetworkPolicy") == [] and len(by_kind(prod, "NetworkPolicy")) == 7
+    # Default deny, one per service, and the edge's.
+    assert by_kind(dev, "NetworkPolicy") == [] and len(by_kind(prod, "NetworkPolicy")) == 8
     # No Helm hooks: the services migrate at start-up.
     assert by_kind(dev, "Job") == [] and by_kind(prod, "Job") == []
     for dep in by_kind(prod, "Deployment"):

@@ -4,6 +4,8 @@ the model (netmodel.py) is denied."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 import chartlib
@@ -18,6 +20,19 @@ def test_architecture_doc_still_says_so():
     calls, stores = netmodel.parse_architecture((chartlib.ROOT / "docs" / "architecture.md").read_text())
     assert calls == netmodel.CALLS
     assert stores == netmodel.STORES
+
+
+def test_edge_upstreams_are_the_edges_routes():
+    """The model's edge forwards to the services services/edge/src/routes.rs
+    routes (PUBLIC_SERVICES), and the chart wires exactly those."""
+    routes = (chartlib.ROOT / "services" / "edge" / "src" / "routes.rs").read_text()
+    table = routes.split("pub const PUBLIC_SERVICES", 1)[1].split("];", 1)[0]
+    routed = re.findall(r'\("yeyak\.([a-z]+)\.v1\.[A-Za-z]+Service", Upstream::[A-Za-z]+\)', table)
+    assert sorted(routed) == sorted(netmodel.EDGE_UPSTREAMS)
+    config = next(o for o in render(valuesets.PRODUCTION) if o.kind == "ConfigMap" and o.name == "yeyak-edge")
+    addresses = {k.removeprefix("YEYAK_").removesuffix("_ADDR").lower(): v
+                 for k, v in config["data"].items() if k.endswith("_ADDR") and k != "YEYAK_HTTP_ADDR"}
+    assert addresses == {s: f"http://yeyak-{s}:50051" for s in netmodel.EDGE_UPSTREAMS}
 
 
 def reachability(set_name):
@@ -48,6 +63,8 @@ def test_the_pinned_properties():
     assert sources_of("inventory", 50061) == {"reservation"}
     for service in SERVICES:
         expected = {"gateway", "reservation"} if service == "eligibility" else {"gateway"}
+        # The edge, for the public services it forwards browsers' calls to.
+        expected |= {"edge"} if service != "notification" else set()
         assert sources_of(service, 50051) == expected, service
         # Prometheus, and admission for the services its automatic rate watches.
         watched = service in ("identity", "eligibility", "reservation")
@@ -64,6 +81,31 @@ def test_the_pinned_properties():
     assert {(d, p) for s, d, p, _ in got if s == "admission" and not d.startswith("ext:")} == {
         ("identity", 9100), ("eligibility", 9100), ("reservation", 9100), ("dns", 53)}
     assert not [t for t in got if "ext:internet" in t or "stranger" in t[:2]]
+    # The edge reaches the five public ports and DNS, and nothing else: not
+    # notification, no internal listener, no data store, no broker, no metrics.
+    edge_reaches = {(d, p) for s, d, p, _ in got if s == "edge"}
+    assert edge_reaches == {(s, 50051) for s in netmodel.EDGE_UPSTREAMS} | {("dns", 53)}, edge_reaches
+    assert ("notification", 50051) not in edge_reaches and ("inventory", 50061) not in edge_reaches
+    assert not [d for d, _ in edge_reaches if d.startswith(("ext:postgres", "ext:redis", "ext:amqp"))]
+    # Only the gateway reaches the edge's and the static server's HTTP ports
+    # (not a service, not Prometheus, not a stray pod); the static server calls nothing.
+    assert sources_of("edge", 8090) == {"gateway"}
+    assert sources_of("static", 8080) == {"gateway"}
+    assert {d for s, d, _, _ in got if d in ("edge", "static")} == {"edge", "static"}
+    assert {(p, proto) for s, d, p, proto in got if d in ("edge", "static")} == {(8090, "TCP"), (8080, "TCP")}
+    assert [t for t in got if t[0] == "static"] == []
+
+
+def test_without_the_edge_the_services_admit_none():
+    """edge.enabled false: no edge pod, and no rule of the services names one."""
+    values = chartlib.deep_merge(valuesets.NETWORK, {"edge": {"enabled": False}})
+    objs = render(values)
+    merged = chartlib.chart().merge_values(values)
+    cluster, endpoints = netmodel.build(objs, merged)
+    assert not [o.name for o in objs if o["metadata"]["labels"].get("app.kubernetes.io/name") == "edge"]
+    assert "'edge'" not in str([o["spec"] for o in objs if o.kind == "NetworkPolicy"])
+    got = netmodel.allowed(cluster, endpoints)
+    assert got == netmodel.expected(endpoints, merged, False), explain(got, netmodel.expected(endpoints, merged, False))
 
 
 def test_with_mocks_the_third_parties_are_the_mock_pods():
@@ -134,7 +176,8 @@ def test_semantics_ip_blocks_and_egress():
     assert not cluster.allows(a, elsewhere, Port(5432))
 
 
-@pytest.mark.parametrize("breakage", ["internal port open to all", "no dns", "egress anywhere"])
+@pytest.mark.parametrize("breakage", ["internal port open to all", "no dns", "egress anywhere",
+                                      "edge egress anywhere", "edge open to all", "static calls out"])
 def test_a_broken_policy_is_caught(breakage):
     values = chartlib.chart().merge_values(valuesets.NETWORK)
     objects = render(valuesets.NETWORK)
@@ -143,6 +186,12 @@ def test_a_broken_policy_is_caught(breakage):
         policies["yeyak-inventory"]["spec"]["ingress"][1].pop("from")
     elif breakage == "no dns":
         policies["yeyak-identity"]["spec"]["egress"].pop(0)
+    elif breakage == "edge egress anywhere":
+        policies["yeyak-edge"]["spec"]["egress"].append({})
+    elif breakage == "edge open to all":
+        policies["yeyak-edge"]["spec"]["ingress"][0].pop("from")
+    elif breakage == "static calls out":
+        policies["yeyak-static"]["spec"]["egress"].append({"ports": [{"port": 5432, "protocol": "TCP"}]})
     else:
         policies["yeyak-admission"]["spec"]["egress"].append({})
     cluster, endpoints = netmodel.build(objects, values)

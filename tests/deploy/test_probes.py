@@ -9,7 +9,7 @@ import pytest
 
 import chartlib
 import valuesets
-from deploytest import SERVICES, by_kind, pod_spec, render, service_deployments
+from deploytest import SERVICES, WEB_COMPONENTS, by_kind, pod_spec, render, service_deployments
 
 REPO = chartlib.ROOT
 # The health name each service reports SERVING under once its dependencies
@@ -63,7 +63,7 @@ def test_native_grpc_probes(renders, set_name):
 
 def test_mock_probes_are_http(renders):
     for dep in by_kind(renders["mocks"], "Deployment"):
-        if dep.name.removeprefix("yeyak-") in SERVICES:
+        if dep.name.removeprefix("yeyak-") in SERVICES + WEB_COMPONENTS:
             continue
         container = pod_spec(dep)["containers"][0]
         for probe in ("readinessProbe", "livenessProbe"):

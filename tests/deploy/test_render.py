@@ -12,7 +12,7 @@ import yaml
 import chartlib
 import k8svalidate
 import valuesets
-from deploytest import SERVICES, by_kind, label_name, pod_labels, pod_spec, render, workloads
+from deploytest import SERVICES, WEB_COMPONENTS, by_kind, label_name, pod_labels, pod_spec, render, workloads
 
 SETS = list(valuesets.SETS)
 COMMON_LABELS = {
@@ -147,7 +147,8 @@ def test_wiring(renders, set_name):
 
 def test_mocks_only_when_enabled(renders):
     def mocks(objs):
-        return sorted(label_name(d) for d in by_kind(objs, "Deployment") if label_name(d) not in SERVICES)
+        return sorted(label_name(d) for d in by_kind(objs, "Deployment")
+                      if label_name(d) not in SERVICES + WEB_COMPONENTS)
 
     assert mocks(renders["production"]) == []
     assert mocks(renders["mocks"]) == [

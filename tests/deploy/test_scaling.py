@@ -53,7 +53,7 @@ def test_diff_sees_a_change():
     assert len([c for c in changes if "checksum/config" in c]) == len(SERVICES)
 
 
-@pytest.mark.parametrize("service", SERVICES)
+@pytest.mark.parametrize("service", SERVICES + ["edge"])
 def test_replicas_of_one_service_change_only_its_deployment(service):
     before = render(valuesets.PRODUCTION)
     after = render(chartlib.deep_merge(valuesets.PRODUCTION, {service: {"replicas": 10}}))

@@ -6,6 +6,7 @@ import copy
 
 import pytest
 
+import chartlib
 import seclint
 import valuesets
 from deploytest import by_kind, pod_spec, workloads
@@ -38,13 +39,45 @@ def test_every_secret_comes_from_an_existing_secret(renders):
                         "YEYAK_SESSIONS_REDIS_URL": "yeyak-redis"},
         "notification": {"YEYAK_CONTACT_KEYS": "yeyak-notification-keys", "YEYAK_DATABASE_URL": "yeyak-database",
                          "YEYAK_AMQP_URL": "yeyak-amqp", "YEYAK_SESSIONS_REDIS_URL": "yeyak-redis"},
+        # The browser-facing components hold no secret: no Secret env, and no
+        # volume without tls.internal (with it, test_web_pods_mount_only_client_tls).
+        "edge": {},
+        "static": {},
     }
-    for dep in by_kind(renders["production"], "Deployment"):
+    deployments = by_kind(renders["network"], "Deployment")
+    assert {"yeyak-edge", "yeyak-static"} <= {d.name for d in deployments}
+    for dep in deployments:
         service = dep.name.removeprefix("yeyak-")
-        env = pod_spec(dep)["containers"][0]["env"]
+        env = pod_spec(dep)["containers"][0].get("env", [])
+        if not expected[service]:
+            assert "volumes" not in pod_spec(dep) and "volumeMounts" not in pod_spec(dep)["containers"][0], service
         got = {e["name"]: e["valueFrom"]["secretKeyRef"]["name"] for e in env if "valueFrom" in e}
         assert got == expected[service], service
         assert all("value" not in e for e in env), f"{service}: a literal env value"
+
+
+@pytest.mark.parametrize("set_name", list(valuesets.SETS))
+def test_web_pods_mount_only_client_tls(renders, set_name):
+    """The edge reads no Secret but, under tls.internal, its own client TLS
+    material (and the CA bundle, not a Secret of a service's); the static
+    server mounts nothing, ever. Neither has a Secret in its env."""
+    objs = renders[set_name]
+    tls = chartlib.chart().merge_values(valuesets.SETS[set_name])["tls"]
+    for dep in by_kind(objs, "Deployment"):
+        name = dep.name.removeprefix("yeyak-")
+        if name not in ("edge", "static"):
+            continue
+        spec = pod_spec(dep)
+        container = spec["containers"][0]
+        assert "env" not in container, name
+        assert [e["configMapRef"]["name"] for e in container["envFrom"]] == [dep.name], name
+        secrets = {v["secret"]["secretName"] for v in spec.get("volumes", []) if "secret" in v}
+        others = {v["name"] for v in spec.get("volumes", []) if "secret" not in v}
+        if name == "edge" and tls["internal"]["enabled"]:
+            assert secrets == {"yeyak-edge-tls"} | ({tls["caBundle"]["secret"]} if tls["caBundle"]["secret"] else set()), set_name
+            assert others == ({"ca-bundle"} if tls["caBundle"]["configMap"] else set()), set_name
+        else:
+            assert "volumes" not in spec and "volumeMounts" not in container, (set_name, name)
 
 
 def _first(objs, kind):

@@ -8,11 +8,14 @@ from chartlib import ROOT, deep_merge
 
 RULES = (ROOT / "services" / "eligibility" / "rules" / "demo.toml").read_text()
 
-# What production requires on top of the defaults: the rules file and the
-# third parties' URLs. The trusted key and notification's contact key are
-# public keys (not secret).
+# What production requires on top of the defaults: the rules file, the third
+# parties' URLs and the page's origin (the edge is on by default). The trusted
+# key and notification's contact key are public keys (not secret).
+PAGE_ORIGIN = "https://booking.example.kr"
+EDGE_URL = "https://api.booking.example.kr"
 PRODUCTION = {
     "eligibility": {"rules": {"toml": RULES}},
+    "edge": {"allowedOrigins": [PAGE_ORIGIN]},
     "trustedKeys": ["admission:adm-2026-1:11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo="],
     "contactPublicKey": "ntf-2026-1:m7qC2dP2dCkq9h0bJmkNq5l0Jt2o0PLkmVbmH5ZQ2m8",
     "thirdParties": {
@@ -48,9 +51,11 @@ EGRESS = {
     "smsGateway": {"cidrs": ["192.0.2.16/28"]},
 }
 
+# The whole production picture: policies on, the static server beside the edge.
 NETWORK = deep_merge(PRODUCTION, {
     "networkPolicy": {"enabled": True, "egress": EGRESS},
     "metrics": {"serviceMonitor": {"force": True}},
+    "static": {"enabled": True, "edgeUrl": EDGE_URL},
 })
 
 NETWORK_MOCKS = deep_merge(MOCKS, {"networkPolicy": {"enabled": True, "egress": EGRESS}})
@@ -67,7 +72,8 @@ PRESCALING = deep_merge(PRODUCTION, {
 
 # Mutual TLS between the services (cert-manager's Secrets yeyak-<service>-tls)
 # with a corporate CA bundle (managed stores, and the internal CA) from a
-# Secret, behind the NetworkPolicies.
+# Secret, behind the NetworkPolicies. The edge is on: it dials the services
+# over https:// with its own Secret yeyak-edge-tls (test_edge.py).
 CA_BUNDLE_SECRET = "corp-ca-bundle"
 TLS = deep_merge(NETWORK, {
     "tls": {"internal": {"enabled": True}, "caBundle": {"secret": CA_BUNDLE_SECRET, "key": "bundle.pem"}},
@@ -114,9 +120,9 @@ SETS = {
 EXISTING_SECRETS = {
     "yeyak-admission-keys", "yeyak-identity-keys", "yeyak-database", "yeyak-redis",
     "yeyak-amqp", "yeyak-registry", "yeyak-notification-keys", OPERATORS_SECRET,
-    # tls.internal: cert-manager's Secret of each service; tls.caBundle.
+    # tls.internal: cert-manager's Secret of each service and of the edge; tls.caBundle.
     *(f"yeyak-{s}-tls" for s in ("admission", "identity", "eligibility", "inventory", "reservation",
-                                  "notification")),
+                                  "notification", "edge")),
     CA_BUNDLE_SECRET,
 }
 # ConfigMaps an operator creates (tls.caBundle.configMap).

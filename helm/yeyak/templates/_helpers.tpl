@@ -61,6 +61,43 @@ notification:
   passes: true
 {{- end }}
 
+{{/*
+The browser-facing components (docs/edge.md): deployed and scaled on their
+own like a service, but they speak HTTP, hold no state, mount no Secret (but
+the edge's client TLS material under tls.internal: yeyak.webVolumes) and
+have no metrics port. Each renders only with `<name>.enabled`.
+- calls: the services it forwards to (config and NetworkPolicy): the five
+  public ones of services/edge/src/routes.rs, never notification;
+- readiness: its HTTP readiness path (liveness and startup ask /healthz).
+*/}}
+{{- define "yeyak.webComponents" -}}
+edge:
+  binary: yeyak-edge
+  component: edge
+  readiness: /readyz
+  calls: [admission, identity, eligibility, inventory, reservation]
+static:
+  binary: yeyak-static
+  component: static-site
+  readiness: /healthz
+{{- end }}
+
+{{/* The web components whose `enabled` is on. */}}
+{{- define "yeyak.enabledWebComponents" -}}
+{{- $out := dict }}
+{{- range $name, $web := include "yeyak.webComponents" . | fromYaml }}
+{{- if (index $.Values $name).enabled }}
+{{- $_ := set $out $name $web }}
+{{- end }}
+{{- end }}
+{{- toYaml $out }}
+{{- end }}
+
+{{/* Everything with replicas, an HPA, a ScaledObject and a PDB of its own. */}}
+{{- define "yeyak.scaledComponents" -}}
+{{- merge (include "yeyak.services" . | fromYaml) (include "yeyak.enabledWebComponents" . | fromYaml) | toYaml }}
+{{- end }}
+
 {{/* Ports inside every pod and behind every Service. */}}
 {{- define "yeyak.port.grpc" -}}50051{{- end }}
 {{- define "yeyak.port.internal" -}}50061{{- end }}
@@ -75,6 +112,8 @@ notification:
 {{- define "yeyak.path.operators" -}}/var/run/secrets/yeyak/operators{{- end }}
 {{- define "yeyak.path.tls" -}}/var/run/secrets/yeyak/tls{{- end }}
 {{- define "yeyak.path.caBundle" -}}/etc/yeyak/ca{{- end }}
+{{/* Where the static server's image holds the built page (Dockerfile, target static). */}}
+{{- define "yeyak.path.staticRoot" -}}/usr/share/yeyak/www{{- end }}
 
 {{- define "yeyak.fullname" -}}
 {{- if contains .Chart.Name .Release.Name -}}
@@ -135,4 +174,41 @@ app.kubernetes.io/instance: {{ .root.Release.Name }}
 {{- define "yeyak.componentLabels" -}}
 {{ include "yeyak.labels" .root }}
 app.kubernetes.io/name: {{ .name }}
+{{- end }}
+
+{{/* Where one component's pods run: (dict "root" $ "name" "identity" "values" ...). */}}
+{{- define "yeyak.podScheduling" -}}
+{{- with .values.priorityClassName }}
+priorityClassName: {{ . }}
+{{- end }}
+{{- with .values.nodeSelector }}
+nodeSelector:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- with .values.tolerations }}
+tolerations:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- with .values.affinity }}
+affinity:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+topologySpreadConstraints:
+  {{- if .values.topologySpreadConstraints }}
+  {{- toYaml .values.topologySpreadConstraints | nindent 2 }}
+  {{- else }}
+  # Default: replicas spread over zones, then nodes, without blocking scheduling.
+  - maxSkew: 1
+    topologyKey: topology.kubernetes.io/zone
+    whenUnsatisfiable: ScheduleAnyway
+    labelSelector:
+      matchLabels:
+        {{- include "yeyak.selectorLabels" (dict "root" .root "name" .name) | nindent 8 }}
+  - maxSkew: 1
+    topologyKey: kubernetes.io/hostname
+    whenUnsatisfiable: ScheduleAnyway
+    labelSelector:
+      matchLabels:
+        {{- include "yeyak.selectorLabels" (dict "root" .root "name" .name) | nindent 8 }}
+  {{- end }}
 {{- end }}

@@ -134,3 +134,33 @@ pod is given (admission has it in admission-keys). Empty for other services.
 {{- end }}
 {{- end }}
 {{- end }}
+
+{{/*
+The files of a web component (dict "root" $ "name" "edge" "web" ...): only
+the edge, and only with tls.internal, when it dials the services over
+https://: its own cert-manager Secret (<fullname>-edge-<secretSuffix>, the
+client certificate and the internal CA) and the CA bundle if one is set,
+as a service gets them for its outbound calls. Nothing else, ever.
+*/}}
+{{- define "yeyak.webVolumeMounts" -}}
+{{- if and .web.calls .root.Values.tls.internal.enabled }}
+- {name: tls, mountPath: {{ include "yeyak.path.tls" .root }}, readOnly: true}
+{{- include "yeyak.caBundleMount" .root }}
+{{- end }}
+{{- end }}
+
+{{- define "yeyak.webVolumes" -}}
+{{- if and .web.calls .root.Values.tls.internal.enabled }}
+# cert-manager's Secret of the edge (type kubernetes.io/tls), renewed in place:
+# its client certificate and the internal CA. It serves no TLS itself.
+- name: tls
+  secret:
+    secretName: {{ printf "%s-%s-%s" (include "yeyak.fullname" .root) .name .root.Values.tls.internal.secretSuffix }}
+    defaultMode: 288   # 0440
+    items:
+      - {key: tls.crt, path: tls.crt}
+      - {key: tls.key, path: tls.key}
+      - {key: ca.crt, path: ca.crt}
+{{- include "yeyak.caBundleVolume" .root }}
+{{- end }}
+{{- end }}
