@@ -5,7 +5,7 @@ SHELL := /bin/bash
 
 CARGO ?= cargo
 
-.PHONY: help run run-check test test-deploy test-rules test-chart-run sync-kustomize image build lint lint-protos bootstrap bench bench-admission bench-identity bench-eligibility bench-booking bench-search bench-tokens bench-proofs clean-run
+.PHONY: help run run-check web test test-deploy test-rules test-chart-run sync-kustomize image build lint lint-protos bootstrap bench bench-admission bench-identity bench-eligibility bench-booking bench-search bench-tokens bench-proofs clean-run
 
 help: ## List the targets
 	@echo "Yeyak make targets:"
@@ -21,6 +21,9 @@ run-check: ## Like run, but stop everything right after the demo (non-interactiv
 bootstrap: ## Ensure PostgreSQL, Redis, RabbitMQ are running and buf is installed
 	scripts/bootstrap.sh
 
+web: bootstrap ## Build the citizen page into web/dist (npm ci into web/node_modules, buf generate, tsc, esbuild)
+	scripts/web.sh
+
 build: ## cargo build the whole workspace (dev profile)
 	$(CARGO) build --workspace
 
@@ -32,7 +35,7 @@ lint: lint-protos ## buf lint, service layout, rustfmt check, clippy with warnin
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 
-test: bootstrap lint test-deploy ## bootstrap, every lint, the offline deployment checks, the whole test suite, the chart-driven run
+test: bootstrap web lint test-deploy ## bootstrap, the page, every lint, the offline deployment checks, the whole test suite (the page in Chromium included), the chart-driven run
 	env -u RUST_TEST_THREADS $(CARGO) test --workspace --all-targets
 	$(MAKE) --no-print-directory test-chart-run CHART_RUN_BUILD="$(CARGO) build --workspace --all-targets"
 

@@ -11,7 +11,8 @@
 # tests/deploy/requirements.txt (again only when that file changes),
 # kubectl (for `kubectl kustomize`) is checked, and promtool (the alert rules'
 # checker, from Debian's package prometheus, whose server is never left
-# running or enabled) is installed when missing.
+# running or enabled) and Debian's chromium (the page's browser tests) are
+# installed when missing.
 #
 # Safe to run any number of times; prints one line per step.
 set -euo pipefail
@@ -248,6 +249,22 @@ else
     fi
     command -v promtool >/dev/null 2>&1 || die "promtool not found after installing prometheus"
     log "promtool $(promtool_version) installed (package prometheus; its service disabled, not running)"
+fi
+
+# --- 9. Chromium (the citizen page's browser tests: tests/tests/browser.rs) -------
+# Debian's own build, driven by playwright-core from web/node_modules (make web);
+# a test tool's browser download does not work offline and is never used.
+# A Korean system font too (the page sends none: system fonts only), so the
+# test's screenshots show Hangul as a Korean phone would.
+browser_missing=()
+[ -x /usr/bin/chromium ] || browser_missing+=(chromium)
+[ -n "$(fc-list :lang=ko 2>/dev/null | head -1)" ] || browser_missing+=(fonts-nanum)
+if [ "${#browser_missing[@]}" -eq 0 ]; then
+    log "chromium present ($(/usr/bin/chromium --version 2>/dev/null | head -1)), with a Korean font"
+else
+    apt_install --no-install-recommends "${browser_missing[@]}"
+    [ -x /usr/bin/chromium ] || die "/usr/bin/chromium not found after installing chromium"
+    log "installed ${browser_missing[*]}"
 fi
 
 log "done"

@@ -28,11 +28,14 @@
 #   YEYAK_BROKER_ADDR             RabbitMQ (AMQP) the services use 127.0.0.1:5672
 #   YEYAK_BROKER_LINK_ADDR        the services' link to it         127.0.0.1:5673
 #   YEYAK_BROKER_LINK_ADMIN_ADDR  its admin API (HTTP; yeyak-surge --chaos cuts it) 127.0.0.1:18087
+#   YEYAK_EDGE_ADDR               browser edge (gRPC-Web)          127.0.0.1:8090
+#   YEYAK_PAGE_ADDR               the citizen page (yeyak-static)  127.0.0.1:8080
 #   YEYAK_ADMISSION_METRICS_ADDR    .. YEYAK_NOTIFICATION_METRICS_ADDR
 #                                 Prometheus /metrics     127.0.0.1:9101 .. 9106
 # Other knobs:
 #   YEYAK_SEED_COUNT=1000000      people seeded by the mock registry
-#   YEYAK_QUEUE_IDS=demo          admission queues
+#   YEYAK_QUEUE_IDS=demo,demo-changes  admission queues: the booking event, and the
+#                                 line the page joins to change or cancel a booking
 #   YEYAK_START_TIMEOUT=120       seconds to wait for each start-up stage
 #   YEYAK_RUN_PROFILE=dev         cargo profile the stack is built with: dev (default),
 #                                 release (as shipped: fat LTO, ~40 min on 2 cores) or
@@ -85,8 +88,9 @@ BROKER_ADDR="${YEYAK_BROKER_ADDR:-127.0.0.1:5672}"
 BROKER_LINK_ADDR="${YEYAK_BROKER_LINK_ADDR:-127.0.0.1:5673}"
 BROKER_LINK_ADMIN_ADDR="${YEYAK_BROKER_LINK_ADMIN_ADDR:-127.0.0.1:18087}"
 EDGE_ADDR="${YEYAK_EDGE_ADDR:-127.0.0.1:8090}"
+PAGE_ADDR="${YEYAK_PAGE_ADDR:-127.0.0.1:8080}"
 SEED_COUNT="${YEYAK_SEED_COUNT:-1000000}"
-QUEUE_IDS="${YEYAK_QUEUE_IDS:-demo}"
+QUEUE_IDS="${YEYAK_QUEUE_IDS:-demo,demo-changes}"
 START_TIMEOUT="${YEYAK_START_TIMEOUT:-120}"
 
 REGISTRY_URL="http://$REGISTRY_ADDR"
@@ -123,6 +127,7 @@ MANAGED_VARS=(
     YEYAK_ELIGIBILITY_METRICS_ADDR YEYAK_INVENTORY_METRICS_ADDR
     YEYAK_RESERVATION_METRICS_ADDR YEYAK_NOTIFICATION_METRICS_ADDR
     YEYAK_START_TIMEOUT YEYAK_ADMISSION_CONTROL_TARGETS
+    YEYAK_EDGE_ADDR YEYAK_PAGE_ADDR YEYAK_EDGE_URL YEYAK_STATIC_DIR YEYAK_QUEUE_ID YEYAK_CHANGES_QUEUE_ID YEYAK_DEMO_PHONES YEYAK_ALLOWED_ORIGINS
     YEYAK_AMQP_URL YEYAK_BROKER_ADDR YEYAK_BROKER_LINK_ADDR YEYAK_BROKER_LINK_ADMIN_ADDR
 )
 UNSET_ARGS=()
@@ -278,6 +283,9 @@ reap_stale() {
 log "bootstrap"
 "$ROOT_DIR/scripts/bootstrap.sh"
 
+log "the citizen page: scripts/web.sh (web/dist)"
+"$ROOT_DIR/scripts/web.sh"
+
 log "cargo build --workspace --bins --profile $PROFILE"
 cargo build --workspace --bins --profile "$PROFILE"
 
@@ -310,7 +318,7 @@ done
 # --- 3. free ports? -------------------------------------------------------------
 for a in "$REGISTRY_ADDR" "$IDP_CARRIER_SMS_ADDR" "$IDP_KAKAO_CERT_ADDR" "$IDP_NAVER_CERT_ADDR" "$IDP_FIN_CERT_ADDR" "$SMS_GATEWAY_ADDR" \
          "$ADMISSION_ADDR" "$IDENTITY_ADDR" "$ELIGIBILITY_ADDR" "$INVENTORY_ADDR" "$INVENTORY_INTERNAL_ADDR" \
-         "$RESERVATION_ADDR" "$NOTIFICATION_ADDR" "$BROKER_LINK_ADDR" "$BROKER_LINK_ADMIN_ADDR" "$EDGE_ADDR"; do
+         "$RESERVATION_ADDR" "$NOTIFICATION_ADDR" "$BROKER_LINK_ADDR" "$BROKER_LINK_ADMIN_ADDR" "$EDGE_ADDR" "$PAGE_ADDR"; do
     if addr_open "$a"; then die "$a is already in use (another run?)"; fi
 done
 
@@ -368,11 +376,16 @@ wait_ready "reservation" "reservation=$RESERVATION_ADDR"
 # The browser edge (docs/edge.md): gRPC-Web for the five public services
 # only, for pages served from the dev origins (its default). Admission
 # trusts 127.0.0.1 as a proxy, so the edge's x-forwarded-for is believed.
-start edge YEYAK_HTTP_ADDR="$EDGE_ADDR" \
+start edge YEYAK_HTTP_ADDR="$EDGE_ADDR" YEYAK_ALLOWED_ORIGINS="http://$PAGE_ADDR" \
     YEYAK_ADMISSION_ADDR="http://$ADMISSION_ADDR" YEYAK_IDENTITY_ADDR="http://$IDENTITY_ADDR" \
     YEYAK_ELIGIBILITY_ADDR="http://$ELIGIBILITY_ADDR" YEYAK_INVENTORY_ADDR="http://$INVENTORY_ADDR" \
     YEYAK_RESERVATION_ADDR="http://$RESERVATION_ADDR" -- "$BIN_DIR/yeyak-edge"
-wait_ready "edge" "edge=$EDGE_ADDR"
+# The page's files, off the booking path (yeyak-static). The mock providers'
+# inboxes play the person's phone: the page links to them in dev mode only.
+start static YEYAK_HTTP_ADDR="$PAGE_ADDR" YEYAK_STATIC_DIR="$ROOT_DIR/web/dist" YEYAK_EDGE_URL="http://$EDGE_ADDR" \
+    YEYAK_QUEUE_ID="${QUEUE_IDS%%,*}" YEYAK_CHANGES_QUEUE_ID="${QUEUE_IDS%%,*}-changes" \
+    YEYAK_DEMO_PHONES="$IDP_URLS" -- "$BIN_DIR/yeyak-static"
+wait_ready "edge and page" "edge=$EDGE_ADDR" "static=$PAGE_ADDR"
 
 # --- 6. scripted demo -------------------------------------------------------------
 if [ "$DEMO" -eq 1 ]; then
@@ -448,6 +461,8 @@ cat <<EOF
 [run]   mock IdP fin-cert    http://$IDP_FIN_CERT_ADDR
 [run]   mock SMS gateway    $SMS_GATEWAY_URL
 [run]   browser edge        http://$EDGE_ADDR   (gRPC-Web, public RPCs only; docs/edge.md)
+[run]   citizen page        http://$PAGE_ADDR   <- open it to book from a browser, as someone of the
+[run]                       mock registry: target/debug/yeyak-dev person   (synthetic; the page links to the mock phone)
 [run]   broker link         $BROKER_LINK_ADDR -> $BROKER_ADDR   admin http://$BROKER_LINK_ADMIN_ADDR/admin/link
 [run]   logs .run/logs/   dev keys .run/dev.env
 [run]   operator CLI: . .run/ctl.env && target/debug/yeyak-ctl status --watch 2   (docs/yeyak-ctl.md)

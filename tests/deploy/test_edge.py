@@ -138,6 +138,9 @@ def test_static_server_when_enabled(renders):
         "ConfigMap", "Deployment", "NetworkPolicy", "PodDisruptionBudget", "Service"]
     data = config(objs, "static")
     assert data["YEYAK_EDGE_URL"] == valuesets.EDGE_URL
+    assert data["YEYAK_QUEUE_ID"] == "demo"   # the event the page joins, in /config.json
+    assert data["YEYAK_CHANGES_QUEUE_ID"] == "demo-changes"   # and the line for changes
+    assert "YEYAK_DEMO_PHONES" not in data     # dev stacks only; the server refuses it outside dev mode
     assert data["YEYAK_HTTP_ADDR"] == "0.0.0.0:8080"
     assert data["YEYAK_STATIC_DIR"].startswith("/")   # baked into the image (test_dockerfile.py)
 
@@ -163,6 +166,7 @@ def test_schema_accepts_exact_origins():
     ({"edge": {"env": {"YEYAK_DATABASE_URL": "postgres://u:p@db/x"}}}, "YEYAK_DATABASE_URL"),
     ({"static": {"edgeUrl": "https://api.example.kr; script-src *"}}, "static/edgeUrl"),
     ({"static": {"enabld": True}}, "enabld"),
+    ({"static": {"queueId": "round 3"}}, "static/queueId"),
 ])
 def test_schema_refuses_typos_and_wrong_values(values, fragment):
     with pytest.raises(HelmError) as err:

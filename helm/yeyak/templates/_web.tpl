@@ -52,6 +52,8 @@ the ingress. */ -}}
 {{- $_ := set $env "YEYAK_MAX_IN_FLIGHT" (toString .values.maxInFlight) }}
 {{- else }}
 {{- $_ := set $env "YEYAK_STATIC_DIR" (include "yeyak.path.staticRoot" $root) }}
+{{- $_ := set $env "YEYAK_QUEUE_ID" .values.queueId }}
+{{- $_ := set $env "YEYAK_CHANGES_QUEUE_ID" (default (printf "%s-changes" .values.queueId) .values.changesQueueId) }}
 {{- $_ := set $env "YEYAK_EDGE_URL" (required "static.edgeUrl is required when static.enabled: the edge's public URL (https://api.booking.example.kr)" .values.edgeUrl) }}
 {{- end }}
 {{- $env = merge (deepCopy .values.env) (deepCopy $v.common.env) $env }}

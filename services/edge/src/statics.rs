@@ -12,7 +12,7 @@ use http::{header, HeaderValue};
 use tokio::net::TcpListener;
 use tower_http::{compression::CompressionLayer, services::ServeDir};
 use yeyak_platform::{
-    config::{ConfigError, Env},
+    config::{ConfigError, Env, Environment},
     Shutdown,
 };
 
@@ -30,6 +30,18 @@ pub struct SiteConfig {
     /// `YEYAK_EDGE_URL`: where the page sends its calls (`/config.json`,
     /// and the only origin the page's content policy lets it connect to).
     pub edge_url: String,
+    /// `YEYAK_QUEUE_ID`: the booking event (admission queue) the page joins.
+    pub queue_id: String,
+    /// `YEYAK_CHANGES_QUEUE_ID` (default `<queue>-changes`): the event whose
+    /// line the page joins to change or cancel a booking. The booking ends
+    /// its session and identity binds a person to one place per event
+    /// (docs/stuffing.md), so changes need a line of their own.
+    pub changes_queue_id: String,
+    /// `YEYAK_DEMO_PHONES` (`provider=http://…,…`), dev mode only: the mock
+    /// providers whose inbox plays the person's phone, linked from the page
+    /// so that someone trying `make run` can read the code. Refused outside
+    /// dev mode: a real page never points at a phone.
+    pub demo_phones: Vec<(String, String)>,
 }
 
 impl SiteConfig {
@@ -38,12 +50,40 @@ impl SiteConfig {
         if !(edge_url.starts_with("http://") || edge_url.starts_with("https://")) || edge_url.contains(['"', ';', ' ']) {
             return Err(ConfigError::Invalid { key: "YEYAK_EDGE_URL".into(), reason: format!("{edge_url:?} is not an http(s) URL") });
         }
+        let queue_id = queue(env, "QUEUE_ID", "demo")?;
+        let changes_queue_id = queue(env, "CHANGES_QUEUE_ID", &format!("{queue_id}-changes"))?;
+        let demo_phones = demo_phones(env)?;
         Ok(Self {
             http_addr: env.string("HTTP_ADDR", DEFAULT_HTTP_ADDR),
             root: PathBuf::from(env.string("STATIC_DIR", "web/dist")),
             edge_url: edge_url.trim_end_matches('/').to_owned(),
+            queue_id,
+            changes_queue_id,
+            demo_phones,
         })
     }
+}
+
+fn queue(env: &Env, key: &str, default: &str) -> Result<String, ConfigError> {
+    let id = env.string(key, default);
+    if id.is_empty() || id.len() > 64 || !id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') {
+        return Err(ConfigError::Invalid { key: format!("YEYAK_{key}"), reason: "1 to 64 of [A-Za-z0-9_-]".into() });
+    }
+    Ok(id)
+}
+
+fn demo_phones(env: &Env) -> Result<Vec<(String, String)>, ConfigError> {
+    let Some(raw) = env.raw("DEMO_PHONES").filter(|r| !r.trim().is_empty()) else { return Ok(Vec::new()) };
+    let invalid = |reason: &str| ConfigError::Invalid { key: "YEYAK_DEMO_PHONES".into(), reason: reason.into() };
+    if env.environment()? != Environment::Dev {
+        return Err(invalid("dev mode only (YEYAK_ENV=dev): a real page never links to a mock phone"));
+    }
+    raw.split(',')
+        .map(|entry| match entry.trim().split_once('=') {
+            Some((id, url)) if !id.is_empty() && url.starts_with("http://") => Ok((id.to_owned(), url.trim_end_matches('/').to_owned())),
+            _ => Err(invalid("provider=http://host:port, comma separated")),
+        })
+        .collect()
 }
 
 /// Caching by path, and the page's content policy: scripts and styles from
@@ -74,7 +114,10 @@ impl Site {
             "default-src 'self'; connect-src 'self' {}; img-src 'self' data:; style-src 'self'; script-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'",
             config.edge_url
         ))?;
-        let edge = serde_json::json!({ "edge": config.edge_url });
+        let demo_phones: serde_json::Map<_, _> = config.demo_phones.iter().map(|(id, url)| (id.clone(), url.clone().into())).collect();
+        let edge = serde_json::json!({ "edge": config.edge_url, "queue": config.queue_id,
+            "changes_queue": config.changes_queue_id,
+            "demo_phones": demo_phones });
         let router = Router::new()
             .route("/config.json", get(move || async move { Json(edge.clone()) }))
             .route("/healthz", get(|| async { "ok\n" }))
@@ -92,5 +135,25 @@ impl Site {
     pub async fn run_until_stopped(self, shutdown: Shutdown) -> anyhow::Result<()> {
         axum::serve(self.listener, self.router).with_graceful_shutdown(async move { shutdown.wait().await }).await?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(pairs: &[(&str, &str)]) -> Result<SiteConfig, ConfigError> {
+        SiteConfig::from_env(&Env::from_pairs(pairs.iter().copied()))
+    }
+
+    #[test]
+    fn demo_phones_are_for_dev_stacks_only_and_the_queue_id_is_checked() {
+        let dev = config(&[("ENV", "dev"), ("DEMO_PHONES", "carrier-sms=http://127.0.0.1:18082/")]).unwrap();
+        assert_eq!(dev.demo_phones, [("carrier-sms".to_owned(), "http://127.0.0.1:18082".to_owned())]);
+        assert_eq!((dev.queue_id.as_str(), dev.changes_queue_id.as_str()), ("demo", "demo-changes"));
+        let production = config(&[("ENV", "production"), ("DEMO_PHONES", "carrier-sms=http://127.0.0.1:18082")]).unwrap_err();
+        assert!(production.to_string().contains("YEYAK_DEMO_PHONES"), "{production}");
+        assert!(config(&[("ENV", "production")]).unwrap().demo_phones.is_empty());
+        assert!(config(&[("ENV", "dev"), ("QUEUE_ID", "a b")]).unwrap_err().to_string().contains("YEYAK_QUEUE_ID"));
     }
 }

@@ -10,7 +10,14 @@ use yeyak_platform::Shutdown;
 async fn assets_are_immutable_the_page_revalidates_and_both_are_compressed() {
     let root = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("site-{}", uuid::Uuid::new_v4().simple()));
     std::fs::create_dir_all(root.join("assets")).unwrap();
-    let config = SiteConfig { http_addr: "127.0.0.1:0".into(), root: root.clone(), edge_url: "https://edge.example.kr".into() };
+    let config = SiteConfig {
+        http_addr: "127.0.0.1:0".into(),
+        root: root.clone(),
+        edge_url: "https://edge.example.kr".into(),
+        queue_id: "round-3".into(),
+        changes_queue_id: "round-3-changes".into(),
+        demo_phones: vec![],
+    };
     let missing = Site::build(config.clone()).await.map(|_| ()).unwrap_err().to_string();
     assert!(missing.contains("index.html"), "{missing}");
     std::fs::write(root.join("index.html"), format!("<!doctype html><title>예약</title>{}", "<p>page</p>".repeat(40))).unwrap();
@@ -34,6 +41,9 @@ async fn assets_are_immutable_the_page_revalidates_and_both_are_compressed() {
     assert_eq!(asset.headers()["content-encoding"], "gzip");
     let config: serde_json::Value = http.get(format!("{base}/config.json")).send().await.unwrap().json().await.unwrap();
     assert_eq!(config["edge"], "https://edge.example.kr");
+    assert_eq!(config["queue"], "round-3");
+    assert_eq!(config["changes_queue"], "round-3-changes");
+    assert_eq!(config["demo_phones"], serde_json::json!({}));
     assert_eq!(get("/assets/nothing.js").await.unwrap().status(), 404);
     stop.trigger();
     std::fs::remove_dir_all(&root).ok();

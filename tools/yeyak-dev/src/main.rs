@@ -40,9 +40,23 @@ enum Command {
     Demo(Box<DemoArgs>),
     /// Verify identities back to back for a while and print what failed, as JSON.
     VerifyStream(Box<StreamArgs>),
+    /// Print a synthetic person of the mock registry who may book dose 1 (name,
+    /// resident number, phone), to try the citizen page with (`make run`).
+    /// Synthetic data, printed on request only; never use real numbers.
+    Person(PersonArgs),
     /// Forward a port to the broker through a link that `PUT /admin/link {"up": false}`
     /// cuts (open connections dropped, new ones refused) and `{"up": true}` restores.
     Link(LinkArgs),
+}
+
+#[derive(Args)]
+struct PersonArgs {
+    /// The seed the registry mock generated its people with.
+    #[arg(long, env = "YEYAK_REGISTRY_SEED", default_value_t = yeyak_population::DEFAULT_SEED)]
+    registry_seed: u64,
+    /// People in the registry (`make run` seeds YEYAK_SEED_COUNT).
+    #[arg(long, env = "YEYAK_SEED_COUNT", default_value_t = 1_000_000)]
+    registry_count: u64,
 }
 
 /// `make run` points the services' `YEYAK_AMQP_URL` at `--listen`.
@@ -175,6 +189,17 @@ fn main() -> anyhow::Result<()> {
         Command::Demo(args) => tokio::runtime::Runtime::new()?.block_on(run_demo(*args)),
         Command::VerifyStream(args) => tokio::runtime::Runtime::new()?.block_on(run_stream(*args)),
         Command::Link(args) => tokio::runtime::Runtime::new()?.block_on(run_link(args)),
+        Command::Person(args) => {
+            // A random entry each time, so two people trying the page do not collide.
+            let start = rand::random::<u64>() % args.registry_count.max(1);
+            let p = (start..args.registry_count)
+                .chain(0..start)
+                .map(|i| yeyak_population::person(args.registry_seed, i))
+                .find(|p| p.insured && p.doses.is_empty())
+                .ok_or_else(|| anyhow::anyhow!("no bookable person in the registry"))?;
+            println!("name: {}\nresident number: {}\nphone: {}", p.name, p.rrn.expose(), p.phone);
+            Ok(())
+        }
     }
 }
 

@@ -1,0 +1,82 @@
+/**
+ * The confirmation, and what comes after it: the booking ended the session
+ * (its pass is refused everywhere within seconds, docs/admission.md), and
+ * identity binds one person to one place per event (docs/stuffing.md), so
+ * cancelling or changing goes through a line of its own (the event
+ * `changes_queue`) and verification there; the page says so first.
+ */
+import { timestampDate } from "@bufbuild/protobuf/wkt";
+import type { Reservation } from "../../gen/yeyak/reservation/v1/reservation_pb";
+import { alertBox, h, seoulDateTime, show, submitted } from "../dom";
+import { explain, sessionEnded } from "../errors";
+import { t } from "../i18n";
+import type { Api, PageConfig, Session } from "../rpc";
+import { verifyPerson, type Verified } from "./identity";
+import { searchAndBook } from "./search";
+import { waitingRoom } from "./waiting";
+
+function details(r: Reservation): HTMLElement {
+  return h("dl", { class: "booking" },
+    h("dt", {}, t("code_label")), h("dd", { id: "booking-code", class: "code" }, r.bookingCode),
+    h("dt", {}, t("clinic")), h("dd", {}, r.clinicName),
+    h("dt", {}, t("when")), h("dd", {}, r.startsAt ? seoulDateTime(timestampDate(r.startsAt)) : ""),
+    h("dt", {}, t("vaccine")), h("dd", {}, `${r.vaccineCode} · ${t("dose", { n: r.doseNumber })}`));
+}
+
+/** Shows `r` as booked (or `changed`), and runs a cancel or a change the person asks for. */
+export async function confirmation(api: Api, session: Session, config: PageConfig, r: Reservation, changed = false): Promise<never> {
+  for (;;) {
+    const manage = h("form", {}, h("p", {}, t("manage_note")), h("button", { type: "submit", id: "manage", class: "secondary" }, t("manage")));
+    show("step_done", t(changed ? "rescheduled" : "done_h"), details(r), h("p", {}, t("sms_note")), manage);
+    await submitted(manage);
+    const next = await manageBooking(api, session, config, r);
+    if (next) {
+      r = next;
+      changed = true;
+    }
+  }
+}
+
+/** The changes line's session: its pass is in `session.pass`, and who verified under it. */
+let changes: Verified | undefined;
+
+/**
+ * The changes line, verification of the person who booked (both once: a
+ * change does not end the session, so a cancel after a change needs
+ * neither again), then cancel or change; the booking as it now stands, or
+ * none once cancelled.
+ */
+async function manageBooking(api: Api, session: Session, config: PageConfig, r: Reservation): Promise<Reservation | undefined> {
+  if (!changes) {
+    session.pass = "";
+    await waitingRoom(api, session, config.changes_queue);
+    const host = show("step_identity", t("manage_h"));
+    changes = await verifyPerson(api, config, host, t("manage_verify"), "manage");
+  }
+  const who = changes;
+  const error = h("div", { class: "errors" });
+  for (;;) {
+    let action = "";
+    const form = h("form", {},
+      details(r), error,
+      h("button", { type: "submit", id: "reschedule", onclick: () => (action = "reschedule") }, t("reschedule")),
+      h("button", { type: "submit", id: "cancel", class: "danger", onclick: () => (action = "cancel") }, t("cancel")));
+    show("step_done", t("manage_h"), form);
+    await submitted(form);
+    try {
+      if (action === "cancel") {
+        await api.reservation.cancelReservation({ reservationId: r.reservationId, identityAssertion: who.assertion });
+        show("step_done", t("cancelled"), h("p", { id: "cancelled", role: "status" }, t("cancelled")));
+        return new Promise(() => undefined);
+      }
+      return await searchAndBook(api, async (slotId) => {
+        const moved = await api.reservation.rescheduleReservation({ reservationId: r.reservationId, newSlotId: slotId, identityAssertion: who.assertion });
+        if (!moved.reservation) throw new Error("no reservation in the answer");
+        return moved.reservation;
+      });
+    } catch (e) {
+      if (sessionEnded(e)) changes = undefined; // the seat expired: the line again, on the next try
+      error.replaceChildren(alertBox(explain(e)));
+    }
+  }
+}
