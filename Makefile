@@ -5,7 +5,7 @@ SHELL := /bin/bash
 
 CARGO ?= cargo
 
-.PHONY: help run run-check web test test-deploy test-rules test-chart-run sync-kustomize image build lint lint-protos bootstrap bench bench-admission bench-identity bench-eligibility bench-booking bench-search bench-tokens bench-proofs clean-run
+.PHONY: help run run-check web test test-browser test-deploy test-rules test-chart-run sync-kustomize image build lint lint-protos bootstrap bench bench-admission bench-identity bench-eligibility bench-booking bench-search bench-tokens bench-proofs clean-run
 
 help: ## List the targets
 	@echo "Yeyak make targets:"
@@ -35,9 +35,16 @@ lint: lint-protos ## buf lint, service layout, rustfmt check, clippy with warnin
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 
-test: bootstrap web lint test-deploy ## bootstrap, the page, every lint, the offline deployment checks, the whole test suite (the page in Chromium included), the chart-driven run
-	env -u RUST_TEST_THREADS $(CARGO) test --workspace --all-targets
-	$(MAKE) --no-print-directory test-chart-run CHART_RUN_BUILD="$(CARGO) build --workspace --all-targets"
+# The browser test mostly waits on its processes, as the chart run does:
+# the two run side by side after the main suite, which skips it.
+BROWSER_TEST := a_person_books_from_the_page_waits_fairly_and_every_step_is_accessible_and_light
+
+test: bootstrap web lint test-deploy ## bootstrap, the page, every lint, the offline deployment checks, the whole test suite, then the chart-driven run beside the page in Chromium
+	env -u RUST_TEST_THREADS $(CARGO) test --workspace --all-targets -- --skip $(BROWSER_TEST)
+	$(MAKE) --no-print-directory -j2 --output-sync=target test-chart-run test-browser CHART_RUN_BUILD="$(CARGO) build --workspace --all-targets"
+
+test-browser: ## The citizen page in headless Chromium against the whole stack, the edge and the static server (tests/tests/browser.rs)
+	scripts/test-browser.sh
 
 test-deploy: ## Helm chart, kustomize overlays, NetworkPolicies, Dockerfile, alert rules (promtool), dashboards: rendered and validated offline
 	PYTHONDONTWRITEBYTECODE=1 .tools/venv/bin/python -m pytest tests/deploy -q
