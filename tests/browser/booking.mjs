@@ -2,8 +2,8 @@
 // starts the stack, the edge and the static server, and runs this script):
 // 1. the waiting room keeps the place over a reload, never lets an offline page
 //    skip the line and resumes when the connection is back; then a booking end to
-//    end, with a slot that fills up meanwhile, exactly one SMS, a change and a
-//    cancellation;
+//    end, with a slot that fills up meanwhile, exactly one SMS, a reload that shows
+//    the booking again, a change and a cancellation;
 // 2. someone the registry does not insure sees why, in English;
 // 3. a child books for a parent, by keyboard, within the weight budget.
 // Every step is checked with axe-core and screenshotted into $YEYAK_ARTEFACTS.
@@ -68,6 +68,9 @@ async function waitingRoomAndBooking(browser) {
   assert.equal(again.length, 1, `exactly one SMS: ${JSON.stringify(again)}`);
   assert.ok(texts[0].includes(first.code), `the SMS names the booking ${first.code}: ${texts[0]}`);
   console.log(`booked ${first.code}; the gateway recorded one SMS`);
+  await page.reload();
+  await page.waitForSelector("#booking-code");
+  assert.equal((await page.textContent("#booking-code")).trim(), first.code, "a reload after booking shows the booking, not a new place in line");
 
   // A change, then a cancellation, through the line for changes (a booking ends its session).
   await page.click("#manage");

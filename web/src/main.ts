@@ -8,7 +8,7 @@ import { alertBox, h, show } from "./dom";
 import { explain, sessionEnded } from "./errors";
 import { currentLang, setLang, t } from "./i18n";
 import { api as connect, loadConfig, Session, type Api, type PageConfig } from "./rpc";
-import { confirmation } from "./views/done";
+import { confirmation, keptBooking } from "./views/done";
 import { eligibility } from "./views/eligibility";
 import { verifyPerson, type Verified } from "./views/identity";
 import { searchAndBook } from "./views/search";
@@ -17,6 +17,11 @@ import { waitingRoom } from "./views/waiting";
 let admitted = false;
 
 async function book(api: Api, session: Session, config: PageConfig): Promise<void> {
+  const kept = keptBooking();
+  if (kept) {
+    admitted = true;
+    await confirmation(api, session, config, kept);
+  }
   await waitingRoom(api, session, config.queue);
   admitted = true;
   const who = h("fieldset", { class: "who" }, h("legend", {}, t("who")),

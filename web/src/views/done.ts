@@ -5,8 +5,9 @@
  * cancelling or changing goes through a line of its own (the event
  * `changes_queue`) and verification there; the page says so first.
  */
+import { fromJsonString, toJsonString } from "@bufbuild/protobuf";
 import { timestampDate } from "@bufbuild/protobuf/wkt";
-import type { Reservation } from "../../gen/yeyak/reservation/v1/reservation_pb";
+import { ReservationSchema, type Reservation } from "../../gen/yeyak/reservation/v1/reservation_pb";
 import { alertBox, h, seoulDateTime, show, submitted } from "../dom";
 import { explain, sessionEnded } from "../errors";
 import { t } from "../i18n";
@@ -23,9 +24,28 @@ function details(r: Reservation): HTMLElement {
     h("dt", {}, t("vaccine")), h("dd", {}, `${r.vaccineCode} · ${t("dose", { n: r.doseNumber })}`));
 }
 
+/**
+ * The booking shown last, kept for this tab only (sessionStorage): a reload
+ * after booking shows the confirmation again instead of a new place in the
+ * booking line, where this person could not verify again. It holds what
+ * the confirmation shows (no resident number, no phone).
+ */
+const KEPT = "yeyak.booking";
+
+export function keptBooking(): Reservation | undefined {
+  const json = sessionStorage.getItem(KEPT);
+  try {
+    return json ? fromJsonString(ReservationSchema, json) : undefined;
+  } catch {
+    sessionStorage.removeItem(KEPT);
+    return undefined;
+  }
+}
+
 /** Shows `r` as booked (or `changed`), and runs a cancel or a change the person asks for. */
 export async function confirmation(api: Api, session: Session, config: PageConfig, r: Reservation, changed = false): Promise<never> {
   for (;;) {
+    sessionStorage.setItem(KEPT, toJsonString(ReservationSchema, r));
     const manage = h("form", {}, h("p", {}, t("manage_note")), h("button", { type: "submit", id: "manage", class: "secondary" }, t("manage")));
     show("step_done", t(changed ? "rescheduled" : "done_h"), details(r), h("p", {}, t("sms_note")), manage);
     await submitted(manage);
@@ -66,6 +86,7 @@ async function manageBooking(api: Api, session: Session, config: PageConfig, r: 
     try {
       if (action === "cancel") {
         await api.reservation.cancelReservation({ reservationId: r.reservationId, identityAssertion: who.assertion });
+        sessionStorage.removeItem(KEPT);
         show("step_done", t("cancelled"), h("p", { id: "cancelled", role: "status" }, t("cancelled")));
         return new Promise(() => undefined);
       }
