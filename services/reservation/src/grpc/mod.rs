@@ -6,6 +6,7 @@ mod requests;
 pub(crate) mod reservation;
 mod status;
 pub(crate) mod supply;
+mod supply_request;
 
 use yeyak_proto::{reservation::v1 as pb, time::to_proto};
 
