@@ -29,6 +29,7 @@
 #   YEYAK_BROKER_LINK_ADDR        the services' link to it         127.0.0.1:5673
 #   YEYAK_BROKER_LINK_ADMIN_ADDR  its admin API (HTTP; yeyak-surge --chaos cuts it) 127.0.0.1:18087
 #   YEYAK_EDGE_ADDR               browser edge (gRPC-Web)          127.0.0.1:8090
+#   YEYAK_EDGE_METRICS_ADDR       its Prometheus /metrics          127.0.0.1:9107
 #   YEYAK_PAGE_ADDR               the citizen page (yeyak-static)  127.0.0.1:8080
 #   YEYAK_ADMISSION_METRICS_ADDR    .. YEYAK_NOTIFICATION_METRICS_ADDR
 #                                 Prometheus /metrics     127.0.0.1:9101 .. 9106
@@ -89,6 +90,7 @@ BROKER_LINK_ADDR="${YEYAK_BROKER_LINK_ADDR:-127.0.0.1:5673}"
 BROKER_LINK_ADMIN_ADDR="${YEYAK_BROKER_LINK_ADMIN_ADDR:-127.0.0.1:18087}"
 EDGE_ADDR="${YEYAK_EDGE_ADDR:-127.0.0.1:8090}"
 PAGE_ADDR="${YEYAK_PAGE_ADDR:-127.0.0.1:8080}"
+EDGE_METRICS_ADDR="${YEYAK_EDGE_METRICS_ADDR:-127.0.0.1:9107}"
 SEED_COUNT="${YEYAK_SEED_COUNT:-1000000}"
 QUEUE_IDS="${YEYAK_QUEUE_IDS:-demo,demo-changes}"
 START_TIMEOUT="${YEYAK_START_TIMEOUT:-120}"
@@ -127,7 +129,7 @@ MANAGED_VARS=(
     YEYAK_ELIGIBILITY_METRICS_ADDR YEYAK_INVENTORY_METRICS_ADDR
     YEYAK_RESERVATION_METRICS_ADDR YEYAK_NOTIFICATION_METRICS_ADDR
     YEYAK_START_TIMEOUT YEYAK_ADMISSION_CONTROL_TARGETS
-    YEYAK_EDGE_ADDR YEYAK_PAGE_ADDR YEYAK_EDGE_URL YEYAK_STATIC_DIR YEYAK_QUEUE_ID YEYAK_CHANGES_QUEUE_ID YEYAK_DEMO_PHONES YEYAK_ALLOWED_ORIGINS
+    YEYAK_EDGE_ADDR YEYAK_EDGE_METRICS_ADDR YEYAK_PAGE_ADDR YEYAK_EDGE_URL YEYAK_STATIC_DIR YEYAK_QUEUE_ID YEYAK_CHANGES_QUEUE_ID YEYAK_DEMO_PHONES YEYAK_ALLOWED_ORIGINS
     YEYAK_AMQP_URL YEYAK_BROKER_ADDR YEYAK_BROKER_LINK_ADDR YEYAK_BROKER_LINK_ADMIN_ADDR
 )
 UNSET_ARGS=()
@@ -376,7 +378,7 @@ wait_ready "reservation" "reservation=$RESERVATION_ADDR"
 # The browser edge (docs/edge.md): gRPC-Web for the five public services
 # only, for pages served from the dev origins (its default). Admission
 # trusts 127.0.0.1 as a proxy, so the edge's x-forwarded-for is believed.
-start edge YEYAK_HTTP_ADDR="$EDGE_ADDR" YEYAK_ALLOWED_ORIGINS="http://$PAGE_ADDR" \
+start edge YEYAK_HTTP_ADDR="$EDGE_ADDR" YEYAK_ALLOWED_ORIGINS="http://$PAGE_ADDR" YEYAK_METRICS_ADDR="$EDGE_METRICS_ADDR" \
     YEYAK_ADMISSION_ADDR="http://$ADMISSION_ADDR" YEYAK_IDENTITY_ADDR="http://$IDENTITY_ADDR" \
     YEYAK_ELIGIBILITY_ADDR="http://$ELIGIBILITY_ADDR" YEYAK_INVENTORY_ADDR="http://$INVENTORY_ADDR" \
     YEYAK_RESERVATION_ADDR="http://$RESERVATION_ADDR" -- "$BIN_DIR/yeyak-edge"
@@ -460,7 +462,7 @@ cat <<EOF
 [run]   mock IdP naver-cert  http://$IDP_NAVER_CERT_ADDR
 [run]   mock IdP fin-cert    http://$IDP_FIN_CERT_ADDR
 [run]   mock SMS gateway    $SMS_GATEWAY_URL
-[run]   browser edge        http://$EDGE_ADDR   (gRPC-Web, public RPCs only; docs/edge.md)
+[run]   browser edge        http://$EDGE_ADDR   (gRPC-Web, public RPCs only; docs/edge.md)    metrics http://$EDGE_METRICS_ADDR/metrics
 [run]   citizen page        http://$PAGE_ADDR   <- open it to book from a browser, as someone of the
 [run]                       mock registry: target/debug/yeyak-dev person   (synthetic; the page links to the mock phone)
 [run]   broker link         $BROKER_LINK_ADDR -> $BROKER_ADDR   admin http://$BROKER_LINK_ADMIN_ADDR/admin/link

@@ -107,6 +107,19 @@ def handled(cluster: Cluster, workload: str, method: str) -> dict:
     return out
 
 
+def edge_calls(cluster: Cluster) -> dict:
+    """{(upstream, outcome): calls} summed over the edge's pods, from their own /metrics."""
+    out: dict = {}
+    for pod in cluster.live(cluster.workloads[("yeyak", "yeyak-edge")]):
+        text = urllib.request.urlopen(f"http://127.0.0.1:{pod.local_port('metrics')}/metrics", timeout=5).read().decode()
+        for line in text.splitlines():
+            if line.startswith("yeyak_edge_calls_total{"):
+                labels = dict(kv.split("=", 1) for kv in line[line.index("{") + 1:line.index("}")].split(","))
+                key = (labels["upstream"].strip('"'), labels["outcome"].strip('"'))
+                out[key] = out.get(key, 0) + int(float(line.rsplit(" ", 1)[1]))
+    return out
+
+
 def test_a_browsers_calls_go_through_the_edge_as_rendered(infra, pb):  # noqa: F811 - the imported fixture
     keys = dev_keys()
     objects = chartlib.render(edge_values(keys))
@@ -175,6 +188,12 @@ def test_a_browsers_calls_go_through_the_edge_as_rendered(infra, pb):  # noqa: F
         with pytest.raises(urllib.error.HTTPError) as refused:
             grpc_web(edge, regions, origin="https://elsewhere.example")
         assert refused.value.code == 403
+        # The rendered metrics port: the two edge pods counted what they did, between them.
+        calls = edge_calls(cluster)
+        assert calls.get(("inventory", "forwarded")) == 2, calls
+        assert calls.get(("other", "not_public")) == 1, calls
+        assert calls.get(("identity", "unreachable")) == 1, calls
+        assert calls.get(("admission", "forwarded"), 0) >= 2, calls   # the join and the polls
         passed = True
     finally:
         cluster.stop()

@@ -203,6 +203,7 @@ def expected(endpoints: list[Endpoint], values: dict, mocks: bool) -> set[tuple]
         if e.role == "edge":
             resolvers.append(e.id)
             out |= {(e.id, *named(callee, "grpc")) for callee in EDGE_UPSTREAMS}
+            out.add(("monitoring", *named(e.id, "metrics")))   # its own series (shed, refused)
         if e.role == "migrations":          # the migration Jobs reach their database only
             resolvers.append(e.id)
             out |= {(e.id, ext, egress["postgres"]["port"], "TCP") for ext in externals("postgres")}

@@ -81,12 +81,15 @@ def test_edge_upstreams_follow_internal_tls(renders, set_name):
         return
     data = config(objs, "edge")
     scheme = "https" if on else "http"
-    assert {k: v for k, v in data.items() if k.endswith("_ADDR") and k != "YEYAK_HTTP_ADDR"} == {
+    listeners = {"YEYAK_HTTP_ADDR", "YEYAK_METRICS_ADDR"}
+    assert {k: v for k, v in data.items() if k.endswith("_ADDR") and k not in listeners} == {
         f"YEYAK_{s.upper()}_ADDR": f"{scheme}://yeyak-{s}:50051" for s in UPSTREAMS}
     assert data["YEYAK_HTTP_ADDR"] == "0.0.0.0:8090"
+    assert data["YEYAK_METRICS_ADDR"] == "0.0.0.0:9100"   # its own series, plain HTTP like the services'
     spec = pod_spec(find(objs, "Deployment", "yeyak-edge"))
     container = spec["containers"][0]
-    assert container["ports"] == [{"name": "http", "containerPort": 8090, "protocol": "TCP"}]
+    assert container["ports"] == [{"name": "http", "containerPort": 8090, "protocol": "TCP"},
+                                  {"name": "metrics", "containerPort": 9100, "protocol": "TCP"}]
     assert "env" not in container   # nothing from a Secret: the key is a mounted file
     got_tls = {k: v for k, v in data.items() if k.startswith("YEYAK_TLS_")}
     if not on:
@@ -179,15 +182,19 @@ def test_http_probes_and_ports(renders):
     for name, port in PORTS.items():
         dep = find(objs, "Deployment", f"yeyak-{name}")
         container = pod_spec(dep)["containers"][0]
-        assert container["ports"] == [{"name": "http", "containerPort": port, "protocol": "TCP"}]
+        metrics = [{"name": "metrics", "containerPort": 9100, "protocol": "TCP"}] if name == "edge" else []
+        assert container["ports"] == [{"name": "http", "containerPort": port, "protocol": "TCP"}, *metrics]
         assert container["command"] == [f"/usr/local/bin/yeyak-{name}"]
         for probe, path in (("startupProbe", "/healthz"), ("readinessProbe", READINESS[name]),
                             ("livenessProbe", "/healthz")):
             assert container[probe]["httpGet"] == {"path": path, "port": "http"}, (name, probe)
         service = find(objs, "Service", f"yeyak-{name}")
-        assert service["spec"]["ports"] == [{"name": "http", "port": port, "targetPort": "http", "protocol": "TCP"}]
+        metrics = [{"name": "metrics", "port": 9100, "targetPort": "metrics", "protocol": "TCP"}] if name == "edge" else []
+        assert service["spec"]["ports"] == [{"name": "http", "port": port, "targetPort": "http", "protocol": "TCP"}, *metrics]
         assert find(objs, "PodDisruptionBudget", f"yeyak-{name}")["spec"]["maxUnavailable"] == 1
-        assert by_kind([o for o in objs if o.name == f"yeyak-{name}"], "ServiceMonitor") == []   # no metrics port
+        # The edge's series are scraped like a service's; the static server has none.
+        monitors = by_kind([o for o in objs if o.name == f"yeyak-{name}"], "ServiceMonitor")
+        assert len(monitors) == (1 if name == "edge" else 0), name
 
 
 @pytest.mark.parametrize("max_ms,pre_stop", [(30000, 5), (60000, 0), (1500, 10)])

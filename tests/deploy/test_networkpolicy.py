@@ -31,7 +31,7 @@ def test_edge_upstreams_are_the_edges_routes():
     assert sorted(routed) == sorted(netmodel.EDGE_UPSTREAMS)
     config = next(o for o in render(valuesets.PRODUCTION) if o.kind == "ConfigMap" and o.name == "yeyak-edge")
     addresses = {k.removeprefix("YEYAK_").removesuffix("_ADDR").lower(): v
-                 for k, v in config["data"].items() if k.endswith("_ADDR") and k != "YEYAK_HTTP_ADDR"}
+                 for k, v in config["data"].items() if k.endswith("_ADDR") and k not in ("YEYAK_HTTP_ADDR", "YEYAK_METRICS_ADDR")}
     assert addresses == {s: f"http://yeyak-{s}:50051" for s in netmodel.EDGE_UPSTREAMS}
 
 
@@ -88,11 +88,14 @@ def test_the_pinned_properties():
     assert ("notification", 50051) not in edge_reaches and ("inventory", 50061) not in edge_reaches
     assert not [d for d, _ in edge_reaches if d.startswith(("ext:postgres", "ext:redis", "ext:amqp"))]
     # Only the gateway reaches the edge's and the static server's HTTP ports
-    # (not a service, not Prometheus, not a stray pod); the static server calls nothing.
+    # (not a service, not Prometheus, not a stray pod), and only Prometheus the
+    # edge's metrics port; the static server calls nothing and has no metrics.
     assert sources_of("edge", 8090) == {"gateway"}
     assert sources_of("static", 8080) == {"gateway"}
+    assert sources_of("edge", 9100) == {"monitoring"}
     assert {d for s, d, _, _ in got if d in ("edge", "static")} == {"edge", "static"}
-    assert {(p, proto) for s, d, p, proto in got if d in ("edge", "static")} == {(8090, "TCP"), (8080, "TCP")}
+    assert {(d, p, proto) for s, d, p, proto in got if d in ("edge", "static")} == {
+        ("edge", 8090, "TCP"), ("edge", 9100, "TCP"), ("static", 8080, "TCP")}
     assert [t for t in got if t[0] == "static"] == []
 
 

@@ -31,7 +31,8 @@ def test_service_monitor_only_when_the_api_exists_or_forced(enabled, force, api,
     if not rendered:
         assert monitors == []
         return
-    assert sorted(m.name for m in monitors) == sorted(f"yeyak-{s}" for s in SERVICES)
+    # The services and the edge (on in PRODUCTION); the static server has no series.
+    assert sorted(m.name for m in monitors) == sorted(f"yeyak-{s}" for s in [*SERVICES, "edge"])
     assert k8svalidate.all_errors(monitors) == []
     for monitor in monitors:
         # honorLabels: the services' own `service` label (admission, ...) stays

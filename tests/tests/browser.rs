@@ -58,6 +58,7 @@ async fn a_person_books_from_the_page_waits_fairly_and_every_step_is_accessible_
         edge::config::Config::from_env(&Env::from_pairs([
             ("ENV", "dev".to_owned()),
             ("HTTP_ADDR", edge_addr.clone()),
+            ("METRICS_ADDR", "127.0.0.1:0".to_owned()),
             ("ALLOWED_ORIGINS", page_url.clone()),
             ("ADMISSION_ADDR", format!("http://{}", e.admission)),
             ("IDENTITY_ADDR", format!("http://{}", e.identity)),

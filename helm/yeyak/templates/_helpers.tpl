@@ -76,6 +76,8 @@ edge:
   component: edge
   readiness: /readyz
   calls: [admission, identity, eligibility, inventory, reservation]
+  # Its own series on the metrics port (docs/edge.md); the static server has none.
+  metrics: true
 static:
   binary: yeyak-static
   component: static-site

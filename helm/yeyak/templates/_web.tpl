@@ -50,6 +50,7 @@ the ingress. */ -}}
 {{- $_ := set $env "YEYAK_DEFAULT_DEADLINE_MS" (toString .values.defaultDeadlineMs) }}
 {{- $_ := set $env "YEYAK_MAX_DEADLINE_MS" (toString .values.maxDeadlineMs) }}
 {{- $_ := set $env "YEYAK_MAX_IN_FLIGHT" (toString .values.maxInFlight) }}
+{{- $_ := set $env "YEYAK_METRICS_ADDR" (printf "0.0.0.0:%s" (include "yeyak.port.metrics" $root)) }}
 {{- else }}
 {{- $_ := set $env "YEYAK_STATIC_DIR" (include "yeyak.path.staticRoot" $root) }}
 {{- $_ := set $env "YEYAK_QUEUE_ID" .values.queueId }}
@@ -85,6 +86,12 @@ spec:
     - from:
         - {{- include "yeyak.peer" $np.gateway | nindent 10 }}
       ports: [{port: http, protocol: TCP}]
+  {{- if $web.metrics }}
+    # The edge's own series (calls shed, refused, unreachable): Prometheus only.
+    - from:
+        - {{- include "yeyak.peer" $np.monitoring | nindent 10 }}
+      ports: [{port: metrics, protocol: TCP}]
+  {{- end }}
   {{- if $web.calls }}
   # The public services' public port only: never notification, an internal
   # listener, a data store or the broker, whatever a bug in the edge tried.

@@ -10,6 +10,9 @@ use yeyak_platform::{
 
 /// Where the edge listens by default (`make run`'s page calls it here).
 pub const DEFAULT_HTTP_ADDR: &str = "127.0.0.1:8090";
+/// Beside the services' 9101–9106 of `make run`.
+pub const DEFAULT_METRICS_ADDR: &str = "127.0.0.1:9107";
+
 /// The page's origin in dev mode (the static server's default address).
 pub const DEV_ORIGINS: &str = "http://127.0.0.1:8080,http://localhost:8080";
 
@@ -27,6 +30,8 @@ pub struct Upstreams {
 pub struct Config {
     /// `YEYAK_HTTP_ADDR`; port 0 picks a free port (tests).
     pub http_addr: String,
+    /// `YEYAK_METRICS_ADDR` (`127.0.0.1:9107`; `off`): the edge's `/metrics`.
+    pub metrics_addr: String,
     /// `YEYAK_ALLOWED_ORIGINS`: exact origins, comma separated.
     pub allowed_origins: Vec<String>,
     pub upstreams: Upstreams,
@@ -91,6 +96,7 @@ impl Config {
         }
         Ok(Self {
             http_addr: env.string("HTTP_ADDR", DEFAULT_HTTP_ADDR),
+            metrics_addr: env.string("METRICS_ADDR", DEFAULT_METRICS_ADDR),
             allowed_origins,
             upstreams,
             default_deadline,

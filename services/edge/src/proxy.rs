@@ -20,7 +20,11 @@ use tokio::sync::Semaphore;
 use tonic::{body::Body, Status};
 use tower::{Service, ServiceExt as _};
 
-use crate::{deadline, routes::Routes};
+use crate::{
+    deadline,
+    metrics::{EdgeMetrics, Outcome},
+    routes::Routes,
+};
 
 /// Hop-by-hop headers of the browser's HTTP/1.1 connection; HTTP/2
 /// forbids them.
@@ -33,11 +37,12 @@ pub struct Proxy {
     default_deadline: Duration,
     max_deadline: Duration,
     in_flight: Arc<Semaphore>,
+    metrics: EdgeMetrics,
 }
 
 impl Proxy {
-    pub fn new(routes: Routes, default_deadline: Duration, max_deadline: Duration, max_in_flight: usize) -> Self {
-        Self { routes, default_deadline, max_deadline, in_flight: Arc::new(Semaphore::new(max_in_flight)) }
+    pub fn new(routes: Routes, default_deadline: Duration, max_deadline: Duration, max_in_flight: usize, metrics: EdgeMetrics) -> Self {
+        Self { routes, default_deadline, max_deadline, in_flight: Arc::new(Semaphore::new(max_in_flight)), metrics }
     }
 }
 
@@ -58,13 +63,16 @@ impl Service<Request<Body>> for Proxy {
 
     fn call(&mut self, request: Request<Body>) -> Self::Future {
         let path = request.uri().path().to_owned();
+        let metrics = self.metrics.clone();
         let Some(channel) = self.routes.upstream(&path) else {
             tracing::debug!(%path, "not a public RPC");
+            metrics.count(&path, Outcome::NotPublic);
             return Box::pin(async move { Ok(refuse(Status::unimplemented(format!("{path} is not served to browsers")))) });
         };
         let Ok(permit) = self.in_flight.clone().try_acquire_owned() else {
             let mut status = Status::resource_exhausted("the edge is at its limit of calls in flight; try again shortly");
             status.metadata_mut().insert("retry-after", tonic::metadata::MetadataValue::from_static("1"));
+            metrics.count(&path, Outcome::Shed);
             return Box::pin(async move { Ok(refuse(status)) });
         };
         let (mut parts, body) = request.into_parts();
@@ -84,16 +92,26 @@ impl Service<Request<Body>> for Proxy {
         let mut channel = channel;
         Box::pin(async move {
             let _permit = permit;
+            let _counted = metrics.in_flight();
+            let started = tokio::time::Instant::now();
             // The upstream enforces the same deadline; this one covers a
             // connection that never opens or a server that never answers.
             let call = async move { channel.ready().await?.call(forwarded).await };
             match tokio::time::timeout(limit, call).await {
-                Ok(Ok(response)) => Ok(response),
+                Ok(Ok(response)) => {
+                    metrics.count(&path, Outcome::Forwarded);
+                    metrics.observe(&path, started.elapsed().as_secs_f64());
+                    Ok(response)
+                }
                 Ok(Err(e)) => {
                     tracing::warn!(%path, error = %e, "upstream unreachable");
+                    metrics.count(&path, Outcome::Unreachable);
                     Ok(refuse(Status::unavailable("the service is unreachable; try again shortly")))
                 }
-                Err(_) => Ok(refuse(Status::deadline_exceeded(format!("no answer within {} ms", limit.as_millis())))),
+                Err(_) => {
+                    metrics.count(&path, Outcome::Deadline);
+                    Ok(refuse(Status::deadline_exceeded(format!("no answer within {} ms", limit.as_millis()))))
+                }
             }
         })
     }
@@ -104,7 +122,7 @@ mod tests {
     use super::*;
     use crate::config::Upstreams;
 
-    fn proxy(max_in_flight: usize) -> Proxy {
+    fn proxy(max_in_flight: usize, metrics: &EdgeMetrics) -> Proxy {
         // Port 9 (discard) has no listener here: every upstream is down.
         let down = "http://127.0.0.1:9".to_owned();
         let upstreams = Upstreams {
@@ -115,7 +133,7 @@ mod tests {
             reservation: down,
         };
         let routes = Routes::new(&upstreams, &yeyak_platform::grpc::client::ClientSettings::default()).unwrap();
-        Proxy::new(routes, Duration::from_secs(2), Duration::from_secs(5), max_in_flight)
+        Proxy::new(routes, Duration::from_secs(2), Duration::from_secs(5), max_in_flight, metrics.clone())
     }
 
     async fn call(proxy: &mut Proxy, path: &str) -> Response<Body> {
@@ -130,13 +148,23 @@ mod tests {
 
     #[tokio::test]
     async fn a_full_edge_refuses_at_once_with_a_retry_hint_and_a_closed_path_is_never_forwarded() {
-        let full = call(&mut proxy(0), "/yeyak.inventory.v1.InventoryService/ListRegions").await;
+        const REGIONS: &str = "/yeyak.inventory.v1.InventoryService/ListRegions";
+        const OPERATOR: &str = "/yeyak.admission.v1.AdmissionOperatorService/SetAdmissionRate";
+        let metrics = EdgeMetrics::default();
+        let full = call(&mut proxy(0, &metrics), REGIONS).await;
         assert_eq!(status(&full), ((tonic::Code::ResourceExhausted as i32).to_string(), Some("1".to_owned())));
-        let closed = call(&mut proxy(0), "/yeyak.admission.v1.AdmissionOperatorService/SetAdmissionRate").await;
+        let closed = call(&mut proxy(0, &metrics), OPERATOR).await;
         assert_eq!(status(&closed).0, (tonic::Code::Unimplemented as i32).to_string(), "checked before the limit");
         let started = std::time::Instant::now();
-        let down = call(&mut proxy(10), "/yeyak.inventory.v1.InventoryService/ListRegions").await;
+        let down = call(&mut proxy(10, &metrics), REGIONS).await;
         assert_eq!(status(&down).0, (tonic::Code::Unavailable as i32).to_string());
         assert!(started.elapsed() < Duration::from_secs(2), "{:?}", started.elapsed());
+        // Each refusal is counted as what it was, under a label from the closed list.
+        let counted = |path, outcome| metrics.calls(path, outcome);
+        assert_eq!(
+            [counted(REGIONS, Outcome::Shed), counted(OPERATOR, Outcome::NotPublic), counted(REGIONS, Outcome::Unreachable)],
+            [1, 1, 1]
+        );
+        assert_eq!(counted(REGIONS, Outcome::Forwarded), 0);
     }
 }

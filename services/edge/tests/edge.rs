@@ -31,6 +31,8 @@ const CLIENT_ID: &str = "edge-test-client-0123456789";
 
 struct World {
     edge: String,
+    /// The edge's `/metrics`.
+    metrics: String,
     key: SigningKey,
     database: DatabaseSettings,
     amqp: AmqpSettings,
@@ -64,6 +66,7 @@ async fn start() -> World {
     // Nothing listens on port 9: the other upstreams are down.
     let edge_env = Env::from_pairs([
         ("HTTP_ADDR", "127.0.0.1:0".to_string()),
+        ("METRICS_ADDR", "127.0.0.1:0".to_string()),
         ("ALLOWED_ORIGINS", PAGE.to_string()),
         ("INVENTORY_ADDR", format!("http://{public}")),
         ("ADMISSION_ADDR", "http://127.0.0.1:9".to_string()),
@@ -73,10 +76,12 @@ async fn start() -> World {
     ]);
     let edge = edge::Application::build(edge::Config::from_env(&edge_env).unwrap()).await.unwrap();
     let address = edge.address();
+    let metrics = format!("http://{}/metrics", edge.metrics_address().unwrap());
     let edge_stop = Shutdown::new();
     tokio::spawn(edge.run_until_stopped(edge_stop.clone()));
     World {
         edge: format!("http://{address}"),
+        metrics,
         key,
         database: DatabaseSettings::with_url(url),
         amqp,
@@ -155,6 +160,18 @@ async fn a_browser_reaches_the_public_rpcs_only_and_every_check_still_applies() 
     let down = admission.join_queue(JoinQueueRequest { queue_id: "demo".into(), ..Default::default() }).await.unwrap_err();
     assert_eq!(down.code(), Code::Unavailable, "{down:?}");
     assert!(started.elapsed() < Duration::from_secs(3), "{:?}", started.elapsed());
+
+    // The edge counted what it did with each call, under labels from its closed list.
+    let text = reqwest::get(&world.metrics).await.unwrap().text().await.unwrap();
+    let count = |upstream: &str, outcome: &str| {
+        let series = format!(r#"yeyak_edge_calls_total{{service="edge",upstream="{upstream}",outcome="{outcome}"}} "#);
+        text.lines().find_map(|l| l.strip_prefix(series.as_str())).map(|v| v.trim().parse::<u64>().unwrap())
+    };
+    assert_eq!(count("inventory", "forwarded"), Some(2), "the pass and the no-pass call reached inventory:\n{text}");
+    assert_eq!(count("other", "not_public"), Some(2), "the operator and internal calls:\n{text}");
+    assert_eq!(count("admission", "unreachable"), Some(1), "{text}");
+    assert!(text.contains("yeyak_edge_upstream_seconds_count{service=\"edge\",upstream=\"inventory\"} 2"), "{text}");
+    assert!(text.contains("yeyak_edge_in_flight{service=\"edge\"} 0"), "{text}");
     world.stop().await;
 }
 
