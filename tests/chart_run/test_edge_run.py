@@ -108,14 +108,14 @@ def handled(cluster: Cluster, workload: str, method: str) -> dict:
 
 
 def edge_calls(cluster: Cluster) -> dict:
-    """{(upstream, outcome): calls} summed over the edge's pods, from their own /metrics."""
+    """{(upstream, action): calls} summed over the edge's pods, from their own /metrics."""
     out: dict = {}
     for pod in cluster.live(cluster.workloads[("yeyak", "yeyak-edge")]):
         text = urllib.request.urlopen(f"http://127.0.0.1:{pod.local_port('metrics')}/metrics", timeout=5).read().decode()
         for line in text.splitlines():
             if line.startswith("yeyak_edge_calls_total{"):
                 labels = dict(kv.split("=", 1) for kv in line[line.index("{") + 1:line.index("}")].split(","))
-                key = (labels["upstream"].strip('"'), labels["outcome"].strip('"'))
+                key = (labels["upstream"].strip('"'), labels["action"].strip('"'))
                 out[key] = out.get(key, 0) + int(float(line.rsplit(" ", 1)[1]))
     return out
 

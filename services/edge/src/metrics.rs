@@ -42,7 +42,9 @@ impl Outcome {
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct CallLabels {
     upstream: &'static str,
-    outcome: &'static str,
+    /// Not `outcome`: that label is identity's provider calls' in the
+    /// metric contract (tests/deploy/promlint.py), with its own values.
+    action: &'static str,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -78,7 +80,7 @@ impl EdgeMetrics {
     }
 
     pub fn count(&self, path: &str, outcome: Outcome) {
-        self.calls.get_or_create(&CallLabels { upstream: upstream(path), outcome: outcome.label() }).inc();
+        self.calls.get_or_create(&CallLabels { upstream: upstream(path), action: outcome.label() }).inc();
     }
 
     pub fn observe(&self, path: &str, seconds: f64) {
@@ -93,7 +95,7 @@ impl EdgeMetrics {
 
     /// Calls counted with `outcome` for `path`'s upstream (tests).
     pub fn calls(&self, path: &str, outcome: Outcome) -> u64 {
-        self.calls.get_or_create(&CallLabels { upstream: upstream(path), outcome: outcome.label() }).get()
+        self.calls.get_or_create(&CallLabels { upstream: upstream(path), action: outcome.label() }).get()
     }
 }
 

@@ -164,7 +164,7 @@ async fn a_browser_reaches_the_public_rpcs_only_and_every_check_still_applies() 
     // The edge counted what it did with each call, under labels from its closed list.
     let text = reqwest::get(&world.metrics).await.unwrap().text().await.unwrap();
     let count = |upstream: &str, outcome: &str| {
-        let series = format!(r#"yeyak_edge_calls_total{{service="edge",upstream="{upstream}",outcome="{outcome}"}} "#);
+        let series = format!(r#"yeyak_edge_calls_total{{service="edge",upstream="{upstream}",action="{outcome}"}} "#);
         text.lines().find_map(|l| l.strip_prefix(series.as_str())).map(|v| v.trim().parse::<u64>().unwrap())
     };
     assert_eq!(count("inventory", "forwarded"), Some(2), "the pass and the no-pass call reached inventory:\n{text}");
