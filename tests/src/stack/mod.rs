@@ -291,6 +291,7 @@ impl Stack {
                 inventory::consumers::availability::QUEUE,
                 notification::consumers::reservations::QUEUE,
                 reservation::consumers::slot_sizes::QUEUE,
+                reservation::consumers::supply_changes::QUEUE,
             ],
         )
         .await?;
