@@ -109,7 +109,7 @@ async fn the_raw_number_appears_nowhere_in_logs_spans_responses_metrics_or_redis
         seen.ok(r);
     }
 
-    // 7: started, not completed: its challenge stays in Redis for the scan below.
+    // 7: started, not completed: its sealed challenge id is among the responses scanned below.
     seen.ok(c.start_verification(with_pass(&h.pass("sid-pii-7"), people[7].start("carrier-sms"))).await).unwrap();
     tokio::time::sleep(Duration::from_millis(100)).await;
 

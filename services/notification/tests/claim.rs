@@ -106,11 +106,17 @@ async fn a_round_whose_lease_expired_changes_nothing_once_another_claimed_the_ro
     let [second] = store.claim_due(10, lease).await.unwrap().try_into().ok().unwrap();
     assert_eq!((first.message_id, second.message_id), (id, id));
     assert_ne!(first.claim, second.claim, "each claim has its own token");
-    assert!(store.hand_to(id, second.claim, "kt", 0).await.unwrap(), "the second round names its gateway");
+    assert_eq!(
+        store.hand_over(second.claim, "kt", &[(id, 0)]).await.unwrap(),
+        vec![id],
+        "the second round names its gateway with its batch"
+    );
+    assert!(store.hand_to(id, second.claim, "kt", 0).await.unwrap(), "and again alone (a failover)");
 
     // The first round wakes up: none of its updates applies.
     let late = Attempt { message_id: id, claim: first.claim, generation: 0, posted: true };
     assert!(!store.hand_to(id, first.claim, "lgu", 0).await.unwrap(), "no other gateway is named");
+    assert!(store.hand_over(first.claim, "lgu", &[(id, 0)]).await.unwrap().is_empty(), "not with the batch either");
     assert!(!store.mark_attempt_failed(&late, Some(Duration::from_secs(1)), "late").await.unwrap(), "the gateway is not cleared");
     assert!(!store.mark_unknown(&late, "lgu", Duration::from_secs(1), "late").await.unwrap());
     assert_eq!(row(&pool, id).await, ("pending".into(), Some("kt".into()), 0, 0, true), "the second round's row, untouched");

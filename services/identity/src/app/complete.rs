@@ -1,7 +1,8 @@
-//! CompleteVerification: the provider confirms the code (or, for approvals
-//! and certificate signatures, is polled until the person has answered),
-//! wrong codes count against every limit, and the challenge is consumed
-//! atomically with the proxy limit before the assertion is signed.
+//! CompleteVerification: the challenge is opened from its id, the provider
+//! confirms the code (or, for approvals and certificate signatures, is
+//! polled until the person has answered), wrong codes count against every
+//! limit, and the challenge is used once, with the proxy limit, before the
+//! assertion is signed.
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
@@ -15,10 +16,10 @@ use yeyak_platform::{
 use super::Verification;
 use crate::{
     clients::{providers::ProviderError, Slot},
-    domain::{self, VerifiedPerson},
+    domain::{self, challenge::Challenge, VerifiedPerson},
     error::IdentityError,
     metrics::ProviderLabel,
-    store::{Challenge, Counter, Finish},
+    store::{Counter, Finish},
 };
 
 /// A verified person: the signed assertion and what the front end may show.
@@ -34,21 +35,25 @@ impl Verification {
     /// Completes challenge `id` with `code` (empty for approvals) under
     /// `pass`, answering by `answer_by`.
     pub(crate) async fn complete(&self, pass: &AdmissionPass, id: &str, code: &str, answer_by: Instant) -> Result<Verified, IdentityError> {
-        let challenge = self.store.get(id).await?.ok_or(IdentityError::ChallengeNotFound)?;
+        let challenge = self.sealer.open(id, Utc::now().timestamp_millis()).ok_or(IdentityError::ChallengeNotFound)?;
         if challenge.session_id != pass.session_id {
             return Err(IdentityError::ChallengeForeign);
         }
         // A provider removed from the configuration leaves its challenges dead.
         let slot = self.board.find(&challenge.provider_id).ok_or(IdentityError::ChallengeNotFound)?;
-        let person = self.confirm(slot, id, &challenge, code, answer_by).await?;
+        if !self.store.live(&challenge.attempt, self.config.max_code_attempts).await? {
+            return Err(IdentityError::ChallengeNotFound);
+        }
+        let person = self.confirm(slot, &challenge, code, answer_by).await?;
         let key = &self.config.subject_hash_key;
         if subject_id(key, &person.rrn) != challenge.subject {
-            self.store.burn(id).await?;
+            self.burn(&challenge).await?;
             return Err(IdentityError::SubjectMismatch);
         }
         let now = Utc::now().timestamp();
         let pass_left = Duration::from_secs(u64::try_from(pass.expires_at - now).unwrap_or(0));
-        match self.store.finish(id, &challenge, self.config.proxy_limit, pass_left).await? {
+        let (attempt, max, left) = (&challenge.attempt, self.config.max_code_attempts, life_left(&challenge));
+        match self.store.finish(attempt, max, left, &challenge.session_id, &challenge.subject, self.config.proxy_limit, pass_left).await? {
             Finish::Done => {}
             Finish::Gone => return Err(IdentityError::ChallengeNotFound),
             Finish::ProxyLimit => {
@@ -75,19 +80,9 @@ impl Verification {
         })
     }
 
-    /// Whether `subject` may verify under `pass`: not while bound to another
-    /// session of the same event (checked at the start, so no code is sent).
-    pub(super) async fn check_place(&self, pass: &AdmissionPass, subject: &str) -> Result<(), IdentityError> {
-        if self.config.place_binding_ttl.is_zero() {
-            return Ok(());
-        }
-        match self.store.place_of(&pass.queue_id, subject).await? {
-            Some(bound) if bound != pass.session_id => {
-                self.metrics.refused("other_place");
-                Err(IdentityError::OtherPlace)
-            }
-            _ => Ok(()),
-        }
+    /// Burns `challenge` for the rest of its life: no more codes, no use.
+    async fn burn(&self, challenge: &Challenge) -> Result<(), IdentityError> {
+        Ok(self.store.burn(&challenge.attempt, self.config.max_code_attempts, life_left(challenge)).await?)
     }
 
     /// Binds `subject` to the pass's session for the event, atomically:
@@ -105,14 +100,7 @@ impl Verification {
 
     /// Asks the provider to confirm, polling approvals while they and their
     /// answer still fit the wait and the caller's deadline.
-    async fn confirm(
-        &self,
-        slot: &Slot,
-        id: &str,
-        challenge: &Challenge,
-        code: &str,
-        answer_by: Instant,
-    ) -> Result<VerifiedPerson, IdentityError> {
+    async fn confirm(&self, slot: &Slot, challenge: &Challenge, code: &str, answer_by: Instant) -> Result<VerifiedPerson, IdentityError> {
         let method = slot.upstream.config().method;
         let wait_until = Instant::now() + self.config.approval_wait;
         loop {
@@ -133,13 +121,13 @@ impl Verification {
                     }
                     tokio::time::sleep(self.config.approval_poll).await;
                 }
-                Err(ProviderError::WrongCode) => return Err(self.wrong_code(id, challenge).await),
+                Err(ProviderError::WrongCode) => return Err(self.wrong_code(challenge).await),
                 Err(ProviderError::Gone) => {
-                    self.store.burn(id).await?;
+                    self.burn(challenge).await?;
                     return Err(IdentityError::ChallengeNotFound);
                 }
                 Err(ProviderError::Rejected) => {
-                    self.store.burn(id).await?;
+                    self.burn(challenge).await?;
                     return Err(IdentityError::Rejected);
                 }
                 Err(ProviderError::Unavailable(cause)) => return Err(self.failed(slot, cause)),
@@ -149,7 +137,8 @@ impl Verification {
 
     /// Counts a wrong code on the challenge and the person's counters; the
     /// challenge is burnt once a limit is reached.
-    async fn wrong_code(&self, id: &str, challenge: &Challenge) -> IdentityError {
+    async fn wrong_code(&self, challenge: &Challenge) -> IdentityError {
+        let id = &challenge.attempt;
         let mut limits = vec![self.limit(Counter::Challenge, id, self.config.max_code_attempts, self.config.challenge_ttl)];
         limits.extend(self.person_limits(&challenge.subject, &challenge.phone_key, &challenge.session_id));
         let (exhausted, used) = match self.store.fail(&limits).await {
@@ -158,11 +147,18 @@ impl Verification {
         };
         if let Some(x) = exhausted {
             self.metrics.refused(x.counter.name());
-            if let Err(e) = self.store.burn(id).await {
-                return e.into();
+            if let Err(e) = self.burn(challenge).await {
+                return e;
             }
             return IdentityError::AttemptsExhausted(x);
         }
         IdentityError::WrongCode { attempts_left: self.config.max_code_attempts.saturating_sub(used) }
     }
+}
+
+/// What is left of the challenge's life (at least a millisecond): how long
+/// its counter must keep it used or burnt.
+fn life_left(challenge: &Challenge) -> Duration {
+    let left = challenge.expires_at_ms.saturating_sub(Utc::now().timestamp_millis());
+    Duration::from_millis(u64::try_from(left).unwrap_or(0).max(1))
 }

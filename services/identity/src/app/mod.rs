@@ -1,8 +1,9 @@
 //! The use cases of identity, one type: [`Verification`]. It lists the
 //! providers in the order their health ranks them ([`Verification::providers`]),
 //! starts and completes a verification through the routing board (breaker,
-//! bulkhead, deadline) against the Redis attempt limits and challenges
-//! ([`start`], [`complete`]), and issues consent tokens ([`consent`]). It
+//! bulkhead, deadline) against the Redis attempt limits, with the challenge
+//! sealed in its id ([`start`], [`complete`]), and issues consent tokens
+//! ([`consent`]). It
 //! knows no transport: the handlers in `grpc/` validate the request, call it
 //! and map its [`IdentityError`].
 mod complete;
@@ -18,7 +19,7 @@ use yeyak_platform::metrics::Funnel;
 use crate::{
     clients::{Board, Refusal, Slot},
     config::Config,
-    domain::{health::Light, Method},
+    domain::{challenge::Sealer, health::Light, Method},
     error::{IdentityError, Unavailability},
     metrics::IdentityMetrics,
     store::{Counter, Limit, Store},
@@ -29,6 +30,8 @@ pub(crate) struct Verification {
     config: Arc<Config>,
     board: Arc<Board>,
     store: Store,
+    /// Seals each challenge into its id and opens it on completion.
+    sealer: Sealer,
     metrics: IdentityMetrics,
     /// `identity_started` and `verified`, once per admitted session.
     funnel: Funnel,
@@ -45,7 +48,8 @@ pub(crate) struct OfferedProvider {
 
 impl Verification {
     pub(crate) fn new(config: Arc<Config>, board: Arc<Board>, store: Store, metrics: IdentityMetrics, funnel: Funnel) -> Self {
-        Self { config, board, store, metrics, funnel }
+        let sealer = Sealer::new(config.subject_hash_key.expose().as_bytes());
+        Self { config, board, store, sealer, metrics, funnel }
     }
 
     /// The providers that are not RED, healthiest first.

@@ -1,6 +1,7 @@
 //! StartVerification: the bulkhead and breaker of the chosen provider, the
-//! attempt and proxy limits, then the provider call. The challenge it leaves
-//! in Redis lets CompleteVerification run on any replica.
+//! place, attempt and proxy limits (one Redis round trip), then the provider
+//! call. The challenge is sealed into its id, so CompleteVerification runs
+//! on any replica and nothing more is written.
 use std::time::Instant;
 
 use chrono::{DateTime, Utc};
@@ -10,9 +11,9 @@ use yeyak_platform::{metrics::Stage, pseudonym::subject_id, tokens::AdmissionPas
 use super::Verification;
 use crate::{
     clients::providers::{CallOptions, ProviderError},
-    domain::{self, PersonDetails},
+    domain::{self, challenge::Challenge, PersonDetails},
     error::IdentityError,
-    store::{Challenge, Gate},
+    store::Gate,
 };
 
 /// A verification under way: what the person must do, and by when.
@@ -39,12 +40,13 @@ impl Verification {
         let subject = subject_id(key, &person.rrn);
         let phone_key = domain::phone_key(key, &person.phone);
         let session_id = &pass.session_id;
-        // Refused before any attempt is counted or any code is sent.
-        self.check_place(pass, &subject).await?;
         let limits = self.person_limits(&subject, &phone_key, session_id);
-        // Also the attempt's id on its counters (what a refund gives back).
-        let challenge_id = uuid::Uuid::new_v4().to_string();
-        match self.store.gate(&limits, &challenge_id, session_id, &subject, self.config.proxy_limit).await? {
+        // The attempt's id: the provider's idempotency key, and the mark on
+        // its counters (what a refund gives back).
+        let attempt = uuid::Uuid::new_v4().simple().to_string();
+        // Refused before any code is sent (what the gate took is given back).
+        let place = (!self.config.place_binding_ttl.is_zero()).then_some(pass.queue_id.as_str());
+        match self.store.gate(&limits, &attempt, session_id, &subject, self.config.proxy_limit, place).await? {
             Gate::Open => {}
             Gate::Exhausted(x) => {
                 self.metrics.refused(x.counter.name());
@@ -54,26 +56,37 @@ impl Verification {
                 self.metrics.refused("proxy_limit");
                 return Err(IdentityError::ProxyLimit { limit: self.config.proxy_limit });
             }
+            Gate::OtherPlace => {
+                self.metrics.refused("other_place");
+                return Err(IdentityError::OtherPlace);
+            }
         }
 
-        let call = CallOptions { deadline: self.provider_deadline(answer_by), idempotency_key: challenge_id.clone() };
+        let call = CallOptions { deadline: self.provider_deadline(answer_by), idempotency_key: attempt.clone() };
         let outcome = slot.upstream.start(&person, &call).instrument(tracing::info_span!("provider.start", provider = slot.id())).await;
         permit.finish(!outcome.as_ref().is_err_and(ProviderError::is_failure));
         let transaction_id = match outcome {
             Ok(t) => t,
             Err(ProviderError::Unavailable(cause)) => {
                 // The provider failed, not the person: the attempt is given back.
-                if let Err(e) = self.store.refund(&limits, &challenge_id).await {
+                if let Err(e) = self.store.refund(&limits, &attempt).await {
                     tracing::warn!(error = %e, "could not refund an attempt");
                 }
                 return Err(self.failed(slot, cause));
             }
             Err(_) => return Err(IdentityError::Rejected),
         };
-        let ttl = self.config.challenge_ttl;
-        let challenge = Challenge { provider_id: slot.id().to_owned(), transaction_id, session_id: session_id.clone(), subject, phone_key };
-        self.store.put(&challenge_id, &challenge, ttl).await?;
-        let expires_at = Utc::now() + chrono::Duration::from_std(ttl).unwrap_or_default();
+        let expires_at = Utc::now() + chrono::Duration::from_std(self.config.challenge_ttl).unwrap_or_default();
+        let challenge = Challenge {
+            attempt,
+            provider_id: slot.id().to_owned(),
+            transaction_id,
+            session_id: session_id.clone(),
+            subject,
+            phone_key,
+            expires_at_ms: expires_at.timestamp_millis(),
+        };
+        let challenge_id = self.sealer.seal(&challenge);
         self.funnel.first(&pass.queue_id, Stage::IdentityStarted, &pass.session_id);
         Ok(Started { challenge_id, expires_at, instructions: slot.upstream.instructions() })
     }

@@ -5,7 +5,9 @@
 //!   pseudonymous assertion built from them;
 //! - [`provider`]: a configured provider and how the person proves who they
 //!   are with it;
-//! - [`health`]: sliding window, circuit breaker, traffic light and ranking.
+//! - [`health`]: sliding window, circuit breaker, traffic light and ranking;
+//! - [`challenge`]: a verification under way, sealed into its challenge id.
+pub(crate) mod challenge;
 pub(crate) mod health;
 pub(crate) mod person;
 pub(crate) mod provider;

@@ -1,7 +1,7 @@
 //! StartVerification and CompleteVerification: shed when saturated, check
 //! the pass, validate the request (naming the field), then one call to
-//! [`Verification`](crate::app::Verification). The challenge lives in Redis
-//! between the two, so they may run on different replicas.
+//! [`Verification`](crate::app::Verification). The challenge travels sealed
+//! in its id between the two, so they may run on different replicas.
 use tonic::{Request, Response, Status};
 use yeyak_platform::{
     grpc::{pass::verified_pass, status},
@@ -50,7 +50,9 @@ impl IdentityApi {
         let pass = verified_pass(&request)?;
         let answer_by = self.answer_by(request.metadata());
         let req = request.into_inner();
-        validate::uuid("challenge_id", &req.challenge_id)?;
+        if !domain::challenge::well_formed(&req.challenge_id) {
+            return Err(status::invalid_argument("challenge_id", "must be the challenge_id StartVerification answered"));
+        }
         let code = req.code.trim();
         if code.len() > MAX_CODE_LEN || !code.chars().all(|c| c.is_ascii_alphanumeric()) {
             return Err(status::invalid_argument("code", "must be at most 16 letters or digits"));

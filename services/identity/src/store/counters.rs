@@ -6,7 +6,7 @@
 //! took: never another attempt's count, never twice.
 use std::time::Duration;
 
-use futures_util::future::{try_join, try_join_all};
+use futures_util::future::try_join_all;
 
 use super::{millis, Exhausted, Gate, Limit, Store};
 
@@ -29,16 +29,17 @@ impl Store {
         format!("{}:mark:{{{counter_key}}}:{attempt}", self.prefix)
     }
 
-    /// The gate in front of start `attempt` (its challenge id): attempt
-    /// limits, then the proxy limit.
+    /// The gate in front of start `attempt` (its challenge id): the place
+    /// the person is bound to in `place_queue` (when places are bound), the
+    /// attempt limits, then the proxy limit, in that order of refusal.
     ///
-    /// Every counter is taken by its own script, all at once with the proxy
-    /// check; if one refuses (or the proxy limit does), what the others took
-    /// is given back, so a refused attempt is not counted. No counter ever
-    /// passes its limit. Two starts racing near a limit may both be refused
-    /// where one script over every counter would have let one in (the safe
-    /// side), and a replica dying before it gives back leaves an attempt
-    /// counted until its window ends.
+    /// One pipeline, one round trip (per node on a cluster): the place read,
+    /// each counter taken by its own script, the proxy check. If anything
+    /// refuses, what the counters took is given back, so a refused attempt
+    /// is not counted. No counter ever passes its limit. Two starts racing
+    /// near a limit may both be refused where one script over every counter
+    /// would have let one in (the safe side), and a replica dying before it
+    /// gives back leaves an attempt counted until its window ends.
     pub(crate) async fn gate(
         &self,
         limits: &[Limit],
@@ -46,18 +47,30 @@ impl Store {
         session_id: &str,
         subject: &str,
         proxy_max: u32,
+        place_queue: Option<&str>,
     ) -> redis::RedisResult<Gate> {
-        let takes = try_join_all(limits.iter().map(|l| {
-            let mut conn = self.conn.clone();
-            let mut call = self.take.key(&l.key);
-            call.key(self.mark_key(&l.key, attempt)).arg(l.max).arg(millis(l.window)).arg(millis(MARK_TTL));
-            async move { call.invoke_async::<(i64, i64)>(&mut conn).await }
-        }));
-        let mut conn = self.conn.clone();
-        let room =
-            async move { self.proxy_room.key(self.proxy_key(session_id)).arg(subject).arg(proxy_max).invoke_async::<i64>(&mut conn).await };
-        let (taken, room) = try_join(takes, room).await?;
+        let (proxy, place) = (self.proxy_key(session_id), place_queue.map(|queue| self.place_key(queue, subject)));
+        let build = |whole| {
+            let mut cmds = Vec::with_capacity(limits.len() + 2);
+            for l in limits {
+                let mut take = self.take.cmd(&[&l.key, &self.mark_key(&l.key, attempt)], whole);
+                take.arg(l.max).arg(millis(l.window)).arg(millis(MARK_TTL));
+                cmds.push((l.key.clone(), take));
+            }
+            let mut room = self.proxy_room.cmd(&[&proxy], whole);
+            room.arg(subject).arg(proxy_max);
+            cmds.push((proxy.clone(), room));
+            if let Some(place) = &place {
+                cmds.push((place.clone(), redis::Cmd::get(place)));
+            }
+            cmds
+        };
+        let mut replies = self.pipelined::<redis::Value>(build).await?.into_iter();
+        let taken: Vec<(i64, i64)> = replies.by_ref().take(limits.len()).map(redis::from_redis_value).collect::<Result<_, _>>()?;
+        let room: i64 = redis::from_redis_value(replies.next().unwrap_or(redis::Value::Nil))?;
+        let bound: Option<String> = replies.next().map(redis::from_redis_value).transpose()?.flatten();
         let gate = match taken.iter().position(|(at_limit, _)| *at_limit == 1) {
+            _ if bound.is_some_and(|sid| sid != session_id) => Gate::OtherPlace,
             Some(i) => Gate::Exhausted(exhausted(&limits[i], taken[i].1)),
             None if room == 0 => Gate::ProxyLimit,
             None => return Ok(Gate::Open),

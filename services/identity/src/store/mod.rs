@@ -1,12 +1,13 @@
-//! Everything identity keeps, all in Redis with a TTL, so that replicas are
-//! stateless: a verification started on one completes on any other.
+//! What identity shares between replicas, all in Redis with a TTL, so that
+//! replicas are stateless: a verification started on one completes on any
+//! other. The challenge itself is not here: it travels sealed in its id
+//! (`domain::challenge`).
 //!
 //! Keys (under `{prefix}:identity:`), none holding a resident registration
 //! number, a name or a phone number:
-//! - `challenge:{id}`: provider, its transaction id, admission session (sid),
-//!   the pseudonymous subject id and the keyed hash of the phone; TTL = the
-//!   challenge lifetime;
-//! - `challenge:{id}:attempts`: wrong codes on that challenge;
+//! - `challenge:{attempt}:attempts`: wrong codes on that attempt's challenge;
+//!   set to the limit when the challenge is used or burnt (single use), for
+//!   as long as the challenge lives;
 //! - `attempts:subject:{subject id}`, `attempts:phone:{phone hash}`,
 //!   `attempts:pass:{sid}`: starts and wrong codes per fixed window;
 //! - `mark:{<counter key>}:<attempt>`: the attempt a counter counted, for a
@@ -16,29 +17,14 @@
 //! - `place:{queue}:{subject id}`: the admission session a verified person
 //!   is bound to for the event (one person, one place; see [`places`]).
 //!
-//! Redis restarted empty loses all of it: challenges in flight are gone (the
-//! person starts the verification again and gets a new code), the counters
-//! start a new window and a pass may verify its proxy limit of people once
-//! more. None of it can be rebuilt from elsewhere; `docs/redis.md` says why
-//! that is accepted.
+//! Redis restarted empty loses all of it: the counters start a new window, a
+//! pass may verify its proxy limit of people once more, and a challenge
+//! started before may be completed (its wrong codes forgotten). None of it
+//! can be rebuilt from elsewhere; `docs/redis.md` says why that is accepted.
 use std::time::Duration;
 
 use redis::{AsyncCommands as _, Script};
-use serde::{Deserialize, Serialize};
-use yeyak_platform::redis_store::RedisConn;
-
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub(crate) struct Challenge {
-    pub provider_id: String,
-    pub transaction_id: String,
-    /// Admission session the verification runs under (stored as `sid`).
-    #[serde(rename = "sid")]
-    pub session_id: String,
-    /// Pseudonymous subject id (keyed hash of the number) the person claimed.
-    pub subject: String,
-    /// Keyed hash of the phone number (attempt counting only).
-    pub phone_key: String,
-}
+use yeyak_platform::redis_store::{query_by_slot, RedisConn};
 
 /// Which attempt counter a limit applies to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -83,6 +69,8 @@ pub(crate) enum Gate {
     Exhausted(Exhausted),
     /// The pass already verified as many other people as allowed.
     ProxyLimit,
+    /// The person is bound to another admission session of this event.
+    OtherPlace,
 }
 
 /// Outcome of finishing a verification.
@@ -100,24 +88,25 @@ mod scripts;
 #[cfg(test)]
 mod tests;
 
-use futures_util::future::join;
-use scripts::{COUNT_FAILURE, GIVE_BACK, PROXY_ADD, PROXY_ROOM, TAKE};
+use scripts::{Lua, CONSUME, COUNT_FAILURE, GIVE_BACK, PROXY_ADD, PROXY_ROOM, TAKE};
 
 #[derive(Clone)]
 pub(crate) struct Store {
     /// Idempotent ([`RedisConn::idempotent`]): every command here may run
-    /// twice. Reads, `PSETEX` of one value, `DEL`, the proxy scripts (set
-    /// membership) and the counting scripts (marked per attempt) do the
-    /// same the second time; a consuming `DEL` run twice answers `Gone` to
-    /// a caller whose first run consumed the challenge, which never issues a
-    /// second assertion. So the first call after a reconnection succeeds.
+    /// twice. Reads, `SET` of one value, the proxy scripts (set membership)
+    /// and the counting scripts (marked per attempt) do the same the second
+    /// time; the consuming script run twice answers `Gone` to a caller whose
+    /// first run consumed the challenge, which never issues a second
+    /// assertion. So the first call after a reconnection succeeds.
     conn: RedisConn,
     prefix: String,
-    take: Script,
     count_failure: Script,
     give_back: Script,
-    proxy_room: Script,
-    proxy_add: Script,
+    /// The scripts sent in pipelines.
+    take: Lua,
+    proxy_room: Lua,
+    consume: Lua,
+    proxy_add: Lua,
 }
 
 fn millis(d: Duration) -> u64 {
@@ -129,20 +118,13 @@ impl Store {
         Self {
             conn: conn.idempotent(),
             prefix: format!("{prefix}:identity"),
-            take: Script::new(TAKE),
             count_failure: Script::new(COUNT_FAILURE),
             give_back: Script::new(GIVE_BACK),
-            proxy_room: Script::new(PROXY_ROOM),
-            proxy_add: Script::new(PROXY_ADD),
+            take: Lua::new(TAKE),
+            proxy_room: Lua::new(PROXY_ROOM),
+            consume: Lua::new(CONSUME),
+            proxy_add: Lua::new(PROXY_ADD),
         }
-    }
-
-    fn challenge_key(&self, id: &str) -> String {
-        format!("{}:challenge:{id}", self.prefix)
-    }
-
-    fn challenge_attempts_key(&self, id: &str) -> String {
-        format!("{}:challenge:{id}:attempts", self.prefix)
     }
 
     pub(crate) fn counter_key(&self, counter: Counter, id: &str) -> String {
@@ -150,51 +132,75 @@ impl Store {
             Counter::Subject => "subject",
             Counter::Phone => "phone",
             Counter::Pass => "pass",
-            Counter::Challenge => return self.challenge_attempts_key(id),
+            Counter::Challenge => return format!("{}:challenge:{id}:attempts", self.prefix),
         };
         format!("{}:attempts:{kind}:{id}", self.prefix)
+    }
+
+    /// Runs the pipeline `build` makes, its scripts by hash; once more with
+    /// their sources if Redis does not know them (`NOSCRIPT`: it restarted
+    /// or its scripts were flushed), which loads them. Every command here
+    /// may run twice (see `conn`).
+    async fn pipelined<T: redis::FromRedisValue>(&self, build: impl Fn(bool) -> Vec<(String, redis::Cmd)>) -> redis::RedisResult<Vec<T>> {
+        match query_by_slot(&self.conn, build(false)).await {
+            Err(e) if e.kind() == redis::ErrorKind::Server(redis::ServerErrorKind::NoScript) => {
+                query_by_slot(&self.conn, build(true)).await
+            }
+            answered => answered,
+        }
     }
 
     fn proxy_key(&self, session_id: &str) -> String {
         format!("{}:proxy:{session_id}", self.prefix)
     }
 
-    pub(crate) async fn put(&self, id: &str, challenge: &Challenge, ttl: Duration) -> redis::RedisResult<()> {
-        let json = serde_json::to_string(challenge).unwrap_or_default();
-        self.conn.clone().pset_ex(self.challenge_key(id), json, millis(ttl)).await
+    /// Whether the challenge of `attempt` may still be tried: not used, not
+    /// burnt, fewer than `max` wrong codes. Asked before the provider is,
+    /// so a burnt challenge gets no more guesses.
+    pub(crate) async fn live(&self, attempt: &str, max: u32) -> redis::RedisResult<bool> {
+        let used: Option<u32> = self.conn.clone().get(self.counter_key(Counter::Challenge, attempt)).await?;
+        Ok(used.unwrap_or(0) < max)
     }
 
-    pub(crate) async fn get(&self, id: &str) -> redis::RedisResult<Option<Challenge>> {
-        let raw: Option<String> = self.conn.clone().get(self.challenge_key(id)).await?;
-        Ok(raw.and_then(|r| serde_json::from_str(&r).ok()))
-    }
-
-    /// Burns a challenge (too many wrong codes, provider said it is gone).
-    pub(crate) async fn burn(&self, id: &str) -> redis::RedisResult<()> {
-        self.conn.clone().del(&[self.challenge_key(id), self.challenge_attempts_key(id)]).await
+    /// Burns a challenge (too many wrong codes, the provider said it is
+    /// gone, another person answered) for `ttl`, the rest of its life.
+    pub(crate) async fn burn(&self, attempt: &str, max: u32, ttl: Duration) -> redis::RedisResult<()> {
+        self.conn.clone().pset_ex(self.counter_key(Counter::Challenge, attempt), max, millis(ttl)).await
     }
 
     /// Consumes the challenge (exactly one caller gets `Done` or
-    /// `ProxyLimit`: the one whose `DEL` removed it) and counts its subject
-    /// against the pass's proxy limit. Two steps, as the challenge and the
-    /// pass's set are on different cluster slots: a replica dying between
-    /// them leaves the challenge used and no pass issued (the person starts
-    /// again), never a pass beyond the limit.
-    pub(crate) async fn finish(&self, id: &str, challenge: &Challenge, proxy_max: u32, pass_ttl: Duration) -> redis::RedisResult<Finish> {
-        let consumed: i64 = self.conn.clone().del(self.challenge_key(id)).await?;
-        if consumed == 0 {
-            return Ok(Finish::Gone);
-        }
-        let mut conn = self.conn.clone();
-        let added = async move {
-            let mut call = self.proxy_add.key(self.proxy_key(&challenge.session_id));
-            call.arg(&challenge.subject).arg(proxy_max).arg(millis(pass_ttl));
-            call.invoke_async::<i64>(&mut conn).await
-        };
-        // The wrong-code counter of a used challenge only waits for its TTL.
-        let mut conn = self.conn.clone();
-        let forget_attempts = async move { conn.del::<_, i64>(self.challenge_attempts_key(id)).await };
-        let (code, _) = join(added, forget_attempts).await;
-        Ok(if code? == 2 { Finish::ProxyLimit } else { Finish::Done })
+    /// `ProxyLimit`: the one whose script set its counter to the limit) and
+    /// counts `subject` against the pass's proxy limit, in one round trip.
+    /// The two keys are on different cluster slots, so they are two scripts:
+    /// a caller that loses the race may still have added the same subject
+    /// to the same pass's set (the winner's), never another; a replica dying
+    /// between them leaves the challenge used and no assertion issued (the
+    /// person starts again), never a pass beyond the limit.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) async fn finish(
+        &self,
+        attempt: &str,
+        max: u32,
+        ttl: Duration,
+        session_id: &str,
+        subject: &str,
+        proxy_max: u32,
+        pass_ttl: Duration,
+    ) -> redis::RedisResult<Finish> {
+        let (counter, proxy) = (self.counter_key(Counter::Challenge, attempt), self.proxy_key(session_id));
+        let replies: Vec<i64> = self
+            .pipelined(|whole| {
+                let mut consume = self.consume.cmd(&[&counter], whole);
+                consume.arg(max).arg(millis(ttl));
+                let mut add = self.proxy_add.cmd(&[&proxy], whole);
+                add.arg(subject).arg(proxy_max).arg(millis(pass_ttl));
+                vec![(counter.clone(), consume), (proxy.clone(), add)]
+            })
+            .await?;
+        Ok(match replies.as_slice() {
+            [1, 2] => Finish::ProxyLimit,
+            [1, _] => Finish::Done,
+            _ => Finish::Gone,
+        })
     }
 }

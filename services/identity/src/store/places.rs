@@ -14,19 +14,13 @@
 //! not "one booking per person".
 use std::time::Duration;
 
-use redis::AsyncCommands as _;
 use yeyak_platform::redis_store::claim::claim;
 
 use super::Store;
 
 impl Store {
-    fn place_key(&self, queue: &str, subject: &str) -> String {
+    pub(super) fn place_key(&self, queue: &str, subject: &str) -> String {
         format!("{}:place:{queue}:{subject}", self.prefix)
-    }
-
-    /// The session `subject` is bound to in `queue`, if any.
-    pub(crate) async fn place_of(&self, queue: &str, subject: &str) -> redis::RedisResult<Option<String>> {
-        self.conn.clone().get(self.place_key(queue, subject)).await
     }
 
     /// Binds `subject` to `session_id` in `queue` for `ttl`; false if it is

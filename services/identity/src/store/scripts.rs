@@ -83,3 +83,35 @@ if redis.call('PTTL', KEYS[1]) < tonumber(ARGV[3]) then
 end
 return 0
 ";
+
+/// Uses a challenge once: refused when its counter is at the limit (wrong
+/// codes, burnt, or already used), else sets it to the limit for the rest
+/// of the challenge's life. KEYS: the challenge's counter. ARGV: max, ttl
+/// (ms). Returns 1 consumed, 0 gone.
+pub(super) const CONSUME: &str = r"
+if tonumber(redis.call('GET', KEYS[1]) or '0') >= tonumber(ARGV[1]) then
+  return 0
+end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+return 1
+";
+
+/// A script sent inside a pipeline: by its hash (`EVALSHA`, a few dozen
+/// bytes) or whole (`EVAL`, which also loads it on the node that runs it).
+#[derive(Clone)]
+pub(super) struct Lua {
+    source: &'static str,
+    hash: String,
+}
+
+impl Lua {
+    pub(super) fn new(source: &'static str) -> Self {
+        Self { source, hash: redis::Script::new(source).get_hash().to_owned() }
+    }
+
+    pub(super) fn cmd(&self, keys: &[&str], whole: bool) -> redis::Cmd {
+        let mut cmd = if whole { redis::cmd("EVAL") } else { redis::cmd("EVALSHA") };
+        cmd.arg(if whole { self.source } else { self.hash.as_str() }).arg(keys.len()).arg(keys);
+        cmd
+    }
+}

@@ -4,8 +4,9 @@
 //! outcome that stays unknown ends the round: the delivery waits for that
 //! gateway's answer (`unknown`), it is never sent elsewhere meanwhile.
 //!
-//! The delivery row names the gateway and the reference's generation just
-//! before the message leaves (`DeliveryStore::hand_to`, under the round's
+//! The delivery row names the gateway and the reference's generation before
+//! the message leaves (for the whole batch at once, `DeliveryStore::hand_over`,
+//! or just before the send, `DeliveryStore::hand_to`, under the round's
 //! claim), so a round that dies before recording its outcome is resumed by
 //! asking that gateway first. A lookup that answers "absent" voids that
 //! reference at the gateway for good; the message goes on under the next
@@ -57,19 +58,20 @@ impl Round {
 }
 
 impl Deliveries {
-    /// Sends `c` to `phone` through the gateways.
-    pub(super) async fn route(&self, c: &Claimed, phone: &str) -> Round {
+    /// Sends `c` to `phone` through the gateways; `handed` is the gateway
+    /// this round already named in the row (with the batch), if any.
+    pub(super) async fn route(&self, c: &Claimed, phone: &str, handed: Option<&str>) -> Round {
         let mut round = Round::ended(Routed::NotTaken(String::new()), c.generation);
-        round.routed = self.route_round(c, phone, &mut round).await;
+        round.routed = self.route_round(c, phone, handed, &mut round).await;
         round
     }
 
-    async fn route_round(&self, c: &Claimed, phone: &str, round: &mut Round) -> Routed {
+    async fn route_round(&self, c: &Claimed, phone: &str, handed: Option<&str>, round: &mut Round) -> Routed {
         // Gateways posted to in this round (not asked again this round).
         let mut tried: Vec<String> = Vec::new();
         let mut reasons: Vec<String> = Vec::new();
         // What the row names: (gateway, generation) it was last handed.
-        let mut named = c.gateway.clone().map(|g| (g, c.generation));
+        let mut named = c.gateway.clone().or_else(|| handed.map(str::to_owned)).map(|g| (g, c.generation));
         if let Some(gateway) = &c.gateway {
             // An earlier round handed it over and never learned the outcome.
             match self.ask(gateway, c.message_id, round.generation).await {

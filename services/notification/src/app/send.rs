@@ -59,8 +59,9 @@ impl Deliveries {
     async fn send_due(&self) -> Result<usize, Error> {
         let claimed = self.store.claim_due(BATCH as i64, self.lease).await?;
         let n = claimed.len();
+        let (claimed, first) = self.hand_over(claimed).await;
         let sent: Vec<(Attempt, String)> = futures_util::stream::iter(claimed)
-            .map(|c| self.send_one(c))
+            .map(|c| self.send_one(c, first.as_deref()))
             .buffer_unordered(self.concurrency.max(1))
             .filter_map(|sent| async move { sent })
             .collect()
@@ -79,16 +80,44 @@ impl Deliveries {
         Ok(n)
     }
 
+    /// Names the healthiest gateway, in one statement, in every claimed row
+    /// that names none yet (`DeliveryStore::hand_over`): most messages then
+    /// leave without a write of their own. Returns the rows still this
+    /// round's and the gateway named, if any. Should the statement fail, the
+    /// rows go on unnamed and each is named just before its send, as a row
+    /// that fails over to another gateway is.
+    async fn hand_over(&self, claimed: Vec<Claimed>) -> (Vec<Claimed>, Option<String>) {
+        let fresh: Vec<(Uuid, i32)> = claimed.iter().filter(|c| c.gateway.is_none()).map(|c| (c.message_id, c.generation)).collect();
+        let (Some(first), Some(claim)) = (self.gateways.offered().into_iter().next(), claimed.first().map(|c| c.claim)) else {
+            return (claimed, None);
+        };
+        if fresh.is_empty() {
+            return (claimed, None);
+        }
+        match self.store.hand_over(claim, &first.id, &fresh).await {
+            Ok(named) => {
+                let kept = claimed.into_iter().filter(|c| c.gateway.is_some() || named.contains(&c.message_id)).collect();
+                (kept, Some(first.id))
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "could not name the gateway for the batch; naming it per message");
+                (claimed, None)
+            }
+        }
+    }
+
     /// Sends one delivery; its round and gateway if a gateway has it
     /// (recorded by the caller), else the outcome is recorded here.
-    async fn send_one(&self, c: Claimed) -> Option<(Attempt, String)> {
+    /// `named` is the gateway [`Self::hand_over`] named in its row.
+    async fn send_one(&self, c: Claimed, named: Option<&str>) -> Option<(Attempt, String)> {
+        let named = named.filter(|_| c.gateway.is_none());
         // Opened here, in memory, for this one round; wiped when it returns.
         let round = match (&c.sealed_contact, &c.phone) {
             (Some(sealed), _) => match self.contacts.open(c.reservation_id.as_bytes(), sealed) {
-                Ok(phone) => self.route(&c, &phone).await,
+                Ok(phone) => self.route(&c, &phone, named).await,
                 Err(e) => Round::ended(Routed::Rejected(format!("sealed contact: {e}")), c.generation),
             },
-            (None, Some(phone)) => self.route(&c, phone).await,
+            (None, Some(phone)) => self.route(&c, phone, named).await,
             (None, None) => Round::ended(Routed::Rejected("no destination number".into()), c.generation),
         };
         let this = Attempt { message_id: c.message_id, claim: c.claim, generation: round.generation, posted: round.posted };

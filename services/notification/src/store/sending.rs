@@ -133,6 +133,29 @@ impl DeliveryStore {
         Ok(done.rows_affected() == 1)
     }
 
+    /// [`Self::hand_to`] for a whole claimed batch at once, before any of it
+    /// is sent: each row in `rows` (message id, generation) now names
+    /// `gateway`. One statement and one commit per round instead of one per
+    /// message (the per-message commit was notification's largest cost per
+    /// booking, docs/benchmarks.md). Returns the ids recorded; a row another
+    /// round claimed meanwhile is left out and must not be sent by this one.
+    pub async fn hand_over(&self, claim: Uuid, gateway: &str, rows: &[(Uuid, i32)]) -> Result<Vec<Uuid>, sqlx::Error> {
+        let ids: Vec<Uuid> = rows.iter().map(|(id, _)| *id).collect();
+        let generations: Vec<i32> = rows.iter().map(|(_, g)| *g).collect();
+        sqlx::query_scalar(
+            "UPDATE deliveries d SET gateway = $3, generation = v.generation
+             FROM unnest($1::uuid[], $2::int[]) AS v(id, generation)
+             WHERE d.message_id = v.id AND d.claim = $4 AND d.state IN ('pending', 'unknown')
+             RETURNING d.message_id",
+        )
+        .bind(&ids)
+        .bind(&generations)
+        .bind(gateway)
+        .bind(claim)
+        .fetch_all(&self.pool)
+        .await
+    }
+
     /// The gateways accepted these messages (the round, the gateway). A
     /// plain number an older build stored is erased; the sealed one is kept
     /// for resends until the retention period passes (`app::contacts`).

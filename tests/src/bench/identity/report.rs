@@ -34,10 +34,21 @@ fn verdicts(run: &Run) {
     let floor = floors.iter().map(|p| p.rate()).sum::<f64>() / floors.len() as f64;
     let ratio = healthy.rate() / floor;
     println!("floor (mean of {} runs) = {floor:.0}/s", floors.len());
-    println!("  throughput identity / floor = {:.0} / {floor:.0} = {ratio:.2} (target >= 0.60): {}", healthy.rate(), verdict(ratio >= 0.6));
+    // The target since #21: beside the thin front on the same server stack,
+    // since no gRPC service can reach the floor's ratio (docs/benchmarks.md).
+    let thin = healthy.rate() / thin_platform.rate();
+    println!(
+        "  throughput identity / thin front on the platform server = {:.0} / {:.0} = {thin:.2} (target >= 0.75): {}",
+        healthy.rate(),
+        thin_platform.rate(),
+        verdict(thin >= 0.75)
+    );
+    println!(
+        "  identity / floor = {:.0} / {floor:.0} = {ratio:.2} (the earlier target, 0.60, is above the thin front's own ceiling)",
+        healthy.rate()
+    );
     println!("  ceiling, thin gRPC front (plain tonic) / floor = {:.2}", thin_plain.rate() / floor);
     println!("  ceiling on the platform server, thin front / floor = {:.2}", thin_platform.rate() / floor);
-    println!("  identity / thin front on the platform server = {:.2}", healthy.rate() / thin_platform.rate());
     let success = degraded.success();
     println!("  success users see, carrier failing 50% = {:.2}% (target >= 99%): {}", success * 100.0, verdict(success >= 0.99));
     let p99 = degraded.pct(0.99) / healthy.pct(0.99);
