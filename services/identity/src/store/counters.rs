@@ -29,7 +29,7 @@ impl Store {
         format!("{}:mark:{{{counter_key}}}:{attempt}", self.prefix)
     }
 
-    /// The gate in front of start `attempt` (its challenge id): the place
+    /// The gate in front of start `attempt` (sealed in its challenge): the place
     /// the person is bound to in `place_queue` (when places are bound), the
     /// attempt limits, then the proxy limit, in that order of refusal.
     ///

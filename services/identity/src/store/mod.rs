@@ -102,11 +102,11 @@ pub(crate) struct Store {
     prefix: String,
     count_failure: Script,
     give_back: Script,
-    /// The scripts sent in pipelines.
+    consume: Script,
+    proxy_add: Script,
+    /// The scripts sent in the start's pipeline.
     take: Lua,
     proxy_room: Lua,
-    consume: Lua,
-    proxy_add: Lua,
 }
 
 fn millis(d: Duration) -> u64 {
@@ -122,8 +122,8 @@ impl Store {
             give_back: Script::new(GIVE_BACK),
             take: Lua::new(TAKE),
             proxy_room: Lua::new(PROXY_ROOM),
-            consume: Lua::new(CONSUME),
-            proxy_add: Lua::new(PROXY_ADD),
+            consume: Script::new(CONSUME),
+            proxy_add: Script::new(PROXY_ADD),
         }
     }
 
@@ -138,9 +138,10 @@ impl Store {
     }
 
     /// Runs the pipeline `build` makes, its scripts by hash; once more with
-    /// their sources if Redis does not know them (`NOSCRIPT`: it restarted
-    /// or its scripts were flushed), which loads them. Every command here
-    /// may run twice (see `conn`).
+    /// their sources if Redis does not know them (`NOSCRIPT`: it restarted,
+    /// its scripts were flushed, or one cluster node has not run them yet),
+    /// which loads them. Only for commands that answer the same when run
+    /// twice (reads, and the counting scripts marked per attempt).
     async fn pipelined<T: redis::FromRedisValue>(&self, build: impl Fn(bool) -> Vec<(String, redis::Cmd)>) -> redis::RedisResult<Vec<T>> {
         match query_by_slot(&self.conn, build(false)).await {
             Err(e) if e.kind() == redis::ErrorKind::Server(redis::ServerErrorKind::NoScript) => {
@@ -169,13 +170,13 @@ impl Store {
     }
 
     /// Consumes the challenge (exactly one caller gets `Done` or
-    /// `ProxyLimit`: the one whose script set its counter to the limit) and
-    /// counts `subject` against the pass's proxy limit, in one round trip.
-    /// The two keys are on different cluster slots, so they are two scripts:
-    /// a caller that loses the race may still have added the same subject
-    /// to the same pass's set (the winner's), never another; a replica dying
-    /// between them leaves the challenge used and no assertion issued (the
-    /// person starts again), never a pass beyond the limit.
+    /// `ProxyLimit`: the one whose script set its counter to the limit),
+    /// then counts `subject` against the pass's proxy limit. Two scripts,
+    /// one after the other, as the keys are on different cluster slots: a
+    /// replica dying between them leaves the challenge used and no assertion
+    /// issued (the person starts again), never a pass beyond the limit. Not
+    /// one pipeline: re-sent whole after `NOSCRIPT` from one node (a script
+    /// another node already knew), it would consume twice and answer `Gone`.
     #[allow(clippy::too_many_arguments)]
     pub(crate) async fn finish(
         &self,
@@ -187,20 +188,14 @@ impl Store {
         proxy_max: u32,
         pass_ttl: Duration,
     ) -> redis::RedisResult<Finish> {
-        let (counter, proxy) = (self.counter_key(Counter::Challenge, attempt), self.proxy_key(session_id));
-        let replies: Vec<i64> = self
-            .pipelined(|whole| {
-                let mut consume = self.consume.cmd(&[&counter], whole);
-                consume.arg(max).arg(millis(ttl));
-                let mut add = self.proxy_add.cmd(&[&proxy], whole);
-                add.arg(subject).arg(proxy_max).arg(millis(pass_ttl));
-                vec![(counter.clone(), consume), (proxy.clone(), add)]
-            })
-            .await?;
-        Ok(match replies.as_slice() {
-            [1, 2] => Finish::ProxyLimit,
-            [1, _] => Finish::Done,
-            _ => Finish::Gone,
-        })
+        let mut conn = self.conn.clone();
+        let mut consume = self.consume.key(self.counter_key(Counter::Challenge, attempt));
+        consume.arg(max).arg(millis(ttl));
+        if consume.invoke_async::<i64>(&mut conn).await? == 0 {
+            return Ok(Finish::Gone);
+        }
+        let mut add = self.proxy_add.key(self.proxy_key(session_id));
+        add.arg(subject).arg(proxy_max).arg(millis(pass_ttl));
+        Ok(if add.invoke_async::<i64>(&mut conn).await? == 2 { Finish::ProxyLimit } else { Finish::Done })
     }
 }

@@ -63,6 +63,9 @@ async fn a_challenge_is_used_once_and_a_burnt_one_is_dead() {
     let store = store(&server).await;
     let ttl = Duration::from_secs(60);
     assert!(store.live("a1", 5).await.unwrap());
+    // One script known and the other not (one node of a cluster ran it
+    // before): a challenge is still used once, by the first caller.
+    server.command(&["SCRIPT", "LOAD", super::scripts::CONSUME]).await.unwrap();
     let racers = (0..4).map(|_| store.finish("a1", 5, ttl, "sid", "s1", 2, ttl));
     let finishes = futures_util::future::join_all(racers).await.into_iter().map(Result::unwrap).collect::<Vec<_>>();
     assert_eq!(finishes.iter().filter(|f| **f == Finish::Done).count(), 1, "{finishes:?}");
@@ -77,7 +80,9 @@ async fn a_challenge_is_used_once_and_a_burnt_one_is_dead() {
     store.burn("a2", 5, ttl).await.unwrap();
     assert!(!store.live("a2", 5).await.unwrap(), "burnt");
     assert_eq!(store.finish("a2", 5, ttl, "sid", "s2", 2, ttl).await.unwrap(), Finish::Gone);
-    assert_eq!(store.finish("a3", 5, ttl, "sid", "s3", 2, ttl).await.unwrap(), Finish::ProxyLimit, "a third person on a limit of 2");
+    assert_eq!(server.command(&["SISMEMBER", "t:identity:proxy:sid", "s2"]).await.unwrap(), "0", "a challenge not used counts nobody");
+    assert_eq!(store.finish("a3", 5, ttl, "sid", "s3", 2, ttl).await.unwrap(), Finish::Done, "a second person");
+    assert_eq!(store.finish("a4", 5, ttl, "sid", "s4", 2, ttl).await.unwrap(), Finish::ProxyLimit, "a third person on a limit of 2");
 }
 
 #[tokio::test]
