@@ -181,7 +181,8 @@ impl World {
         db::drop_database(&DatabaseSettings::with_url(self.reservation_url.clone())).await.unwrap();
         db::drop_database(&self.inventory_db).await.unwrap();
         let amqp = AmqpSettings::for_test(&self.tag);
-        messaging::delete_namespace(&amqp, &["inventory.availability", reservation::consumers::slot_sizes::QUEUE]).await.unwrap();
+        let queues = ["inventory.availability", reservation::consumers::slot_sizes::QUEUE, reservation::consumers::supply_changes::QUEUE];
+        messaging::delete_namespace(&amqp, &queues).await.unwrap();
         self.tap.close().await;
     }
 }

@@ -338,7 +338,8 @@ pub(crate) async fn publish(amqp: &AmqpSettings, event: Outgoing) {
 
 /// Deletes the durable queues the service declares in a test namespace (and the exchange).
 pub(crate) async fn delete_queues(tag: &str) {
-    messaging::delete_namespace(&AmqpSettings::for_test(tag), &[reservation::consumers::slot_sizes::QUEUE]).await.unwrap();
+    let queues = [reservation::consumers::slot_sizes::QUEUE, reservation::consumers::supply_changes::QUEUE];
+    messaging::delete_namespace(&AmqpSettings::for_test(tag), &queues).await.unwrap();
 }
 
 #[allow(unused_imports)] // not every test binary waits for something
