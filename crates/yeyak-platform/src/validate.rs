@@ -16,9 +16,15 @@ pub fn required<'a>(field: &str, value: &'a str, max: usize) -> Result<&'a str, 
     Ok(v)
 }
 
+/// Whether `c` may appear in an identifier: `[A-Za-z0-9_-]`, what is safe
+/// unquoted in a URL, a Redis key, a metric label and a log line.
+pub fn token_char(c: char) -> bool {
+    c.is_ascii_alphanumeric() || c == '-' || c == '_'
+}
+
 /// An identifier of `min..=max` characters from `[A-Za-z0-9_-]`.
 pub fn token_chars<'a>(field: &str, value: &'a str, min: usize, max: usize) -> Result<&'a str, Status> {
-    let ok = (min..=max).contains(&value.len()) && value.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+    let ok = (min..=max).contains(&value.len()) && value.chars().all(token_char);
     if ok {
         Ok(value)
     } else {

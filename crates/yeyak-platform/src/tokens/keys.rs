@@ -89,7 +89,7 @@ impl SigningKey {
 }
 
 pub(crate) fn validate_kid(kid: &str) -> Result<(), String> {
-    if kid.is_empty() || kid.len() > 64 || !kid.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
+    if kid.is_empty() || kid.len() > 64 || !kid.chars().all(crate::validate::token_char) {
         return Err(format!("key id {kid:?} must be 1-64 characters of [A-Za-z0-9_-]"));
     }
     Ok(())

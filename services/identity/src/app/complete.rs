@@ -19,7 +19,7 @@ use crate::{
     domain::{self, challenge::Challenge, VerifiedPerson},
     error::IdentityError,
     metrics::ProviderLabel,
-    store::{Counter, Finish},
+    store::{Counter, Finish, ProxyCount, Use},
 };
 
 /// A verified person: the signed assertion and what the front end may show.
@@ -52,8 +52,10 @@ impl Verification {
         }
         let now = Utc::now().timestamp();
         let pass_left = Duration::from_secs(u64::try_from(pass.expires_at - now).unwrap_or(0));
-        let (attempt, max, left) = (&challenge.attempt, self.config.max_code_attempts, life_left(&challenge));
-        match self.store.finish(attempt, max, left, &challenge.session_id, &challenge.subject, self.config.proxy_limit, pass_left).await? {
+        let used = Use { attempt: &challenge.attempt, max: self.config.max_code_attempts, ttl: life_left(&challenge) };
+        let counted =
+            ProxyCount { session_id: &challenge.session_id, subject: &challenge.subject, limit: self.config.proxy_limit, ttl: pass_left };
+        match self.store.finish(used, counted).await? {
             Finish::Done => {}
             Finish::Gone => return Err(IdentityError::ChallengeNotFound),
             Finish::ProxyLimit => {

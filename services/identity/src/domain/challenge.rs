@@ -16,6 +16,7 @@ use chacha20poly1305::{
 use hmac::{Hmac, Mac};
 use serde::{Deserialize, Serialize};
 use sha2::Sha256;
+use yeyak_platform::validate;
 
 /// What a completion needs to know about its start.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -94,8 +95,7 @@ impl Sealer {
 /// Whether `id` has the shape of a challenge id (checked before opening it,
 /// so a malformed one is named as a bad field, not an unknown challenge).
 pub(crate) fn well_formed(id: &str) -> bool {
-    id.len() <= MAX_ID_LEN
-        && id.strip_prefix(PREFIX).is_some_and(|b| !b.is_empty() && b.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'-' || c == b'_'))
+    id.len() <= MAX_ID_LEN && id.strip_prefix(PREFIX).is_some_and(|b| !b.is_empty() && b.chars().all(validate::token_char))
 }
 
 #[cfg(test)]

@@ -3,7 +3,7 @@
 //! `YEYAK_PROVIDERS`; the adapters that call it are in `clients/providers/`.
 use std::{collections::HashMap, str::FromStr};
 
-use yeyak_platform::config::ConfigError;
+use yeyak_platform::{config::ConfigError, validate};
 
 /// How the person proves who they are with a provider.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -69,7 +69,7 @@ impl ProviderConfig {
         for entry in spec.split(',').map(str::trim).filter(|e| !e.is_empty()) {
             let (id, rest) = entry.split_once('=').ok_or_else(|| invalid("YEYAK_PROVIDERS", format!("{entry:?} is not id=url")))?;
             let id = id.trim();
-            let valid_id = !id.is_empty() && id.len() <= 64 && id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+            let valid_id = !id.is_empty() && id.len() <= 64 && id.chars().all(validate::token_char);
             if !valid_id {
                 return Err(invalid("YEYAK_PROVIDERS", format!("provider id {id:?} must be 1-64 characters of [A-Za-z0-9_-]")));
             }

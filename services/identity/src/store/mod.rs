@@ -82,6 +82,25 @@ pub(crate) enum Finish {
     ProxyLimit,
 }
 
+/// A challenge's single use: its attempt's counter set to `max` (no more
+/// guesses) for `ttl`, the rest of the challenge's life.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Use<'a> {
+    pub(crate) attempt: &'a str,
+    pub(crate) max: u32,
+    pub(crate) ttl: Duration,
+}
+
+/// A person counted against the proxy limit of the pass of `session_id`,
+/// for `ttl`, the pass's remaining life.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct ProxyCount<'a> {
+    pub(crate) session_id: &'a str,
+    pub(crate) subject: &'a str,
+    pub(crate) limit: u32,
+    pub(crate) ttl: Duration,
+}
+
 mod counters;
 mod places;
 mod scripts;
@@ -177,25 +196,15 @@ impl Store {
     /// issued (the person starts again), never a pass beyond the limit. Not
     /// one pipeline: re-sent whole after `NOSCRIPT` from one node (a script
     /// another node already knew), it would consume twice and answer `Gone`.
-    #[allow(clippy::too_many_arguments)]
-    pub(crate) async fn finish(
-        &self,
-        attempt: &str,
-        max: u32,
-        ttl: Duration,
-        session_id: &str,
-        subject: &str,
-        proxy_max: u32,
-        pass_ttl: Duration,
-    ) -> redis::RedisResult<Finish> {
+    pub(crate) async fn finish(&self, used: Use<'_>, counted: ProxyCount<'_>) -> redis::RedisResult<Finish> {
         let mut conn = self.conn.clone();
-        let mut consume = self.consume.key(self.counter_key(Counter::Challenge, attempt));
-        consume.arg(max).arg(millis(ttl));
+        let mut consume = self.consume.key(self.counter_key(Counter::Challenge, used.attempt));
+        consume.arg(used.max).arg(millis(used.ttl));
         if consume.invoke_async::<i64>(&mut conn).await? == 0 {
             return Ok(Finish::Gone);
         }
-        let mut add = self.proxy_add.key(self.proxy_key(session_id));
-        add.arg(subject).arg(proxy_max).arg(millis(pass_ttl));
+        let mut add = self.proxy_add.key(self.proxy_key(counted.session_id));
+        add.arg(counted.subject).arg(counted.limit).arg(millis(counted.ttl));
         Ok(if add.invoke_async::<i64>(&mut conn).await? == 2 { Finish::ProxyLimit } else { Finish::Done })
     }
 }

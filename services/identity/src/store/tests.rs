@@ -11,12 +11,22 @@ use yeyak_platform::{
 };
 use yeyak_testkit::redis_server::RedisServer;
 
-use super::{Counter, Finish, Gate, Limit, Store};
+use super::{Counter, Finish, Gate, Limit, ProxyCount, Store, Use};
 
 async fn store(server: &RedisServer) -> Store {
     let mut settings = RedisSettings::for_test("t");
     settings.url = Secret::new(server.url());
     Store::new(connect(&settings).await.unwrap(), "t")
+}
+
+/// A use of attempt `attempt` (5 guesses).
+fn used(attempt: &str, ttl: Duration) -> Use<'_> {
+    Use { attempt, max: 5, ttl }
+}
+
+/// `subject` counted against session "sid"'s pass (at most 2 people).
+fn on_pass(subject: &str, ttl: Duration) -> ProxyCount<'_> {
+    ProxyCount { session_id: "sid", subject, limit: 2, ttl }
 }
 
 fn limit(store: &Store, max: u32) -> Limit {
@@ -66,7 +76,7 @@ async fn a_challenge_is_used_once_and_a_burnt_one_is_dead() {
     // One script known and the other not (one node of a cluster ran it
     // before): a challenge is still used once, by the first caller.
     server.command(&["SCRIPT", "LOAD", super::scripts::CONSUME]).await.unwrap();
-    let racers = (0..4).map(|_| store.finish("a1", 5, ttl, "sid", "s1", 2, ttl));
+    let racers = (0..4).map(|_| store.finish(used("a1", ttl), on_pass("s1", ttl)));
     let finishes = futures_util::future::join_all(racers).await.into_iter().map(Result::unwrap).collect::<Vec<_>>();
     assert_eq!(finishes.iter().filter(|f| **f == Finish::Done).count(), 1, "{finishes:?}");
     assert_eq!(finishes.iter().filter(|f| **f == Finish::Gone).count(), 3, "{finishes:?}");
@@ -79,10 +89,10 @@ async fn a_challenge_is_used_once_and_a_burnt_one_is_dead() {
 
     store.burn("a2", 5, ttl).await.unwrap();
     assert!(!store.live("a2", 5).await.unwrap(), "burnt");
-    assert_eq!(store.finish("a2", 5, ttl, "sid", "s2", 2, ttl).await.unwrap(), Finish::Gone);
+    assert_eq!(store.finish(used("a2", ttl), on_pass("s2", ttl)).await.unwrap(), Finish::Gone);
     assert_eq!(server.command(&["SISMEMBER", "t:identity:proxy:sid", "s2"]).await.unwrap(), "0", "a challenge not used counts nobody");
-    assert_eq!(store.finish("a3", 5, ttl, "sid", "s3", 2, ttl).await.unwrap(), Finish::Done, "a second person");
-    assert_eq!(store.finish("a4", 5, ttl, "sid", "s4", 2, ttl).await.unwrap(), Finish::ProxyLimit, "a third person on a limit of 2");
+    assert_eq!(store.finish(used("a3", ttl), on_pass("s3", ttl)).await.unwrap(), Finish::Done, "a second person");
+    assert_eq!(store.finish(used("a4", ttl), on_pass("s4", ttl)).await.unwrap(), Finish::ProxyLimit, "a third person on a limit of 2");
 }
 
 #[tokio::test]

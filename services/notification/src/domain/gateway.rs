@@ -16,6 +16,7 @@
 //! sent on under the next *generation* of its reference ([`reference`]):
 //! to any gateway, the same one included.
 use uuid::Uuid;
+use yeyak_platform::validate;
 
 /// One configured gateway: its name (metrics, logs, the delivery row) and
 /// base URL.
@@ -34,7 +35,7 @@ pub(crate) fn parse_gateways(spec: &str) -> Result<Vec<GatewaySpec>, String> {
             return Err(format!("{entry:?} is not name=url"));
         };
         let (name, url) = (name.trim(), url.trim().trim_end_matches('/'));
-        let word = |c: char| c.is_ascii_alphanumeric() || c == '-' || c == '_';
+        let word = validate::token_char;
         if name.is_empty() || name.len() > 32 || !name.chars().all(word) {
             return Err(format!("gateway name {name:?} must be 1 to 32 letters, digits, - or _"));
         }

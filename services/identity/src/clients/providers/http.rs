@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use parking_lot::Mutex;
 use serde::Deserialize;
 use serde_json::json;
-use yeyak_platform::{pseudonym::Rrn, tls::TlsSettings};
+use yeyak_platform::{pseudonym::Rrn, tls::TlsSettings, validate};
 
 use super::{CallOptions, ProviderError};
 use crate::domain::{PersonDetails, VerifiedPerson};
@@ -195,9 +195,7 @@ struct Confirmed {
 /// so only URL-safe ids are accepted.
 pub(crate) fn started(answer: &Answer) -> Result<String, ProviderError> {
     let s: Started = serde_json::from_slice(&answer.body).map_err(|_| unavailable("malformed start answer"))?;
-    let ok = !s.transaction_id.is_empty()
-        && s.transaction_id.len() <= 128
-        && s.transaction_id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+    let ok = !s.transaction_id.is_empty() && s.transaction_id.len() <= 128 && s.transaction_id.chars().all(validate::token_char);
     if ok {
         Ok(s.transaction_id)
     } else {
