@@ -96,7 +96,14 @@ impl Deliveries {
         }
         match self.store.hand_over(claim, &first.id, &fresh).await {
             Ok(named) => {
-                let kept = claimed.into_iter().filter(|c| c.gateway.is_some() || named.contains(&c.message_id)).collect();
+                let (kept, overtaken): (Vec<_>, Vec<_>) =
+                    claimed.into_iter().partition(|c| c.gateway.is_some() || named.contains(&c.message_id));
+                if !overtaken.is_empty() {
+                    // The lease ran out between the claim and this statement:
+                    // another round has these rows and sends them.
+                    let overtaken: Vec<Uuid> = overtaken.iter().map(|c| c.message_id).collect();
+                    tracing::info!(?overtaken, "claimed rows taken by another round before they were sent; left to it");
+                }
                 (kept, Some(first.id))
             }
             Err(e) => {
