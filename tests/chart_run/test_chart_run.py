@@ -301,7 +301,8 @@ def dashboards_and_rules_hold(cluster: Cluster, workdir: Path) -> None:
     targets = {}
     for w in cluster.workloads.values():
         service = w.name.removeprefix("yeyak-")
-        if service in SERVICES:
+        # The edge too: assert_edge_over_tls sent it browser calls before this.
+        if service in (*SERVICES, "edge"):
             targets[service] = [f"127.0.0.1:{pod.local_port('metrics')}" for pod in cluster.live(w)]
     files = ROOT / "helm" / "yeyak" / "files"
     dashboards = sorted((files / "dashboards").glob("*.json"))
@@ -323,7 +324,8 @@ def dashboards_and_rules_hold(cluster: Cluster, workdir: Path) -> None:
                      'yeyak_consumer_dead_letters{service="eligibility",queue="eligibility.bookings"}',
                      'yeyak_db_pool_connections{service="inventory",state="in_use"}',
                      'grpc_client_handled_total{service="reservation",grpc_method="GetSlot",grpc_code="OK"} > 0',
-                     'grpc_server_handled_total{service="reservation",grpc_method="CreateReservation",grpc_code="OK"} > 0'):
+                     'grpc_server_handled_total{service="reservation",grpc_method="CreateReservation",grpc_code="OK"} > 0',
+                     'yeyak_edge_calls_total{service="edge",upstream="inventory",action="forwarded"} > 0'):
             error, found = prometheus.query(expr)
             assert not error and found, f"{expr}: {error or 'no series'}"
         runs, dead = prom.dead_panels(prometheus, dashboards)

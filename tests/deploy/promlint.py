@@ -5,10 +5,10 @@ booking, for promtool.
 `problems(expr)` names every metric or label an expression uses outside the
 contract (a misspelt metric, a label no series has, a status code or funnel
 stage that does not exist). `series_after_one_booking()` lists, in promtool's
-input format, what the six services expose once one person has booked: every
-gRPC method's series made at start-up (all codes at 0), no shed call, no
-refusal, no failed SMS. The dashboard test checks that every panel returns
-data on it.
+input format, what the six services and the edge expose once one person has
+booked through the edge: every gRPC method's series made at start-up (all
+codes at 0), no shed call, no refusal, no failed SMS. The dashboard test
+checks that every panel returns data on it.
 """
 
 from __future__ import annotations
@@ -52,6 +52,11 @@ CONTRACT: dict[str, set[str]] = {
     "yeyak_db_pool_connections": {"state"},
     "yeyak_db_pool_max_connections": set(),
     "yeyak_redis_pool_in_flight": set(),
+    "yeyak_edge_calls_total": {"upstream", "action"},
+    "yeyak_edge_upstream_seconds_bucket": {"upstream", "le"},
+    "yeyak_edge_upstream_seconds_sum": {"upstream"},
+    "yeyak_edge_upstream_seconds_count": {"upstream"},
+    "yeyak_edge_in_flight": set(),
 }
 
 GRPC_CODES = {"OK", "Canceled", "Unknown", "InvalidArgument", "DeadlineExceeded", "NotFound", "AlreadyExists",
@@ -67,7 +72,9 @@ LABEL_VALUES = {
     "dependency": {"postgres", "redis", "rabbitmq"},
     "state": {"idle", "in_use"},
     "outcome": {"ok", "failure", "refused_open", "refused_saturated", "probe_ok", "probe_failure"},
-    "service": {"admission", "identity", "eligibility", "inventory", "reservation", "notification"},
+    "service": {"admission", "identity", "eligibility", "inventory", "reservation", "notification", "edge"},
+    "upstream": {"admission", "identity", "eligibility", "inventory", "reservation", "notification", "other"},
+    "action": {"forwarded", "not_public", "shed", "unreachable", "deadline"},
 }
 ALL_LABELS = COMMON_LABELS.union(*CONTRACT.values())
 
@@ -179,7 +186,7 @@ def _rpc(out, side, service, grpc_service, method, kind, calls):
 
 
 def series_after_one_booking() -> list[dict]:
-    """promtool `input_series` of the six services after one booking (interval 15s, 30 minutes)."""
+    """promtool `input_series` of the six services and the edge after one booking (interval 15s, 30 minutes)."""
     out: list[dict] = []
     for service, (grpc_service, methods) in API.items():
         inst = {"service": service, "instance": f"{service}:9100"}
@@ -230,4 +237,16 @@ def series_after_one_booking() -> list[dict]:
     out.append(_series("yeyak_notification_sms_failed_total", notification, STEADY.format(0)))
     out.append(_series("yeyak_notification_sms_unknown_deliveries", notification, STEADY.format(0)))
     out.append(_series("yeyak_notification_sms_unknown_oldest_age_seconds", notification, STEADY.format(0)))
+    # The page booked through the edge: one call forwarded to each service
+    # on the way (30 ms each), nothing refused.
+    edge = {"service": "edge", "instance": "edge:9100"}
+    for upstream in ("admission", "identity", "eligibility", "inventory", "reservation"):
+        labels = {**edge, "upstream": upstream}
+        out.append(_series("yeyak_edge_calls_total", {**labels, "action": "forwarded"}, ONCE))
+        for le in BUCKETS:
+            out.append(_series("yeyak_edge_upstream_seconds_bucket", {**labels, "le": le},
+                               ONCE if float(le.replace("+Inf", "inf")) >= 0.05 else STEADY.format(0)))
+        out.append(_series("yeyak_edge_upstream_seconds_count", labels, ONCE))
+        out.append(_series("yeyak_edge_upstream_seconds_sum", labels, "0x40 0.03x79"))
+    out.append(_series("yeyak_edge_in_flight", edge, STEADY.format(0)))
     return out
