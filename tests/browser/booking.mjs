@@ -5,7 +5,8 @@
 //    end, with a slot that fills up meanwhile, exactly one SMS, a reload that shows
 //    the booking again, a change and a cancellation;
 // 2. someone the registry does not insure sees why, in English;
-// 3. a child books for a parent, by keyboard, within the weight budget.
+// 3. a child books for a parent, by keyboard, within the weight budget; the parent,
+//    on another device, finds the booking from the first screen and cancels it.
 // Every step is checked with axe-core and screenshotted into $YEYAK_ARTEFACTS.
 import assert from "node:assert/strict";
 import { check, control, env, launch, meter, phone, sms, tabTo, until } from "./lib.mjs";
@@ -145,6 +146,22 @@ async function proxyByKeyboard(browser) {
   assert.ok(total < 250 * KB, `the whole page, a booking included: ${total} bytes, budget 250 KB`);
   console.log(`proxy booking ${booked.code}; the browser received ${total} bytes in all`);
   await context.close();
+
+  // The parent, on a device of their own (nothing kept from the booking), finds it from the
+  // first screen through the changes line, and cancels it.
+  const own = await phone(browser);
+  const elsewhere = await own.newPage();
+  await elsewhere.goto(PAGE);
+  await elsewhere.click("#manage-existing");
+  await elsewhere.waitForSelector("#manage-send", { timeout: 30_000 });
+  await verify(elsewhere, "manage", people.parent);
+  await elsewhere.waitForSelector("#booking-code");
+  assert.equal((await elsewhere.textContent("#booking-code")).trim(), booked.code, "the booking found by verifying alone");
+  await check(elsewhere, "manage-existing");
+  await elsewhere.click("#cancel");
+  await elsewhere.waitForSelector("#cancelled");
+  console.log(`the parent found ${booked.code} from the first screen on another device and cancelled it`);
+  await own.close();
 }
 
 const browser = await launch();

@@ -45,9 +45,9 @@ export function explain(e: unknown): string {
 /** The call never reached a server (offline, the edge unreachable): keep the state and try again. */
 export function isNetwork(e: unknown): boolean {
   const err = asConnect(e);
-  return (err.code === Code.Unknown || err.code === Code.Unavailable || err.code === Code.Canceled) && !navigator.onLine
-    ? true
-    : err.code === Code.Unknown && /fetch|network/i.test(err.rawMessage);
+  const offline = !navigator.onLine && [Code.Unknown, Code.Unavailable, Code.Canceled].includes(err.code);
+  // Online, a fetch that failed before any answer surfaces as Unknown with the browser's message.
+  return offline || (err.code === Code.Unknown && /fetch|network/i.test(err.rawMessage));
 }
 
 /** The seconds a refusal asks the caller to wait (RetryInfo or `retry-after`), else `fallback`. */

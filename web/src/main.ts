@@ -8,7 +8,7 @@ import { alertBox, h, show } from "./dom";
 import { explain, sessionEnded } from "./errors";
 import { currentLang, setLang, t } from "./i18n";
 import { api as connect, loadConfig, Session, type Api, type PageConfig } from "./rpc";
-import { confirmation, keptBooking } from "./views/done";
+import { confirmation, keptBooking, manageExisting } from "./views/done";
 import { eligibility } from "./views/eligibility";
 import { verifyPerson, type Verified } from "./views/identity";
 import { searchAndBook } from "./views/search";
@@ -22,7 +22,10 @@ async function book(api: Api, session: Session, config: PageConfig): Promise<voi
     admitted = true;
     await confirmation(api, session, config, kept);
   }
-  await waitingRoom(api, session, config.queue);
+  // Someone who booked already (on another device, say) goes to the changes line instead:
+  // a plain link, so leaving this line stops its polling; the place here is kept on the device.
+  const manage = h("p", {}, h("a", { id: "manage-existing", href: "?manage" }, t("manage_existing")));
+  await waitingRoom(api, session, config.queue, manage);
   admitted = true;
   const who = h("fieldset", { class: "who" }, h("legend", {}, t("who")),
     h("div", {}, h("input", { type: "radio", name: "who", id: "who-me", value: "me", checked: true }), h("label", { for: "who-me" }, t("who_me"))),
@@ -76,8 +79,10 @@ async function main(): Promise<void> {
   });
   const config = await loadConfig();
   const session = new Session(clientId(), await DeviceKey.load());
+  const api = connect(config, session);
   try {
-    await book(connect(config, session), session, config);
+    if (new URLSearchParams(location.search).has("manage")) await manageExisting(api, session, config, () => (admitted = true));
+    else await book(api, session, config);
   } catch (e) {
     const again = h("button", { type: "button", onclick: () => location.reload() }, t("retry"));
     show("step_queue", t("error"), alertBox(sessionEnded(e) ? t("manage_note") : explain(e)), again);

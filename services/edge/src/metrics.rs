@@ -83,8 +83,12 @@ impl EdgeMetrics {
         self.calls.get_or_create(&CallLabels { upstream: upstream(path), action: outcome.label() }).inc();
     }
 
-    pub fn observe(&self, path: &str, seconds: f64) {
-        self.upstream_seconds.get_or_create(&UpstreamLabel { upstream: upstream(path) }).observe(seconds);
+    /// A call forwarded and answered after `seconds`: counted and timed
+    /// under one upstream label, looked up once.
+    pub fn forwarded(&self, path: &str, seconds: f64) {
+        let upstream = upstream(path);
+        self.calls.get_or_create(&CallLabels { upstream, action: Outcome::Forwarded.label() }).inc();
+        self.upstream_seconds.get_or_create(&UpstreamLabel { upstream }).observe(seconds);
     }
 
     /// Counts a call in flight until the guard is dropped.

@@ -99,8 +99,7 @@ impl Service<Request<Body>> for Proxy {
             let call = async move { channel.ready().await?.call(forwarded).await };
             match tokio::time::timeout(limit, call).await {
                 Ok(Ok(response)) => {
-                    metrics.count(&path, Outcome::Forwarded);
-                    metrics.observe(&path, started.elapsed().as_secs_f64());
+                    metrics.forwarded(&path, started.elapsed().as_secs_f64());
                     Ok(response)
                 }
                 Ok(Err(e)) => {

@@ -13,7 +13,7 @@ use tokio::net::TcpListener;
 use tower_http::{compression::CompressionLayer, services::ServeDir};
 use yeyak_platform::{
     config::{ConfigError, Env, Environment},
-    Shutdown,
+    validate, Shutdown,
 };
 
 pub const DEFAULT_HTTP_ADDR: &str = "127.0.0.1:8080";
@@ -66,7 +66,7 @@ impl SiteConfig {
 
 fn queue(env: &Env, key: &str, default: &str) -> Result<String, ConfigError> {
     let id = env.string(key, default);
-    if id.is_empty() || id.len() > 64 || !id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') {
+    if id.is_empty() || id.len() > 64 || !id.chars().all(validate::token_char) {
         return Err(ConfigError::Invalid { key: format!("YEYAK_{key}"), reason: "1 to 64 of [A-Za-z0-9_-]".into() });
     }
     Ok(id)

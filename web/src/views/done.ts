@@ -7,7 +7,7 @@
  */
 import { fromJsonString, toJsonString } from "@bufbuild/protobuf";
 import { timestampDate } from "@bufbuild/protobuf/wkt";
-import { ReservationSchema, type Reservation } from "../../gen/yeyak/reservation/v1/reservation_pb";
+import { ReservationSchema, ReservationState, type Reservation } from "../../gen/yeyak/reservation/v1/reservation_pb";
 import { alertBox, h, seoulDateTime, show, submitted } from "../dom";
 import { explain, sessionEnded } from "../errors";
 import { t } from "../i18n";
@@ -16,9 +16,10 @@ import { verifyPerson, type Verified } from "./identity";
 import { searchAndBook } from "./search";
 import { waitingRoom } from "./waiting";
 
-function details(r: Reservation): HTMLElement {
+/** `r` as the person reads it; `id` marks the booking code (once per page: ids are unique). */
+function details(r: Reservation, id = true): HTMLElement {
   return h("dl", { class: "booking" },
-    h("dt", {}, t("code_label")), h("dd", { id: "booking-code", class: "code" }, r.bookingCode),
+    h("dt", {}, t("code_label")), h("dd", { id: id ? "booking-code" : undefined, class: "code" }, r.bookingCode),
     h("dt", {}, t("clinic")), h("dd", {}, r.clinicName),
     h("dt", {}, t("when")), h("dd", {}, r.startsAt ? seoulDateTime(timestampDate(r.startsAt)) : ""),
     h("dt", {}, t("vaccine")), h("dd", {}, `${r.vaccineCode} · ${t("dose", { n: r.doseNumber })}`));
@@ -67,13 +68,7 @@ let changes: Verified | undefined;
  * none once cancelled.
  */
 async function manageBooking(api: Api, session: Session, config: PageConfig, r: Reservation): Promise<Reservation | undefined> {
-  if (!changes) {
-    session.pass = "";
-    await waitingRoom(api, session, config.changes_queue);
-    const host = show("step_identity", t("manage_h"));
-    changes = await verifyPerson(api, config, host, t("manage_verify"), "manage");
-  }
-  const who = changes;
+  const who = await enterChanges(api, session, config);
   const error = h("div", { class: "errors" });
   for (;;) {
     let action = "";
@@ -100,4 +95,46 @@ async function manageBooking(api: Api, session: Session, config: PageConfig, r: 
       error.replaceChildren(alertBox(explain(e)));
     }
   }
+}
+
+/** The changes line and verification there, once per page (see `changes`). */
+async function enterChanges(api: Api, session: Session, config: PageConfig, onAdmitted?: () => void): Promise<Verified> {
+  if (!changes) {
+    session.pass = "";
+    await waitingRoom(api, session, config.changes_queue);
+    onAdmitted?.();
+    const host = show("step_identity", t("manage_h"));
+    changes = await verifyPerson(api, config, host, t("manage_verify"), "manage");
+  }
+  return changes;
+}
+
+/**
+ * "Booked already?" from the booking line's screen, on any device (nothing
+ * kept in this tab): the changes line and verification, then the bookings
+ * of the person verified that still hold a place and are still to come (a
+ * parent's too, for the child who booked it), one to cancel or change.
+ */
+export async function manageExisting(api: Api, session: Session, config: PageConfig, onAdmitted: () => void): Promise<never> {
+  const who = await enterChanges(api, session, config, onAdmitted);
+  const listed = await api.reservation.listReservations({ identityAssertion: who.assertion });
+  // In force: holding a place, and not yet past (a dose given stays confirmed).
+  const held = listed.reservations.filter((r) =>
+    r.state === ReservationState.CONFIRMED && (!r.startsAt || timestampDate(r.startsAt).getTime() > Date.now()));
+  if (held.length === 0) {
+    show("step_done", t("manage_h"), h("p", { id: "no-booking", role: "status" }, t("no_booking")),
+      h("p", {}, h("a", { id: "book-instead", href: location.pathname }, t("book_instead"))));
+    return new Promise(() => undefined);
+  }
+  const chosen = held.length === 1 ? held[0] : await choose(held);
+  const next = await manageBooking(api, session, config, chosen);
+  return confirmation(api, session, config, next ?? chosen, next !== undefined);
+}
+
+/** Several bookings in force (doses, a parent's): the person picks one. */
+function choose(held: Reservation[]): Promise<Reservation> {
+  return new Promise((resolve) => {
+    show("step_done", t("manage_h"), ...held.map((r) => h("section", { class: "held" }, details(r, false),
+      h("button", { type: "button", class: "secondary", "data-code": r.bookingCode, onclick: () => resolve(r) }, t("manage")))));
+  });
 }

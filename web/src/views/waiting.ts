@@ -17,9 +17,9 @@ import type { Api, Session } from "../rpc";
 
 const ticketKey = (queue: string): string => `yeyak.ticket.${queue}`;
 
-/** Resolves once admitted to `queue`, with `session.pass` set. */
-export async function waitingRoom(api: Api, session: Session, queue: string): Promise<void> {
-  const view = new QueueView();
+/** Resolves once admitted to `queue`, with `session.pass` set; `aside` is shown below the line. */
+export async function waitingRoom(api: Api, session: Session, queue: string, aside?: HTMLElement): Promise<void> {
+  const view = new QueueView(aside);
   for (;;) {
     const ticket = await join(api, session, queue, view);
     const admitted = await poll(api, session, ticket, view);
@@ -92,7 +92,7 @@ class QueueView {
   private readonly next = h("dd", { id: "queue-next" });
   private readonly notice = h("p", { id: "queue-notice", role: "status", class: "notice", hidden: true });
 
-  constructor() {
+  constructor(aside?: HTMLElement) {
     show(
       "step_queue",
       t("queue_h"),
@@ -103,6 +103,7 @@ class QueueView {
         h("dt", {}, t("queue_wait")), this.wait,
         h("dt", {}, t("queue_next_poll")), this.next),
       this.notice,
+      aside,
     );
     this.position.textContent = t("starting");
   }

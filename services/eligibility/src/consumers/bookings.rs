@@ -8,7 +8,7 @@ use prost::Message as _;
 use uuid::Uuid;
 use yeyak_platform::{
     messaging::{consume_each, AmqpSettings, Delivery, HandlerError, QueueSpec},
-    Shutdown,
+    validate, Shutdown,
 };
 use yeyak_proto::events::v1::{
     self as ev,
@@ -33,7 +33,7 @@ pub(crate) async fn run(check: Arc<EligibilityCheck>, settings: AmqpSettings, sh
 
 /// Subject ids go into Redis keys: only what identity issues is accepted.
 fn subject(value: &str) -> Option<String> {
-    let ok = !value.is_empty() && value.len() <= 128 && value.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    let ok = !value.is_empty() && value.len() <= 128 && value.chars().all(validate::token_char);
     ok.then(|| value.to_owned())
 }
 
