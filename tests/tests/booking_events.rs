@@ -3,7 +3,8 @@
 //! other and honoured by eligibility within seconds, with its own rule set;
 //! a change that would throw out people inside is refused without `force`;
 //! a closed event's joins and passes stop everywhere; the Redis copy of the
-//! catalog comes back after it is lost; events outlive a restart.
+//! catalog comes back after it is lost; events outlive a restart. It cleans
+//! up after itself: its databases, queues and exchange on the shared servers.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a failed set-up or check fails the test
 
 use std::time::{Duration, Instant};
@@ -12,7 +13,9 @@ use tonic::{transport::Channel, Code, Request};
 use yeyak_dev::keys::DevKeys;
 use yeyak_platform::{
     config::Env,
+    db,
     grpc::{client, CLIENT_ID_HEADER, PASS_HEADER},
+    messaging,
     pseudonym::subject_id,
     tokens::{self, client_binding, AdmissionPass, IdentityAssertion},
     Secret, Shutdown,
@@ -99,7 +102,7 @@ async fn events_are_data_that_every_replica_and_service_follows() {
     ]));
     let registry = mock_registry::Application::build(mock_registry::Config::from_env(&registry_env).unwrap()).await.unwrap();
     let registry_url = format!("http://{}", registry.address());
-    tokio::spawn(registry.run_until_stopped(shutdown.clone()));
+    let registry_run = tokio::spawn(registry.run_until_stopped(shutdown.clone()));
 
     // Eligibility with two rule sets besides its default: one that takes
     // everybody, one whose window opens in 2099 (nobody eligible yet).
@@ -118,7 +121,7 @@ async fn events_are_data_that_every_replica_and_service_follows() {
     let eligibility =
         eligibility::startup::Application::build(eligibility::config::Config::from_env(&eligibility_env).unwrap()).await.unwrap();
     let eligibility_addr = eligibility.grpc_addr().to_string();
-    tokio::spawn(eligibility.run_until_stopped(shutdown.clone()));
+    let eligibility_run = tokio::spawn(eligibility.run_until_stopped(shutdown.clone()));
 
     // Two admission replicas of one deployment.
     let admission_env = common(&[
@@ -292,5 +295,14 @@ async fn events_are_data_that_every_replica_and_service_follows() {
     c.shutdown.trigger();
     c.run.await.unwrap().unwrap();
     shutdown.trigger();
+    eligibility_run.await.unwrap().unwrap();
+    registry_run.await.unwrap().unwrap();
     let _ = std::fs::remove_dir_all(&sets);
+    // Every service that consumes is stopped: nothing declares these again.
+    for service in ["registry", "admission"] {
+        let url = format!("postgres://postgres@127.0.0.1:5432/yeyak_test_{tag}_{service}");
+        db::drop_database(&db::DatabaseSettings::with_url(url)).await.unwrap();
+    }
+    let amqp = messaging::AmqpSettings::for_test(&tag);
+    messaging::delete_namespace(&amqp, &[admission::consumers::sessions::QUEUE, eligibility::consumers::bookings::QUEUE]).await.unwrap();
 }
